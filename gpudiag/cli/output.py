@@ -1,0 +1,58 @@
+"""Shared rendering helpers: the stdout console, JSON emission and human-readable numbers."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+from typing import Any
+
+from rich.console import Console
+
+KIB, MIB, GIB = 1 << 10, 1 << 20, 1 << 30
+
+
+def console() -> Console:
+    # Created per call so that Typer's test runner, which swaps sys.stdout, captures the output.
+    return Console(file=sys.stdout, highlight=False, soft_wrap=False)
+
+
+def _default(obj: Any) -> Any:
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        to_dict = getattr(obj, "to_dict", None)
+        return to_dict() if to_dict else dataclasses.asdict(obj)
+    if isinstance(obj, (set, frozenset, tuple)):
+        return list(obj)
+    return str(obj)
+
+
+def emit_json(document: Any) -> None:
+    """Write one JSON document, and nothing else, to stdout."""
+    sys.stdout.write(json.dumps(document, indent=2, default=_default, sort_keys=False) + "\n")
+
+
+def fmt_bytes(n: int | None) -> str:
+    if n is None:
+        return "n/a"
+    if n >= GIB:
+        return f"{n / GIB:.1f} GiB"
+    if n >= MIB:
+        return f"{n / MIB:.0f} MiB"
+    if n >= KIB:
+        return f"{n / KIB:.0f} KiB" if n % KIB == 0 else f"{n / KIB:.1f} KiB"
+    return f"{n} B"
+
+
+def fmt_bytes_exact(n: int | None) -> str:
+    """Both the exact byte count and the readable size: limits are compared to the byte."""
+    return "n/a" if n is None else f"{n:,} B ({fmt_bytes(n)})"
+
+
+def fmt(value: Any, unit: str = "") -> str:
+    if value is None:
+        return "n/a"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        value = f"{value:g}"
+    return f"{value}{(' ' + unit) if unit else ''}"

@@ -1,0 +1,245 @@
+"""The live probe: NVML plus the CUDA driver, combined into ``DeviceFacts``.
+
+CUDA decides which GPUs exist for the user's programs (it applies CUDA_VISIBLE_DEVICES and
+CUDA_DEVICE_ORDER), so devices are enumerated through the driver and each one is matched to its
+NVML handle by PCI bus id. Where the driver library is missing but NVML works (containers started
+with only the "utility" driver capability), NVML alone is used and CUDA_VISIBLE_DEVICES is applied
+here, with a note saying so.
+"""
+
+from __future__ import annotations
+
+import os
+
+from gpudiag import __version__, stack
+from gpudiag.device import catalog, cudadrv, nvml
+from gpudiag.device.facts import DeviceFacts, SoftwareStack
+from gpudiag.errors import DeviceUnavailable
+
+NO_DEVICE_HINT = "use --gpu NAME to describe a catalogue GPU without one"
+
+
+def software_stack(nvml_session: nvml.Nvml | None = None, driver: cudadrv.CudaDriver | None = None) -> SoftwareStack:
+    s = SoftwareStack(gpudiag_version=__version__, python_version=stack.python_version())
+    s.torch_version = stack.torch_version()
+    s.torch_cuda_version = stack.torch_cuda_version()
+    s.torch_hip_version = stack.torch_hip_version()
+    s.triton_version = stack.triton_version()
+    if s.torch_version is None:
+        s.unavailable["torch_version"] = "torch is not installed"
+    if s.triton_version is None:
+        s.unavailable["triton_version"] = "triton is not installed"
+    if nvml_session is not None:
+        s.driver_version = nvml_session.driver_version()
+        s.cuda_driver_version = nvml_session.cuda_driver_version()
+        s.nvml_version = nvml_session.nvml_version()
+    if s.cuda_driver_version is None and driver is not None:
+        try:
+            s.cuda_driver_version = cudadrv.version_text(driver.driver_version())
+        except cudadrv.CudaDriverError:
+            pass
+    for name in ("driver_version", "cuda_driver_version"):
+        if getattr(s, name) is None:
+            s.unavailable[name] = "no NVIDIA driver answered"
+    return s
+
+
+def _open_nvml() -> tuple[nvml.Nvml | None, str | None]:
+    try:
+        return nvml.Nvml(), None
+    except nvml.NvmlUnavailable as exc:
+        return None, str(exc)
+
+
+def _open_driver() -> tuple[cudadrv.CudaDriver | None, str | None, int]:
+    """(driver, why not, device count)."""
+    try:
+        driver = cudadrv.open_driver()
+        return driver, None, driver.device_count()
+    except cudadrv.CudaDriverUnavailable as exc:
+        return None, str(exc), 0
+    except cudadrv.CudaDriverError as exc:
+        if exc.code == cudadrv.CUDA_ERROR_NO_DEVICE:
+            return None, "no CUDA device is visible", 0
+        return None, str(exc), 0
+
+
+def _visible_env() -> str | None:
+    return os.environ.get("CUDA_VISIBLE_DEVICES")
+
+
+def _no_device_error(nvml_count: int | None, why: str) -> DeviceUnavailable:
+    cvd = _visible_env()
+    if cvd is not None and (nvml_count or 0) > 0:
+        shown = cvd if cvd.strip() else "(empty)"
+        return DeviceUnavailable(
+            f"CUDA_VISIBLE_DEVICES={shown} hides every GPU: NVML sees {nvml_count} on this machine "
+            f"but CUDA sees none; unset it or name a GPU that exists (0..{nvml_count - 1} or a GPU UUID)"
+        )
+    if nvml_count is None:
+        return DeviceUnavailable(f"no NVIDIA GPU here ({why}); {NO_DEVICE_HINT}")
+    return DeviceUnavailable(f"no CUDA device is visible ({why}); {NO_DEVICE_HINT}")
+
+
+def probe(index: int | None = None) -> tuple[list[DeviceFacts], SoftwareStack]:
+    """Every visible GPU (or just CUDA ordinal ``index``), with the host's software stack.
+
+    Raises ``DeviceUnavailable`` (exit 2) with one line of what is wrong and what to do.
+    """
+    session, nvml_why = _open_nvml()
+    try:
+        driver, driver_why, count = _open_driver()
+        sw = software_stack(session, driver)
+        nvml_count = None
+        if session is not None:
+            try:
+                nvml_count = session.device_count()
+            except Exception:
+                nvml_count = None
+
+        if driver is None and session is not None and driver_why and "not found" in driver_why:
+            devices = _probe_nvml_only(session, nvml_count or 0)
+        elif driver is None or count == 0:
+            why = driver_why or "the CUDA driver reports 0 devices"
+            if session is None and driver is None:
+                why = f"{driver_why}; NVML: {nvml_why}"
+            raise _no_device_error(nvml_count, why)
+        else:
+            ordinals = range(count)
+            if index is not None:
+                _check_index(index, count)
+                ordinals = [index]
+            devices = [_probe_one(driver, session, i) for i in ordinals]
+            return devices, sw
+
+        if not devices:
+            raise _no_device_error(nvml_count, "CUDA_VISIBLE_DEVICES matches no NVML device")
+        if index is not None:
+            _check_index(index, len(devices))
+            devices = [devices[index]]
+        return devices, sw
+    finally:
+        if session is not None:
+            session.__exit__(None, None, None)
+
+
+def _check_index(index: int, count: int) -> None:
+    if not 0 <= index < count:
+        raise DeviceUnavailable(
+            f"--index {index} is out of range: {count} GPU{'s' if count != 1 else ''} visible "
+            f"(valid: {'0' if count == 1 else f'0..{count - 1}'})"
+        )
+
+
+def _probe_one(driver: cudadrv.CudaDriver, session: nvml.Nvml | None, ordinal: int) -> DeviceFacts:
+    attr = {}
+    failed: dict[str, str] = {}
+    for name, code in cudadrv.ATTR.items():
+        try:
+            attr[name] = driver.attribute(ordinal, code)
+        except cudadrv.CudaDriverError as exc:
+            failed[name] = str(exc)
+    cc = (attr.get("cc_major", 0), attr.get("cc_minor", 0))
+    facts = DeviceFacts(origin="live", name=driver.name(ordinal), compute_capability=cc, index=ordinal)
+    facts.sources.update(name="cuda-driver", compute_capability="cuda-driver")
+    src = "cuda-driver"
+    for name in ("sm_count", "warp_size", "smem_per_block_bytes", "smem_per_block_optin_bytes", "smem_per_sm_bytes",
+                 "smem_reserved_per_block_bytes", "regs_per_sm", "regs_per_block", "max_threads_per_sm",
+                 "max_threads_per_block", "max_blocks_per_sm", "l2_bytes", "memory_bus_width_bits"):
+        if name in attr:
+            facts.set(name, attr[name], src)
+        elif name in failed:
+            facts.missing(name, failed[name])
+    for call, name in ((driver.uuid, "uuid"), (driver.pci_bus_id, "pci_bus_id"), (driver.total_memory, "memory_total_bytes")):
+        try:
+            value = call(ordinal)
+        except cudadrv.CudaDriverError as exc:
+            facts.missing(name, str(exc))
+            continue
+        facts.set(name, nvml.normalise_bus_id(value) if name == "pci_bus_id" else value, src)
+
+    dev = session.device_by_pci_bus_id(facts.pci_bus_id) if (session and facts.pci_bus_id) else None
+    if dev is None:
+        facts.notes.append("NVML could not be matched to this CUDA device: clocks, power and state are unavailable")
+    else:
+        _fill_from_nvml(facts, dev)
+        if attr.get("memory_clock_khz") and facts.memory_clock_max_mhz is None:
+            facts.set("memory_clock_max_mhz", attr["memory_clock_khz"] // 1000, src)
+    _finish(facts)
+    return facts
+
+
+def _fill_from_nvml(facts: DeviceFacts, dev: nvml.NvmlDevice) -> None:
+    src = "nvml"
+    if facts.uuid is None:
+        facts.set("uuid", dev.uuid(), src)
+    facts.set("nvml_index", dev.index(), src)
+    facts.set("board_part_number", dev.board_part_number(), src)
+    mem = dev.memory()
+    if mem is not None:
+        total, free, used = mem
+        facts.set("memory_total_bytes", total, src)
+        facts.set("memory_free_bytes", free, src)
+        facts.set("memory_used_bytes", used, src)
+    if facts.memory_bus_width_bits is None:
+        facts.set("memory_bus_width_bits", dev.memory_bus_width_bits(), src)
+    facts.set("memory_clock_max_mhz", dev.max_clock_mhz("memory_clock_max_mhz", dev.lib.NVML_CLOCK_MEM), src)
+    if facts.cuda_cores is None:
+        facts.set("cuda_cores", dev.num_gpu_cores(), src)
+    facts.state = dev.state()
+    for name, why in dev.unavailable.items():
+        if hasattr(facts, name) and name not in ("state",):
+            facts.missing(name, why)
+
+
+def _probe_nvml_only(session: nvml.Nvml, count: int) -> list[DeviceFacts]:
+    """No libcuda: enumerate NVML and apply CUDA_VISIBLE_DEVICES ourselves."""
+    handles = [session.device(i) for i in range(count)]
+    cvd = _visible_env()
+    if cvd is not None:
+        chosen = []
+        for token in (t.strip() for t in cvd.split(",")):
+            if not token:
+                break
+            if token.isdigit() and int(token) < count:
+                chosen.append(handles[int(token)])
+            else:
+                match = [h for h in handles if (h.uuid() or "").startswith(token if token.startswith("GPU-") else f"GPU-{token}")]
+                if not match:
+                    break  # CUDA stops at the first invalid entry
+                chosen.append(match[0])
+        handles = chosen
+    out = []
+    for ordinal, dev in enumerate(handles):
+        cc = dev.compute_capability() or (0, 0)
+        facts = DeviceFacts(origin="live", name=dev.name() or "unknown NVIDIA GPU", compute_capability=cc, index=ordinal)
+        facts.sources.update(name="nvml", compute_capability="nvml")
+        facts.set("pci_bus_id", dev.pci_bus_id(), "nvml")
+        _fill_from_nvml(facts, dev)
+        facts.notes.append("the CUDA driver library (libcuda) is not loadable here, so per-architecture limits come "
+                           "from the catalogue and the SM count from the catalogue row for this model, if any")
+        row = catalog.find_row_for_live_name(facts.name)
+        if row is not None and row.data.get("sm_count"):
+            facts.set("sm_count", row.data["sm_count"], "catalogue:gpu")
+            facts.set("l2_bytes", row.data.get("l2_bytes"), "catalogue:gpu")
+        _finish(facts)
+        out.append(facts)
+    return out
+
+
+def _finish(facts: DeviceFacts) -> None:
+    """Catalogue and derived values a live probe cannot read, each marked as such."""
+    catalog.apply_cc_limits(facts)
+    if facts.memory_bus_width_bits and facts.memory_clock_max_mhz:
+        # Double data rate: bytes/s = bus bytes x memory clock x 2 (NVML reports the DDR clock halved).
+        bw = facts.memory_bus_width_bits // 8 * facts.memory_clock_max_mhz * 1_000_000 * 2
+        facts.set("memory_bandwidth_bytes_per_s", bw, "derived")
+    row = catalog.find_row_for_live_name(facts.name)
+    if row is not None:
+        facts.catalogue_key = row.key
+        facts.catalogue_sources = list(row.data.get("sources", ()))
+        facts.set("bf16_dense_tflops", row.data.get("bf16_dense_tflops"), "catalogue:gpu")
+    else:
+        facts.missing("bf16_dense_tflops", "no catalogue row for this model name")
+    for name in ("board_part_number",):
+        facts.missing(name, "not reported")

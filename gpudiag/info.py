@@ -1,0 +1,75 @@
+"""``gpudiag info`` as data: the report the CLI renders or serialises."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from gpudiag.device import catalog
+from gpudiag.device import probe as device_probe
+from gpudiag.device.facts import DeviceFacts, SoftwareStack, Verdict
+from gpudiag.device.verdicts import all_verdicts
+from gpudiag.inductor_gate import SmGate, installed_sm_gate
+
+SCHEMA_ID = "gpudiag.info/1"
+
+
+@dataclass
+class DeviceReport:
+    facts: DeviceFacts
+    verdicts: list[Verdict]
+
+
+@dataclass
+class InfoReport:
+    origin: str  # "live" or "catalogue"
+    software: SoftwareStack
+    sm_gate: SmGate
+    devices: list[DeviceReport]
+    torch_check: Any = None  # torchcheck.TorchView when --torch was given
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        from dataclasses import asdict
+
+        return {
+            "schema": SCHEMA_ID,
+            "origin": self.origin,
+            "software": asdict(self.software),
+            "inductor_sm_gate": asdict(self.sm_gate),
+            "devices": [
+                {**d.facts.to_dict(), "verdicts": [asdict(v) for v in d.verdicts]} for d in self.devices
+            ],
+            "torch_check": asdict(self.torch_check) if self.torch_check is not None else None,
+            "notes": list(self.notes),
+        }
+
+
+def live_report(index: int | None = None, torch_check: bool = False) -> InfoReport:
+    devices, sw = device_probe.probe(index)
+    report = InfoReport("live", sw, installed_sm_gate(), [DeviceReport(f, all_verdicts(f, sw)) for f in devices])
+    if torch_check:
+        from gpudiag import torchcheck
+
+        report.torch_check = torchcheck.check([f.index for f in devices if f.index is not None])
+    return report
+
+
+def catalogue_report(name: str) -> InfoReport:
+    facts = catalog.lookup(name)
+    sw = device_probe.software_stack()
+    report = InfoReport("catalogue", sw, installed_sm_gate(), [DeviceReport(facts, all_verdicts(facts))])
+    report.notes.append("catalogue data from the sources listed, not measured on a device")
+    return report
+
+
+def catalogue_listing() -> list[dict[str, Any]]:
+    out = []
+    for row in catalog.gpu_rows():
+        cc = row.compute_capability
+        out.append({
+            "key": row.key, "name": row.name, "sm": f"sm_{cc[0]}{cc[1]}", "sm_count": row.data.get("sm_count"),
+            "memory_gib": row.data.get("memory_gib"), "aliases": list(row.data.get("aliases", ())),
+        })
+    return out
+

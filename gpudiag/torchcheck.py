@@ -1,0 +1,65 @@
+"""What the installed torch itself says about the GPUs: the slow, authoritative check.
+
+``gpudiag info`` infers everything without importing torch (seconds on a GPU machine);
+``gpudiag info --torch`` calls this module to import torch and ask it directly, including
+inductor's own ``is_big_gpu`` for each device.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class TorchDeviceView:
+    index: int
+    name: str | None = None
+    sm_count: int | None = None
+    compute_capability: str | None = None
+    is_big_gpu: bool | None = None
+    error: str | None = None
+
+
+@dataclass
+class TorchView:
+    imported: bool
+    version: str | None = None
+    cuda_available: bool | None = None
+    device_count: int | None = None
+    arch_list: list[str] = field(default_factory=list)
+    float32_matmul_precision: str | None = None
+    devices: list[TorchDeviceView] = field(default_factory=list)
+    error: str | None = None
+
+
+def check(indices: list[int] | None = None) -> TorchView:
+    try:
+        import torch
+    except Exception as exc:  # ImportError, or a broken install raising anything
+        return TorchView(imported=False, error=f"import torch failed: {type(exc).__name__}: {exc}")
+    view = TorchView(imported=True, version=torch.__version__)
+    try:
+        view.float32_matmul_precision = torch.get_float32_matmul_precision()
+        view.cuda_available = bool(torch.cuda.is_available())
+        view.device_count = torch.cuda.device_count() if view.cuda_available else 0
+        view.arch_list = list(torch.cuda.get_arch_list()) if view.cuda_available else []
+    except Exception as exc:
+        view.error = f"{type(exc).__name__}: {exc}"
+        return view
+    for i in indices if indices is not None else range(view.device_count or 0):
+        d = TorchDeviceView(index=i)
+        try:
+            p = torch.cuda.get_device_properties(i)
+            d.name, d.sm_count, d.compute_capability = p.name, p.multi_processor_count, f"{p.major}.{p.minor}"
+        except Exception as exc:
+            d.error = f"{type(exc).__name__}: {exc}"
+            view.devices.append(d)
+            continue
+        try:
+            from torch._inductor.utils import is_big_gpu
+
+            d.is_big_gpu = bool(is_big_gpu(i))
+        except Exception as exc:  # private API: absent or changed signature in some versions
+            d.error = f"is_big_gpu: {type(exc).__name__}: {exc}"
+        view.devices.append(d)
+    return view
