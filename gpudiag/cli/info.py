@@ -170,11 +170,12 @@ def render(report: core.InfoReport) -> None:
     con = console()
     for d in report.devices:
         f = d.facts
-        origin = "live" if f.is_live else "[yellow]catalogue data, not measured[/yellow]"
-        header = f"[bold]{f.name}[/bold] · {f.sm} {f.arch_name or ''} · {fmt(f.sm_count)} SMs · {origin}"
+        header = f"[bold]{f.name}[/bold] · {f.sm} {f.arch_name or ''} · {fmt(f.sm_count)} SMs"
         if f.is_live:
             header = f"GPU {f.index} · " + header
         con.rule(header)
+        if not f.is_live:
+            con.print("[yellow]catalogue data, not measured on a device[/yellow]")
         panels = [_identity(f, report.software), _limits(f), _memory(f)]
         state = _state(f)
         if state is not None:

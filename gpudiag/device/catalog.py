@@ -131,6 +131,8 @@ def _norm(text: str) -> str:
     s = text.lower()
     s = re.sub(r"\b(nvidia|geforce|tesla|quadro)\b", " ", s)
     s = re.sub(r"[^a-z0-9.]+", " ", s)
+    # "rtx3070" and "rtx 3070", "a100sxm" and "a100 sxm" are the same query.
+    s = re.sub(r"(?<=[a-z])(?=\d)|(?<=\d)(?=[a-z])", " ", s)
     return " ".join(s.split())
 
 
@@ -171,13 +173,20 @@ def lookup(query: str) -> DeviceFacts:
         cc = parse_cc(q.replace(" ", ""))
         same_cc = [r for r in rows if r.compute_capability == cc]
         if len(same_cc) == 1:
-            return facts_from_row(same_cc[0])
+            facts = facts_from_row(same_cc[0])
+            facts.notes.append(f"{query} resolved to the catalogue's only {facts.sm} model, {facts.name}; "
+                               "other parts of this architecture may differ in SM count and memory")
+            return facts
         return facts_from_cc(cc)
 
     q_tokens = q.split()
-    containing = [
-        r for r in rows if any(set(q_tokens) <= set(_tokens(n)) for n in _candidate_names(r))
-    ]
+    containing = _rows_containing(rows, q_tokens)
+    if not containing:
+        # "4060 ti 16gb", "rtx 5090 32gb": a memory size the catalogue does not split on.
+        trimmed = " ".join(re.sub(r"\b\d+ ?(gb|gib|g)\b", " ", q).split()).split()
+        if trimmed and trimmed != q_tokens:
+            containing = _rows_containing(rows, trimmed)
+            q_tokens = trimmed
     if containing:
         # Prefer the row whose best name adds the fewest extra words ("3070" -> "RTX 3070",
         # not "RTX 3070 Ti"); a tie between different rows is ambiguous.
@@ -197,6 +206,10 @@ def lookup(query: str) -> DeviceFacts:
 
     raise GpudiagError(f"unknown GPU {query!r}; closest catalogue names: {', '.join(closest_names(query))}"
                        " (gpudiag info --list-gpus shows them all)")
+
+
+def _rows_containing(rows: tuple[GpuRow, ...], q_tokens: list[str]) -> list[GpuRow]:
+    return [r for r in rows if any(set(q_tokens) <= set(_tokens(n)) for n in _candidate_names(r))]
 
 
 def closest_names(query: str, n: int = 5) -> list[str]:

@@ -126,7 +126,7 @@ class DeviceFacts:
     def missing(self, name: str, reason: str) -> None:
         """Record why a field has no value (kept only while it has none)."""
         if getattr(self, name) is None:
-            self.unavailable[name] = reason
+            self.unavailable.setdefault(name, reason)
 
     def to_dict(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)

@@ -148,7 +148,7 @@ class NvmlDevice:
         return normalise_bus_id(_text(info.busId)) if info is not None else None
 
     def board_part_number(self) -> str | None:
-        return self.read("board_part_number", "nvmlDeviceGetBoardPartNumber", convert=_text)
+        return self.read("board_part_number", "nvmlDeviceGetBoardPartNumber", convert=lambda v: _text(v).strip() or None)
 
     def compute_capability(self) -> tuple[int, int] | None:
         return self.read("compute_capability", "nvmlDeviceGetCudaComputeCapability", convert=lambda v: (int(v[0]), int(v[1])))

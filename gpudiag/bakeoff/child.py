@@ -1,0 +1,423 @@
+"""One bake-off measurement: ONE workload in ONE mode, in a process of its own.
+
+``python -m gpudiag.bakeoff.child SPEC.json`` (a fresh interpreter) or ``run_to_file(spec)`` called in a
+process forked from the zygote (torch imported, CUDA untouched). Either way the process:
+
+1. points inductor's and triton's caches at its own empty folders (unless ``warm_cache``), before
+   anything compiles, so the compile it times is cold and nothing bleeds between modes;
+2. loads the user's script (seeded), keeps the one workload it measures, moves it to the device;
+3. runs eager once for the reference output, then compiles the mode and times its first call (cold
+   compile), checks a warm call's output against eager, then times steady state with triton's
+   ``do_bench`` on CUDA (device events; wall clock with the same budgets on the CPU);
+4. writes one JSON result and exits. It never prints the result; the harness reads the file.
+
+The phase it is in (loading, reference, compiling, checking, timing) goes to ``phase_path`` so that
+the parent can show live progress.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import logging
+import os
+import statistics
+import sys
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+from gpudiag.bakeoff import loader
+from gpudiag.bakeoff.modes import CUDAGRAPH_MODES
+
+MAX_WARNINGS = 40
+MAX_CPU_REPS = 100_000
+MIN_CPU_REPS = 5
+
+
+def write_json_atomic(path: str | os.PathLike[str], document: Any) -> None:
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(document, indent=2, default=str) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def prepare_environment(spec: dict) -> None:
+    """Fresh cache folders for this one process; must run before anything compiles."""
+    if spec.get("warm_cache"):
+        return
+    root = Path(spec["cache_dir"])
+    (root / "inductor").mkdir(parents=True, exist_ok=True)
+    (root / "triton").mkdir(parents=True, exist_ok=True)
+    os.environ["TORCHINDUCTOR_CACHE_DIR"] = str(root / "inductor")
+    os.environ["TRITON_CACHE_DIR"] = str(root / "triton")
+
+
+class _Phase:
+    def __init__(self, path: str | None) -> None:
+        self.path = path
+
+    def __call__(self, name: str) -> None:
+        if self.path:
+            try:
+                write_json_atomic(self.path, {"phase": name, "since": time.time()})
+            except OSError:
+                pass
+
+
+class _LogCollector(logging.Handler):
+    """Warnings logged by torch/triton, and dynamo's recompile messages (counted)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.lines: list[str] = []
+        self.recompiles = 0
+        self.cudagraph_skips: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            msg = record.getMessage()
+        except Exception:  # a broken log call in a library must not break the measurement
+            return
+        if msg.startswith("Recompiling function"):
+            self.recompiles += 1
+            self.lines.append(msg.splitlines()[0])
+        elif "skipping cudagraphs" in msg.lower():
+            self.cudagraph_skips.append(msg.splitlines()[0])
+            self.lines.append(msg.splitlines()[0])
+        elif record.levelno >= logging.WARNING:
+            self.lines.append(f"{record.levelname}:{record.name}: {msg}")
+
+
+def _sync(torch: Any, device: str) -> None:
+    if device == "cuda":
+        torch.cuda.synchronize()
+
+
+def _map(torch: Any, value: Any, fn: Any) -> Any:
+    if isinstance(value, torch.Tensor):
+        return fn(value)
+    if isinstance(value, tuple) and hasattr(value, "_fields"):  # namedtuple
+        return type(value)(*(_map(torch, v, fn) for v in value))
+    if isinstance(value, (list, tuple)):
+        return type(value)(_map(torch, v, fn) for v in value)
+    if isinstance(value, dict):
+        return {k: _map(torch, v, fn) for k, v in value.items()}
+    return value
+
+
+def clone_tree(torch: Any, value: Any) -> Any:
+    # Copies every tensor: CUDA-graph modes overwrite their outputs on the next replay.
+    return _map(torch, value, lambda t: t.detach().clone())
+
+
+def describe_args(torch: Any, args: tuple, kwargs: dict) -> list[str]:
+    def one(v: Any) -> str:
+        if isinstance(v, torch.Tensor):
+            return f"{str(v.dtype).replace('torch.', '')}{list(v.shape)}"
+        if isinstance(v, (list, tuple)):
+            return f"{type(v).__name__}({', '.join(one(x) for x in v)})"
+        return type(v).__name__
+    return [one(a) for a in args] + [f"{k}={one(v)}" for k, v in kwargs.items()]
+
+
+def summarize(times_ms: list[float]) -> dict:
+    xs = sorted(float(t) for t in times_ms)
+    if not xs:
+        return {}
+    if len(xs) >= 2:
+        q1, med, q3 = statistics.quantiles(xs, n=4, method="inclusive")
+    else:
+        q1 = med = q3 = xs[0]
+    return {"median_ms": statistics.median(xs), "min_ms": xs[0], "q1_ms": q1, "q3_ms": q3,
+            "max_ms": xs[-1], "mean_ms": statistics.fmean(xs), "reps": len(xs)}
+
+
+def bench_cpu(call: Any, warmup_ms: float, rep_ms: float) -> list[float]:
+    """Wall-clock per call, after ``warmup_ms`` of calls, for ``rep_ms`` (the same budgets as do_bench)."""
+    clock = time.perf_counter
+    start = clock()
+    call()
+    while (clock() - start) * 1e3 < warmup_ms:
+        call()
+    times: list[float] = []
+    start = clock()
+    while len(times) < MIN_CPU_REPS or ((clock() - start) * 1e3 < rep_ms and len(times) < MAX_CPU_REPS):
+        t0 = clock()
+        call()
+        times.append((clock() - t0) * 1e3)
+    return times
+
+
+def bench_cuda(call: Any, warmup_ms: float, rep_ms: float) -> tuple[list[float], str]:
+    """Triton's do_bench (CUDA events, L2 flushed between reps); every rep when it can return them."""
+    from triton.testing import do_bench
+
+    try:
+        times = do_bench(call, warmup=warmup_ms, rep=rep_ms, return_mode="all")
+        if isinstance(times, (list, tuple)) and times:
+            return [float(t) for t in times], "triton.testing.do_bench(return_mode='all')"
+    except (TypeError, ValueError, AssertionError):
+        pass  # older triton: no return_mode="all"
+    qs = do_bench(call, warmup=warmup_ms, rep=rep_ms, quantiles=[0.0, 0.25, 0.5, 0.75, 1.0])
+    # Five quantiles stand in for the reps; the median and spread stay exact.
+    return [float(q) for q in qs], "triton.testing.do_bench(quantiles=...)"
+
+
+def _one_line(exc: BaseException, limit: int = 300) -> str:
+    text = next((ln.strip() for ln in str(exc).splitlines() if ln.strip()), "")
+    line = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def classify(exc: BaseException, phase: str, mode: str) -> str:
+    """A status for an exception: oom, compile_error, harness_error or error."""
+    text = f"{type(exc).__name__} {exc}".lower()
+    if "outofmemoryerror" in text or "out of memory" in text:
+        return "oom"
+    if "overwritten by a subsequent run" in text:
+        return "harness_error"  # CUDA graph output reuse: ours to avoid, never the user's fault
+    module = type(exc).__module__ or ""
+    if mode != "eager" and (phase == "compiling" or module.startswith(("torch._dynamo", "torch._inductor"))):
+        return "compile_error"
+    return "error"
+
+
+def _device_info(torch: Any, device: str) -> dict:
+    info: dict[str, Any] = {"torch": torch.__version__, "python": sys.version.split()[0]}
+    try:
+        import triton
+
+        info["triton"] = triton.__version__
+    except Exception:  # triton absent (CPU wheels on some platforms) or broken
+        info["triton"] = None
+    if device == "cuda":
+        props = torch.cuda.get_device_properties(torch.cuda.current_device())
+        info.update(name=props.name, sm_count=props.multi_processor_count,
+                    compute_capability=f"{props.major}.{props.minor}", cuda=torch.version.cuda,
+                    float32_matmul_precision=torch.get_float32_matmul_precision())
+        try:
+            from torch._inductor.utils import is_big_gpu
+
+            info["is_big_gpu"] = bool(is_big_gpu(torch.cuda.current_device()))
+        except Exception as exc:  # private API: signature and location vary across torch versions
+            info["is_big_gpu"] = None
+            info["is_big_gpu_error"] = _one_line(exc)
+    else:
+        info.update(name="cpu", threads=torch.get_num_threads())
+    return info
+
+
+def _dynamo_counts(torch: Any) -> dict:
+    try:
+        from torch._dynamo.utils import counters
+    except ImportError:
+        return {}
+    breaks = counters.get("graph_break", {})
+    stats = counters.get("stats", {})
+    inductor = counters.get("inductor", {})
+    return {
+        "graph_breaks": int(sum(breaks.values())),
+        "graph_break_reasons": [str(k).splitlines()[0][:200] for k in list(breaks)[:5]],
+        "unique_graphs": int(stats.get("unique_graphs", 0)),
+        "cudagraph_skips": int(inductor.get("cudagraph_skips", 0)),
+    }
+
+
+def run(spec: dict) -> dict:
+    """Measure ``spec['workload']`` in ``spec['mode']``; or, with no workload, list the script's workloads."""
+    phase = _Phase(spec.get("phase_path"))
+    mode, device = spec.get("mode", "eager"), spec.get("device", "cpu")
+    result: dict[str, Any] = {"workload": spec.get("workload"), "mode": mode, "device": device,
+                              "status": "error", "reason": None, "pid": os.getpid()}
+    current = "loading"
+    collector = _LogCollector()
+    t_process = time.perf_counter()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("default")
+        try:
+            phase(current)
+            import torch
+
+            result["import_torch_s"] = time.perf_counter() - t_process  # ~0 when forked from the zygote
+            _install_logging(torch, collector)
+            if device == "cuda" and not torch.cuda.is_available():
+                result.update(status="error", reason="torch sees no CUDA device (torch.cuda.is_available() is False)")
+                return result
+            t_load = time.perf_counter()
+            workloads = loader.load(spec["script"], spec.get("entry"), spec.get("inputs"), spec.get("seed", 0))
+            result["load_s"] = time.perf_counter() - t_load
+            if spec.get("workload") is None:  # the probe: what does the script define?
+                result.update(status="listed", workloads=[
+                    {"name": w.name, "form": w.form, "args": describe_args(torch, w.args, w.kwargs)}
+                    for w in workloads])
+                return result
+            chosen = next((w for w in workloads if w.name == spec["workload"]), None)
+            if chosen is None:
+                result.update(status="error", reason=f"the script no longer defines workload {spec['workload']!r}")
+                return result
+            del workloads
+            gc.collect()
+            result["environment"] = _device_info(torch, device)
+            _measure(torch, spec, chosen, result, phase, collector)
+            current = result.get("_phase", current)
+        except loader.ScriptError as exc:
+            result.update(status="script_error", reason=exc.message, user_traceback=exc.user_traceback)
+        except SystemExit as exc:
+            result.update(status="error", reason=f"the workload called sys.exit({exc.code!r})")
+        except BaseException as exc:  # noqa: BLE001 - every failure becomes a row, never a crash
+            if isinstance(exc, KeyboardInterrupt):
+                result.update(status="interrupted", reason="interrupted")
+            else:
+                where = result.get("_phase", current)
+                result.update(status=classify(exc, where, mode), reason=_one_line(exc), failed_phase=where)
+                if result["status"] == "harness_error":
+                    result["reason"] = ("gpudiag read a CUDA-graph output after the next replay overwrote it; "
+                                        "this is a gpudiag bug, not your workload's: " + _one_line(exc))
+                result["user_traceback"] = loader.user_frames(exc, Path(spec["script"]))
+        finally:
+            result.pop("_phase", None)
+            seen: dict[str, int] = {}
+            for w in caught:
+                line = f"{w.category.__name__}: {str(w.message).splitlines()[0] if str(w.message) else ''}"
+                seen[line] = seen.get(line, 0) + 1
+            for line in collector.lines:
+                seen[line] = seen.get(line, 0) + 1
+            result["warnings"] = [{"line": k, "count": v} for k, v in list(seen.items())[:MAX_WARNINGS]]
+            result["recompiles"] = collector.recompiles
+            if collector.cudagraph_skips:
+                result["cudagraph_skip_reasons"] = collector.cudagraph_skips[:5]
+            result["child_wall_s"] = time.perf_counter() - t_process
+    return result
+
+
+def _install_logging(torch: Any, collector: _LogCollector) -> None:
+    try:
+        # Recompile messages are an opt-in logging artifact; counting them is version-tolerant where
+        # dynamo's counters for recompiles have moved between releases.
+        torch._logging.set_logs(recompiles=True)
+    except Exception:  # noqa: BLE001 - older torch without the artifact: recompiles stay 0
+        pass
+    for name in ("torch", "triton"):
+        logging.getLogger(name).addHandler(collector)
+
+
+def _measure(torch: Any, spec: dict, wl: loader.Workload, result: dict, phase: _Phase,
+             collector: _LogCollector) -> None:
+    mode, device = spec["mode"], spec["device"]
+    to_dev = (lambda t: t.to(device))
+    fn = wl.fn
+    if isinstance(fn, torch.nn.Module):
+        fn = fn.to(device).eval() if wl.form == "kernelbench" else fn.to(device)
+    args = _map(torch, wl.args, to_dev)
+    kwargs = _map(torch, wl.kwargs, to_dev)
+    result["args"] = describe_args(torch, args, kwargs)
+    torch.set_grad_enabled(False)  # inference, as KernelBench measures it
+
+    def mark(name: str) -> None:
+        result["_phase"] = name
+        phase(name)
+
+    mark("reference")
+    try:
+        ref = clone_tree(torch, fn(*clone_tree(torch, args), **clone_tree(torch, kwargs)))
+        _sync(torch, device)
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException as exc:  # noqa: BLE001
+        result.update(status="error", reason=f"the workload raised in eager mode: {_one_line(exc)}",
+                      user_traceback=loader.user_frames(exc, Path(spec["script"])), failed_phase="reference")
+        return
+
+    if mode == "eager":
+        compiled = fn
+    else:
+        torch._dynamo.reset()
+        try:
+            torch._dynamo.utils.counters.clear()
+        except AttributeError:
+            pass
+        compiled = torch.compile(fn, mode=None if mode == "default" else mode)
+    uses_cudagraphs = device == "cuda" and mode in CUDAGRAPH_MODES
+    mark_step = getattr(getattr(torch, "compiler", None), "cudagraph_mark_step_begin", None)
+
+    def call_kept() -> Any:
+        # A new step before every call whose output we keep: the previous replay's outputs are dead.
+        if uses_cudagraphs and mark_step is not None:
+            mark_step()
+        return compiled(*args, **kwargs)
+
+    if device == "cuda":
+        gc.collect()
+        torch.cuda.empty_cache()
+        torch.cuda.reset_peak_memory_stats()
+        result["resident_bytes"] = int(torch.cuda.memory_allocated())
+
+    mark("compiling")
+    t0 = time.perf_counter()
+    out = call_kept()
+    _sync(torch, device)
+    first_call_s = time.perf_counter() - t0
+    result["first_call_s"] = first_call_s
+    result["compile_s"] = None if mode == "eager" else first_call_s
+    first = clone_tree(torch, out)
+    del out
+
+    mark("checking")
+    # CUDA-graph modes: call 1 warms up, call 2 records, call 3 replays. Compare the replay too.
+    for _ in range(2):
+        out = call_kept()
+    _sync(torch, device)
+    last = clone_tree(torch, out)
+    del out
+    from gpudiag.bakeoff.compare import compare
+
+    c_first, c_last = compare(first, ref), compare(last, ref)
+    worst = c_first if not c_first.ok else c_last
+    worst.max_abs_error = max(c_first.max_abs_error, c_last.max_abs_error)
+    worst.max_rel_error = max(c_first.max_rel_error, c_last.max_rel_error)
+    result["correctness"] = worst.to_dict()
+    del first, last, ref
+
+    mark("timing")
+    if device == "cuda":
+        result["peak_bytes"] = int(torch.cuda.max_memory_allocated())
+        torch.cuda.reset_peak_memory_stats()
+
+    def call() -> None:
+        compiled(*args, **kwargs)
+
+    warmup_ms, rep_ms = float(spec.get("warmup_ms", 100)), float(spec.get("rep_ms", 1000))
+    if device == "cuda":
+        times, timer = bench_cuda(call, warmup_ms, rep_ms)
+        result["steady_peak_bytes"] = int(torch.cuda.max_memory_allocated())
+        result["peak_bytes"] = max(result["peak_bytes"], result["steady_peak_bytes"])
+    else:
+        times, timer = bench_cpu(call, warmup_ms, rep_ms), "wall clock (time.perf_counter per call)"
+    result["timing"] = dict(summarize(times), timer=timer, warmup_ms=warmup_ms, rep_ms=rep_ms)
+    result.update(_dynamo_counts(torch))
+    result["status"] = "ok" if worst.ok else "mismatch"
+    if not worst.ok:
+        result["reason"] = f"output differs from eager: {worst.reason}"
+
+
+def run_to_file(spec: dict) -> int:
+    """Run and write the result where the harness expects it; the exit code says whether it was written."""
+    prepare_environment(spec)
+    result = run(spec)
+    try:
+        write_json_atomic(spec["result_path"], result)
+    except OSError:
+        return 3
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    spec = json.loads(Path(argv[0]).read_text(encoding="utf-8"))
+    return run_to_file(spec)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,274 @@
+"""Tile configs from the command line (``BMxBNxBK[B][:STAGES][@WARPS]``) and from JSON, YAML or CSV files.
+
+Files are parsed with data-only parsers (``json``, ``csv``, ``yaml.safe_load``); nothing is evaluated.
+Every error names what was wrong and where (argument, or file and line) and raises ``GpudiagError`` (exit 2).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from gpudiag.errors import EXIT_USAGE, GpudiagError
+
+# Bounds that no real GEMM tile crosses: a typo (1280 for 128) should be an error, not a verdict.
+MAX_BLOCK = 1024
+MAX_STAGES = 16
+VALID_WARPS = (1, 2, 4, 8, 16, 32)
+
+_TILE_RE = re.compile(r"^\s*(\d+)\s*[xX]\s*(\d+)\s*[xX]\s*(\d+)\s*([bB])?\s*(?::\s*(\d+))?\s*(?:@\s*(\d+))?\s*$")
+
+
+@dataclass(frozen=True)
+class TileConfig:
+    """One candidate: block sizes, pipeline stages, warps; ``k_in_bytes`` when K was written as ``64B``."""
+
+    block_m: int
+    block_n: int
+    block_k: int
+    stages: int | None = None
+    warps: int | None = None
+    k_in_bytes: bool = False
+    where: str = ""  # "argument 2", "tiles.csv:4", "script.py:12 kernel matmul"
+    group: str | None = None  # kernel name for --from-script, inductor set for --from-inductor
+    dtype: str | None = None  # per-config dtype from a file row, overrides --dtype
+
+    def spec(self) -> str:
+        k = f"{self.block_k}B" if self.k_in_bytes else str(self.block_k)
+        s = f"{self.block_m}x{self.block_n}x{k}"
+        if self.stages is not None:
+            s += f":{self.stages}"
+        if self.warps is not None:
+            s += f"@{self.warps}"
+        return s
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["spec"] = self.spec()
+        return d
+
+
+def _bad(msg: str) -> GpudiagError:
+    return GpudiagError(msg, EXIT_USAGE)
+
+
+def validate(cfg: TileConfig) -> TileConfig:
+    where = f" ({cfg.where})" if cfg.where else ""
+    for name, v in (("BM", cfg.block_m), ("BN", cfg.block_n), ("BK", cfg.block_k)):
+        if v <= 0:
+            raise _bad(f"tile '{cfg.spec()}'{where}: {name} must be positive, got {v}")
+        if v > MAX_BLOCK:
+            raise _bad(f"tile '{cfg.spec()}'{where}: {name}={v} is larger than any GEMM tile (max {MAX_BLOCK})")
+    if cfg.stages is not None and not 1 <= cfg.stages <= MAX_STAGES:
+        raise _bad(f"tile '{cfg.spec()}'{where}: stages must be 1..{MAX_STAGES}, got {cfg.stages}")
+    if cfg.warps is not None and cfg.warps not in VALID_WARPS:
+        raise _bad(f"tile '{cfg.spec()}'{where}: warps must be one of {', '.join(map(str, VALID_WARPS))}, got {cfg.warps}")
+    return cfg
+
+
+def parse_tile(text: str, where: str = "") -> TileConfig:
+    """``128x256x64:3@8`` -> TileConfig. ``64B`` as K means 64 bytes of K (CUTLASS/TRT-LLM tile names)."""
+    m = _TILE_RE.match(text or "")
+    if not m:
+        loc = f" ({where})" if where else ""
+        raise _bad(f"malformed tile '{text}'{loc}: expected BMxBNxBK[:STAGES][@WARPS], e.g. 128x256x64:3@8")
+    bm, bn, bk, kb, st, w = m.groups()
+    return validate(TileConfig(int(bm), int(bn), int(bk), int(st) if st else None, int(w) if w else None,
+                               k_in_bytes=bool(kb), where=where))
+
+
+# Field names people use for the same thing (Triton kwargs, inductor GemmConfig, CSV headers).
+_KEYS = {
+    "block_m": ("block_m", "bm", "block_size_m", "m", "tile_m"),
+    "block_n": ("block_n", "bn", "block_size_n", "n", "tile_n"),
+    "block_k": ("block_k", "bk", "block_size_k", "k", "tile_k"),
+    "stages": ("stages", "num_stages", "ns"),
+    "warps": ("warps", "num_warps", "nw"),
+    "dtype": ("dtype",),
+    "tile": ("tile", "spec", "config"),
+}
+_ALIAS = {alias: key for key, aliases in _KEYS.items() for alias in aliases}
+
+
+def _int(value: Any, field: str, where: str) -> int:
+    if isinstance(value, bool):
+        raise _bad(f"{where}: {field} must be an integer, got {value!r}")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and re.fullmatch(r"\s*-?\d+\s*", value):
+        return int(value)
+    raise _bad(f"{where}: {field} must be an integer, got {value!r}")
+
+
+def from_mapping(row: dict[str, Any], where: str, group: str | None = None) -> TileConfig:
+    norm: dict[str, Any] = {}
+    for k, v in row.items():
+        key = _ALIAS.get(str(k).strip().lower())
+        if key is not None and v not in (None, ""):
+            norm[key] = v
+    if "tile" in norm:
+        cfg = parse_tile(str(norm["tile"]), where)
+        return TileConfig(cfg.block_m, cfg.block_n, cfg.block_k, cfg.stages, cfg.warps, cfg.k_in_bytes, where, group,
+                          norm.get("dtype"))
+    missing = [k for k in ("block_m", "block_n", "block_k") if k not in norm]
+    if missing:
+        raise _bad(f"{where}: missing {', '.join(missing)} (need block_m, block_n, block_k; optional num_stages, num_warps)")
+    cfg = TileConfig(
+        _int(norm["block_m"], "block_m", where), _int(norm["block_n"], "block_n", where),
+        _int(norm["block_k"], "block_k", where),
+        _int(norm["stages"], "num_stages", where) if "stages" in norm else None,
+        _int(norm["warps"], "num_warps", where) if "warps" in norm else None,
+        where=where, group=group, dtype=str(norm["dtype"]) if "dtype" in norm else None)
+    return validate(cfg)
+
+
+def _items_from_document(doc: Any, name: str, line_of) -> list[TileConfig]:
+    if isinstance(doc, dict):
+        for key in ("configs", "tiles", "candidates"):
+            if key in doc:
+                doc = doc[key]
+                break
+        else:
+            doc = [doc]
+    if not isinstance(doc, list):
+        raise _bad(f"{name}: expected a list of configs (or {{\"configs\": [...]}}), got {type(doc).__name__}")
+    out = []
+    for i, item in enumerate(doc):
+        where = f"{name}:{line_of(i)}" if line_of(i) else f"{name} item {i + 1}"
+        if isinstance(item, str):
+            out.append(parse_tile(item, where))
+        elif isinstance(item, dict):
+            out.append(from_mapping(item, where))
+        elif isinstance(item, (list, tuple)) and 3 <= len(item) <= 5:
+            keys = ("block_m", "block_n", "block_k", "num_stages", "num_warps")
+            out.append(from_mapping(dict(zip(keys, item)), where))
+        else:
+            raise _bad(f"{where}: a config is a string like '128x128x64:3@4', an object with block_m/block_n/block_k, "
+                       f"or a list [BM, BN, BK, stages, warps]; got {item!r}")
+    return out
+
+
+def _json_item_lines(text: str) -> list[int]:
+    """Line where each item of the config list starts, for error messages (json keeps no positions)."""
+    item_depth = 2 if text.lstrip().startswith("{") else 1
+    lines: list[int] = []
+    depth, line, in_str, esc, expect_item = 0, 1, False, False, False
+    for ch in text:
+        if in_str:
+            if ch == '"' and not esc:
+                in_str = False
+            esc = (not esc) and ch == "\\"
+            continue
+        if ch == "\n":
+            line += 1
+            continue
+        if ch in " \t\r":
+            continue
+        if depth == item_depth and expect_item and ch not in "]}":
+            lines.append(line)
+            expect_item = False
+        if ch == '"':
+            in_str = True
+        elif ch in "[{":
+            depth += 1
+            expect_item = depth == item_depth and ch == "["
+        elif ch in "]}":
+            depth -= 1
+        elif ch == "," and depth == item_depth:
+            expect_item = True
+    return lines
+
+
+def parse_json(text: str, name: str) -> list[TileConfig]:
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise _bad(f"{name}:{exc.lineno}: invalid JSON: {exc.msg}") from None
+    lines = _json_item_lines(text)
+    return _items_from_document(doc, name, lambda i: lines[i] if i < len(lines) else None)
+
+
+def parse_yaml(text: str, name: str) -> list[TileConfig]:
+    try:
+        import yaml  # PyYAML is optional: not a declared dependency of gpudiag
+    except ImportError:
+        raise _bad(f"{name}: reading YAML needs PyYAML, which is not installed; `pip install pyyaml`, "
+                   "or give the configs as JSON or CSV") from None
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        doc = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f":{mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise _bad(f"{name}{line}: invalid YAML: {problem}") from None
+    lines: list[int] = []
+    if node is not None:
+        seq = node
+        if isinstance(node, yaml.MappingNode):
+            for k, v in node.value:
+                if k.value in ("configs", "tiles", "candidates"):
+                    seq = v
+                    break
+        if isinstance(seq, yaml.SequenceNode):
+            lines = [item.start_mark.line + 1 for item in seq.value]
+    if doc is None:
+        raise _bad(f"{name}: the file holds no configs")
+    return _items_from_document(doc, name, lambda i: lines[i] if i < len(lines) else None)
+
+
+def parse_csv(text: str, name: str) -> list[TileConfig]:
+    rows = [r for r in csv.reader(io.StringIO(text))]
+    numbered = [(i + 1, r) for i, r in enumerate(rows) if any(c.strip() for c in r) and not r[0].lstrip().startswith("#")]
+    if not numbered:
+        raise _bad(f"{name}: the file holds no configs")
+    first_line, header = numbered[0]
+    fields = [h.strip().lower() for h in header]
+    known = [f for f in fields if f in _ALIAS]
+    out = []
+    if not known:  # headerless: one tile spec per line, or BM,BN,BK[,stages[,warps]]
+        for line, r in numbered:
+            cells = [c.strip() for c in r if c.strip()]
+            where = f"{name}:{line}"
+            if len(cells) == 1:
+                out.append(parse_tile(cells[0], where))
+            else:
+                out.append(from_mapping(dict(zip(("block_m", "block_n", "block_k", "num_stages", "num_warps"), cells)), where))
+        return out
+    for line, r in numbered[1:]:
+        if len(r) > len(fields):
+            raise _bad(f"{name}:{line}: {len(r)} columns but the header has {len(fields)}")
+        out.append(from_mapping(dict(zip(fields, r)), f"{name}:{line}"))
+    if not out:
+        raise _bad(f"{name}: the file has a header (line {first_line}) but no configs")
+    return out
+
+
+def parse_file(path: str) -> list[TileConfig]:
+    p = Path(path)
+    if not p.is_file():
+        raise _bad(f"{path}: no such file")
+    try:
+        text = p.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise _bad(f"{path}: cannot read: {exc}") from None
+    if not text.strip():
+        raise _bad(f"{path}: the file is empty")
+    suffix = p.suffix.lower()
+    if suffix == ".json":
+        return parse_json(text, path)
+    if suffix in (".yaml", ".yml"):
+        return parse_yaml(text, path)
+    if suffix in (".csv", ".txt", ".tsv"):
+        return parse_csv(text.replace("\t", ",") if suffix == ".tsv" else text, path)
+    stripped = text.lstrip()
+    if stripped.startswith(("[", "{")):
+        return parse_json(text, path)
+    raise _bad(f"{path}: unknown file type '{suffix or '(none)'}': use .json, .yaml/.yml or .csv")
