@@ -1,0 +1,153 @@
+"""How a bake-off child process is started: forked from the zygote, or a fresh interpreter.
+
+Both give the harness the same handle: a pid (the leader of its own process group), ``poll()`` and
+``kill()``. The harness measures both ways (bench/bench_bakeoff_overhead.py); fork is the default.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from gpudiag.errors import GpudiagError
+
+SPAWN_METHODS = ("fork", "fresh")
+
+
+def child_env() -> dict[str, str]:
+    env = dict(os.environ)
+    # The child imports gpudiag by module name: make sure it finds this very copy.
+    root = str(Path(__file__).resolve().parents[2])
+    env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    env.setdefault("PYTHONUNBUFFERED", "1")
+    return env
+
+
+def kill_group(pid: int) -> None:
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(pid, sig)
+        except (ProcessLookupError, PermissionError):
+            return
+        if sig == signal.SIGTERM:
+            time.sleep(0.2)
+
+
+class FreshChild:
+    """``python -m gpudiag.bakeoff.child SPEC``: pays the torch import every time."""
+
+    def __init__(self, spec: dict, spec_path: Path, log_path: Path) -> None:
+        spec_path.write_text(json.dumps(spec), encoding="utf-8")
+        self._log = open(log_path, "ab")
+        self.proc = subprocess.Popen([sys.executable, "-m", "gpudiag.bakeoff.child", str(spec_path)],
+                                     stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT,
+                                     env=child_env(), start_new_session=True)
+        self.pid = self.proc.pid
+
+    def poll(self, timeout: float) -> int | None:
+        try:
+            return self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return None
+
+    def kill(self) -> None:
+        kill_group(self.pid)
+        try:
+            self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            pass
+        self._log.close()
+
+
+class Zygote:
+    """The long-lived torch-importing process children are forked from."""
+
+    def __init__(self, log_path: Path) -> None:
+        self._log = open(log_path, "ab")
+        t0 = time.perf_counter()
+        self.proc = subprocess.Popen([sys.executable, "-m", "gpudiag.bakeoff.zygote"], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=self._log, env=child_env(),
+                                     start_new_session=True, bufsize=0)
+        self._buf = b""
+        ready = self._read(timeout=600)
+        if ready is None or ready.get("event") != "ready":
+            self.close()
+            tail = _tail(log_path)
+            raise GpudiagError(f"the bake-off worker could not import torch{': ' + tail if tail else ''}")
+        self.import_s = float(ready.get("import_s", 0.0))
+        self.start_s = time.perf_counter() - t0
+
+    def _read(self, timeout: float) -> dict | None:
+        deadline = time.monotonic() + timeout
+        while b"\n" not in self._buf:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None
+            ready, _, _ = select.select([self.proc.stdout], [], [], left)
+            if not ready:
+                return None
+            chunk = os.read(self.proc.stdout.fileno(), 65536)
+            if not chunk:  # the zygote died
+                return {"event": "dead"}
+            self._buf += chunk
+        line, self._buf = self._buf.split(b"\n", 1)
+        return json.loads(line)
+
+    def start(self, spec: dict, log_path: Path) -> "ForkedChild":
+        try:
+            self.proc.stdin.write((json.dumps({"spec": spec, "log": str(log_path)}) + "\n").encode())
+        except (BrokenPipeError, OSError) as exc:
+            raise GpudiagError(f"the bake-off worker died: {exc}") from None
+        started = self._read(timeout=60)
+        if not started or started.get("event") != "started":
+            raise GpudiagError("the bake-off worker died before starting a measurement")
+        return ForkedChild(self, int(started["pid"]))
+
+    def close(self) -> None:
+        try:
+            if self.proc.stdin:
+                self.proc.stdin.close()
+        except OSError:
+            pass
+        try:
+            self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            kill_group(self.proc.pid)
+        self._log.close()
+
+
+class ForkedChild:
+    def __init__(self, zygote: Zygote, pid: int) -> None:
+        self.zygote, self.pid = zygote, pid
+        self.returncode: int | None = None
+
+    def poll(self, timeout: float) -> int | None:
+        if self.returncode is not None:
+            return self.returncode
+        msg = self.zygote._read(timeout)
+        if msg is None:
+            return None
+        if msg.get("event") == "dead":
+            self.returncode = -9
+        else:
+            self.returncode = int(msg.get("returncode", -9))
+        return self.returncode
+
+    def kill(self) -> None:
+        kill_group(self.pid)
+        if self.returncode is None:
+            self.poll(timeout=10)  # consume the zygote's "exited" line so the protocol stays in step
+
+
+def _tail(path: Path, n: int = 1) -> str:
+    try:
+        lines = [ln for ln in path.read_text(encoding="utf-8", errors="replace").splitlines() if ln.strip()]
+    except OSError:
+        return ""
+    return " / ".join(lines[-n:])

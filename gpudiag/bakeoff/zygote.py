@@ -1,0 +1,79 @@
+"""A process that imports torch ONCE and forks one clean child per bake-off measurement.
+
+Importing torch costs seconds on a GPU machine; paying it once instead of once per mode is most of
+the harness's overhead. The zygote imports torch (and dynamo/inductor's Python modules) but never
+touches CUDA, so every forked child initialises CUDA itself, as a fresh process would, and sets its
+own cache folders before anything compiles.
+
+Protocol (JSON lines): the parent writes ``{"spec": {...}, "log": PATH}`` on stdin; the zygote
+answers ``{"event": "started", "pid": N}`` at once and ``{"event": "exited", "pid": N,
+"returncode": R}`` (negative R: killed by signal -R) when the child ends. The child is the leader of
+its own process group, so the parent can kill it with everything it started (compile workers).
+EOF on stdin ends the zygote.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+
+
+def _preload() -> float:
+    t0 = time.perf_counter()
+    import torch  # noqa: F401
+
+    for name in ("torch._dynamo", "torch._inductor.config"):
+        try:
+            __import__(name)
+        except Exception:  # noqa: BLE001 - a module that fails here fails again, reported, in the child
+            pass
+    return time.perf_counter() - t0
+
+
+def _child(request: dict) -> None:
+    os.setsid()
+    fd = os.open(request["log"], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    os.dup2(fd, 1)
+    os.dup2(fd, 2)
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    code = 4
+    try:
+        from gpudiag.bakeoff.child import run_to_file
+
+        code = run_to_file(request["spec"])
+    except BaseException:  # noqa: BLE001 - report through the exit code; the log has the traceback
+        import traceback
+
+        traceback.print_exc()
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)  # never return into the zygote's loop
+
+
+def main() -> int:
+    out = sys.stdout
+    import_s = _preload()
+    out.write(json.dumps({"event": "ready", "import_s": import_s, "pid": os.getpid()}) + "\n")
+    out.flush()
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        request = json.loads(line)
+        pid = os.fork()
+        if pid == 0:
+            _child(request)
+        out.write(json.dumps({"event": "started", "pid": pid}) + "\n")
+        out.flush()
+        _, status = os.waitpid(pid, 0)
+        code = os.waitstatus_to_exitcode(status)
+        out.write(json.dumps({"event": "exited", "pid": pid, "returncode": code}) + "\n")
+        out.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
