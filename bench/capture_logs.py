@@ -181,6 +181,7 @@ def main() -> int:
     ap.add_argument("--only", default="", help="comma-separated scenario names")
     ap.add_argument("--explain", action="store_true", help="run gpudiag explain-warning --log on each log")
     ap.add_argument("--timeout", type=int, default=240)
+    ap.add_argument("--jobs", type=int, default=1, help="scenarios run in parallel")
     ap.add_argument("--child", nargs=3, metavar=("NAME", "DEVICE", "MODE"))
     args = ap.parse_args()
     if args.child:
@@ -195,8 +196,8 @@ def main() -> int:
         device = "cuda" if torch.cuda.is_available() else "cpu"
     args.out.mkdir(parents=True, exist_ok=True)
     only = {s for s in args.only.split(",") if s}
-    summary = []
     env = dict(os.environ, TORCH_LOGS=TORCH_LOGS, PYTHONUNBUFFERED="1", PYTHONWARNINGS="default")
+    runs = []
     for name, (_, modes, needs_cuda) in SCENARIOS.items():
         if only and name not in only:
             continue
@@ -205,21 +206,32 @@ def main() -> int:
         for mode in modes:
             if device == "cpu" and mode != "default" and name != "fp32_matmul":
                 continue  # max-autotune on CPU is slow and adds nothing the GPU run does not
-            log = args.out / f"{name}__{mode}.log"
-            t0 = time.time()
-            with log.open("wb") as fh:
-                try:
-                    rc = subprocess.run([sys.executable, __file__, "--child", name, device, mode],
-                                        stdout=fh, stderr=subprocess.STDOUT, env=env,
-                                        timeout=args.timeout).returncode
-                except subprocess.TimeoutExpired:
-                    rc = "timeout"
-            summary.append({"log": log.name, "rc": rc, "seconds": round(time.time() - t0, 1)})
-            print(json.dumps(summary[-1]), flush=True)
-            if args.explain:
-                res = subprocess.run([sys.executable, "-m", "gpudiag", "explain-warning", "--log", str(log), "--json"],
-                                     capture_output=True, text=True)
-                (args.out / f"{log.stem}.explain.json").write_text(res.stdout + res.stderr)
+            runs.append((name, mode))
+
+    def one(run):
+        name, mode = run
+        log = args.out / f"{name}__{mode}.log"
+        t0 = time.time()
+        with log.open("wb") as fh:
+            try:
+                rc = subprocess.run([sys.executable, __file__, "--child", name, device, mode],
+                                    stdout=fh, stderr=subprocess.STDOUT, env=env,
+                                    timeout=args.timeout).returncode
+            except subprocess.TimeoutExpired:
+                rc = "timeout"
+        row = {"log": log.name, "rc": rc, "seconds": round(time.time() - t0, 1)}
+        if args.explain:
+            res = subprocess.run([sys.executable, "-m", "gpudiag", "explain-warning", "--log", str(log), "--json"],
+                                 capture_output=True, text=True)
+            (args.out / f"{log.stem}.explain.json").write_text(res.stdout + res.stderr)
+            row["explain_rc"] = res.returncode
+        print(json.dumps(row), flush=True)
+        return row
+
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max(1, args.jobs)) as pool:
+        summary = list(pool.map(one, runs))
     (args.out / "summary.json").write_text(json.dumps(summary, indent=1))
     return 0
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ast
 import functools
+import re
 from dataclasses import dataclass, field
 
 from gpudiag import stack
@@ -57,10 +58,18 @@ def _int_constants(node: ast.AST) -> list[int]:
 
 def parse_is_big_gpu(source: str) -> tuple[int | None, int | None, str | None, int | None, list[str]]:
     """Return (cuda_min, xpu_min, rocm_rule, line, extra) from the text of torch/_inductor/utils.py."""
-    tree = ast.parse(source)
+    # Parse only the function: the whole utils.py is ~4000 lines and ast.parse of it alone
+    # would cost ~80 ms of every command's start-up.
+    m = re.search(r"^def is_big_gpu\b", source, re.M)
+    if m is None:
+        return None, None, None, None, []
+    end = re.compile(r"\n(?=\S)").search(source, m.end())
+    first_line = source.count("\n", 0, m.start()) + 1
+    tree = ast.parse(source[m.start():end.start() if end else len(source)])
     fn = next((n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef) and n.name == "is_big_gpu"), None)
     if fn is None:
         return None, None, None, None, []
+    fn.lineno += first_line - 1
     cuda_min = xpu_min = None
     rocm_rule = None
     extra: list[str] = []

@@ -113,7 +113,9 @@ def _page(cmd, name: str, see_also: list[str]) -> str:
 
 def generate() -> dict[str, str]:
     """{file name: page text} for the top-level command and every registered subcommand."""
-    from gpudiag.cli.app import app
+    from gpudiag.cli.app import full_app
+
+    app = full_app()
 
     group = typer.main.get_command(app)
     subs = sorted(group.commands)

@@ -65,7 +65,9 @@ def cli():
     """Invoke the gpudiag CLI in-process through Typer's runner: cli("info", "--json")."""
     from typer.testing import CliRunner
 
-    from gpudiag.cli.app import app
+    from gpudiag.cli.app import full_app
+
+    app = full_app()
 
     try:
         runner = CliRunner(mix_stderr=False)

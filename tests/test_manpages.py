@@ -18,7 +18,9 @@ def test_committed_pages_match_generated():
 def test_one_page_per_subcommand():
     import typer.main
 
-    from gpudiag.cli.app import app
+    from gpudiag.cli.app import full_app
+
+    app = full_app()
 
     subs = typer.main.get_command(app).commands
     assert {f"gpudiag-{s}.1" for s in subs} | {"gpudiag.1"} == set(manpages.generate())

@@ -30,6 +30,7 @@ def child_env() -> dict[str, str]:
 
 
 def kill_group(pid: int) -> None:
+    """End the process group led by ``pid`` (a child and whatever it started); quick when it is gone."""
     for sig in (signal.SIGTERM, signal.SIGKILL):
         try:
             os.killpg(pid, sig)

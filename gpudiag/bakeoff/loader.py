@@ -99,6 +99,7 @@ def import_script(path: str | os.PathLike[str]) -> Any:
     if spec is None or spec.loader is None:
         raise ScriptError(f"{script}: cannot be loaded as a Python module")
     module = importlib.util.module_from_spec(spec)
+    sys.dont_write_bytecode = True  # no __pycache__ left in the user's folder
     folder = str(script.resolve().parent)
     if folder not in sys.path:
         sys.path.insert(0, folder)  # so the script's own sibling imports work, as with `python script.py`

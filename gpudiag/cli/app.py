@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 
@@ -62,14 +63,40 @@ def root(
     """
 
 
-# Subcommands register themselves on ``app``; each module is one subcommand.
-from gpudiag.cli import info  # noqa: E402,F401
+# Each subcommand is one module that registers itself on ``app`` when imported. Importing only
+# the one being run keeps start-up short (explaining one warning line must not pay for bakeoff's
+# or check-tiles' imports); --help, man pages and tests load them all.
+SUBCOMMAND_MODULES = {
+    "info": "gpudiag.cli.info",
+    "explain-warning": "gpudiag.cli.explain_warning",
+    "check-tiles": "gpudiag.cli.check_tiles",
+    "bakeoff": "gpudiag.cli.bakeoff",
+}
+
+
+def load_subcommands(names: list[str] | None = None) -> typer.Typer:
+    for name in names if names is not None else SUBCOMMAND_MODULES:
+        importlib.import_module(SUBCOMMAND_MODULES[name])
+    return app
+
+
+def full_app() -> typer.Typer:
+    """The app with every subcommand registered."""
+    return load_subcommands()
+
+
+def _requested_subcommand(argv: list[str]) -> list[str] | None:
+    for arg in argv:
+        if arg.startswith("-"):
+            return None  # an option before the subcommand (--help, --version): load everything
+        return [arg] if arg in SUBCOMMAND_MODULES else None
+    return None
 
 
 def main() -> None:
+    load_subcommands(_requested_subcommand(sys.argv[1:]))
     app(prog_name="gpudiag")
 
 
 if __name__ == "__main__":
     main()
-    sys.exit(0)

@@ -19,18 +19,13 @@ from __future__ import annotations
 import difflib
 import functools
 import re
-import sys
 from dataclasses import dataclass
-from importlib import resources
 from typing import Any
 
 from gpudiag.device.facts import DeviceFacts
+from gpudiag.datafiles import load_toml
 from gpudiag.errors import GpudiagError
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python 3.10 only
-    import tomli as tomllib
 
 GIB = 1 << 30
 
@@ -96,8 +91,7 @@ def parse_cc(text: str) -> tuple[int, int]:
 
 
 def _load(name: str) -> dict[str, Any]:
-    with resources.files("gpudiag.device").joinpath("data", name).open("rb") as fh:
-        return tomllib.load(fh)
+    return load_toml("gpudiag.device", f"data/{name}")
 
 
 @functools.lru_cache(maxsize=1)

@@ -53,7 +53,7 @@ def fp8(facts: DeviceFacts) -> Verdict:
 
 def tma(facts: DeviceFacts) -> Verdict:
     ok = _at_least(facts, (9, 0))
-    why = (f"{facts.sm} >= sm_90: cp.async.bulk.tensor; inductor's persistent TMA matmul templates can apply"
+    why = (f"{facts.sm} >= sm_90: TMA unit present (cp.async.bulk.tensor, tensor-map descriptors)"
            if ok else f"{facts.sm} < sm_90: no TMA unit")
     return Verdict("tma", "TMA (tensor memory accelerator)?", "yes" if ok else "no", why,
                    "PTX ISA: cp.async.bulk.tensor requires sm_90")

@@ -3,16 +3,11 @@
 from __future__ import annotations
 
 import functools
-import sys
 from dataclasses import dataclass, field
-from importlib import resources
 
+from gpudiag.datafiles import load_toml
 from gpudiag.errors import EXIT_USAGE, GpudiagError
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python 3.10 only
-    import tomli as tomllib
 
 
 @dataclass(frozen=True)
@@ -34,7 +29,7 @@ class DType:
 
 @functools.lru_cache(maxsize=1)
 def table() -> dict[str, DType]:
-    raw = tomllib.loads(resources.files("gpudiag.tiles").joinpath("data/dtypes.toml").read_text(encoding="utf-8"))
+    raw = load_toml("gpudiag.tiles", "data/dtypes.toml")
     out: dict[str, DType] = {}
     for row in raw["dtype"]:
         dt = DType(name=row["name"], bits=int(row["bits"]), aliases=tuple(row.get("aliases", ())),

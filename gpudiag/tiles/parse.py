@@ -263,12 +263,15 @@ def parse_file(path: str) -> list[TileConfig]:
         raise _bad(f"{path}: the file is empty")
     suffix = p.suffix.lower()
     if suffix == ".json":
-        return parse_json(text, path)
-    if suffix in (".yaml", ".yml"):
-        return parse_yaml(text, path)
-    if suffix in (".csv", ".txt", ".tsv"):
-        return parse_csv(text.replace("\t", ",") if suffix == ".tsv" else text, path)
-    stripped = text.lstrip()
-    if stripped.startswith(("[", "{")):
-        return parse_json(text, path)
+        configs = parse_json(text, path)
+    elif suffix in (".yaml", ".yml"):
+        configs = parse_yaml(text, path)
+    elif suffix in (".csv", ".txt", ".tsv"):
+        configs = parse_csv(text.replace("\t", ",") if suffix == ".tsv" else text, path)
+    else:
+        configs = None
+    if configs == []:
+        raise _bad(f"{path}: the file holds no configs")
+    if configs is not None:
+        return configs
     raise _bad(f"{path}: unknown file type '{suffix or '(none)'}': use .json, .yaml/.yml or .csv")

@@ -1,0 +1,84 @@
+"""Honest-measurement checks of `gpudiag bakeoff` on the small MLP of the issue (Linear 1024->1024,
+ReLU, Linear 1024->1024, batch 256, fp32), all five modes:
+
+(a) gpudiag's per-mode medians vs a hand-written do_bench of the same compiled model in the same run
+    (bench/handwritten_do_bench.py, compiling each mode from the cache the bake-off kept): within 3%;
+(b) the same bake-off twice (run 1 forks children from a torch-importing zygote, run 2 starts a fresh
+    interpreter per mode): same winner, medians within 3%;
+plus the harness-overhead breakdown of both runs (bench_bakeoff_overhead.breakdown).
+
+    PYTHONPATH=. python3 bench/bench_bakeoff_checks.py --device cuda --out DIR
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench_bakeoff_overhead import MLP, bake, breakdown, import_torch_s  # noqa: E402
+
+TOL = 0.03
+
+
+def winner(doc: dict) -> str | None:
+    return doc["summary"]["workloads"][0]["winner"]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--device", default="cuda")
+    ap.add_argument("--quick", action="store_true", help="short budgets (CPU dry runs)")
+    ap.add_argument("--out", default=".")
+    ap.add_argument("--modes", default=None, help="comma-separated subset (default: all five)")
+    a = ap.parse_args()
+    out = Path(a.out)
+    modes = a.modes.split(",") if a.modes else None
+    keep = tempfile.mkdtemp(prefix="gpudiag-checks-cache-")
+    run1 = bake("fork", a.device, a.quick, keep=keep, modes=modes)
+    (out / "checks_run1_fork.json").write_text(json.dumps(run1, indent=2))
+    print(f"run 1 done: wall {run1['wall_s']:.1f} s", file=sys.stderr, flush=True)
+    budgets = (run1["settings"]["warmup_ms"], run1["settings"]["rep_ms"])
+    hand = subprocess.run([sys.executable, str(Path(__file__).parent / "handwritten_do_bench.py"), str(MLP),
+                           "--device", a.device, "--cache-root", keep, "--workload", run1["workloads"][0]["name"],
+                           "--warmup", str(budgets[0]), "--rep", str(budgets[1]),
+                           "--modes", ",".join(r["mode"] for r in run1["rows"] if r.get("timing"))],
+                          capture_output=True, text=True, check=True)
+    handwritten = json.loads(hand.stdout)
+    print("hand-written done", file=sys.stderr, flush=True)
+    run2 = bake("fresh", a.device, a.quick, modes=modes)
+    (out / "checks_run2_fresh.json").write_text(json.dumps(run2, indent=2))
+    imp = import_torch_s()
+
+    def medians(doc: dict) -> dict:
+        return {r["mode"]: r["timing"].get("median_ms") for r in doc["rows"] if r.get("timing")}
+
+    m1, m2 = medians(run1), medians(run2)
+    check_a = {m: {"gpudiag_ms": m1[m], "handwritten_ms": handwritten[m]["median_ms"],
+                   "diff": m1[m] / handwritten[m]["median_ms"] - 1.0} for m in m1 if m in handwritten}
+    check_b = {m: {"run1_ms": m1[m], "run2_ms": m2.get(m), "diff": (m2[m] / m1[m] - 1.0) if m2.get(m) else None}
+               for m in m1}
+    summary = {
+        "date": datetime.datetime.now().isoformat(timespec="seconds"),
+        "device": run1["device"], "versions": run1["versions"], "budgets_ms": budgets,
+        "a_handwritten": check_a,
+        "a_pass": all(abs(v["diff"]) <= TOL for v in check_a.values()),
+        "b_runs": check_b, "b_winners": [winner(run1), winner(run2)],
+        "b_pass": winner(run1) == winner(run2) and all(v["diff"] is not None and abs(v["diff"]) <= TOL
+                                                     for v in check_b.values()),
+        "overhead": {"fork": breakdown(run1, imp), "fresh": breakdown(run2, imp)},
+        "compile_s": {"run1": {r["mode"]: r["compile_s"] for r in run1["rows"]},
+                      "run2": {r["mode"]: r["compile_s"] for r in run2["rows"]}},
+    }
+    (out / "checks_summary.json").write_text(json.dumps(summary, indent=2))
+    print(json.dumps(summary, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,207 @@
+"""Device-aware verdicts: does this warning apply to *this* GPU, and what does it cost here?
+
+Each catalogue entry may name a rule (``verdict = "sm_gate"`` ...). A rule reads the numbers in the
+log line (Required / Hardware limit, compute capability...) and compares them with the shared
+``DeviceFacts``. With no device the verdict says so instead of guessing.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Literal
+
+from gpudiag.device.facts import DeviceFacts
+from gpudiag.explain.catalog import Entry, tf32_rows
+from gpudiag.inductor_gate import SmGate, installed_sm_gate
+
+Applies = Literal["yes", "no", "unknown", "n/a"]
+
+REQUIRED_RX = re.compile(r"Required:\s*(\d+)")
+LIMIT_RX = re.compile(r"Hardware limit:\s*(\d+)")
+TILE_RX = {k: re.compile(rf"\b{k}=(\d+)") for k in ("BLOCK_M", "BLOCK_N", "BLOCK_K", "num_stages", "num_warps")}
+CAPABILITY_RX = re.compile(r"(?:CUDA|cuda|compute) capability (?:\(CC\) )?(\d+)\.(\d+)")
+SM_RX = re.compile(r"capability sm_(\d+)(\d)\b")
+TF32_MANTISSA_BITS, FP32_MANTISSA_BITS = 10, 23
+
+
+@dataclass
+class Verdict:
+    applies: Applies
+    summary: str  # one line
+    details: list[str] = field(default_factory=list)
+    commands: list[str] = field(default_factory=list)  # exact commands to run next
+    rule: str | None = None
+
+
+def _gpu_flag(facts: DeviceFacts) -> str:
+    name = facts.name.replace('"', "")
+    return f'--gpu "{name}"'
+
+
+def _smem_source(facts: DeviceFacts) -> str:
+    return facts.sources.get("smem_per_block_optin_bytes", "unknown source")
+
+
+def sm_gate(facts: DeviceFacts, line: str, gate: SmGate | None = None) -> Verdict:
+    gate = gate or installed_sm_gate()
+    rule = f"{gate.where} [{gate.origin}]"
+    details = [f"installed torch {gate.torch_version or '(not installed)'}: {gate.describe()}",
+               "torch <= 2.3 used `sms < 80` (V100); 68 (RTX 3080) since torch 2.4, pytorch/pytorch#123121"]
+    if gate.cuda_min_sms is None or facts.sm_count is None:
+        why = "SM count unknown" if facts.sm_count is None else "threshold unreadable"
+        return Verdict("unknown", f"cannot tell ({why}) whether {facts.name} passes is_big_gpu", details, rule=rule)
+    if facts.sm_count < gate.cuda_min_sms:
+        return Verdict("yes", f"applies to your GPU: {facts.sm_count} SMs < {gate.cuda_min_sms}, so max-autotune "
+                       "benchmarks only ATen/cuBLAS GEMMs on it", details, rule=rule)
+    return Verdict("no", f"does not apply: your {facts.name} has {facts.sm_count} SMs >= {gate.cuda_min_sms}; "
+                   "this line came from another machine or process (or an XPU/smaller GPU)", details, rule=rule)
+
+
+def rocm_gate(facts: DeviceFacts, line: str) -> Verdict:
+    return Verdict("no", f"does not apply: this is a ROCm-build message and your {facts.name} is an NVIDIA GPU "
+                   "(on CUDA the SM-count gate applies instead)", rule="torch/_inductor/utils.py is_big_gpu")
+
+
+def _optin_owner(limit: int) -> str | None:
+    from gpudiag.device.catalog import cc_table
+
+    sms = [row.sm for row in cc_table().values() if row.limits.get("smem_per_block_optin_bytes") == limit]
+    return ", ".join(sms) if sms else None
+
+
+def _tile_command(line: str, facts: DeviceFacts) -> str:
+    vals = {k: rx.search(line) for k, rx in TILE_RX.items()}
+    if vals["BLOCK_M"] and vals["BLOCK_N"] and vals["BLOCK_K"]:
+        spec = f"{vals['BLOCK_M'].group(1)}x{vals['BLOCK_N'].group(1)}x{vals['BLOCK_K'].group(1)}"
+        if vals["num_stages"]:
+            spec += f":{vals['num_stages'].group(1)}"
+        if vals["num_warps"]:
+            spec += f"@{vals['num_warps'].group(1)}"
+        return f"gpudiag check-tiles {spec} --dtype fp16 {_gpu_flag(facts)}"
+    return f"gpudiag check-tiles --from-inductor --dtype fp16 {_gpu_flag(facts)}"
+
+
+def smem(facts: DeviceFacts, line: str) -> Verdict:
+    req_m, lim_m = REQUIRED_RX.search(line), LIMIT_RX.search(line)
+    optin = facts.smem_per_block_optin_bytes
+    rule = "triton/compiler/compiler.py: metadata.shared > max_shared_mem(device) (cudaDevAttrMaxSharedMemoryPerBlockOptin)"
+    cmd = _tile_command(line, facts)
+    details = []
+    if optin is not None:
+        details.append(f"{facts.name}: opt-in shared memory per block {optin:,} B ({_smem_source(facts)})")
+    if req_m is None:
+        return Verdict("unknown", "the line has no 'Required:' number; check the tile configs against this GPU",
+                       details, [cmd], rule)
+    required = int(req_m.group(1))
+    limit = int(lim_m.group(1)) if lim_m else None
+    if limit is not None and optin is not None and limit != optin:
+        owner = _optin_owner(limit)
+        details.append(f"the line's hardware limit {limit:,} B is not your GPU's {optin:,} B: it was printed on "
+                       f"another GPU{f' ({owner})' if owner else ''}")
+    if optin is None:
+        return Verdict("unknown", f"needs {required:,} B; this GPU's opt-in limit is unknown", details, [cmd], rule)
+    if required > optin:
+        return Verdict("yes", f"applies to your GPU: the config needs {required:,} B of shared memory > "
+                       f"{optin:,} B opt-in limit of {facts.name} (over by {required - optin:,} B)", details, [cmd], rule)
+    return Verdict("no", f"does not apply: {required:,} B fits {facts.name}'s {optin:,} B opt-in limit; "
+                   "this line came from a GPU with less shared memory", details, [cmd], rule)
+
+
+def threads(facts: DeviceFacts, line: str) -> Verdict:
+    req_m, lim_m = REQUIRED_RX.search(line), LIMIT_RX.search(line)
+    regs = facts.regs_per_block or 65536
+    rule = "triton/compiler/compiler.py: num_warps * warp_size > n_max_threads (CU_FUNC_ATTRIBUTE_MAX_THREADS_PER_BLOCK)"
+    if req_m and lim_m:
+        req, lim = int(req_m.group(1)), int(lim_m.group(1))
+        per_thread = regs // max(lim, 1)
+        return Verdict("yes", f"applies on {facts.name} too: {regs:,} registers per block allow only {lim} threads "
+                       f"at this kernel's register count (~{per_thread}+ regs/thread), but num_warps needs {req}",
+                       [f"registers per block: {regs:,} ({facts.sources.get('regs_per_block', 'CUDA limit since Kepler')})"],
+                       rule=rule)
+    return Verdict("yes", f"register-limited launch: {regs:,} registers per block on {facts.name}; lower num_warps "
+                   "or tile sizes", rule=rule)
+
+
+def tmem(facts: DeviceFacts, line: str) -> Verdict:
+    major = facts.compute_capability[0]
+    if major in (10, 11):
+        return Verdict("yes", f"applies: {facts.sm} has 512 tensor-memory columns per SM", rule="triton compiler.py tmem check")
+    return Verdict("no", f"does not apply: your {facts.name} ({facts.sm}) has no tensor memory (Blackwell sm_100/sm_103 "
+                   "only); this line came from another GPU", rule="triton compiler.py tmem check")
+
+
+def _tf32_row(facts: DeviceFacts) -> dict | None:
+    name = f" {facts.name.lower()} {(facts.catalogue_key or '').replace('-', ' ')} "
+    for row in tf32_rows():
+        if any(m in name for m in row["match"]):
+            return row
+    return None
+
+
+def tf32(facts: DeviceFacts, line: str) -> Verdict:
+    rule = "torch/_inductor/compile_fx.py _warn_tf32_disabled: capability >= (8, 0) and fp32_precision != 'tf32'"
+    precision = (f"precision: TF32 keeps fp32's 8-bit exponent but rounds inputs to a {TF32_MANTISSA_BITS}-bit "
+                 f"mantissa (fp32 has {FP32_MANTISSA_BITS}): relative input rounding ~2^-11 = 4.9e-4 instead of "
+                 "~6e-8; products accumulate in fp32")
+    if facts.compute_capability < (8, 0):
+        return Verdict("no", f"does not apply: {facts.name} ({facts.sm}) has no TF32 tensor cores and torch only "
+                       "warns on sm_80+; this line came from another GPU", [precision], rule=rule)
+    row = _tf32_row(facts)
+    if row:
+        speed = row["tf32_tflops"] / row["fp32_tflops"]
+        summary = (f"applies to your GPU: fp32 matmul peak goes from {row['fp32_tflops']:g} to {row['tf32_tflops']:g} "
+                   f"TFLOP/s with TF32 (x{speed:.1f}, datasheet) on {row['name']}")
+        return Verdict("yes", summary, [precision, f"source: {row['source']}"], rule=rule)
+    if facts.bf16_dense_tflops:
+        ceiling = facts.bf16_dense_tflops / 2
+        summary = (f"applies to your GPU ({facts.sm}): TF32 tensor cores allow up to ~{ceiling:g} TFLOP/s for fp32 "
+                   f"matmul (half the dense bf16 {facts.bf16_dense_tflops:g}); no fp32 datasheet row for this model")
+        return Verdict("yes", summary, [precision, "A100/H100 datasheets: dense TF32 tensor rate = 1/2 dense BF16"],
+                       rule=rule)
+    return Verdict("yes", f"applies to your GPU ({facts.sm} >= sm_80 has TF32 tensor cores); no datasheet numbers "
+                   "for this model to size the speed-up", [precision], rule=rule)
+
+
+def triton_arch(facts: DeviceFacts, line: str) -> Verdict:
+    rule = "torch/_inductor/scheduler.py: device_props.major < 7 -> GPUTooOldForTriton"
+    m = CAPABILITY_RX.search(line)
+    seen = f" (the line reports {m.group(1)}.{m.group(2)})" if m else ""
+    if facts.compute_capability < (7, 0):
+        return Verdict("yes", f"applies: {facts.name} is {facts.sm} < sm_70{seen}", rule=rule)
+    return Verdict("no", f"does not apply: your {facts.name} is {facts.sm} >= sm_70, which Triton supports; this line "
+                   f"came from another GPU{seen}", rule=rule)
+
+
+def torch_arch(facts: DeviceFacts, line: str) -> Verdict:
+    m = SM_RX.search(line)
+    cc = (int(m.group(1)), int(m.group(2))) if m else None
+    if cc is None:
+        m2 = CAPABILITY_RX.search(line)
+        cc = (int(m2.group(1)), int(m2.group(2))) if m2 else None
+    rule = "torch/cuda/__init__.py _check_capability / _check_cubins"
+    if cc is None:
+        return Verdict("unknown", f"the line names no compute capability; yours is {facts.sm}", rule=rule)
+    if tuple(cc) == tuple(facts.compute_capability):
+        return Verdict("yes", f"applies to your GPU: it is {facts.sm}, the architecture the warning names", rule=rule)
+    return Verdict("no", f"does not apply: the line is about sm_{cc[0]}{cc[1]} but your {facts.name} is {facts.sm}; "
+                   "it came from another machine", rule=rule)
+
+
+RULES = {
+    "sm_gate": sm_gate, "rocm_gate": rocm_gate, "smem": smem, "threads": threads, "tmem": tmem,
+    "tf32": tf32, "triton_arch": triton_arch, "torch_arch": torch_arch,
+}
+
+
+def verdict_for(entry: Entry, line: str, facts: DeviceFacts | None, no_device_reason: str | None = None) -> Verdict:
+    if entry.verdict is None:
+        return Verdict("n/a", "no device-specific rule: it applies wherever it was printed")
+    if facts is None:
+        why = f" ({no_device_reason})" if no_device_reason else ""
+        extra: list[str] = []
+        if entry.verdict == "sm_gate":
+            extra.append(f"installed torch: {installed_sm_gate().describe()}")
+        return Verdict("unknown", f"no GPU here and no --gpu given{why}: explained without a device verdict",
+                       extra, rule=entry.verdict)
+    return RULES[entry.verdict](facts, line)

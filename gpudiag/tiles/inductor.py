@@ -1,0 +1,104 @@
+"""``--from-inductor``: the matmul candidate configs the installed torch's inductor would autotune.
+
+Read through inductor's own heuristics module, whichever layout the installed torch has:
+  torch >= 2.9   torch._inductor.template_heuristics.triton.CUDAConfigHeuristic
+  torch 2.8      torch._inductor.template_heuristics.CUDAConfigHeuristic
+  torch <= 2.7   torch._inductor.kernel.mm_common.mm_kernel_configs (list of dicts)
+These are the candidates before inductor prunes them against the device (it needs a GPU for that);
+checking them is exactly what shows which ones a GPU's shared memory rejects.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+
+from gpudiag.errors import EXIT_USAGE, GpudiagError
+from gpudiag.tiles.parse import TileConfig, validate
+
+# --inductor-set NAME -> attribute of the heuristic object
+SETS = {
+    "mm": "mm_configs",
+    "scaled_mm": "scaled_mm_configs",
+    "persistent_mm": "persistent_mm_configs",
+    "extra_mm": "extra_mm_configs",
+    "exhaustive": "exhaustive_configs",
+    "int8_mm": "int8_mm_configs",
+}
+_LEGACY_SETS = {"mm": "mm_kernel_configs", "persistent_mm": "persistent_mm_kernel_configs",
+                "scaled_mm": "scaled_mm_kernel_configs", "extra_mm": "extra_mm_kernel_configs",
+                "int8_mm": "int8_mm_kernel_configs"}
+
+
+@dataclass(frozen=True)
+class InductorConfigs:
+    torch_version: str
+    source: str  # module.Class.attribute the configs were read from
+    configs: list[TileConfig]
+
+
+def _field(obj, *names):
+    for n in names:
+        if isinstance(obj, dict) and n in obj:
+            return obj[n]
+        if hasattr(obj, n):
+            return getattr(obj, n)
+    return None
+
+
+def _to_tile(raw, where: str, group: str) -> TileConfig | None:
+    if isinstance(raw, dict) and "config" in raw:  # torch <= 2.7: {"config": (BM, BN, BK, stages, warps), "cond": bool}
+        if raw.get("cond") is False:
+            return None
+        vals = raw["config"]
+        bm, bn, bk, st, w = (list(vals) + [None, None])[:5]
+    else:
+        bm, bn, bk = _field(raw, "block_m", "BLOCK_M"), _field(raw, "block_n", "BLOCK_N"), _field(raw, "block_k", "BLOCK_K")
+        st, w = _field(raw, "num_stages"), _field(raw, "num_warps")
+    if bm is None or bn is None or bk is None:
+        return None
+    return validate(TileConfig(int(bm), int(bn), int(bk), int(st) if st else None, int(w) if w else None,
+                               where=where, group=group))
+
+
+def inductor_configs(which: str = "mm") -> InductorConfigs:
+    if which not in SETS:
+        raise GpudiagError(f"unknown --inductor-set '{which}': one of {', '.join(SETS)}", EXIT_USAGE)
+    try:
+        torch = importlib.import_module("torch")
+    except Exception as exc:  # noqa: BLE001
+        raise GpudiagError(f"--from-inductor needs torch, which does not import here: {exc}", EXIT_USAGE) from None
+    version = str(torch.__version__)
+    for modname in ("torch._inductor.template_heuristics.triton", "torch._inductor.template_heuristics"):
+        try:
+            mod = importlib.import_module(modname)
+        except Exception:  # noqa: BLE001 - this torch keeps them elsewhere
+            continue
+        cls = getattr(mod, "CUDAConfigHeuristic", None)
+        if cls is None:
+            continue
+        heuristic = cls()
+        raw = getattr(heuristic, SETS[which], None)
+        if raw is None:
+            raise GpudiagError(f"torch {version} has no inductor config set '{which}' ({modname}.CUDAConfigHeuristic."
+                               f"{SETS[which]} is missing)", EXIT_USAGE)
+        src = f"{modname}.CUDAConfigHeuristic.{SETS[which]}"
+        break
+    else:
+        try:
+            mod = importlib.import_module("torch._inductor.kernel.mm_common")
+        except Exception as exc:  # noqa: BLE001
+            raise GpudiagError(f"torch {version}: cannot import inductor's matmul heuristics: {exc}", EXIT_USAGE) from None
+        attr = _LEGACY_SETS.get(which)
+        raw = getattr(mod, attr, None) if attr else None
+        if raw is None:
+            raise GpudiagError(f"torch {version} keeps no inductor config set '{which}' in mm_common", EXIT_USAGE)
+        src = f"torch._inductor.kernel.mm_common.{attr}"
+    configs = []
+    for i, item in enumerate(raw):
+        tile = _to_tile(item, f"{src}[{i}]", f"inductor {which}")
+        if tile is not None:
+            configs.append(tile)
+    if not configs:
+        raise GpudiagError(f"torch {version}: {src} holds no configs", EXIT_USAGE)
+    return InductorConfigs(version, src, configs)

@@ -1,0 +1,156 @@
+"""The harness with its child processes faked: streaming output, Ctrl-C, crash reasons, skips on CPU."""
+
+from __future__ import annotations
+
+import json
+import signal
+import textwrap
+
+import pytest
+
+from gpudiag.bakeoff import harness as core
+
+
+def ok_result(workload, mode, median):
+    return {"status": "ok", "workload": workload, "mode": mode, "compile_s": None if mode == "eager" else 2.0,
+            "first_call_s": 0.1, "timing": {"median_ms": median, "min_ms": median, "q1_ms": median, "q3_ms": median,
+                                             "reps": 10, "warmup_ms": 25.0, "rep_ms": 100.0},
+            "correctness": {"ok": True, "max_abs_error": 0.0}, "graph_breaks": 0, "recompiles": 0,
+            "warnings": [{"line": "UserWarning: something odd", "count": 2}], "_wall_s": 1.0, "_returncode": 0}
+
+
+@pytest.fixture
+def script(tmp_path):
+    p = tmp_path / "s.py"
+    p.write_text(textwrap.dedent("def gpudiag_workloads():\n    return {}\n"))
+    return p
+
+
+def fake_children(monkeypatch, plan):
+    """plan(workload, mode) -> a child result dict, or raises (KeyboardInterrupt...)."""
+    calls = []
+
+    def run_child(self, workload, mode, tag):
+        calls.append((workload, mode))
+        if workload is None:
+            return {"status": "listed", "workloads": [{"name": "a", "form": "gpudiag_workloads", "args": []},
+                                                      {"name": "b", "form": "gpudiag_workloads", "args": []}]}, None
+        return plan(self, workload, mode), None
+
+    monkeypatch.setattr(core.Harness, "_run_child", run_child)
+    return calls
+
+
+def test_results_stream_to_output_after_every_mode(monkeypatch, script, tmp_path, no_gpu):
+    out = tmp_path / "out.json"
+    seen_on_disk = []
+
+    def plan(h, w, m):
+        if out.exists():  # the document on disk grows as modes finish
+            seen_on_disk.append(len(json.loads(out.read_text())["rows"]))
+        return ok_result(w, m, 1.0 if m == "eager" else 0.5)
+
+    calls = fake_children(monkeypatch, plan)
+    run = core.run_bakeoff(core.Settings(str(script), ["eager", "default", "reduce-overhead"], device="cpu",
+                                         output=str(out)))
+    assert run.complete and not run.interrupted
+    assert seen_on_disk == [0, 1, 3, 4]  # a: eager, default, skipped reduce-overhead; then b
+    assert ("a", "reduce-overhead") not in calls  # skipped on CPU without starting a process
+    doc = json.loads(out.read_text())
+    assert [r["status"] for r in doc["rows"]] == ["ok", "ok", "skipped"] * 2
+    assert doc["summary"]["wins"]["default"] == 2
+    assert not list(tmp_path.glob(".out.json.*"))  # atomic writes leave no temporary files
+
+
+def test_ctrl_c_keeps_finished_rows_and_marks_the_rest(monkeypatch, script, tmp_path, no_gpu):
+    out = tmp_path / "out.json"
+
+    def plan(h, w, m):
+        if (w, m) == ("a", "default"):
+            raise KeyboardInterrupt
+        return ok_result(w, m, 1.0)
+
+    fake_children(monkeypatch, plan)
+    run = core.run_bakeoff(core.Settings(str(script), ["eager", "default"], device="cpu", output=str(out)))
+    assert run.interrupted and not run.complete
+    assert [(r.workload, r.mode, r.status) for r in run.rows] == [
+        ("a", "eager", "ok"), ("a", "default", "interrupted"), ("b", "eager", "not_run"), ("b", "default", "not_run")]
+    assert json.loads(out.read_text())["interrupted"] is True
+
+
+def test_cli_prints_partial_table_and_exits_130_on_ctrl_c(monkeypatch, cli, script, no_gpu):
+    def plan(h, w, m):
+        if m == "default":
+            raise KeyboardInterrupt
+        return ok_result(w, m, 1.0)
+
+    fake_children(monkeypatch, plan)
+    r = cli("bakeoff", str(script), "--device", "cpu", "--modes", "default")
+    assert r.exit_code == 130
+    assert "interrupted" in r.stdout and "eager" in r.stdout and "recommendation" in r.stdout
+    assert "the table shows the modes that finished" in r.stderr
+
+
+def test_warnings_are_matched_against_the_catalogue_when_present(monkeypatch):
+    from gpudiag.bakeoff import explain_link
+
+    monkeypatch.setattr(explain_link, "_matcher", lambda: (lambda line: {"id": "x.y", "title": "T", "severity": "harmless"}
+                                                          if "odd" in line else None))
+    row = core.row_from_child(ok_result("a", "default", 1.0), "a", "default")
+    assert row.warnings[0]["explained"] == {"id": "x.y", "title": "T", "severity": "harmless"}
+
+
+def test_warnings_stay_raw_without_the_catalogue(monkeypatch):
+    from gpudiag.bakeoff import explain_link
+
+    monkeypatch.setattr(explain_link, "_matcher", lambda: None)
+    row = core.row_from_child(ok_result("a", "default", 1.0), "a", "default")
+    assert row.warnings == [{"line": "UserWarning: something odd", "count": 2}]
+
+
+@pytest.mark.parametrize("rc, tail, status, text", [
+    (-signal.SIGSEGV, ["Fatal Python error: Segmentation fault"], "crashed", "killed by SIGSEGV after: Fatal Python error"),
+    (1, ["torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 2.00 GiB"], "oom", "CUDA out of memory"),
+    (3, ["noise", "RuntimeError: bad thing", "more noise"], "crashed", "exited with code 3 without a result: RuntimeError: bad thing"),
+    (-9, [], "crashed", "killed by SIGKILL"),
+])
+def test_crash_reason(rc, tail, status, text):
+    s, reason = core.crash_reason(rc, tail)
+    assert s == status and text in reason
+
+
+def test_child_classifies_failures():
+    from gpudiag.bakeoff.child import classify
+
+    assert classify(RuntimeError("CUDA out of memory. Tried"), "timing", "default") == "oom"
+    assert classify(RuntimeError("Error: accessing tensor output of CUDAGraphs that has been overwritten by a "
+                                 "subsequent run."), "checking", "reduce-overhead") == "harness_error"
+    assert classify(ValueError("x"), "compiling", "max-autotune") == "compile_error"
+    assert classify(ValueError("x"), "timing", "default") == "error"
+    assert classify(ValueError("x"), "compiling", "eager") == "error"
+
+
+def test_compare_tolerances_by_dtype():
+    torch = pytest.importorskip("torch")
+    from gpudiag.bakeoff.compare import compare
+
+    ref = torch.ones(100)
+    assert compare(ref + 5e-5, ref).ok  # fp32 rounding
+    bad = compare(ref + 0.01, ref)
+    assert not bad.ok and bad.mismatched == 100 and abs(bad.max_abs_error - 0.01) < 1e-6
+    assert compare(ref.bfloat16() + 0.0078125, ref.bfloat16()).ok  # one bf16 ulp at 1.0
+    assert not compare(ref.half(), ref).ok  # dtype differs
+    assert "shape" in compare(torch.ones(3), torch.ones(4)).reason
+    nan = torch.tensor([float("nan"), 1.0])
+    assert compare(nan.clone(), nan).ok and not compare(torch.tensor([0.0, 1.0]), nan).ok
+    assert compare((ref, {"k": ref}), (ref, {"k": ref})).ok
+    assert not compare(torch.tensor([1, 2]), torch.tensor([1, 3])).ok  # integers are exact
+
+
+def test_cpu_timer_uses_the_budgets():
+    from gpudiag.bakeoff.child import bench_cpu, summarize
+
+    times = bench_cpu(lambda: None, warmup_ms=5, rep_ms=20)
+    assert len(times) >= 5
+    s = summarize([3.0, 1.0, 2.0, 4.0])
+    assert s["median_ms"] == 2.5 and s["min_ms"] == 1.0 and s["q1_ms"] == 1.75 and s["q3_ms"] == 3.25

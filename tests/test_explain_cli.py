@@ -1,0 +1,145 @@
+"""explain-warning through the CLI, with the GPU faked: verdicts, log scans, bad input, JSON."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from gpudiag.explain.catalog import load
+from gpudiag.explain.matcher import Matcher, scan_stream
+
+LOGS = Path(__file__).parent / "data" / "logs"
+SMS_LINE = "W1123 07:45:26.064000 736 torch/_inductor/utils.py:1250] [0/0] Not enough SMs to use max_autotune_gemm mode"
+TF32_LINE = ("UserWarning: TensorFloat32 tensor cores for float32 matrix multiplication available but not enabled. "
+             "Consider setting torch.set_float32_matmul_precision('high') for better performance.")
+NOVALID_LINE = ("E1123 torch/_inductor/select_algorithm.py:3541] [0/0] Exception No valid triton configs. "
+                "OutOfMemoryError: out of resource: triton_mm Required: 262144 Hardware limit:232448 Reducing "
+                "block sizes or num_stages may help.")
+
+
+def _json(r):
+    assert r.exit_code == 0, r.stderr
+    return json.loads(r.stdout)
+
+
+def test_sm_gate_applies_on_rtx3070(cli, fake_rtx3070):
+    d = _json(cli("explain-warning", SMS_LINE, "--json"))
+    assert d["id"] == "inductor.not-enough-sms"
+    assert d["verdict"]["applies"] == "yes"
+    assert "46 SMs < 68" in d["verdict"]["summary"]
+
+
+def test_sm_gate_does_not_apply_on_h100(cli, fake_h100):
+    d = _json(cli("explain-warning", SMS_LINE, "--json"))
+    assert d["verdict"]["applies"] == "no"
+    assert "132 SMs" in d["verdict"]["summary"] and "another machine" in d["verdict"]["summary"]
+
+
+def test_no_gpu_explains_without_verdict(cli, no_gpu):
+    r = cli("explain-warning", SMS_LINE)
+    assert r.exit_code == 0
+    assert "without device verdicts" in r.stdout
+    d = _json(cli("explain-warning", SMS_LINE, "--json"))
+    assert d["verdict"]["applies"] == "unknown" and d["device"]["name"] is None
+
+
+def test_gpu_flag_uses_catalogue(cli, no_gpu):
+    d = _json(cli("explain-warning", NOVALID_LINE, "--gpu", "H100", "--json"))
+    assert d["id"] == "inductor.no-valid-triton-configs"
+    assert d["verdict"]["applies"] == "yes"  # 262144 > 232448 opt-in on H100
+    assert "262,144" in d["verdict"]["summary"]
+    assert any(c.startswith("gpudiag check-tiles") and "--gpu" in c for c in d["verdict"]["commands"])
+
+
+def test_smem_line_from_smaller_gpu_does_not_apply_on_h100(cli, fake_h100):
+    d = _json(cli("explain-warning", "out of resource: shared memory, Required: 131072, Hardware limit: 101376", "--json"))
+    assert d["id"] == "triton.out-of-resource-shared-memory"
+    assert d["verdict"]["applies"] == "no"
+    assert any("101,376" in x for x in d["verdict"]["details"])
+
+
+def test_smem_tile_command_from_line(cli, fake_rtx3070):
+    line = NOVALID_LINE + " BLOCK_K=128, BLOCK_M=128, BLOCK_N=64, num_stages=4, num_warps=8"
+    d = _json(cli("explain-warning", line, "--json"))
+    assert d["verdict"]["applies"] == "yes"  # 262144 > 101376 on sm_86
+    assert d["verdict"]["commands"][0].startswith("gpudiag check-tiles 128x64x128:4@8 --dtype fp16 --gpu")
+
+
+def test_tf32_verdict_h100_uses_datasheet(cli, fake_h100):
+    d = _json(cli("explain-warning", TF32_LINE, "--json"))
+    v = d["verdict"]
+    assert v["applies"] == "yes" and "494.7" in v["summary"] and "67" in v["summary"]
+    assert any("10-bit mantissa" in x for x in v["details"])
+
+
+def test_explain_by_id_and_list(cli, no_gpu):
+    d = _json(cli("explain-warning", "dynamo.recompile-limit", "--json"))
+    assert d["form"] == "id" and d["id"] == "dynamo.recompile-limit"
+    lst = _json(cli("explain-warning", "--list", "--json"))
+    assert len(lst["entries"]) == len(load().entries) >= 40
+    r = cli("explain-warning", "--list")
+    assert r.exit_code == 0 and "inductor.tf32-disabled" in r.stdout
+
+
+def test_unmatched_text_exit_1_with_closest(cli, no_gpu):
+    r = cli("explain-warning", "skipping cudagraph trees because the moon is full", "--json")
+    assert r.exit_code == 1
+    d = json.loads(r.stdout)
+    assert d["form"] == "no-match" and d["closest"]
+
+
+def test_bad_inputs_exit_2(cli, no_gpu, tmp_path):
+    empty = tmp_path / "empty.log"
+    empty.write_bytes(b"")
+    binary = tmp_path / "bin.log"
+    binary.write_bytes(b"\x7fELF\x00\x00\x01" * 100)
+    for args in (("--log", str(empty)), ("--log", str(binary)), ("--log", str(tmp_path / "missing.log")),
+                 ("--log", str(tmp_path)), ("",), ()):
+        r = cli("explain-warning", *args)
+        assert r.exit_code == 2, (args, r.stdout)
+        assert r.stderr.startswith("gpudiag: ") and "Traceback" not in r.stderr
+
+
+def test_log_from_stdin_sorted_by_cost(cli, fake_rtx3070):
+    text = "\n".join([SMS_LINE, SMS_LINE.replace("736", "737"), "step 1 loss 0.5",
+                      "Traceback (most recent call last):", '  File "x.py", line 1, in <module>', "    f()",
+                      "triton.runtime.errors.OutOfResources: out of resource: shared memory, Required: 196608, "
+                      "Hardware limit: 101376. Reducing block sizes or `num_stages` may help.",
+                      "W1123 07:45:27.000000 736 mylib/foo.py:12] something odd happened 42 times",
+                      "W1123 07:45:28.000000 736 mylib/foo.py:12] something odd happened 43 times"]) + "\n"
+    d = _json(cli("explain-warning", "--log", "-", "--json", input=text))
+    ids = [k["id"] for k in d["known"]]
+    assert ids == ["triton.out-of-resource-shared-memory", "inductor.not-enough-sms"]  # fatal first
+    assert d["known"][1]["count"] == 2 and d["known"][1]["first_line"] == 1
+    assert d["known"][0]["first_line"] == 7  # the traceback's final line
+    assert d["known"][1]["verdict"]["applies"] == "yes"
+    assert len(d["unknown"]) == 1 and d["unknown"][0]["count"] == 2
+
+
+def test_log_without_known_warnings_exit_1(cli, no_gpu, tmp_path):
+    p = tmp_path / "plain.log"
+    p.write_text("step 1 loss 0.1\nstep 2 loss 0.09\n")
+    r = cli("explain-warning", "--log", str(p))
+    assert r.exit_code == 1 and "No catalogued warning" in r.stdout
+
+
+@pytest.mark.parametrize("log", sorted(LOGS.glob("*.log")), ids=lambda p: p.name)
+def test_every_warning_line_in_captured_logs_is_recognised(log):
+    with log.open("rb") as fh:
+        r = scan_stream(Matcher(load()), fh)
+    assert r.known, log
+    assert not r.unknown, [u.line for u in r.unknown.values()]
+
+
+def test_chunk_boundaries_do_not_change_the_answer(tmp_path):
+    data = b"".join(p.read_bytes() for p in sorted(LOGS.glob("*.log")))
+    m = Matcher(load())
+    import io
+
+    big = scan_stream(m, io.BytesIO(data))
+    small = scan_stream(m, io.BytesIO(data), chunk_bytes=97)
+    assert {k: (v.count, v.first_line) for k, v in big.known.items()} == \
+           {k: (v.count, v.first_line) for k, v in small.known.items()}
+    assert big.lines == small.lines == data.count(b"\n")
