@@ -280,7 +280,8 @@ def run(spec: dict) -> dict:
             result.pop("_phase", None)
             seen: dict[str, int] = {}
             for w in caught:
-                line = f"{w.category.__name__}: {str(w.message).splitlines()[0] if str(w.message) else ''}"
+                text = next((ln.strip() for ln in str(w.message).splitlines() if ln.strip()), "")
+                line = f"{w.category.__name__}: {text}"
                 seen[line] = seen.get(line, 0) + 1
             for line in collector.lines:
                 seen[line] = seen.get(line, 0) + 1
@@ -389,7 +390,7 @@ def _measure(torch: Any, spec: dict, wl: loader.Workload, result: dict, phase: _
     del first, last, ref
 
     mark("timing")
-    _quiet_compile_workers(torch)
+    result["compile_workers_stopped"] = _quiet_compile_workers(torch) if mode != "eager" else None
     if device == "cuda":
         result["peak_bytes"] = int(torch.cuda.max_memory_allocated())
         torch.cuda.reset_peak_memory_stats()
@@ -400,8 +401,9 @@ def _measure(torch: Any, spec: dict, wl: loader.Workload, result: dict, phase: _
     warmup_ms, rep_ms = float(spec.get("warmup_ms", 100)), float(spec.get("rep_ms", 1000))
     if device == "cuda":
         times, timer = bench_cuda(call, warmup_ms, rep_ms)
+        # Includes do_bench's own L2-flush buffer (256 MiB on current triton), so it is kept apart
+        # from peak_bytes (compile + first calls), which is the workload's own footprint.
         result["steady_peak_bytes"] = int(torch.cuda.max_memory_allocated())
-        result["peak_bytes"] = max(result["peak_bytes"], result["steady_peak_bytes"])
     else:
         times, timer = bench_cpu(call, warmup_ms, rep_ms), "wall clock (time.perf_counter per call)"
     result["timing"] = dict(summarize(times), timer=timer, warmup_ms=warmup_ms, rep_ms=rep_ms)
@@ -412,22 +414,38 @@ def _measure(torch: Any, spec: dict, wl: loader.Workload, result: dict, phase: _
         result["reason"] = f"output differs from eager: {worst.reason}"
 
 
-def _quiet_compile_workers(torch: Any) -> None:
-    """Stop inductor's compile-worker processes before timing.
+QUIET_WORKERS_LIMIT_S = 30.0
 
-    After a short compile they are often still starting (each imports torch), and their CPU load
-    slows the launches of the timed calls: measured on an H100, default-mode medians of a small MLP
-    moved by up to 48% between processes until the workers were stopped first.
+
+def _quiet_compile_workers(torch: Any) -> bool | None:
+    """Stop inductor's compile-worker processes before timing; True when done, False when it ran long.
+
+    After a short compile the workers are often still starting (each imports torch), and their CPU
+    load slows the launches of the timed calls: on the H100, default-mode medians of the small MLP
+    differed by up to 48% from a hand-written do_bench while the autotuned modes (long compiles,
+    workers long settled) agreed within 0.3%. Bounded by a thread join so that it can never hang a
+    measurement.
     """
+    import threading
+
     try:
         from torch._inductor.async_compile import shutdown_compile_workers
     except ImportError:
-        return
-    try:
-        shutdown_compile_workers()
-    except Exception:  # noqa: BLE001 - private API; timing without it is still valid, only noisier
-        pass
+        return None
+    done: list[bool] = []
+
+    def stop() -> None:
+        try:
+            shutdown_compile_workers()
+            done.append(True)
+        except Exception:  # noqa: BLE001 - private API; timing without it is valid, only noisier
+            done.append(False)
+
+    worker = threading.Thread(target=stop, name="gpudiag-quiet-workers", daemon=True)
+    worker.start()
+    worker.join(QUIET_WORKERS_LIMIT_S)
     gc.collect()
+    return bool(done and done[0])
 
 
 def run_to_file(spec: dict) -> int:

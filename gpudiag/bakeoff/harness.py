@@ -273,9 +273,13 @@ class Harness:
     def _start(self, spec: dict, tag: str) -> Any:
         assert self.workdir is not None
         log = self.workdir / f"{tag}.log"
-        if self.settings.spawn == "fork":
+        if self.settings.spawn == "fork" and not self.run.harness.get("fork_fallback"):
             if self.zygote is None:
-                self.zygote = launcher.Zygote(self.workdir / "zygote.log")
+                try:
+                    self.zygote = launcher.Zygote(self.workdir / "zygote.log")
+                except launcher.ZygoteUnusable as exc:
+                    self.run.harness["fork_fallback"] = f"{exc.message}; used fresh interpreters"
+                    return launcher.FreshChild(spec, self.workdir / f"{tag}.spec.json", log)
                 self.run.harness.update(zygote_import_s=self.zygote.import_s, zygote_start_s=self.zygote.start_s)
             return self.zygote.start(spec, log)
         return launcher.FreshChild(spec, self.workdir / f"{tag}.spec.json", log)

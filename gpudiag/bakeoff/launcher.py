@@ -66,6 +66,10 @@ class FreshChild:
         self._log.close()
 
 
+class ZygoteUnusable(GpudiagError):
+    """The zygote cannot fork CUDA-clean children; the harness falls back to fresh interpreters."""
+
+
 class Zygote:
     """The long-lived torch-importing process children are forked from."""
 
@@ -77,6 +81,9 @@ class Zygote:
                                      start_new_session=True, bufsize=0)
         self._buf = b""
         ready = self._read(timeout=600)
+        if ready is not None and ready.get("cuda_initialized"):
+            self.close()
+            raise ZygoteUnusable("importing torch initialised CUDA before fork")
         if ready is None or ready.get("event") != "ready":
             self.close()
             tail = _tail(log_path)

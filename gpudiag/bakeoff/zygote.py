@@ -24,9 +24,9 @@ def _preload() -> float:
     t0 = time.perf_counter()
     import torch  # noqa: F401
 
-    # Every compiling child needs these; importing them here (no CUDA, no threads) saves each child
-    # about as long again as a compile of a small graph.
-    for name in ("torch._dynamo", "torch._inductor.config", "torch._inductor.compile_fx"):
+    # Only modules known not to touch the CUDA driver at import (checked on the H100: a zygote that
+    # also imported torch._inductor.compile_fx left its forked children hanging).
+    for name in ("torch._dynamo", "torch._inductor.config"):
         try:
             __import__(name)
         except Exception:  # noqa: BLE001 - a module that fails here fails again, reported, in the child
@@ -59,7 +59,12 @@ def _child(request: dict) -> None:
 def main() -> int:
     out = sys.stdout
     import_s = _preload()
-    out.write(json.dumps({"event": "ready", "import_s": import_s, "pid": os.getpid()}) + "\n")
+    import torch
+
+    # A CUDA context created before fork() is unusable in the children: refuse to serve then.
+    cuda_initialized = bool(torch.cuda.is_initialized())
+    out.write(json.dumps({"event": "ready", "import_s": import_s, "pid": os.getpid(),
+                          "cuda_initialized": cuda_initialized}) + "\n")
     out.flush()
     for line in sys.stdin:
         if not line.strip():

@@ -31,7 +31,7 @@ def explain_warning_command(
     list_entries: bool = typer.Option(False, "--list", help="List the catalogue, one line per entry, and exit."),
     gpu: Optional[str] = typer.Option(None, "--gpu", "-g", metavar="NAME", help="Give verdicts for a catalogue GPU "
                                       "('RTX 3070', 'H100') instead of the live one."),
-    json_out: bool = typer.Option(False, "--json", help=f"Print one JSON document (schema gpudiag.explain-warning/1) "
+    json_out: bool = typer.Option(False, "--json", help="Print one JSON document (schema gpudiag.explain-warning/1) "
                                   "and nothing else."),
 ) -> None:
     """What a torch.compile, Inductor or Triton warning means, whether it applies to your GPU, and the fix.

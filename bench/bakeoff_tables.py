@@ -1,0 +1,35 @@
+"""Markdown tables for docs/BENCHMARKS.md from `gpudiag bakeoff --output` JSON files.
+
+    python3 bench/bakeoff_tables.py wl_rmsnorm.json wl_softmax_vocab.json ...
+"""
+import json
+import sys
+
+
+def ms(x):
+    return "—" if x is None else f"{x:.4f}"
+
+
+for path in sys.argv[1:]:
+    d = json.load(open(path))
+    print(f"#### `{d['settings']['script'].split('/')[-1]}` ({'complete' if d['complete'] else 'interrupted'})\n")
+    summary = {w["workload"]: w for w in d["summary"]["workloads"]}
+    for wl in d["workloads"]:
+        w = summary[wl["name"]]
+        print(f"**{wl['name']}** ({', '.join(wl['args'])}): winner **{w['winner']}**\n")
+        print("| mode | compile s | median ms | q1–q3 ms | min ms | vs eager | max abs err | breaks/recompiles | status |")
+        print("|---|---:|---:|---:|---:|---:|---:|---:|---|")
+        for r in d["rows"]:
+            if r["workload"] != wl["name"]:
+                continue
+            t = r["timing"]
+            sp = w["speedup_vs_eager"].get(r["mode"])
+            err = r["correctness"]["max_abs_error"] if r.get("correctness") else None
+            comp = "—" if r["compile_s"] is None else f"{r['compile_s']:.2f}"
+            counts = "—" if r["graph_breaks"] is None else f"{r['graph_breaks']}/{r['recompiles']}"
+            cells = [r["mode"], comp, ms(t.get("median_ms")), f"{ms(t.get('q1_ms'))}–{ms(t.get('q3_ms'))}",
+                     ms(t.get("min_ms")), f"{sp:.2f}x" if sp else "—", "—" if err is None else f"{err:.1e}",
+                     counts, r["status"]]
+            print("| " + " | ".join(cells) + " |")
+        print()
+    print(f"Recommendation: {d['summary']['recommendation']}\n")
