@@ -60,8 +60,10 @@ def check_tiles_command(
                               "(CUTLASS 3.x builders: stage bytes, barriers, scale factors, auto-carveout rule)."),
     grouped: bool = typer.Option(False, "--grouped", help="--model cutlass: a grouped (pointer-array) GEMM, whose "
                                  "builder reserves scheduler and tensor-map storage."),
-    epilogue_smem: int = typer.Option(0, "--epilogue-smem", metavar="BYTES", help="--model cutlass: the epilogue's "
-                                      "shared storage, passed to StageCountAutoCarveout (default 0)."),
+    epilogue_smem: Optional[int] = typer.Option(None, "--epilogue-smem", metavar="BYTES", help="--model cutlass: "
+                                                "the epilogue's shared storage, passed to StageCountAutoCarveout. "
+                                                "Unknown by default: totals are then lower bounds and a config "
+                                                "whose bound fits is reported as '?' (exit 1), never as a fit."),
     kernel_carveout: Optional[int] = typer.Option(None, "--kernel-carveout", metavar="BYTES", help="--model cutlass: "
                                                   "override the builder's kernel carveout."),
     block_scaled: Optional[bool] = typer.Option(None, "--block-scaled/--no-block-scaled", help="--model cutlass: "
@@ -127,7 +129,7 @@ def check_tiles_command(
                        shape=parse_shape(shape) if shape else None, groups=groups, grouped=grouped,
                        epilogue_smem=epilogue_smem, kernel_carveout=kernel_carveout, block_scaled=block_scaled,
                        scale_vector=scale_vector)
-    if epilogue_smem < 0 or (kernel_carveout is not None and kernel_carveout < 0):
+    if (epilogue_smem is not None and epilogue_smem < 0) or (kernel_carveout is not None and kernel_carveout < 0):
         raise GpudiagError("--epilogue-smem and --kernel-carveout must be >= 0", EXIT_USAGE)
     report = core.check(configs, target, opt)
     report.inductor = inductor_info
@@ -216,11 +218,20 @@ def render(report: core.CheckReport) -> None:
                       f"{c.stage_bytes:,} B; auto-carveout picks {c.auto_stages} stage(s) from "
                       f"{c.family_capacity_bytes:,} - {c.kernel_carveout_bytes:,} (kernel) - "
                       f"{c.epilogue_carveout_bytes:,} (epilogue) B")
+            def state(r: dict) -> str:
+                if r["fits"] is None:
+                    return f"fits if the epilogue needs <= {r['margin_bytes']:,} B"
+                return "fits" if r["fits"] else f"{-r['margin_bytes']:,} B over"
+
+            con.print("  stages -> bytes: " + ", ".join(f"{r['stages']}: {r['bytes']:,} ({state(r)})"
+                                                       for r in c.stage_table))
             fits_list = [str(r["stages"]) for r in c.stage_table if r["fits"]]
-            con.print("  stages -> bytes: " + ", ".join(
-                f"{r['stages']}: {r['bytes']:,} (" + ("fits" if r["fits"] else f"{-r['margin_bytes']:,} B over") + ")"
-                for r in c.stage_table))
-            con.print(f"  stage counts that fit {t.limit_bytes:,} B: {', '.join(fits_list) or 'none'}")
+            maybe_list = [str(r["stages"]) for r in c.stage_table if r["fits"] is None]
+            if maybe_list:
+                con.print(f"  stage counts that fit {t.limit_bytes:,} B, depending on the epilogue: "
+                          f"{', '.join(maybe_list)}")
+            else:
+                con.print(f"  stage counts that fit {t.limit_bytes:,} B: {', '.join(fits_list) or 'none'}")
             if c.auto_stages_fit is False:
                 con.print(f"  [red]the builder's own pick ({c.auto_stages} stages, {c.auto_stages_launch_bytes:,} B)"
                           f" does not fit this device: {c.auto_stages_launch_bytes - t.limit_bytes:,} B over[/red]")

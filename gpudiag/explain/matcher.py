@@ -41,6 +41,8 @@ ANCHORS = (b"[__", b"Warning", b"WARNING", b"Error", b"ERROR", b"Exception", b"T
 # Starts with a literal "\n" so the regex engine can skip quickly to line starts; a first line is checked apart.
 GLOG_WE_RX = re.compile(rb"\n(?:\[rank\d+\]:)?[WE][01]\d{3} \d\d:\d\d:\d\d")
 GLOG_WE_FIRST_RX = re.compile(rb"(?:\[rank\d+\]:)?[WE][01]\d{3} \d\d:\d\d:\d\d")
+DIGITS_RX = re.compile(r"\d+")
+MEMO_SIZE = 4096
 UNKNOWN_TEXT_RX = re.compile(r"Warning|WARNING|Error|ERROR|Exception")
 TRACEBACK_NOT_FINAL = ("Traceback", "During handling", "The above exception", "^", "~")
 
@@ -165,6 +167,7 @@ class LogScanner:
         self.chunk_bytes = chunk_bytes
         self.result = ScanResult()
         self._pending_traceback_line: int | None = None  # a traceback whose end is in the next chunk
+        self._memo: dict[str, Entry | None] = {}
 
     # -- recording
 
@@ -252,14 +255,30 @@ class LogScanner:
             line = _decode(chunk[start:end if end != -1 else len(chunk)])
             self._line(chunk, start, end, line, last_lineno + 1, done)
 
+    def _classify(self, text: str) -> Entry | None:
+        """The catalogue entry for a line, memoised on the line with its digits removed.
+
+        A log repeats the same warnings with other timestamps, pids, shapes and counts; no
+        catalogue pattern tells two lines apart by their digits alone, so one answer serves all.
+        """
+        key = DIGITS_RX.sub("", text)
+        try:
+            return self._memo[key]
+        except KeyError:
+            pass
+        cands = self.m.candidates(text)
+        entry = self.m.match(text, cands) if cands else None
+        if len(self._memo) >= MEMO_SIZE:
+            self._memo.clear()
+        self._memo[key] = entry
+        return entry
+
     def _line(self, chunk: bytes, start: int, end: int, line: str, lineno: int, done: set[int]) -> None:
         text = strip_ansi(line)
-        cands = self.m.candidates(text)
-        if cands:
-            entry = self.m.match(text, cands)
-            if entry is not None:
-                self._known(entry, lineno, text)
-                return
+        entry = self._classify(text)
+        if entry is not None:
+            self._known(entry, lineno, text)
+            return
         msg = message_of(text)
         if msg.startswith("Traceback (most recent call last)"):
             self.result.tracebacks += 1
@@ -292,7 +311,7 @@ class LogScanner:
             msg = message_of(line)
             if msg and msg[0] not in " \t" and not msg.startswith(TRACEBACK_NOT_FINAL):
                 done.add(pos)
-                entry = self.m.match(line, self.m.candidates(strip_ansi(line)))
+                entry = self._classify(strip_ansi(line))
                 if entry is not None:
                     self._known(entry, lineno + n, line)
                 else:

@@ -152,6 +152,10 @@ def tf32(facts: DeviceFacts, line: str) -> Verdict:
         speed = row["tf32_tflops"] / row["fp32_tflops"]
         summary = (f"applies to your GPU: fp32 matmul peak goes from {row['fp32_tflops']:g} to {row['tf32_tflops']:g} "
                    f"TFLOP/s with TF32 (x{speed:.1f}, datasheet) on {row['name']}")
+        if speed < 1.1:
+            # GeForce Ampere/Ada: dense TF32 tensor throughput equals the FP32 CUDA-core peak.
+            summary += ("; on this GPU TF32 tensor cores have no higher peak than plain fp32, so enabling it "
+                        "mostly trades precision for little or no speed")
         return Verdict("yes", summary, [precision, f"source: {row['source']}"], rule=rule)
     if facts.bf16_dense_tflops:
         ceiling = facts.bf16_dense_tflops / 2

@@ -174,7 +174,7 @@ class Options:
     shape: Shape | None = None
     groups: int = 1
     grouped: bool = False
-    epilogue_smem: int = 0
+    epilogue_smem: int | None = None  # None: unknown, so a CUTLASS total is only a lower bound
     kernel_carveout: int | None = None
     block_scaled: bool | None = None  # None: yes for fp4, no otherwise
     scale_vector: int | None = None
@@ -240,12 +240,14 @@ def check(configs: list[TileConfig], target: Target, opt: Options) -> CheckRepor
                 raise GpudiagError("--model cutlass needs an architecture (its builders' constants differ per "
                                    "family): give --arch sm_XY or --gpu NAME", EXIT_USAGE)
             m = cutlass_model.stage_model(cfg.block_m, cfg.block_n, bk, a, b, target.capability, opt.grouped,
-                                          opt.epilogue_smem, opt.kernel_carveout, block_scaled, opt.scale_vector)
+                                          opt.epilogue_smem or 0, opt.kernel_carveout, block_scaled, opt.scale_vector)
             table = []
             for s in range(1, max(m.auto_stages, stages, 1) + 2):
                 n = cutlass_model.launch_bytes(m, s)
-                table.append({"stages": s, "bytes": n, "fits": n <= target.limit_bytes,
-                              "margin_bytes": target.limit_bytes - n})
+                fits: bool | None = n <= target.limit_bytes
+                if fits and opt.epilogue_smem is None:
+                    fits = None  # a lower bound that fits: unknown until the epilogue is known
+                table.append({"stages": s, "bytes": n, "fits": fits, "margin_bytes": target.limit_bytes - n})
             if cfg.stages is None:  # no stage count given: CUTLASS's auto rule picks it
                 stages = max(m.auto_stages, 1)
                 v.stages = stages
@@ -273,6 +275,12 @@ def check(configs: list[TileConfig], target: Target, opt: Options) -> CheckRepor
         if v.needed_bytes is not None:
             v.margin_bytes, v.margin_pct = _margin(v.needed_bytes, target.limit_bytes)
             v.fits = v.needed_bytes <= target.limit_bytes
+            if v.method == "cutlass-model" and opt.epilogue_smem is None and v.fits:
+                # Without the epilogue's storage the total is a lower bound: never claim a fit it
+                # cannot back (the DGX Spark failure is exactly an epilogue that did not fit).
+                v.fits = None
+                v.problems.append(f"fits only if the epilogue's shared storage is at most {v.margin_bytes:,} B; "
+                                  "give it with --epilogue-smem BYTES for a yes/no answer")
             v.blocks_per_sm_by_smem = est.blocks_per_sm_by_smem(v.needed_bytes, target.smem_per_sm_bytes,
                                                                  target.reserved_per_block_bytes,
                                                                  target.max_blocks_per_sm)
@@ -302,8 +310,12 @@ def check(configs: list[TileConfig], target: Target, opt: Options) -> CheckRepor
                      "auto stages = (family capacity - kernel carveout - epilogue carveout) // stage_bytes "
                      "(StageCountAutoCarveout); needed = round_up(align1024(S*A) + align1024(S*B) + S*(SFA+SFB), "
                      "1024) + S*16 + kernel carveout + epilogue, rounded up to 1024 (alignas(1024) storage)")
-        notes.append(f"epilogue shared storage assumed {opt.epilogue_smem} B (--epilogue-smem): it depends on the "
-                     "epilogue (fusion, output type, epilogue tile) and is not derived here")
+        if opt.epilogue_smem is None:
+            notes.append("epilogue shared storage unknown (give --epilogue-smem): it depends on the epilogue "
+                         "(fusion, output type, epilogue tile) and is not derived here, so every total above is a "
+                         "lower bound and a config whose bound fits is reported as '?', not as a fit")
+        else:
+            notes.append(f"epilogue shared storage {opt.epilogue_smem} B (--epilogue-smem)")
         for fam in c.families:
             if fam.name in fams:
                 notes.append(f"{fam.name} builder: capacity {fam.capacity_bytes} B for the whole family "
