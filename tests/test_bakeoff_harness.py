@@ -91,16 +91,17 @@ def test_cli_prints_partial_table_and_exits_130_on_ctrl_c(monkeypatch, cli, scri
     assert "the table shows the modes that finished" in r.stderr
 
 
-def test_warnings_are_matched_against_the_catalogue_when_present(monkeypatch):
+def test_warnings_are_matched_against_the_catalogue():
     from gpudiag.bakeoff import explain_link
 
-    monkeypatch.setattr(explain_link, "_matcher", lambda: (lambda line: {"id": "x.y", "title": "T", "severity": "harmless"}
-                                                          if "odd" in line else None))
-    row = core.row_from_child(ok_result("a", "default", 1.0), "a", "default")
-    assert row.warnings[0]["explained"] == {"id": "x.y", "title": "T", "severity": "harmless"}
+    tf32 = ("UserWarning: TensorFloat32 tensor cores for float32 matrix multiplication available but not "
+            "enabled. Consider setting `torch.set_float32_matmul_precision('high')` for better performance.")
+    known, unknown = explain_link.explain_lines([tf32, "UserWarning: something odd"])
+    assert known["id"] == "inductor.tf32-disabled" and known["severity"] == "performance"
+    assert unknown is None
 
 
-def test_warnings_stay_raw_without_the_catalogue(monkeypatch):
+def test_warnings_stay_raw_without_a_usable_catalogue(monkeypatch):
     from gpudiag.bakeoff import explain_link
 
     monkeypatch.setattr(explain_link, "_matcher", lambda: None)

@@ -1,73 +1,30 @@
-"""Match the warnings a mode emitted against ``explain-warning``'s catalogue, when that package exists.
+"""Match the warnings a mode emitted against ``explain-warning``'s catalogue.
 
-``gpudiag.explain`` is optional to the bake-off: without it (or with an API this adapter does not
-know), the raw lines are kept and nothing is invented. The import is lazy so that a bake-off never
-pays for, or breaks because of, the catalogue.
+A line the catalogue does not know stays raw (``None``): nothing is invented. The catalogue is
+loaded on first use only, and a broken one must never fail a bake-off that already ran.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import functools
 
-# Function names the matcher may expose for "one log line -> its catalogue entry (or None)".
-_CANDIDATES = ("match_line", "match_text", "explain_line", "best_match", "match")
+from gpudiag.explain.catalog import load
+from gpudiag.explain.matcher import Matcher
 
 
-def _matcher() -> Any:
+@functools.lru_cache(maxsize=1)
+def _matcher() -> Matcher | None:
     try:
-        from gpudiag.explain import matcher  # noqa: PLC0415 - optional, built separately
-    except ImportError:
+        return Matcher(load())
+    except Exception:  # noqa: BLE001 - a broken catalogue (GpudiagError, bad regex) keeps lines raw
         return None
-    # explain-warning's API: Matcher(catalog.load()).match(line) -> Entry | None.
-    try:
-        from gpudiag.explain.catalog import load  # noqa: PLC0415
-
-        return matcher.Matcher(load()).match
-    except Exception:  # noqa: BLE001 - absent, renamed, or a broken catalogue: fall back, never fail
-        pass
-    for name in _CANDIDATES:
-        fn = getattr(matcher, name, None)
-        if callable(fn):
-            return fn
-    return None
-
-
-def _field(obj: Any, *names: str) -> Any:
-    for n in names:
-        if isinstance(obj, dict) and n in obj:
-            return obj[n]
-        if hasattr(obj, n):
-            return getattr(obj, n)
-    return None
-
-
-def _summary(found: Any) -> dict | None:
-    if found is None or found is False:
-        return None
-    if isinstance(found, (list, tuple)):
-        if not found:
-            return None
-        found = found[0]
-    entry = _field(found, "entry") or found
-    ident = _field(entry, "id", "entry_id", "name")
-    if ident is None:
-        return None
-    return {"id": str(ident), "title": _str(_field(entry, "title")), "severity": _str(_field(entry, "severity"))}
-
-
-def _str(value: Any) -> str | None:
-    return None if value is None else str(value)
 
 
 def explain_lines(lines: list[str]) -> list[dict | None]:
-    """One catalogue summary ({id, title, severity}) or None per line; all None without the catalogue."""
-    fn = _matcher()
-    if fn is None:
-        return [None] * len(lines)
+    """One catalogue summary ({id, title, severity}) or None per line."""
+    matcher = _matcher()
     out: list[dict | None] = []
     for line in lines:
-        try:
-            out.append(_summary(fn(line)))
-        except Exception:  # noqa: BLE001 - the catalogue must never break a bake-off
-            out.append(None)
+        entry = matcher.match(line) if matcher is not None else None
+        out.append(None if entry is None else {"id": entry.id, "title": entry.title, "severity": entry.severity})
     return out
