@@ -11,6 +11,7 @@ from rich.table import Table
 from gpudiag.cli.app import app
 from gpudiag.cli.output import console, emit_json, fmt_bytes
 from gpudiag.device import live_or_none, resolve_target
+from gpudiag.tiles.dtypes import lookup as lookup_dtype
 from gpudiag.errors import EXIT_USAGE, GpudiagError
 from gpudiag.tiles import check as core
 from gpudiag.tiles.from_script import kernels_from_script
@@ -41,7 +42,7 @@ def check_tiles_command(
                                       "the live one (no GPU needed)."),
     arch: Optional[str] = typer.Option(None, "--arch", metavar="SM", help="Target an architecture, e.g. sm_90, "
                                        "sm_121 (per-compute-capability limits; no GPU needed)."),
-    index: Optional[int] = typer.Option(None, "--index", "-i", metavar="N", help="The live GPU at this CUDA ordinal."),
+    index: Optional[int] = typer.Option(None, "--index", "-i", metavar="N", min=0, help="The live GPU at this CUDA ordinal."),
     smem_limit: Optional[int] = typer.Option(None, "--smem-limit", metavar="BYTES", help="Compare against this "
                                              "per-block shared-memory limit instead of the target's."),
     sms: Optional[int] = typer.Option(None, "--sms", metavar="N", help="SM count for --shape where the target "
@@ -109,6 +110,10 @@ def check_tiles_command(
     if not configs:
         raise GpudiagError("no tile configs given: pass tiles like 128x128x64:3@4, --file, --from-inductor or "
                            "--from-script", EXIT_USAGE)
+    # Bad input is reported before the environment is consulted (a typo is not a "no GPU" problem).
+    for name in filter(None, (dtype, b_dtype)):
+        lookup_dtype(name)
+    parsed_shape = parse_shape(shape) if shape else None
     if smem_limit is not None and smem_limit <= 0:
         raise GpudiagError(f"--smem-limit must be a positive number of bytes, got {smem_limit}", EXIT_USAGE)
     if sum(x is not None for x in (gpu, arch, index)) > 1:
@@ -126,7 +131,7 @@ def check_tiles_command(
     target = core.target_from(facts, smem_limit, sms)
     opt = core.Options(a_dtype=dtype, b_dtype=b_dtype, model=model, exact=exact, a_layout=a_layout,
                        b_layout=b_layout, jobs=jobs, use_cache=not no_cache,
-                       shape=parse_shape(shape) if shape else None, groups=groups, grouped=grouped,
+                       shape=parsed_shape, groups=groups, grouped=grouped,
                        epilogue_smem=epilogue_smem, kernel_carveout=kernel_carveout, block_scaled=block_scaled,
                        scale_vector=scale_vector)
     if (epilogue_smem is not None and epilogue_smem < 0) or (kernel_carveout is not None and kernel_carveout < 0):

@@ -20,7 +20,7 @@ ANSWER_STYLE = {"yes": "green", "no": "red", "unknown": "yellow"}
 
 @app.command("info")
 def info_command(
-    index: Optional[int] = typer.Option(None, "--index", "-i", metavar="N", help="Report only the GPU at this CUDA ordinal "
+    index: Optional[int] = typer.Option(None, "--index", "-i", metavar="N", min=0, help="Report only the GPU at this CUDA ordinal "
                                         "(as CUDA_VISIBLE_DEVICES numbers them)."),
     gpu: Optional[str] = typer.Option(None, "--gpu", "-g", metavar="NAME", help="Describe a GPU from the shipped catalogue instead "
                                       "of probing one: a model ('RTX 3070', '3070', 'H100', 'gb10') or an "
