@@ -206,25 +206,26 @@ class LogScanner:
             if not block:
                 break
             self.result.bytes_read += len(block)
-            buf = carry + block if carry else block
-            cut = buf.rfind(b"\n") + 1
+            cut = block.rfind(b"\n") + 1  # carry never holds a newline: the chunk ends in this block
             if cut == 0:
-                carry = buf  # one line longer than a chunk: keep reading
+                carry += block  # one line longer than a chunk: keep reading
                 if len(carry) > 8 * self.chunk_bytes:  # pathological line: process what we have
                     self._chunk(carry + b"\n", lines_before)
                     lines_before += 1
                     carry = b""
                 continue
-            chunk, carry = buf[:cut], buf[cut:]
-            self._chunk(chunk, lines_before)
-            lines_before += chunk.count(b"\n")
+            # One copy at most: the carried partial line joined to this block's whole lines.
+            chunk = b"".join((carry, memoryview(block)[:cut])) if carry or cut != len(block) else block
+            carry = block[cut:]
+            lines_before += self._chunk(chunk, lines_before)
         if carry:
             self._chunk(carry + b"\n", lines_before)
             lines_before += 1
         self.result.lines = lines_before
         return self.result
 
-    def _chunk(self, chunk: bytes, lines_before: int) -> None:
+    def _chunk(self, chunk: bytes, lines_before: int) -> int:
+        """Scan one chunk of whole lines; returns how many newlines it holds."""
         # Offsets of line starts worth decoding: found by a few structural anchors (see ANCHORS).
         hits: set[int] = set()
         find, rfind = chunk.find, chunk.rfind
@@ -254,6 +255,8 @@ class LogScanner:
             end = find(b"\n", start)
             line = _decode(chunk[start:end if end != -1 else len(chunk)])
             self._line(chunk, start, end, line, last_lineno + 1, done)
+        # The newlines up to the last hit are counted already; count only the rest.
+        return last_lineno - lines_before + chunk.count(b"\n", last_pos)
 
     def _classify(self, text: str) -> Entry | None:
         """The catalogue entry for a line, memoised on the line with its digits removed.
