@@ -20,7 +20,25 @@ from gpudiag.tiles.parse import TileConfig, parse_file, parse_tile
 from gpudiag.tiles.waves import parse_shape
 
 
-@app.command("check-tiles")
+CHECK_TILES_HELP = """Will these tile configs fit this GPU's shared memory, exactly, before anything is launched.
+
+For each config: shared memory needed, the limit, the margin in bytes and %, fits or not, the
+largest stage count that fits, blocks per SM that shared memory allows, and with --exact the
+registers per thread and spills. Exit code 1 when any config does not fit (a CI gate), 2 on bad
+input.
+
+The estimate (instant) models Triton's software pipeliner: stages x (BM*BK*bytes(A) +
+BK*BN*bytes(B)), or the epilogue's BM*BN*bytes(out) buffer when larger; it never reports
+"fits" for a config that failed on the H100 ground truth. --model cutlass models CUTLASS 3.x
+builders (stage bytes + 16 B of barriers + scale factors, the StageCountAutoCarveout rule with
+the builder family's capacity, 1024-byte aligned storage). --exact compiles the real Triton
+matmul for the target on this machine, with the specialisation an aligned launch gets.
+"""
+# Every assumption behind the numbers, in --help and the man page as in the output's notes.
+CHECK_TILES_HELP += "\n\nAssumptions: " + "; ".join(core.TRITON_NOTES + core.CUTLASS_NOTES) + "."
+
+
+@app.command("check-tiles", help=CHECK_TILES_HELP)
 def check_tiles_command(
     tiles: Optional[List[str]] = typer.Argument(None, metavar="TILE...", help="Tile configs BMxBNxBK[:STAGES][@WARPS], "
                                                 "e.g. 128x256x64:3@8. A K written as 64B means 64 bytes of K "
@@ -76,20 +94,6 @@ def check_tiles_command(
     groups: int = typer.Option(1, "--groups", metavar="G", help="With --shape: number of GEMMs in the group."),
     json_out: bool = typer.Option(False, "--json", help="Print one JSON document (schema gpudiag.check-tiles/1)."),
 ) -> None:
-    """Will these tile configs fit this GPU's shared memory, exactly, before anything is launched.
-
-    For each config: shared memory needed, the limit, the margin in bytes and %, fits or not, the
-    largest stage count that fits, blocks per SM that shared memory allows, and with --exact the
-    registers per thread and spills. Exit code 1 when any config does not fit (a CI gate), 2 on bad
-    input.
-
-    The estimate (instant) models Triton's software pipeliner: stages x (BM*BK*bytes(A) +
-    BK*BN*bytes(B)), or the epilogue's BM*BN*bytes(out) buffer when larger; it never reports
-    "fits" for a config that failed on the H100 ground truth. --model cutlass models CUTLASS 3.x
-    builders (stage bytes + 16 B of barriers + scale factors, the StageCountAutoCarveout rule with
-    the builder family's capacity, 1024-byte aligned storage). --exact compiles the real Triton
-    matmul for the target on this machine, with the specialisation an aligned launch gets.
-    """
     configs: list[TileConfig] = []
     inductor_info = script_info = None
     for i, t in enumerate(tiles or []):

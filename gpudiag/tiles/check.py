@@ -27,6 +27,16 @@ TRITON_NOTES = [
     "blocks/SM by shared memory = SM shared memory // round_up(needed + reserved per block, 128 B)",
 ]
 
+CUTLASS_NOTES = [
+    "CUTLASS model: stage_bytes = A tile + B tile + 16 B (full+empty mbarrier) + SFA + SFB; "
+    "auto stages = (family capacity - kernel carveout - epilogue carveout) // stage_bytes "
+    "(StageCountAutoCarveout); needed = round_up(align1024(S*A) + align1024(S*B) + S*(SFA+SFB), "
+    "1024) + S*16 + kernel carveout + epilogue, rounded up to 1024 (alignas(1024) storage)",
+    "epilogue shared storage unknown unless --epilogue-smem is given: it depends on the epilogue "
+    "(fusion, output type, epilogue tile) and is not derived here, so every total is then a "
+    "lower bound and a config whose bound fits is reported as '?', not as a fit",
+]
+
 
 @dataclass
 class Target:
@@ -306,14 +316,9 @@ def check(configs: list[TileConfig], target: Target, opt: Options) -> CheckRepor
     else:
         c = cutlass_model.constants()
         fams = {v.cutlass.family for v in verdicts if v.cutlass}
-        notes.append("CUTLASS model: stage_bytes = A tile + B tile + 16 B (full+empty mbarrier) + SFA + SFB; "
-                     "auto stages = (family capacity - kernel carveout - epilogue carveout) // stage_bytes "
-                     "(StageCountAutoCarveout); needed = round_up(align1024(S*A) + align1024(S*B) + S*(SFA+SFB), "
-                     "1024) + S*16 + kernel carveout + epilogue, rounded up to 1024 (alignas(1024) storage)")
+        notes.append(CUTLASS_NOTES[0])
         if opt.epilogue_smem is None:
-            notes.append("epilogue shared storage unknown (give --epilogue-smem): it depends on the epilogue "
-                         "(fusion, output type, epilogue tile) and is not derived here, so every total above is a "
-                         "lower bound and a config whose bound fits is reported as '?', not as a fit")
+            notes.append(CUTLASS_NOTES[1])
         else:
             notes.append(f"epilogue shared storage {opt.epilogue_smem} B (--epilogue-smem)")
         for fam in c.families:
