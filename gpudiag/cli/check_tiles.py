@@ -104,7 +104,7 @@ def check_tiles_command(
         ind = inductor_configs(inductor_set)
         configs.extend(ind.configs)
         inductor_info = {"torch_version": ind.torch_version, "source": ind.source, "set": inductor_set,
-                         "count": len(ind.configs)}
+                         "count": len(ind.configs), "prunes_by_smem": ind.prunes_by_smem}
     if from_script:
         kernels = kernels_from_script(from_script)
         script_info = {"path": from_script, "kernels": [
@@ -172,7 +172,13 @@ def render(report: core.CheckReport) -> None:
               f"[dim]({t.limit_source})[/dim]")
     if report.inductor:
         i = report.inductor
-        con.print(f"inductor candidates: {i['count']} from torch {i['torch_version']} ({i['source']})")
+        con.print(f"inductor candidates: {i['count']} from torch {i['torch_version']} ({i['source']}), before "
+                  "inductor scales block sizes down to small problem shapes")
+        if i.get("prunes_by_smem") is False:
+            con.print("  inductor does not drop the ones that do not fit by itself (torch._inductor.config."
+                      "max_autotune_prune_choices_based_on_shared_mem is off; TORCHINDUCTOR_MAX_AUTOTUNE_PRUNE_"
+                      "CHOICES_BASED_ON_SHARED_MEM=1 turns it on): max-autotune compiles them, they fail with "
+                      "'out of resource', and it logs 'No valid triton configs'")
     if report.script:
         for k in report.script["kernels"]:
             con.print(f"{report.script['path']}:{k['line']} kernel {k['name']}: {k['configs']} config(s)")

@@ -35,6 +35,9 @@ class InductorConfigs:
     torch_version: str
     source: str  # module.Class.attribute the configs were read from
     configs: list[TileConfig]
+    # torch._inductor.config.max_autotune_prune_choices_based_on_shared_mem: whether inductor itself drops
+    # candidates its estimate puts above the device's opt-in limit (None: this torch has no such switch).
+    prunes_by_smem: bool | None = None
 
 
 def _field(obj, *names):
@@ -101,4 +104,9 @@ def inductor_configs(which: str = "mm") -> InductorConfigs:
             configs.append(tile)
     if not configs:
         raise GpudiagError(f"torch {version}: {src} holds no configs", EXIT_USAGE)
-    return InductorConfigs(version, src, configs)
+    try:
+        prune = getattr(importlib.import_module("torch._inductor.config"),
+                        "max_autotune_prune_choices_based_on_shared_mem", None)
+    except Exception:  # noqa: BLE001 - informative only
+        prune = None
+    return InductorConfigs(version, src, configs, None if prune is None else bool(prune))
