@@ -217,3 +217,18 @@ def test_no_traceback_on_unexpected_bug(cli, fake_h100, monkeypatch):
 def test_probe_raises_device_unavailable_not_exit(no_gpu):
     with pytest.raises(DeviceUnavailable):
         device_probe.probe()
+
+
+def test_mig_instance_keeps_the_drivers_memory_and_sm_count(cli, monkeypatch):
+    parent = fakes.h100()
+    parent.mig = (1, 1)
+    instance = fakes.h100()
+    instance.attrs = dict(parent.attrs, sm_count=16)  # a 1g.10gb slice as CUDA shows it
+    instance.memory_total = 10 << 30
+    fakes.install(monkeypatch, [parent], [instance])
+    dev = json.loads(cli("info", "--json").stdout)["devices"][0]
+    assert dev["sm_count"] == 16 and dev["memory_total_bytes"] == 10 << 30
+    assert dev["sources"]["memory_total_bytes"] == "cuda-driver"
+    assert dev["cuda_cores"] == 16 * 128 and dev["sources"]["cuda_cores"] == "derived"
+    assert dev["memory_free_bytes"] is None and "MIG" in dev["unavailable"]["memory_free_bytes"]
+    assert dev["state"]["mig_enabled"] is True and any("MIG is enabled" in n for n in dev["notes"])

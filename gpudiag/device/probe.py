@@ -169,13 +169,17 @@ def _probe_one(driver: cudadrv.CudaDriver, session: nvml.Nvml | None, ordinal: i
     return facts
 
 
-def _fill_from_nvml(facts: DeviceFacts, dev: nvml.NvmlDevice) -> None:
+def _fill_from_nvml(facts: DeviceFacts, dev: nvml.NvmlDevice, cuda_side: bool = True) -> None:
     src = "nvml"
+    facts.state = dev.state()
+    # Under MIG, CUDA's device is one GPU instance while the handle found by PCI bus id is the whole
+    # GPU: its memory and core counts would be the parent's, so the driver's values are kept.
+    mig_slice = cuda_side and bool(facts.state.mig_enabled)
     if facts.uuid is None:
         facts.set("uuid", dev.uuid(), src)
     facts.set("nvml_index", dev.index(), src)
     facts.set("board_part_number", dev.board_part_number(), src)
-    mem = dev.memory()
+    mem = None if mig_slice else dev.memory()
     if mem is not None:
         total, free, used = mem
         facts.set("memory_total_bytes", total, src)
@@ -184,9 +188,13 @@ def _fill_from_nvml(facts: DeviceFacts, dev: nvml.NvmlDevice) -> None:
     if facts.memory_bus_width_bits is None:
         facts.set("memory_bus_width_bits", dev.memory_bus_width_bits(), src)
     facts.set("memory_clock_max_mhz", dev.max_clock_mhz("memory_clock_max_mhz", dev.lib.NVML_CLOCK_MEM), src)
-    if facts.cuda_cores is None:
+    if facts.cuda_cores is None and not mig_slice:
         facts.set("cuda_cores", dev.num_gpu_cores(), src)
-    facts.state = dev.state()
+    if mig_slice:
+        for name in ("memory_free_bytes", "memory_used_bytes"):
+            facts.missing(name, "MIG: NVML reports the whole GPU, not this instance")
+        facts.notes.append("MIG is enabled: SM count, limits and total memory are this CUDA device's (the MIG "
+                           "instance); clocks, power, temperature and utilisation are the whole GPU's")
     for name, why in dev.unavailable.items():
         if hasattr(facts, name) and name not in ("state",):
             facts.missing(name, why)
@@ -215,7 +223,7 @@ def _probe_nvml_only(session: nvml.Nvml, count: int) -> list[DeviceFacts]:
         facts = DeviceFacts(origin="live", name=dev.name() or "unknown NVIDIA GPU", compute_capability=cc, index=ordinal)
         facts.sources.update(name="nvml", compute_capability="nvml")
         facts.set("pci_bus_id", dev.pci_bus_id(), "nvml")
-        _fill_from_nvml(facts, dev)
+        _fill_from_nvml(facts, dev, cuda_side=False)
         facts.notes.append("the CUDA driver library (libcuda) is not loadable here, so per-architecture limits come "
                            "from the catalogue and the SM count from the catalogue row for this model, if any")
         row = catalog.find_row_for_live_name(facts.name)
