@@ -57,9 +57,9 @@ def breakdown(doc: dict, import_s: float) -> dict:
 
 
 def bake(spawn: str, device: str, quick: bool, keep: str | None = None, timeout: float = 600.0,
-         modes: list[str] | None = None) -> dict:
+         modes: list[str] | None = None, crosscheck: bool = False) -> dict:
     settings = Settings(script=str(MLP), modes=modes or list(ALL_MODES), device=device, spawn=spawn, quick=quick,
-                        timeout_s=timeout, keep_cache_root=keep)
+                        timeout_s=timeout, keep_cache_root=keep, crosscheck=crosscheck)
     return run_bakeoff(settings).to_dict()
 
 

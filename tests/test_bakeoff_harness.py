@@ -155,3 +155,18 @@ def test_cpu_timer_uses_the_budgets():
     assert len(times) >= 5
     s = summarize([3.0, 1.0, 2.0, 4.0])
     assert s["median_ms"] == 2.5 and s["min_ms"] == 1.0 and s["q1_ms"] == 1.75 and s["q3_ms"] == 3.25
+
+
+def test_crosscheck_times_the_same_callable_again_in_the_child(tmp_path):
+    from gpudiag.bakeoff.harness import Settings, run_bakeoff
+
+    script = tmp_path / "tiny.py"
+    script.write_text("import torch\n"
+                      "def gpudiag_workloads():\n"
+                      "    return (lambda x: x * 2 + 1), (torch.randn(64, 64),)\n")
+    doc = run_bakeoff(Settings(script=str(script), modes=["eager"], device="cpu", quick=True,
+                               crosscheck=True)).to_dict()
+    (row,) = [r for r in doc["rows"] if r["mode"] == "eager"]
+    assert row["status"] == "ok"
+    assert row["timing"]["crosscheck_median_ms"] > 0
+    assert row["timing"]["median_ms"] > 0

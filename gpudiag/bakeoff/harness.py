@@ -52,6 +52,9 @@ class Settings:
     # Benchmarks only: keep each measurement's cold cache under this folder (named by workload and
     # mode) instead of deleting it, so a script can reuse exactly what that mode compiled.
     keep_cache_root: str | None = None
+    # Benchmarks only: after its own timing, each child times the same compiled callable again with a
+    # plain do_bench (wall clock on the CPU), so a script can check the harness adds nothing.
+    crosscheck: bool = False
 
     def __post_init__(self) -> None:
         if self.quick:
@@ -261,6 +264,7 @@ class Harness:
         return {"script": str(self.script.resolve()), "entry": self.settings.entry, "inputs": self.settings.inputs,
                 "workload": workload, "mode": mode, "device": self.device, "seed": self.settings.seed,
                 "warmup_ms": self.settings.warmup_ms, "rep_ms": self.settings.rep_ms,
+                "crosscheck": self.settings.crosscheck,
                 "warm_cache": self.settings.warm_cache, "cache_dir": self._cache_dir(workload, mode, tag),
                 "result_path": str(self.workdir / f"{tag}.result.json"),
                 "phase_path": str(self.workdir / f"{tag}.phase.json")}
