@@ -23,22 +23,8 @@ def _raw(name: str) -> dict:
 CC_ROWS = _raw("compute_capabilities.toml")["cc"]
 GPU_ROWS = _raw("gpus.toml")["gpu"]
 
-CC_FIELDS = (
-    "cc",
-    "arch_name",
-    "warp_size",
-    "smem_per_block_bytes",
-    "smem_per_block_optin_bytes",
-    "smem_per_sm_bytes",
-    "smem_reserved_per_block_bytes",
-    "regs_per_sm",
-    "regs_per_block",
-    "max_threads_per_sm",
-    "max_threads_per_block",
-    "max_blocks_per_sm",
-    "fp32_lanes_per_sm",
-    "sources",
-)
+# Every per-cc limit the loader copies onto DeviceFacts, plus the row's own fields.
+CC_FIELDS = ("cc", "arch_name", *catalog.CC_LIMIT_FIELDS, "fp32_lanes_per_sm", "sources")
 EXPECTED_CCS = {
     "7.0", "7.2", "7.5", "8.0", "8.6", "8.7", "8.9", "9.0", "10.0", "10.3", "11.0", "12.0", "12.1",
 }
