@@ -40,6 +40,12 @@ class SmGate:
     where: str  # file:line or the history entry used
     extra_conditions: list[str] = field(default_factory=list)  # conditions we did not model
 
+    def disables_templates(self, sm_count: int | None) -> bool | None:
+        """Whether is_big_gpu() is False for a CUDA GPU with ``sm_count`` SMs; None when either is unknown."""
+        if self.cuda_min_sms is None or sm_count is None:
+            return None
+        return sm_count < self.cuda_min_sms
+
     def describe(self) -> str:
         if self.cuda_min_sms is None:
             return f"is_big_gpu could not be read ({self.where})"

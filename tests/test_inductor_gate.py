@@ -68,3 +68,10 @@ def test_installed_torch_is_read_from_source():
     gate = inductor_gate.installed_sm_gate()
     assert gate.origin == "source" and gate.cuda_min_sms in (68, 80)
     assert "torch/_inductor/utils.py:" in gate.where
+
+
+def test_disables_templates():
+    gate = inductor_gate.history_gate("2.4.0")
+    assert gate.disables_templates(46) is True
+    assert gate.disables_templates(68) is False
+    assert gate.disables_templates(None) is None

@@ -160,9 +160,7 @@ def device_summary(facts: Any) -> dict:
     from gpudiag.inductor_gate import installed_sm_gate
 
     gate = installed_sm_gate()
-    disabled = None
-    if gate.cuda_min_sms is not None and facts.sm_count is not None:
-        disabled = facts.sm_count < gate.cuda_min_sms
+    disabled = gate.disables_templates(facts.sm_count)
     return {"kind": "cuda", "name": facts.name, "sm": facts.sm, "sm_count": facts.sm_count,
             "origin": facts.origin, "memory_total_bytes": getattr(facts, "memory_total_bytes", None),
             "is_big_gpu_min_sms": gate.cuda_min_sms, "is_big_gpu_source": gate.where,

@@ -217,12 +217,8 @@ def closest_names(query: str, n: int = 5) -> list[str]:
         if names[h] not in out:
             out.append(names[h])
     if not out:
-        out = [r.name for r in rows_by_popularity()[:n]]
+        out = [r.name for r in gpu_rows()[:n]]  # nothing close: the first rows, so the user sees the format
     return out[:n]
-
-
-def rows_by_popularity() -> list[GpuRow]:
-    return list(gpu_rows())
 
 
 def apply_cc_limits(facts: DeviceFacts, only_missing: bool = True) -> None:

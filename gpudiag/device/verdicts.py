@@ -20,12 +20,13 @@ def gemm_templates(facts: DeviceFacts, gate: SmGate | None = None) -> Verdict:
     gate = gate or installed_sm_gate()
     q = "Will max-autotune use its Triton GEMM templates?"
     rule = f"{gate.where} [{gate.origin}]"
+    disabled = gate.disables_templates(facts.sm_count)
     if gate.cuda_min_sms is None:
         return Verdict("max_autotune_gemm", q, "unknown", "is_big_gpu could not be read from the installed torch", rule)
-    if facts.sm_count is None:
+    if disabled is None:
         return Verdict("max_autotune_gemm", q, "unknown",
                        f"SM count unknown; inductor needs >= {gate.cuda_min_sms} SMs", rule)
-    if facts.sm_count >= gate.cuda_min_sms:
+    if not disabled:
         why = f"{facts.sm_count} SMs >= {gate.cuda_min_sms} (is_big_gpu in torch {gate.torch_version or '?'})"
         return Verdict("max_autotune_gemm", q, "yes", why, rule)
     why = (f"{facts.sm_count} SMs < {gate.cuda_min_sms}: is_big_gpu() is False, so max-autotune logs "

@@ -48,10 +48,11 @@ def sm_gate(facts: DeviceFacts, line: str, gate: SmGate | None = None) -> Verdic
     rule = f"{gate.where} [{gate.origin}]"
     details = [f"installed torch {gate.torch_version or '(not installed)'}: {gate.describe()}",
                "torch <= 2.3 used `sms < 80` (V100); 68 (RTX 3080) since torch 2.4, pytorch/pytorch#123121"]
-    if gate.cuda_min_sms is None or facts.sm_count is None:
+    disabled = gate.disables_templates(facts.sm_count)
+    if disabled is None:
         why = "SM count unknown" if facts.sm_count is None else "threshold unreadable"
         return Verdict("unknown", f"cannot tell ({why}) whether {facts.name} passes is_big_gpu", details, rule=rule)
-    if facts.sm_count < gate.cuda_min_sms:
+    if disabled:
         return Verdict("yes", f"applies to your GPU: {facts.sm_count} SMs < {gate.cuda_min_sms}, so max-autotune "
                        "benchmarks only ATen/cuBLAS GEMMs on it", details, rule=rule)
     return Verdict("no", f"does not apply: your {facts.name} has {facts.sm_count} SMs >= {gate.cuda_min_sms}; "
