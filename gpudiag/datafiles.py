@@ -3,7 +3,7 @@
 The catalogues are TOML so people can read and review them (comments, sources beside values),
 but parsing TOML costs tens of milliseconds on every start, and `gpudiag explain-warning` must
 answer a single line in well under half a second. The first run writes the parsed data as JSON
-under ``$XDG_CACHE_HOME/gpudiag`` (keyed by the file's path, size and mtime); later runs load that.
+in gpudiag's cache folder (``gpudiag.fileio.cache_dir``; keyed by the file's path, size and mtime); later runs load that.
 A cache that cannot be written or read is simply skipped.
 """
 
@@ -11,21 +11,17 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import sys
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from gpudiag.fileio import cache_dir, write_json_atomic
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - Python 3.10 only
     import tomli as tomllib
-
-
-def cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "gpudiag"
 
 
 def load_toml(package: str, relative: str) -> dict[str, Any]:
@@ -47,9 +43,7 @@ def load_toml(package: str, relative: str) -> dict[str, Any]:
     if cached is not None:
         try:
             cached.parent.mkdir(parents=True, exist_ok=True)
-            tmp = cached.with_suffix(f".{os.getpid()}.tmp")
-            tmp.write_text(json.dumps(data), encoding="utf-8")
-            os.replace(tmp, cached)
+            write_json_atomic(cached, data, indent=None)
         except (OSError, TypeError, ValueError):
             pass  # read-only home, or a value JSON cannot hold (TOML dates): parse each time
     return data

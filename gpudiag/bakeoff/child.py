@@ -30,17 +30,11 @@ from typing import Any
 
 from gpudiag.bakeoff import loader
 from gpudiag.bakeoff.modes import CUDAGRAPH_MODES
+from gpudiag.fileio import write_json_atomic
 
 MAX_WARNINGS = 40
 MAX_CPU_REPS = 100_000
 MIN_CPU_REPS = 5
-
-
-def write_json_atomic(path: str | os.PathLike[str], document: Any) -> None:
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(document, indent=2, default=str) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
 
 
 def prepare_environment(spec: dict) -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
-import os
 import re
 import shutil
 import signal
@@ -26,6 +25,7 @@ from gpudiag.bakeoff import launcher
 from gpudiag.bakeoff.loader import ScriptError
 from gpudiag.bakeoff.modes import AUTOTUNE_MODES, parse_modes, skip_reason
 from gpudiag.errors import EXIT_USAGE, GpudiagError
+from gpudiag.fileio import write_json_atomic
 
 SCHEMA = "gpudiag.bakeoff/1"
 OK_STATUSES = ("ok",)
@@ -193,16 +193,7 @@ def validate(settings: Settings) -> Path:
 
 
 def write_output(path: str, document: dict) -> None:
-    target = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=str(target.resolve().parent))
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(document, f, indent=2, default=str)
-            f.write("\n")
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_json_atomic(path, document)
 
 
 _ERROR_LINE = re.compile(r"^([A-Za-z_][\w.]*(Error|Exception|Interrupt)|Segmentation fault|Killed|Fatal Python error)\b")

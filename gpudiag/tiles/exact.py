@@ -28,6 +28,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from gpudiag import fileio
 from gpudiag.errors import EXIT_USAGE, GpudiagError
 from gpudiag.tiles.dtypes import DType
 
@@ -85,9 +86,7 @@ def kernel_source_hash() -> str:
 
 
 def cache_dir() -> Path:
-    base = os.environ.get("GPUDIAG_CACHE_DIR") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "gpudiag")
-    return Path(base) / "tiles-exact"
+    return fileio.cache_dir() / "tiles-exact"
 
 
 def cache_key(job: ExactJob, tv: str) -> str:
@@ -212,9 +211,7 @@ def _write_cache(path: Path, res: ExactResult) -> None:
         return
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(res.to_dict()))
-        os.replace(tmp, path)
+        fileio.write_json_atomic(path, res.to_dict(), indent=None)
     except OSError:
         pass  # a read-only home still gets answers, only slower next time
 
