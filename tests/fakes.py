@@ -38,6 +38,7 @@ class FakeGpu:
     mig: tuple[int, int] = (0, 0)
     persistence: int = 1
     compute_mode: int = 0
+    cuda_cores: int | None = None  # nvmlDeviceGetNumGpuCores: SMs x FP32 lanes per SM; None = not reported
     pcie: tuple[int, int, int, int] = (5, 5, 16, 16)  # gen cur, gen max, width cur, width max
     unsupported: set[str] = field(default_factory=set)  # NVML function names that raise NotSupported
 
@@ -59,14 +60,16 @@ def _attrs(cc, sms, smem_optin, smem_sm, regs_sm=65536, threads_sm=2048, blocks_
 
 
 def h100(bus: str = "0000:19:00.0", uuid: str = "GPU-6b4e0f3a-1c2d-4e5f-8a9b-0c1d2e3f4a5b") -> FakeGpu:
-    return FakeGpu("NVIDIA H100 80GB HBM3", uuid, bus, _attrs((9, 0), 132, 232448, 233472), 85520809984)
+    return FakeGpu("NVIDIA H100 80GB HBM3", uuid, bus, _attrs((9, 0), 132, 232448, 233472), 85520809984,
+                   cuda_cores=132 * 128)
 
 
 def rtx3070(bus: str = "0000:01:00.0", uuid: str = "GPU-0a1b2c3d-4e5f-6071-8293-a4b5c6d7e8f9") -> FakeGpu:
     a = _attrs((8, 6), 46, 101376, 102400, threads_sm=1536, blocks_sm=16, l2=4 << 20)
     a.update(memory_bus_width_bits=256, memory_clock_khz=7001000)
     return FakeGpu("NVIDIA GeForce RTX 3070", uuid, bus, a, 8589934592, board_part_number="",
-                   mem_bus_width=256, mem_clock_max=7001, power_limit_mw=220_000, pcie=(4, 4, 16, 16))
+                   mem_bus_width=256, mem_clock_max=7001, power_limit_mw=220_000, pcie=(4, 4, 16, 16),
+                   cuda_cores=46 * 128)
 
 
 class NVMLError(Exception):
@@ -120,6 +123,12 @@ def fake_pynvml(gpus: list[FakeGpu], init_error: int | None = None, driver="580.
     dev_fn("nvmlDeviceGetCudaComputeCapability", lambda g: (g.attrs["cc_major"], g.attrs["cc_minor"]))
     dev_fn("nvmlDeviceGetMemoryInfo", lambda g: ns(total=g.memory_total, used=g.memory_used, free=g.memory_total - g.memory_used))
     dev_fn("nvmlDeviceGetMemoryBusWidth", lambda g: g.mem_bus_width)
+
+    def cores(g):
+        if g.cuda_cores is None:
+            raise NVMLError(3)
+        return g.cuda_cores
+    dev_fn("nvmlDeviceGetNumGpuCores", cores)
     dev_fn("nvmlDeviceGetMaxClockInfo", lambda g, t: g.sm_clock_max if t == 1 else g.mem_clock_max)
     dev_fn("nvmlDeviceGetClockInfo", lambda g, t: g.sm_clock if t == 1 else g.mem_clock)
     dev_fn("nvmlDeviceGetPowerUsage", lambda g: g.power_mw)

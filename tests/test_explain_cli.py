@@ -37,6 +37,33 @@ def test_sm_gate_does_not_apply_on_h100(cli, fake_h100):
     assert "132 SMs" in d["verdict"]["summary"] and "another machine" in d["verdict"]["summary"]
 
 
+def test_live_verdicts_come_from_nvml_without_cuinit(cli, monkeypatch):
+    """explain-warning never initialises the CUDA driver while NVML answers: the SM count is NVML's
+    core count over the architecture's FP32 lanes per SM, the limits come from the per-cc table."""
+    import fakes
+    from gpudiag.device import cudadrv
+
+    fakes.install(monkeypatch, [fakes.rtx3070()], [fakes.rtx3070()])
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
+
+    def no_driver():
+        raise AssertionError("explain-warning initialised the CUDA driver")
+    monkeypatch.setattr(cudadrv, "open_driver", no_driver)
+    d = _json(cli("explain-warning", SMS_LINE, "--json"))
+    assert d["verdict"]["applies"] == "yes" and "46 SMs < 68" in d["verdict"]["summary"]
+    d = _json(cli("explain-warning", NOVALID_LINE, "--json"))
+    assert "160,768" in d["verdict"]["summary"]  # 262144 - 101376: the sm_86 opt-in limit from the per-cc table
+
+
+def test_without_nvml_explain_falls_back_to_the_driver(cli, monkeypatch):
+    import fakes
+
+    fakes.install(monkeypatch, None, [fakes.rtx3070()])  # NVML missing, libcuda present
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
+    d = _json(cli("explain-warning", SMS_LINE, "--json"))
+    assert d["verdict"]["applies"] == "yes" and "46 SMs < 68" in d["verdict"]["summary"]
+
+
 def test_no_gpu_explains_without_verdict(cli, no_gpu):
     r = cli("explain-warning", SMS_LINE)
     assert r.exit_code == 0

@@ -34,7 +34,7 @@ def test_live_h100_json_validates_and_carries_driver_values(cli, fake_h100):
     assert dev["uuid"] == fake_h100.uuid
     # 5120-bit bus at 2619 MHz, double data rate: 3.35 TB/s, the H100 SXM datasheet figure.
     assert dev["memory_bandwidth_bytes_per_s"] == 5120 // 8 * 2619 * 10**6 * 2
-    assert dev["sources"]["cuda_cores"] == "derived" and dev["cuda_cores"] == 132 * 128
+    assert dev["sources"]["cuda_cores"] == "nvml" and dev["cuda_cores"] == 132 * 128
     assert dev["state"]["throttle_reasons"] == ["gpu_idle"]
     assert dev["state"]["pcie_gen_max"] == 5
     assert doc["software"]["driver_version"] == "580.159.04"
@@ -124,7 +124,17 @@ def test_nvml_without_libcuda_uses_nvml_and_catalogue(cli, monkeypatch):
     (dev,) = doc["devices"]
     assert dev["name"] == b.name and dev["index"] == 0 and dev["sm"] == "sm_86"
     assert dev["sources"]["smem_per_block_optin_bytes"] == "catalogue:cc"
+    assert dev["sm_count"] == 46 and dev["sources"]["sm_count"] == "derived"  # 5888 cores / 128 lanes per SM
     assert any("libcuda" in n for n in dev["notes"])
+
+
+def test_nvml_without_core_count_takes_sm_count_from_the_catalogue_row(cli, monkeypatch):
+    gpu = fakes.h100()
+    gpu.cuda_cores = None
+    fakes.install(monkeypatch, [gpu], None)
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
+    (dev,) = json.loads(cli("info", "--json").stdout)["devices"]
+    assert dev["sm_count"] == 132 and dev["sources"]["sm_count"] == "catalogue:gpu"
 
 
 def test_torch_not_importable(monkeypatch):

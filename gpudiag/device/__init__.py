@@ -16,7 +16,8 @@ __all__ = [
 ]
 
 
-def resolve_target(gpu: str | None = None, index: int | None = None, arch: str | None = None) -> DeviceFacts:
+def resolve_target(gpu: str | None = None, index: int | None = None, arch: str | None = None,
+                   nvml_only: bool = False) -> DeviceFacts:
     """The one GPU a subcommand should reason about.
 
     ``gpu`` (a catalogue name) or ``arch`` (``sm_90``) need no live device; otherwise the live GPU
@@ -26,13 +27,13 @@ def resolve_target(gpu: str | None = None, index: int | None = None, arch: str |
         return lookup(gpu)
     if arch:
         return facts_from_cc(parse_cc(arch))
-    devices, _ = probe_devices(index if index is not None else 0)
+    devices, _ = probe_devices(index if index is not None else 0, nvml_only=nvml_only)
     return devices[0]
 
 
-def live_or_none(index: int | None = None) -> tuple[DeviceFacts | None, str | None]:
+def live_or_none(index: int | None = None, nvml_only: bool = False) -> tuple[DeviceFacts | None, str | None]:
     """The live GPU, or (None, why) where there is none: for commands that still answer without one."""
     try:
-        return resolve_target(index=index), None
+        return resolve_target(index=index, nvml_only=nvml_only), None
     except DeviceUnavailable as exc:
         return None, exc.message
