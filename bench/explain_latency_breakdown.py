@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -33,9 +34,14 @@ STAGES = {
 }
 
 
+# Bytecode in a private cache, as an installed package has it (see bench_explain.latency).
+ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+ENV["PYTHONPYCACHEPREFIX"] = tempfile.mkdtemp(prefix="gpudiag-pyc-")
+
+
 def wall(cmd: list[str]) -> float:
     t = time.perf_counter()
-    subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT)
+    subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT, env=ENV)
     return time.perf_counter() - t
 
 
@@ -50,7 +56,7 @@ def main() -> int:
         result["stages_median_s"][name] = round(statistics.median(wall(cmd) for _ in range(a.repeats)), 4)
         print(f"{name:32s} {result['stages_median_s'][name]:.3f} s", flush=True)
     r = subprocess.run([sys.executable, "-X", "importtime", "-m", "gpudiag", "explain-warning", LINE],
-                       capture_output=True, text=True, cwd=ROOT)
+                       capture_output=True, text=True, cwd=ROOT, env=ENV)
     top = []
     for line in r.stderr.splitlines():
         parts = line.split("|")
@@ -59,7 +65,7 @@ def main() -> int:
     result["top_level_imports_us"] = sorted(top, reverse=True)[:20]
     with tempfile.NamedTemporaryFile(suffix=".prof") as prof:
         subprocess.run([sys.executable, "-m", "cProfile", "-o", prof.name, "-m", "gpudiag", "explain-warning", LINE],
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT)
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT, env=ENV)
         import io
         import pstats
 

@@ -63,7 +63,7 @@ def test_human_output_has_table_bars_and_recommendation(cli, tmp_path, no_gpu):
     p = write(tmp_path, TINY)
     r = bake(cli, p, "--modes", "eager")
     assert r.exit_code == 0, r.stderr
-    assert "median" in r.stdout and "status" in r.stdout and "★ eager" in r.stdout and "█" in r.stdout and "recommendation" in r.stdout
+    assert "median ms" in r.stdout and "status" in r.stdout and "★ eager" in r.stdout and "█" in r.stdout and "recommendation" in r.stdout
     assert "eager: ok" in r.stderr  # the live progress line for the finished mode
 
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import statistics
 import signal
 import textwrap
+import time
 
 import pytest
 
@@ -170,3 +172,21 @@ def test_crosscheck_times_the_same_callable_again_in_the_child(tmp_path):
     assert row["status"] == "ok"
     assert row["timing"]["crosscheck_median_ms"] > 0
     assert row["timing"]["median_ms"] > 0
+
+
+def test_loop_timer_counts_host_time_between_syncs():
+    """bench_loop times rounds of back-to-back calls ended by one sync: a host that needs 0.2 ms per
+    call shows 0.2 ms per call however fast the (fake) device is."""
+    from gpudiag.bakeoff.child import bench_loop
+
+    syncs = []
+
+    def call():
+        end = time.perf_counter() + 0.0002
+        while time.perf_counter() < end:
+            pass
+
+    times, per_round = bench_loop(call, lambda: syncs.append(1), budget_ms=30, round_ms=2)
+    assert len(times) >= 5 and per_round >= 5
+    assert len(syncs) == len(times) + 2  # one per round, plus the estimate's two
+    assert 0.19 < statistics.median(times) < 0.4

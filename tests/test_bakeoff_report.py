@@ -86,3 +86,32 @@ def test_gemm_gate_unknown_on_cpu():
     s = report.summarize(make_run([row("w", "eager", 1.0), row("w", "max-autotune-no-cudagraphs", 0.5)], ["w"],
                                   {"kind": "cpu"}))
     assert s.gemm_templates_disabled is None
+
+
+def looped(wl, mode, device_ms, loop_ms, spread=0.01):
+    """A CUDA row as child.time_cuda leaves it: do_bench's median plus the back-to-back loop."""
+    from gpudiag.bakeoff.child import with_per_call
+
+    timing = with_per_call({"median_ms": device_ms, "q1_ms": device_ms * (1 - spread), "q3_ms": device_ms * (1 + spread),
+                            "loop_ms": loop_ms, "loop_q1_ms": loop_ms * (1 - spread), "loop_q3_ms": loop_ms * (1 + spread)})
+    return ModeResult(wl, mode, "ok", compile_s=None if mode == "eager" else 2.0, timing=timing,
+                      environment={"is_big_gpu": True})
+
+
+def test_launch_bound_mode_is_ranked_by_its_loop_time():
+    # The H100 small-MLP shape: default's do_bench median looks faster than eager, but its calls take
+    # twice as long back to back because the host cannot issue them faster.
+    run = make_run([looped("w", "eager", 0.075, 0.070), looped("w", "default", 0.065, 0.150)], ["w"])
+    s = report.summarize(run)
+    ws = s.workloads[0]
+    assert ws.winner == "eager" and ws.launch_bound == ["default"]
+    assert math.isclose(ws.winner_ms, 0.075)  # eager: do_bench's cold-L2 median is the slower of its two
+    assert math.isclose(ws.speedup_vs_eager["default"], 0.075 / 0.150)
+    assert "Launch-bound: default on w" in s.recommendation
+
+
+def test_loop_faster_than_device_time_keeps_do_bench():
+    r = looped("w", "default", 0.5, 0.45)  # warm L2 in the loop: not launch-bound
+    assert r.per_call_ms == 0.5 and r.timing["per_call_source"] == "do_bench" and not r.launch_bound
+    r = looped("w", "default", 0.5, 0.55)  # slower back to back, but within LAUNCH_BOUND_RATIO
+    assert r.per_call_ms == 0.55 and r.timing["per_call_source"] == "loop" and not r.launch_bound

@@ -8,7 +8,8 @@ process forked from the zygote (torch imported, CUDA untouched). Either way the 
 2. loads the user's script (seeded), keeps the one workload it measures, moves it to the device;
 3. runs eager once for the reference output, then compiles the mode and times its first call (cold
    compile), checks a warm call's output against eager, then times steady state with triton's
-   ``do_bench`` on CUDA (device events; wall clock with the same budgets on the CPU);
+   ``do_bench`` on CUDA (device events) and a back-to-back loop of calls (host included; see
+   ``time_cuda``), or the wall clock with the same budgets on the CPU;
 4. writes one JSON result and exits. It never prints the result; the harness reads the file.
 
 The phase it is in (loading, reference, compiling, checking, timing) goes to ``phase_path`` so that
@@ -384,7 +385,6 @@ def _measure(torch: Any, spec: dict, wl: loader.Workload, result: dict, phase: _
     del first, last, ref
 
     mark("timing")
-    result["compile_workers_stopped"] = _quiet_compile_workers(torch) if mode != "eager" else None
     if device == "cuda":
         result["peak_bytes"] = int(torch.cuda.max_memory_allocated())
         torch.cuda.reset_peak_memory_stats()
@@ -393,25 +393,34 @@ def _measure(torch: Any, spec: dict, wl: loader.Workload, result: dict, phase: _
         compiled(*args, **kwargs)
 
     warmup_ms, rep_ms = float(spec.get("warmup_ms", 100)), float(spec.get("rep_ms", 1000))
-    if device == "cuda":
-        times, timer = bench_cuda(call, warmup_ms, rep_ms)
-        # Includes do_bench's own L2-flush buffer (256 MiB on current triton), so it is kept apart
-        # from peak_bytes (compile + first calls), which is the workload's own footprint.
-        result["steady_peak_bytes"] = int(torch.cuda.max_memory_allocated())
-    else:
-        times, timer = bench_cpu(call, warmup_ms, rep_ms), "wall clock (time.perf_counter per call)"
-    result["timing"] = dict(summarize(times), timer=timer, warmup_ms=warmup_ms, rep_ms=rep_ms)
-    if spec.get("crosscheck"):
-        # The same compiled callable, timed again right away by the plain timer with no gpudiag code
-        # around it: the difference from median_ms is what the harness itself adds.
+    gc.collect()
+    gc_was_enabled = gc.isenabled()
+    gc.disable()  # as timeit does: a collection inside a timed call is noise, not the workload
+    try:
         if device == "cuda":
-            from triton.testing import do_bench
-
-            again = float(do_bench(lambda: compiled(*args, **kwargs), warmup=warmup_ms, rep=rep_ms,
-                                   return_mode="median"))
+            result["timing"] = time_cuda(torch, call, warmup_ms, rep_ms)
+            # Includes do_bench's own L2-flush buffer (256 MiB on current triton), so it is kept apart
+            # from peak_bytes (compile + first calls), which is the workload's own footprint.
+            result["steady_peak_bytes"] = int(torch.cuda.max_memory_allocated())
         else:
-            again = summarize(bench_cpu(lambda: compiled(*args, **kwargs), warmup_ms, rep_ms))["median_ms"]
-        result["timing"]["crosscheck_median_ms"] = again
+            times = bench_cpu(call, warmup_ms, rep_ms)
+            result["timing"] = dict(summarize(times), timer="wall clock (time.perf_counter per call)",
+                                    warmup_ms=warmup_ms, rep_ms=rep_ms, per_call_ms=statistics.median(times),
+                                    per_call_source="wall clock")
+        if spec.get("crosscheck"):
+            # The same compiled callable, timed again right away by the plain timer with no gpudiag code
+            # around it: the difference from median_ms is what the harness itself adds.
+            if device == "cuda":
+                from triton.testing import do_bench
+
+                again = float(do_bench(lambda: compiled(*args, **kwargs), warmup=warmup_ms, rep=rep_ms,
+                                       return_mode="median"))
+            else:
+                again = summarize(bench_cpu(lambda: compiled(*args, **kwargs), warmup_ms, rep_ms))["median_ms"]
+            result["timing"]["crosscheck_median_ms"] = again
+    finally:
+        if gc_was_enabled:
+            gc.enable()
     mark("done")
     result.update(_dynamo_counts(torch))
     result["status"] = "ok" if worst.ok else "mismatch"
@@ -419,38 +428,67 @@ def _measure(torch: Any, spec: dict, wl: loader.Workload, result: dict, phase: _
         result["reason"] = f"output differs from eager: {worst.reason}"
 
 
-QUIET_WORKERS_LIMIT_S = 30.0
+# A mode whose back-to-back calls take this much longer than do_bench's device median is launch-bound.
+LAUNCH_BOUND_RATIO = 1.15
+LOOP_ROUND_MS = 5.0  # calls per round chosen so a round lasts about this long: the sync at its end is noise
+MIN_LOOP_ROUNDS = 5
 
 
-def _quiet_compile_workers(torch: Any) -> bool | None:
-    """Stop inductor's compile-worker processes before timing; True when done, False when it ran long.
+def time_cuda(torch: Any, call: Any, warmup_ms: float, rep_ms: float) -> dict:
+    """Device time (do_bench) and host-inclusive time per call (back-to-back loop), and which one ranks.
 
-    After a short compile the workers are often still starting (each imports torch), and their CPU
-    load slows the launches of the timed calls: on the H100, default-mode medians of the small MLP
-    differed by up to 48% from a hand-written do_bench while the autotuned modes (long compiles,
-    workers long settled) agreed within 0.3%. Bounded by a thread join so that it can never hang a
-    measurement.
+    do_bench flushes the L2 (a ~90 us memset of 256 MiB on an H100) before each repetition and times
+    the call between device events. When the host needs longer than that flush to issue one call,
+    the GPU starves mid-call and the event pair measures host issue time minus the flush: on the
+    H100 host, the small MLP's default mode gave do_bench medians from 0.064 to 0.150 ms in one
+    process while its calls took 0.10-0.20 ms each back to back (bench/diag_launch_bound.py). So a
+    loop of calls is timed too, and a mode is ranked by the slower of the two: what one call costs
+    when neither a warm L2 nor an idle host flatters it.
     """
-    import threading
+    times, timer = bench_cuda(call, warmup_ms, rep_ms)
+    timing = dict(summarize(times), timer=timer, warmup_ms=warmup_ms, rep_ms=rep_ms)
+    loop, per_round = bench_loop(call, torch.cuda.synchronize, rep_ms / 2)
+    lt = summarize(loop)
+    timing.update(loop_ms=lt["median_ms"], loop_q1_ms=lt["q1_ms"], loop_q3_ms=lt["q3_ms"],
+                  loop_rounds=lt["reps"], loop_calls_per_round=per_round, loop_budget_ms=rep_ms / 2)
+    return with_per_call(timing)
 
-    try:
-        from torch._inductor.async_compile import shutdown_compile_workers
-    except ImportError:
-        return None
-    done: list[bool] = []
 
-    def stop() -> None:
-        try:
-            shutdown_compile_workers()
-            done.append(True)
-        except Exception:  # noqa: BLE001 - private API; timing without it is valid, only noisier
-            done.append(False)
+def with_per_call(timing: dict) -> dict:
+    """Add per_call_ms (what ranks the mode), its quartiles and source, and the launch_bound flag."""
+    device_ms, loop_ms = timing.get("median_ms"), timing.get("loop_ms")
+    launch_bound = bool(device_ms and loop_ms and loop_ms > device_ms * LAUNCH_BOUND_RATIO)
+    if loop_ms is not None and device_ms is not None and loop_ms > device_ms:
+        timing.update(per_call_ms=loop_ms, per_call_q1_ms=timing.get("loop_q1_ms"),
+                      per_call_q3_ms=timing.get("loop_q3_ms"), per_call_source="loop")
+    else:
+        timing.update(per_call_ms=device_ms, per_call_q1_ms=timing.get("q1_ms"),
+                      per_call_q3_ms=timing.get("q3_ms"), per_call_source="do_bench")
+    timing["launch_bound"] = launch_bound
+    return timing
 
-    worker = threading.Thread(target=stop, name="gpudiag-quiet-workers", daemon=True)
-    worker.start()
-    worker.join(QUIET_WORKERS_LIMIT_S)
-    gc.collect()
-    return bool(done and done[0])
+
+def bench_loop(call: Any, sync: Any, budget_ms: float, round_ms: float = LOOP_ROUND_MS) -> tuple[list[float], int]:
+    """Wall time per call of calls issued back to back, host included: rounds of K calls, each ended by
+    one sync, for ``budget_ms`` (at least MIN_LOOP_ROUNDS rounds). Returns (ms per call per round, K)."""
+    clock = time.perf_counter
+    sync()
+    n, start = 0, clock()
+    while n < 3 or (clock() - start) * 1e3 < 1.0:
+        call()
+        n += 1
+    sync()
+    estimate_ms = (clock() - start) * 1e3 / n
+    per_round = max(1, int(round_ms / max(estimate_ms, 1e-6)))
+    times: list[float] = []
+    end = clock() + budget_ms / 1e3
+    while len(times) < MIN_LOOP_ROUNDS or clock() < end:
+        t0 = clock()
+        for _ in range(per_round):
+            call()
+        sync()
+        times.append((clock() - t0) * 1e3 / per_round)
+    return times, per_round
 
 
 def run_to_file(spec: dict) -> int:

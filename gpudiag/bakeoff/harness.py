@@ -90,11 +90,29 @@ class ModeResult:
 
     @property
     def median_ms(self) -> float | None:
+        """do_bench's device-time median (the wall-clock median per call on the CPU)."""
         return self.timing.get("median_ms")
 
     @property
+    def per_call_ms(self) -> float | None:
+        """What ranks the mode: the slower of the device median and the back-to-back loop's time per
+        call (child.time_cuda says why); the plain median for results that predate the loop."""
+        return self.timing.get("per_call_ms", self.median_ms)
+
+    @property
+    def per_call_quartiles(self) -> tuple[float | None, float | None]:
+        t = self.timing
+        if "per_call_ms" in t:
+            return t.get("per_call_q1_ms"), t.get("per_call_q3_ms")
+        return t.get("q1_ms"), t.get("q3_ms")
+
+    @property
+    def launch_bound(self) -> bool:
+        return bool(self.timing.get("launch_bound"))
+
+    @property
     def ok(self) -> bool:
-        return self.status in OK_STATUSES and self.median_ms is not None
+        return self.status in OK_STATUSES and self.per_call_ms is not None
 
     def to_dict(self) -> dict:
         return asdict(self)

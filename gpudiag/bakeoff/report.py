@@ -21,15 +21,18 @@ FAILED = ("timeout", "crashed", "oom", "compile_error", "error", "harness_error"
 
 @dataclass
 class WorkloadSummary:
+    """Modes are compared by ``ModeResult.per_call_ms``: do_bench's median unless launch-bound."""
+
     workload: str
     winner: str | None
-    winner_median_ms: float | None
+    winner_ms: float | None
     runner_up: str | None
-    runner_up_median_ms: float | None
+    runner_up_ms: float | None
     margin: float | None  # runner_up / winner - 1
     within_noise: bool | None  # the two best modes' quartile ranges overlap
-    eager_median_ms: float | None
+    eager_ms: float | None
     speedup_vs_eager: dict[str, float] = field(default_factory=dict)
+    launch_bound: list[str] = field(default_factory=list)  # modes whose host issue time exceeds the device time
 
 
 @dataclass
@@ -51,25 +54,26 @@ class Summary:
 
 
 def _ranked(rows: list[ModeResult]) -> list[ModeResult]:
-    return sorted((r for r in rows if r.ok), key=lambda r: r.median_ms)
+    return sorted((r for r in rows if r.ok), key=lambda r: r.per_call_ms)
 
 
 def summarize_workload(name: str, rows: list[ModeResult]) -> WorkloadSummary:
     ranked = _ranked(rows)
     eager = next((r for r in rows if r.mode == "eager" and r.ok), None)
-    speedups = {r.mode: eager.median_ms / r.median_ms for r in ranked if eager and r.median_ms} if eager else {}
+    speedups = {r.mode: eager.per_call_ms / r.per_call_ms for r in ranked if eager and r.per_call_ms} if eager else {}
+    bound = [r.mode for r in ranked if r.launch_bound]
+    eager_ms = eager.per_call_ms if eager else None
     if not ranked:
-        return WorkloadSummary(name, None, None, None, None, None, None, eager.median_ms if eager else None, speedups)
+        return WorkloadSummary(name, None, None, None, None, None, None, eager_ms, speedups, bound)
     best = ranked[0]
     second = ranked[1] if len(ranked) > 1 else None
-    margin = (second.median_ms / best.median_ms - 1.0) if second and best.median_ms else None
+    margin = (second.per_call_ms / best.per_call_ms - 1.0) if second and best.per_call_ms else None
     noise = None
     if second is not None:
-        b_q3, s_q1 = best.timing.get("q3_ms"), second.timing.get("q1_ms")
+        b_q3, s_q1 = best.per_call_quartiles[1], second.per_call_quartiles[0]
         noise = None if b_q3 is None or s_q1 is None else s_q1 <= b_q3
-    return WorkloadSummary(name, best.mode, best.median_ms, second.mode if second else None,
-                           second.median_ms if second else None, margin, noise,
-                           eager.median_ms if eager else None, speedups)
+    return WorkloadSummary(name, best.mode, best.per_call_ms, second.mode if second else None,
+                           second.per_call_ms if second else None, margin, noise, eager_ms, speedups, bound)
 
 
 def summarize(run: BakeoffRun) -> Summary:
@@ -116,8 +120,9 @@ def _cudagraphs_hurt(by_wl: dict[str, list[ModeResult]]) -> list[str]:
             g, p = ok.get(graphs), ok.get(plain)
             if not g or not p:
                 continue
-            slower = g.median_ms / p.median_ms - 1.0
-            beyond_spread = g.timing.get("q1_ms", g.median_ms) > p.timing.get("q3_ms", p.median_ms)
+            slower = g.per_call_ms / p.per_call_ms - 1.0
+            g_q1, p_q3 = g.per_call_quartiles[0], p.per_call_quartiles[1]
+            beyond_spread = (g_q1 if g_q1 is not None else g.per_call_ms) > (p_q3 if p_q3 is not None else p.per_call_ms)
             if slower > HURT_THRESHOLD and beyond_spread:
                 out.append(f"{graphs} was {slower:.0%} slower than {plain} on {name}")
     return out
@@ -158,6 +163,12 @@ def recommend(run: BakeoffRun, s: Summary, by_wl: dict[str, list[ModeResult]]) -
         parts.append(f"max-autotune's GEMM templates were disabled on this GPU ({d.get('sm_count')} SMs, below the "
                      f"{d.get('is_big_gpu_min_sms')} that inductor's is_big_gpu requires), so max-autotune could only "
                      "tune pointwise and reduction kernels and kept the cuBLAS matmuls.")
+    bound = [f"{', '.join(w.launch_bound)} on {w.workload}" for w in s.workloads if w.launch_bound]
+    if bound:
+        parts.append("Launch-bound: " + "; ".join(bound) + ". There the host took longer to issue a call than the "
+                     "GPU took to run it, so those modes are ranked by their back-to-back time per call (loop ms); "
+                     "their do_bench medians understate it and move with host load. Fewer, larger calls "
+                     "(batching) or CUDA graphs are what help such workloads.")
     if s.cudagraphs_hurt:
         parts.append("CUDA graphs hurt here: " + "; ".join(s.cudagraphs_hurt) + ".")
     skips = sorted({r.mode for r in run.rows if r.cudagraph_skips})
@@ -177,7 +188,7 @@ def _one_workload(w: WorkloadSummary, rows: list[ModeResult]) -> str:
     if w.winner is None:
         return f"No mode produced a timed, correct result for {w.workload}."
     by = {r.mode: r for r in rows}
-    text = f"For {w.workload}, {w.winner} was fastest at {_ms(w.winner_median_ms)} median"
+    text = f"For {w.workload}, {w.winner} was fastest at {_ms(w.winner_ms)} per call"
     sp = w.speedup_vs_eager.get(w.winner)
     if w.winner != "eager" and sp:
         text += f" ({sp:.2f}x eager)"

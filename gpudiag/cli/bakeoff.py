@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 import time
 from pathlib import Path
+from typing import Any
 from typing import Optional
 
 import typer
@@ -132,8 +133,10 @@ class _ProgressView:
         if p.phase == "done" and p.row is not None:
             r = p.row
             style = STATUS_STYLE.get(r.status, "")
-            detail = (f"compile {_s(r.compile_s)}, median {_ms(r.median_ms)}" if r.median_ms is not None
+            detail = (f"compile {_s(r.compile_s)}, median {_ms(r.median_ms)} ms" if r.median_ms is not None
                       else (r.reason or ""))
+            if r.timing.get("loop_ms") is not None:
+                detail += f", loop {_ms(r.timing['loop_ms'])} ms" + (" (launch-bound)" if r.launch_bound else "")
             self.err.print(f"  {r.workload} · {r.mode}: [{style}]{r.status}[/{style}] {detail}")
             return
         if self.status is None:
@@ -164,41 +167,66 @@ def _bytes(r: core.ModeResult) -> str:
     return fmt_bytes(r.peak_bytes) if r.peak_bytes is not None else "—"
 
 
-def workload_table(name: str, rows: list[core.ModeResult], ws: report.WorkloadSummary) -> Table:
+# Terminal widths below which columns are left out, least needed first (--json keeps every number).
+WIDE_TABLE_COLUMNS = 130  # min and peak memory
+NARROW_TABLE_COLUMNS = 100  # quartiles and graph-break counts
+
+
+def workload_table(name: str, rows: list[core.ModeResult], ws: report.WorkloadSummary, width: int = 200) -> Table:
     t = Table(box=box.SIMPLE_HEAD, title=f"[bold]{name}[/bold]", title_justify="left", show_edge=False,
               pad_edge=False)
+    looped = any(r.timing.get("loop_ms") is not None for r in rows)
+    wide, medium = width >= WIDE_TABLE_COLUMNS, width >= NARROW_TABLE_COLUMNS
+    cells: dict[str, Any] = {}  # column -> function of the row
+
+    def column(title: str, fn: Any, show: bool = True) -> None:
+        if show:
+            cells[title] = fn
+
+    column("compile s", lambda r: _s(r.compile_s).replace(" s", ""))
+    column("median ms", lambda r: _ms(r.median_ms))
+    column("q1–q3 ms", lambda r: f"{_ms(r.timing.get('q1_ms'))}–{_ms(r.timing.get('q3_ms'))}" if r.timing else "—",
+           medium)
+    column("min ms", lambda r: _ms(r.timing.get("min_ms")), wide)
+    column("loop ms", lambda r: (f"[yellow]{_ms(r.timing['loop_ms'])}*[/yellow]" if r.launch_bound
+                                 else _ms(r.timing.get("loop_ms"))), looped)
+    column("vs eager", lambda r: f"{ws.speedup_vs_eager[r.mode]:.2f}x" if ws.speedup_vs_eager.get(r.mode) else "—")
+    column("peak mem", _bytes, wide)
+    column("max err", lambda r: _err(r.correctness))
+    column("brk/rcmp", lambda r: "—" if r.graph_breaks is None
+           else f"{r.graph_breaks}/{r.recompiles if r.recompiles is not None else '?'}", medium)
     t.add_column("mode", no_wrap=True)
-    for col in ("compile s", "median ms", "q1–q3 ms", "min ms", "vs eager", "peak mem", "max err",
-                "breaks/ recomp."):
-        t.add_column(col, justify="right", overflow="fold")
-    t.add_column("status")
+    for title in cells:
+        t.add_column(title, justify="right", no_wrap=True)
+    t.add_column("status", no_wrap=True)
     for r in rows:
-        tm = r.timing
-        iqr = f"{_ms(tm.get('q1_ms'))}–{_ms(tm.get('q3_ms'))}" if tm else "—"
-        sp = ws.speedup_vs_eager.get(r.mode)
         mode = f"★ {r.mode}" if r.mode == ws.winner else f"  {r.mode}"
         style = STATUS_STYLE.get(r.status, "")
-        counts = "—" if r.graph_breaks is None else f"{r.graph_breaks}/{r.recompiles if r.recompiles is not None else '?'}"
-        t.add_row(Text(mode, style="bold green" if r.mode == ws.winner else ""), _s(r.compile_s).replace(" s", ""),
-                  _ms(r.median_ms), iqr, _ms(tm.get("min_ms")), f"{sp:.2f}x" if sp else "—", _bytes(r),
-                  _err(r.correctness), counts, f"[{style}]{r.status}[/{style}]")
+        t.add_row(Text(mode, style="bold green" if r.mode == ws.winner else ""), *(fn(r) for fn in cells.values()),
+                  f"[{style}]{r.status}[/{style}]")
     return t
 
 
 def bar_chart(rows: list[core.ModeResult], winner: str | None) -> Table:
-    timed = [r for r in rows if r.median_ms is not None]
+    """Time per call as ranked (core.ModeResult.per_call_ms), one bar per timed mode."""
+    timed = [r for r in rows if r.per_call_ms is not None]
     t = Table.grid(padding=(0, 1))
     t.add_column(no_wrap=True)
     t.add_column(no_wrap=True)
     t.add_column(no_wrap=True, justify="right")
     if not timed:
         return t
-    top = max(r.median_ms for r in timed)
+    top = max(r.per_call_ms for r in timed)
     for r in timed:
-        n = max(1, round(BAR_WIDTH * r.median_ms / top))
+        n = max(1, round(BAR_WIDTH * r.per_call_ms / top))
         colour = "green" if r.mode == winner else ("red" if r.status == "mismatch" else "cyan")
-        t.add_row(r.mode, f"[{colour}]{'█' * n}[/{colour}]{' ' * (BAR_WIDTH - n)}", f"{_ms(r.median_ms)} ms")
+        t.add_row(r.mode, f"[{colour}]{'█' * n}[/{colour}]{' ' * (BAR_WIDTH - n)}", f"{_ms(r.per_call_ms)} ms")
     return t
+
+
+LEGEND = ("median: do_bench's device time per call (L2 flushed before each); loop: time per call of calls issued "
+          "back to back, host included. The ★, 'vs eager' and the bars use the slower of the two; * marks a "
+          "launch-bound mode (the host issues calls more slowly than the GPU runs them).")
 
 
 def _notes(rows: list[core.ModeResult]) -> list[str]:
@@ -231,18 +259,20 @@ def render(run: core.BakeoffRun, summary: report.Summary) -> None:
         wl = next((w for w in run.workloads if w["name"] == ws.workload), {})
         con.print()
         con.print(workload_table(ws.workload + (f"  [dim]({', '.join(wl.get('args', []))})[/dim]" if wl else ""),
-                                 rows, ws))
+                                 rows, ws, con.width))
         con.print(bar_chart(rows, ws.winner))
+        if any(r.timing.get("loop_ms") is not None for r in rows):
+            con.print(f"  [dim]{LEGEND}[/dim]")
         for line in _notes(rows):
             con.print("  " + line)
     if len(summary.workloads) > 1:
         con.print()
         t = Table(box=box.SIMPLE_HEAD, title="[bold]per-workload winners[/bold]", title_justify="left", show_edge=False)
-        for col in ("workload", "winner", "median ms", "vs eager", "runner-up", "margin"):
+        for col in ("workload", "winner", "ms per call", "vs eager", "runner-up", "margin"):
             t.add_column(col, no_wrap=True)
         for ws in summary.workloads:
             sp = ws.speedup_vs_eager.get(ws.winner or "")
-            t.add_row(ws.workload, ws.winner or "—", _ms(ws.winner_median_ms), f"{sp:.2f}x" if sp else "—",
+            t.add_row(ws.workload, ws.winner or "—", _ms(ws.winner_ms), f"{sp:.2f}x" if sp else "—",
                       ws.runner_up or "—", f"{ws.margin:.1%}" + (" (noise)" if ws.within_noise else "")
                       if ws.margin is not None else "—")
         con.print(t)
