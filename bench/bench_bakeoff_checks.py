@@ -4,11 +4,13 @@ ReLU, Linear 1024->1024, batch 256, fp32), all five modes:
 (a) gpudiag's per-mode medians vs a plain do_bench of the same compiled callable, run by the same child
     process right after gpudiag's own timing (a_same_process), and vs a hand-written do_bench in a separate
     process (bench/handwritten_do_bench.py, compiling each mode from the cache the bake-off kept): within 3%;
-(b) the same bake-off twice (run 1 forks children from a torch-importing zygote, run 2 starts a fresh
-    interpreter per mode): same winner, medians within 3%;
+(b) the same bake-off twice (both fork children from a torch-importing zygote unless --run2-spawn fresh):
+    same winner, medians within 3%, and the ranking figure (per_call_ms) within 3%;
 plus the harness-overhead breakdown of both runs (bench_bakeoff_overhead.breakdown).
 
-    PYTHONPATH=. python3 bench/bench_bakeoff_checks.py --device cuda --out DIR
+    PYTHONPATH=. python3 bench/bench_bakeoff_checks.py --device cuda --out DIR [--script KB.py --tag NAME]
+
+--script runs the same checks on another KernelBench file, e.g. a GPU-bound control.
 """
 from __future__ import annotations
 
@@ -38,52 +40,70 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="short budgets (CPU dry runs)")
     ap.add_argument("--out", default=".")
     ap.add_argument("--modes", default=None, help="comma-separated subset (default: all five)")
+    ap.add_argument("--script", default=str(MLP))
+    ap.add_argument("--tag", default="checks")
+    ap.add_argument("--run2-spawn", default="fork", choices=("fork", "fresh"))
     a = ap.parse_args()
+    script = Path(a.script)
     out = Path(a.out)
     modes = a.modes.split(",") if a.modes else None
     keep = tempfile.mkdtemp(prefix="gpudiag-checks-cache-")
-    run1 = bake("fork", a.device, a.quick, keep=keep, modes=modes, crosscheck=True)
-    (out / "checks_run1_fork.json").write_text(json.dumps(run1, indent=2))
+    run1 = bake("fork", a.device, a.quick, keep=keep, modes=modes, crosscheck=True, script=script)
+    (out / f"{a.tag}_run1.json").write_text(json.dumps(run1, indent=2))
     print(f"run 1 done: wall {run1['wall_s']:.1f} s", file=sys.stderr, flush=True)
     budgets = (run1["settings"]["warmup_ms"], run1["settings"]["rep_ms"])
-    hand = subprocess.run([sys.executable, str(Path(__file__).parent / "handwritten_do_bench.py"), str(MLP),
+    hand = subprocess.run([sys.executable, str(Path(__file__).parent / "handwritten_do_bench.py"), str(script),
                            "--device", a.device, "--cache-root", keep, "--workload", run1["workloads"][0]["name"],
                            "--warmup", str(budgets[0]), "--rep", str(budgets[1]),
                            "--modes", ",".join(r["mode"] for r in run1["rows"] if r.get("timing"))],
                           capture_output=True, text=True, check=True)
     handwritten = json.loads(hand.stdout)
     print("hand-written done", file=sys.stderr, flush=True)
-    run2 = bake("fresh", a.device, a.quick, modes=modes)
-    (out / "checks_run2_fresh.json").write_text(json.dumps(run2, indent=2))
+    run2 = bake(a.run2_spawn, a.device, a.quick, modes=modes, crosscheck=True, script=script)
+    (out / f"{a.tag}_run2.json").write_text(json.dumps(run2, indent=2))
     imp = import_torch_s()
 
     def medians(doc: dict) -> dict:
         return {r["mode"]: r["timing"].get("median_ms") for r in doc["rows"] if r.get("timing")}
 
+    def per_call(doc: dict) -> dict:
+        return {r["mode"]: r["timing"].get("per_call_ms") for r in doc["rows"] if r.get("timing")}
+
     m1, m2 = medians(run1), medians(run2)
+    p1, p2 = per_call(run1), per_call(run2)
+    bound = {n: sorted(r["mode"] for r in d["rows"] if r.get("timing", {}).get("launch_bound"))
+             for n, d in (("run1", run1), ("run2", run2))}
     check_a = {m: {"gpudiag_ms": m1[m], "handwritten_ms": handwritten[m]["median_ms"],
                    "diff": m1[m] / handwritten[m]["median_ms"] - 1.0} for m in m1 if m in handwritten}
     check_b = {m: {"run1_ms": m1[m], "run2_ms": m2.get(m), "diff": (m2[m] / m1[m] - 1.0) if m2.get(m) else None}
                for m in m1}
     # (a) in the same process: the child's own plain do_bench of the same compiled callable.
-    same = {r["mode"]: r["timing"].get("crosscheck_median_ms") for r in run1["rows"] if r.get("timing")}
-    check_a_same = {m: {"gpudiag_ms": m1[m], "plain_do_bench_ms": same[m], "diff": m1[m] / same[m] - 1.0}
-                    for m in m1 if same.get(m)}
+    check_a_same = {}
+    for tag, doc, med in (("run1", run1, m1), ("run2", run2, m2)):
+        same = {r["mode"]: r["timing"].get("crosscheck_median_ms") for r in doc["rows"] if r.get("timing")}
+        for m in med:
+            if same.get(m):
+                check_a_same.setdefault(m, {})[tag] = {"gpudiag_ms": med[m], "plain_do_bench_ms": same[m],
+                                                        "diff": med[m] / same[m] - 1.0}
     summary = {
         "date": datetime.datetime.now().isoformat(timespec="seconds"),
         "a_same_process": check_a_same,
-        "a_same_process_pass": bool(check_a_same) and all(abs(v["diff"]) <= TOL for v in check_a_same.values()),
+        "a_same_process_pass": bool(check_a_same) and all(abs(x["diff"]) <= TOL for v in check_a_same.values()
+                                                          for x in v.values()),
+        "script": str(script), "launch_bound": bound,
+        "b_per_call": {m: {"run1_ms": p1[m], "run2_ms": p2.get(m),
+                           "diff": (p2[m] / p1[m] - 1.0) if p2.get(m) and p1[m] else None} for m in p1},
         "device": run1["device"], "versions": run1["versions"], "budgets_ms": budgets,
         "a_handwritten": check_a,
         "a_pass": all(abs(v["diff"]) <= TOL for v in check_a.values()),
         "b_runs": check_b, "b_winners": [winner(run1), winner(run2)],
         "b_pass": winner(run1) == winner(run2) and all(v["diff"] is not None and abs(v["diff"]) <= TOL
                                                      for v in check_b.values()),
-        "overhead": {"fork": breakdown(run1, imp), "fresh": breakdown(run2, imp)},
+        "overhead": {"run1": breakdown(run1, imp), "run2": breakdown(run2, imp)},
         "compile_s": {"run1": {r["mode"]: r["compile_s"] for r in run1["rows"]},
                       "run2": {r["mode"]: r["compile_s"] for r in run2["rows"]}},
     }
-    (out / "checks_summary.json").write_text(json.dumps(summary, indent=2))
+    (out / f"{a.tag}_summary.json").write_text(json.dumps(summary, indent=2))
     print(json.dumps(summary, indent=2))
 
 
