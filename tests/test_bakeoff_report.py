@@ -114,4 +114,6 @@ def test_loop_faster_than_device_time_keeps_do_bench():
     r = looped("w", "default", 0.5, 0.45)  # warm L2 in the loop: not launch-bound
     assert r.per_call_ms == 0.5 and r.timing["per_call_source"] == "do_bench" and not r.launch_bound
     r = looped("w", "default", 0.5, 0.55)  # slower back to back, but within LAUNCH_BOUND_RATIO
-    assert r.per_call_ms == 0.55 and r.timing["per_call_source"] == "loop" and not r.launch_bound
+    assert r.per_call_ms == 0.5 and r.timing["per_call_source"] == "do_bench" and not r.launch_bound
+    r = looped("w", "default", 0.5, 0.6)
+    assert r.per_call_ms == 0.6 and r.timing["per_call_source"] == "loop" and r.launch_bound

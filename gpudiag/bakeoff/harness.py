@@ -95,8 +95,8 @@ class ModeResult:
 
     @property
     def per_call_ms(self) -> float | None:
-        """What ranks the mode: the slower of the device median and the back-to-back loop's time per
-        call (child.time_cuda says why); the plain median for results that predate the loop."""
+        """What ranks the mode: the back-to-back loop's time per call when launch-bound, do_bench's
+        median otherwise (child.with_per_call says why); the plain median for results without a loop."""
         return self.timing.get("per_call_ms", self.median_ms)
 
     @property

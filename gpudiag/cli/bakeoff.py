@@ -225,8 +225,9 @@ def bar_chart(rows: list[core.ModeResult], winner: str | None) -> Table:
 
 
 LEGEND = ("median: do_bench's device time per call (L2 flushed before each); loop: time per call of calls issued "
-          "back to back, host included. The ★, 'vs eager' and the bars use the slower of the two; * marks a "
-          "launch-bound mode (the host issues calls more slowly than the GPU runs them).")
+          "back to back, host included. * marks a launch-bound mode (loop > 1.15 x median: the host issues calls "
+          "more slowly than the GPU runs them); the ★, 'vs eager' and the bars use its loop time, and the "
+          "median elsewhere.")
 
 
 def _notes(rows: list[core.ModeResult]) -> list[str]:
