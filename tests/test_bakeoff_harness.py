@@ -150,6 +150,64 @@ def test_compare_tolerances_by_dtype():
     assert not compare(torch.tensor([1, 2]), torch.tensor([1, 3])).ok  # integers are exact
 
 
+def test_fp64_run_arbitrates_rounding_but_not_wrong_values():
+    """RoPE prefill on the H100: 4 of 67M bf16 elements were 1 ulp (0.031) off eager where q*cos and
+    rot(q)*sin cancel. Eager rounds after each op, the fused kernel once; fp64 says which is closer."""
+    torch = pytest.importorskip("torch")
+    from gpudiag.bakeoff.compare import arbitrate, compare
+
+    g = torch.Generator().manual_seed(0)
+    a, b = torch.randn(4096, generator=g, dtype=torch.float64) * 4, torch.randn(4096, generator=g, dtype=torch.float64) * 4
+    exact = a - b * 0.999
+    eager = (a.bfloat16() - (b.bfloat16() * 0.999).bfloat16())  # rounds the product, then the difference
+    fused = exact.bfloat16()  # one rounding
+    elementwise = compare(fused, eager)
+    assert not elementwise.ok and elementwise.values_only and elementwise.mismatched > 0
+    judged = arbitrate(elementwise, fused, eager, exact)
+    assert judged.ok and judged.judged_by == "fp64 reference"
+    assert judged.fp64_rmse <= judged.eager_fp64_rmse and "rounding order" in judged.notes[0]
+    assert judged.max_abs_error > 0 and judged.mismatched == elementwise.mismatched  # the numbers stay
+
+    wrong = fused.clone()
+    wrong[:100] += 1.0  # a wrong kernel, not rounding
+    bad = arbitrate(compare(wrong, eager), wrong, eager, exact)
+    assert not bad.ok and "further from an fp64 run" in bad.reason
+    nan = fused.clone()
+    nan[0] = float("nan")
+    assert not arbitrate(compare(nan, eager), nan, eager, exact).ok
+    shape = compare(torch.ones(3), torch.ones(4))
+    assert not shape.values_only and arbitrate(shape, torch.ones(3), torch.ones(4), torch.ones(4)) is shape
+
+
+def test_fp64_reference_runs_the_workload_in_float64_or_says_why():
+    torch = pytest.importorskip("torch")
+    from gpudiag.bakeoff.child import fp64_reference
+
+    lin = torch.nn.Linear(4, 2).bfloat16()
+    out = fp64_reference(torch, lin, (torch.ones(3, 4, dtype=torch.bfloat16),), {})
+    assert out.dtype == torch.float64 and lin.weight.dtype == torch.bfloat16  # a copy was widened
+
+    def needs_half(x):
+        if x.dtype != torch.float16:
+            raise TypeError("this kernel only takes float16")
+        return x
+    assert "only takes float16" in fp64_reference(torch, needs_half, (torch.ones(2, dtype=torch.float16),), {})
+
+
+def test_deprecations_are_kept_only_from_the_users_script(tmp_path):
+    import warnings
+
+    from gpudiag.bakeoff.child import warning_lines
+
+    script = tmp_path / "work.py"
+    msgs = [warnings.WarningMessage(DeprecationWarning("old api"), DeprecationWarning, str(script), 3),
+            warnings.WarningMessage(DeprecationWarning("torch.jit.script_method is deprecated"), DeprecationWarning,
+                                    "/site-packages/torch/jit/_script.py", 1),
+            warnings.WarningMessage(UserWarning("TF32 not enabled"), UserWarning, "/site-packages/torch/x.py", 1),
+            warnings.WarningMessage(UserWarning("TF32 not enabled"), UserWarning, "/site-packages/torch/x.py", 1)]
+    assert warning_lines(msgs, str(script)) == {"DeprecationWarning: old api": 1, "UserWarning: TF32 not enabled": 2}
+
+
 def test_cpu_timer_uses_the_budgets():
     from gpudiag.bakeoff.child import bench_cpu, summarize
 

@@ -235,6 +235,8 @@ def _notes(rows: list[core.ModeResult]) -> list[str]:
     for r in rows:
         if r.status != "ok" and r.reason:
             out.append(f"[{STATUS_STYLE.get(r.status, '')}]{r.mode}[/]: {r.reason}")
+        for note in (r.correctness or {}).get("notes", [])[:2]:
+            out.append(f"[dim]{r.mode}: {note}[/dim]")
         for w in r.warnings[:3]:
             ex = w.get("explained")
             tag = f" [cyan]→ explain-warning: {ex['id']}[/cyan]" if ex else ""
