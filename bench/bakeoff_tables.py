@@ -16,9 +16,10 @@ for path in sys.argv[1:]:
     summary = {w["workload"]: w for w in d["summary"]["workloads"]}
     for wl in d["workloads"]:
         w = summary[wl["name"]]
+        notes = []
         print(f"**{wl['name']}** ({', '.join(wl['args'])}): winner **{w['winner']}**\n")
-        print("| mode | compile s | median ms | q1–q3 ms | min ms | vs eager | max abs err | breaks/recompiles | status |")
-        print("|---|---:|---:|---:|---:|---:|---:|---:|---|")
+        print("| mode | compile s | median ms | q1–q3 ms | min ms | loop ms | vs eager | max abs err | breaks/recompiles | status |")
+        print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|")
         for r in d["rows"]:
             if r["workload"] != wl["name"]:
                 continue
@@ -28,8 +29,16 @@ for path in sys.argv[1:]:
             comp = "—" if r["compile_s"] is None else f"{r['compile_s']:.2f}"
             counts = "—" if r["graph_breaks"] is None else f"{r['graph_breaks']}/{r['recompiles']}"
             cells = [r["mode"], comp, ms(t.get("median_ms")), f"{ms(t.get('q1_ms'))}–{ms(t.get('q3_ms'))}",
-                     ms(t.get("min_ms")), f"{sp:.2f}x" if sp else "—", "—" if err is None else f"{err:.1e}",
+                     ms(t.get("min_ms")),
+                     "—" if t.get("loop_ms") is None else ms(t["loop_ms"]) + ("*" if t.get("launch_bound") else ""),
+                     f"{sp:.2f}x" if sp else "—", "—" if err is None else f"{err:.1e}",
                      counts, r["status"]]
             print("| " + " | ".join(cells) + " |")
+            for note in (r.get("correctness") or {}).get("notes", []):
+                notes.append(f"{r['mode']}: {note}")
         print()
+        for note in notes:
+            print(f"- {note}")
+        if notes:
+            print()
     print(f"Recommendation: {d['summary']['recommendation']}\n")

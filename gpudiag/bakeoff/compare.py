@@ -76,7 +76,7 @@ def arbitrate(result: Comparison, out: Any, ref: Any, fp64: Any) -> Comparison:
 
     if result.ok or not result.values_only:
         return result
-    worst = (0.0, 0.0)
+    worst: tuple[float, float] | None = None  # (mode, eager) RMSE on the leaf where the mode fares worst
     for o, r, x in _leaves(out, ref, fp64):
         if not (isinstance(r, torch.Tensor) and r.is_floating_point() and isinstance(x, torch.Tensor)) or r.numel() == 0:
             continue
@@ -93,8 +93,10 @@ def arbitrate(result: Comparison, out: Any, ref: Any, fp64: Any) -> Comparison:
             result.reason = (f"{result.reason}; and further from an fp64 run than eager is "
                              f"(RMSE {mode_rmse:.3g} vs eager's {eager_rmse:.3g})")
             return result
-        if mode_rmse - eager_rmse >= worst[0] - worst[1]:
+        if worst is None or mode_rmse - eager_rmse > worst[0] - worst[1]:
             worst = (mode_rmse, eager_rmse)
+    if worst is None:
+        return result  # no floating-point leaf to judge
     result.fp64_rmse, result.eager_fp64_rmse = worst
     result.notes.append(f"{result.reason}, but no further from an fp64 run of the workload than eager is "
                         f"(RMSE {worst[0]:.3g} vs eager's {worst[1]:.3g}): rounding order, not a wrong kernel")
