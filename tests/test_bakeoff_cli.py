@@ -50,12 +50,16 @@ def test_cpu_bakeoff_compiles_and_reports(cli, tmp_path, no_gpu):
         assert x["status"] == "ok", x
         t = x["timing"]
         assert 0 < t["min_ms"] <= t["q1_ms"] <= t["median_ms"] <= t["q3_ms"] and t["reps"] >= 5
+        # On the CPU the wall clock per call is the ranking figure, spread included.
+        assert (t["per_call_ms"], t["per_call_q1_ms"], t["per_call_q3_ms"]) == (t["median_ms"], t["q1_ms"], t["q3_ms"])
+        assert t["per_call_source"] == "wall clock" and t["launch_bound"] is False
         assert x["correctness"]["ok"] and x["correctness"]["dtype"] == "float32"
         assert x["graph_breaks"] == 0
     assert rows["default"]["compile_s"] > 0 and rows["eager"]["compile_s"] is None
     # Each mode had its own process, and a cold inductor cache of its own.
     assert rows["eager"]["child"]["pid"] != rows["default"]["child"]["pid"]
     assert doc["summary"]["workloads"][0]["winner"] in ("eager", "default")
+    assert doc["summary"]["workloads"][0]["within_noise"] in (True, False)  # quartiles were compared
     assert doc["summary"]["recommendation"]
 
 

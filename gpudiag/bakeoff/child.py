@@ -424,10 +424,11 @@ def _measure(torch: Any, spec: dict, wl: loader.Workload, result: dict, phase: _
             # from peak_bytes (compile + first calls), which is the workload's own footprint.
             result["steady_peak_bytes"] = int(torch.cuda.max_memory_allocated())
         else:
-            times = bench_cpu(call, warmup_ms, rep_ms)
-            result["timing"] = dict(summarize(times), timer="wall clock (time.perf_counter per call)",
-                                    warmup_ms=warmup_ms, rep_ms=rep_ms, per_call_ms=statistics.median(times),
-                                    per_call_source="wall clock")
+            st = summarize(bench_cpu(call, warmup_ms, rep_ms))
+            # The wall clock per call already includes the host: it is its own per-call figure.
+            result["timing"] = dict(st, timer="wall clock (time.perf_counter per call)", warmup_ms=warmup_ms,
+                                    rep_ms=rep_ms, per_call_ms=st["median_ms"], per_call_q1_ms=st["q1_ms"],
+                                    per_call_q3_ms=st["q3_ms"], per_call_source="wall clock", launch_bound=False)
         if spec.get("crosscheck"):
             # The same compiled callable, timed again right away by the plain timer with no gpudiag code
             # around it: the difference from median_ms is what the harness itself adds.

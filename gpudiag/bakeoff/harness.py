@@ -102,7 +102,7 @@ class ModeResult:
     @property
     def per_call_quartiles(self) -> tuple[float | None, float | None]:
         t = self.timing
-        if "per_call_ms" in t:
+        if "per_call_q1_ms" in t or "per_call_q3_ms" in t:
             return t.get("per_call_q1_ms"), t.get("per_call_q3_ms")
         return t.get("q1_ms"), t.get("q3_ms")
 
