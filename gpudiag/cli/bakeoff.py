@@ -64,10 +64,13 @@ def bakeoff_command(
     Each workload runs in each mode (eager, default, reduce-overhead, max-autotune,
     max-autotune-no-cudagraphs) in its own fresh process with its own empty inductor and triton
     caches. Per mode: cold compile time (the first call), steady-state latency with triton's
-    do_bench after warm-up (median, min, quartiles), peak GPU memory, the largest error against
-    eager (tolerance by dtype; a mismatch is flagged), graph breaks, recompiles, and the warnings
-    the mode logged. A mode that crashes, times out, runs out of memory or fails to compile
-    becomes a row with its status and reason; the others still run.
+    do_bench after warm-up (median, min, quartiles) and, on CUDA, the time per call of calls issued
+    back to back (host included), peak GPU memory, the largest error against eager (tolerance by
+    dtype, an fp64 run arbitrating rounding differences; a mismatch is flagged), graph breaks,
+    recompiles, and the warnings the mode logged. A mode whose back-to-back calls take over 1.15x
+    its do_bench median is launch-bound (marked *) and ranked by that loop time; the others by the
+    median. A mode that crashes, times out, runs out of memory or fails to compile becomes a row
+    with its status and reason; the others still run.
 
     Notes: workloads run under torch.no_grad(). Tensors and nn.Modules returned by the script are
     moved to the device; tensors a function closes over are not. Inputs and weights are built
