@@ -43,7 +43,7 @@ ANCHORS = (b"] [__", b"Warning", b"WARNING", b"Error", b"ERROR", b"Exception", b
 # Starts with a literal "\n" so the regex engine can skip quickly to line starts; a first line is checked apart.
 GLOG_WE_RX = re.compile(rb"\n(?:\[rank\d+\]:)?[WE][01]\d{3} \d\d:\d\d:\d\d")
 GLOG_WE_FIRST_RX = re.compile(rb"(?:\[rank\d+\]:)?[WE][01]\d{3} \d\d:\d\d:\d\d")
-DIGITS_RX = re.compile(r"\d+")
+ASCII_DIGITS = b"0123456789"
 MEMO_SIZE = 4096
 UNKNOWN_TEXT_RX = re.compile(r"Warning|WARNING|Error|ERROR|Exception")
 TRACEBACK_NOT_FINAL = ("Traceback", "During handling", "The above exception", "^", "~")
@@ -169,7 +169,7 @@ class LogScanner:
         self.chunk_bytes = chunk_bytes
         self.result = ScanResult()
         self._pending_traceback_line: int | None = None  # a traceback whose end is in the next chunk
-        self._memo: dict[str, Entry | None] = {}
+        self._memo: dict[bytes, Entry | None] = {}
 
     # -- recording
 
@@ -249,24 +249,31 @@ class LogScanner:
             self._finish_traceback(chunk, 0, pending, lines_before, done)
 
         last_pos, last_lineno = 0, lines_before
+        memo = self._memo
         for start in sorted(hits):
             if start in done:
                 continue
             last_lineno += chunk.count(b"\n", last_pos, start)
             last_pos = start
             end = find(b"\n", start)
-            line = _decode(chunk[start:end if end != -1 else len(chunk)])
-            self._line(chunk, start, end, line, last_lineno + 1, done)
+            raw = chunk[start:end if end != -1 else len(chunk)]
+            key = raw.translate(None, ASCII_DIGITS)
+            entry = memo.get(key)
+            if entry is not None and entry.id in self.result.known:
+                self.result.known[entry.id].count += 1  # a known line seen before: no decoding needed
+                continue
+            self._line(chunk, start, end, _decode(raw), key, last_lineno + 1, done)
         # The newlines up to the last hit are counted already; count only the rest.
         return last_lineno - lines_before + chunk.count(b"\n", last_pos)
 
-    def _classify(self, text: str) -> Entry | None:
-        """The catalogue entry for a line, memoised on the line with its digits removed.
+    def _classify(self, text: str, key: bytes) -> Entry | None:
+        """The catalogue entry for a line, memoised on its raw bytes with the ASCII digits removed.
 
         A log repeats the same warnings with other timestamps, pids, shapes and counts; no
         catalogue pattern tells two lines apart by their digits alone, so one answer serves all.
+        The key is cut from the undecoded bytes (bytes.translate is ~15x faster than a regex on
+        the decoded text), so a line already classified is counted without being decoded.
         """
-        key = DIGITS_RX.sub("", text)
         try:
             return self._memo[key]
         except KeyError:
@@ -278,9 +285,9 @@ class LogScanner:
         self._memo[key] = entry
         return entry
 
-    def _line(self, chunk: bytes, start: int, end: int, line: str, lineno: int, done: set[int]) -> None:
+    def _line(self, chunk: bytes, start: int, end: int, line: str, key: bytes, lineno: int, done: set[int]) -> None:
         text = strip_ansi(line)
-        entry = self._classify(text)
+        entry = self._classify(text, key)
         if entry is not None:
             self._known(entry, lineno, text)
             return
@@ -312,11 +319,12 @@ class LogScanner:
             if end == -1:
                 end = len(chunk)
             n += 1
-            line = _decode(chunk[pos:end])
+            raw = chunk[pos:end]
+            line = _decode(raw)
             msg = message_of(line)
             if msg and msg[0] not in " \t" and not msg.startswith(TRACEBACK_NOT_FINAL):
                 done.add(pos)
-                entry = self._classify(strip_ansi(line))
+                entry = self._classify(strip_ansi(line), raw.translate(None, ASCII_DIGITS))
                 if entry is not None:
                     self._known(entry, lineno + n, line)
                 else:
