@@ -474,7 +474,7 @@ def fp64_reference(torch: Any, fn: Any, args: Any, kwargs: Any) -> Any:
 # A mode whose back-to-back calls take this much longer than do_bench's device median is launch-bound.
 LAUNCH_BOUND_RATIO = 1.15
 LOOP_ROUND_MS = 5.0  # calls per round chosen so a round lasts about this long: the sync at its end is noise
-MIN_LOOP_ROUNDS = 5
+MIN_LOOP_ROUNDS = 3
 
 
 def time_cuda(torch: Any, call: Any, warmup_ms: float, rep_ms: float) -> dict:
@@ -490,7 +490,11 @@ def time_cuda(torch: Any, call: Any, warmup_ms: float, rep_ms: float) -> dict:
     """
     times, timer = bench_cuda(call, warmup_ms, rep_ms)
     timing = dict(summarize(times), timer=timer, warmup_ms=warmup_ms, rep_ms=rep_ms)
-    loop, per_round = bench_loop(call, torch.cuda.synchronize, rep_ms / 2)
+    # A call whose device time alone fills a round runs one call per round whatever the host adds:
+    # no calls need to be spent estimating it (they cost seconds for large workloads).
+    device_ms = timing.get("median_ms") or 0.0
+    loop, per_round = bench_loop(call, torch.cuda.synchronize, rep_ms / 2,
+                                 estimate_ms=device_ms if device_ms >= LOOP_ROUND_MS else None)
     lt = summarize(loop)
     timing.update(loop_ms=lt["median_ms"], loop_q1_ms=lt["q1_ms"], loop_q3_ms=lt["q3_ms"],
                   loop_rounds=lt["reps"], loop_calls_per_round=per_round, loop_budget_ms=rep_ms / 2)
@@ -516,19 +520,26 @@ def with_per_call(timing: dict) -> dict:
     return timing
 
 
-def bench_loop(call: Any, sync: Any, budget_ms: float, round_ms: float = LOOP_ROUND_MS) -> tuple[list[float], int]:
+def bench_loop(call: Any, sync: Any, budget_ms: float, round_ms: float = LOOP_ROUND_MS,
+               estimate_ms: float | None = None) -> tuple[list[float], int]:
     """Wall time per call of calls issued back to back, host included: rounds of K calls, each ended by
-    one sync, for ``budget_ms`` (at least MIN_LOOP_ROUNDS rounds). Returns (ms per call per round, K)."""
+    one sync, for ``budget_ms`` (at least MIN_LOOP_ROUNDS rounds). Returns (ms per call per round, K).
+
+    K comes from ``estimate_ms`` (do_bench's median: no extra calls, which matters when one call
+    takes seconds) or, without one, from timing a few calls first.
+    """
     clock = time.perf_counter
-    sync()
-    n, start = 0, clock()
-    while n < 3 or (clock() - start) * 1e3 < 1.0:
-        call()
-        n += 1
-    sync()
-    estimate_ms = (clock() - start) * 1e3 / n
+    if estimate_ms is None:
+        sync()
+        n, start = 0, clock()
+        while n < 2 or (clock() - start) * 1e3 < 1.0:
+            call()
+            n += 1
+        sync()
+        estimate_ms = (clock() - start) * 1e3 / n
     per_round = max(1, int(round_ms / max(estimate_ms, 1e-6)))
     times: list[float] = []
+    sync()
     end = clock() + budget_ms / 1e3
     while len(times) < MIN_LOOP_ROUNDS or clock() < end:
         t0 = clock()
