@@ -255,3 +255,25 @@ def test_loop_timer_counts_host_time_between_syncs():
     times, per_round = bench_loop(call, lambda: syncs.append(1), budget_ms=10, round_ms=2, estimate_ms=0.05)
     assert per_round == 40 and len(syncs) == len(times) + 1 and len(times) >= 3
     assert 0.19 < statistics.median(times) < 0.4
+
+
+def test_time_cuda_flags_a_launch_bound_mode_and_ranks_it_by_the_loop(monkeypatch):
+    """time_cuda's wiring, with do_bench and the device faked: a call whose device time do_bench puts
+    at 0.01 ms but whose host issue time is 0.2 ms is launch-bound and ranked by its loop time."""
+    import types
+
+    from gpudiag.bakeoff import child
+
+    monkeypatch.setattr(child, "bench_cuda", lambda call, w, r: ([0.009, 0.010, 0.011], "fake do_bench"))
+    fake_torch = types.SimpleNamespace(cuda=types.SimpleNamespace(synchronize=lambda: None))
+
+    def call():
+        end = time.perf_counter() + 0.0002
+        while time.perf_counter() < end:
+            pass
+
+    t = child.time_cuda(fake_torch, call, warmup_ms=1, rep_ms=20)
+    assert t["median_ms"] == 0.010 and t["timer"] == "fake do_bench" and t["loop_budget_ms"] == 10
+    assert t["launch_bound"] is True and t["per_call_source"] == "loop"
+    assert t["per_call_ms"] == t["loop_ms"] and 0.19 < t["loop_ms"] < 0.4
+    assert t["per_call_q1_ms"] <= t["per_call_ms"] <= t["per_call_q3_ms"]
