@@ -429,11 +429,10 @@ def _measure(torch: Any, spec: dict, wl: loader.Workload, result: dict, phase: _
             # from peak_bytes (compile + first calls), which is the workload's own footprint.
             result["steady_peak_bytes"] = int(torch.cuda.max_memory_allocated())
         else:
-            st = summarize(bench_cpu(call, warmup_ms, rep_ms))
             # The wall clock per call already includes the host: it is its own per-call figure.
-            result["timing"] = dict(st, timer="wall clock (time.perf_counter per call)", warmup_ms=warmup_ms,
-                                    rep_ms=rep_ms, per_call_ms=st["median_ms"], per_call_q1_ms=st["q1_ms"],
-                                    per_call_q3_ms=st["q3_ms"], per_call_source="wall clock", launch_bound=False)
+            result["timing"] = with_per_call(dict(summarize(bench_cpu(call, warmup_ms, rep_ms)),
+                                                  timer="wall clock (time.perf_counter per call)",
+                                                  warmup_ms=warmup_ms, rep_ms=rep_ms), source="wall clock")
         if spec.get("crosscheck"):
             # The same compiled callable, timed again right away by the plain timer with no gpudiag code
             # around it: the difference from median_ms is what the harness itself adds.
@@ -506,8 +505,9 @@ def time_cuda(torch: Any, call: Any, warmup_ms: float, rep_ms: float) -> dict:
     return with_per_call(timing)
 
 
-def with_per_call(timing: dict) -> dict:
+def with_per_call(timing: dict, source: str = "do_bench") -> dict:
     """Add per_call_ms (what ranks the mode), its quartiles and source, and the launch_bound flag.
+    ``source`` names the timer behind median_ms ("wall clock" on the CPU, where there is no loop).
 
     Only a launch-bound mode is ranked by its loop time: elsewhere do_bench's median is the steadier
     figure (on the H100 host, GPU-bound medians repeated within 2% between bake-offs while loop
@@ -520,7 +520,7 @@ def with_per_call(timing: dict) -> dict:
                       per_call_q3_ms=timing.get("loop_q3_ms"), per_call_source="loop")
     else:
         timing.update(per_call_ms=device_ms, per_call_q1_ms=timing.get("q1_ms"),
-                      per_call_q3_ms=timing.get("q3_ms"), per_call_source="do_bench")
+                      per_call_q3_ms=timing.get("q3_ms"), per_call_source=source)
     timing["launch_bound"] = launch_bound
     return timing
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 import sys
 import time
 from pathlib import Path
-from typing import Any
-from typing import Optional
+from typing import Any, Optional
 
 import typer
 from rich import box

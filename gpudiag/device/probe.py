@@ -17,7 +17,6 @@ from gpudiag.device.facts import DeviceFacts, SoftwareStack
 from gpudiag.errors import DeviceUnavailable
 
 NO_DEVICE_HINT = "use --gpu NAME to describe a catalogue GPU without one"
-NVML_ONLY_REQUESTED = "read through NVML only (the CUDA driver was not initialised, to answer faster)"
 
 
 def software_stack(nvml_session: nvml.Nvml | None = None, driver: cudadrv.CudaDriver | None = None) -> SoftwareStack:
@@ -92,10 +91,8 @@ def probe(index: int | None = None, nvml_only: bool = False) -> tuple[list[Devic
     """
     session, nvml_why = _open_nvml()
     try:
-        if nvml_only and session is not None:
-            driver, driver_why, count = None, NVML_ONLY_REQUESTED, 0
-        else:
-            driver, driver_why, count = _open_driver()
+        skip_driver = nvml_only and session is not None
+        driver, driver_why, count = (None, None, 0) if skip_driver else _open_driver()
         sw = software_stack(session, driver)
         nvml_count = None
         if session is not None:
@@ -104,9 +101,8 @@ def probe(index: int | None = None, nvml_only: bool = False) -> tuple[list[Devic
             except Exception:
                 nvml_count = None
 
-        if driver is None and session is not None and driver_why and (
-                "not found" in driver_why or driver_why == NVML_ONLY_REQUESTED):
-            devices = _probe_nvml_only(session, nvml_count or 0, why_no_driver=driver_why)
+        if skip_driver or (driver is None and session is not None and driver_why and "not found" in driver_why):
+            devices = _probe_nvml_only(session, nvml_count or 0, driver_skipped=skip_driver)
         elif driver is None or count == 0:
             why = driver_why or "the CUDA driver reports 0 devices"
             if session is None and driver is None:
@@ -208,7 +204,7 @@ def _fill_from_nvml(facts: DeviceFacts, dev: nvml.NvmlDevice, cuda_side: bool = 
             facts.missing(name, why)
 
 
-def _probe_nvml_only(session: nvml.Nvml, count: int, why_no_driver: str = "") -> list[DeviceFacts]:
+def _probe_nvml_only(session: nvml.Nvml, count: int, driver_skipped: bool = False) -> list[DeviceFacts]:
     """No libcuda (or not wanted): enumerate NVML and apply CUDA_VISIBLE_DEVICES ourselves."""
     handles = [session.device(i) for i in range(count)]
     cvd = _visible_env()
@@ -232,16 +228,17 @@ def _probe_nvml_only(session: nvml.Nvml, count: int, why_no_driver: str = "") ->
         facts.sources.update(name="nvml", compute_capability="nvml")
         facts.set("pci_bus_id", dev.pci_bus_id(), "nvml")
         _fill_from_nvml(facts, dev, cuda_side=False)
-        why = why_no_driver if why_no_driver == NVML_ONLY_REQUESTED else "the CUDA driver library (libcuda) is not loadable here"
+        why = ("read through NVML only (the CUDA driver was not initialised, to answer faster)" if driver_skipped
+               else "the CUDA driver library (libcuda) is not loadable here")
         facts.notes.append(f"{why}: per-architecture limits come from the catalogue, the SM count from NVML's core "
                            "count divided by this architecture's FP32 lanes per SM (or the catalogue row)")
-        _sm_count_without_driver(facts)
+        _sm_count_and_l2_without_driver(facts)
         _finish(facts)
         out.append(facts)
     return out
 
 
-def _sm_count_without_driver(facts: DeviceFacts) -> None:
+def _sm_count_and_l2_without_driver(facts: DeviceFacts) -> None:
     """NVML has no SM count, but its core count is SMs x FP32 lanes per SM, which the per-cc table has."""
     lanes = getattr(catalog.cc_limits(facts.compute_capability), "fp32_lanes_per_sm", None)
     row = catalog.find_row_for_live_name(facts.name)
