@@ -166,5 +166,6 @@ def test_fresh_spawn_and_entry_inputs(cli, tmp_path, no_gpu):
     r = bake(cli, p, "--entry", "scale", "--inputs", "args", "--modes", "eager", "--spawn", "fresh", "--json")
     assert r.exit_code == 0, r.stderr
     doc = json.loads(r.stdout)
-    assert doc["workloads"] == [{"name": "scale", "form": "entry", "args": ["x=float32[3]", "factor=float"]}]
+    assert doc["workloads"] == [{"name": "scale", "form": "entry", "args": ["x=float32[3]", "factor=float"],
+                                 "input_bytes": 12}]
     assert doc["rows"][0]["status"] == "ok" and doc["rows"][0]["child"]["import_torch_s"] > 0.05

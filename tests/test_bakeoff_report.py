@@ -117,3 +117,20 @@ def test_loop_faster_than_device_time_keeps_do_bench():
     assert r.per_call_ms == 0.5 and r.timing["per_call_source"] == "do_bench" and not r.launch_bound
     r = looped("w", "default", 0.5, 0.6)
     assert r.per_call_ms == 0.6 and r.timing["per_call_source"] == "loop" and r.launch_bound
+
+
+def test_cudagraphs_hurt_names_the_input_copy_only_when_gpu_bound_and_large():
+    def hurt_for(input_bytes, launch_bound=False):
+        rows = [row("w", "eager", 1.0), row("w", "default", 0.17), row("w", "reduce-overhead", 0.30)]
+        rows[2].timing["launch_bound"] = launch_bound
+        run = BakeoffRun(settings={}, device={"kind": "cuda"}, versions={}, started_at="",
+                         workloads=[{"name": "w", "input_bytes": input_bytes}], rows=rows)
+        return report.summarize(run)
+
+    big = hurt_for(2048 * 32000 * 2)  # the bf16[2048, 32000] logits of bench/workloads/softmax_vocab.py
+    assert big.cudagraphs_hurt == ["reduce-overhead was 76% slower than default on w (GPU-bound, and every "
+                                   "replay first copies the call's 125 MiB of input tensors into the graph's own buffers)"]
+    assert "torch._dynamo.mark_static_address()" in big.recommendation
+    for s in (hurt_for(8 * 32000 * 2), hurt_for(2048 * 32000 * 2, launch_bound=True), hurt_for(None)):
+        assert s.cudagraphs_hurt == ["reduce-overhead was 76% slower than default on w"]
+        assert "mark_static_address" not in s.recommendation

@@ -117,6 +117,13 @@ def describe_args(torch: Any, args: tuple, kwargs: dict) -> list[str]:
     return [one(a) for a in args] + [f"{k}={one(v)}" for k, v in kwargs.items()]
 
 
+def input_bytes(torch: Any, args: tuple, kwargs: dict) -> int:
+    """Bytes of the tensors a call is given: what a CUDA-graph replay copies into its own buffers first."""
+    seen: list[int] = []
+    _map(torch, (args, kwargs), lambda t: seen.append(t.numel() * t.element_size()))
+    return sum(seen)
+
+
 def summarize(times_ms: list[float]) -> dict:
     xs = sorted(float(t) for t in times_ms)
     if not xs:
@@ -245,7 +252,8 @@ def run(spec: dict) -> dict:
             result["load_s"] = time.perf_counter() - t_load
             if spec.get("workload") is None:  # the probe: what does the script define?
                 result.update(status="listed", workloads=[
-                    {"name": w.name, "form": w.form, "args": describe_args(torch, w.args, w.kwargs)}
+                    {"name": w.name, "form": w.form, "args": describe_args(torch, w.args, w.kwargs),
+                     "input_bytes": input_bytes(torch, w.args, w.kwargs)}
                     for w in workloads])
                 return result
             chosen = next((w for w in workloads if w.name == spec["workload"]), None)

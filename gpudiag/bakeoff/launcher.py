@@ -83,7 +83,7 @@ class Zygote:
         ready = self._read(timeout=600)
         if ready is not None and ready.get("cuda_initialized"):
             self.close()
-            raise ZygoteUnusable("importing torch initialised CUDA before fork")
+            raise ZygoteUnusable("importing torch and inductor initialised the CUDA driver before fork")
         if ready is None or ready.get("event") != "ready":
             self.close()
             tail = _tail(log_path)

@@ -16,6 +16,8 @@ if TYPE_CHECKING:
 
 CUDAGRAPH_PAIRS = (("reduce-overhead", "default"), ("max-autotune", "max-autotune-no-cudagraphs"))
 HURT_THRESHOLD = 0.03  # a CUDA-graph mode more than 3% slower than its twin, beyond the spread, "hurt"
+# Below this, copying a call's inputs into a CUDA graph's buffers is too small to name as a cause.
+INPUT_COPY_NOTABLE_BYTES = 16 * 2**20
 FAILED = ("timeout", "crashed", "oom", "compile_error", "error", "harness_error")
 
 
@@ -91,7 +93,7 @@ def summarize(run: BakeoffRun) -> Summary:
     margins = [w.margin for w in per if w.margin is not None]
     avg_margin = sum(margins) / len(margins) if margins else None
     gemm_off = _gemm_templates_disabled(run)
-    hurt = _cudagraphs_hurt(by_wl)
+    hurt = _cudagraphs_hurt(by_wl, {w["name"]: w.get("input_bytes") for w in run.workloads})
     mismatches = [f"{r.mode} on {r.workload}: {r.reason}" for r in run.rows if r.status == "mismatch"]
     failures = [f"{r.mode} on {r.workload}: {r.status}: {r.reason}" for r in run.rows if r.status in FAILED]
     summary = Summary(per, wins, geo, geo_n, avg_margin, any(r.ok for r in run.rows), gemm_off, hurt,
@@ -112,7 +114,7 @@ def _gemm_templates_disabled(run: BakeoffRun) -> bool | None:
     return run.device.get("gemm_templates_disabled")
 
 
-def _cudagraphs_hurt(by_wl: dict[str, list[ModeResult]]) -> list[str]:
+def _cudagraphs_hurt(by_wl: dict[str, list[ModeResult]], inputs: dict[str, int | None]) -> list[str]:
     out = []
     for name, rows in by_wl.items():
         ok = {r.mode: r for r in rows if r.ok}
@@ -124,8 +126,19 @@ def _cudagraphs_hurt(by_wl: dict[str, list[ModeResult]]) -> list[str]:
             g_q1, p_q3 = g.per_call_quartiles[0], p.per_call_quartiles[1]
             beyond_spread = (g_q1 if g_q1 is not None else g.per_call_ms) > (p_q3 if p_q3 is not None else p.per_call_ms)
             if slower > HURT_THRESHOLD and beyond_spread:
-                out.append(f"{graphs} was {slower:.0%} slower than {plain} on {name}")
+                text = f"{graphs} was {slower:.0%} slower than {plain} on {name}"
+                copied = inputs.get(name)
+                if not g.launch_bound and copied and copied >= INPUT_COPY_NOTABLE_BYTES:
+                    # cudagraph_trees' _copy_inputs_and_remove_from_src: every replay first copies each
+                    # input that is not a parameter, buffer or static-marked tensor into the graph's own.
+                    text += (f" (GPU-bound, and every replay first copies the call's {_mib(copied)} of input "
+                             "tensors into the graph's own buffers)")
+                out.append(text)
     return out
+
+
+def _mib(n: int) -> str:
+    return f"{n / 2**20:.0f} MiB" if n >= 2**20 else f"{n / 1024:.0f} KiB"
 
 
 def _ms(x: float | None) -> str:
@@ -171,6 +184,11 @@ def recommend(run: BakeoffRun, s: Summary, by_wl: dict[str, list[ModeResult]]) -
                      "(batching) or CUDA graphs are what help such workloads.")
     if s.cudagraphs_hurt:
         parts.append("CUDA graphs hurt here: " + "; ".join(s.cudagraphs_hurt) + ".")
+        if any("every replay first copies" in h for h in s.cudagraphs_hurt):
+            parts.append("A CUDA-graph mode copies each input tensor that is not a parameter or buffer into "
+                         "its graph's static buffers on every call; inputs that stay at one address can skip "
+                         "that copy when marked with torch._dynamo.mark_static_address(), otherwise prefer the "
+                         "mode without CUDA graphs.")
     skips = sorted({r.mode for r in run.rows if r.cudagraph_skips})
     if skips:
         parts.append(f"Inductor skipped CUDA graphs in {', '.join(skips)} (see the mode's warnings for why).")

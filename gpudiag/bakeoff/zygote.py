@@ -1,8 +1,8 @@
 """A process that imports torch ONCE and forks one clean child per bake-off measurement.
 
-Importing torch costs seconds on a GPU machine; paying it once instead of once per mode is most of
-the harness's overhead. The zygote imports torch (and dynamo/inductor's Python modules) but never
-touches CUDA, so every forked child initialises CUDA itself, as a fresh process would, and sets its
+Importing torch and inductor costs seconds on a GPU machine; paying it once instead of once per mode
+is most of the harness's overhead. The zygote imports torch, dynamo and inductor but never touches
+CUDA, so every forked child initialises CUDA itself, as a fresh process would, and sets its
 own cache folders before anything compiles.
 
 Protocol (JSON lines): the parent writes ``{"spec": {...}, "log": PATH}`` on stdin; the zygote
@@ -20,13 +20,24 @@ import sys
 import time
 
 
+# torch.cuda.is_available() calls cuInit unless this is set, and inductor's modules ask it at import.
+# A zygote whose driver is initialised can never give its forked children CUDA ("Cannot re-initialize
+# CUDA in forked subprocess"), so the zygote asks NVML instead (bench/diag_zygote_preload.py measured
+# it on the H100: children work, and each saves the ~3.5 s of importing inductor itself).
+NVML_CHECK = "PYTORCH_NVML_BASED_CUDA_CHECK"
+PRELOAD = ("torch._dynamo", "torch._inductor.config", "torch._inductor.compile_fx")
+_SET_NVML_CHECK = False  # True when the zygote set NVML_CHECK itself; children then drop it again
+
+
 def _preload() -> float:
+    global _SET_NVML_CHECK
     t0 = time.perf_counter()
+    if NVML_CHECK not in os.environ:
+        os.environ[NVML_CHECK] = "1"
+        _SET_NVML_CHECK = True
     import torch  # noqa: F401
 
-    # Only modules known not to touch the CUDA driver at import (checked on the H100: a zygote that
-    # also imported torch._inductor.compile_fx left its forked children hanging).
-    for name in ("torch._dynamo", "torch._inductor.config"):
+    for name in PRELOAD:
         try:
             __import__(name)
         except Exception:  # noqa: BLE001 - a module that fails here fails again, reported, in the child
@@ -34,8 +45,30 @@ def _preload() -> float:
     return time.perf_counter() - t0
 
 
+def driver_initialized() -> bool:
+    """Has this process called cuInit? torch.cuda.is_initialized() only knows torch's own lazy init."""
+    try:
+        with open("/proc/self/maps") as f:
+            if "libcuda.so" not in f.read():
+                return False  # the driver library is not even loaded
+        import ctypes
+
+        lib = ctypes.CDLL("libcuda.so.1")  # already mapped: this only returns its handle
+    except OSError:
+        return False
+    count = ctypes.c_int(0)
+    return lib.cuDeviceGetCount(ctypes.byref(count)) != 3  # 3 = CUDA_ERROR_NOT_INITIALIZED
+
+
+def child_environment() -> None:
+    """Give a forked child the environment the user gave the bake-off, without the zygote's NVML switch."""
+    if _SET_NVML_CHECK:
+        os.environ.pop(NVML_CHECK, None)
+
+
 def _child(request: dict) -> None:
     os.setsid()
+    child_environment()
     fd = os.open(request["log"], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
     os.dup2(fd, 1)
     os.dup2(fd, 2)
@@ -62,7 +95,7 @@ def main() -> int:
     import torch
 
     # A CUDA context created before fork() is unusable in the children: refuse to serve then.
-    cuda_initialized = bool(torch.cuda.is_initialized())
+    cuda_initialized = bool(torch.cuda.is_initialized()) or driver_initialized()
     out.write(json.dumps({"event": "ready", "import_s": import_s, "pid": os.getpid(),
                           "cuda_initialized": cuda_initialized}) + "\n")
     out.flush()
