@@ -1,11 +1,13 @@
 """Is the input copy what makes CUDA-graph modes slower on GPU-bound workloads?
 
-cudagraph_trees copies every input that is not a parameter, buffer or static-marked tensor into the
-graph's own buffers before each replay. The bake-off's recommendation says so, and suggests
-torch._dynamo.mark_static_address() for inputs that stay at one address. This checks the claim on
+cudagraph_trees copies every input that is not static (a parameter, a buffer, an earlier graph's
+output) into the graph's own buffers before each replay; the bake-off's recommendation names that copy
+when a CUDA-graph mode loses on a GPU-bound workload. This checks the claim, and whether
+torch._dynamo.mark_static_address() on the input avoids the copy, on
 bench/workloads/softmax_vocab.py's prefill shape (bf16 logits [2048, 32000], 125 MiB): do_bench
 medians of default, reduce-overhead, and reduce-overhead with the input marked static, each in its
-own process, plus the device time of copying the input once.
+own process, plus the device time of copying the input once and the kernels each call runs (torch
+profiler over 10 calls).
 
     python bench/diag_cudagraph_input_copy.py --out FILE.json
 """
@@ -40,8 +42,30 @@ def child(variant: str, rows: int, vocab: int) -> dict:
         median = float(do_bench(lambda: compiled(x), warmup=100, rep=1000, return_mode="median"))
         dst = torch.empty_like(x)
         copy = float(do_bench(lambda: dst.copy_(x), warmup=100, rep=500, return_mode="median"))
+        try:
+            kernels = _kernels_per_call(torch, lambda: compiled(x), calls=10)
+        except Exception as exc:  # noqa: BLE001 - the timings above still stand
+            kernels = {"error": f"{type(exc).__name__}: {exc}"[:300]}
     return {"variant": variant, "median_ms": median, "input_copy_ms": copy,
-            "input_bytes": x.numel() * x.element_size()}
+            "input_bytes": x.numel() * x.element_size(), "kernels_per_call": kernels}
+
+
+def _kernels_per_call(torch, call, calls: int) -> dict:
+    """Which GPU kernels one call runs (a CUDA-graph replay's kernels show up individually)."""
+    from torch.profiler import ProfilerActivity, profile
+
+    with profile(activities=[ProfilerActivity.CUDA]) as prof:
+        for _ in range(calls):
+            call()
+        torch.cuda.synchronize()
+    out: dict = {}
+    for e in prof.events():
+        if getattr(e, "device_type", None) == torch.autograd.DeviceType.CUDA:
+            k = out.setdefault(e.name[:120], {"count": 0, "us": 0.0})
+            k["count"] += 1
+            k["us"] += e.time_range.elapsed_us()
+    return {name: {"per_call": v["count"] / calls, "us_per_call": round(v["us"] / calls, 2)}
+            for name, v in sorted(out.items(), key=lambda kv: -kv[1]["us"])}
 
 
 def main() -> int:

@@ -129,8 +129,8 @@ def _cudagraphs_hurt(by_wl: dict[str, list[ModeResult]], inputs: dict[str, int |
                 text = f"{graphs} was {slower:.0%} slower than {plain} on {name}"
                 copied = inputs.get(name)
                 if not g.launch_bound and copied and copied >= INPUT_COPY_NOTABLE_BYTES:
-                    # cudagraph_trees' _copy_inputs_and_remove_from_src: every replay first copies each
-                    # input that is not a parameter, buffer or static-marked tensor into the graph's own.
+                    # cudagraph_trees' CUDAGraphNode.run copies every non-static input (not a parameter,
+                    # buffer or earlier graph's output) into the graph's own buffers before the replay.
                     text += (f" (GPU-bound, and every replay first copies the call's {_mib(copied)} of input "
                              "tensors into the graph's own buffers)")
                 out.append(text)
@@ -185,10 +185,12 @@ def recommend(run: BakeoffRun, s: Summary, by_wl: dict[str, list[ModeResult]]) -
     if s.cudagraphs_hurt:
         parts.append("CUDA graphs hurt here: " + "; ".join(s.cudagraphs_hurt) + ".")
         if any("every replay first copies" in h for h in s.cudagraphs_hurt):
-            parts.append("A CUDA-graph mode copies each input tensor that is not a parameter or buffer into "
-                         "its graph's static buffers on every call; inputs that stay at one address can skip "
-                         "that copy when marked with torch._dynamo.mark_static_address(), otherwise prefer the "
-                         "mode without CUDA graphs.")
+            # Measured (bench/diag_cudagraph_input_copy.py): the copy is the whole gap on softmax_vocab's
+            # prefill, and torch._dynamo.mark_static_address() on the input did not remove it (torch 2.11).
+            parts.append("A CUDA-graph mode copies each input tensor into its graph's own buffers on every "
+                         "call unless it is a parameter, a buffer or the output of an earlier CUDA graph; "
+                         "compiling the code that produces those inputs together with this workload avoids "
+                         "the copy, otherwise prefer the mode without CUDA graphs.")
     skips = sorted({r.mode for r in run.rows if r.cudagraph_skips})
     if skips:
         parts.append(f"Inductor skipped CUDA graphs in {', '.join(skips)} (see the mode's warnings for why).")
