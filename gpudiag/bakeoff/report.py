@@ -18,6 +18,7 @@ CUDAGRAPH_PAIRS = (("reduce-overhead", "default"), ("max-autotune", "max-autotun
 HURT_THRESHOLD = 0.03  # a CUDA-graph mode more than 3% slower than its twin, beyond the spread, "hurt"
 # Below this, copying a call's inputs into a CUDA graph's buffers is too small to name as a cause.
 INPUT_COPY_NOTABLE_BYTES = 16 * 2**20
+INPUT_COPY_NOTE = "every replay first copies the call's {size} of input tensors into the graph's own buffers"
 FAILED = ("timeout", "crashed", "oom", "compile_error", "error", "harness_error")
 
 
@@ -131,8 +132,7 @@ def _cudagraphs_hurt(by_wl: dict[str, list[ModeResult]], inputs: dict[str, int |
                 if not g.launch_bound and copied and copied >= INPUT_COPY_NOTABLE_BYTES:
                     # cudagraph_trees' CUDAGraphNode.run copies every non-static input (not a parameter,
                     # buffer or earlier graph's output) into the graph's own buffers before the replay.
-                    text += (f" (GPU-bound, and every replay first copies the call's {_mib(copied)} of input "
-                             "tensors into the graph's own buffers)")
+                    text += f" (GPU-bound, and {INPUT_COPY_NOTE.format(size=_mib(copied))})"
                 out.append(text)
     return out
 
@@ -184,7 +184,7 @@ def recommend(run: BakeoffRun, s: Summary, by_wl: dict[str, list[ModeResult]]) -
                      "(batching) or CUDA graphs are what help such workloads.")
     if s.cudagraphs_hurt:
         parts.append("CUDA graphs hurt here: " + "; ".join(s.cudagraphs_hurt) + ".")
-        if any("every replay first copies" in h for h in s.cudagraphs_hurt):
+        if any(INPUT_COPY_NOTE.split("{")[0] in h for h in s.cudagraphs_hurt):
             # Measured (bench/diag_cudagraph_input_copy.py): the copy is the whole gap on softmax_vocab's
             # prefill, and torch._dynamo.mark_static_address() on the input did not remove it (torch 2.11).
             parts.append("A CUDA-graph mode copies each input tensor into its graph's own buffers on every "
