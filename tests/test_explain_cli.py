@@ -101,6 +101,26 @@ def test_tf32_verdict_h100_uses_datasheet(cli, fake_h100):
     assert any("10-bit mantissa" in x for x in v["details"])
 
 
+@pytest.mark.parametrize(("gpu", "datasheet"), [("L4", "on L4"), ("RTX 3070", "on GeForce RTX 3070"),
+                                                 ("L40S", None), ("RTX 3070 Ti", None), ("A10G", None)])
+def test_tf32_datasheet_row_is_the_exact_model(cli, no_gpu, gpu, datasheet):
+    # A name-substring match once gave the L40S the L4's numbers and the 3070 Ti the 3070's.
+    v = _json(cli("explain-warning", TF32_LINE, "--gpu", gpu, "--json"))["verdict"]
+    if datasheet:
+        assert f"datasheet) {datasheet}" in v["summary"]
+    else:
+        assert "datasheet)" not in v["summary"]
+
+
+def test_tf32_rows_name_catalogue_keys():
+    from gpudiag.device import catalog
+    from gpudiag.explain.catalog import tf32_rows
+
+    known = {row.key for row in catalog.gpu_rows()}
+    for row in tf32_rows():
+        assert row["keys"] and set(row["keys"]) <= known, row["name"]
+
+
 def test_explain_by_id_and_list(cli, no_gpu):
     d = _json(cli("explain-warning", "dynamo.recompile-limit", "--json"))
     assert d["form"] == "id" and d["id"] == "dynamo.recompile-limit"

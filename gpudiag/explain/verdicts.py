@@ -133,11 +133,7 @@ def tmem(facts: DeviceFacts, line: str) -> Verdict:
 
 
 def _tf32_row(facts: DeviceFacts) -> dict | None:
-    name = f" {facts.name.lower()} {(facts.catalogue_key or '').replace('-', ' ')} "
-    for row in tf32_rows():
-        if any(m in name for m in row["match"]):
-            return row
-    return None
+    return next((row for row in tf32_rows() if facts.catalogue_key in row["keys"]), None)
 
 
 def tf32(facts: DeviceFacts, line: str) -> Verdict:
