@@ -211,7 +211,7 @@ def _device_info(torch: Any, device: str) -> dict:
     return info
 
 
-def _dynamo_counts(torch: Any) -> dict:
+def _dynamo_counts() -> dict:
     try:
         from torch._dynamo.utils import counters
     except ImportError:
@@ -456,7 +456,7 @@ def _measure(torch: Any, spec: dict, wl: loader.Workload, result: dict, phase: _
         if gc_was_enabled:
             gc.enable()
     mark("done")
-    result.update(_dynamo_counts(torch))
+    result.update(_dynamo_counts())
     result["status"] = "ok" if worst.ok else "mismatch"
     if not worst.ok:
         result["reason"] = f"output differs from eager: {worst.reason}"

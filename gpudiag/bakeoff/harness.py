@@ -23,7 +23,7 @@ from typing import Any, Callable
 from gpudiag import __version__, stack
 from gpudiag.bakeoff import launcher
 from gpudiag.bakeoff.loader import ScriptError
-from gpudiag.bakeoff.modes import AUTOTUNE_MODES, parse_modes, skip_reason
+from gpudiag.bakeoff.modes import parse_modes, skip_reason
 from gpudiag.errors import EXIT_USAGE, GpudiagError
 from gpudiag.fileio import write_json_atomic
 
@@ -210,19 +210,7 @@ def validate(settings: Settings) -> Path:
     return script
 
 
-def write_output(path: str, document: dict) -> None:
-    write_json_atomic(path, document)
-
-
 _ERROR_LINE = re.compile(r"^([A-Za-z_][\w.]*(Error|Exception|Interrupt)|Segmentation fault|Killed|Fatal Python error)\b")
-
-
-def _log_tail(path: Path, n: int = 12) -> list[str]:
-    try:
-        text = path.read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return []
-    return [ln for ln in text.splitlines() if ln.strip()][-n:]
 
 
 def crash_reason(returncode: int | None, tail: list[str]) -> tuple[str, str]:
@@ -263,7 +251,7 @@ class Harness:
     # -- output ---------------------------------------------------------------------------------
     def _flush(self) -> None:
         if self.settings.output:
-            write_output(self.settings.output, self.run.to_dict())
+            write_json_atomic(self.settings.output, self.run.to_dict())
 
     # -- one child ------------------------------------------------------------------------------
     def _spec(self, workload: str | None, mode: str, tag: str) -> dict:
@@ -320,7 +308,7 @@ class Harness:
         wall = time.monotonic() - t0
         launcher.kill_group(child.pid)  # stragglers it started (compile workers) must not load the next mode
         log_path = self.workdir / f"{tag}.log"  # type: ignore[operator]
-        tail = _log_tail(log_path)
+        tail = launcher.log_tail(log_path)
         if not self.settings.warm_cache and not self.settings.keep_cache_root:
             shutil.rmtree(spec["cache_dir"], ignore_errors=True)
         result_path = Path(spec["result_path"])
@@ -444,7 +432,3 @@ def _slug(name: str) -> str:
 
 def run_bakeoff(settings: Settings, on_progress: Callable[[Progress], None] | None = None) -> BakeoffRun:
     return Harness(settings, on_progress).execute()
-
-
-def autotune_modes_run(run: BakeoffRun) -> bool:
-    return any(r.mode in AUTOTUNE_MODES and r.status not in ("skipped", "not_run") for r in run.rows)

@@ -86,7 +86,7 @@ class Zygote:
             raise ZygoteUnusable("importing torch and inductor initialised the CUDA driver before fork")
         if ready is None or ready.get("event") != "ready":
             self.close()
-            tail = _tail(log_path)
+            tail = " / ".join(log_tail(log_path, 1))
             raise GpudiagError(f"the bake-off worker could not import torch{': ' + tail if tail else ''}")
         self.import_s = float(ready.get("import_s", 0.0))
         self.start_s = time.perf_counter() - t0
@@ -153,9 +153,10 @@ class ForkedChild:
             self.poll(timeout=10)  # consume the zygote's "exited" line so the protocol stays in step
 
 
-def _tail(path: Path, n: int = 1) -> str:
+def log_tail(path: Path, n: int = 12) -> list[str]:
+    """The last ``n`` non-blank lines of a child's log (none when it cannot be read)."""
     try:
-        lines = [ln for ln in path.read_text(encoding="utf-8", errors="replace").splitlines() if ln.strip()]
+        text = path.read_text(encoding="utf-8", errors="replace")
     except OSError:
-        return ""
-    return " / ".join(lines[-n:])
+        return []
+    return [ln for ln in text.splitlines() if ln.strip()][-n:]

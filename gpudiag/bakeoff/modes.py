@@ -5,8 +5,9 @@ from __future__ import annotations
 from gpudiag.errors import GpudiagError
 
 ALL_MODES = ("eager", "default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
-# Modes whose only difference from another mode is CUDA graphs (inductor's ``triton.cudagraphs``).
-CUDAGRAPH_MODES = ("reduce-overhead", "max-autotune")
+# (CUDA-graph mode, its twin): the two differ only in inductor's ``triton.cudagraphs``.
+CUDAGRAPH_PAIRS = (("reduce-overhead", "default"), ("max-autotune", "max-autotune-no-cudagraphs"))
+CUDAGRAPH_MODES = tuple(graphs for graphs, _ in CUDAGRAPH_PAIRS)
 AUTOTUNE_MODES = ("max-autotune", "max-autotune-no-cudagraphs")
 
 # Why a mode is skipped on the CPU: CUDA graphs need a CUDA device, and inductor ignores the

@@ -9,12 +9,11 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING
 
-from gpudiag.bakeoff.modes import ALL_MODES
+from gpudiag.bakeoff.modes import ALL_MODES, AUTOTUNE_MODES, CUDAGRAPH_PAIRS
 
 if TYPE_CHECKING:
     from gpudiag.bakeoff.harness import BakeoffRun, ModeResult
 
-CUDAGRAPH_PAIRS = (("reduce-overhead", "default"), ("max-autotune", "max-autotune-no-cudagraphs"))
 HURT_THRESHOLD = 0.03  # a CUDA-graph mode more than 3% slower than its twin, beyond the spread, "hurt"
 # Below this, copying a call's inputs into a CUDA graph's buffers is too small to name as a cause.
 INPUT_COPY_NOTABLE_BYTES = 16 * 2**20
@@ -105,7 +104,7 @@ def summarize(run: BakeoffRun) -> Summary:
 
 def _gemm_templates_disabled(run: BakeoffRun) -> bool | None:
     """True when max-autotune ran on a GPU below inductor's is_big_gpu SM gate."""
-    ran = [r for r in run.rows if r.mode.startswith("max-autotune") and r.status not in ("skipped", "not_run")]
+    ran = [r for r in run.rows if r.mode in AUTOTUNE_MODES and r.status not in ("skipped", "not_run")]
     if not ran or run.device.get("kind") != "cuda":
         return None
     # The child's own is_big_gpu() call is the authority; the parent's SM-count reading backs it up.
