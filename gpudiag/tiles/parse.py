@@ -10,7 +10,7 @@ import csv
 import io
 import json
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -46,11 +46,6 @@ class TileConfig:
         if self.warps is not None:
             s += f"@{self.warps}"
         return s
-
-    def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["spec"] = self.spec()
-        return d
 
 
 def _bad(msg: str) -> GpudiagError:
