@@ -51,6 +51,17 @@ def test_bad_input_one_line_exit_2(cli, no_gpu, args, words):
     assert words in r.stderr
 
 
+@pytest.mark.parametrize("args, words", [
+    (["--model", "cutlas"], "unknown --model 'cutlas'"),
+    (["--epilogue-smem", "-1"], "must be >= 0"),
+    (["--groups", "0"], "--groups must be >= 1"),
+    (["--a-layout", "diag"], "row or col"),
+])
+def test_option_typos_are_named_before_the_missing_gpu(cli, no_gpu, args, words):
+    r = cli("check-tiles", "128x128x64", *args)  # no target and no GPU: the typo still wins
+    assert r.exit_code == 2 and words in r.stderr and "no live GPU" not in r.stderr
+
+
 def test_smem_limit_only(cli, no_gpu):
     r = cli("check-tiles", "128x128x64:3", "--smem-limit", "101376", "--json")
     doc = json.loads(r.stdout)

@@ -122,6 +122,12 @@ def check_tiles_command(
         raise GpudiagError(f"--smem-limit must be a positive number of bytes, got {smem_limit}", EXIT_USAGE)
     if sum(x is not None for x in (gpu, arch, index)) > 1:
         raise GpudiagError("give at most one of --gpu, --arch and --index", EXIT_USAGE)
+    opt = core.Options(a_dtype=dtype, b_dtype=b_dtype, model=model, exact=exact, a_layout=a_layout,
+                       b_layout=b_layout, jobs=jobs, use_cache=not no_cache,
+                       shape=parsed_shape, groups=groups, grouped=grouped,
+                       epilogue_smem=epilogue_smem, kernel_carveout=kernel_carveout, block_scaled=block_scaled,
+                       scale_vector=scale_vector)
+    core.validate_options(opt)
 
     if gpu or arch or index is not None:
         facts = resolve_target(gpu=gpu, arch=arch, index=index)
@@ -133,13 +139,6 @@ def check_tiles_command(
             raise GpudiagError(f"no live GPU ({why}); give --gpu NAME, --arch sm_XY or --smem-limit BYTES",
                                EXIT_USAGE)
     target = core.target_from(facts, smem_limit, sms)
-    opt = core.Options(a_dtype=dtype, b_dtype=b_dtype, model=model, exact=exact, a_layout=a_layout,
-                       b_layout=b_layout, jobs=jobs, use_cache=not no_cache,
-                       shape=parsed_shape, groups=groups, grouped=grouped,
-                       epilogue_smem=epilogue_smem, kernel_carveout=kernel_carveout, block_scaled=block_scaled,
-                       scale_vector=scale_vector)
-    if (epilogue_smem is not None and epilogue_smem < 0) or (kernel_carveout is not None and kernel_carveout < 0):
-        raise GpudiagError("--epilogue-smem and --kernel-carveout must be >= 0", EXIT_USAGE)
     report = core.check(configs, target, opt)
     report.inductor = inductor_info
     report.script = script_info

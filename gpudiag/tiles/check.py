@@ -195,10 +195,8 @@ def _margin(needed: int, limit: int) -> tuple[int, float]:
     return m, round(100.0 * m / limit, 2) if limit else 0.0
 
 
-def check(configs: list[TileConfig], target: Target, opt: Options) -> CheckReport:
-    if not configs:
-        raise GpudiagError("no tile configs given: pass tiles like 128x128x64:3@4, --file, --from-inductor or "
-                           "--from-script", EXIT_USAGE)
+def validate_options(opt: Options) -> None:
+    """Reject bad options on their own, before any target is resolved (a typo is not a "no GPU" problem)."""
     if opt.groups < 1:
         raise GpudiagError(f"--groups must be >= 1, got {opt.groups}", EXIT_USAGE)
     if opt.model not in ("triton", "cutlass"):
@@ -208,6 +206,15 @@ def check(configs: list[TileConfig], target: Target, opt: Options) -> CheckRepor
             raise GpudiagError(f"{name} must be row or col, got '{lay}'", EXIT_USAGE)
     if opt.exact and opt.model == "cutlass":
         raise GpudiagError("--exact compiles the Triton matmul; it does not apply to --model cutlass", EXIT_USAGE)
+    if any(x is not None and x < 0 for x in (opt.epilogue_smem, opt.kernel_carveout)):
+        raise GpudiagError("--epilogue-smem and --kernel-carveout must be >= 0", EXIT_USAGE)
+
+
+def check(configs: list[TileConfig], target: Target, opt: Options) -> CheckReport:
+    if not configs:
+        raise GpudiagError("no tile configs given: pass tiles like 128x128x64:3@4, --file, --from-inductor or "
+                           "--from-script", EXIT_USAGE)
+    validate_options(opt)
     if opt.exact and target.capability is None:
         raise GpudiagError("--exact needs an architecture to compile for: give --arch sm_XY or --gpu NAME "
                            "(--smem-limit alone names none)", EXIT_USAGE)
