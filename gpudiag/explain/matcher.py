@@ -1,10 +1,10 @@
 """Matching lines against the catalogue: one line, or a whole log streamed in large binary chunks.
 
-Speed comes from never running the catalogue's regexes on ordinary lines. Each entry names literal
-``needles``; a log chunk is searched for each distinct needle with ``bytes.find`` (C speed), and only
-the lines that contain one are decoded and tried against the entries of that needle. Lines that
-look like warnings or errors but match no entry (glog ``W``/``E`` prefix, ``Warning``, ``Error``,
-tracebacks) are found the same way and grouped with their numbers collapsed. Memory is one chunk
+Speed comes from never running the catalogue's regexes on ordinary lines. A log chunk is searched
+with ``bytes.find`` (C speed) for a few structural anchors (``ANCHORS``: the artifact tag, ``Warning``,
+``Error``, tracebacks, ...) and glog ``W``/``E`` prefixes; only those lines are decoded, and each is
+tried against the entries whose literal ``needles`` it contains. Lines that look like warnings or
+errors but match no entry are grouped with their numbers collapsed. Memory is one chunk
 plus the per-warning counters, so it stays flat however long the log is.
 """
 
@@ -78,33 +78,24 @@ def group_key(message: str) -> str:
     return NUM_RX.sub("N", message.strip())[:200]
 
 
-@dataclass
-class LineMatch:
-    entry: Entry
-    message: str
-
-
 class Matcher:
     """The catalogue, indexed for matching."""
 
     def __init__(self, catalogue: Catalogue) -> None:
         self.catalogue = catalogue
-        self.by_needle: dict[bytes, list[Entry]] = {}
+        self.by_needle: dict[str, list[Entry]] = {}
         for e in catalogue.entries:
             for n in e.needles:
-                self.by_needle.setdefault(n.encode(), []).append(e)
+                self.by_needle.setdefault(n, []).append(e)
         # Specific entries are tried before generic catch-alls.
         for lst in self.by_needle.values():
             lst.sort(key=lambda e: e.generic)
-        self.needles = tuple(self.by_needle)
         self.ordered = sorted(catalogue.entries, key=lambda e: e.generic)
-        # Unknown-line anchors that are not already needles (a needle hit also triggers the heuristic).
-        self.str_needles = tuple((n.decode(), es) for n, es in self.by_needle.items())
 
     def candidates(self, line: str) -> list[Entry]:
         """Entries whose needles occur in the line (specific ones first)."""
         seen: list[Entry] = []
-        for n, entries in self.str_needles:
+        for n, entries in self.by_needle.items():
             if n in line:
                 for e in entries:
                     if e not in seen:
