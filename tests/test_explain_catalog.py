@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gpudiag import stack
+from gpudiag.installed import versions
 from gpudiag.explain.catalog import SEVERITIES, load
 from gpudiag.explain.matcher import Matcher
 
@@ -36,13 +36,13 @@ def test_entry_fields(entry):
 
 
 def _version_in_range(entry) -> tuple[bool, str]:
-    version = stack.torch_version() if entry.source_package == "torch" else stack.triton_version()
+    version = versions.torch_version() if entry.source_package == "torch" else versions.triton_version()
     if version is None:
         return False, f"{entry.source_package} not installed"
-    vt = stack.version_tuple(version)
-    if entry.since and vt < stack.version_tuple(entry.since):
+    vt = versions.version_tuple(version)
+    if entry.since and vt < versions.version_tuple(entry.since):
         return False, f"{entry.source_package} {version} predates {entry.since}"
-    if entry.removed_in and vt >= stack.version_tuple(entry.removed_in):
+    if entry.removed_in and vt >= versions.version_tuple(entry.removed_in):
         return False, f"{entry.source_package} {version} no longer has it (removed in {entry.removed_in})"
     return True, version
 
@@ -52,7 +52,7 @@ def test_source_citation_exists_in_installed_version(entry):
     ok, why = _version_in_range(entry)
     if not ok:
         pytest.skip(why)
-    root = stack.package_dir(entry.source_package)
+    root = versions.package_dir(entry.source_package)
     path = root / entry.source_file.split("/", 1)[1]
     assert path.exists(), f"{entry.source_file} missing in {entry.source_package} {why}"
     text = path.read_text(encoding="utf-8", errors="replace")

@@ -148,17 +148,17 @@ def test_torch_not_importable(monkeypatch):
         return real_import(name, *args, **kwargs)
 
     monkeypatch.setattr(builtins, "__import__", fake_import)
-    from gpudiag import torchcheck
+    from gpudiag.installed import torch_view
 
-    view = torchcheck.check()
+    view = torch_view.check()
     assert view.imported is False and "import torch failed" in view.error
 
 
 def test_torch_missing_from_metadata(cli, fake_h100, monkeypatch):
-    from gpudiag import stack
+    from gpudiag.installed import versions
 
-    monkeypatch.setattr(stack, "torch_version", lambda: None)
-    monkeypatch.setattr(stack, "torch_cuda_version", lambda: None)
+    monkeypatch.setattr(versions, "torch_version", lambda: None)
+    monkeypatch.setattr(versions, "torch_cuda_version", lambda: None)
     doc = json.loads(cli("info", "--json").stdout)
     seen = next(v for v in doc["devices"][0]["verdicts"] if v["id"] == "torch_sees_gpu")
     assert seen["answer"] == "no" and "not installed" in seen["why"]
@@ -213,7 +213,7 @@ def test_list_gpus(cli, no_gpu):
 
 
 def test_no_traceback_on_unexpected_bug(cli, fake_h100, monkeypatch):
-    from gpudiag import info as core
+    from gpudiag.info import report as core
 
     def boom(*a, **k):
         raise RuntimeError("kaboom")

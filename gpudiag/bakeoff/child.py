@@ -31,7 +31,7 @@ from typing import Any
 
 from gpudiag.bakeoff import loader
 from gpudiag.bakeoff.modes import CUDAGRAPH_MODES
-from gpudiag.fileio import write_json_atomic
+from gpudiag.files import write_json_atomic
 
 MAX_WARNINGS = 40
 MAX_CPU_REPS = 100_000

@@ -20,12 +20,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from gpudiag import __version__, stack
+from gpudiag import __version__
+from gpudiag.installed import versions
 from gpudiag.bakeoff import launcher
 from gpudiag.bakeoff.loader import ScriptError
 from gpudiag.bakeoff.modes import parse_modes, skip_reason
 from gpudiag.errors import EXIT_USAGE, GpudiagError
-from gpudiag.fileio import write_json_atomic
+from gpudiag.files import write_json_atomic
 
 SCHEMA = "gpudiag.bakeoff/1"
 OK_STATUSES = ("ok",)
@@ -175,7 +176,7 @@ def resolve_device(requested: str) -> tuple[str, dict]:
 
 def device_summary(facts: Any) -> dict:
     """The GPU facts a report needs, and whether inductor's is_big_gpu gate turns off GEMM templates."""
-    from gpudiag.inductor_gate import installed_sm_gate
+    from gpudiag.installed.sm_gate import installed_sm_gate
 
     gate = installed_sm_gate()
     disabled = gate.disables_templates(facts.sm_count)
@@ -240,8 +241,8 @@ class Harness:
             settings={**asdict(settings), "script": str(self.script.resolve()), "modes": self.modes,
                       "device": self.device},
             device=device_info,
-            versions={"gpudiag": __version__, "torch": stack.torch_version(), "triton": stack.triton_version(),
-                      "python": stack.python_version(), "torch_cuda": stack.torch_cuda_version()},
+            versions={"gpudiag": __version__, "torch": versions.torch_version(), "triton": versions.triton_version(),
+                      "python": versions.python_version(), "torch_cuda": versions.torch_cuda_version()},
             started_at=_now())
         self.workdir: Path | None = None
         self.zygote: launcher.Zygote | None = None

@@ -10,7 +10,7 @@ from rich.columns import Columns
 from rich.panel import Panel
 from rich.table import Table
 
-from gpudiag import info as core
+from gpudiag.info import report as core
 from gpudiag.cli.app import app
 from gpudiag.cli.output import console, emit_json, fmt, fmt_bytes, fmt_bytes_exact
 from gpudiag.device.facts import DeviceFacts

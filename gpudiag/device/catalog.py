@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gpudiag.device.facts import DeviceFacts
-from gpudiag.datafiles import load_toml
+from gpudiag.files import load_toml
 from gpudiag.errors import GpudiagError
 
 

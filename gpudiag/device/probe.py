@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import os
 
-from gpudiag import __version__, stack
+from gpudiag import __version__
+from gpudiag.installed import versions
 from gpudiag.device import catalog, cudadrv, nvml
 from gpudiag.device.facts import DeviceFacts, SoftwareStack
 from gpudiag.errors import DeviceUnavailable
@@ -20,11 +21,11 @@ NO_DEVICE_HINT = "use --gpu NAME to describe a catalogue GPU without one"
 
 
 def software_stack(nvml_session: nvml.Nvml | None = None, driver: cudadrv.CudaDriver | None = None) -> SoftwareStack:
-    s = SoftwareStack(gpudiag_version=__version__, python_version=stack.python_version())
-    s.torch_version = stack.torch_version()
-    s.torch_cuda_version = stack.torch_cuda_version()
-    s.torch_hip_version = stack.torch_hip_version()
-    s.triton_version = stack.triton_version()
+    s = SoftwareStack(gpudiag_version=__version__, python_version=versions.python_version())
+    s.torch_version = versions.torch_version()
+    s.torch_cuda_version = versions.torch_cuda_version()
+    s.torch_hip_version = versions.torch_hip_version()
+    s.triton_version = versions.triton_version()
     if s.torch_version is None:
         s.unavailable["torch_version"] = "torch is not installed"
     if s.triton_version is None:

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import os
 
-from gpudiag import stack
+from gpudiag.installed import versions
 from gpudiag.device.facts import DeviceFacts, SoftwareStack, Verdict
-from gpudiag.inductor_gate import SmGate, installed_sm_gate
+from gpudiag.installed.sm_gate import SmGate, installed_sm_gate
 
 
 def gemm_templates(facts: DeviceFacts, gate: SmGate | None = None) -> Verdict:
@@ -110,8 +110,8 @@ def torch_sees_gpu(facts: DeviceFacts, sw: SoftwareStack) -> Verdict:
         return Verdict("torch_sees_gpu", q, "no", f"torch {sw.torch_version} is a {kind} build", rule)
     if not facts.is_live:
         return Verdict("torch_sees_gpu", q, "unknown", "catalogue GPU: nothing to check", rule)
-    built = stack.version_tuple(sw.torch_cuda_version)
-    drv = stack.version_tuple(sw.cuda_driver_version)
+    built = versions.version_tuple(sw.torch_cuda_version)
+    drv = versions.version_tuple(sw.cuda_driver_version)
     if drv and built and drv[0] < built[0]:
         return Verdict("torch_sees_gpu", q, "no",
                        f"torch is built for CUDA {sw.torch_cuda_version} but the driver supports only CUDA "

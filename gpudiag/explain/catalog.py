@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from gpudiag.datafiles import load_toml
+from gpudiag.files import load_toml
 from gpudiag.errors import GpudiagError
 
 

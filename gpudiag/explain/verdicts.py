@@ -13,7 +13,7 @@ from typing import Literal
 
 from gpudiag.device.facts import DeviceFacts
 from gpudiag.explain.catalog import Entry, tf32_rows
-from gpudiag.inductor_gate import SmGate, installed_sm_gate
+from gpudiag.installed.sm_gate import SmGate, installed_sm_gate
 
 Applies = Literal["yes", "no", "unknown", "n/a"]
 

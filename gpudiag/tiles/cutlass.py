@@ -20,7 +20,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass, field
 
-from gpudiag.datafiles import load_toml
+from gpudiag.files import load_toml
 from gpudiag.errors import EXIT_USAGE, GpudiagError
 from gpudiag.tiles.dtypes import DType
 

@@ -28,7 +28,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from gpudiag import fileio
+from gpudiag import files
 from gpudiag.errors import EXIT_USAGE, GpudiagError
 from gpudiag.tiles.dtypes import DType
 
@@ -86,7 +86,7 @@ def kernel_source_hash() -> str:
 
 
 def cache_dir() -> Path:
-    return fileio.cache_dir() / "tiles-exact"
+    return files.cache_dir() / "tiles-exact"
 
 
 def cache_key(job: ExactJob, tv: str) -> str:
@@ -211,7 +211,7 @@ def _write_cache(path: Path, res: ExactResult) -> None:
         return
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fileio.write_json_atomic(path, res.to_dict(), indent=None)
+        files.write_json_atomic(path, res.to_dict(), indent=None)
     except OSError:
         pass  # a read-only home still gets answers, only slower next time
 

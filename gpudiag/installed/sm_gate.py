@@ -19,7 +19,7 @@ import functools
 import re
 from dataclasses import dataclass, field
 
-from gpudiag import stack
+from gpudiag.installed import versions
 
 # (first torch version, CUDA threshold, XPU threshold or None, where it comes from)
 HISTORY = (
@@ -105,8 +105,8 @@ def parse_is_big_gpu(source: str) -> tuple[int | None, int | None, str | None, i
 
 @functools.lru_cache(maxsize=1)
 def installed_sm_gate() -> SmGate:
-    version = stack.torch_version()
-    text = stack.source_text("torch", "_inductor/utils.py")
+    version = versions.torch_version()
+    text = versions.source_text("torch", "_inductor/utils.py")
     if text is not None:
         try:
             cuda_min, xpu_min, rocm_rule, line, extra = parse_is_big_gpu(text)
@@ -120,7 +120,7 @@ def installed_sm_gate() -> SmGate:
 
 
 def history_gate(version: str | None) -> SmGate:
-    vt = stack.version_tuple(version)
+    vt = versions.version_tuple(version)
     for first, cuda_min, xpu_min, where in HISTORY:
         if not vt or vt >= first:
             label = where if vt else f"torch not installed; assuming the current rule ({where})"

@@ -9,7 +9,7 @@ from gpudiag.device import catalog
 from gpudiag.device import probe as device_probe
 from gpudiag.device.facts import DeviceFacts, SoftwareStack, Verdict
 from gpudiag.device.verdicts import all_verdicts
-from gpudiag.inductor_gate import SmGate, installed_sm_gate
+from gpudiag.installed.sm_gate import SmGate, installed_sm_gate
 
 SCHEMA_ID = "gpudiag.info/1"
 
@@ -26,7 +26,7 @@ class InfoReport:
     software: SoftwareStack
     sm_gate: SmGate
     devices: list[DeviceReport]
-    torch_check: Any = None  # torchcheck.TorchView when --torch was given
+    torch_check: Any = None  # torch_view.TorchView when --torch was given
     notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
@@ -49,9 +49,9 @@ def live_report(index: int | None = None, torch_check: bool = False) -> InfoRepo
     devices, sw = device_probe.probe(index)
     report = InfoReport("live", sw, installed_sm_gate(), [DeviceReport(f, all_verdicts(f, sw)) for f in devices])
     if torch_check:
-        from gpudiag import torchcheck
+        from gpudiag.installed import torch_view
 
-        report.torch_check = torchcheck.check([f.index for f in devices if f.index is not None])
+        report.torch_check = torch_view.check([f.index for f in devices if f.index is not None])
     return report
 
 

@@ -1,6 +1,6 @@
 """Reading inductor's is_big_gpu threshold out of torch source, across the forms it has had."""
 
-from gpudiag import inductor_gate
+from gpudiag.installed import sm_gate
 
 TORCH_2_3 = '''
 @functools.lru_cache(None)
@@ -41,37 +41,37 @@ def is_big_gpu(index_or_device=0) -> bool:
 
 
 def test_torch_2_3_form():
-    cuda, xpu, rocm, line, _ = inductor_gate.parse_is_big_gpu(TORCH_2_3)
+    cuda, xpu, rocm, line, _ = sm_gate.parse_is_big_gpu(TORCH_2_3)
     assert (cuda, xpu, rocm) == (80, None, None) and line == 3
 
 
 def test_torch_2_4_form():
-    assert inductor_gate.parse_is_big_gpu(TORCH_2_4)[:3] == (68, None, None)
+    assert sm_gate.parse_is_big_gpu(TORCH_2_4)[:3] == (68, None, None)
 
 
 def test_current_form_with_xpu_and_rocm():
-    cuda, xpu, rocm, _, extra = inductor_gate.parse_is_big_gpu(CURRENT)
+    cuda, xpu, rocm, _, extra = sm_gate.parse_is_big_gpu(CURRENT)
     assert (cuda, xpu) == (68, 16) and rocm == "prop.major < 9 or prop.major == 10 -> False" and extra == []
 
 
 def test_missing_function():
-    assert inductor_gate.parse_is_big_gpu("def other(): pass")[0] is None
+    assert sm_gate.parse_is_big_gpu("def other(): pass")[0] is None
 
 
 def test_history_fallback_by_version():
-    assert inductor_gate.history_gate("2.3.1").cuda_min_sms == 80
-    assert inductor_gate.history_gate("2.4.0").cuda_min_sms == 68
-    assert inductor_gate.history_gate(None).origin == "history"
+    assert sm_gate.history_gate("2.3.1").cuda_min_sms == 80
+    assert sm_gate.history_gate("2.4.0").cuda_min_sms == 68
+    assert sm_gate.history_gate(None).origin == "history"
 
 
 def test_installed_torch_is_read_from_source():
-    gate = inductor_gate.installed_sm_gate()
+    gate = sm_gate.installed_sm_gate()
     assert gate.origin == "source" and gate.cuda_min_sms in (68, 80)
     assert "torch/_inductor/utils.py:" in gate.where
 
 
 def test_disables_templates():
-    gate = inductor_gate.history_gate("2.4.0")
+    gate = sm_gate.history_gate("2.4.0")
     assert gate.disables_templates(46) is True
     assert gate.disables_templates(68) is False
     assert gate.disables_templates(None) is None

@@ -1,0 +1,79 @@
+"""gpudiag's files: the TOML catalogues it ships, its cache folder, and the one way it writes JSON.
+
+Catalogues are TOML so people can read and review them (comments, sources beside values), but
+parsing TOML costs tens of milliseconds on every start, and `gpudiag explain-warning` must answer
+a single line in well under half a second. The first run writes the parsed data as JSON in the
+cache folder (keyed by the file's path, size and mtime); later runs load that. A cache that
+cannot be written or read is simply skipped.
+
+Every JSON file gpudiag writes for itself (the parsed-catalogue cache, check-tiles' compile
+cache, the bake-off's children's reports) may be read by another process or survive an
+interrupted run, so it is written to a temporary file beside it and renamed into place.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+import tempfile
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10 only
+    import tomli as tomllib
+
+
+def cache_dir() -> Path:
+    """``$GPUDIAG_CACHE_DIR``, else ``$XDG_CACHE_HOME/gpudiag``, else ``~/.cache/gpudiag``."""
+    explicit = os.environ.get("GPUDIAG_CACHE_DIR")
+    if explicit:
+        return Path(explicit)
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "gpudiag"
+
+
+def write_json_atomic(path: str | os.PathLike[str], document: Any, *, indent: int | None = 2) -> None:
+    """Write ``document`` to ``path`` so readers see the old file or the whole new one, never a part.
+
+    Raises OSError (and TypeError/ValueError for unserialisable data); the temporary file is removed.
+    """
+    target = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=str(target.resolve().parent))
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(document, f, indent=indent, default=str)
+            f.write("\n")
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def load_toml(package: str, relative: str) -> dict[str, Any]:
+    """Parse ``relative`` (e.g. ``"data/gpus.toml"``) inside ``package``."""
+    resource = resources.files(package).joinpath(relative)
+    try:
+        path = Path(str(resource))
+        st = path.stat()
+        key = hashlib.sha1(f"{path}:{st.st_size}:{st.st_mtime_ns}".encode()).hexdigest()[:20]
+        cached = cache_dir() / f"{path.stem}-{key}.json"
+    except (OSError, TypeError, ValueError):  # not a plain file (zipped package): no cache
+        cached = None
+    if cached is not None:
+        try:
+            return json.loads(cached.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            pass
+    data = tomllib.loads(resource.read_text(encoding="utf-8"))
+    if cached is not None:
+        try:
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            write_json_atomic(cached, data, indent=None)
+        except (OSError, TypeError, ValueError):
+            pass  # read-only home, or a value JSON cannot hold (TOML dates): parse each time
+    return data

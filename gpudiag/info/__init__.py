@@ -1,0 +1,1 @@
+"""``gpudiag info`` as data."""
