@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import json
 import os
 import sys
 
@@ -10,28 +11,79 @@ import typer
 from typer.core import TyperGroup
 
 from gpudiag import __version__
+from gpudiag.cli.streams import EXIT_BROKEN_PIPE, flush_stdout, make_streams_safe, silence_stdout
 from gpudiag.errors import EXIT_USAGE, GpudiagError
+
+ERROR_SCHEMA_ID = "gpudiag.error/1"
+
+
+def _usage_error_types() -> tuple[type, ...]:
+    """click's UsageError, and the copy newer Typer vendors as ``typer._click``."""
+    types: list[type] = []
+    for module in ("typer._click.exceptions", "click.exceptions"):
+        try:
+            types.append(importlib.import_module(module).UsageError)
+        except (ImportError, AttributeError):
+            pass
+    return tuple(types)
+
+
+USAGE_ERRORS = _usage_error_types()
+
+
+def _subcommand_args(ctx: typer.Context) -> list[str]:
+    protected = getattr(ctx, "_protected_args", None)  # click >= 8.2; the public name is deprecated
+    if protected is None:
+        protected = getattr(ctx, "protected_args", [])
+    args = [*protected, *ctx.args]
+    return args[: args.index("--")] if "--" in args else args
+
+
+def error_document(command: str | None, message: str, exit_code: int) -> dict:
+    """What ``--json`` prints on stdout when a command fails, so a script reading stdout gets JSON."""
+    return {"schema": ERROR_SCHEMA_ID, "command": command, "error": message, "exit_code": exit_code}
 
 
 class GpudiagGroup(TyperGroup):
-    """Turns ``GpudiagError`` (and anything unexpected) into one line on stderr and an exit code."""
+    """Turns ``GpudiagError`` (and anything unexpected) into one line on stderr and an exit code.
+
+    With ``--json`` the same failure is also printed on stdout as an error document
+    (``gpudiag.error/1``): a script that parses stdout always gets JSON.
+    """
 
     def invoke(self, ctx: typer.Context):  # type: ignore[override]
+        args = _subcommand_args(ctx)
+        command = args[0] if args else None
+        wants_json = "--json" in args[1:]
+
+        def fail(message: str, code: int, *, to_stderr: bool = True) -> typer.Exit:
+            if to_stderr:
+                typer.echo(f"gpudiag: {message}", err=True)
+            if wants_json:
+                try:
+                    sys.stdout.write(json.dumps(error_document(command, message, code), indent=2) + "\n")
+                except BrokenPipeError:
+                    silence_stdout()
+            return typer.Exit(code)
+
         try:
             return super().invoke(ctx)
         except GpudiagError as exc:
-            typer.echo(f"gpudiag: {exc.message}", err=True)
-            raise typer.Exit(exc.exit_code) from None
+            raise fail(exc.message, exc.exit_code) from None
         except KeyboardInterrupt:
-            typer.echo("gpudiag: interrupted", err=True)
-            raise typer.Exit(130) from None
+            raise fail("interrupted", 130) from None
+        except BrokenPipeError:  # the reader closed stdout early (| head): stop quietly
+            silence_stdout()
+            raise typer.Exit(EXIT_BROKEN_PIPE) from None
+        except USAGE_ERRORS as exc:  # a bad option: click prints the usage and the message
+            fail(exc.format_message(), exc.exit_code, to_stderr=False)
+            raise
         except Exception as exc:  # a bug in gpudiag: still no traceback unless asked for
             # Typer's (or click's, in older Typer) own exceptions carry usage errors and exits.
             if type(exc).__module__.startswith(("click", "typer")) or os.environ.get("GPUDIAG_DEBUG"):
                 raise
-            typer.echo(f"gpudiag: internal error: {type(exc).__name__}: {exc} "
-                       "(set GPUDIAG_DEBUG=1 to see the traceback)", err=True)
-            raise typer.Exit(EXIT_USAGE) from None
+            raise fail(f"internal error: {type(exc).__name__}: {exc} "
+                       "(set GPUDIAG_DEBUG=1 to see the traceback)", EXIT_USAGE) from None
 
 
 app = typer.Typer(
@@ -94,8 +146,17 @@ def _requested_subcommand(argv: list[str]) -> list[str] | None:
 
 
 def main() -> None:
+    make_streams_safe()
     load_subcommands(_requested_subcommand(sys.argv[1:]))
-    app(prog_name="gpudiag")
+    try:
+        app(prog_name="gpudiag")
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else EXIT_USAGE)
+    # Output still buffered for a pipe is written here; a reader that left early is not an error.
+    if not flush_stdout():
+        code = EXIT_BROKEN_PIPE
+    sys.exit(code)
 
 
 if __name__ == "__main__":

@@ -81,7 +81,7 @@ def bakeoff_command(
     settings = core.Settings(script=str(script), modes=parse_modes(modes), device=device, timeout_s=timeout,
                              quick=quick, warm_cache=warm_cache, entry=entry, inputs=inputs, spawn=spawn,
                              output=str(output) if output else None)
-    err = Console(file=sys.stderr, highlight=False, soft_wrap=False)
+    err = console(sys.stderr)
     progress = _ProgressView(err)
     try:
         harness = core.Harness(settings, progress)

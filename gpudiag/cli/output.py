@@ -12,9 +12,20 @@ from rich.console import Console
 KIB, MIB, GIB = 1 << 10, 1 << 20, 1 << 30
 
 
-def console() -> Console:
+class ReportConsole(Console):
+    """rich's Console, but a reader closing the pipe early is left to the app to handle.
+
+    rich answers a broken pipe with ``SystemExit(1)``, and 1 means "the answer is no" here.
+    """
+
+    def on_broken_pipe(self) -> None:
+        self.quiet = True
+        raise BrokenPipeError("stdout closed by the reader")
+
+
+def console(file=None) -> ReportConsole:
     # Created per call so that Typer's test runner, which swaps sys.stdout, captures the output.
-    return Console(file=sys.stdout, highlight=False, soft_wrap=False)
+    return ReportConsole(file=file or sys.stdout, highlight=False, soft_wrap=False)
 
 
 def _default(obj: Any) -> Any:
