@@ -16,13 +16,13 @@ export PYTHONPATH=.${PYTHONPATH:+:$PYTHONPATH} PYTHONUNBUFFERED=1 COLUMNS=150
 python3 -m gpudiag info > "$OUT/info.txt" 2>&1
 timeout 200 python3 -m pytest -q -p no:cacheprovider -m gpu tests/ > "$OUT/gpu_tests.txt" 2>&1
 echo "gpu tests rc=$? at $(( $(date +%s) - START )) s" >> "$OUT/env.txt"
-{ timeout 40 python3 bench/bench_explain.py --latency-only; timeout 60 python3 bench/bench_explain.py --size-mb 256; } > "$OUT/explain_bench.txt" 2>&1
-timeout 50 python3 bench/bench_tiles.py --jobs 16 --out "$OUT/tiles_bench.json" > "$OUT/tiles_bench.txt" 2>&1
+{ timeout 40 python3 bench/explain_speed.py --latency-only; timeout 60 python3 bench/explain_speed.py --size-mb 256; } > "$OUT/explain_bench.txt" 2>&1
+timeout 50 python3 bench/tiles_speed.py --jobs 16 --out "$OUT/tiles_bench.json" > "$OUT/tiles_bench.txt" 2>&1
 echo "benches done at $(( $(date +%s) - START )) s" >> "$OUT/env.txt"
 L=$(left)
 if [ "$L" -gt 60 ]; then
   mkdir -p /tmp/bk
-  bash bench/bench_bakeoff_h100.sh /tmp/bk "$((L - 10))" &
+  bash bench/bakeoff_device_run.sh /tmp/bk "$((L - 10))" &
   P=$!
   while kill -0 $P 2>/dev/null; do sleep 10; tar czf "$OUT/bakeoff.tgz" -C /tmp bk 2>/dev/null; done
   tar czf "$OUT/bakeoff.tgz" -C /tmp bk

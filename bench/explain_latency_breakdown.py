@@ -34,7 +34,7 @@ STAGES = {
 }
 
 
-# Bytecode in a private cache, as an installed package has it (see bench_explain.latency).
+# Bytecode in a private cache, as an installed package has it (see explain_speed.latency).
 ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 ENV["PYTHONPYCACHEPREFIX"] = tempfile.mkdtemp(prefix="gpudiag-pyc-")
 

@@ -1,4 +1,4 @@
-"""The H100 table (bench/h100_tiles_ground_truth.py, launched on an H100 with Triton 3.6) against
+"""The H100 table (bench/tiles_ground_truth.py, launched on an H100 with Triton 3.6) against
 --exact on this CPU machine and against the estimate."""
 
 from __future__ import annotations

@@ -496,7 +496,7 @@ def time_cuda(torch: Any, call: Any, warmup_ms: float, rep_ms: float) -> dict:
     the call between device events. When the host needs longer than that flush to issue one call,
     the GPU starves mid-call and the event pair measures host issue time minus the flush: on the
     H100 host, the small MLP's default mode gave do_bench medians from 0.064 to 0.150 ms in one
-    process while its calls took 0.10-0.20 ms each back to back (bench/diag_launch_bound.py). So a
+    process while its calls took 0.10-0.20 ms each back to back (bench/bakeoff_diag_launch_bound.py). So a
     loop of calls is timed too, and a mode whose loop is clearly slower than its device time is
     launch-bound and ranked by the loop: what one call really costs when the host is the limit.
     """

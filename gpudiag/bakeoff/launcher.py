@@ -1,7 +1,7 @@
 """How a bake-off child process is started: forked from the zygote, or a fresh interpreter.
 
 Both give the harness the same handle: a pid (the leader of its own process group), ``poll()`` and
-``kill()``. The harness measures both ways (bench/bench_bakeoff_overhead.py); fork is the default.
+``kill()``. The harness measures both ways (bench/bakeoff_overhead.py); fork is the default.
 """
 
 from __future__ import annotations

@@ -184,7 +184,7 @@ def recommend(run: BakeoffRun, s: Summary, by_wl: dict[str, list[ModeResult]]) -
     if s.cudagraphs_hurt:
         parts.append("CUDA graphs hurt here: " + "; ".join(s.cudagraphs_hurt) + ".")
         if any(INPUT_COPY_NOTE.split("{")[0] in h for h in s.cudagraphs_hurt):
-            # Measured (bench/diag_cudagraph_input_copy.py): the copy is the whole gap on softmax_vocab's
+            # Measured (bench/bakeoff_diag_cudagraph_input_copy.py): the copy is the whole gap on softmax_vocab's
             # prefill, and torch._dynamo.mark_static_address() on the input did not remove it (torch 2.11).
             parts.append("A CUDA-graph mode copies each input tensor into its graph's own buffers on every "
                          "call unless it is a parameter, a buffer or the output of an earlier CUDA graph; "

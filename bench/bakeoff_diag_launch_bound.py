@@ -10,7 +10,7 @@ times over, and each process reports, for the same compiled callable:
 - the same with the garbage collector frozen and off, and again pinned to one core;
 - the load average and the number of live child processes (inductor's compile workers) at timing.
 
-    python bench/diag_launch_bound.py SCRIPT --modes eager,default --procs 3 --out FILE.json
+    python bench/bakeoff_diag_launch_bound.py SCRIPT --modes eager,default --procs 3 --out FILE.json
 """
 from __future__ import annotations
 

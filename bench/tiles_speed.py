@@ -1,9 +1,9 @@
 """Speed of ``gpudiag check-tiles``: the estimate over 10,000 configs, and ``--exact`` cold and warm.
 
-    PYTHONPATH=. python3 bench/bench_tiles.py [--exact-configs 36] [--jobs N] [--out bench_tiles.json]
+    PYTHONPATH=. python3 bench/tiles_speed.py [--exact-configs 36] [--jobs N] [--out tiles_speed.json]
 
 Estimate: the core check (gpudiag.tiles.check.check) on 10,000 configs, no rendering. Exact: the
-configs of bench/h100_tiles_ground_truth.py's grid compiled for sm_90 with an empty cache (cold), then
+configs of bench/tiles_ground_truth.py's grid compiled for sm_90 with an empty cache (cold), then
 again (warm, from the on-disk cache), and 100 configs warm (the grid repeated with varied warps).
 """
 
@@ -27,7 +27,7 @@ from gpudiag.tiles import exact  # noqa: E402
 from gpudiag.tiles.check import Options, Target, check  # noqa: E402
 from gpudiag.tiles.dtypes import lookup  # noqa: E402
 from gpudiag.tiles.parse import TileConfig  # noqa: E402
-from h100_tiles_ground_truth import GRID  # noqa: E402
+from tiles_ground_truth import GRID  # noqa: E402
 
 H100 = Target("H100", "sm_90", 90, 232448, "bench", 233472, 1024, 32, 132, "bench")
 

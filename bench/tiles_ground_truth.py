@@ -7,7 +7,7 @@ launch is refused, the ``OutOfResources`` "Required" number. It then compiles th
 through ``gpudiag.tiles.exact`` on this machine (cold, then warm) to check that the CPU path gives
 the same numbers here, with this machine's Triton.
 
-    PYTHONPATH=. python3 bench/h100_tiles_ground_truth.py --out tests/data/h100_tiles_ground_truth.json
+    PYTHONPATH=. python3 bench/tiles_ground_truth.py --out tests/data/h100_tiles_ground_truth.json
 """
 
 from __future__ import annotations
@@ -149,7 +149,7 @@ def main() -> int:
     t_launch = time.perf_counter() - t0
     bench = exact_here(rows, args.jobs)
     mism = [r for r in rows if r.get("exact_here") != (r.get("shared") if r.get("launched") else r.get("required"))]
-    doc = {"meta": {**_versions(), "launch_s": round(t_launch, 1), "script": "bench/h100_tiles_ground_truth.py"},
+    doc = {"meta": {**_versions(), "launch_s": round(t_launch, 1), "script": "bench/tiles_ground_truth.py"},
            "exact_bench": bench, "exact_mismatches_here": len(mism), "rows": rows}
     with open(args.out, "w") as f:
         json.dump(doc, f, indent=1)

@@ -11,7 +11,7 @@ two children in turn that each compile and run a small MLP on the GPU with empty
 an alarm, so a hang becomes a row, not a stuck benchmark), and only afterwards asks libcuda whether
 cuInit had been called in the zygote (cuDeviceGetCount answers CUDA_ERROR_NOT_INITIALIZED if not).
 
-    python bench/diag_zygote_preload.py --out FILE.json [--child-timeout 90]
+    python bench/bakeoff_diag_zygote_preload.py --out FILE.json [--child-timeout 90]
 """
 from __future__ import annotations
 

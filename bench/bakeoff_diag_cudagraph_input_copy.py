@@ -9,7 +9,7 @@ medians of default, reduce-overhead, and reduce-overhead with the input marked s
 own process, plus the device time of copying the input once and the kernels each call runs (torch
 profiler over 10 calls).
 
-    python bench/diag_cudagraph_input_copy.py --out FILE.json
+    python bench/bakeoff_diag_cudagraph_input_copy.py --out FILE.json
 """
 from __future__ import annotations
 

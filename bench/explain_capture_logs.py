@@ -7,7 +7,7 @@ stderr, including tracebacks) is saved as ``<outdir>/<scenario>__<mode>.log``; a
 ``--explain`` is given, ``gpudiag explain-warning --log --json`` is run on every log and its answer
 saved beside it as ``.explain.json``.
 
-    python bench/capture_logs.py --out /tmp/logs [--device cuda|cpu] [--explain] [--only NAME,...]
+    python bench/explain_capture_logs.py --out /tmp/logs [--device cuda|cpu] [--explain] [--only NAME,...]
 
 Works on CPU (many of these warnings fire there too) and on CUDA, where the cudagraph, TF32 and
 max-autotune scenarios add theirs.

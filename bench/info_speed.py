@@ -4,7 +4,7 @@ Each command runs as a fresh process, first once (the cold run: nothing of it ca
 process tree yet), then REPEAT more times; the table gives the cold time, the median and the
 ratio of each median to gpudiag's. Usage:
 
-    python3 bench/bench_info.py [--repeat 7] [--markdown OUT.md]
+    python3 bench/info_speed.py [--repeat 7] [--markdown OUT.md]
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """Benchmark explain-warning: log-scan throughput and peak RSS on a generated realistic log, and the
 wall time of explaining one line (a fresh `python -m gpudiag explain-warning` process each time).
 
-    python bench/bench_explain.py --size-mb 1024 [--keep PATH]   # throughput + peak RSS (one core)
-    python bench/bench_explain.py --latency-only                  # one-line latency only
+    python bench/explain_speed.py --size-mb 1024 [--keep PATH]   # throughput + peak RSS (one core)
+    python bench/explain_speed.py --latency-only                  # one-line latency only
 
 The log mixes what a real torch.compile training log holds: training-step prints, glog-prefixed
 INFO/DEBUG lines from inductor and dynamo, multi-line warning records, graph-break reports, recompile

@@ -3,12 +3,12 @@ ReLU, Linear 1024->1024, batch 256, fp32), all five modes:
 
 (a) gpudiag's per-mode medians vs a plain do_bench of the same compiled callable, run by the same child
     process right after gpudiag's own timing (a_same_process), and vs a hand-written do_bench in a separate
-    process (bench/handwritten_do_bench.py, compiling each mode from the cache the bake-off kept): within 3%;
+    process (bench/bakeoff_handwritten_do_bench.py, compiling each mode from the cache the bake-off kept): within 3%;
 (b) the same bake-off twice (both fork children from a torch-importing zygote unless --run2-spawn fresh):
     same winner, medians within 3%, and the ranking figure (per_call_ms) within 3%;
-plus the harness-overhead breakdown of both runs (bench_bakeoff_overhead.breakdown).
+plus the harness-overhead breakdown of both runs (bakeoff_overhead.breakdown).
 
-    PYTHONPATH=. python3 bench/bench_bakeoff_checks.py --device cuda --out DIR [--script KB.py --tag NAME]
+    PYTHONPATH=. python3 bench/bakeoff_checks.py --device cuda --out DIR [--script KB.py --tag NAME]
 
 --script runs the same checks on another KernelBench file, e.g. a GPU-bound control.
 """
@@ -25,7 +25,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench_bakeoff_overhead import MLP, bake, breakdown, import_torch_s  # noqa: E402
+from bakeoff_overhead import MLP, bake, breakdown, import_torch_s  # noqa: E402
 
 TOL = 0.03
 
@@ -52,7 +52,7 @@ def main() -> None:
     (out / f"{a.tag}_run1.json").write_text(json.dumps(run1, indent=2))
     print(f"run 1 done: wall {run1['wall_s']:.1f} s", file=sys.stderr, flush=True)
     budgets = (run1["settings"]["warmup_ms"], run1["settings"]["rep_ms"])
-    hand = subprocess.run([sys.executable, str(Path(__file__).parent / "handwritten_do_bench.py"), str(script),
+    hand = subprocess.run([sys.executable, str(Path(__file__).parent / "bakeoff_handwritten_do_bench.py"), str(script),
                            "--device", a.device, "--cache-root", keep, "--workload", run1["workloads"][0]["name"],
                            "--warmup", str(budgets[0]), "--rep", str(budgets[1]),
                            "--modes", ",".join(r["mode"] for r in run1["rows"] if r.get("timing"))],
