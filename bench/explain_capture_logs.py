@@ -23,7 +23,8 @@ import sys
 import time
 from pathlib import Path
 
-TORCH_LOGS = "perf_hints,recompiles,graph_breaks,cudagraphs,dynamic,+torch._inductor.select_algorithm"
+TORCH_LOGS = ("perf_hints,recompiles,recompiles_verbose,graph_breaks,cudagraphs,dynamic,"
+              "+torch._inductor.select_algorithm")
 MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
 
 
@@ -138,6 +139,117 @@ def _data_dependent(torch, device, mode):
     torch.compile(f, mode=mode)(torch.randn(32, device=device))
 
 
+# ------------------------------------------------ one scenario per class of guard failure (recompiles)
+
+def _guard_size(torch, device, mode):
+    g = torch.compile(lambda x: x.relu() * 2, mode=mode, dynamic=False)
+    for n in (8, 9, 10, 11):
+        g(torch.randn(4, n, device=device))
+
+
+def _guard_module_int(torch, device, mode):
+    class Scale(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.k = 3
+
+        def forward(self, x):
+            return x * self.k
+
+    m = Scale()
+    g = torch.compile(m, mode=mode)
+    for k in (3, 4, 5, 6):
+        m.k = k
+        g(torch.randn(16, device=device))
+
+
+def _guard_float_arg(torch, device, mode):
+    g = torch.compile(lambda x, scale: x * scale, mode=mode)
+    for scale in (0.5, 0.25, 0.125, 2.0):
+        g(torch.randn(16, device=device), scale)
+
+
+def _guard_object_id(torch, device, mode):
+    def f(x, act):
+        return act(x) + 1
+
+    g = torch.compile(f, mode=mode)
+    for act in (torch.nn.ReLU(), torch.nn.GELU(), torch.nn.SiLU(), torch.nn.Tanh()):
+        g(torch.randn(16, device=device), act)
+
+
+def _guard_type(torch, device, mode):
+    def f(xs):
+        return xs[0] + xs[1]
+
+    g = torch.compile(f, mode=mode)
+    a, b = torch.randn(8, device=device), torch.randn(8, device=device)
+    g([a, b])
+    g((a, b))
+
+
+def _guard_dtype(torch, device, mode):
+    g = torch.compile(lambda x: x.sin() + 1, mode=mode)
+    for dt in (torch.float32, torch.float16, torch.bfloat16, torch.float64):
+        g(torch.randn(16, device=device).to(dt))
+
+
+def _guard_requires_grad(torch, device, mode):
+    g = torch.compile(lambda x: (x * 2).sum(), mode=mode)
+    g(torch.randn(16, device=device))
+    g(torch.randn(16, device=device, requires_grad=True))
+
+
+def _guard_device(torch, device, mode):
+    g = torch.compile(lambda x: x.cos() * 3, mode=mode)
+    g(torch.randn(16))
+    g(torch.randn(16, device="cuda"))
+
+
+def _guard_grad_mode(torch, device, mode):
+    g = torch.compile(lambda x, w: x @ w, mode=mode)
+    x, w = torch.randn(8, 8, device=device), torch.randn(8, 8, device=device, requires_grad=True)
+    g(x, w)
+    with torch.no_grad():
+        g(x, w)
+
+
+def _guard_autocast(torch, device, mode):
+    g = torch.compile(lambda x, w: (x @ w).relu(), mode=mode)
+    x, w = torch.randn(16, 16, device=device), torch.randn(16, 16, device=device)
+    g(x, w)
+    with torch.autocast(device_type=device, dtype=torch.bfloat16):
+        g(x, w)
+
+
+def _recompile_limit_hard(torch, device, mode):
+    torch._dynamo.config.recompile_limit = 2
+    torch._dynamo.config.fail_on_recompile_limit_hit = True
+    g = torch.compile(lambda x: x + 1, mode=mode, dynamic=False)
+    for n in range(2, 8):
+        g(torch.randn(n, device=device))
+
+
+def _fail_on_recompile(torch, device, mode):
+    g = torch.compile(lambda x: x * 2, mode=mode, dynamic=False)
+    g(torch.randn(4, device=device))
+    torch.compiler.set_stance("fail_on_recompile")
+    g(torch.randn(5, device=device))
+
+
+def _graph_partition(torch, device, mode):
+    torch._inductor.config.graph_partition = True
+
+    def f(x, cpu_t):
+        y = x.sin()
+        z = (cpu_t + 1).sum()  # a CPU op inside a CUDA graph: partitioned out
+        return y * 2, z
+
+    g = torch.compile(f, mode=mode)
+    for _ in range(3):
+        g(torch.randn(64, device=device), torch.ones(4))
+
+
 # name -> (function, modes it runs in, needs cuda)
 SCENARIOS = {
     "graph_breaks": (_graph_breaks, ("default",), False),
@@ -152,6 +264,19 @@ SCENARIOS = {
     "complex": (_complex, ("default",), False),
     "dynamic_violation": (_dynamic_violation, ("default",), False),
     "data_dependent": (_data_dependent, ("default",), False),
+    "guard_size": (_guard_size, ("default",), False),
+    "guard_module_int": (_guard_module_int, ("default",), False),
+    "guard_float_arg": (_guard_float_arg, ("default",), False),
+    "guard_object_id": (_guard_object_id, ("default",), False),
+    "guard_type": (_guard_type, ("default",), False),
+    "guard_dtype": (_guard_dtype, ("default",), False),
+    "guard_requires_grad": (_guard_requires_grad, ("default",), False),
+    "guard_device": (_guard_device, ("default",), True),
+    "guard_grad_mode": (_guard_grad_mode, ("default",), False),
+    "guard_autocast": (_guard_autocast, ("default",), False),
+    "recompile_limit_hard": (_recompile_limit_hard, ("default",), False),
+    "fail_on_recompile": (_fail_on_recompile, ("default",), False),
+    "graph_partition": (_graph_partition, ("reduce-overhead",), True),
 }
 
 
