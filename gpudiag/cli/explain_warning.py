@@ -1,4 +1,4 @@
-"""``gpudiag explain-warning``: what a torch.compile / Inductor / Triton message means on this GPU."""
+"""``gpudiag explain-warning``: parse the options, ask the core for one report, render it."""
 
 from __future__ import annotations
 
@@ -8,91 +8,89 @@ import typer
 
 from gpudiag.cli.app import app
 from gpudiag.cli.output import console, emit_json
-from gpudiag.errors import EXIT_NO, EXIT_USAGE, GpudiagError
 
-SEVERITY_STYLE = {"fatal": "bold red", "wrong-results": "red", "performance": "yellow", "harmless": "green"}
+SEVERITY_STYLE = {"fatal": "bold red", "wrong-results": "red", "performance": "yellow", "unknown": "cyan",
+                  "harmless": "green"}
 APPLIES_STYLE = {"yes": "bold red", "no": "green", "unknown": "yellow", "n/a": "dim"}
-
-
-def _device(gpu: Optional[str]):
-    from gpudiag.device import live_or_none, resolve_target
-
-    if gpu:
-        return resolve_target(gpu=gpu), None
-    # NVML answers everything explain's verdicts need (SM count, compute capability, hence the
-    # per-architecture limits) without cuInit, a quarter of this command's time on an H100 host.
-    return live_or_none(nvml_only=True)
+KIND_LABEL = {"catalogue": "", "registry": "torch registry", "family": "family, not exact"}
 
 
 @app.command("explain-warning")
 def explain_warning_command(
-    text: Optional[str] = typer.Argument(None, metavar="TEXT", help="The warning or error line (with or without "
-                                         "its logger prefix), or a catalogue id such as inductor.not-enough-sms."),
-    log: Optional[str] = typer.Option(None, "--log", "-l", metavar="FILE", help="Scan a whole log file ('-' for "
-                                      "stdin): each known warning once, with count, first line and verdict."),
-    list_entries: bool = typer.Option(False, "--list", help="List the catalogue, one line per entry, and exit."),
-    gpu: Optional[str] = typer.Option(None, "--gpu", "-g", metavar="NAME", help="Give verdicts for a catalogue GPU "
-                                      "('RTX 3070', 'H100') instead of the live one."),
-    json_out: bool = typer.Option(False, "--json", help="Print one JSON document (schema gpudiag.explain-warning/1) "
-                                  "and nothing else."),
+    text: Optional[str] = typer.Argument(None, metavar="TEXT", help="The warning or error line (any logger "
+                                         "prefix), several pasted lines, or an id: a catalogue id such as "
+                                         "inductor.not-enough-sms, a family id, or torch's GB0059."),
+    log: Optional[str] = typer.Option(None, "--log", "-l", metavar="FILE", help="Scan a whole log ('-' for "
+                                      "stdin; UTF-8 or UTF-16): each warning once with count, first line and "
+                                      "verdict, then the recompile and graph-break story."),
+    list_entries: bool = typer.Option(False, "--list", help="List the catalogue and the families, one line "
+                                      "each, and exit."),
+    gpu: Optional[str] = typer.Option(None, "--gpu", "-g", metavar="NAME", help="Give verdicts for a catalogue "
+                                      "GPU ('RTX 3070', 'H100') instead of the live one."),
+    json_out: bool = typer.Option(False, "--json", help="Print one JSON document (schema "
+                                  "gpudiag.explain-warning/1) and nothing else."),
 ) -> None:
     """What a torch.compile, Inductor or Triton warning means, whether it applies to your GPU, and the fix.
 
-    Give one message as TEXT, a catalogue id, or a whole log with --log. Exit 1 when nothing is
-    recognised (closest entries are shown), 2 for empty, binary or unreadable input.
+    Explanations come from gpudiag's catalogue, from torch's own graph-break registry (installed torch), or, when neither knows the exact message, from the family of what emitted it (said so plainly).
+
+    With --log, the report also tells per compiled function how often it recompiled, which guards failed and the change that removes each, and groups graph breaks by reason and by user frame.
+
+    Exit 0 explained; 1 nothing recognised (closest entries shown); 2 empty, binary or unreadable input, or a bad option.
     """
     from gpudiag.explain import report as core
 
-    if list_entries:
-        _list(core, json_out)
-        return
-    if (text is None) == (log is None):
-        raise GpudiagError("give exactly one of TEXT or --log FILE (or --list); see --help", EXIT_USAGE)
-    facts, why = _device(gpu)
-    ctx = core.Context.create(facts, why)
-    device = core.Device.of(facts, why)
-    if log is not None:
-        rep = core.explain_log(ctx, log)
-        if json_out:
-            emit_json(core.log_to_dict(rep, device))
-        else:
-            _render_log(rep, device)
-        if not rep.known:
-            raise typer.Exit(EXIT_NO)
-        return
-    assert text is not None
-    result = core.explain_id(ctx, text.strip()) if ctx.catalogue.get(text.strip()) else core.explain_text(ctx, text)
-    if isinstance(result, core.NoMatch):
-        if json_out:
-            emit_json({"schema": core.SCHEMA, "form": "no-match", "device": vars(device), "text": result.text,
-                       "closest": [{"id": e.id, "title": e.title} for e in result.closest]})
-        else:
-            con = console()
-            con.print("[yellow]No catalogue entry matches this message.[/yellow]")
-            if result.closest:
-                con.print("Closest entries (explain one with `gpudiag explain-warning ID`):")
-                for e in result.closest:
-                    con.print(f"  {e.id:38} {e.title}", markup=False)
-        raise typer.Exit(EXIT_NO)
+    rep = core.build(text=text, log=log, list_entries=list_entries, gpu=gpu)
     if json_out:
-        doc = {"schema": core.SCHEMA, "form": "text" if result.line else "id", "device": vars(device)}
-        doc.update(result.to_dict())
-        emit_json(doc)
-        return
-    _render_one(result, device)
+        emit_json(rep.to_dict())
+    else:
+        RENDERERS[rep.form](rep)
+    if rep.exit_code:
+        raise typer.Exit(rep.exit_code)
 
 
-def _list(core, json_out: bool) -> None:
-    cat = core.load()
-    if json_out:
-        emit_json({"schema": core.SCHEMA, "form": "list",
-                   "entries": [{"id": e.id, "severity": e.severity, "title": e.title} for e in cat.entries]})
-        return
+def _markup_free(con, text: str, indent: int = 0, style: str | None = None, **kw) -> None:
+    """Plain text (no markup) wrapped to the console width, wrapped lines indented like the first;
+    a word longer than the width (a path) is broken, never cut."""
+    import textwrap
+
+    from rich.text import Text
+
+    indent += len(text) - len(text.lstrip(" "))
+    pad = " " * indent
+    wrapped = textwrap.fill(text.strip(" "), width=max(con.width, indent + 20), initial_indent=pad,
+                            subsequent_indent=pad, break_long_words=True, break_on_hyphens=False,
+                            replace_whitespace=False, drop_whitespace=True) or pad
+    con.print(Text(wrapped, style=style or ""), highlight=False, soft_wrap=True, **kw)
+
+
+def reflow(text: str) -> str:
+    """Catalogue prose is wrapped at ~100 columns in TOML: join its lines back into paragraphs so the
+    console wraps them to its own width; indented lines (code) and blank lines are kept."""
+    out: list[str] = []
+    for line in text.splitlines():
+        if out and line.strip() and not line.startswith((" ", "\t")) and out[-1].strip() \
+                and not out[-1].startswith((" ", "\t")):
+            out[-1] = f"{out[-1]} {line.strip()}"
+        else:
+            out.append(line.rstrip())
+    return "\n".join(out)
+
+
+def _prose(con, text: str, indent: int = 0) -> None:
+    for line in reflow(text).splitlines():
+        _markup_free(con, line, indent)
+
+
+def _render_list(rep) -> None:
     con = console()
-    for e in cat.entries:
-        con.print(f"[{SEVERITY_STYLE[e.severity]}]{e.severity:13}[/] {e.id:40} ", end="")
-        con.print(e.title, markup=False)
-    con.print(f"[dim]{len(cat.entries)} entries[/dim]")
+    for it in rep.listed:
+        con.print(f"[{SEVERITY_STYLE[it.severity]}]{it.severity:13}[/] ", end="")
+        _markup_free(con, f"{it.id}{' (family)' if it.kind == 'family' else ''}  {it.title}")
+    families = sum(it.kind == "family" for it in rep.listed)
+    tail = (f"; graph breaks: {rep.registry_size} types from {rep.registry_label}" if rep.registry_label
+            else "; no graph-break registry in the installed torch")
+    con.print(f"[dim]{len(rep.listed) - families} entries, {families} families{tail}[/dim]")
 
 
 def _device_line(device) -> str:
@@ -101,57 +99,141 @@ def _device_line(device) -> str:
     return f"[dim]Verdicts for {device.name} ({device.sm}, {device.sm_count} SMs, {device.origin}).[/dim]"
 
 
-def _render_one(ex, device) -> None:
+def _heading(con, text: str) -> None:
+    con.print(f"\n[bold cyan]{text}[/bold cyan]")
+
+
+def _render_one(rep) -> None:
     from rich.markup import escape
 
     con = console()
-    e, v = ex.entry, ex.verdict
-    con.print(f"[bold]{escape(e.title)}[/bold]  [dim]{e.id}[/dim]  [{SEVERITY_STYLE[e.severity]}]{e.severity}[/]")
-    con.print(_device_line(device))
-    con.print(f"\n[bold cyan]Your GPU[/bold cyan]  [{APPLIES_STYLE[v.applies]}]{escape(v.summary)}[/]")
+    ex = rep.explanation
+    v = ex.verdict
+    con.print(f"[bold]{escape(ex.title)}[/bold]  [dim]{escape(ex.id)}[/dim]  "
+              f"[{SEVERITY_STYLE[ex.severity]}]{ex.severity}[/]")
+    con.print(f"[{'dim' if ex.exact else 'yellow'}]Source of this explanation: {escape(ex.origin)}.[/]")
+    con.print(_device_line(rep.device))
+    _heading(con, "Your GPU")
+    con.print(f"[{APPLIES_STYLE[v.applies]}]{escape(v.summary)}[/]")
     for d in v.details:
-        con.print(f"  {escape(d)}")
+        _markup_free(con, d, 2)
     for c in v.commands:
         con.print(f"  run: [bold]{escape(c)}[/bold]")
-    con.print("\n[bold cyan]What it means[/bold cyan]")
-    con.print(e.meaning, markup=False)
-    con.print("\n[bold cyan]Why it fired[/bold cyan]")
-    con.print(e.trigger, markup=False)
-    src = f"{e.source_file} :: {e.source_function}"
-    versions = ", ".join(x for x in (f"since {e.since}" if e.since else "", f"removed in {e.removed_in}" if e.removed_in else "") if x)
-    con.print(f"[dim]source: {escape(src)}{' (' + versions + ')' if versions else ''}[/dim]")
-    if e.changes:
-        con.print(f"[dim]changed: {escape(e.changes)}[/dim]")
-    con.print("\n[bold cyan]What to do[/bold cyan]")
-    for f in e.fixes:
-        con.print(f"- {escape(f.text)}")
+    if ex.guard is not None:
+        _heading(con, f"The failed guard: {ex.guard.title}")
+        _markup_free(con, ex.guard.failure)
+        if ex.guard.fix:
+            _markup_free(con, f"fix: {ex.guard.fix}", 2)
+        if ex.guard.hint:
+            _markup_free(con, f"torch's hint: {ex.guard.hint}", 2)
+    _heading(con, "What it means")
+    _prose(con, ex.meaning)
+    _heading(con, "Why it fired")
+    _prose(con, ex.trigger)
+    src = ex.source
+    where = f"{src.file} :: {src.function}" if src.function else src.file
+    versions = ", ".join(x for x in (f"since {src.since}" if src.since else "",
+                                     f"removed in {src.removed_in}" if src.removed_in else "") if x)
+    con.print(f"[dim]source: {escape(where)}{' (' + versions + ')' if versions else ''}[/dim]")
+    if src.changes:
+        con.print(f"[dim]changed: {escape(src.changes)}[/dim]")
+    if ex.match.graph_break is not None and ex.kind != "registry":
+        gb = ex.match.graph_break
+        con.print(f"[dim]torch's graph-break registry: {escape(gb.gb_id)} ({escape(ex.registry_label or '')})[/dim]")
+    _heading(con, "What to do")
+    for f in ex.fixes:
+        _markup_free(con, f"- {f.text}")
         for code_line in f.code.splitlines():
-            con.print(f"    {code_line}", markup=False, highlight=False)
+            _markup_free(con, code_line, 4)
+    for r in ex.references:
+        con.print(f"[dim]see: {escape(r)}[/dim]")
 
 
-def _render_log(rep, device) -> None:
+def _render_no_match(rep) -> None:
+    con = console()
+    con.print("[yellow]No catalogue entry, torch graph-break type or family matches this message.[/yellow]")
+    if rep.closest:
+        con.print("Closest entries (explain one with `gpudiag explain-warning ID`):")
+        for e in rep.closest:
+            _markup_free(con, f"{e.id}  {e.title}", 2)
+
+
+def _render_log(rep) -> None:
     from rich.markup import escape
 
     con = console()
-    con.print(f"[bold]{escape(rep.source)}[/bold]: {rep.lines:,} lines, {rep.bytes_read:,} bytes, "
-              f"{len(rep.known)} known warning(s), {len(rep.unknown)} unrecognised group(s)")
-    con.print(_device_line(device))
-    if not rep.known:
-        con.print("[yellow]No catalogued warning found in this log.[/yellow]")
-    for it in rep.known:
-        e, v = it.explanation.entry, it.explanation.verdict
-        con.print(f"\n[{SEVERITY_STYLE[e.severity]}]{e.severity:13}[/] [bold]{e.id}[/bold]  x{it.count}  "
-                  f"first at line {it.first_line}")
-        con.print(f"  {escape(e.title)}")
-        con.print(f"  [{APPLIES_STYLE[v.applies]}]{escape(v.summary)}[/]")
+    log = rep.log
+    enc = f" ({log.encoding})" if log.encoding != "utf-8" else ""
+    con.print(f"[bold]{escape(log.source)}[/bold]: {log.lines:,} lines, {log.bytes_read:,} bytes{enc}, "
+              f"{len(log.known)} explained, {len(log.unknown)} unrecognised group(s)")
+    con.print(_device_line(rep.device))
+    if not log.known:
+        con.print("[yellow]No warning or error in this log is explained by gpudiag.[/yellow]")
+    for it in log.known:
+        ex, v = it.explanation, it.explanation.verdict
+        label = KIND_LABEL[ex.kind]
+        con.print(f"\n[{SEVERITY_STYLE[ex.severity]}]{ex.severity:13}[/] [bold]{escape(ex.id)}[/bold]  x{it.count}  "
+                  f"first at line {it.first_line}{f'  [dim]({label})[/dim]' if label else ''}")
+        _markup_free(con, ex.title, 2)
+        _markup_free(con, v.summary, 2, style=APPLIES_STYLE[v.applies])
         for c in v.commands:
-            con.print(f"  run: {escape(c)}")
-    if rep.unknown:
-        con.print("\n[bold]Unrecognised warning/error lines[/bold] (numbers collapsed; first occurrence shown):")
-        for u in rep.unknown:
-            con.print(f"  x{u.count:<5} line {u.first_line:<7} ", end="")
-            con.print(u.message[:160], markup=False)
-    if rep.unknown_overflow:
-        con.print(f"  ... and {rep.unknown_overflow} more unrecognised lines in further groups")
-    if rep.known:
+            _markup_free(con, f"run: {c}", 2)
+    _render_story(con, log.story)
+    if log.unknown:
+        _heading(con, "Unrecognised warning/error lines")
+        con.print("[dim](numbers collapsed; first occurrence shown)[/dim]")
+        for u in log.unknown:
+            _markup_free(con, f"x{u.count} at line {u.first_line}: {u.message}", 2)
+    if log.unknown_overflow:
+        con.print(f"  ... and {log.unknown_overflow} more unrecognised lines in further groups")
+    if log.known:
         con.print("\n[dim]Explain one in full: gpudiag explain-warning ID[/dim]")
+
+
+def _render_story(con, story) -> None:
+    if story.functions:
+        _heading(con, "Recompiles, per compiled function")
+        for f in story.ranked_functions():
+            _markup_free(con, f"{f.name} at {f.location}", 2)
+            state = []
+            if f.limit is not None:
+                source = "from the log" if f.hit_limit else (story.default_limit_source or "default")
+                state.append(f"{f.limit_kind} {f.limit} ({source})")
+            if f.hit_limit:
+                state.append("LIMIT HIT: later calls of this function run eagerly")
+            elif f.limit is not None:
+                state.append(f"{max(f.limit - f.recompiles, 0)} recompiles left")
+            if f.failed_recompile:
+                state.append("compilation failed on a recompile (fail_on_recompile)")
+            _markup_free(con, f"recompiled {f.recompiles} time(s); " + "; ".join(state), 4)
+            for g in f.ranked_guards():
+                _markup_free(con, f"{g.finding.title}: in {g.count} recompile(s), e.g. {g.finding.failure}", 4)
+                if g.finding.fix:
+                    _markup_free(con, f"fix: {g.finding.fix}", 6)
+                if g.finding.hint:
+                    _markup_free(con, f"torch's hint: {g.finding.hint}", 6)
+            if f.made_dynamic:
+                _markup_free(con, f"torch made these dynamic by itself: {', '.join(f.made_dynamic)}", 4)
+    if story.graph_breaks:
+        _heading(con, "Graph breaks, by reason")
+        for g in story.ranked_breaks():
+            gb = f" [{g.gb_id}]" if g.gb_id else ""
+            _markup_free(con, f"x{g.count} {g.reason}{gb}", 2)
+            _markup_free(con, "at " + ", ".join(f"{fr} (x{n})" for fr, n in g.frames.most_common()), 4)
+        _heading(con, "Graph breaks, by user frame")
+        for frame, n, reasons in story.breaks_by_frame():
+            _markup_free(con, f"x{n} {frame}: {'; '.join(reasons)}", 2)
+    if story.partitions_created or story.cudagraph_skips:
+        _heading(con, "CUDA graphs")
+        if story.partitions_created:
+            _markup_free(con, f"{story.partitions_created} graph partition(s), "
+                              f"{story.partitions_non_cudagraphable} not cudagraphable", 2)
+        for p in story.partition_findings.values():
+            ops = f" ({', '.join(p.ops)})" if p.ops else ""
+            _markup_free(con, f"x{p.count} reason={p.reason}{ops}: {p.finding}", 2, style="dim" if p.benign else None)
+        for reason, n in story.cudagraph_skips.most_common():
+            _markup_free(con, f"x{n} skipped: {reason}", 2)
+
+
+RENDERERS = {"list": _render_list, "text": _render_one, "id": _render_one, "no-match": _render_no_match,
+             "log": _render_log}

@@ -1,7 +1,12 @@
-"""The warning catalogue (``data/warnings.toml``): loaded, validated and compiled once.
+"""gpudiag's explain data, loaded, validated and compiled once.
 
-Each entry is data: patterns, meaning, the gating source it cites and the fixes. Adding a warning
-means adding an entry; no code changes. Validation errors name the entry so a bad row is obvious.
+* ``data/warnings.toml``: the catalogue, one entry per message (patterns, meaning, the gating source
+  it cites, fixes, an optional device-verdict rule);
+* ``data/families.toml``: the fallback by emitter (exception class, module or logger);
+* ``data/story.toml``: classes of guard failure and reasons for non-cudagraphable partitions.
+
+Adding a warning, a family or a class means adding a row; no code changes. Validation errors name
+the row, so a bad one is obvious.
 """
 
 from __future__ import annotations
@@ -11,21 +16,57 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from gpudiag.files import load_toml
 from gpudiag.errors import GpudiagError
+from gpudiag.files import load_toml
 
-
-# Most costly first: reports sort by this rank.
-SEVERITIES = ("fatal", "wrong-results", "performance", "harmless")
+# Most costly first: reports sort by this rank. "unknown" is a family's: the subsystem is known, the cost not.
+SEVERITIES = ("fatal", "wrong-results", "performance", "unknown", "harmless")
 VERDICT_RULES = ("sm_gate", "rocm_gate", "smem", "threads", "tmem", "tf32", "triton_arch", "torch_arch")
 REQUIRED = ("id", "title", "severity", "needles", "patterns", "meaning", "trigger",
             "source_file", "source_function", "source_text", "fixes", "examples")
+FAMILY_REQUIRED = ("id", "title", "severity", "meaning", "trigger", "source_file", "source_text", "fixes")
 
 
 @dataclass(frozen=True)
 class Fix:
     text: str
     code: str
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a message or a rule lives in the installed torch or triton, and since when."""
+
+    file: str  # inside site-packages: "torch/_inductor/utils.py" (a shared library for C++ text)
+    text: str  # a literal that file contains
+    function: str | None = None
+    since: str | None = None
+    removed_in: str | None = None
+    changes: str | None = None
+
+    @property
+    def package(self) -> str:
+        return self.file.split("/", 1)[0]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"file": self.file, "function": self.function, "text": self.text, "since": self.since,
+                "removed_in": self.removed_in, "changes": self.changes}
+
+
+def _source(row: dict[str, Any]) -> Source:
+    return Source(row["source_file"], row["source_text"], row.get("source_function"), row.get("since"),
+                  row.get("removed_in"), row.get("changes"))
+
+
+def _fixes(row: dict[str, Any]) -> tuple[Fix, ...]:
+    return tuple(Fix(f["text"], f.get("code", "")) for f in row["fixes"])
+
+
+def _compile(rid: str, kind: str, patterns: list[str]) -> tuple[re.Pattern, ...]:
+    try:
+        return tuple(re.compile(p) for p in patterns)
+    except re.error as exc:
+        raise GpudiagError(f"{kind} {rid}: bad pattern: {exc}") from None
 
 
 # eq=False: entries are unique objects, and identity comparison keeps the log scan's membership
@@ -41,40 +82,48 @@ class Entry:
     patterns: tuple[re.Pattern, ...]
     meaning: str
     trigger: str
-    source_file: str
-    source_function: str
-    source_text: str
+    source: Source
     fixes: tuple[Fix, ...]
     examples: tuple[str, ...]
     generic: bool = False
-    since: str | None = None
-    removed_in: str | None = None
-    changes: str | None = None
     verdict: str | None = None
     references: tuple[str, ...] = ()
-
-    @property
-    def severity_rank(self) -> int:
-        return SEVERITIES.index(self.severity)
-
-    @property
-    def source_package(self) -> str:
-        return self.source_file.split("/", 1)[0]
 
     def matches(self, text: str) -> bool:
         return any(p.search(text) for p in self.patterns)
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id, "title": self.title, "severity": self.severity, "generic": self.generic,
-            "meaning": self.meaning, "trigger": self.trigger,
-            "source": {"file": self.source_file, "function": self.source_function, "text": self.source_text,
-                       "since": self.since, "removed_in": self.removed_in, "changes": self.changes},
-            "verdict_rule": self.verdict,
-            "fixes": [{"text": f.text, "code": f.code} for f in self.fixes],
-            "patterns": [p.pattern for p in self.patterns],
-            "references": list(self.references),
-        }
+
+@dataclass(frozen=True, eq=False)
+class Family:
+    """What emitted a line (exception class, module or logger), when no entry knows the message."""
+
+    id: str
+    title: str
+    severity: str
+    exceptions: frozenset[str]
+    emitters: tuple[str, ...]
+    meaning: str
+    trigger: str
+    source: Source
+    fixes: tuple[Fix, ...]
+
+
+@dataclass(frozen=True)
+class GuardClass:
+    id: str
+    title: str
+    patterns: tuple[re.Pattern, ...]
+    fix: str
+    source: Source
+
+
+@dataclass(frozen=True)
+class PartitionReason:
+    id: str
+    pattern: re.Pattern
+    finding: str
+    benign: bool
+    source: Source
 
 
 @dataclass(frozen=True)
@@ -95,18 +144,12 @@ def _entry(row: dict[str, Any]) -> Entry:
         raise GpudiagError(f"warnings catalogue entry {rid}: severity {row['severity']!r} not in {SEVERITIES}")
     if row.get("verdict") and row["verdict"] not in VERDICT_RULES:
         raise GpudiagError(f"warnings catalogue entry {rid}: unknown verdict rule {row['verdict']!r}")
-    try:
-        patterns = tuple(re.compile(p) for p in row["patterns"])
-    except re.error as exc:
-        raise GpudiagError(f"warnings catalogue entry {rid}: bad pattern: {exc}") from None
-    fixes = tuple(Fix(f["text"], f.get("code", "")) for f in row["fixes"])
     return Entry(
         id=rid, title=row["title"], severity=row["severity"], needles=tuple(row["needles"]),
-        patterns=patterns, meaning=row["meaning"].strip(), trigger=row["trigger"].strip(),
-        source_file=row["source_file"], source_function=row["source_function"], source_text=row["source_text"],
-        fixes=fixes, examples=tuple(row["examples"]), generic=bool(row.get("generic", False)),
-        since=row.get("since"), removed_in=row.get("removed_in"), changes=row.get("changes"),
-        verdict=row.get("verdict"), references=tuple(row.get("references", ())),
+        patterns=_compile(rid, "warnings catalogue entry", row["patterns"]), meaning=row["meaning"].strip(),
+        trigger=row["trigger"].strip(), source=_source(row), fixes=_fixes(row), examples=tuple(row["examples"]),
+        generic=bool(row.get("generic", False)), verdict=row.get("verdict"),
+        references=tuple(row.get("references", ())),
     )
 
 
@@ -120,9 +163,46 @@ def parse(data: dict[str, Any]) -> Catalogue:
     return Catalogue(entries, by_id)
 
 
+def _family(row: dict[str, Any]) -> Family:
+    rid = row.get("id", "<no id>")
+    missing = [k for k in FAMILY_REQUIRED if not row.get(k)]
+    if missing or not (row.get("exceptions") or row.get("emitters")):
+        raise GpudiagError(f"family {rid}: missing {', '.join(missing) or 'exceptions or emitters'}")
+    if row["severity"] not in SEVERITIES:
+        raise GpudiagError(f"family {rid}: severity {row['severity']!r} not in {SEVERITIES}")
+    return Family(rid, row["title"], row["severity"], frozenset(row.get("exceptions", ())),
+                  tuple(row.get("emitters", ())), row["meaning"].strip(), row["trigger"].strip(), _source(row),
+                  _fixes(row))
+
+
+def parse_families(data: dict[str, Any], catalogue_ids: set[str] = frozenset()) -> tuple[Family, ...]:
+    families = tuple(_family(r) for r in data.get("family", ()))
+    seen: set[str] = set(catalogue_ids)
+    for f in families:
+        if f.id in seen:
+            raise GpudiagError(f"family {f.id}: id already used")
+        seen.add(f.id)
+    return families
+
+
 @functools.lru_cache(maxsize=1)
 def load() -> Catalogue:
     return parse(load_toml("gpudiag.explain", "data/warnings.toml"))
+
+
+@functools.lru_cache(maxsize=1)
+def families() -> tuple[Family, ...]:
+    return parse_families(load_toml("gpudiag.explain", "data/families.toml"), set(load().by_id))
+
+
+@functools.lru_cache(maxsize=1)
+def story_data() -> tuple[tuple[GuardClass, ...], tuple[PartitionReason, ...]]:
+    data = load_toml("gpudiag.explain", "data/story.toml")
+    guards = tuple(GuardClass(r["id"], r["title"], _compile(r["id"], "guard class", r["patterns"]), r["fix"],
+                              _source(r)) for r in data.get("guard", ()))
+    partitions = tuple(PartitionReason(r["id"], _compile(r["id"], "partition reason", [r["pattern"]])[0], r["finding"],
+                                       bool(r.get("benign", False)), _source(r)) for r in data.get("partition", ()))
+    return guards, partitions
 
 
 @functools.lru_cache(maxsize=1)

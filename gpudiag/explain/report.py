@@ -1,4 +1,9 @@
-"""explain-warning as data: one message, one catalogue id, or a whole log -> dataclasses for the CLI."""
+"""explain-warning as data: what the user gave (a line, an id, a log, --list) -> one ExplainReport.
+
+:func:`build` resolves the device, decides what the input is (catalogue id, torch graph-break id,
+family id, or text), explains it and returns one :class:`ExplainReport` that owns its JSON
+(``to_dict``) and its exit code. The CLI only parses options and renders.
+"""
 
 from __future__ import annotations
 
@@ -9,13 +14,25 @@ from pathlib import Path
 from typing import Any
 
 from gpudiag.device.facts import DeviceFacts
-from gpudiag.errors import EXIT_USAGE, GpudiagError
-from gpudiag.explain.catalog import Catalogue, Entry, load
-from gpudiag.explain.matcher import Matcher, message_of, scan_stream
+from gpudiag.errors import EXIT_NO, EXIT_OK, EXIT_USAGE, GpudiagError
+from gpudiag.explain import normalize, story as story_mod
+from gpudiag.explain.catalog import Catalogue, Entry, Family, Fix, Source, families, load
+from gpudiag.explain.matcher import Match, Matcher
+from gpudiag.explain.registry import GraphBreakType
+from gpudiag.explain.scan import ScanResult, scan_stream
+from gpudiag.explain.story import GuardFinding, Story
 from gpudiag.explain.verdicts import Verdict, verdict_for
 
 SCHEMA = "gpudiag.explain-warning/1"
 WORD_RX = re.compile(r"[A-Za-z_][A-Za-z_.]{2,}")
+GB_ID_RX = re.compile(r"^GB\d{4}$", re.I)
+PLACEHOLDER_RX = re.compile(r"\{[^{}]+\}")
+GUARD_LINE_RX = re.compile(r"^(?:-\s+|last reason:\s+|.*triggered by the following guard failures?:\s*(?=\S))"
+                           r"(?:\d+/\d+:\s+)?(?P<failure>\S.*)$")
+GUARD_ENTRIES = ("dynamo.guard-failure-detail", "dynamo.recompile-limit", "dynamo.fail-on-recompile",
+                 "dynamo.recompiling")
+ORIGIN = {"catalogue": "gpudiag's catalogue (exact message)",
+          "family": "family answer: the emitter is known, this exact message is not"}
 
 
 @dataclass
@@ -35,23 +52,125 @@ class Device:
         return cls(facts.name, facts.sm, facts.sm_count, facts.origin)
 
 
+def join_hints(hints: tuple[str, ...]) -> list[str]:
+    """The registry keeps a hint's implicitly concatenated string pieces apart; join them back."""
+    out: list[str] = []
+    for piece in hints:
+        if out and not out[-1].rstrip().endswith((".", "!", "?", ":")):
+            out[-1] = f"{out[-1].rstrip()} {piece.strip()}"
+        else:
+            out.append(piece.strip())
+    return out
+
+
 @dataclass
 class Explanation:
-    entry: Entry
+    """What a line (or an id) means, where the explanation came from, and the verdict for this GPU."""
+
+    match: Match
     line: str | None
     verdict: Verdict
+    registry_label: str | None = None  # "torch 2.13.0 torch/_dynamo/graph_break_registry.json"
+    guard: GuardFinding | None = None
+    raised: bool = False  # the line is the Unsupported exception itself (fullgraph/export): fatal
+
+    @property
+    def id(self) -> str:
+        return self.match.id
+
+    @property
+    def kind(self) -> str:
+        return self.match.kind
+
+    @property
+    def exact(self) -> bool:
+        return self.match.kind != "family"
+
+    @property
+    def origin(self) -> str:
+        if self.kind == "registry":
+            return f"torch's graph-break registry ({self.registry_label})"
+        return ORIGIN[self.kind]
+
+    @property
+    def title(self) -> str:
+        return self.match.title
+
+    @property
+    def severity(self) -> str:
+        return "fatal" if self.raised and self.kind == "registry" else self.match.severity
+
+    @property
+    def meaning(self) -> str:
+        m = self.match
+        if m.entry is not None:
+            return m.entry.meaning
+        if m.family is not None:
+            return m.family.meaning
+        gb = m.graph_break
+        text = gb.explanation or gb.gb_type
+        if PLACEHOLDER_RX.search(text):
+            text += " ({...} parts are filled in with your code's values in the log)"
+        return (f"Dynamo could not trace this, so it ended the graph here: the code before and after "
+                f"compile separately with a Python step between them (raised instead when graph breaks are "
+                f"not allowed, e.g. fullgraph=True). torch's explanation: {text}")
+
+    @property
+    def trigger(self) -> str:
+        m = self.match
+        if m.entry is not None:
+            return m.entry.trigger
+        if m.family is not None:
+            return m.family.trigger
+        gb = m.graph_break
+        return (f"torch/_dynamo: unimplemented(gb_type={gb.gb_type!r}, context={gb.context!r}, ...) "
+                f"-> a graph break, or the Unsupported exception when one is not allowed.")
+
+    @property
+    def source(self) -> Source:
+        m = self.match
+        if m.entry is not None:
+            return m.entry.source
+        if m.family is not None:
+            return m.family.source
+        return Source("torch/_dynamo/graph_break_registry.json", m.graph_break.gb_type, m.graph_break.gb_id)
+
+    @property
+    def fixes(self) -> tuple[Fix, ...]:
+        m = self.match
+        own = m.entry.fixes if m.entry is not None else m.family.fixes if m.family is not None else ()
+        if m.graph_break is None:
+            return own
+        torch_hints = tuple(Fix(f"torch's hint: {h}", "") for h in join_hints(m.graph_break.hints))
+        return own + torch_hints if m.entry is not None else torch_hints
+
+    @property
+    def references(self) -> tuple[str, ...]:
+        refs = self.match.entry.references if self.match.entry is not None else ()
+        gb = self.match.graph_break
+        return refs + ((gb.url,) if gb is not None and gb.url else ())
 
     def to_dict(self) -> dict[str, Any]:
-        d = self.entry.to_dict()
-        d["line"] = self.line
-        d["verdict"] = vars(self.verdict)
-        return d
+        e = self.match.entry
+        return {
+            "id": self.id, "title": self.title, "severity": self.severity,
+            "generic": bool(e.generic) if e is not None else self.kind == "family",
+            "match": {"kind": self.kind, "exact": self.exact, "origin": self.origin},
+            "meaning": self.meaning, "trigger": self.trigger, "source": self.source.to_dict(),
+            "verdict_rule": e.verdict if e is not None else None,
+            "fixes": [{"text": f.text, "code": f.code} for f in self.fixes],
+            "patterns": [p.pattern for p in e.patterns] if e is not None else [],
+            "references": list(self.references),
+            "graph_break": self.match.graph_break.to_dict() if self.match.graph_break else None,
+            "guard": _guard_dict(self.guard),
+            "line": self.line, "verdict": vars(self.verdict),
+        }
 
 
-@dataclass
-class NoMatch:
-    text: str
-    closest: list[Entry]
+def _guard_dict(g: GuardFinding | None) -> dict[str, Any] | None:
+    if g is None:
+        return None
+    return {"class": g.class_id, "title": g.title, "failure": g.failure, "fix": g.fix, "torch_hint": g.hint}
 
 
 @dataclass
@@ -74,10 +193,70 @@ class LogReport:
     source: str
     bytes_read: int
     lines: int
+    encoding: str
     known: list[LogItem] = field(default_factory=list)
     unknown: list[UnknownItem] = field(default_factory=list)
     unknown_overflow: int = 0
     tracebacks: int = 0
+    story: Story = field(default_factory=Story)
+
+
+@dataclass
+class ListedItem:
+    id: str
+    kind: str  # "catalogue" | "family"
+    severity: str
+    title: str
+
+
+@dataclass
+class ExplainReport:
+    """Everything one explain-warning run found; ``to_dict`` is its JSON, ``exit_code`` its exit status."""
+
+    form: str  # "text" | "id" | "no-match" | "log" | "list"
+    device: Device | None = None
+    explanation: Explanation | None = None
+    text: str | None = None  # the input, for "no-match"
+    closest: list[Entry] = field(default_factory=list)
+    log: LogReport | None = None
+    listed: list[ListedItem] = field(default_factory=list)
+    registry_label: str | None = None  # for --list: whose registry would answer graph-break ids
+    registry_size: int = 0
+
+    @property
+    def exit_code(self) -> int:
+        if self.form == "no-match" or (self.form == "log" and self.log is not None and not self.log.known):
+            return EXIT_NO
+        return EXIT_OK
+
+    def to_dict(self) -> dict[str, Any]:
+        doc: dict[str, Any] = {"schema": SCHEMA, "form": self.form}
+        if self.form == "list":
+            doc["entries"] = [vars(i) for i in self.listed]
+            doc["registry"] = {"source": self.registry_label, "graph_break_types": self.registry_size}
+            return doc
+        doc["device"] = vars(self.device) if self.device else None
+        if self.form in ("text", "id"):
+            doc.update(self.explanation.to_dict())
+        elif self.form == "no-match":
+            doc.update(text=self.text, closest=[{"id": e.id, "title": e.title} for e in self.closest])
+        else:
+            doc.update(_log_dict(self.log))
+        return doc
+
+
+def _log_dict(rep: LogReport) -> dict[str, Any]:
+    return {
+        "source": rep.source, "bytes": rep.bytes_read, "lines": rep.lines, "encoding": rep.encoding,
+        "tracebacks": rep.tracebacks,
+        "known": [{"id": it.explanation.id, "kind": it.explanation.kind, "exact": it.explanation.exact,
+                   "title": it.explanation.title, "severity": it.explanation.severity, "count": it.count,
+                   "first_line": it.first_line, "line": it.explanation.line, "verdict": vars(it.explanation.verdict)}
+                  for it in rep.known],
+        "unknown": [{"message": u.message, "count": u.count, "first_line": u.first_line} for u in rep.unknown],
+        "unknown_overflow": rep.unknown_overflow,
+        "story": rep.story.to_dict(),
+    }
 
 
 @dataclass
@@ -90,10 +269,31 @@ class Context:
     @classmethod
     def create(cls, facts: DeviceFacts | None, why: str | None) -> "Context":
         cat = load()
-        return cls(cat, Matcher(cat), facts, why)
+        return cls(cat, Matcher(cat, families()), facts, why)
 
-    def explain_entry(self, entry: Entry, line: str | None) -> Explanation:
-        return Explanation(entry, line, verdict_for(entry, line or "", self.facts, self.no_device_reason))
+    def explain(self, match: Match, line: str | None) -> Explanation:
+        verdict = (verdict_for(match.entry, line or "", self.facts, self.no_device_reason) if match.entry is not None
+                   else Verdict("n/a", "no device-specific rule: it applies wherever it was printed"))
+        parsed = normalize.parse(line) if line else None
+        guard = None
+        if parsed is not None and match.entry is not None and match.entry.id in GUARD_ENTRIES:
+            for text in (parsed.message, *(t for t in parsed.message.splitlines()[1:])):
+                if g := GUARD_LINE_RX.match(text.strip()):
+                    guard = story_mod.classify_guard(g.group("failure"))
+                    break
+        reg = self.matcher.registry
+        raised = bool(parsed and any(x.rsplit(".", 1)[-1] == "Unsupported" for x in parsed.exceptions))
+        return Explanation(match, line, verdict, reg.label if reg is not None else None, guard, raised)
+
+    def by_id(self, ident: str) -> Explanation | None:
+        if entry := self.catalogue.get(ident):
+            return self.explain(Match("catalogue", entry.id, entry=entry), None)
+        if family := next((f for f in self.matcher.families if f.id == ident), None):
+            return self.explain(Match("family", family.id, family=family), None)
+        if GB_ID_RX.match(ident) and self.matcher.registry is not None:
+            if gb := self.matcher.registry.get(ident):
+                return self.explain(Match("registry", gb.gb_id, graph_break=gb), None)
+        return None
 
 
 def _words(text: str) -> set[str]:
@@ -102,12 +302,12 @@ def _words(text: str) -> set[str]:
 
 def closest(catalogue: Catalogue, text: str, n: int = 3) -> list[Entry]:
     """Entries sharing the most words with the text (title and examples), best first."""
-    words = _words(message_of(text))
+    words = _words(normalize.parse(text).message)
     if not words:
         return []
     scored = []
     for e in catalogue.entries:
-        ew = _words(e.title + " " + " ".join(message_of(x) for x in e.examples))
+        ew = _words(e.title + " " + " ".join(normalize.parse(x).message for x in e.examples))
         score = len(words & ew) / (len(words | ew) or 1)
         if score > 0:
             scored.append((score, e.id, e))
@@ -115,28 +315,25 @@ def closest(catalogue: Catalogue, text: str, n: int = 3) -> list[Entry]:
     return [e for _, _, e in scored[:n]]
 
 
-def explain_text(ctx: Context, text: str) -> Explanation | NoMatch:
-    if not text.strip():
-        raise GpudiagError("nothing to explain: the message is empty", EXIT_USAGE)
-    # A pasted multi-line message: the first line that matches wins.
-    lines = [ln for ln in text.splitlines() if ln.strip()] or [text]
-    for ln in lines:
-        entry = ctx.matcher.match(ln)
-        if entry is not None:
-            return ctx.explain_entry(entry, ln.strip())
-    return NoMatch(text.strip(), closest(ctx.catalogue, text))
-
-
-def explain_id(ctx: Context, entry_id: str) -> Explanation | None:
-    entry = ctx.catalogue.get(entry_id)
-    return None if entry is None else ctx.explain_entry(entry, None)
+def explain_text(ctx: Context, text: str) -> Explanation | None:
+    """The best explanation among the lines of a (possibly multi-line) paste, most exact first."""
+    best: tuple[int, int, Match, str] | None = None
+    for i, raw in enumerate(ln for ln in text.splitlines() if ln.strip()):
+        for segment in normalize.segments(raw):
+            match = ctx.matcher.match_line(normalize.parse(segment))
+            if match is not None and (best is None or match.rank < best[0]):
+                best = (match.rank, i, match, segment.strip())
+    if best is None:
+        return None
+    _, i, match, line = best
+    if match.entry is not None and match.entry.id in GUARD_ENTRIES and "\n" in text.strip():
+        line = "\n".join(ln.rstrip() for ln in text.strip().splitlines()[i:])  # the record's failure lines too
+    return ctx.explain(match, line)
 
 
 def explain_log(ctx: Context, path: str) -> LogReport:
     if path == "-":
-        fh = sys.stdin.buffer
-        label = "<stdin>"
-        result = scan_stream(ctx.matcher, fh)
+        label, result = "<stdin>", scan_stream(ctx.matcher, sys.stdin.buffer)
     else:
         p = Path(path)
         if p.is_dir():
@@ -148,24 +345,65 @@ def explain_log(ctx: Context, path: str) -> LogReport:
         label = str(p)
         with fh:
             result = scan_stream(ctx.matcher, fh)
-    report = LogReport(label, result.bytes_read, result.lines, unknown_overflow=result.unknown_overflow,
-                       tracebacks=result.tracebacks)
+    return _log_report(ctx, label, result)
+
+
+def _log_report(ctx: Context, label: str, result: ScanResult) -> LogReport:
+    report = LogReport(label, result.bytes_read, result.lines, result.encoding,
+                       unknown_overflow=result.unknown_overflow, tracebacks=result.tracebacks, story=result.story)
     for hit in result.known.values():
-        report.known.append(LogItem(ctx.explain_entry(hit.entry, hit.line), hit.count, hit.first_line))
-    report.known.sort(key=lambda it: (it.explanation.entry.severity_rank, -it.count, it.first_line))
-    for u in result.unknown.values():
-        report.unknown.append(UnknownItem(message_of(u.line), u.count, u.first_line, u.line))
-    report.unknown.sort(key=lambda u: u.first_line)
+        report.known.append(LogItem(ctx.explain(hit.match, hit.line), hit.count, hit.first_line))
+    rank = {s: i for i, s in enumerate(("fatal", "wrong-results", "performance", "unknown", "harmless"))}
+    report.known.sort(key=lambda it: (rank[it.explanation.severity], not it.explanation.exact, -it.count,
+                                      it.first_line))
+    report.unknown = sorted((UnknownItem(u.message, u.count, u.first_line, u.line) for u in result.unknown.values()),
+                            key=lambda u: u.first_line)
     return report
 
 
-def log_to_dict(report: LogReport, device: Device) -> dict[str, Any]:
-    return {
-        "schema": SCHEMA, "form": "log", "device": vars(device), "source": report.source,
-        "bytes": report.bytes_read, "lines": report.lines, "tracebacks": report.tracebacks,
-        "known": [{"id": it.explanation.entry.id, "title": it.explanation.entry.title,
-                   "severity": it.explanation.entry.severity, "count": it.count, "first_line": it.first_line,
-                   "line": it.explanation.line, "verdict": vars(it.explanation.verdict)} for it in report.known],
-        "unknown": [{"message": u.message, "count": u.count, "first_line": u.first_line} for u in report.unknown],
-        "unknown_overflow": report.unknown_overflow,
-    }
+def _device(gpu: str | None) -> tuple[DeviceFacts | None, str | None]:
+    from gpudiag.device import live_or_none, resolve_target
+
+    if gpu is not None:
+        if not gpu.strip():
+            raise GpudiagError("--gpu needs a GPU name ('H100', 'RTX 3070'; see gpudiag info --list-gpus)", EXIT_USAGE)
+        return resolve_target(gpu=gpu), None
+    # NVML answers everything explain's verdicts need (SM count, compute capability, hence the
+    # per-architecture limits) without cuInit, a quarter of this command's time on an H100 host.
+    return live_or_none(nvml_only=True)
+
+
+def listing() -> ExplainReport:
+    from gpudiag.explain.registry import installed
+
+    items = [ListedItem(e.id, "catalogue", e.severity, e.title) for e in load().entries]
+    items += [ListedItem(f.id, "family", f.severity, f.title) for f in families()]
+    reg = installed()
+    return ExplainReport("list", listed=items, registry_label=reg.label if reg else None,
+                         registry_size=len(reg.by_id) if reg else 0)
+
+
+def build(text: str | None = None, log: str | None = None, list_entries: bool = False,
+          gpu: str | None = None) -> ExplainReport:
+    """The whole command: one of TEXT (a line, a paste, or an id), --log FILE, or --list."""
+    if list_entries:
+        return listing()
+    if (text is None) == (log is None):
+        raise GpudiagError("give exactly one of TEXT or --log FILE (or --list); see --help", EXIT_USAGE)
+    facts, why = _device(gpu)
+    ctx = Context.create(facts, why)
+    device = Device.of(facts, why)
+    if log is not None:
+        return ExplainReport("log", device, log=explain_log(ctx, log))
+    assert text is not None
+    if not text.strip():
+        raise GpudiagError("nothing to explain: the message is empty", EXIT_USAGE)
+    if " " not in text.strip() and (ex := ctx.by_id(text.strip())):
+        return ExplainReport("id", device, explanation=ex)
+    ex = explain_text(ctx, text)
+    if ex is None:
+        return ExplainReport("no-match", device, text=text.strip(), closest=closest(ctx.catalogue, text))
+    return ExplainReport("text", device, explanation=ex)
+
+
+__all__ = ["SCHEMA", "Device", "Explanation", "ExplainReport", "LogReport", "build", "Family", "GraphBreakType"]

@@ -1,0 +1,192 @@
+"""Every log format torch, dynamo, inductor and Triton have used, parsed once, before matching.
+
+A pasted line or a log line arrives wrapped in layers: ANSI colours, a progress bar that a ``\\r``
+overwrote, a launcher's rank tag (``[rank3]:``, torchrun's ``[default0]:``, vLLM's
+``(EngineCore_DP0 pid=12)``), pytest's ``E   ``, a logger header (glog ``W1123 07:45:26.064000
+736 torch/_inductor/utils.py:1250]``; torch <= 2.1's ``[2023-03-20 07:29:05,653] torch._inductor.graph:
+[ERROR]``; Python's ``WARNING:torch._inductor.utils:``), compile-id and artifact tags (``[0/1]
+[__recompiles]``), a Python warning's ``file.py:12: UserWarning:``, and exception wrappers
+(``BackendCompilerFailed: backend='inductor' raised: RuntimeError: ...``). :func:`parse` peels them
+off into a :class:`Line`: the message, who emitted it (a dotted module such as
+``torch._inductor.utils``, from the logger name or the file path, Windows paths included), its level,
+tags, warning category and the exception chain. Matching then looks only at the message, innermost
+wrapped exception first.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+ANSI_RX = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+# Launcher prefixes, any number of them: [rank3]: / [rank3] (older torchrun), [default0]: (torchrun
+# --tee), (EngineCore_DP0 pid=12) (vLLM workers), a tqdm bar glued to the line ("[00:00<?, ?it/s]").
+LAUNCHER_RX = re.compile(r"^(?:\[(?:rank|default|local_rank)\d+\]:?\s?|\([A-Za-z]\w* pid=\d+\)\s|[^\[\]]*\[\d\d:\d\d<[^\]]*\])")
+PYTEST_RX = re.compile(r"^E {2,}(?=\S)")
+# glog, as torch has logged since 2.2: level letter, MMDD, time, thread id, file:line]
+GLOG_RX = re.compile(r"^([IWEVDFC])\d{4} \d\d:\d\d:\d\d\.\d+\s+\d+ (\S.*?):(\d+)\] ?")
+# A glog header whose path was cut to ".../file.py:12]" when pasted.
+GLOG_CUT_RX = re.compile(r"^\.\.\.(/\S*?):(\d+)\] ?")
+# torch 2.0-2.1: "[2023-03-20 07:29:05,653] [0/0] torch._inductor.graph: [ERROR] message"
+OLD_TORCH_RX = re.compile(r"^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+\](?: \[[^\]]*\])? ([A-Za-z_][\w.]*): \[(\w+)\] ?")
+# Python logging's default format "WARNING:torch._inductor.utils:message" and "[WARNING]:message".
+PY_LOGGING_RX = re.compile(r"^(DEBUG|INFO|WARNING|ERROR|CRITICAL):(?:([A-Za-z_][\w.]*):)?")
+PY_LOGGING_BRACKET_RX = re.compile(r"^\[(DEBUG|INFO|WARNING|ERROR|CRITICAL)\]:?\s?")
+# torchdynamo's own repo (2022): "WARNING torchinductor.compile_fx: message"
+LEVEL_LOGGER_RX = re.compile(r"^(DEBUG|INFO|WARNING|ERROR|CRITICAL) ([A-Za-z_][\w.]*): ")
+# "[0/1] ", "[0/0_1] ", "[__graph_breaks] ", "[cudagraph_trees]" ... in any order
+TAG_RX = re.compile(r"^\[([^\]\s]{1,40})\] ?")
+COMPILE_ID_RX = re.compile(r"^!?\d+/\d+(?:_\d+)?$")
+# "/x/y.py:12: UserWarning: msg", "C:\\x\\y.py:12: UserWarning:", "UserWarning: msg"
+PY_WARNING_RX = re.compile(r"^(?:(.*?\.pyw?):(\d+): )?([A-Z]\w*Warning): ")
+# An exception line: "module.Class: text" or "Class: text" (which class names count: see _is_exception).
+EXCEPTION_RX = re.compile(r"^((?:[A-Za-z_]\w*\.)*[A-Z]\w*)(?:: ?|$)")
+EXCEPTION_SUFFIX_RX = re.compile(r"(?:Error|Exception|Failed|Warning|Exit|Interrupt)$")
+WRAPPER_RX = re.compile(r"^backend=['\"‘’]?\w+['\"‘’]? raised:\s*")
+PACKAGE_PATH_RX = re.compile(r"(?:^|[/\\])((?:torch|triton|torchinductor|torchdynamo)[/\\][^:]*?)\.py$")
+LEVELS = {"DEBUG": "D", "INFO": "I", "WARNING": "W", "ERROR": "E", "CRITICAL": "C"}
+# Exception classes torch and Triton raise whose names do not say "Error": recognised bare.
+BARE_EXCEPTIONS = frozenset({"Unsupported", "OutOfResources", "GuardOnDataDependentSymNode", "BypassFxGraphCache",
+                             "FailOnRecompileLimitHit", "SkipFrame", "ShortenTraceback"})
+
+
+@dataclass(frozen=True)
+class Line:
+    """One line of a log, or one pasted line, with every known prefix parsed off."""
+
+    text: str  # the line as shown: ANSI codes, NUL bytes and overwritten progress output removed
+    message: str  # what the emitter said, without any prefix
+    level: str | None = None  # one letter: D I W E C (V, F from glog)
+    emitter: str | None = None  # dotted module ("torch._inductor.utils") or logger name
+    tags: tuple[str, ...] = ()  # artifact tags without the underscores ("graph_breaks")
+    compile_id: str | None = None  # "0/1"
+    category: str | None = None  # Python warning category ("UserWarning")
+    exceptions: tuple[str, ...] = ()  # exception chain, outermost first
+    inner: str = ""  # the innermost wrapped message (the message itself when nothing is wrapped)
+    header: str = ""  # the prefix removed before the message (repeated on every line of a record)
+    indented: bool = False  # the message was indented after its prefix: a continuation or a traceback frame
+
+    @property
+    def texts(self) -> tuple[str, ...]:
+        """What matching looks at: the innermost wrapped message first, then the whole message."""
+        return (self.inner, self.message) if self.inner != self.message else (self.message,)
+
+    @property
+    def from_torch_or_triton(self) -> bool:
+        root = (self.emitter or "").split(".", 1)[0]
+        return root in ("torch", "triton", "torchinductor", "torchdynamo") or bool(self.tags)
+
+    @property
+    def is_warning_or_error(self) -> bool:
+        return bool(self.level in ("W", "E", "C", "F") or self.category or self.exceptions)
+
+
+def clean(raw: str) -> str:
+    """ANSI codes, NUL bytes and the trailing newline removed."""
+    text = ANSI_RX.sub("", raw) if "\x1b" in raw else raw
+    if "\x00" in text:
+        text = text.replace("\x00", "")
+    return text.rstrip("\r\n")
+
+
+def segments(raw: str) -> list[str]:
+    """The texts a line shows: a progress bar redrawn with ``\\r`` and the warning after it are two."""
+    text = clean(raw)
+    if "\r" not in text:
+        return [text]
+    return [part for part in text.split("\r") if part.strip()] or [""]
+
+
+def module_of_path(path: str) -> str | None:
+    """``.venv/lib/python3.12/site-packages/torch/_inductor/utils.py`` -> ``torch._inductor.utils``."""
+    m = PACKAGE_PATH_RX.search(path.strip().strip("\"'"))
+    return m.group(1).replace("\\", "/").replace("/", ".") if m else None
+
+
+def _logger_module(name: str) -> tuple[str, tuple[str, ...]]:
+    """``torch._dynamo.convert_frame.__recompiles`` -> (``torch._dynamo.convert_frame``, (``recompiles``,))."""
+    parts = name.split(".")
+    tags = tuple(p.strip("_") for p in parts if p.startswith("__"))
+    return ".".join(p for p in parts if not p.startswith("__")), tags
+
+
+def parse(raw: str) -> Line:
+    """The last text of the line (see :func:`segments`), parsed."""
+    text = segments(raw)[-1]
+    stripped = s = text.strip()
+    level = emitter = category = compile_id = None
+    tags: list[str] = []
+
+    def consume(n: int) -> None:
+        nonlocal s
+        s = s[n:].lstrip()
+
+    for _ in range(4):  # launcher prefixes nest: "[00:00<?, ?it/s][rank0]:W0202 ..."
+        m = LAUNCHER_RX.match(s) or PYTEST_RX.match(s)
+        if not m or not m.group(0):
+            break
+        consume(m.end())
+    if m := GLOG_RX.match(s):
+        level, emitter = m.group(1), module_of_path(m.group(2)) or m.group(2)
+        consume(m.end())
+    elif m := GLOG_CUT_RX.match(s):
+        emitter = module_of_path(m.group(1)) or m.group(1)
+        consume(m.end())
+    elif m := OLD_TORCH_RX.match(s):
+        emitter, logger_tags = _logger_module(m.group(1))
+        tags.extend(logger_tags)
+        level = LEVELS.get(m.group(2).upper(), m.group(2)[:1].upper())
+        consume(m.end())
+    elif m := LEVEL_LOGGER_RX.match(s):
+        level, (emitter, logger_tags) = LEVELS[m.group(1)], _logger_module(m.group(2))
+        tags.extend(logger_tags)
+        consume(m.end())
+    elif m := PY_LOGGING_RX.match(s) or PY_LOGGING_BRACKET_RX.match(s):
+        level = LEVELS[m.group(1)]
+        if m.re is PY_LOGGING_RX and m.group(2):
+            emitter, logger_tags = _logger_module(m.group(2))
+            tags.extend(logger_tags)
+        consume(m.end())
+    while m := TAG_RX.match(s):
+        tag = m.group(1)
+        if COMPILE_ID_RX.match(tag):
+            compile_id = tag.lstrip("!")
+        elif tag.startswith("__"):
+            tags.append(tag.strip("_"))
+        else:
+            break
+        consume(m.end())
+    header = stripped[: len(stripped) - len(s)]
+    indented = header[-2:] == "  " if header else text[:1] in (" ", "\t")
+    if m := PY_WARNING_RX.match(s):
+        category = m.group(3)
+        if m.group(1):
+            emitter = emitter or module_of_path(m.group(1)) or None
+        s = s[m.end():]
+    message = s.strip()
+    exceptions, inner = _unwrap(message)
+    return Line(text=text, message=message, level=level, emitter=emitter, tags=tuple(tags), compile_id=compile_id,
+                category=category, exceptions=exceptions, inner=inner, header=header,
+                indented=indented)
+
+
+def _unwrap(message: str) -> tuple[tuple[str, ...], str]:
+    """The exception chain of ``A: B: C: text`` (outermost first) and the innermost message."""
+    chain: list[str] = []
+    rest = message
+    while len(chain) < 6:
+        m = EXCEPTION_RX.match(rest)
+        if not m or not _is_exception(m.group(1)):
+            break
+        chain.append(m.group(1))
+        rest = WRAPPER_RX.sub("", rest[m.end():].lstrip())
+    inner = rest.strip() if chain and rest.strip() else message
+    if chain and inner != message:
+        # keep the innermost exception's own name with its message: "RuntimeError: text"
+        inner = f"{chain[-1].rsplit('.', 1)[-1]}: {inner}"
+    return tuple(chain), inner
+
+
+def _is_exception(name: str) -> bool:
+    """A qualified class name, a name ending like an exception's, or one of torch's bare ones."""
+    return "." in name or bool(EXCEPTION_SUFFIX_RX.search(name)) or name in BARE_EXCEPTIONS
