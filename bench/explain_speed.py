@@ -84,10 +84,11 @@ def generate(path: Path, size_bytes: int, seed: int = 0) -> None:
 
 def scan_child(path: str) -> None:
     sys.path.insert(0, str(ROOT))
-    from gpudiag.explain.catalog import load
-    from gpudiag.explain.matcher import Matcher, scan_stream
+    from gpudiag.explain.catalog import families, load
+    from gpudiag.explain.matcher import Matcher
+    from gpudiag.explain.scan import scan_stream
 
-    m = Matcher(load())
+    m = Matcher(load(), families())
     t0 = time.perf_counter()
     with open(path, "rb") as fh:
         r = scan_stream(m, fh)

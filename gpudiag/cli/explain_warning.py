@@ -212,8 +212,6 @@ def _render_story(con, story) -> None:
                     _markup_free(con, f"fix: {g.finding.fix}", 6)
                 if g.finding.hint:
                     _markup_free(con, f"torch's hint: {g.finding.hint}", 6)
-            if f.made_dynamic:
-                _markup_free(con, f"torch made these dynamic by itself: {', '.join(f.made_dynamic)}", 4)
     if story.graph_breaks:
         _heading(con, "Graph breaks, by reason")
         for g in story.ranked_breaks():
@@ -233,6 +231,9 @@ def _render_story(con, story) -> None:
             _markup_free(con, f"x{p.count} reason={p.reason}{ops}: {p.finding}", 2, style="dim" if p.benign else None)
         for reason, n in story.cudagraph_skips.most_common():
             _markup_free(con, f"x{n} skipped: {reason}", 2)
+    if story.overflow:
+        _markup_free(con, f"... and {story.overflow} more recompile/graph-break records beyond what the story "
+                          "keeps (500 functions, 200 reasons)", 0, style="dim")
 
 
 RENDERERS = {"list": _render_list, "text": _render_one, "id": _render_one, "no-match": _render_no_match,

@@ -15,6 +15,7 @@ wrapped exception first.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -24,7 +25,10 @@ ANSI_RX = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 LAUNCHER_RX = re.compile(r"^(?:\[(?:rank|default|local_rank)\d+\]:?\s?|\([A-Za-z]\w* pid=\d+\)\s|[^\[\]]*\[\d\d:\d\d<[^\]]*\])")
 PYTEST_RX = re.compile(r"^E {2,}(?=\S)")
 # glog, as torch has logged since 2.2: level letter, MMDD, time, thread id, file:line]
-GLOG_RX = re.compile(r"^([IWEVDFC])\d{4} \d\d:\d\d:\d\d\.\d+\s+\d+ (\S.*?):(\d+)\] ?")
+GLOG_RX = re.compile(r"^([IWEVDFC])\d{4} \d\d:\d\d:\d\d\.\d+\s+\d+ (\S+):(\d+)\] ?")
+# The common case in one match: optional launcher tag, glog header, compile-id and artifact tags.
+GLOG_LINE_RX = re.compile(r"^(?:\[(?:rank|default|local_rank)\d+\]:?\s?)?([IWEVDFC])\d{4} \d\d:\d\d:\d\d\.\d+\s+\d+ "
+                          r"(\S+):\d+\] ?((?:\[(?:!?\d+/\d+(?:_\d+)?|__\w+)\] ?)*)\s*")
 # A glog header whose path was cut to ".../file.py:12]" when pasted.
 GLOG_CUT_RX = re.compile(r"^\.\.\.(/\S*?):(\d+)\] ?")
 # torch 2.0-2.1: "[2023-03-20 07:29:05,653] [0/0] torch._inductor.graph: [ERROR] message"
@@ -34,9 +38,9 @@ PY_LOGGING_RX = re.compile(r"^(DEBUG|INFO|WARNING|ERROR|CRITICAL):(?:([A-Za-z_][
 PY_LOGGING_BRACKET_RX = re.compile(r"^\[(DEBUG|INFO|WARNING|ERROR|CRITICAL)\]:?\s?")
 # torchdynamo's own repo (2022): "WARNING torchinductor.compile_fx: message"
 LEVEL_LOGGER_RX = re.compile(r"^(DEBUG|INFO|WARNING|ERROR|CRITICAL) ([A-Za-z_][\w.]*): ")
-# "[0/1] ", "[0/0_1] ", "[__graph_breaks] ", "[cudagraph_trees]" ... in any order
-TAG_RX = re.compile(r"^\[([^\]\s]{1,40})\] ?")
-COMPILE_ID_RX = re.compile(r"^!?\d+/\d+(?:_\d+)?$")
+# Compile ids and artifact tags, in any order: "[0/1] [__recompiles] ", "[__cudagraphs] [0/0_1] "
+TAGS_RX = re.compile(r"^(?:\[(?:!?\d+/\d+(?:_\d+)?|__\w+)\] ?)+")
+TAG_RX = re.compile(r"\[(!?\d+/\d+(?:_\d+)?|__\w+)\]")
 # "/x/y.py:12: UserWarning: msg", "C:\\x\\y.py:12: UserWarning:", "UserWarning: msg"
 PY_WARNING_RX = re.compile(r"^(?:(.*?\.pyw?):(\d+): )?([A-Z]\w*Warning): ")
 # An exception line: "module.Class: text" or "Class: text" (which class names count: see _is_exception).
@@ -45,12 +49,13 @@ EXCEPTION_SUFFIX_RX = re.compile(r"(?:Error|Exception|Failed|Warning|Exit|Interr
 WRAPPER_RX = re.compile(r"^backend=['\"‘’]?\w+['\"‘’]? raised:\s*")
 PACKAGE_PATH_RX = re.compile(r"(?:^|[/\\])((?:torch|triton|torchinductor|torchdynamo)[/\\][^:]*?)\.py$")
 LEVELS = {"DEBUG": "D", "INFO": "I", "WARNING": "W", "ERROR": "E", "CRITICAL": "C"}
+GLOG_LEVELS = frozenset("IWEVDFC")
 # Exception classes torch and Triton raise whose names do not say "Error": recognised bare.
 BARE_EXCEPTIONS = frozenset({"Unsupported", "OutOfResources", "GuardOnDataDependentSymNode", "BypassFxGraphCache",
                              "FailOnRecompileLimitHit", "SkipFrame", "ShortenTraceback"})
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Line:
     """One line of a log, or one pasted line, with every known prefix parsed off."""
 
@@ -97,12 +102,14 @@ def segments(raw: str) -> list[str]:
     return [part for part in text.split("\r") if part.strip()] or [""]
 
 
+@functools.lru_cache(maxsize=1024)
 def module_of_path(path: str) -> str | None:
     """``.venv/lib/python3.12/site-packages/torch/_inductor/utils.py`` -> ``torch._inductor.utils``."""
     m = PACKAGE_PATH_RX.search(path.strip().strip("\"'"))
     return m.group(1).replace("\\", "/").replace("/", ".") if m else None
 
 
+@functools.lru_cache(maxsize=256)
 def _logger_module(name: str) -> tuple[str, tuple[str, ...]]:
     """``torch._dynamo.convert_frame.__recompiles`` -> (``torch._dynamo.convert_frame``, (``recompiles``,))."""
     parts = name.split(".")
@@ -111,63 +118,84 @@ def _logger_module(name: str) -> tuple[str, tuple[str, ...]]:
 
 
 def parse(raw: str) -> Line:
-    """The last text of the line (see :func:`segments`), parsed."""
+    """The last text of the line (see :func:`segments`), parsed.
+
+    Runs on every decoded log line, so each layer is tried only when its first character allows it.
+    """
     text = segments(raw)[-1]
     stripped = s = text.strip()
+    if m := GLOG_LINE_RX.match(stripped):
+        return _glog_line(text, stripped, m)
     level = emitter = category = compile_id = None
     tags: list[str] = []
 
-    def consume(n: int) -> None:
-        nonlocal s
-        s = s[n:].lstrip()
-
     for _ in range(4):  # launcher prefixes nest: "[00:00<?, ?it/s][rank0]:W0202 ..."
-        m = LAUNCHER_RX.match(s) or PYTEST_RX.match(s)
+        m = (LAUNCHER_RX.match(s) if s[:1] in "[(" or "<" in s[:120] else
+             PYTEST_RX.match(s) if s[:1] == "E" else None)
         if not m or not m.group(0):
             break
-        consume(m.end())
-    if m := GLOG_RX.match(s):
+        s = s[m.end():].lstrip()
+    first = s[:1]
+    m = None
+    if first in GLOG_LEVELS and (m := GLOG_RX.match(s)):
         level, emitter = m.group(1), module_of_path(m.group(2)) or m.group(2)
-        consume(m.end())
-    elif m := GLOG_CUT_RX.match(s):
+    elif first == "." and (m := GLOG_CUT_RX.match(s)):
         emitter = module_of_path(m.group(1)) or m.group(1)
-        consume(m.end())
-    elif m := OLD_TORCH_RX.match(s):
-        emitter, logger_tags = _logger_module(m.group(1))
-        tags.extend(logger_tags)
-        level = LEVELS.get(m.group(2).upper(), m.group(2)[:1].upper())
-        consume(m.end())
-    elif m := LEVEL_LOGGER_RX.match(s):
-        level, (emitter, logger_tags) = LEVELS[m.group(1)], _logger_module(m.group(2))
-        tags.extend(logger_tags)
-        consume(m.end())
-    elif m := PY_LOGGING_RX.match(s) or PY_LOGGING_BRACKET_RX.match(s):
+    elif first == "[" and (m := OLD_TORCH_RX.match(s) or PY_LOGGING_BRACKET_RX.match(s)):
+        if m.re is OLD_TORCH_RX:
+            emitter, logger_tags = _logger_module(m.group(1))
+            tags.extend(logger_tags)
+            level = LEVELS.get(m.group(2).upper(), m.group(2)[:1].upper())
+        else:
+            level = LEVELS[m.group(1)]
+    elif first in "DIWEC" and (m := LEVEL_LOGGER_RX.match(s) or PY_LOGGING_RX.match(s)):
         level = LEVELS[m.group(1)]
-        if m.re is PY_LOGGING_RX and m.group(2):
+        if m.group(2):
             emitter, logger_tags = _logger_module(m.group(2))
             tags.extend(logger_tags)
-        consume(m.end())
-    while m := TAG_RX.match(s):
-        tag = m.group(1)
-        if COMPILE_ID_RX.match(tag):
-            compile_id = tag.lstrip("!")
-        elif tag.startswith("__"):
-            tags.append(tag.strip("_"))
-        else:
-            break
-        consume(m.end())
+    if m:
+        s = s[m.end():].lstrip()
+    if s[:1] == "[" and (m := TAGS_RX.match(s)):
+        for tag in TAG_RX.findall(m.group(0)):
+            if tag.startswith("__"):
+                tags.append(tag.strip("_"))
+            else:
+                compile_id = tag.lstrip("!")
+        s = s[m.end():].lstrip()
     header = stripped[: len(stripped) - len(s)]
     indented = header[-2:] == "  " if header else text[:1] in (" ", "\t")
-    if m := PY_WARNING_RX.match(s):
+    if "Warning: " in s and (m := PY_WARNING_RX.match(s)):
         category = m.group(3)
         if m.group(1):
             emitter = emitter or module_of_path(m.group(1)) or None
         s = s[m.end():]
     message = s.strip()
-    exceptions, inner = _unwrap(message)
-    return Line(text=text, message=message, level=level, emitter=emitter, tags=tuple(tags), compile_id=compile_id,
-                category=category, exceptions=exceptions, inner=inner, header=header,
-                indented=indented)
+    exceptions, inner = _unwrap(message) if ": " in message or message[-5:] in ("Error", "ption") else ((), message)
+    return Line(text, message, level, emitter, tuple(tags), compile_id, category, exceptions, inner, header, indented)
+
+
+def _glog_line(text: str, stripped: str, m: re.Match) -> Line:
+    """:func:`parse` for the usual glog line, from one match (the layered path gives the same answer)."""
+    tags: list[str] = []
+    compile_id = None
+    if m.group(3):
+        for tag in m.group(3).split("]")[:-1]:  # "[0/1] [__recompiles] " -> "[0/1", " [__recompiles"
+            tag = tag.lstrip(" [")
+            if tag.startswith("__"):
+                tags.append(tag.strip("_"))
+            else:
+                compile_id = tag.lstrip("!")
+    s = stripped[m.end():]
+    header = stripped[:m.end()]
+    category = None
+    emitter = module_of_path(m.group(2)) or m.group(2)
+    if "Warning: " in s and (w := PY_WARNING_RX.match(s)):
+        category = w.group(3)
+        s = s[w.end():]
+    message = s.strip()
+    exceptions, inner = _unwrap(message) if ": " in message or message[-5:] in ("Error", "ption") else ((), message)
+    return Line(text, message, m.group(1), emitter, tuple(tags), compile_id, category, exceptions, inner, header,
+                header[-2:] == "  ")
 
 
 def _unwrap(message: str) -> tuple[tuple[str, ...], str]:

@@ -35,13 +35,19 @@ TRACEBACK_LOOKAHEAD = 2000  # lines searched for a traceback's final exception l
 RECORD_MAX_LINES = 400  # continuation lines read for one story record
 SNIFF_BYTES = 65536
 # Searching each of ~100 catalogue needles would cost ~100 passes over the data; instead a log is
-# searched for anchors that every message of interest carries. The artifact tag always follows the
-# logger's "file.py:N] " header, so it is searched as "] [__" ('[' alone is common and the longer
-# needle scans faster); torch <= 2.1 named artifacts in the logger instead ("guards.__recompiles:").
-ANCHORS = (b"] [__", b"Warning", b"WARNING", b"Error", b"ERROR", b"Exception", b"Traceback", b"cudagraph",
-           b".__recompiles", b".__graph_breaks", b"as dynamic (from")
-GLOG_WE_RX = re.compile(rb"[\n\r](?:\x1b\[[0-9;]*m)*(?:\[(?:rank|default)\d+\]:?)?[WE][01]\d{3} \d\d:\d\d:\d\d")
-GLOG_WE_FIRST_RX = re.compile(rb"(?:\x1b\[[0-9;]*m)*(?:\[(?:rank|default)\d+\]:?)?[WE][01]\d{3} \d\d:\d\d:\d\d")
+# searched for anchors that every message of interest carries, in a lower-cased copy of the chunk
+# (one pass, and "warning"/"error" then also find WARNING, Error, and gcc's "fatal error:"). "__"
+# finds torch's artifact tags, "[__recompiles]" since torch 2.2 and "module.__recompiles:" before
+# (CUDA-graph skips are logged by the cudagraphs artifact logger, so they carry it or a WARNING
+# level); other lines holding "__" cost a decode once and are then memoised as uninteresting.
+ANCHORS = (b"__", b"warning", b"error", b"exception", b"traceback")
+# glog warning/error lines at a line start, also coloured or behind a launcher's "[rank3]:" /
+# "[default0]:", searched in the lower-cased chunk. A literal first byte lets the regex engine skip
+# ahead fast; lines redrawn after a progress bar's "\r" are searched apart, only in chunks holding one.
+_GLOG_WE = rb"(?:\x1b\[[0-9;]*m)?(?:\[[rd][a-z]{3,6}\d+\]:?)?[we][01]\d{3} \d\d:\d\d:\d\d"
+GLOG_WE_RX = re.compile(rb"\n" + _GLOG_WE)
+GLOG_WE_CR_RX = re.compile(rb"\r" + _GLOG_WE)
+GLOG_WE_FIRST_RX = re.compile(_GLOG_WE)
 ASCII_DIGITS = b"0123456789"
 MEMO_SIZE = 4096
 NUM_RX = re.compile(r"0x[0-9a-fA-F]+|\d+(?:\.\d+)?")
@@ -131,7 +137,8 @@ class LogScanner:
         self.story = StoryBuilder(matcher.registry)
         self._pending_traceback_line: int | None = None  # a traceback whose end is in the next chunk
         self._pending_record: tuple[int, Line, list[str]] | None = None  # a story record cut by the chunk end
-        self._memo: dict[bytes, tuple[Match | None, bool]] = {}
+        # raw bytes without digits -> (match, starts a story record, unknown group key, ignored)
+        self._memo: dict[bytes, tuple[Match | None, bool, str | None, bool]] = {}
         self._previous_chunk_tail = b""  # the last line of the previous chunk, for header comparisons
 
     # -- recording
@@ -203,16 +210,22 @@ class LogScanner:
         """Scan one chunk of whole lines; returns how many newlines it holds."""
         hits: set[int] = set()
         find, rfind = chunk.find, chunk.rfind
+        lower = chunk.lower()  # same offsets: bytes.lower() only maps A-Z
+        lfind = lower.find
         for anchor in ANCHORS:
-            pos = find(anchor)
+            pos = lfind(anchor)
             while pos != -1:
                 hits.add(rfind(b"\n", 0, pos) + 1)
                 end = find(b"\n", pos)
-                pos = find(anchor, end) if end != -1 else -1
-        for m in GLOG_WE_RX.finditer(chunk):
-            hits.add(rfind(b"\n", 0, m.start() + 1) + 1)
-        if GLOG_WE_FIRST_RX.match(chunk):
+                pos = lfind(anchor, end) if end != -1 else -1
+        for m in GLOG_WE_RX.finditer(lower):
+            hits.add(m.start() + 1)
+        if b"\r" in chunk:
+            for m in GLOG_WE_CR_RX.finditer(lower):
+                hits.add(rfind(b"\n", 0, m.start()) + 1)
+        if GLOG_WE_FIRST_RX.match(lower):
             hits.add(0)
+        del lower
 
         done: set[int] = set()
         if self._pending_record is not None:
@@ -223,6 +236,7 @@ class LogScanner:
 
         last_pos, last_lineno = 0, lines_before
         memo = self._memo
+        known_hits, unknown_hits = self.result.known, self.result.unknown
         for start in sorted(hits):
             if start in done:
                 continue
@@ -232,11 +246,21 @@ class LogScanner:
             raw = chunk[start:end if end != -1 else len(chunk)]
             key = raw.translate(None, ASCII_DIGITS)
             memo_hit = memo.get(key)
-            if memo_hit is not None and memo_hit[0] is not None and not memo_hit[1]:
-                known = self.result.known.get(memo_hit[0].id)
-                if known is not None:
-                    known.count += 1  # a known line seen before: no decoding needed
-                    continue
+            if memo_hit is not None:
+                match, story, unknown_key, ignored = memo_hit
+                if story:
+                    if match is not None and match.id in known_hits and self._story_line(
+                            chunk, end, raw, last_lineno + 1, done):
+                        known_hits[match.id].count += 1
+                        continue
+                elif not self._continues_previous(chunk, start, raw):
+                    # A line seen before (other digits): counted without being decoded.
+                    if ignored:
+                        continue
+                    group = known_hits.get(match.id) if match is not None else unknown_hits.get(unknown_key)
+                    if group is not None:
+                        group.count += 1
+                        continue
             self._raw_line(chunk, start, end, raw, key, last_lineno + 1, done)
         self._previous_chunk_tail = chunk[rfind(b"\n", 0, len(chunk) - 1) + 1:-1]
         # The newlines up to the last hit are counted already; count only the rest.
@@ -252,11 +276,16 @@ class LogScanner:
         if key is not None and key in self._memo:
             return self._memo[key][0]
         match = self.m.match_line(line)
+        if match is not None and match.kind == "family" and not line.is_warning_or_error:
+            match = None  # a family answers a pasted line; in a log only warnings and errors are reported
+        self._remember(key, (match, story, None, False))
+        return match
+
+    def _remember(self, key: bytes | None, value: tuple[Match | None, bool, str | None, bool]) -> None:
         if key is not None:
             if len(self._memo) >= MEMO_SIZE:
                 self._memo.clear()
-            self._memo[key] = (match, story)
-        return match
+            self._memo[key] = value
 
     def _raw_line(self, chunk: bytes, start: int, end: int, raw: bytes, key: bytes, lineno: int, done: set[int]) -> None:
         texts = normalize.segments(_decode(raw))
@@ -270,11 +299,9 @@ class LogScanner:
         if not line.message:
             return
         story = can_continue and self.story.starts_record(line.message)
-        if not story and line.header and self._continues_previous(chunk, start, line.header):
+        if not story and line.header and start < len(chunk) and self._continues_previous(chunk, start, chunk[start:end]):
             return  # a multi-line glog record repeats its header on every line: only its first line counts
         match = self._classify(line, key, story)
-        if match is not None and match.kind == "family" and not line.is_warning_or_error:
-            match = None  # a family answers a pasted line; in a log only warnings and errors are reported
         if story:
             self._open_record(chunk, end, lineno, line, done)
         if match is not None:
@@ -284,20 +311,38 @@ class LogScanner:
             self.result.tracebacks += 1
             self._finish_traceback(chunk, end + 1 if end != -1 else len(chunk), lineno, lineno, done)
             return
-        if line.indented:
-            return  # a traceback frame or the continuation of a record above
-        if line.is_warning_or_error or UNKNOWN_TEXT_RX.search(line.message if line.level else line.text):
+        if not line.indented and (line.is_warning_or_error
+                                  or UNKNOWN_TEXT_RX.search(line.message if line.level else line.text)):
             self._unknown(line, lineno)
-
-    def _continues_previous(self, chunk: bytes, start: int, header: str) -> bool:
-        if start > 0:
-            pstart = chunk.rfind(b"\n", 0, start - 1) + 1
-            raw = chunk[pstart:start - 1]
+            self._remember(key, (None, story, group_key(line.message), False))
         else:
-            raw = self._previous_chunk_tail
-        return normalize.clean(_decode(raw)).lstrip().startswith(header.rstrip())
+            # an indented traceback frame or record continuation, or an INFO line without error words
+            self._remember(key, (None, story, None, True))
+
+    def _continues_previous(self, chunk: bytes, start: int, raw: bytes) -> bool:
+        """Whether the previous line carries the same logger header (a multi-line glog record).
+
+        The header is compared as bytes, up to the first "] " (glog's "file.py:N] ", torch 2.0's
+        "[date time,ms] "): a record's lines share it to the timestamp, other records do not.
+        """
+        cut = raw.find(b"] ", 0, 200)
+        if cut <= 0:
+            return False
+        if start > 0:
+            previous = chunk[chunk.rfind(b"\n", 0, start - 1) + 1:start - 1]
+        else:
+            previous = self._previous_chunk_tail
+        return previous.startswith(raw[:cut + 2])
 
     # -- story records
+
+    def _story_line(self, chunk: bytes, end: int, raw: bytes, lineno: int, done: set[int]) -> bool:
+        """A story record's first line whose match is known: parse it and read the record, nothing else."""
+        text = _decode(raw)
+        if "\r" in text:
+            return False  # a progress bar redrawn on the line: the general path splits it
+        self._open_record(chunk, end, lineno, normalize.parse(text), done)
+        return True
 
     def _open_record(self, chunk: bytes, end: int, lineno: int, first: Line, done: set[int]) -> None:
         self._pending_record = (lineno, first, [])
@@ -308,18 +353,24 @@ class LogScanner:
         assert self._pending_record is not None
         first_lineno, first, rest = self._pending_record
         header = first.header.rstrip()
+        header_bytes = header.encode("utf-8", "replace")
         while pos < len(chunk) and len(rest) < RECORD_MAX_LINES:
             end = chunk.find(b"\n", pos)
             if end == -1:
                 end = len(chunk)
-            text = normalize.clean(_decode(chunk[pos:end]))
-            stripped = text.lstrip()
+            raw = chunk[pos:end]
             if header:
-                if not stripped.startswith(header):
-                    break
-                rest.append(stripped[len(header):])
-            elif not text.strip() or text[0] in " \t":
-                rest.append(text)
+                if not raw.lstrip().startswith(header_bytes):
+                    if b"\x1b" not in raw[:16]:
+                        break
+                    text = normalize.clean(_decode(raw)).lstrip()  # a coloured line: compare without ANSI codes
+                    if not text.startswith(header):
+                        break
+                    rest.append(text[len(header):])
+                else:
+                    rest.append(normalize.clean(_decode(raw.lstrip()[len(header_bytes):])))
+            elif not raw.strip() or raw[:1] in (b" ", b"\t"):
+                rest.append(normalize.clean(_decode(raw)))
             else:
                 break
             done.add(pos)
@@ -345,9 +396,13 @@ class LogScanner:
                 end = len(chunk)
             n += 1
             raw = chunk[pos:end]
+            if raw[:1] in (b" ", b"\t") or not raw.strip():
+                pos = end + 1  # a frame of the traceback
+                continue
             line = normalize.parse(_decode(raw))
             if line.message and not line.indented and not line.message.startswith(TRACEBACK_NOT_FINAL):
                 done.add(pos)
+                key: bytes | None = raw.translate(None, ASCII_DIGITS)
                 if WRAPPER_END_RX.search(line.message) and end < len(chunk):
                     # "BackendCompilerFailed: backend='inductor' raised:" and the wrapped exception on the next line
                     nend = chunk.find(b"\n", end + 1)
@@ -355,8 +410,8 @@ class LogScanner:
                     wrapped = normalize.parse(_decode(chunk[end + 1:nend]))
                     if wrapped.message:
                         done.add(end + 1)
-                        line = normalize.parse(f"{line.text} {wrapped.message}")
-                self._line(chunk, pos, end, line, None, lineno + n, done)
+                        line, key = normalize.parse(f"{line.text} {wrapped.message}"), None
+                self._line(chunk, pos, end, line, key, lineno + n, done)
                 return
             pos = end + 1
         if pos >= len(chunk):

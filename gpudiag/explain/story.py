@@ -11,7 +11,7 @@ CUDA-graph partitions (a record is the lines of one log call, which glog repeats
 * ``Graph break in user code at file.py:12`` + ``Graph Break Reason:`` + the graph-break type (and
   the older ``Graph break: [skip: ]from user code at:`` + ``File ..., line N`` forms);
 * ``Created N graph partitions: X cudagraphable, Y non-cudagraphable`` + ``opK: reason=...`` lines
-  (torch >= 2.9), ``skipping cudagraphs due to ...`` and ``marking L['x'] as dynamic``.
+  (torch >= 2.9) and ``skipping cudagraphs due to ...``.
 
 From them it builds, per function: how many times it recompiled and how close that came to
 recompile_limit (from the log, else the installed torch's default), every failed guard classified
@@ -31,12 +31,15 @@ from gpudiag.explain.normalize import Line
 from gpudiag.explain.registry import Registry
 from gpudiag.installed import versions
 
-RECOMPILING_RX = re.compile(r"Recompiling function (?P<name>[^\s'\"]+) in (?P<file>.+?)(?::(?P<line>\d+))?(?:['\"]|,|$)")
+RECOMPILING_RX = re.compile(r"Recompiling function (?P<name>\S+) in (?P<file>.+):(?P<line>\d+)$")
+# torch 2.0 logged a tuple: ('Recompiling function step in /x.py', "triggered by the following guard failure: ...")
+RECOMPILING_OLD_RX = re.compile(r"Recompiling function (?P<name>[^\s'\"]+) in (?P<file>[^'\"]+?)(?::(?P<line>\d+))?['\"]")
 OLD_TRIGGER_RX = re.compile(r"triggered by the following guard failures?:\s*(?P<failure>.+?)['\"]?\)?$")
 LIMIT_RX = re.compile(r"torch\._dynamo hit config\.(?P<kind>\w+) \((?P<limit>\d+)\)|torchdynamo hit recompilation "
                       r"cache limit \((?P<old_limit>\d+)\) for function '(?P<name>[^']+)' \((?P<file>.+):(?P<line>\d+)\)")
 LIMIT_FUNCTION_RX = re.compile(r"^function: '(?P<name>[^']+)' \((?P<file>.+):(?P<line>\d+)\)")
 LAST_REASON_RX = re.compile(r"^last reason: (?P<failure>.+)")
+COMPILE_ID_PREFIX_RX = re.compile(r"^\d+/\d+:\s+")
 FAIL_ON_RECOMPILE_RX = re.compile(r"Detected recompile when torch\.compile stance is 'fail_on_recompile'\. filename: "
                                   r"'(?P<file>[^']+)', function name: '(?P<name>[^']+)', line number: (?P<line>\d+)")
 FAILURE_RX = re.compile(r"^-\s+(?:(?P<cid>\d+/\d+):\s+)?(?P<failure>\S.*)$")
@@ -52,12 +55,17 @@ UNSUPPORTED_RX = re.compile(r"(?:torch\._dynamo\.exc\.)?Unsupported: (?P<reason>
 PARTITIONS_RX = re.compile(r"Created (?P<n>\d+) graph partitions: (?P<ok>\d+) cudagraphable, (?P<bad>\d+) non-cudagraphable")
 OP_REASON_RX = re.compile(r"^(?P<op>\w+): reason=(?P<reason>.+?)(?:, ir=|$)")
 SKIP_CUDAGRAPHS_RX = re.compile(r"skipping cudagraphs? due to (?P<reason>.+?)(?:\. Found from ?:.*)?$")
-DYNAMIC_RX = re.compile(r"marking (?P<source>\S+) as dynamic \(from (?P<how>[^)]+)\)")
 LIMIT_DEFAULT_RX = re.compile(r"^(?:recompile_limit|cache_size_limit)\s*(?::\s*int\s*)?=\s*(\d+)", re.M)
+# The story keeps memory flat however long the log is: beyond these, records are only counted.
+MAX_FUNCTIONS = 500
+MAX_GROUPS = 200  # graph-break reasons, partition reasons, CUDA-graph skip reasons
+MAX_FRAMES = 100  # user frames listed per graph-break reason
+MAX_REMEMBERED = 4096  # compile ids and seen breaks kept for matching records together
+NUM_RX = re.compile(r"\d+")
 # What starts a story record: checked on every decoded log line, so kept to one cheap search.
 STORY_START_RX = re.compile(r"Recompiling function |hit config\.|hit recompilation cache limit|Detected recompile when"
                             r"|Graph break (?:in user code|\(user stack|: )|Created \d+ graph partitions|^op\d+: reason="
-                            r"|skipping cudagraphs? due to|as dynamic \(from")
+                            r"|skipping cudagraphs? due to")
 
 
 @dataclass
@@ -113,7 +121,6 @@ class FunctionStory:
     hit_limit: bool = False
     failed_recompile: bool = False  # fail_on_recompile stance or fail_on_recompile_limit_hit stopped it
     guards: dict[str, GuardGroup] = field(default_factory=dict)
-    made_dynamic: list[str] = field(default_factory=list)
     first_line: int = 0
 
     def add_recompile(self, failures: list[str]) -> None:
@@ -157,6 +164,7 @@ class Story:
     cudagraph_skips: Counter = field(default_factory=Counter)
     default_limit: int | None = None  # the installed torch's recompile_limit default
     default_limit_source: str | None = None
+    overflow: int = 0  # records not kept because a MAX_* bound was reached
 
     @property
     def empty(self) -> bool:
@@ -176,7 +184,7 @@ class Story:
                 "name": f.name, "location": f.location, "recompiles": f.recompiles, "limit": f.limit,
                 "limit_kind": f.limit_kind, "limit_from": "log" if f.hit_limit else (
                     self.default_limit_source if f.limit is not None else None),
-                "hit_limit": f.hit_limit, "failed": f.failed_recompile, "made_dynamic": f.made_dynamic,
+                "hit_limit": f.hit_limit, "failed": f.failed_recompile,
                 "guards": [{"class": g.finding.class_id, "title": g.finding.title, "recompiles": g.count,
                             "example": g.finding.failure, "fix": g.finding.fix, "torch_hint": g.finding.hint}
                            for g in f.ranked_guards()],
@@ -193,6 +201,7 @@ class Story:
                               "ops": p.ops} for p in self.partition_findings.values()],
                 "skipped": [{"reason": r, "count": n} for r, n in self.cudagraph_skips.most_common()],
             },
+            "overflow": self.overflow,
         }
 
     def ranked_functions(self) -> list[FunctionStory]:
@@ -226,7 +235,8 @@ class StoryBuilder:
 
     # -- functions
 
-    def _function(self, name: str, file: str, line: str | None, lineno: int, compile_id: str | None) -> FunctionStory:
+    def _function(self, name: str, file: str, line: str | None, lineno: int,
+                  compile_id: str | None) -> FunctionStory | None:
         location = f"{file}:{line}" if line else file
         key = f"{name} {location}"
         fs = self.story.functions.get(key)
@@ -235,29 +245,36 @@ class StoryBuilder:
             frame_key = self._frame_names.get(compile_id.split("/")[0]) if compile_id else None
             fs = self.story.functions.get(frame_key) if frame_key else None
             if fs is None:
+                if len(self.story.functions) >= MAX_FUNCTIONS:
+                    self.story.overflow += 1
+                    return None
                 fs = self.story.functions[key] = FunctionStory(name, location, first_line=lineno)
         if compile_id:
+            if len(self._frame_names) >= MAX_REMEMBERED:
+                self._frame_names.clear()
             self._frame_names.setdefault(compile_id.split("/")[0], f"{fs.name} {fs.location}")
         return fs
 
     def feed(self, lineno: int, first: Line, rest: list[str]) -> None:
         """One record: its first line parsed, and the messages of its continuation lines."""
         msg = first.message
-        if m := RECOMPILING_RX.search(msg):
+        if "Recompiling function" in msg and (m := RECOMPILING_RX.search(msg) or RECOMPILING_OLD_RX.search(msg)):
             failures = self._failures(rest)
             if not failures and (old := OLD_TRIGGER_RX.search(msg)):
                 failures = [old.group("failure")]
             fs = self._function(m.group("name"), m.group("file").strip(), m.group("line"), lineno, first.compile_id)
-            fs.recompiles += 1
-            fs.add_recompile(failures)
-        elif m := LIMIT_RX.search(msg):
+            if fs is not None:
+                fs.recompiles += 1
+                fs.add_recompile(failures)
+        elif " hit " in msg and (m := LIMIT_RX.search(msg)):
             self._limit(m, lineno, first, rest)
-        elif m := FAIL_ON_RECOMPILE_RX.search(msg):
+        elif "fail_on_recompile" in msg and (m := FAIL_ON_RECOMPILE_RX.search(msg)):
             fs = self._function(m.group("name"), m.group("file"), m.group("line"), lineno, first.compile_id)
-            fs.recompiles += 1
-            fs.failed_recompile = True
-            fs.add_recompile(self._failures(rest))
-        elif GB_AT_RX.search(msg) or GB_OLD_RX.search(msg):
+            if fs is not None:
+                fs.recompiles += 1
+                fs.failed_recompile = True
+                fs.add_recompile(self._failures(rest))
+        elif "Graph break" in msg and (GB_AT_RX.search(msg) or GB_OLD_RX.search(msg)):
             self._graph_break(msg, first, rest)
         else:
             self.feed_line(first)
@@ -276,18 +293,20 @@ class StoryBuilder:
     def _limit(self, m: re.Match, lineno: int, first: Line, rest: list[str]) -> None:
         if m.group("old_limit"):
             fs = self._function(m.group("name"), m.group("file"), m.group("line"), lineno, first.compile_id)
-            fs.limit, fs.limit_kind = int(m.group("old_limit")), "cache_size_limit"
+            limit, kind = int(m.group("old_limit")), "cache_size_limit"
         else:
-            func = next((LIMIT_FUNCTION_RX.match(t.strip()) for t in rest if LIMIT_FUNCTION_RX.match(t.strip())), None)
+            func = next((f for t in rest if (f := LIMIT_FUNCTION_RX.match(t.strip()))), None)
             if func is None:
                 return
             fs = self._function(func.group("name"), func.group("file"), func.group("line"), lineno, first.compile_id)
-            fs.limit, fs.limit_kind = int(m.group("limit")), m.group("kind")
-            if not fs.guards:  # a log without TORCH_LOGS=recompiles: the last reason is all there is
-                last = next((LAST_REASON_RX.match(t.strip()) for t in rest if LAST_REASON_RX.match(t.strip())), None)
-                if last:
-                    fs.add_recompile([FAILURE_RX.sub(lambda x: x.group("failure"), "- " + last.group("failure"))])
-        fs.hit_limit = True
+            limit, kind = int(m.group("limit")), m.group("kind")
+        if fs is None:
+            return
+        fs.limit, fs.limit_kind, fs.hit_limit = limit, kind, True
+        if not fs.guards:  # a log without TORCH_LOGS=recompiles: the last reason is all there is
+            last = next((r for t in rest if (r := LAST_REASON_RX.match(t.strip()))), None)
+            if last:
+                fs.add_recompile([COMPILE_ID_PREFIX_RX.sub("", last.group("failure"))])
 
     # -- graph breaks
 
@@ -322,42 +341,52 @@ class StoryBuilder:
         key = (first.compile_id, frame or "?")
         if key in self._breaks_seen and first.compile_id:
             return  # the same break logged twice (a duplicate-stack record)
+        if len(self._breaks_seen) >= MAX_REMEMBERED:
+            self._breaks_seen.clear()
         self._breaks_seen.add(key)
         gb = None
         if self.registry is not None:
             gb = self.registry.lookup(reason, " ".join(lines), True)
         group = self.story.graph_breaks.get(reason)
         if group is None:
+            if len(self.story.graph_breaks) >= MAX_GROUPS:
+                self.story.overflow += 1
+                return
             group = self.story.graph_breaks[reason] = GraphBreakGroup(reason, gb.gb_id if gb else None,
                                                                       gb.url if gb else None)
         group.count += 1
-        group.frames[frame or "?"] += 1
+        frame = frame or "?"
+        if frame not in group.frames and len(group.frames) >= MAX_FRAMES:
+            frame = "(other frames)"
+        group.frames[frame] += 1
 
-    # -- single lines: partitions, CUDA-graph skips, automatic dynamic
+    # -- single lines: partitions and CUDA-graph skips
 
     def feed_line(self, line: Line) -> None:
         msg = line.message
-        if m := PARTITIONS_RX.search(msg):
+        if "graph partitions" in msg and (m := PARTITIONS_RX.search(msg)):
             self.story.partitions_created += int(m.group("n"))
             self.story.partitions_non_cudagraphable += int(m.group("bad"))
         elif m := OP_REASON_RX.match(msg):
             self._partition_reason(m.group("reason"), m.group("op"))
-        elif m := SKIP_CUDAGRAPHS_RX.search(msg):
+        elif "cudagraph" in msg and (m := SKIP_CUDAGRAPHS_RX.search(msg)):
             reason = m.group("reason").strip()
             while reason.startswith("skipping cudagraphs due to "):  # inductor nests the prefix
                 reason = reason[len("skipping cudagraphs due to "):]
-            self.story.cudagraph_skips[reason] += 1
-        elif m := DYNAMIC_RX.search(msg):
-            frame_key = self._frame_names.get(line.compile_id.split("/")[0]) if line.compile_id else None
-            fs = self.story.functions.get(frame_key) if frame_key else None
-            if fs is not None and m.group("source") not in fs.made_dynamic:
-                fs.made_dynamic.append(m.group("source"))
+            reason = NUM_RX.sub("N", reason)  # "mutated inputs (3 instances)": one reason
+            if reason in self.story.cudagraph_skips or len(self.story.cudagraph_skips) < MAX_GROUPS:
+                self.story.cudagraph_skips[reason] += 1
+            else:
+                self.story.overflow += 1
 
     def _partition_reason(self, reason: str, op: str) -> None:
         _, reasons = story_data()
         known: PartitionReason | None = next((p for p in reasons if p.pattern.search(reason)), None)
         key = known.id if known else reason
         pf = self.story.partition_findings.get(key)
+        if pf is None and len(self.story.partition_findings) >= MAX_GROUPS:
+            self.story.overflow += 1
+            return
         if pf is None:
             if known:
                 m = known.pattern.search(reason)
