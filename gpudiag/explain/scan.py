@@ -49,6 +49,7 @@ GLOG_WE_RX = re.compile(rb"\n" + _GLOG_WE)
 GLOG_WE_CR_RX = re.compile(rb"\r" + _GLOG_WE)
 GLOG_WE_FIRST_RX = re.compile(_GLOG_WE)
 ASCII_DIGITS = b"0123456789"
+GLOG_TIME_RX = re.compile(r"[IWEVDFC]\d{4} \d\d:\d\d:\d\d\.\d+ ")
 MEMO_SIZE = 4096
 NUM_RX = re.compile(r"0x[0-9a-fA-F]+|\d+(?:\.\d+)?")
 UNKNOWN_TEXT_RX = re.compile(r"Warning|WARNING|Error|ERROR|Exception")
@@ -186,9 +187,10 @@ class LogScanner:
             cut = block.rfind(b"\n") + 1  # carry never holds a newline: the chunk ends in this block
             if cut == 0:
                 carry += block  # one line longer than a chunk: keep reading
-                if len(carry) > 8 * self.chunk_bytes:  # pathological line: process what we have
+                if len(carry) > 8 * self.chunk_bytes:
+                    # a pathological line: scan what we have of it (memory stays flat); the line is
+                    # counted once, when its newline comes
                     self._chunk(carry + b"\n", lines_before)
-                    lines_before += 1
                     carry = b""
             else:
                 # One copy at most: the carried partial line joined to this block's whole lines.
@@ -354,12 +356,17 @@ class LogScanner:
         first_lineno, first, rest = self._pending_record
         header = first.header.rstrip()
         header_bytes = header.encode("utf-8", "replace")
+        # Python logging (torch 2.0's "[date] logger: [LEVEL] ") prefixes only a record's first line;
+        # glog (torch >= 2.1) prefixes every line.
+        bare_continuations = bool(header) and GLOG_TIME_RX.search(header) is None
         while pos < len(chunk) and len(rest) < RECORD_MAX_LINES:
             end = chunk.find(b"\n", pos)
             if end == -1:
                 end = len(chunk)
             raw = chunk[pos:end]
-            if header:
+            if header and bare_continuations and raw[:1] in (b" ", b"\t"):
+                rest.append(normalize.clean(_decode(raw)))
+            elif header:
                 if not raw.lstrip().startswith(header_bytes):
                     if b"\x1b" not in raw[:16]:
                         break

@@ -38,7 +38,7 @@ OLD_TRIGGER_RX = re.compile(r"triggered by the following guard failures?:\s*(?P<
 LIMIT_RX = re.compile(r"torch\._dynamo hit config\.(?P<kind>\w+) \((?P<limit>\d+)\)|torchdynamo hit recompilation "
                       r"cache limit \((?P<old_limit>\d+)\) for function '(?P<name>[^']+)' \((?P<file>.+):(?P<line>\d+)\)")
 LIMIT_FUNCTION_RX = re.compile(r"^function: '(?P<name>[^']+)' \((?P<file>.+):(?P<line>\d+)\)")
-LAST_REASON_RX = re.compile(r"^last reason: (?P<failure>.+)")
+LAST_REASON_RX = re.compile(r"^(?:last reason|reasons):\s+(?P<failure>\S.*)")  # "reasons:" is torch 2.0's
 COMPILE_ID_PREFIX_RX = re.compile(r"^\d+/\d+:\s+")
 FAIL_ON_RECOMPILE_RX = re.compile(r"Detected recompile when torch\.compile stance is 'fail_on_recompile'\. filename: "
                                   r"'(?P<file>[^']+)', function name: '(?P<name>[^']+)', line number: (?P<line>\d+)")
@@ -241,9 +241,11 @@ class StoryBuilder:
         key = f"{name} {location}"
         fs = self.story.functions.get(key)
         if fs is None:
-            # a limit record names the function by its first line too; reuse a story found by frame id
+            # the same function written with another path (relative, cut): reuse the story of its frame id
             frame_key = self._frame_names.get(compile_id.split("/")[0]) if compile_id else None
             fs = self.story.functions.get(frame_key) if frame_key else None
+            if fs is not None and fs.name != name:
+                fs = None  # another process's frame 0 (concatenated logs, other ranks)
             if fs is None:
                 if len(self.story.functions) >= MAX_FUNCTIONS:
                     self.story.overflow += 1

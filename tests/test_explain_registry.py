@@ -1,0 +1,123 @@
+"""torch's graph-break registry: read from the installed torch without importing it, matched by link or
+gb_type, and the catalogue's answer where a torch has none."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from gpudiag.explain import registry
+from gpudiag.explain.catalog import families, load
+from gpudiag.explain.matcher import Matcher
+
+DATA = {
+    "GB0001": [{"Gb_type": "Attempted to call function marked as skipped", "Context": "module: {module_name}",
+                "Explanation": "Dynamo developers have intentionally marked that the function `{fn_name}` "
+                               "should not be traced.", "Hints": ["Remove the function from the skip list.",
+                                                                  "It may be possible to write Dynamo tracing rules "
+                                                                  "for this code."]},
+               {"Gb_type": "Attempted to call function marked as skipped (old wording)", "Context": "",
+                "Explanation": "", "Hints": []}],
+    "GB0002": [{"Gb_type": "Import failure", "Context": "", "Explanation": "x", "Hints": []}],
+    "not-a-list": {"Gb_type": "ignored"},
+}
+SITE = "https://meta-pytorch.github.io/compile-graph-break-site/gb/"
+
+
+def _reg():
+    return registry.parse(DATA, "torch/_dynamo/graph_break_registry.json", "2.99.0", SITE)
+
+
+def test_parse_keeps_current_and_old_wordings():
+    reg = _reg()
+    assert set(reg.by_id) == {"GB0001", "GB0002"}
+    assert reg.get("gb0001").current and reg.get("GB0001").url == SITE + "gb0001.html"
+    old = reg.by_type["Attempted to call function marked as skipped (old wording)"]
+    assert old.gb_id == "GB0001" and not old.current
+    assert reg.label == "torch 2.99.0 torch/_dynamo/graph_break_registry.json"
+
+
+@pytest.mark.parametrize("message,text,from_torch,expected", [
+    ("Attempted to call function marked as skipped", "", False, "GB0001"),
+    ("Unsupported: Attempted to call function marked as skipped", "", False, "GB0001"),
+    ("torch._dynamo.exc.Unsupported: Attempted to call function marked as skipped", "", False, "GB0001"),
+    ("Graph Break Reason: Attempted to call function marked as skipped", "", False, "GB0001"),
+    ("anything", "see https://meta-pytorch.github.io/compile-graph-break-site/gb/gb0002.html", False, "GB0002"),
+    ("Unsupported: Import failure", "", False, "GB0002"),  # named as a graph break: taken
+    ("Import failure", "", True, "GB0002"),  # a bare short type from torch's logger: taken
+    ("Import failure", "", False, None),  # the same words from anywhere else: not a graph break
+    ("Attempted to call function marked as skipped, twice", "", False, None),
+])
+def test_lookup(message, text, from_torch, expected):
+    gb = _reg().lookup(message, text, from_torch)
+    assert (gb.gb_id if gb else None) == expected
+
+
+def test_installed_registry_is_read_without_importing_torch():
+    code = ("import sys; from gpudiag.explain import registry; r = registry.installed(); "
+            "print(r is not None, 'torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out[1] == "False"
+    if out[0] == "False":
+        pytest.skip("the installed torch has no graph-break registry")
+
+
+@pytest.fixture
+def installed_registry():
+    reg = registry.installed()
+    if reg is None:
+        pytest.skip("the installed torch has no graph-break registry")
+    return reg
+
+
+def test_installed_registry_knows_torchs_ids(installed_registry):
+    assert installed_registry.get("GB0059").gb_type == "Failed to trace builtin operator"
+    assert installed_registry.get("GB0059").url.endswith("/gb/gb0059.html")
+    assert len(installed_registry.by_id) > 300
+
+
+LINE = "torch._dynamo.exc.Unsupported: Attempt to trace generator"  # no catalogue entry: the registry answers
+BUILTIN = ("torch._dynamo.exc.Unsupported: Failed to trace builtin operator\n"
+           "  Explanation: Dynamo does not know how to trace builtin operator `print` with argument types ['str']")
+
+
+def test_a_graph_break_is_explained_from_the_registry(cli, no_gpu, installed_registry):
+    r = cli("explain-warning", "--json", LINE)
+    assert r.exit_code == 0, r.stderr
+    d = json.loads(r.stdout)
+    assert d["id"] == "GB0003" and d["match"]["kind"] == "registry" and d["match"]["exact"]
+    assert "graph_break_registry.json" in d["match"]["origin"] and installed_registry.torch_version in d["match"]["origin"]
+    assert d["severity"] == "fatal"  # the Unsupported exception itself: graph breaks were not allowed
+    assert d["graph_break"]["id"] == "GB0003" and d["source"]["file"] == "torch/_dynamo/graph_break_registry.json"
+
+
+def test_a_catalogue_entry_carries_the_registry_id_and_torchs_hints(cli, no_gpu, installed_registry):
+    d = json.loads(cli("explain-warning", "--json", BUILTIN).stdout)
+    assert d["id"] == "dynamo.graph-break-builtin" and d["match"]["kind"] == "catalogue"
+    assert d["graph_break"]["id"] == "GB0059"
+    assert any(f["text"].startswith("torch's hint:") for f in d["fixes"])
+    assert any(r.endswith("gb0059.html") for r in d["references"])
+
+
+def test_explain_a_registry_id(cli, no_gpu, installed_registry):
+    d = json.loads(cli("explain-warning", "--json", "gb0059").stdout)
+    assert d["form"] == "id" and d["id"] == "GB0059" and d["line"] is None
+
+
+def test_without_a_registry_the_catalogue_and_families_answer():
+    """A torch without the registry (< 2.8): the line still gets an honest answer, labelled a family."""
+    m = Matcher(load(), families(), lambda: None)
+    match = m.match(LINE.splitlines()[0])
+    assert match.kind == "family" and match.id.startswith("dynamo")
+    assert m.match("torch._dynamo hit config.recompile_limit (8)").kind == "catalogue"
+
+
+def test_registry_text_of_a_log_line_ends_in_its_link(installed_registry):
+    m = Matcher(load(), families())
+    text = ("V1201 10:00:00.000000 1 torch/_dynamo/symbolic_convert.py:1] [0/0] [__graph_breaks] For more details "
+            "about this graph break, please visit: https://meta-pytorch.github.io/compile-graph-break-site/gb/gb0124.html")
+    match = m.match(text)
+    assert match.kind == "registry" and match.id == "GB0124"
