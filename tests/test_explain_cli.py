@@ -191,3 +191,50 @@ def test_chunk_boundaries_do_not_change_the_answer(tmp_path):
     assert {k: (v.count, v.first_line) for k, v in big.known.items()} == \
            {k: (v.count, v.first_line) for k, v in small.known.items()}
     assert big.lines == small.lines == data.count(b"\n")
+
+
+def test_empty_gpu_is_rejected_with_one_line(cli, no_gpu):
+    r = cli("explain-warning", "--gpu", "", SMS_LINE)
+    assert r.exit_code == 2 and r.stdout == ""
+    assert r.stderr.count("\n") == 1 and r.stderr.startswith("gpudiag: --gpu needs a GPU name")
+
+
+WIDTH_CASES = [
+    ("--gpu", "RTX 3070", NOVALID_LINE),
+    ("--gpu", "H100", TF32_LINE),
+    ("dynamo.recompile-limit",),
+    ("torch._dynamo hit config.recompile_limit (8)\n   function: 'forward' (/a/very/long/path/that/goes/on/and/on/"
+     "and/on/model_with_a_long_name.py:10)\n   last reason: 0/7: tensor 'L['x']' size mismatch at index 0. "
+     "expected 7, actual 8",),
+    ("torch._inductor.exc.InductorError: something inductor has never said before",),
+    ("skipping cudagraph trees because the moon is full",),
+    ("--list",),
+    ("--help",),
+    *(("--log", str(LOGS / name)) for name in ("h200_recompile_limit_hard__default.log",
+                                               "h200_graph_breaks__default.log",
+                                               "h200_cpu_tensor__reduce-overhead.log",
+                                               "cpu_guard_module_int__default.log",
+                                               "h200_fail_on_recompile__default.log")),
+]
+
+
+@pytest.mark.parametrize("width", [80, 200])
+@pytest.mark.parametrize("args", WIDTH_CASES, ids=lambda a: " ".join(a)[:50])
+def test_reports_fit_the_terminal_and_nothing_is_cut(cli, no_gpu, width, args):
+    r = cli("explain-warning", *args, env={"COLUMNS": str(width)})
+    assert r.exit_code in (0, 1), r.stderr
+    assert "…" not in r.stdout
+    for line in r.stdout.splitlines():
+        assert len(line) <= width, line
+        if "--help" not in args:
+            assert line == line.rstrip(), f"trailing spaces: {line!r}"
+
+
+def test_long_words_are_broken_not_cut(cli, no_gpu, tmp_path):
+    path = "/a/" + "very_long_directory_name/" * 6 + "model.py"
+    head = "W1201 10:00:00.000000 1 torch/_dynamo/convert_frame.py:1994] [0/8]"
+    log = tmp_path / "long.log"
+    log.write_text(f"{head} torch._dynamo hit config.recompile_limit (8)\n{head}    function: 'f' ({path}:1)\n")
+    r = cli("explain-warning", "--log", str(log), env={"COLUMNS": "80"})
+    assert r.exit_code == 0 and all(len(ln) <= 80 for ln in r.stdout.splitlines())
+    assert f"{path}:1" in "".join(ln.strip() for ln in r.stdout.splitlines())

@@ -49,19 +49,30 @@ def explain_warning_command(
         raise typer.Exit(rep.exit_code)
 
 
-def _markup_free(con, text: str, indent: int = 0, style: str | None = None, **kw) -> None:
+def _markup_free(con, text: str, indent: int = 0, style: str | None = None, lead: tuple[str, str] | None = None,
+                 **kw) -> None:
     """Plain text (no markup) wrapped to the console width, wrapped lines indented like the first;
-    a word longer than the width (a path) is broken, never cut."""
+    a word longer than the width (a path) is broken, never cut. `lead` is a styled (text, style)
+    printed before the first line; wrapped lines then line up under `text`."""
     import textwrap
 
     from rich.text import Text
 
     indent += len(text) - len(text.lstrip(" "))
+    first = " " * indent
+    if lead is not None:
+        first = lead[0] + " " * max(indent - len(lead[0]), 0)
+        indent = max(indent, len(lead[0]))
     pad = " " * indent
-    wrapped = textwrap.fill(text.strip(" "), width=max(con.width, indent + 20), initial_indent=pad,
+    wrapped = textwrap.fill(text.strip(" "), width=max(con.width, indent + 20), initial_indent=" " * len(first),
                             subsequent_indent=pad, break_long_words=True, break_on_hyphens=False,
                             replace_whitespace=False, drop_whitespace=True) or pad
-    con.print(Text(wrapped, style=style or ""), highlight=False, soft_wrap=True, **kw)
+    out = Text()
+    if lead is not None:
+        out.append(first, style=lead[1])
+        wrapped = wrapped[len(first):]
+    out.append(wrapped, style=style or "")
+    con.print(out, highlight=False, soft_wrap=True, **kw)
 
 
 def reflow(text: str) -> str:
@@ -85,40 +96,42 @@ def _prose(con, text: str, indent: int = 0) -> None:
 def _render_list(rep) -> None:
     con = console()
     for it in rep.listed:
-        con.print(f"[{SEVERITY_STYLE[it.severity]}]{it.severity:13}[/] ", end="")
-        _markup_free(con, f"{it.id}{' (family)' if it.kind == 'family' else ''}  {it.title}")
+        _markup_free(con, f"{it.id}{' (family)' if it.kind == 'family' else ''}  {it.title}",
+                     lead=(f"{it.severity:13} ", SEVERITY_STYLE[it.severity]))
     families = sum(it.kind == "family" for it in rep.listed)
     tail = (f"; graph breaks: {rep.registry_size} types from {rep.registry_label}" if rep.registry_label
             else "; no graph-break registry in the installed torch")
-    con.print(f"[dim]{len(rep.listed) - families} entries, {families} families{tail}[/dim]")
+    _markup_free(con, f"{len(rep.listed) - families} entries, {families} families{tail}", style="dim")
 
 
-def _device_line(device) -> str:
+def _device_line(con, device) -> None:
     if device.name is None:
-        return f"[yellow]No GPU here and no --gpu: explained without device verdicts ({device.none_reason}).[/yellow]"
-    return f"[dim]Verdicts for {device.name} ({device.sm}, {device.sm_count} SMs, {device.origin}).[/dim]"
+        _markup_free(con, f"No GPU here and no --gpu: explained without device verdicts; {device.none_reason}.",
+                     style="yellow")
+    else:
+        _markup_free(con, f"Verdicts for {device.name} ({device.sm}, {device.sm_count} SMs, {device.origin}).",
+                     style="dim")
 
 
 def _heading(con, text: str) -> None:
-    con.print(f"\n[bold cyan]{text}[/bold cyan]")
+    con.print()
+    _markup_free(con, text, style="bold cyan")
 
 
 def _render_one(rep) -> None:
-    from rich.markup import escape
-
     con = console()
     ex = rep.explanation
     v = ex.verdict
-    con.print(f"[bold]{escape(ex.title)}[/bold]  [dim]{escape(ex.id)}[/dim]  "
-              f"[{SEVERITY_STYLE[ex.severity]}]{ex.severity}[/]")
-    con.print(f"[{'dim' if ex.exact else 'yellow'}]Source of this explanation: {escape(ex.origin)}.[/]")
-    con.print(_device_line(rep.device))
+    _markup_free(con, ex.title, style="bold")
+    _markup_free(con, ex.id, lead=(f"{ex.severity:13} ", SEVERITY_STYLE[ex.severity]), style="dim")
+    _markup_free(con, f"Source of this explanation: {ex.origin}.", style="dim" if ex.exact else "yellow")
+    _device_line(con, rep.device)
     _heading(con, "Your GPU")
-    con.print(f"[{APPLIES_STYLE[v.applies]}]{escape(v.summary)}[/]")
+    _markup_free(con, v.summary, style=APPLIES_STYLE[v.applies])
     for d in v.details:
         _markup_free(con, d, 2)
     for c in v.commands:
-        con.print(f"  run: [bold]{escape(c)}[/bold]")
+        _markup_free(con, f"run: {c}", 2, style="bold")
     if ex.guard is not None:
         _heading(con, f"The failed guard: {ex.guard.title}")
         _markup_free(con, ex.guard.failure)
@@ -134,19 +147,19 @@ def _render_one(rep) -> None:
     where = f"{src.file} :: {src.function}" if src.function else src.file
     versions = ", ".join(x for x in (f"since {src.since}" if src.since else "",
                                      f"removed in {src.removed_in}" if src.removed_in else "") if x)
-    con.print(f"[dim]source: {escape(where)}{' (' + versions + ')' if versions else ''}[/dim]")
+    _markup_free(con, f"source: {where}{' (' + versions + ')' if versions else ''}", style="dim")
     if src.changes:
-        con.print(f"[dim]changed: {escape(src.changes)}[/dim]")
+        _markup_free(con, f"changed: {src.changes}", style="dim")
     if ex.match.graph_break is not None and ex.kind != "registry":
         gb = ex.match.graph_break
-        con.print(f"[dim]torch's graph-break registry: {escape(gb.gb_id)} ({escape(ex.registry_label or '')})[/dim]")
+        _markup_free(con, f"torch's graph-break registry: {gb.gb_id} ({ex.registry_label or ''})", style="dim")
     _heading(con, "What to do")
     for f in ex.fixes:
         _markup_free(con, f"- {f.text}")
         for code_line in f.code.splitlines():
             _markup_free(con, code_line, 4)
     for r in ex.references:
-        con.print(f"[dim]see: {escape(r)}[/dim]")
+        _markup_free(con, f"see: {r}", style="dim")
 
 
 def _render_no_match(rep) -> None:
@@ -159,21 +172,20 @@ def _render_no_match(rep) -> None:
 
 
 def _render_log(rep) -> None:
-    from rich.markup import escape
-
     con = console()
     log = rep.log
     enc = f" ({log.encoding})" if log.encoding != "utf-8" else ""
-    con.print(f"[bold]{escape(log.source)}[/bold]: {log.lines:,} lines, {log.bytes_read:,} bytes{enc}, "
-              f"{len(log.known)} explained, {len(log.unknown)} unrecognised group(s)")
-    con.print(_device_line(rep.device))
+    _markup_free(con, f"{log.source}: {log.lines:,} lines, {log.bytes_read:,} bytes{enc}, "
+                      f"{len(log.known)} explained, {len(log.unknown)} unrecognised group(s)", style="bold")
+    _device_line(con, rep.device)
     if not log.known:
         con.print("[yellow]No warning or error in this log is explained by gpudiag.[/yellow]")
     for it in log.known:
         ex, v = it.explanation, it.explanation.verdict
         label = KIND_LABEL[ex.kind]
-        con.print(f"\n[{SEVERITY_STYLE[ex.severity]}]{ex.severity:13}[/] [bold]{escape(ex.id)}[/bold]  x{it.count}  "
-                  f"first at line {it.first_line}{f'  [dim]({label})[/dim]' if label else ''}")
+        con.print()
+        _markup_free(con, f"{ex.id}  x{it.count}  first at line {it.first_line}{f'  ({label})' if label else ''}",
+                     lead=(f"{ex.severity:13} ", SEVERITY_STYLE[ex.severity]), style="bold")
         _markup_free(con, ex.title, 2)
         _markup_free(con, v.summary, 2, style=APPLIES_STYLE[v.applies])
         for c in v.commands:
@@ -205,7 +217,9 @@ def _render_story(con, story) -> None:
                 state.append(f"{max(f.limit - f.recompiles, 0)} recompiles left")
             if f.failed_recompile:
                 state.append("compilation failed on a recompile (fail_on_recompile)")
-            _markup_free(con, f"recompiled {f.recompiles} time(s); " + "; ".join(state), 4)
+            count = (f"recompiled {f.recompiles} time(s)" if f.recompiles else
+                     "its recompiles are not in this log (TORCH_LOGS=recompiles logs each)")
+            _markup_free(con, "; ".join([count, *state]), 4)
             for g in f.ranked_guards():
                 _markup_free(con, f"{g.finding.title}: in {g.count} recompile(s), e.g. {g.finding.failure}", 4)
                 if g.finding.fix:
