@@ -176,26 +176,27 @@ def parse(raw: str) -> Line:
 
 def _glog_line(text: str, stripped: str, m: re.Match) -> Line:
     """:func:`parse` for the usual glog line, from one match (the layered path gives the same answer)."""
-    tags: list[str] = []
+    level, path, tag_text = m.group(1, 2, 3)
+    tags: tuple[str, ...] = ()
     compile_id = None
-    if m.group(3):
-        for tag in m.group(3).split("]")[:-1]:  # "[0/1] [__recompiles] " -> "[0/1", " [__recompiles"
+    if tag_text:
+        for tag in tag_text.split("]")[:-1]:  # "[0/1] [__recompiles] " -> "[0/1", " [__recompiles"
             tag = tag.lstrip(" [")
-            if tag.startswith("__"):
-                tags.append(tag.strip("_"))
+            if tag[:2] == "__":
+                tags += (tag.strip("_"),)
             else:
                 compile_id = tag.lstrip("!")
-    s = stripped[m.end():]
-    header = stripped[:m.end()]
+    cut = m.end()
+    s = stripped[cut:]
+    header = stripped[:cut]
     category = None
-    emitter = module_of_path(m.group(2)) or m.group(2)
     if "Warning: " in s and (w := PY_WARNING_RX.match(s)):
         category = w.group(3)
         s = s[w.end():]
     message = s.strip()
     exceptions, inner = _unwrap(message) if ": " in message or message[-5:] in ("Error", "ption") else ((), message)
-    return Line(text, message, m.group(1), emitter, tuple(tags), compile_id, category, exceptions, inner, header,
-                header[-2:] == "  ")
+    return Line(text, message, level, module_of_path(path) or path, tags, compile_id, category, exceptions, inner,
+                header, header[-2:] == "  ")
 
 
 def _unwrap(message: str) -> tuple[tuple[str, ...], str]:

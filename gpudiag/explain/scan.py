@@ -343,7 +343,13 @@ class LogScanner:
         text = _decode(raw)
         if "\r" in text:
             return False  # a progress bar redrawn on the line: the general path splits it
-        self._open_record(chunk, end, lineno, normalize.parse(text), done)
+        first = normalize.parse(text)
+        nxt = end + 1
+        if first.header and 0 < nxt < len(chunk) and chunk[nxt:nxt + 1] not in b" \t\x1b" \
+                and not chunk.startswith(first.header.rstrip().encode("utf-8", "replace"), nxt):
+            self.story.feed(lineno, first, [])  # the common case: a one-line record
+        else:
+            self._open_record(chunk, end, lineno, first, done)
         return True
 
     def _open_record(self, chunk: bytes, end: int, lineno: int, first: Line, done: set[int]) -> None:
@@ -356,6 +362,10 @@ class LogScanner:
         first_lineno, first, rest = self._pending_record
         header = first.header.rstrip()
         header_bytes = header.encode("utf-8", "replace")
+        if header and pos < len(chunk) and chunk[pos:pos + 1] not in b" \t\x1b" \
+                and not chunk.startswith(header_bytes, pos):
+            self._flush_record()  # the common case: a one-line record
+            return
         # Python logging (torch 2.0's "[date] logger: [LEVEL] ") prefixes only a record's first line;
         # glog (torch >= 2.1) prefixes every line.
         bare_continuations = bool(header) and GLOG_TIME_RX.search(header) is None

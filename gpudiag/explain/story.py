@@ -346,14 +346,12 @@ class StoryBuilder:
         if len(self._breaks_seen) >= MAX_REMEMBERED:
             self._breaks_seen.clear()
         self._breaks_seen.add(key)
-        gb = None
-        if self.registry is not None:
-            gb = self.registry.lookup(reason, " ".join(lines), True)
         group = self.story.graph_breaks.get(reason)
         if group is None:
             if len(self.story.graph_breaks) >= MAX_GROUPS:
                 self.story.overflow += 1
                 return
+            gb = self.registry.lookup(reason, " ".join(lines), True) if self.registry is not None else None
             group = self.story.graph_breaks[reason] = GraphBreakGroup(reason, gb.gb_id if gb else None,
                                                                       gb.url if gb else None)
         group.count += 1
