@@ -122,7 +122,10 @@ def parse(raw: str) -> Line:
 
     Runs on every decoded log line, so each layer is tried only when its first character allows it.
     """
-    text = segments(raw)[-1]
+    if "\r" in raw or "\x1b" in raw or "\x00" in raw:
+        text = segments(raw)[-1]
+    else:
+        text = raw.rstrip("\n")
     stripped = s = text.strip()
     if m := GLOG_LINE_RX.match(stripped):
         return _glog_line(text, stripped, m)

@@ -45,8 +45,8 @@ ANCHORS = (b"__", b"warning", b"error", b"exception", b"traceback")
 # "[default0]:", searched in the lower-cased chunk. A literal first byte lets the regex engine skip
 # ahead fast; lines redrawn after a progress bar's "\r" are searched apart, only in chunks holding one.
 _GLOG_WE = rb"(?:\x1b\[[0-9;]*m)?(?:\[[rd][a-z]{3,6}\d+\]:?)?[we][01]\d{3} \d\d:\d\d:\d\d"
-GLOG_WE_RX = re.compile(rb"\n" + _GLOG_WE)
-GLOG_WE_CR_RX = re.compile(rb"\r" + _GLOG_WE)
+GLOG_WE_RX = re.compile(rb"\n(?=[\x1b\[we])" + _GLOG_WE)  # the lookahead rejects most lines at their first byte
+GLOG_WE_CR_RX = re.compile(rb"\r(?=[\x1b\[we])" + _GLOG_WE)
 GLOG_WE_FIRST_RX = re.compile(_GLOG_WE)
 ASCII_DIGITS = b"0123456789"
 GLOG_TIME_RX = re.compile(r"[IWEVDFC]\d{4} \d\d:\d\d:\d\d\.\d+ ")

@@ -54,7 +54,8 @@ EXPLANATION_RX = re.compile(r"^\s*Explanation:")
 UNSUPPORTED_RX = re.compile(r"(?:torch\._dynamo\.exc\.)?Unsupported: (?P<reason>.+)")
 PARTITIONS_RX = re.compile(r"Created (?P<n>\d+) graph partitions: (?P<ok>\d+) cudagraphable, (?P<bad>\d+) non-cudagraphable")
 OP_REASON_RX = re.compile(r"^(?P<op>\w+): reason=(?P<reason>.+?)(?:, ir=|$)")
-SKIP_CUDAGRAPHS_RX = re.compile(r"skipping cudagraphs? due to (?P<reason>.+?)(?:\. Found from ?:.*)?$")
+SKIP_CUDAGRAPHS_RX = re.compile(r"skipping cudagraphs? due to (?P<reason>.+)")
+FOUND_FROM = ". Found from"  # inductor appends the stack of the op that caused the skip
 LIMIT_DEFAULT_RX = re.compile(r"^(?:recompile_limit|cache_size_limit)\s*(?::\s*int\s*)?=\s*(\d+)", re.M)
 # The story keeps memory flat however long the log is: beyond these, records are only counted.
 MAX_FUNCTIONS = 500
@@ -276,8 +277,8 @@ class StoryBuilder:
                 fs.recompiles += 1
                 fs.failed_recompile = True
                 fs.add_recompile(self._failures(rest))
-        elif "Graph break" in msg and (GB_AT_RX.search(msg) or GB_OLD_RX.search(msg)):
-            self._graph_break(msg, first, rest)
+        elif "Graph break" in msg and ((at := GB_AT_RX.search(msg)) or GB_OLD_RX.search(msg)):
+            self._graph_break(msg, first, rest, at)
         else:
             self.feed_line(first)
 
@@ -312,13 +313,10 @@ class StoryBuilder:
 
     # -- graph breaks
 
-    def _graph_break(self, msg: str, first: Line, rest: list[str]) -> None:
-        frame = None
-        if m := GB_AT_RX.search(msg):
-            frame = m.group("frame")
+    def _graph_break(self, msg: str, first: Line, rest: list[str], at: re.Match | None) -> None:
+        frame = at.group("frame") if at else None
         reason = None
-        old = GB_OLD_RX.search(msg)
-        if old and old.group("reason"):
+        if not at and (old := GB_OLD_RX.search(msg)) and old.group("reason"):
             reason = old.group("reason")
         lines = [t.rstrip() for t in rest]
         for i, text in enumerate(lines):
@@ -332,7 +330,7 @@ class StoryBuilder:
                     reason = gb_type
             if reason is None and (u := UNSUPPORTED_RX.search(s)):
                 reason = u.group("reason")
-        if frame is None:
+        if frame is None and lines:
             files = [FILE_LINE_RX.search(t) for t in lines]
             last = [f for f in files if f]
             if last:
@@ -370,7 +368,10 @@ class StoryBuilder:
         elif m := OP_REASON_RX.match(msg):
             self._partition_reason(m.group("reason"), m.group("op"))
         elif "cudagraph" in msg and (m := SKIP_CUDAGRAPHS_RX.search(msg)):
-            reason = m.group("reason").strip()
+            reason = m.group("reason")
+            if FOUND_FROM in reason:
+                reason = reason[:reason.index(FOUND_FROM)]
+            reason = reason.strip()
             while reason.startswith("skipping cudagraphs due to "):  # inductor nests the prefix
                 reason = reason[len("skipping cudagraphs due to "):]
             reason = NUM_RX.sub("N", reason)  # "mutated inputs (3 instances)": one reason
