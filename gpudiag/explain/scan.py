@@ -278,8 +278,10 @@ class LogScanner:
         if key is not None and key in self._memo:
             return self._memo[key][0]
         match = self.m.match_line(line)
-        if match is not None and match.kind == "family" and not line.is_warning_or_error:
-            match = None  # a family answers a pasted line; in a log only warnings and errors are reported
+        if match is not None and match.kind == "family" and (line.indented or not line.is_warning_or_error):
+            # a family answers a pasted line; in a log only warnings and errors are reported, and
+            # an indented line continues a record (a traceback frame, a record's detail line)
+            match = None
         self._remember(key, (match, story, None, False))
         return match
 
