@@ -81,6 +81,8 @@ def test_module_int_guard_fix_names_the_attribute():
 def test_recompile_limit_hit(host, scenario):
     [fs] = _log_story(f"{host}_{scenario}__default.log").ranked_functions()
     assert (fs.recompiles, fs.limit, fs.limit_kind, fs.hit_limit) == (2, 2, "recompile_limit", True)
+    # recompile_limit_hard sets fail_on_recompile_limit_hit: the call raised instead of running eagerly
+    assert fs.failed_recompile == (scenario == "recompile_limit_hard")
     assert fs.ranked_guards()[0].finding.class_id == "size"
 
 

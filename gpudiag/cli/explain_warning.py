@@ -211,12 +211,14 @@ def _render_story(con, story) -> None:
             if f.limit is not None:
                 source = "from the log" if f.hit_limit else (story.default_limit_source or "default")
                 state.append(f"{f.limit_kind} {f.limit} ({source})")
-            if f.hit_limit:
+            if f.hit_limit and f.failed_recompile:
+                state.append("LIMIT HIT: the call raised FailOnRecompileLimitHit instead of running eagerly")
+            elif f.hit_limit:
                 state.append("LIMIT HIT: later calls of this function run eagerly")
             elif f.limit is not None:
                 state.append(f"{max(f.limit - f.recompiles, 0)} recompiles left")
-            if f.failed_recompile:
-                state.append("compilation failed on a recompile (fail_on_recompile)")
+            if f.failed_recompile and not f.hit_limit:
+                state.append("a recompile raised (the fail_on_recompile stance)")
             count = (f"recompiled {f.recompiles} time(s)" if f.recompiles else
                      "its recompiles are not in this log (TORCH_LOGS=recompiles logs each)")
             _markup_free(con, "; ".join([count, *state]), 4)

@@ -16,9 +16,8 @@ from typing import Any
 from gpudiag.device.facts import DeviceFacts
 from gpudiag.errors import EXIT_NO, EXIT_OK, EXIT_USAGE, GpudiagError
 from gpudiag.explain import normalize, story as story_mod
-from gpudiag.explain.catalog import Catalogue, Entry, Family, Fix, Source, families, load
+from gpudiag.explain.catalog import SEVERITIES, Catalogue, Entry, Fix, Source, families, load
 from gpudiag.explain.matcher import Match, Matcher
-from gpudiag.explain.registry import GraphBreakType
 from gpudiag.explain.scan import ScanResult, scan_stream
 from gpudiag.explain.story import GuardFinding, Story
 from gpudiag.explain.verdicts import Verdict, verdict_for
@@ -353,7 +352,7 @@ def _log_report(ctx: Context, label: str, result: ScanResult) -> LogReport:
                        unknown_overflow=result.unknown_overflow, tracebacks=result.tracebacks, story=result.story)
     for hit in result.known.values():
         report.known.append(LogItem(ctx.explain(hit.match, hit.line), hit.count, hit.first_line))
-    rank = {s: i for i, s in enumerate(("fatal", "wrong-results", "performance", "unknown", "harmless"))}
+    rank = {s: i for i, s in enumerate(SEVERITIES)}
     report.known.sort(key=lambda it: (rank[it.explanation.severity], not it.explanation.exact, -it.count,
                                       it.first_line))
     report.unknown = sorted((UnknownItem(u.message, u.count, u.first_line, u.line) for u in result.unknown.values()),
@@ -406,4 +405,4 @@ def build(text: str | None = None, log: str | None = None, list_entries: bool = 
     return ExplainReport("text", device, explanation=ex)
 
 
-__all__ = ["SCHEMA", "Device", "Explanation", "ExplainReport", "LogReport", "build", "Family", "GraphBreakType"]
+__all__ = ["SCHEMA", "Device", "Explanation", "ExplainReport", "LogReport", "build"]

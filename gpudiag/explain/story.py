@@ -66,7 +66,7 @@ NUM_RX = re.compile(r"\d+")
 # What starts a story record: checked on every decoded log line, so kept to one cheap search.
 STORY_START_RX = re.compile(r"Recompiling function |hit config\.|hit recompilation cache limit|Detected recompile when"
                             r"|Graph break (?:in user code|\(user stack|: )|Created \d+ graph partitions|^op\d+: reason="
-                            r"|skipping cudagraphs? due to")
+                            r"|skipping cudagraphs? due to|FailOnRecompileLimitHit")
 
 
 @dataclass
@@ -120,7 +120,8 @@ class FunctionStory:
     limit: int | None = None
     limit_kind: str | None = None  # recompile_limit | accumulated_recompile_limit | cache_size_limit ...
     hit_limit: bool = False
-    failed_recompile: bool = False  # fail_on_recompile stance or fail_on_recompile_limit_hit stopped it
+    failed_recompile: bool = False  # a recompile raised: fail_on_recompile stance, or at the limit
+    # fail_on_recompile_limit_hit / fullgraph=True (FailOnRecompileLimitHit)
     guards: dict[str, GuardGroup] = field(default_factory=dict)
     first_line: int = 0
 
@@ -229,6 +230,7 @@ class StoryBuilder:
         self.story = Story()
         self._frame_names: dict[str, str] = {}  # compile frame id ("0") -> function key
         self._breaks_seen: set[tuple[str | None, str]] = set()
+        self._last_limit_hit: FunctionStory | None = None  # FailOnRecompileLimitHit names no function
 
     @staticmethod
     def starts_record(message: str) -> bool:
@@ -277,6 +279,10 @@ class StoryBuilder:
                 fs.recompiles += 1
                 fs.failed_recompile = True
                 fs.add_recompile(self._failures(rest))
+        elif "FailOnRecompileLimitHit" in msg:
+            # raised right after the limit record (fail_on_recompile_limit_hit, or fullgraph=True)
+            if self._last_limit_hit is not None:
+                self._last_limit_hit.failed_recompile = True
         elif "Graph break" in msg and ((at := GB_AT_RX.search(msg)) or GB_OLD_RX.search(msg)):
             self._graph_break(msg, first, rest, at)
         else:
@@ -306,6 +312,7 @@ class StoryBuilder:
         if fs is None:
             return
         fs.limit, fs.limit_kind, fs.hit_limit = limit, kind, True
+        self._last_limit_hit = fs
         if not fs.guards:  # a log without TORCH_LOGS=recompiles: the last reason is all there is
             last = next((r for t in rest if (r := LAST_REASON_RX.match(t.strip()))), None)
             if last:
