@@ -155,7 +155,7 @@ def _render_one(rep) -> None:
         _markup_free(con, f"torch's graph-break registry: {gb.gb_id} ({ex.registry_label or ''})", style="dim")
     _heading(con, "What to do")
     for f in ex.fixes:
-        _markup_free(con, f"- {f.text}")
+        _markup_free(con, f.text, lead=("- ", ""))
         for code_line in f.code.splitlines():
             _markup_free(con, code_line, 4)
     for r in ex.references:
