@@ -1,0 +1,244 @@
+"""``gpudiag check-tiles --from-triton-cache [DIR]``: options in, the kernel x target matrix out.
+
+``check_tiles.py`` declares the options and hands over here; this module resolves the targets,
+runs the core (``gpudiag.tiles.cache_report``) with a progress bar on stderr, and renders the
+report (rich at any width, nothing cut at 80 columns) or its JSON.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import time
+from typing import Optional
+
+import click
+import typer
+from rich import box
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.padding import Padding
+from rich.table import Table
+
+from gpudiag.cli.output import console, emit_json
+from gpudiag.device import live_or_none, resolve_target
+from gpudiag.errors import EXIT_USAGE, GpudiagError
+from gpudiag.tiles.cache_report import STATUSES, CacheCheckReport, CacheTarget, Cell, KernelRow, check_cache
+from gpudiag.tiles.triton_cache import read_cache
+
+# The check-tiles parameters that mean something with --from-triton-cache; any other one given is an error.
+USED_PARAMS = {"tiles", "from_triton_cache", "kernel", "gpu", "arch", "index", "jobs", "no_cache", "json_out"}
+MAX_LISTED_KERNELS = 200  # above this, the text lists only the kernels with a cell that does not launch
+PLAIN_PROGRESS_EVERY_S = 10.0
+
+
+def _reject_unused_options() -> None:
+    ctx = click.get_current_context(silent=True)
+    if ctx is None:
+        return
+    for param in ctx.command.params:
+        if param.name in USED_PARAMS or not param.opts:
+            continue
+        if ctx.get_parameter_source(param.name) in (click.core.ParameterSource.COMMANDLINE,
+                                                    click.core.ParameterSource.ENVIRONMENT):
+            raise GpudiagError(f"{param.opts[0]} does not apply to --from-triton-cache, which checks the kernels "
+                               "as they were compiled", EXIT_USAGE)
+
+
+def _short_name(name: str) -> str:
+    return " ".join(re.sub(r"\b(NVIDIA|GeForce)\b", " ", name).split()) or name
+
+
+def resolve_targets(arch: Optional[str], gpu: Optional[str], index: Optional[int]) -> list[CacheTarget]:
+    """``--arch a,b`` and ``--gpu "X",Y`` (comma lists), and the live GPU when neither is given or --index is."""
+    found: dict[str, CacheTarget] = {}
+    for item in filter(None, (s.strip() for s in (arch or "").split(","))):
+        facts = resolve_target(arch=item)
+        found.setdefault(facts.sm, CacheTarget.of(facts.sm, facts))
+    for item in filter(None, (s.strip() for s in (gpu or "").split(","))):
+        facts = resolve_target(gpu=item)
+        label = _short_name(facts.name)
+        found.setdefault(label, CacheTarget.of(label, facts))
+    if index is not None or not found:
+        facts, why = live_or_none(index)
+        if facts is None:
+            raise GpudiagError(f"no live GPU ({why}); give the targets to check: --arch sm_80,sm_89 and/or "
+                               "--gpu 'RTX 4090',gb10", EXIT_USAGE)
+        label = _short_name(facts.name)
+        found.setdefault(label, CacheTarget.of(label, facts))
+    return list(found.values())
+
+
+class _ProgressOnStderr:
+    """A progress bar on a terminal; elsewhere a plain line every few seconds. Never on stdout."""
+
+    def __init__(self) -> None:
+        self.err = Console(stderr=True, highlight=False)
+        self.bar: Progress | None = None
+        self.task = None
+        self.last_line = 0.0
+        self.started = False
+
+    def __call__(self, done: int, total: int) -> None:
+        if not self.started:
+            if done >= total:
+                return  # everything was cached: nothing to show
+            self.started = True
+            self.last_line = time.monotonic()
+            if self.err.is_terminal:
+                self.bar = Progress(TextColumn("recompiling"), BarColumn(), MofNCompleteColumn(),
+                                    TextColumn("kernel x target"), TimeElapsedColumn(), console=self.err,
+                                    transient=True, auto_refresh=False)  # no refresh thread: children are forked
+                self.bar.start()
+                self.task = self.bar.add_task("", total=total)
+            else:
+                self.err.print(f"gpudiag: recompiling {total - done} kernel x target cells ...")
+        if self.bar is not None:
+            self.bar.update(self.task, completed=done)
+            self.bar.refresh()
+        elif time.monotonic() - self.last_line >= PLAIN_PROGRESS_EVERY_S and done < total:
+            self.last_line = time.monotonic()
+            self.err.print(f"gpudiag: {done}/{total} cells")
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+
+def run_from_triton_cache(folders: Optional[list[str]], kernel: Optional[list[str]], arch: Optional[str],
+                          gpu: Optional[str], index: Optional[int], jobs: Optional[int], use_cache: bool,
+                          json_out: bool) -> None:
+    _reject_unused_options()
+    if folders and len(folders) > 1:
+        raise GpudiagError(f"--from-triton-cache reads one cache folder, got {len(folders)}: "
+                           f"{', '.join(folders)}", EXIT_USAGE)
+    if jobs is not None and jobs < 1:
+        raise GpudiagError(f"--jobs must be at least 1, got {jobs}", EXIT_USAGE)
+    cache = read_cache(folders[0] if folders else None, kernel)  # bad input before the environment
+    targets = resolve_targets(arch, gpu, index)
+    progress = _ProgressOnStderr()
+    try:
+        report = check_cache(cache, targets, parallel=jobs, use_cache=use_cache, on_progress=progress)
+    finally:
+        progress.close()
+    if json_out:
+        emit_json(report.to_dict())
+    else:
+        render(report)
+    if not report.all_launch:
+        raise typer.Exit(1)
+
+
+def _fits(cell: Cell) -> str:
+    if cell.status == "cannot-compile":
+        return "[red]cannot run[/red]"
+    if cell.status == "unknown":
+        return "[yellow]?[/yellow]"
+    margin = f"{cell.margin_bytes:+,}"
+    if cell.status == "launches":
+        return f"[green]yes[/green] {margin}"
+    if cell.status == "does-not-fit":
+        return f"[red]NO[/red] {margin}"
+    return "[red]no launch[/red]"
+
+
+def _blocks(cell: Cell) -> str:
+    occ = cell.occupancy
+    if occ is None or occ.cannot_launch:
+        return ""
+    limit = "/".join(occ.limiters) if len(occ.limiters) < 3 else "warps"
+    return f"{occ.blocks_per_sm} {limit}"
+
+
+def _num(n: Optional[int]) -> str:
+    return "" if n is None else f"{n:,}"
+
+
+def _uniform_failure(row: KernelRow) -> Optional[str]:
+    """The reason every cell of a row shares when none was compiled (unreadable IR): shown once."""
+    reasons = {c.reason for c in row.cells}
+    if len(reasons) == 1 and all(c.status == "unknown" for c in row.cells):
+        return next(iter(reasons))
+    return None
+
+
+def _group_table(rows: list[KernelRow]) -> tuple[Table, list[tuple[str, str]]]:
+    """The group's table, and one (line, style) per reason a config does not launch, with its targets."""
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, collapse_padding=True)
+    for name, justify in (("config", "left"), ("target", "left"), ("smem B", "right"), ("fits", "left"),
+                          ("regs", "right"), ("spills", "right"), ("blk/SM", "left")):
+        table.add_column(name, justify=justify, overflow="fold")
+    problems: dict[tuple[str, str, str], list[str]] = {}  # (config, reason, style) -> targets
+    for row in rows:
+        config = row.kernel.config_label
+        uniform = _uniform_failure(row)
+        if uniform is not None:
+            table.add_row(config, "all", "", "[yellow]?[/yellow]", "", "", "")
+            problems.setdefault((config, uniform, "yellow"), [])
+            continue
+        for i, cell in enumerate(row.cells):
+            c = cell.compiled
+            table.add_row(config if i == 0 else "", cell.target, _num(c.shared_bytes), _fits(cell),
+                          _num(c.regs_per_thread), _num(c.spills), _blocks(cell))
+            if cell.status != "launches":
+                style = "yellow" if cell.status == "unknown" else "red"
+                problems.setdefault((config, cell.reason or "", style), []).append(cell.target)
+    lines = [(f"{config}{' on ' + ', '.join(targets) if targets else ''}: {reason}", style)
+             for (config, reason, style), targets in problems.items()]
+    return table, lines
+
+
+def render(report: CacheCheckReport) -> None:
+    con = console()
+    cache = report.cache
+    con.print(f"[bold]check-tiles --from-triton-cache[/bold] {cache.path}"
+              + ("" if cache.found_by == "argument" else f" [dim](from {cache.found_by})[/dim]"))
+    names = len(report.groups)
+    filt = f", {cache.filtered_out} left out by --kernel" if cache.filtered_out else ""
+    version = f"Triton {report.triton_installed}"
+    if report.version_differs:
+        version += f" [yellow](the cache was written by {', '.join(cache.triton_versions)}: see the notes)[/yellow]"
+    con.print(f"{len(cache.kernels)} kernels ({names} names{filt}) x {len(report.targets)} targets, recompiled "
+              f"by {version}")
+    con.print("targets (shared memory per block, opt-in):")
+    for t in report.targets:
+        where = "" if t.label == t.facts.sm else f" {t.facts.sm}"
+        con.print(f"  [bold]{t.label}[/bold]{where}: {t.facts.name}, {t.limit_bytes:,} B "
+                  f"[dim]({t.facts.sources.get('smem_per_block_optin_bytes', t.facts.origin)})[/dim]")
+
+    listed = report.groups
+    if len(cache.kernels) > MAX_LISTED_KERNELS:
+        listed = [g for g in report.groups if any(c.status != "launches" for r in g.rows for c in r.cells)]
+    for group in listed:
+        rows = group.rows
+        if len(cache.kernels) > MAX_LISTED_KERNELS:
+            rows = [r for r in rows if any(c.status != "launches" for c in r.cells)]
+        recorded = sorted({r.kernel.recorded_target for r in group.rows})
+        count = f"{len(group.rows)} configs" if len(group.rows) > 1 else "1 config"
+        con.print()
+        con.print(f"[bold]{group.name}[/bold] · {count} · cached for {', '.join(recorded)}")
+        table, problems = _group_table(rows)
+        con.print(table)
+        for line, style in problems:
+            con.print(Padding(line, (0, 0, 0, 2), expand=False), style=style)
+    if len(listed) < len(report.groups) or sum(len(g.rows) for g in listed) < len(cache.kernels):
+        shown = sum(len(r.cells) for g in listed for r in g.rows)
+        con.print(f"\n{len(report.cells) - shown} cells that launch are not listed ({len(cache.kernels)} kernels); "
+                  "--json lists every cell, --kernel NAME shows one kernel")
+
+    con.print()
+    con.print("[bold]per target[/bold] (kernels):")
+    wording = {"launches": "launch", "does-not-fit": "do not fit", "cannot-launch": "cannot launch",
+               "cannot-compile": "cannot run there", "unknown": "not checked"}
+    for s in report.summaries():
+        parts = [f"{s.counts[k]} {wording[k]}" for k in STATUSES if s.counts.get(k)]
+        con.print(f"  {s.target}: " + ", ".join(parts))
+    every = sum(all(c.status == "launches" for c in r.cells) for g in report.groups for r in g.rows)
+    style = "green" if report.all_launch else "red"
+    con.print(f"[{style}]{every} of {len(cache.kernels)} kernels launch on every target[/{style}]")
+    for s in cache.skipped:
+        con.print(f"[yellow]skipped {s.folder[:16]}{' ' + s.name if s.name else ''}: {s.reason}[/yellow]")
+    src = "compiled now" if report.cached == 0 else f"compiled now, {report.cached} from gpudiag's cache"
+    con.print(f"[dim]{report.compiled} {src}; {report.wall_s:.1f} s with {report.jobs} parallel compiles[/dim]")
+    for note in report.notes:
+        con.print(f"[dim]note: {note}[/dim]")
