@@ -7,12 +7,11 @@ report (rich at any width, nothing cut at 80 columns) or its JSON.
 
 from __future__ import annotations
 
+import importlib
 import re
-import sys
 import time
 from typing import Optional
 
-import click
 import typer
 from rich import box
 from rich.console import Console
@@ -32,15 +31,27 @@ MAX_LISTED_KERNELS = 200  # above this, the text lists only the kernels with a c
 PLAIN_PROGRESS_EVERY_S = 10.0
 
 
+def _current_context():
+    """The running command's click context, from the click newer Typer vendors or from click itself."""
+    for module in ("typer._click.globals", "click"):
+        try:
+            ctx = importlib.import_module(module).get_current_context(silent=True)
+        except (ImportError, AttributeError):
+            continue
+        if ctx is not None:
+            return ctx
+    return None
+
+
 def _reject_unused_options() -> None:
-    ctx = click.get_current_context(silent=True)
+    ctx = _current_context()
     if ctx is None:
         return
     for param in ctx.command.params:
         if param.name in USED_PARAMS or not param.opts:
             continue
-        if ctx.get_parameter_source(param.name) in (click.core.ParameterSource.COMMANDLINE,
-                                                    click.core.ParameterSource.ENVIRONMENT):
+        source = ctx.get_parameter_source(param.name)
+        if source is not None and source.name in ("COMMANDLINE", "ENVIRONMENT"):
             raise GpudiagError(f"{param.opts[0]} does not apply to --from-triton-cache, which checks the kernels "
                                "as they were compiled", EXIT_USAGE)
 
@@ -169,8 +180,11 @@ def _group_table(rows: list[KernelRow]) -> tuple[Table, list[tuple[str, str]]]:
                           ("regs", "right"), ("spills", "right"), ("blk/SM", "left")):
         table.add_column(name, justify=justify, overflow="fold")
     problems: dict[tuple[str, str, str], list[str]] = {}  # (config, reason, style) -> targets
+    labels = [r.kernel.config_label for r in rows]
     for row in rows:
         config = row.kernel.config_label
+        if labels.count(config) > 1:  # configs that differ only in what the label leaves out
+            config += f" [{row.kernel.folder[:6]}]"
         uniform = _uniform_failure(row)
         if uniform is not None:
             table.add_row(config, "all", "", "[yellow]?[/yellow]", "", "", "")
@@ -198,8 +212,9 @@ def render(report: CacheCheckReport) -> None:
     version = f"Triton {report.triton_installed}"
     if report.version_differs:
         version += f" [yellow](the cache was written by {', '.join(cache.triton_versions)}: see the notes)[/yellow]"
-    con.print(f"{len(cache.kernels)} kernels ({names} names{filt}) x {len(report.targets)} targets, recompiled "
-              f"by {version}")
+    n_targets = len(report.targets)
+    con.print(f"{len(cache.kernels)} kernels ({names} names{filt}) x {n_targets} target{'s' * (n_targets != 1)}, "
+              f"recompiled by {version}")
     con.print("targets (shared memory per block, opt-in):")
     for t in report.targets:
         where = "" if t.label == t.facts.sm else f" {t.facts.sm}"

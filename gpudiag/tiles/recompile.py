@@ -24,6 +24,7 @@ import multiprocessing.connection
 import os
 import re
 import shutil
+import sys
 import tempfile
 import time
 from dataclasses import asdict, dataclass
@@ -180,6 +181,9 @@ def _child(job: RecompileJob, workdir: str) -> None:
     log = os.open(os.path.join(workdir, "log"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     os.dup2(log, 1)
     os.dup2(log, 2)
+    # Triton prints (the PTX of a failed ptxas run) through sys.stdout, which may not be fd 1 here.
+    sys.stdout = open(1, "w", encoding="utf-8", errors="replace", closefd=False, buffering=1)
+    sys.stderr = open(2, "w", encoding="utf-8", errors="replace", closefd=False, buffering=1)
     os.environ["TRITON_CACHE_DIR"] = os.path.join(workdir, "triton-cache")
     os.environ["TMPDIR"] = workdir
     tempfile.tempdir = workdir  # ptxas's .ptx/.log temporaries, left behind when it fails
