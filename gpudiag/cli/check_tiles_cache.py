@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import importlib
 import re
+import textwrap
 import time
 from typing import Optional
 
 import typer
-from rich import box
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.padding import Padding
-from rich.table import Table
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.markup import escape
 
 from gpudiag.cli.output import console, emit_json
 from gpudiag.device import live_or_none, resolve_target
@@ -140,17 +140,23 @@ def run_from_triton_cache(folders: Optional[list[str]], kernel: Optional[list[st
         raise typer.Exit(1)
 
 
-def _fits(cell: Cell) -> str:
+CellText = tuple[str, str]  # (plain text, the same with rich markup): widths come from the plain one
+
+
+def _plain(text: str, style: Optional[str] = None) -> CellText:
+    return text, (f"[{style}]{escape(text)}[/{style}]" if style and text else escape(text))
+
+
+def _fits(cell: Cell) -> CellText:
     if cell.status == "cannot-compile":
-        return "[red]cannot run[/red]"
+        return _plain("cannot run", "red")
     if cell.status == "unknown":
-        return "[yellow]?[/yellow]"
-    margin = f"{cell.margin_bytes:+,}"
-    if cell.status == "launches":
-        return f"[green]yes[/green] {margin}"
-    if cell.status == "does-not-fit":
-        return f"[red]NO[/red] {margin}"
-    return "[red]no launch[/red]"
+        return _plain("?", "yellow")
+    margin = f" {cell.margin_bytes:+,}"
+    word, style = {"launches": ("yes", "green"), "does-not-fit": ("NO", "red")}.get(cell.status, ("no launch", "red"))
+    if cell.status == "cannot-launch":
+        return _plain(word, style)
+    return word + margin, f"[{style}]{word}[/{style}]{margin}"
 
 
 def _blocks(cell: Cell) -> str:
@@ -173,12 +179,42 @@ def _uniform_failure(row: KernelRow) -> Optional[str]:
     return None
 
 
-def _group_table(rows: list[KernelRow]) -> tuple[Table, list[tuple[str, str]]]:
+COLUMNS = (("config", False), ("target", False), ("smem B", True), ("fits", False), ("regs", True),
+           ("spills", True), ("blk/SM", False))
+WRAPPED = (0, 1)  # config and target wrap to keep the table inside the width; the numbers never do
+GAP = "  "
+
+
+def _grid(rows: list[list[CellText]], width: int) -> str:
+    """The rows as aligned columns (rich markup), config and target wrapped to fit ``width``: nothing cut.
+
+    rich's Table measures every cell of every row (milliseconds a row); a cache checked for every
+    GPU in the catalogue has hundreds of rows, and the warm answer must take well under a second.
+    """
+    widths = [max([len(h)] + [len(r[i][0]) for r in rows]) for i, (h, _) in enumerate(COLUMNS)]
+    over = sum(widths) + len(GAP) * (len(widths) - 1) - width
+    for i in sorted(WRAPPED, key=lambda i: -widths[i]):
+        cut = max(0, min(over, widths[i] - 8))
+        widths[i] -= cut
+        over -= cut
+    header = [_plain(h, "bold") for h, _ in COLUMNS]
+    lines = []
+    for row in [header, [_plain("─" * w) for w in widths], *rows]:
+        pieces = [[_plain(t) for t in textwrap.wrap(cell[0], widths[i], break_on_hyphens=False)] or [_plain("")]
+                  if i in WRAPPED else [cell] for i, cell in enumerate(row)]
+        for k in range(max(len(p) for p in pieces)):
+            parts = []
+            for i, (piece, (_, right)) in enumerate(zip(pieces, COLUMNS)):
+                plain, markup = piece[k] if k < len(piece) else ("", "")
+                pad = " " * (widths[i] - len(plain))
+                parts.append(pad + markup if right else markup + pad)
+            lines.append(GAP.join(parts).rstrip())
+    return "\n".join(lines)
+
+
+def _group_table(rows: list[KernelRow], width: int) -> tuple[str, list[tuple[str, str]]]:
     """The group's table, and one (line, style) per reason a config does not launch, with its targets."""
-    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, collapse_padding=True)
-    for name, justify in (("config", "left"), ("target", "left"), ("smem B", "right"), ("fits", "left"),
-                          ("regs", "right"), ("spills", "right"), ("blk/SM", "left")):
-        table.add_column(name, justify=justify, overflow="fold")
+    table: list[list[CellText]] = []
     problems: dict[tuple[str, str, str], list[str]] = {}  # (config, reason, style) -> targets
     labels = [r.kernel.config_label for r in rows]
     for row in rows:
@@ -187,19 +223,20 @@ def _group_table(rows: list[KernelRow]) -> tuple[Table, list[tuple[str, str]]]:
             config += f" [{row.kernel.folder[:6]}]"
         uniform = _uniform_failure(row)
         if uniform is not None:
-            table.add_row(config, "all", "", "[yellow]?[/yellow]", "", "", "")
+            table.append([_plain(config), _plain("all"), _plain(""), _plain("?", "yellow"), *[_plain("")] * 3])
             problems.setdefault((config, uniform, "yellow"), [])
             continue
         for i, cell in enumerate(row.cells):
             c = cell.compiled
-            table.add_row(config if i == 0 else "", cell.target, _num(c.shared_bytes), _fits(cell),
-                          _num(c.regs_per_thread), _num(c.spills), _blocks(cell))
+            table.append([_plain(config if i == 0 else ""), _plain(cell.target), _plain(_num(c.shared_bytes)),
+                          _fits(cell), _plain(_num(c.regs_per_thread)), _plain(_num(c.spills)),
+                          _plain(_blocks(cell))])
             if cell.status != "launches":
                 style = "yellow" if cell.status == "unknown" else "red"
                 problems.setdefault((config, cell.reason or "", style), []).append(cell.target)
     lines = [(f"{config}{' on ' + ', '.join(targets) if targets else ''}: {reason}", style)
              for (config, reason, style), targets in problems.items()]
-    return table, lines
+    return _grid(table, width), lines
 
 
 def render(report: CacheCheckReport) -> None:
@@ -218,8 +255,9 @@ def render(report: CacheCheckReport) -> None:
     con.print("targets (shared memory per block, opt-in):")
     for t in report.targets:
         where = "" if t.label == t.facts.sm else f" {t.facts.sm}"
-        con.print(f"  [bold]{t.label}[/bold]{where}: {t.facts.name}, {t.limit_bytes:,} B "
-                  f"[dim]({t.facts.sources.get('smem_per_block_optin_bytes', t.facts.origin)})[/dim]")
+        con.print(Padding(f"[bold]{escape(t.label)}[/bold]{where}: {escape(t.facts.name)}, {t.limit_bytes:,} B "
+                          f"[dim]({t.facts.sources.get('smem_per_block_optin_bytes', t.facts.origin)})[/dim]",
+                          (0, 0, 0, 2), expand=False))
 
     listed = report.groups
     if len(cache.kernels) > MAX_LISTED_KERNELS:
@@ -232,10 +270,10 @@ def render(report: CacheCheckReport) -> None:
         count = f"{len(group.rows)} configs" if len(group.rows) > 1 else "1 config"
         con.print()
         con.print(f"[bold]{group.name}[/bold] · {count} · cached for {', '.join(recorded)}")
-        table, problems = _group_table(rows)
-        con.print(table)
+        table, problems = _group_table(rows, con.width)
+        con.print(table, soft_wrap=True)  # lines already fit: rich need not measure them again
         for line, style in problems:
-            con.print(Padding(line, (0, 0, 0, 2), expand=False), style=style)
+            con.print(Padding(escape(line), (0, 0, 0, 2), expand=False), style=style)
     if len(listed) < len(report.groups) or sum(len(g.rows) for g in listed) < len(cache.kernels):
         shown = sum(len(r.cells) for g in listed for r in g.rows)
         con.print(f"\n{len(report.cells) - shown} cells that launch are not listed ({len(cache.kernels)} kernels); "
