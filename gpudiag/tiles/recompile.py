@@ -27,7 +27,7 @@ import shutil
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from importlib import metadata
 from pathlib import Path
 from typing import Any, Callable
@@ -44,9 +44,13 @@ _LOCATION_VARS = {"TRITON_CACHE_DIR", "TRITON_HOME", "TRITON_DUMP_DIR", "TRITON_
 
 @dataclass(frozen=True)
 class RecompileJob:
-    """Everything that decides the compiled kernel (the cache key), and where its IR is."""
+    """Everything that decides the compiled kernel (the cache key), and where its IR is.
 
-    ttir_path: str
+    Two cache entries with the same IR and options (compiled under other settings or by another
+    Triton) are the same job: the installed Triton builds the same kernel from them.
+    """
+
+    ttir_path: str = field(compare=False)
     ttir_sha256: str
     name: str
     options: tuple[tuple[str, Any], ...]  # sorted (option, value) pairs
