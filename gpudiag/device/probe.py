@@ -243,12 +243,12 @@ def _sm_count_and_l2_without_driver(facts: DeviceFacts) -> None:
     """NVML has no SM count, but its core count is SMs x FP32 lanes per SM, which the per-cc table has."""
     lanes = getattr(catalog.cc_limits(facts.compute_capability), "fp32_lanes_per_sm", None)
     row = catalog.find_row_for_live_name(facts.name)
-    if row is not None and row.data.get("l2_bytes"):
-        facts.set("l2_bytes", row.data["l2_bytes"], "catalogue:gpu")
+    if row is not None:
+        catalog.cite_row_field(facts, row, "l2_bytes")
     if facts.cuda_cores and lanes and facts.cuda_cores % lanes == 0:
         facts.set("sm_count", facts.cuda_cores // lanes, "derived")
     elif row is not None and row.data.get("sm_count"):
-        facts.set("sm_count", row.data["sm_count"], "catalogue:gpu")
+        catalog.cite_row_field(facts, row, "sm_count")
     else:
         facts.missing("sm_count", "NVML reports no core count and no catalogue row matches this model")
 
@@ -263,8 +263,7 @@ def _finish(facts: DeviceFacts) -> None:
     row = catalog.find_row_for_live_name(facts.name)
     if row is not None:
         facts.catalogue_key = row.key
-        facts.catalogue_sources = list(row.data.get("sources", ()))
-        facts.set("bf16_dense_tflops", row.data.get("bf16_dense_tflops"), "catalogue:gpu")
+        catalog.cite_row_field(facts, row, "bf16_dense_tflops")
     else:
         facts.missing("bf16_dense_tflops", "no catalogue row for this model name")
     for name in ("board_part_number",):
