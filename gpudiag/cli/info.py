@@ -108,11 +108,15 @@ def _grid() -> Table:
     return t
 
 
-def _panel(title: str, rows: list[tuple[str, str | Text]]) -> Panel:
+def _grid_of(rows: list[tuple[str, str | Text]]) -> Table:
     t = _grid()
     for label, value in rows:
         t.add_row(label, value)
-    return Panel(t, title=title, box=box.ROUNDED, expand=False)
+    return t
+
+
+def _panel(title: str, rows: list[tuple[str, str | Text]]) -> Panel:
+    return Panel(_grid_of(rows), title=title, box=box.ROUNDED, expand=False)
 
 
 def _identity(f: DeviceFacts) -> Panel:
@@ -203,13 +207,6 @@ def _no_device(nd: core.NoDevice) -> Panel:
         ("NVML", nd.nvml), ("CUDA driver", nd.cuda_driver),
         ("CUDA_VISIBLE_DEVICES", "(not set)" if nd.cuda_visible_devices is None else repr(nd.cuda_visible_devices)),
         ("instead", nd.hint)])), title="no GPU visible", box=box.ROUNDED, expand=False)
-
-
-def _grid_of(rows: list[tuple[str, str]]) -> Table:
-    t = _grid()
-    for label, value in rows:
-        t.add_row(label, value)
-    return t
 
 
 def _sources(f: DeviceFacts) -> Group | None:
