@@ -51,6 +51,17 @@ class GpudiagGroup(TyperGroup):
     (``gpudiag.error/1``): a script that parses stdout always gets JSON.
     """
 
+    def format_commands(self, ctx, formatter) -> None:
+        """Each command's whole first sentence, wrapped to the terminal, never cut with '...'."""
+        rows = []
+        for name in self.list_commands(ctx):
+            cmd = self.get_command(ctx, name)
+            if cmd is not None and not cmd.hidden:
+                rows.append((name, cmd.get_short_help_str(limit=10_000)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
     def invoke(self, ctx: typer.Context):  # type: ignore[override]
         args = _subcommand_args(ctx)
         command = args[0] if args else None
@@ -89,10 +100,10 @@ class GpudiagGroup(TyperGroup):
 app = typer.Typer(
     name="gpudiag",
     cls=GpudiagGroup,
-    help="Answers about your NVIDIA GPU for people who tune torch.compile, Triton and CUTLASS kernels.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # click's own help: wrapped to the terminal (at most 80 columns), never cut with "…"
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
