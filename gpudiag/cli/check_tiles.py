@@ -98,8 +98,8 @@ def check_tiles_command(
                                            "~/.triton/cache. Each is recompiled for every target (--arch and --gpu "
                                            "take comma lists: --arch sm_80,sm_89 --gpu 'RTX 4090',gb10; no GPU "
                                            "needed) into a kernel x target table of shared memory, registers, "
-                                           "spills, blocks per SM and fits. Exit 1 if any cell cannot launch. "
-                                           "JSON schema gpudiag.check-tiles-cache/1."),
+                                           "spills, blocks per SM and fits. Exit 1 if any cell does not launch "
+                                           "or could not be checked. JSON schema gpudiag.check-tiles-cache/1."),
     kernel: Optional[List[str]] = typer.Option(None, "--kernel", "-k", metavar="NAME", help="--from-triton-cache: "
                                                "only kernels whose name contains NAME, or matches it as a glob "
                                                "(triton_mm*). Repeatable."),

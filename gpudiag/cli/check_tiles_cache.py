@@ -15,7 +15,6 @@ from typing import Optional
 
 import typer
 from rich.console import Console
-from rich.padding import Padding
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.markup import escape
 
@@ -239,44 +238,49 @@ def _group_table(rows: list[KernelRow], width: int) -> tuple[str, list[tuple[str
     return _grid(table, width), lines
 
 
+def _say(con, text: str, style: Optional[str] = None, indent: str = "", hang: str = "    ") -> None:
+    """One statement, wrapped at the console's width with a hanging indent (nothing cut, no padding)."""
+    wrapped = textwrap.fill(text, width=max(20, con.width), initial_indent=indent, subsequent_indent=indent + hang,
+                            break_on_hyphens=False, break_long_words=True)
+    con.print(escape(wrapped), style=style, soft_wrap=True, highlight=False)
+
+
 def render(report: CacheCheckReport) -> None:
     con = console()
     cache = report.cache
-    con.print(f"[bold]check-tiles --from-triton-cache[/bold] {cache.path}"
-              + ("" if cache.found_by == "argument" else f" [dim](from {cache.found_by})[/dim]"))
-    names = len(report.groups)
+    found = "" if cache.found_by == "argument" else f" (from {cache.found_by})"
+    _say(con, f"check-tiles --from-triton-cache {cache.path}{found}", "bold")
+    names, n_targets = len(report.groups), len(report.targets)
     filt = f", {cache.filtered_out} left out by --kernel" if cache.filtered_out else ""
     version = f"Triton {report.triton_installed}"
     if report.version_differs:
-        version += f" [yellow](the cache was written by {', '.join(cache.triton_versions)}: see the notes)[/yellow]"
-    n_targets = len(report.targets)
-    con.print(f"{len(cache.kernels)} kernels ({names} names{filt}) x {n_targets} target{'s' * (n_targets != 1)}, "
-              f"recompiled by {version}")
+        version += f" (the cache was written by {', '.join(cache.triton_versions)}: see the notes)"
+    _say(con, f"{len(cache.kernels)} kernels ({names} names{filt}) x {n_targets} target{'s' * (n_targets != 1)} · "
+              f"{version}", "yellow" if report.version_differs else None)
     con.print("targets (shared memory per block, opt-in):")
     for t in report.targets:
         where = "" if t.label == t.facts.sm else f" {t.facts.sm}"
-        con.print(Padding(f"[bold]{escape(t.label)}[/bold]{where}: {escape(t.facts.name)}, {t.limit_bytes:,} B "
-                          f"[dim]({t.facts.sources.get('smem_per_block_optin_bytes', t.facts.origin)})[/dim]",
-                          (0, 0, 0, 2), expand=False))
+        source = t.facts.sources.get("smem_per_block_optin_bytes", t.facts.origin)
+        _say(con, f"{t.label}{where}: {t.facts.name}, {t.limit_bytes:,} B ({source})", indent="  ")
 
-    listed = report.groups
-    if len(cache.kernels) > MAX_LISTED_KERNELS:
-        listed = [g for g in report.groups if any(c.status != "launches" for r in g.rows for c in r.cells)]
-    for group in listed:
-        rows = group.rows
-        if len(cache.kernels) > MAX_LISTED_KERNELS:
-            rows = [r for r in rows if any(c.status != "launches" for c in r.cells)]
+    many = len(cache.kernels) > MAX_LISTED_KERNELS  # then only the kernels with a cell that does not launch
+    shown = 0
+    for group in report.groups:
+        rows = [r for r in group.rows if not many or any(c.status != "launches" for c in r.cells)]
+        if not rows:
+            continue
+        shown += sum(len(r.cells) for r in rows)
         recorded = sorted({r.kernel.recorded_target for r in group.rows})
         count = f"{len(group.rows)} configs" if len(group.rows) > 1 else "1 config"
         con.print()
-        con.print(f"[bold]{group.name}[/bold] · {count} · cached for {', '.join(recorded)}")
+        _say(con, f"{group.name} · {count} · in the cache for {', '.join(recorded)}", "bold")
         table, problems = _group_table(rows, con.width)
         con.print(table, soft_wrap=True)  # lines already fit: rich need not measure them again
         for line, style in problems:
-            con.print(Padding(escape(line), (0, 0, 0, 2), expand=False), style=style)
-    if len(listed) < len(report.groups) or sum(len(g.rows) for g in listed) < len(cache.kernels):
-        shown = sum(len(r.cells) for g in listed for r in g.rows)
-        con.print(f"\n{len(report.cells) - shown} cells that launch are not listed ({len(cache.kernels)} kernels); "
+            _say(con, line, style, indent="  ")
+    if shown < len(report.cells):
+        con.print()
+        _say(con, f"{len(report.cells) - shown} cells that launch are not listed ({len(cache.kernels)} kernels); "
                   "--json lists every cell, --kernel NAME shows one kernel")
 
     con.print()
@@ -284,14 +288,13 @@ def render(report: CacheCheckReport) -> None:
     wording = {"launches": "launch", "does-not-fit": "do not fit", "cannot-launch": "cannot launch",
                "cannot-compile": "cannot run there", "unknown": "not checked"}
     for s in report.summaries():
-        parts = [f"{s.counts[k]} {wording[k]}" for k in STATUSES if s.counts.get(k)]
-        con.print(f"  {s.target}: " + ", ".join(parts))
+        _say(con, f"{s.target}: " + ", ".join(f"{s.counts[k]} {wording[k]}" for k in STATUSES if s.counts.get(k)),
+             indent="  ")
     every = sum(all(c.status == "launches" for c in r.cells) for g in report.groups for r in g.rows)
-    style = "green" if report.all_launch else "red"
-    con.print(f"[{style}]{every} of {len(cache.kernels)} kernels launch on every target[/{style}]")
+    _say(con, f"{every} of {len(cache.kernels)} kernels launch on every target", "green" if report.all_launch else "red")
     for s in cache.skipped:
-        con.print(f"[yellow]skipped {s.folder[:16]}{' ' + s.name if s.name else ''}: {s.reason}[/yellow]")
+        _say(con, f"skipped {s.folder[:16]}{' ' + s.name if s.name else ''}: {s.reason}", "yellow")
     src = "compiled now" if report.cached == 0 else f"compiled now, {report.cached} from gpudiag's cache"
-    con.print(f"[dim]{report.compiled} {src}; {report.wall_s:.1f} s with {report.jobs} parallel compiles[/dim]")
+    _say(con, f"{report.compiled} {src}; {report.wall_s:.1f} s with {report.jobs} parallel compiles", "dim")
     for note in report.notes:
-        con.print(f"[dim]note: {note}[/dim]")
+        _say(con, f"note: {note}", "dim")

@@ -17,6 +17,7 @@ Triton version, failures the compiler reports included (they are answers: "canno
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import json
 import multiprocessing
@@ -24,6 +25,7 @@ import multiprocessing.connection
 import os
 import re
 import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -182,6 +184,10 @@ def compile_now(job: RecompileJob) -> CompiledResources:
 
 def _child(job: RecompileJob, workdir: str) -> None:
     """Runs in the forked child: every byte it or the compiler writes goes to ``workdir``."""
+    try:  # die with gpudiag (killed, not interrupted) rather than compile on for nobody: PR_SET_PDEATHSIG
+        ctypes.CDLL(None).prctl(1, signal.SIGKILL)
+    except (OSError, AttributeError):
+        pass
     log = os.open(os.path.join(workdir, "log"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     os.dup2(log, 1)
     os.dup2(log, 2)
