@@ -36,6 +36,7 @@ from typing import Any, Callable
 
 from gpudiag import files
 from gpudiag.errors import EXIT_USAGE, GpudiagError
+from gpudiag.tiles.exact import _resource_usage, default_jobs  # cuobjdump -res-usage and the core count, as --exact
 
 CACHE_SCHEMA = 1
 COMPILE_TIMEOUT_S = 900.0  # one kernel for one target; the largest FlexAttention backward takes ~30 s
@@ -149,12 +150,6 @@ def _ttir_source(path: str, name: str):
 
 class _Unreadable(Exception):
     """The installed Triton cannot parse the IR (written by another version, or damaged)."""
-
-
-def _resource_usage(cubin: bytes) -> tuple[int | None, int | None, str]:
-    from gpudiag.tiles.exact import _resource_usage as read  # cuobjdump -res-usage, shared with --exact
-
-    return read(cubin)
 
 
 def compile_now(job: RecompileJob) -> CompiledResources:
@@ -278,13 +273,6 @@ def _write_cached(path: Path, res: CompiledResources) -> None:
         files.write_json_atomic(path, res.to_dict(), indent=None)
     except OSError:
         pass  # a read-only home still gets answers, only slower next time
-
-
-def default_jobs() -> int:
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # pragma: no cover - not Linux
-        return max(1, os.cpu_count() or 1)
 
 
 Progress = Callable[[int, int], None]  # (cells done, cells in all), called as each finishes
