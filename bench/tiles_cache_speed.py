@@ -90,6 +90,14 @@ def _cli_seconds(args: list[str], env: dict, repeat: int = 3) -> dict:
 
 
 def main() -> int:
+    scratch = Path(tempfile.mkdtemp(prefix="gpudiag-speed-"))
+    try:
+        return measure(scratch)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def measure(scratch: Path) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--cache", type=Path, default=ROOT / "tests/data/triton_cache_cpu_t39")
     ap.add_argument("--archs", default="sm_80,sm_86,sm_89,sm_90,sm_120")
@@ -97,7 +105,6 @@ def main() -> int:
     ap.add_argument("--copies", type=int, default=100)
     ap.add_argument("--out", type=Path)
     args = ap.parse_args()
-    scratch = Path(tempfile.mkdtemp(prefix="gpudiag-speed-"))
     os.environ["GPUDIAG_CACHE_DIR"] = str(scratch / "gpudiag-cache")
 
     from gpudiag.tiles.cache_report import CacheTarget, check_cache
@@ -156,7 +163,6 @@ def main() -> int:
                         "check_s": round(check_s, 3), "json_s": round(json_s, 3), "text_s": round(text_s, 3),
                         "total_s": round(total, 3), "cells_per_s": round(len(scaled.cells) / total, 1)}
         print(json.dumps({"scale": doc["scale"]}), flush=True)
-    shutil.rmtree(scratch, ignore_errors=True)
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(doc, indent=1) + "\n")

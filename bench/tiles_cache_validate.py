@@ -74,6 +74,14 @@ def _fmt_cell(cell) -> str:
 
 
 def main() -> int:
+    scratch = Path(tempfile.mkdtemp(prefix="gpudiag-validate-"))  # thousands of small files: not in OUTDIR
+    try:
+        return validate(scratch)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def validate(scratch: Path) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("outdir", type=Path)
     ap.add_argument("--cache", type=Path, default=ROOT / "tests/data/triton_cache_h200")
@@ -84,7 +92,6 @@ def main() -> int:
     args = ap.parse_args()
     out = args.outdir
     out.mkdir(parents=True, exist_ok=True)
-    scratch = Path(tempfile.mkdtemp(prefix="gpudiag-validate-"))  # thousands of small files: not in OUTDIR
     os.environ["GPUDIAG_CACHE_DIR"] = str(scratch / "gpudiag-cache")  # fresh: every cell compiled by this run
     if args.capture:
         subprocess.run([sys.executable, str(ROOT / "bench/tiles_capture_triton_cache.py"), str(scratch / "capture")],
@@ -196,7 +203,6 @@ def main() -> int:
     with open(out / "summary.md", "a") as f:
         f.write(f"\nThe CLI on the warm result cache (text, COLUMNS=80): {warm_text_s:.1f} s.\n")
     print(f"wrote {out}/env.txt reproduce.json matrix.json matrix.txt summary.md", flush=True)
-    shutil.rmtree(scratch, ignore_errors=True)
     return 0
 
 

@@ -314,12 +314,20 @@ def recompile(jobs: list[RecompileJob], parallel: int | None = None, use_cache: 
     return [results[j] for j in jobs]
 
 
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
 def _run_children(todo: list[RecompileJob], parallel: int):
     """Yield (job, result) as each forked compile finishes, at most ``parallel`` at a time."""
     ctx = multiprocessing.get_context("fork")
     root = tempfile.mkdtemp(prefix="gpudiag-recompile-")
     running: dict[int, tuple[Any, RecompileJob, str, float]] = {}
     queue = list(reversed(todo))
+    try:  # a kill (timeout, a scheduler) ends the children and removes their folders, as Ctrl-C does
+        previous = signal.signal(signal.SIGTERM, _interrupt)
+    except ValueError:  # not the main thread: the children still die with us (PR_SET_PDEATHSIG)
+        previous = None
     try:
         while queue or running:
             while queue and len(running) < max(1, parallel):
@@ -347,3 +355,5 @@ def _run_children(todo: list[RecompileJob], parallel: int):
             proc.kill()
             proc.join()
         shutil.rmtree(root, ignore_errors=True)
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
