@@ -68,10 +68,10 @@ def test_cpu_bakeoff_compiles_with_fresh_state_and_leaves_nothing_behind(cli, tm
     assert rows["default"]["compile_s"] > 0 and rows["eager"]["compile_s"] is None
     assert rows["default"]["observed"]["generated_kernels"] >= 1
     assert rows["eager"]["child"]["pid"] != rows["default"]["child"]["pid"]
+    assert list(tmp.iterdir()) == []  # no precompiled headers, caches or gpudiag-bakeoff-* folder left
     # The forked child moved the precompiled-header folder the zygote's inductor had computed at import.
     assert "torch._inductor.codecache._HEADER_DIR" in rows["default"]["child"]["rebased_paths"]
     assert "TMPDIR" in doc["isolation"]["fresh_per_measurement"]
-    assert list(tmp.iterdir()) == []  # no precompiled headers, caches or gpudiag-bakeoff-* folder left
     assert doc["summary"]["workloads"][0]["winner"] in ("eager", "default")
     assert doc["summary"]["recommendation"]
 
