@@ -108,14 +108,17 @@ def test_every_mode_failing_exits_1(cli, tmp_path, no_gpu):
     p = write(tmp_path, """
         import torch
         def f(x):
-            raise RuntimeError("kernel exploded")
+            raise RuntimeError("kernel [exploded] at [bold]")  # brackets are text, not rich markup
         def gpudiag_workloads():
             return (f, (torch.ones(2),))
     """)
     r = bake(cli, p, "--modes", "default", "--json")
     assert r.exit_code == 1
     rows = {x["mode"]: x for x in json.loads(r.stdout)["rows"]}
-    assert rows["eager"]["status"] == "error" and "kernel exploded" in rows["eager"]["reason"]
+    assert rows["eager"]["status"] == "error" and "kernel [exploded] at [bold]" in rows["eager"]["reason"]
+    assert "kernel [exploded] at [bold]" in " ".join(r.stderr.split())  # the progress line
+    human = bake(cli, p, "--modes", "eager", env={"COLUMNS": "80"})
+    assert human.exit_code == 1 and "kernel [exploded] at [bold]" in " ".join(human.stdout.split())
     assert "work.py" in rows["eager"]["user_traceback"]
     assert rows["default"]["status"] == "not_run" and "eager failed" in rows["default"]["reason"]
 

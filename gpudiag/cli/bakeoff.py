@@ -175,7 +175,7 @@ class _ProgressView:
     def begin(self, bake: Bakeoff) -> None:
         h = bake.harness
         dev = h.run.device
-        self.err.print(f"[bold]bake-off[/bold] {h.script.name} on {dev.get('name') or 'CPU'} · modes "
+        self.err.print(f"[bold]bake-off[/bold] {_escape(h.script.name)} on {dev.get('name') or 'CPU'} · modes "
                        f"{', '.join(h.modes)} · {h.settings.warmup_ms:g} ms warm-up, {h.settings.rep_ms:g} ms reps")
         if dev.get("note"):
             self.err.print(f"[yellow]{dev['note']}[/yellow]")
@@ -196,13 +196,13 @@ class _ProgressView:
                 if r.timing.loop_ms is not None:
                     detail += f", loop {_ms(r.timing.loop_ms)} ms" + (" (launch-bound)" if r.launch_bound else "")
             else:
-                detail = r.reason or ""
-            self.err.print(f"  {r.workload} · {r.label}: [{style}]{r.status}[/{style}] {detail}", markup=True)
+                detail = _escape(r.reason or "")
+            self.err.print(f"  {_escape(r.workload)} · {r.label}: [{style}]{r.status}[/{style}] {detail}")
             return
         if self.status is None:
             return
         step = f"[{p.index}/{p.total}] " if p.total else ""
-        what = f"{p.workload} · {p.label}" if p.workload else "loading the script"
+        what = f"{_escape(p.workload)} · {p.label}" if p.workload else "loading the script"
         self.status.update(f"{step}{what}: {p.phase} {p.elapsed_s:.1f} s (total {time.monotonic() - self.t0:.0f} s)")
 
 
@@ -399,7 +399,7 @@ def render(rep: BakeoffReport) -> None:
     d = run.device
     where = (f"{d.get('name')} ({d.get('sm')}, {d.get('sm_count')} SMs)" if d.get("kind") == "cuda" else "CPU")
     v = run.versions
-    con.rule(f"[bold]gpudiag bakeoff[/bold] · {Path(run.settings['script']).name} · {where}")
+    con.rule(f"[bold]gpudiag bakeoff[/bold] · {_escape(Path(run.settings['script']).name)} · {where}")
     con.print(f"[dim]torch {v.get('torch')} · triton {v.get('triton')} · python {v.get('python')} · "
               f"timing {run.settings['warmup_ms']:g} ms warm-up + {run.settings['rep_ms']:g} ms reps · "
               f"{'warm caches' if run.settings['warm_cache'] else 'fresh on-disk state per measurement'} · "
@@ -427,7 +427,7 @@ def render(rep: BakeoffReport) -> None:
             style = "green" if g.passed else "bold red"
             con.print(Text.from_markup(f"[{style}]{'✓' if g.passed else '✗'}[/{style}] {_escape(g.line)}"
                                        + (f" [dim]({_escape(g.note)})[/dim]" if g.note else "")))
-    con.print(Panel(summary.recommendation or "nothing measured", title="recommendation", box=box.ROUNDED))
+    con.print(Panel(Text(summary.recommendation or "nothing measured"), title="recommendation", box=box.ROUNDED))
 
 
 def _indented(con: Console, text: Text) -> None:
