@@ -325,27 +325,41 @@ def test_cpu_timer_follows_do_bench_and_its_budgets():
     assert s.median_ms == 2.5 and s.min_ms == 1.0 and s.q1_ms == 1.75 and s.q3_ms == 3.25
 
 
-def test_loop_timer_counts_host_time_between_syncs():
+class HostClock:
+    """timing.py's clock, advanced only by the host's work: 0.2 ms per call issued (no timed assertions)."""
+
+    def __init__(self, per_call_s: float = 0.0002) -> None:
+        self.now, self.per_call_s, self.calls = 0.0, per_call_s, 0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def call(self) -> None:
+        self.calls += 1
+        self.now += self.per_call_s
+
+
+def test_loop_timer_counts_host_time_between_syncs(monkeypatch):
     """bench_loop times rounds of back-to-back calls ended by one sync: a host that needs 0.2 ms per
     call shows 0.2 ms per call however fast the (fake) device is."""
-    from gpudiag.bakeoff.timing import bench_loop
+    from gpudiag.bakeoff import timing
 
+    clock = HostClock()
+    monkeypatch.setattr(timing, "perf_counter", clock)
     syncs = []
-
-    def call():
-        end = time.perf_counter() + 0.0002
-        while time.perf_counter() < end:
-            pass
-
-    times, per_round = bench_loop(call, lambda: syncs.append(1), budget_ms=30, round_ms=2)
-    assert len(times) >= 3 and per_round >= 5
+    times, per_round = timing.bench_loop(clock.call, lambda: syncs.append(1), budget_ms=30, round_ms=2)
+    assert per_round == 10 and 15 <= len(times) <= 16  # 30 ms of 2 ms rounds
     assert len(syncs) == len(times) + 3  # one per round, the estimate's two, one before the rounds
-    assert 0.19 < statistics.median(times) < 0.4
+    assert all(abs(t - 0.2) < 1e-9 for t in times)
 
+    # With an estimate given no calls are spent on estimating; one far below the host's cost only
+    # makes the rounds longer: the figure stays the host's.
     syncs.clear()
-    times, per_round = bench_loop(call, lambda: syncs.append(1), budget_ms=10, round_ms=2, estimate_ms=0.05)
-    assert per_round == 40 and len(syncs) == len(times) + 1 and len(times) >= 3
-    assert 0.19 < statistics.median(times) < 0.4
+    clock.calls = 0
+    times, per_round = timing.bench_loop(clock.call, lambda: syncs.append(1), budget_ms=10, round_ms=2,
+                                         estimate_ms=0.05)
+    assert per_round == 40 and len(syncs) == len(times) + 1 and clock.calls == 40 * len(times)
+    assert all(abs(t - 0.2) < 1e-9 for t in times)
 
 
 def test_time_cuda_flags_a_launch_bound_call_and_ranks_it_by_the_loop(monkeypatch):
@@ -353,17 +367,13 @@ def test_time_cuda_flags_a_launch_bound_call_and_ranks_it_by_the_loop(monkeypatc
     at 0.01 ms but whose host issue time is 0.2 ms is launch-bound and ranked by its loop time."""
     from gpudiag.bakeoff import timing
 
+    clock = HostClock()
+    monkeypatch.setattr(timing, "perf_counter", clock)
     monkeypatch.setattr(timing, "do_bench_cuda", lambda call, w, r: ([0.009, 0.010, 0.011], "fake do_bench"))
-
-    def call():
-        end = time.perf_counter() + 0.0002
-        while time.perf_counter() < end:
-            pass
-
-    t = timing.time_cuda(call, lambda: None, warmup_ms=1, rep_ms=20)
+    t = timing.time_cuda(clock.call, lambda: None, warmup_ms=1, rep_ms=20)
     assert t.median_ms == 0.010 and t.timer == "fake do_bench" and t.loop_budget_ms == 10
     assert t.launch_bound is True and t.per_call_source == "loop"
-    assert t.per_call_ms == t.loop_ms and 0.19 < t.loop_ms < 0.4
+    assert t.per_call_ms == t.loop_ms and abs(t.loop_ms - 0.2) < 1e-9
     assert t.per_call_q1_ms <= t.per_call_ms <= t.per_call_q3_ms
 
 

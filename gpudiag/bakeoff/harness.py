@@ -193,8 +193,8 @@ class Harness:
 
     def _run_child(self, spec: Spec, label: str, tag: str) -> tuple[dict | None, ModeResult | None]:
         """Run one child to its end: (what it wrote, or a failure row built here)."""
-        t0 = time.monotonic()
         child = self.current = self._start(spec, tag)
+        t0 = time.monotonic()  # after the start: the zygote's own import is not the measurement's time
         phase_path = Path(spec.phase_path or "")
         returncode = None
         timed_out = False

@@ -16,8 +16,8 @@ Check it against ``triton.testing.do_bench`` (triton/testing.py), which this fol
 from __future__ import annotations
 
 import statistics
-import time
 from dataclasses import dataclass
+from time import perf_counter
 from typing import Any, Callable
 
 from gpudiag.bakeoff.results import Timing
@@ -53,7 +53,7 @@ def stats(times_ms: list[float]) -> Stats:
 
 def do_bench_cpu(fn: Callable[[], Any], warmup: float = 25, rep: float = 100) -> list[float]:
     """triton.testing.do_bench(fn, warmup, rep, return_mode="all") with the wall clock: ms per rep."""
-    clock = time.perf_counter
+    clock = perf_counter
     fn()
     start = clock()
     for _ in range(5):
@@ -93,7 +93,7 @@ def bench_loop(call: Callable[[], Any], sync: Callable[[], Any], budget_ms: floa
     K comes from ``estimate_ms`` (do_bench's median: no extra calls, which matters when one call
     takes seconds) or, without one, from timing a few calls first.
     """
-    clock = time.perf_counter
+    clock = perf_counter
     if estimate_ms is None:
         sync()
         n, start = 0, clock()
