@@ -40,18 +40,9 @@ FAILED = ("timeout", "crashed", "oom", "compile_error", "error", "harness_error"
 
 
 @dataclass
-class Timing:
-    """How long one call takes (``timing.py`` says how each figure is measured).
+class Stats:
+    """A set of reps, in ms per call."""
 
-    ``median_ms`` .. ``reps``: do_bench's device time per call on CUDA, the wall clock per call on the
-    CPU. ``loop_*``: calls issued back to back, host included (CUDA). ``per_call_*``: the figure that
-    ranks the row (the loop for a launch-bound row, else the median). ``floor_ms`` / ``empty_ms``: the
-    same timer on one tiny kernel and on no work at all, in the same process (CUDA).
-    """
-
-    timer: str
-    warmup_ms: float
-    rep_ms: float
     median_ms: float
     min_ms: float
     q1_ms: float
@@ -59,6 +50,21 @@ class Timing:
     max_ms: float
     mean_ms: float
     reps: int
+
+
+@dataclass
+class Timing(Stats):
+    """How long one call takes (``timing.py`` says how each figure is measured).
+
+    The ``Stats``: do_bench's device time per call on CUDA, the wall clock per call on the CPU.
+    ``loop_*``: calls issued back to back, host included (CUDA). ``per_call_*``: the figure that
+    ranks the row (the loop for a launch-bound row, else the median). ``floor_ms`` / ``empty_ms``: the
+    same timer on one tiny kernel and on no work at all, in the same process (CUDA).
+    """
+
+    timer: str
+    warmup_ms: float
+    rep_ms: float
     per_call_ms: float
     per_call_q1_ms: float
     per_call_q3_ms: float
@@ -78,6 +84,17 @@ class Timing:
     def spread(self) -> float:
         """The ranking figure's interquartile range relative to it: how much this row moves by itself."""
         return (self.per_call_q3_ms - self.per_call_q1_ms) / self.per_call_ms if self.per_call_ms else 0.0
+
+
+class Record:
+    """A record that travels as JSON: ``asdict`` out, ``from_dict`` back in."""
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Any:
+        return from_dict(cls, data)
 
 
 @dataclass
@@ -177,7 +194,7 @@ class ChildProcess:
 
 
 @dataclass
-class ModeResult:
+class ModeResult(Record):
     """One row: a workload measured in one mode, with zero or more knobs (or why it was not)."""
 
     workload: str
@@ -226,10 +243,6 @@ class ModeResult:
     def to_dict(self) -> dict:
         return {"label": self.label, **dataclasses.asdict(self)}
 
-    @classmethod
-    def from_dict(cls, data: dict) -> ModeResult:
-        return from_dict(cls, data)
-
 
 @dataclass
 class WorkloadInfo:
@@ -240,20 +253,13 @@ class WorkloadInfo:
 
 
 @dataclass
-class ScriptListing:
+class ScriptListing(Record):
     """The probe's answer: the workloads a script defines, or why it cannot be used."""
 
     status: str  # listed | script_error | error
     workloads: list[WorkloadInfo] = field(default_factory=list)
     reason: str | None = None
     user_traceback: str | None = None
-
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict) -> ScriptListing:
-        return from_dict(cls, data)
 
 
 @dataclass

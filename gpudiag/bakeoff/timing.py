@@ -16,11 +16,10 @@ Check it against ``triton.testing.do_bench`` (triton/testing.py), which this fol
 from __future__ import annotations
 
 import statistics
-from dataclasses import dataclass
 from time import perf_counter
 from typing import Any, Callable
 
-from gpudiag.bakeoff.results import Timing
+from gpudiag.bakeoff.results import Stats, Timing
 
 MIN_CPU_REPS = 5  # quartiles need a few reps even for a call slower than the budget
 MAX_CPU_REPS = 100_000
@@ -29,17 +28,6 @@ LAUNCH_BOUND_RATIO = 1.15
 LOOP_ROUND_MS = 5.0  # calls per round chosen so a round lasts about this long: the sync at its end is noise
 MIN_LOOP_ROUNDS = 3
 FLOOR_BUDGET_MS = (10.0, 50.0)
-
-
-@dataclass
-class Stats:
-    median_ms: float
-    min_ms: float
-    q1_ms: float
-    q3_ms: float
-    max_ms: float
-    mean_ms: float
-    reps: int
 
 
 def stats(times_ms: list[float]) -> Stats:
