@@ -33,8 +33,8 @@ def fake_children(monkeypatch, plan, workloads=("a", "b")):
         calls.append((spec.workload, label))
         if spec.workload is None:
             listing = ScriptListing("listed", [WorkloadInfo(w, "gpudiag_workloads") for w in workloads])
-            return {"document": listing.to_dict(), "wall_s": 0.1, "log_tail": []}, None
-        return {"document": plan(spec).to_dict(), "wall_s": 1.0, "log_tail": []}, None
+            return core.Finished(listing.to_dict(), None, 0.1, [])
+        return core.Finished(plan(spec).to_dict(), None, 1.0, [])
 
     monkeypatch.setattr(core.Harness, "_run_child", run_child)
     return calls

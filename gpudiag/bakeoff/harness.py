@@ -52,6 +52,17 @@ class Progress:
     row: ModeResult | None = None
 
 
+@dataclass
+class Finished:
+    """A child process at its end: what it wrote (a ModeResult or a ScriptListing, as JSON), or the
+    failure row the harness built when it wrote nothing."""
+
+    written: dict | None
+    failure: ModeResult | None
+    wall_s: float
+    log_tail: list[str]
+
+
 class Stopped(BaseException):
     """Ctrl-C, SIGTERM or SIGHUP: stop every child, clean up, keep what finished."""
 
@@ -191,8 +202,8 @@ class Harness:
             return self.zygote.start(spec.to_dict(), log)
         return launcher.FreshChild(spec.to_dict(), self.workdir / f"{tag}.spec.json", log)
 
-    def _run_child(self, spec: Spec, label: str, tag: str) -> tuple[dict | None, ModeResult | None]:
-        """Run one child to its end: (what it wrote, or a failure row built here)."""
+    def _run_child(self, spec: Spec, label: str, tag: str) -> Finished:
+        """Run one child to its end."""
         child = self.current = self._start(spec, tag)
         t0 = time.monotonic()  # after the start: the zygote's own import is not the measurement's time
         phase_path = Path(spec.phase_path or "")
@@ -217,34 +228,34 @@ class Harness:
             shutil.rmtree(spec.state_dir, ignore_errors=True)
         process = ChildProcess(pid=child.pid, returncode=returncode)
         if timed_out:
-            return None, ModeResult(spec.workload or "", spec.mode, "timeout",
-                                    f"still {_read_phase(phase_path)} after the {self.settings.timeout_s:g} s "
-                                    "--timeout; stopped", knobs=list(spec.knobs), wall_s=wall, child=process,
-                                    log_tail=tail)
+            return Finished(None, ModeResult(spec.workload or "", spec.mode, "timeout",
+                                             f"still {_read_phase(phase_path)} after the {self.settings.timeout_s:g} s "
+                                             "--timeout; stopped", knobs=list(spec.knobs), wall_s=wall, child=process,
+                                             log_tail=tail), wall, tail)
         try:
             written = json.loads(Path(spec.result_path).read_text(encoding="utf-8"))
         except (OSError, ValueError):
             written = None
         if written is not None:
             written.setdefault("child", {}).update(returncode=returncode)
-            return {"document": written, "wall_s": wall, "log_tail": tail}, None
+            return Finished(written, None, wall, tail)
         status, reason = crash_reason(returncode, tail)
-        return None, ModeResult(spec.workload or "", spec.mode, status, reason, knobs=list(spec.knobs), wall_s=wall,
-                                child=process, log_tail=tail)
+        return Finished(None, ModeResult(spec.workload or "", spec.mode, status, reason, knobs=list(spec.knobs),
+                                         wall_s=wall, child=process, log_tail=tail), wall, tail)
 
     # -- the whole bake-off ---------------------------------------------------------------------
     def _probe(self) -> None:
         t0 = time.monotonic()
         spec = self._spec(None, "eager", (), "probe")
-        written, failure = self._run_child(spec, "probe", "probe")
+        done = self._run_child(spec, "probe", "probe")
         self.run.harness["probe_s"] = time.monotonic() - t0
-        listing = ScriptListing.from_dict(written["document"]) if written else None
+        listing = ScriptListing.from_dict(done.written) if done.written else None
         if listing is not None and listing.status == "listed":
             self.run.workloads = listing.workloads
             return
         if listing is not None and listing.status == "script_error":
             raise ScriptError(listing.reason or "", listing.user_traceback or "")
-        why = (listing.reason if listing else None) or (failure.reason if failure else "unknown failure")
+        why = (listing.reason if listing else None) or (done.failure.reason if done.failure else "unknown failure")
         raise GpudiagError(f"{self.script.name}: could not be loaded: {why}")
 
     def execute(self) -> BakeoffRun:
@@ -335,15 +346,15 @@ class Harness:
         tag = "-".join([f"{len(self.run.rows):03d}", _slug(workload), mode, *knobs])
         spec = self._spec(workload, mode, knobs, tag)
         self._stopped_row = ModeResult(workload, mode, "interrupted", knobs=list(knobs))
-        written, failure = self._run_child(spec, label(mode, knobs), tag)
+        done = self._run_child(spec, label(mode, knobs), tag)
         self._stopped_row = None
-        if failure is not None:
-            return failure
-        assert written is not None
-        row = ModeResult.from_dict(written["document"])
-        row.wall_s = written["wall_s"]
-        if row.status not in ("ok", "unchecked"):
-            row.log_tail = written["log_tail"]
+        if done.written is None:
+            assert done.failure is not None
+            return done.failure
+        row = ModeResult.from_dict(done.written)
+        row.wall_s = done.wall_s
+        if not row.timed:
+            row.log_tail = done.log_tail
         for w, e in zip(row.observed.warnings, explain_lines([w.line for w in row.observed.warnings])):
             w.explained = e
         return row
