@@ -4,18 +4,13 @@ Each knob is measured like a mode, in a clean process of its own, on top of a mo
 (the fastest one it applies to). Which knobs run comes from what the measured rows observed (the
 eager call's op census, the compiled rows' logs and counters) or from ``--knobs``:
 
-=========================  ======================================================  ==================
-knob                       called for by                                           where it acts
-=========================  ======================================================  ==================
-tf32                       float32 matmuls (the ops of inductor's TF32 warning) or  cuBLAS / cuDNN,
-                           convolutions with TF32 off, on sm_80 or newer           eager too
-coordinate_descent_tuning  Triton kernels generated, and the mode not launch-bound  inductor's Triton
-                                                                                   launch configs
-freezing                   parameters read under inference (the bake-off runs      inductor's graph
-                           under torch.no_grad)                                    (weights as constants)
-dynamic                    recompiles seen                                         torch.compile
-static                     dynamic shapes seen (symbolic sizes created)            torch.compile
-=========================  ======================================================  ==================
+* ``tf32``: float32 matmuls ran (the ops of inductor's own TF32 warning), or convolutions with TF32
+  off, or inductor warned, on sm_80 or newer; acts on cuBLAS and cuDNN, so on eager too;
+* ``coordinate_descent_tuning``: the mode runs generated Triton kernels and is not launch-bound;
+  tunes their launch configurations;
+* ``freezing``: parameters were read under inference (the bake-off runs under torch.no_grad);
+  inductor folds them into the graph as constants;
+* ``dynamic``: recompiles were seen; ``static``: dynamic shapes were (symbolic sizes created).
 
 Pure policy: nothing here imports torch (``apply`` receives it) or runs anything.
 """
