@@ -42,12 +42,12 @@ sys.path.insert(0, str(ROOT))
 
 
 def _targets(archs: list[str]):
-    from gpudiag.cli.check_tiles_cache import resolve_targets
+    from gpudiag.cli.check_tiles_cache import named_targets
     from gpudiag.device.catalog import gpu_rows, parse_cc
 
     ccs = {parse_cc(a) for a in archs}
     names = [r.name for r in gpu_rows() if r.compute_capability in ccs]
-    return resolve_targets(None, ",".join(names), None), names
+    return list(named_targets(None, ",".join(names)).values()), names
 
 
 def _render(report) -> tuple[float, float]:

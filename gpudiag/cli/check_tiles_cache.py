@@ -15,8 +15,8 @@ from typing import Optional
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from gpudiag.cli.output import console, emit_json
 from gpudiag.device import live_or_none, resolve_target
@@ -59,8 +59,8 @@ def _short_name(name: str) -> str:
     return " ".join(re.sub(r"\b(NVIDIA|GeForce)\b", " ", name).split()) or name
 
 
-def resolve_targets(arch: Optional[str], gpu: Optional[str], index: Optional[int]) -> list[CacheTarget]:
-    """``--arch a,b`` and ``--gpu "X",Y`` (comma lists), and the live GPU when neither is given or --index is."""
+def named_targets(arch: Optional[str], gpu: Optional[str]) -> dict[str, CacheTarget]:
+    """``--arch a,b`` and ``--gpu "X",Y`` (comma lists), by the label each cell is shown under."""
     found: dict[str, CacheTarget] = {}
     for item in filter(None, (s.strip() for s in (arch or "").split(","))):
         facts = resolve_target(arch=item)
@@ -69,6 +69,11 @@ def resolve_targets(arch: Optional[str], gpu: Optional[str], index: Optional[int
         facts = resolve_target(gpu=item)
         label = _short_name(facts.name)
         found.setdefault(label, CacheTarget.of(label, facts))
+    return found
+
+
+def with_live_gpu(found: dict[str, CacheTarget], index: Optional[int]) -> list[CacheTarget]:
+    """The named targets, and the live GPU when none is named or ``--index`` asks for it."""
     if index is not None or not found:
         facts, why = live_or_none(index)
         if facts is None:
@@ -124,8 +129,9 @@ def run_from_triton_cache(folders: Optional[list[str]], kernel: Optional[list[st
                            f"{', '.join(folders)}", EXIT_USAGE)
     if jobs is not None and jobs < 1:
         raise GpudiagError(f"--jobs must be at least 1, got {jobs}", EXIT_USAGE)
-    cache = read_cache(folders[0] if folders else None, kernel)  # bad input before the environment
-    targets = resolve_targets(arch, gpu, index)
+    named = named_targets(arch, gpu)  # bad input (an unknown arch or GPU) before the environment
+    cache = read_cache(folders[0] if folders else None, kernel)
+    targets = with_live_gpu(named, index)
     progress = _ProgressOnStderr()
     try:
         report = check_cache(cache, targets, parallel=jobs, use_cache=use_cache, on_progress=progress)

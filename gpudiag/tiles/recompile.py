@@ -39,7 +39,7 @@ from gpudiag.errors import EXIT_USAGE, GpudiagError
 from gpudiag.tiles.exact import _resource_usage, default_jobs  # cuobjdump -res-usage and the core count, as --exact
 
 CACHE_SCHEMA = 1
-COMPILE_TIMEOUT_S = 900.0  # one kernel for one target; the largest FlexAttention backward takes ~30 s
+COMPILE_TIMEOUT_S = 900.0  # one kernel, one target; the slowest seen: FlexAttention's backward, 66 s on a loaded VM
 # Environment variables that locate files rather than change what is compiled: not part of the key.
 _LOCATION_VARS = {"TRITON_CACHE_DIR", "TRITON_HOME", "TRITON_DUMP_DIR", "TRITON_OVERRIDE_DIR",
                   "TRITON_CACHE_MANAGER", "TRITON_REMOTE_CACHE_BACKEND"}
@@ -302,7 +302,11 @@ def recompile(jobs: list[RecompileJob], parallel: int | None = None, use_cache: 
         if "fork" not in multiprocessing.get_all_start_methods():
             raise GpudiagError("--from-triton-cache compiles in forked processes, which this platform lacks",
                                EXIT_USAGE)
-        import triton  # noqa: F401 - imported once here, inherited by every forked child
+        try:
+            import triton  # noqa: F401 - imported once here, inherited by every forked child
+        except Exception as exc:  # noqa: BLE001 - a broken install is an environment that cannot answer
+            raise GpudiagError(f"Triton {tv} is installed but does not import: {type(exc).__name__}: {exc}",
+                               EXIT_USAGE) from None
 
         for job, res in _run_children(todo, parallel or default_jobs()):
             results[job] = res
