@@ -55,6 +55,10 @@ def _reject_unused_options() -> None:
                                "as they were compiled", EXIT_USAGE)
 
 
+def _n(count: int, word: str) -> str:
+    return f"{count:,} {word}{'' if count == 1 else 's'}"
+
+
 def _short_name(name: str) -> str:
     return " ".join(re.sub(r"\b(NVIDIA|GeForce)\b", " ", name).split()) or name
 
@@ -107,7 +111,7 @@ class _ProgressOnStderr:
                 self.bar.start()
                 self.task = self.bar.add_task("", total=total)
             else:
-                self.err.print(f"gpudiag: recompiling {total - done} kernel x target cells ...")
+                self.err.print(f"gpudiag: recompiling {_n(total - done, 'kernel x target cell')} ...")
         if self.bar is not None:
             self.bar.update(self.task, completed=done)
             self.bar.refresh()
@@ -261,7 +265,7 @@ def render(report: CacheCheckReport) -> None:
     version = f"Triton {report.triton_installed}"
     if report.version_differs:
         version += f" (the cache was written by {', '.join(cache.triton_versions)}: see the notes)"
-    _say(con, f"{len(cache.kernels)} kernels ({names} names{filt}) x {n_targets} target{'s' * (n_targets != 1)} · "
+    _say(con, f"{_n(len(cache.kernels), 'kernel')} ({_n(names, 'name')}{filt}) x {_n(n_targets, 'target')} · "
               f"{version}", "yellow" if report.version_differs else None)
     con.print("targets (shared memory per block, opt-in):")
     for t in report.targets:
@@ -297,7 +301,8 @@ def render(report: CacheCheckReport) -> None:
         _say(con, f"{s.target}: " + ", ".join(f"{s.counts[k]} {wording[k]}" for k in STATUSES if s.counts.get(k)),
              indent="  ")
     every = sum(all(c.status == "launches" for c in r.cells) for g in report.groups for r in g.rows)
-    _say(con, f"{every} of {len(cache.kernels)} kernels launch on every target", "green" if report.all_launch else "red")
+    _say(con, f"launch on every target: {every} of {_n(len(cache.kernels), 'kernel')}",
+         "green" if report.all_launch else "red")
     for s in cache.skipped:
         _say(con, f"skipped {s.folder[:16]}{' ' + s.name if s.name else ''}: {s.reason}", "yellow")
     src = "compiled now" if report.cached == 0 else f"compiled now, {report.cached} from gpudiag's cache"
