@@ -97,6 +97,31 @@ class GpudiagGroup(TyperGroup):
                        "(set GPUDIAG_DEBUG=1 to see the traceback)", EXIT_USAGE) from None
 
 
+def _keep_hyphenated_words_whole() -> None:
+    """Help text wraps between words only: "max-autotune" or "--max-regression" split at a hyphen
+    cannot be copied back. click's wrap_text builds its TextWrapper from ``_textwrap`` at each call
+    and offers no switch, so the class it finds there gets ``break_on_hyphens=False``."""
+    for name in ("typer._click._textwrap", "click._textwrap"):  # Typer's vendored click, then click
+        try:
+            module = importlib.import_module(name)
+        except ImportError:
+            continue
+        base = module.TextWrapper
+        if getattr(base, "keeps_hyphenated_words", False):
+            continue
+
+        class TextWrapper(base):  # type: ignore[misc, valid-type]
+            keeps_hyphenated_words = True
+
+            def __init__(self, *args, **kwargs):
+                kwargs["break_on_hyphens"] = False
+                super().__init__(*args, **kwargs)
+
+        module.TextWrapper = TextWrapper
+
+
+_keep_hyphenated_words_whole()
+
 app = typer.Typer(
     name="gpudiag",
     cls=GpudiagGroup,
