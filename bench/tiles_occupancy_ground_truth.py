@@ -38,7 +38,10 @@ STAGES = (1, 2, 3, 4)
 DTYPES = ("fp16", "fp32")
 REG_CAPS = (24, 32, 40, 48, 56, 64, 72, 80, 88, 96, 104, 112, 120, 128, 144, 160, 168, 184, 200, 216, 232, 248, 255)
 SMEM_SWEEP = (0, 1, 127, 128, 129, 1024, 1025, 2048, 4096, 8192, 12288, 16384, 20480, 24576, 32768, 40960,
-              49152, 57344, 65536, 81920, 98304, 101376, 114688, 131072, 163840, 196608, 227328, 232448)
+              49152, 57344, 65536, 81920, 98304, 101376, 114688, 131072, 163840, 196608, 227328, 232448,
+              # sizes whose 128-byte rounding (with the 1 KiB reservation) gives one block more on sm_90 than
+              # a 256-byte rounding would: they tell the two allocation granularities apart
+              6172, 7196, 7452, 8988, 10524, 11804, 12572, 14364, 19996)
 MAX_ACC_PER_THREAD = 256  # beyond this a config spills so hard that ptxas takes minutes: not a real config
 
 

@@ -93,7 +93,20 @@ def check_tiles_command(
                                         "SMs, last-wave fill and the fewest SMs that keep the same waves."),
     groups: int = typer.Option(1, "--groups", metavar="G", help="With --shape: number of GEMMs in the group."),
     json_out: bool = typer.Option(False, "--json", help="Print one JSON document (schema gpudiag.check-tiles/1)."),
+    from_triton_cache: bool = typer.Option(False, "--from-triton-cache", help="Check every kernel in a Triton "
+                                           "cache: the folder given as the argument, else $TRITON_CACHE_DIR, else "
+                                           "~/.triton/cache. Each is recompiled for every target (--arch and --gpu "
+                                           "take comma lists: --arch sm_80,sm_89 --gpu 'RTX 4090',gb10; no GPU "
+                                           "needed) into a kernel x target table of shared memory, registers, "
+                                           "spills, blocks per SM and fits. Exit 1 if any cell does not launch "
+                                           "or could not be checked. JSON schema gpudiag.check-tiles-cache/1."),
+    kernel: Optional[List[str]] = typer.Option(None, "--kernel", "-k", metavar="NAME", help="--from-triton-cache: "
+                                               "only kernels whose name contains NAME, or matches it as a glob "
+                                               "(triton_mm*). Repeatable."),
 ) -> None:
+    if from_triton_cache:  # a mode of its own: gpudiag/cli/check_tiles_cache.py
+        from gpudiag.cli.check_tiles_cache import run_from_triton_cache
+        return run_from_triton_cache(tiles, kernel, arch, gpu, index, jobs, not no_cache, json_out)
     configs: list[TileConfig] = []
     inductor_info = script_info = None
     for i, t in enumerate(tiles or []):
