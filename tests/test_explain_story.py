@@ -145,6 +145,9 @@ TORCH_2_0 = """\
    reasons:  ___check_obj_id(self, 140000)
 to diagnose recompilation issues, see https://pytorch.org/docs/master/dynamo/troubleshooting.html.
 [2023-04-01 10:00:00,000] torch._dynamo.convert_frame.__recompiles: [DEBUG] ('Recompiling function step in /x/train.py:20', "triggered by the following guard failure: tensor 'x' dtype mismatch. expected Float, actual Half")
+[2022-11-01 10:00:00,000] torchdynamo.convert_frame: [WARNING] torchdynamo hit config.cache_size_limit (64)
+   function: 'decode' (/x/generate.py:7)
+   reasons:  tensor 'ids' size mismatch at index 1. expected 5, actual 6
 """
 
 
@@ -156,12 +159,16 @@ def test_torch_2_1_records():
 
 
 def test_torch_2_0_records():
-    """torch 2.0 prefixed only a record's first line, and logged recompiles as a tuple."""
+    """torch 2.0 (and torchdynamo before it) prefixed only a record's first line, and logged recompiles
+    as a tuple."""
     story = _story(TORCH_2_0.encode())
     fns = {f.name: f for f in story.ranked_functions()}
     assert fns["forward"].hit_limit and fns["forward"].limit == 64
     assert [g.finding.class_id for g in fns["forward"].ranked_guards()] == ["object_id"]
     assert fns["step"].recompiles == 1 and fns["step"].ranked_guards()[0].finding.class_id == "dtype"
+    # torchdynamo, before it became torch._dynamo
+    assert fns["decode"].hit_limit and fns["decode"].limit == 64
+    assert fns["decode"].ranked_guards()[0].finding.class_id == "size"
 
 
 def test_functions_ranked_by_recompiles():

@@ -209,8 +209,7 @@ def _render_story(con, story) -> None:
             _markup_free(con, f"{f.name} at {f.location}", 2)
             state = []
             if f.limit is not None:
-                source = "from the log" if f.hit_limit else (story.default_limit_source or "default")
-                state.append(f"{f.limit_kind} {f.limit} ({source})")
+                state.append(f"{f.limit_kind} {f.limit} ({'from the log' if f.limit_from == 'log' else f.limit_from})")
             if f.hit_limit and f.failed_recompile:
                 state.append("LIMIT HIT: the call raised FailOnRecompileLimitHit instead of running eagerly")
             elif f.hit_limit:

@@ -35,7 +35,7 @@ RECOMPILING_RX = re.compile(r"Recompiling function (?P<name>\S+) in (?P<file>.+)
 # torch 2.0 logged a tuple: ('Recompiling function step in /x.py', "triggered by the following guard failure: ...")
 RECOMPILING_OLD_RX = re.compile(r"Recompiling function (?P<name>[^\s'\"]+) in (?P<file>[^'\"]+?)(?::(?P<line>\d+))?['\"]")
 OLD_TRIGGER_RX = re.compile(r"triggered by the following guard failures?:\s*(?P<failure>.+?)['\"]?\)?$")
-LIMIT_RX = re.compile(r"torch\._dynamo hit config\.(?P<kind>\w+) \((?P<limit>\d+)\)|torchdynamo hit recompilation "
+LIMIT_RX = re.compile(r"torch(?:\._dynamo|dynamo) hit config\.(?P<kind>\w+) \((?P<limit>\d+)\)|torchdynamo hit recompilation "
                       r"cache limit \((?P<old_limit>\d+)\) for function '(?P<name>[^']+)' \((?P<file>.+):(?P<line>\d+)\)")
 LIMIT_FUNCTION_RX = re.compile(r"^function: '(?P<name>[^']+)' \((?P<file>.+):(?P<line>\d+)\)")
 LAST_REASON_RX = re.compile(r"^(?:last reason|reasons):\s+(?P<failure>\S.*)")  # "reasons:" is torch 2.0's
@@ -119,6 +119,7 @@ class FunctionStory:
     recompiles: int = 0  # "Recompiling function" records (plus recompiles refused by fail_on_recompile)
     limit: int | None = None
     limit_kind: str | None = None  # recompile_limit | accumulated_recompile_limit | cache_size_limit ...
+    limit_from: str | None = None  # "log" (the limit was hit), else the installed torch's default
     hit_limit: bool = False
     failed_recompile: bool = False  # a recompile raised: fail_on_recompile stance, or at the limit
     # fail_on_recompile_limit_hit / fullgraph=True (FailOnRecompileLimitHit)
@@ -165,7 +166,6 @@ class Story:
     partition_findings: dict[str, PartitionFinding] = field(default_factory=dict)
     cudagraph_skips: Counter = field(default_factory=Counter)
     default_limit: int | None = None  # the installed torch's recompile_limit default
-    default_limit_source: str | None = None
     overflow: int = 0  # records not kept because a MAX_* bound was reached
 
     @property
@@ -184,8 +184,7 @@ class Story:
         return {
             "functions": [{
                 "name": f.name, "location": f.location, "recompiles": f.recompiles, "limit": f.limit,
-                "limit_kind": f.limit_kind, "limit_from": "log" if f.hit_limit else (
-                    self.default_limit_source if f.limit is not None else None),
+                "limit_kind": f.limit_kind, "limit_from": f.limit_from,
                 "hit_limit": f.hit_limit, "failed": f.failed_recompile,
                 "guards": [{"class": g.finding.class_id, "title": g.finding.title, "recompiles": g.count,
                             "example": g.finding.failure, "fix": g.finding.fix, "torch_hint": g.finding.hint}
@@ -311,7 +310,7 @@ class StoryBuilder:
             limit, kind = int(m.group("limit")), m.group("kind")
         if fs is None:
             return
-        fs.limit, fs.limit_kind, fs.hit_limit = limit, kind, True
+        fs.limit, fs.limit_kind, fs.limit_from, fs.hit_limit = limit, kind, "log", True
         self._last_limit_hit = fs
         if not fs.guards:  # a log without TORCH_LOGS=recompiles: the last reason is all there is
             last = next((r for t in rest if (r := LAST_REASON_RX.match(t.strip()))), None)
@@ -408,8 +407,8 @@ class StoryBuilder:
 
     def finish(self) -> Story:
         limit, source = installed_recompile_limit()
-        self.story.default_limit, self.story.default_limit_source = limit, source
+        self.story.default_limit = limit
         for fs in self.story.functions.values():
             if fs.limit is None and limit is not None:
-                fs.limit, fs.limit_kind = limit, "recompile_limit"
+                fs.limit, fs.limit_kind, fs.limit_from = limit, "recompile_limit", source
         return self.story
