@@ -168,10 +168,6 @@ class Story:
     default_limit: int | None = None  # the installed torch's recompile_limit default
     overflow: int = 0  # records not kept because a MAX_* bound was reached
 
-    @property
-    def empty(self) -> bool:
-        return not (self.functions or self.graph_breaks or self.partitions_created or self.cudagraph_skips)
-
     def breaks_by_frame(self) -> list[tuple[str, int, list[str]]]:
         frames: dict[str, Counter] = {}
         for g in self.graph_breaks.values():
