@@ -1,30 +1,55 @@
 #!/usr/bin/env bash
-# One call on the GPU machine that re-runs every `gpu`-marked test and the benchmarks whose numbers
-# are recorded in docs/BENCHMARKS.md, inside a wall-time budget, keeping partial results:
-#   bash bench/device_session.sh OUTDIR BUDGET_SECONDS
-# OUTDIR receives at most 8 files (the device tool's limit): logs and one tarball of bake-off results.
+# The team's call on the GPU machine, in two parts that each fit one device call (10 minutes), keeping
+# partial results; everything lands in OUTDIR/session.tgz plus OUTDIR/summary.txt (the tool's 8-file limit):
+#   checks   the gpu-marked tests; the live facts as a catalogue row (bench/info_record_facts.py); `info` at
+#            80 columns; explain-warning's one-line latency; --from-triton-cache on the H200 cache
+#            (bench/tiles_cache_device_run.sh); the driver's occupancy for the maxnreg sweep again, with
+#            shared-memory sizes that tell the 128- and 256-byte allocation units apart; check-tiles speed
+#   bakeoff  bench/bakeoff_gpu_session.sh (knobs on the fp32 GEMM, the gate across two torch settings, the
+#            honesty checks on a GPU-bound workload), alone on the machine so its timings are quiet
+# Usage (repository root): bash bench/device_session.sh OUTDIR checks|bakeoff [BUDGET_SECONDS]
+# Carry .whl (jsonschema and its needs for Python 3.12) so the schema checks in the gpu tests run there.
 set -u
-OUT=${1:?usage: device_session.sh OUTDIR BUDGET_SECONDS}
-BUDGET=${2:-450}
+OUT=${1:?usage: device_session.sh OUTDIR checks|bakeoff [BUDGET_SECONDS]}
+PART=${2:?checks or bakeoff}
+BUDGET=${3:-540}
 START=$(date +%s)
-left() { echo $(( BUDGET - ($(date +%s) - START) )); }
-export PYTHONPATH=.${PYTHONPATH:+:$PYTHONPATH} PYTHONUNBUFFERED=1 COLUMNS=150
-[ -d .whl ] && python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/site .whl/*.whl \
-  && export PYTHONPATH=$PYTHONPATH:/tmp/site
-{ date -Is; nvidia-smi --query-gpu=name,driver_version --format=csv,noheader;
-  python3 -c "import sys,torch,triton;print('python',sys.version.split()[0],'torch',torch.__version__,'triton',triton.__version__)"; } > "$OUT/env.txt" 2>&1
-python3 -m gpudiag info > "$OUT/info.txt" 2>&1
-timeout 200 python3 -m pytest -q -p no:cacheprovider -m gpu tests/ > "$OUT/gpu_tests.txt" 2>&1
-echo "gpu tests rc=$? at $(( $(date +%s) - START )) s" >> "$OUT/env.txt"
-{ timeout 40 python3 bench/explain_speed.py --latency-only; timeout 60 python3 bench/explain_speed.py --size-mb 256; } > "$OUT/explain_bench.txt" 2>&1
-timeout 50 python3 bench/tiles_speed.py --jobs 16 --out "$OUT/tiles_bench.json" > "$OUT/tiles_bench.txt" 2>&1
-echo "benches done at $(( $(date +%s) - START )) s" >> "$OUT/env.txt"
-L=$(left)
-if [ "$L" -gt 60 ]; then
-  mkdir -p /tmp/bk
-  bash bench/bakeoff_device_run.sh /tmp/bk "$((L - 10))" &
-  P=$!
-  while kill -0 $P 2>/dev/null; do sleep 10; tar czf "$OUT/bakeoff.tgz" -C /tmp bk 2>/dev/null; done
-  tar czf "$OUT/bakeoff.tgz" -C /tmp bk
+W=/tmp/session-$PART; rm -rf "$W"; mkdir -p "$W"
+el() { echo $(( $(date +%s) - START )); }
+left() { echo $(( BUDGET - $(el) )); }
+note() { echo "$1 at $(el) s" | tee -a "$W/progress.txt"; }
+pack() { tar czf "$OUT/session.tgz" -C /tmp "session-$PART" 2>/dev/null; }
+if [ -d .whl ]; then
+  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl \
+    && export PYTHONPATH=/tmp/site
 fi
-echo "all done at $(( $(date +%s) - START )) s" >> "$OUT/env.txt"
+export PYTHONPATH=.${PYTHONPATH:+:$PYTHONPATH} PYTHONUNBUFFERED=1
+{ date -Is; nvidia-smi --query-gpu=name,driver_version --format=csv,noheader; echo "cores $(nproc)"
+  python3 -c "import sys,torch,triton;print('python',sys.version.split()[0],'torch',torch.__version__,'triton',triton.__version__)"
+  python3 -c "import jsonschema; print('jsonschema', jsonschema.__version__)" 2>&1 | tail -1; } > "$W/env.txt" 2>&1
+case $PART in
+checks)
+  COLUMNS=80 timeout 240 python3 -m pytest -q -p no:cacheprovider -m gpu tests/ > "$W/gpu_tests.txt" 2>&1
+  note "gpu tests rc=$?"; pack
+  timeout 60 python3 bench/info_record_facts.py --out "$W/facts" > "$W/facts.txt" 2>&1; note "facts rc=$?"
+  COLUMNS=80 python3 -m gpudiag info > "$W/info80.txt" 2>&1; python3 -m gpudiag info --json > "$W/info.json" 2>&1
+  timeout 60 python3 bench/explain_speed.py --latency-only > "$W/explain_latency.txt" 2>&1; note "explain latency rc=$?"
+  pack
+  timeout 200 bash bench/tiles_cache_device_run.sh "$W/tiles_cache" 190 > /dev/null 2>&1; note "tiles cache rc=$?"; pack
+  L=$(left)
+  if [ "$L" -gt 80 ]; then
+    timeout $(( L - 50 )) python3 bench/tiles_occupancy_ground_truth.py --out "$W/occupancy_regs.json" --jobs 16 \
+      --kinds regs --deadline $(( L - 90 )) > "$W/occupancy_regs.txt" 2>&1; note "occupancy regs rc=$?"; pack
+  fi
+  L=$(left)
+  [ "$L" -gt 30 ] && { timeout $(( L - 10 )) python3 bench/tiles_speed.py --jobs 16 --out "$W/tiles_speed.json" \
+    > "$W/tiles_speed.txt" 2>&1; note "tiles speed rc=$?"; }
+  ;;
+bakeoff)
+  timeout $(( BUDGET - 10 )) bash bench/bakeoff_gpu_session.sh "$W/bakeoff" $(( BUDGET - 20 )) > "$W/bakeoff.txt" 2>&1
+  note "bakeoff rc=$?"
+  ;;
+esac
+note "all done"; pack
+{ cat "$W/env.txt" "$W/progress.txt"; tail -4 "$W/gpu_tests.txt" 2>/dev/null; } > "$OUT/summary.txt"
+cat "$OUT/summary.txt"

@@ -16,7 +16,7 @@ The device's own limits (registers per SM and per block, threads and blocks per 
 per SM, per block opt-in and reserved per block) are recorded beside the rows, so a test can replay
 every row through gpudiag's occupancy model without the GPU.
 
-    PYTHONPATH=. python3 bench/tiles_occupancy_ground_truth.py --out F.json [--jobs 16] [--deadline 240]
+    PYTHONPATH=. python3 bench/tiles_occupancy_ground_truth.py --out F.json [--jobs 16] [--deadline 240] [--kinds regs]
 """
 
 from __future__ import annotations
@@ -132,6 +132,7 @@ def main() -> int:
     ap.add_argument("--out", required=True)
     ap.add_argument("--jobs", type=int, default=os.cpu_count())
     ap.add_argument("--deadline", type=float, default=240.0, help="seconds for all compiles")
+    ap.add_argument("--kinds", default="grid,regs", help="which kernels: grid (the matmul grid), regs (the maxnreg sweep)")
     args = ap.parse_args()
 
     import torch
@@ -141,7 +142,8 @@ def main() -> int:
     torch.empty(1, device="cuda")  # a current context for Triton's loader and for ctypes
     major, minor = torch.cuda.get_device_capability(0)
     cc = major * 10 + minor
-    specs = [{**s, "cc": cc} for s in grid()]
+    kinds = set(args.kinds.split(","))
+    specs = [{**s, "cc": cc} for s in grid() if s["kind"] in kinds]
     t0 = time.perf_counter()
     compiled: list[dict] = []
     ctx = mp.get_context("spawn")

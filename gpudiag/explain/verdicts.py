@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Literal
 
+from gpudiag.device import arch
 from gpudiag.device.facts import DeviceFacts
 from gpudiag.explain.catalog import Entry, tf32_rows
 from gpudiag.installed.sm_gate import SmGate, installed_sm_gate
@@ -125,11 +126,11 @@ def threads(facts: DeviceFacts, line: str) -> Verdict:
 
 
 def tmem(facts: DeviceFacts, line: str) -> Verdict:
-    major = facts.compute_capability[0]
-    if major in (10, 11):
+    if arch.supports("tensor_memory", facts.compute_capability):
         return Verdict("yes", f"applies: {facts.sm} has 512 tensor-memory columns per SM", rule="triton compiler.py tmem check")
-    return Verdict("no", f"does not apply: your {facts.name} ({facts.sm}) has no tensor memory (Blackwell sm_100/sm_103 "
-                   "only); this line came from another GPU", rule="triton compiler.py tmem check")
+    rule = arch.feature("tensor_memory").rule
+    return Verdict("no", f"does not apply: your {facts.name} ({facts.sm}) has no tensor memory ({rule}); this line "
+                   "came from another GPU", rule="triton compiler.py tmem check")
 
 
 def _tf32_row(facts: DeviceFacts) -> dict | None:
@@ -141,9 +142,10 @@ def tf32(facts: DeviceFacts, line: str) -> Verdict:
     precision = (f"precision: TF32 keeps fp32's 8-bit exponent but rounds inputs to a {TF32_MANTISSA_BITS}-bit "
                  f"mantissa (fp32 has {FP32_MANTISSA_BITS}): relative input rounding ~2^-11 = 4.9e-4 instead of "
                  "~6e-8; products accumulate in fp32")
-    if facts.compute_capability < (8, 0):
-        return Verdict("no", f"does not apply: {facts.name} ({facts.sm}) has no TF32 tensor cores and torch only "
-                       "warns on sm_80+; this line came from another GPU", [precision], rule=rule)
+    tf32_cores = arch.feature("tf32_tensor_cores")
+    if not tf32_cores.on(facts.compute_capability):
+        return Verdict("no", f"does not apply: {facts.name} has no TF32 tensor cores ({tf32_cores.compare(facts.compute_capability)}) "
+                       "and torch only warns where they exist; this line came from another GPU", [precision], rule=rule)
     row = _tf32_row(facts)
     if row:
         speed = row["tf32_tflops"] / row["fp32_tflops"]
@@ -160,7 +162,7 @@ def tf32(facts: DeviceFacts, line: str) -> Verdict:
                    f"matmul (half the dense bf16 {facts.bf16_dense_tflops:g}); no fp32 datasheet row for this model")
         return Verdict("yes", summary, [precision, "A100/H100 datasheets: dense TF32 tensor rate = 1/2 dense BF16"],
                        rule=rule)
-    return Verdict("yes", f"applies to your GPU ({facts.sm} >= sm_80 has TF32 tensor cores); no datasheet numbers "
+    return Verdict("yes", f"applies to your GPU ({tf32_cores.compare(facts.compute_capability)}: TF32 tensor cores); no datasheet numbers "
                    "for this model to size the speed-up", [precision], rule=rule)
 
 
@@ -168,10 +170,11 @@ def triton_arch(facts: DeviceFacts, line: str) -> Verdict:
     rule = "torch/_inductor/scheduler.py: device_props.major < 7 -> GPUTooOldForTriton"
     m = CAPABILITY_RX.search(line)
     seen = f" (the line reports {m.group(1)}.{m.group(2)})" if m else ""
-    if facts.compute_capability < (7, 0):
-        return Verdict("yes", f"applies: {facts.name} is {facts.sm} < sm_70{seen}", rule=rule)
-    return Verdict("no", f"does not apply: your {facts.name} is {facts.sm} >= sm_70, which Triton supports; this line "
-                   f"came from another GPU{seen}", rule=rule)
+    triton = arch.feature("triton_codegen")
+    if not triton.on(facts.compute_capability):
+        return Verdict("yes", f"applies: {facts.name} is {triton.compare(facts.compute_capability)}{seen}", rule=rule)
+    return Verdict("no", f"does not apply: your {facts.name} is {triton.compare(facts.compute_capability)}, which Triton "
+                   f"supports; this line came from another GPU{seen}", rule=rule)
 
 
 def torch_arch(facts: DeviceFacts, line: str) -> Verdict:
