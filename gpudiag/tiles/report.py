@@ -1,0 +1,182 @@
+"""``check-tiles`` as data: one verdict per config and the report that owns its JSON
+(schema ``gpudiag.check-tiles/2``, docs/schemas/check-tiles.schema.json)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any, Iterator
+
+from gpudiag.tiles.estimate import SmemEstimate
+from gpudiag.tiles.occupancy import Occupancy
+from gpudiag.tiles.target import Target
+from gpudiag.tiles.waves import Shape, WaveReport
+
+SCHEMA = "gpudiag.check-tiles/2"
+
+# A verdict's status, worst first: what decides the exit code and the order of the summary.
+CANNOT_COMPILE = "cannot-compile"  # Triton rejects the config (or the compile failed) for this target
+DOES_NOT_FIT = "does-not-fit"  # shared memory over the per-block limit
+CANNOT_LAUNCH = "cannot-launch"  # fits shared memory, but the driver refuses it (registers, threads)
+UNKNOWN = "unknown"  # a lower bound that fits (CUTLASS without the epilogue's storage)
+FITS = "fits"
+STATUSES = (CANNOT_COMPILE, DOES_NOT_FIT, CANNOT_LAUNCH, UNKNOWN, FITS)
+
+
+@dataclass
+class ExactInfo:
+    shared_bytes: int | None
+    regs_per_thread: int | None
+    spills: int | None
+    error: str | None  # the compiler's whole message
+    error_summary: str | None  # the same in one line
+    cached: bool
+    compile_s: float
+
+
+@dataclass
+class CutlassInfo:
+    family: str
+    family_capacity_bytes: int
+    kernel_carveout_bytes: int
+    epilogue_carveout_bytes: int
+    stage_bytes: int
+    a_tile_bytes: int
+    b_tile_bytes: int
+    sfa_bytes: int
+    sfb_bytes: int
+    barrier_bytes: int
+    auto_stages: int
+    auto_stages_launch_bytes: int | None
+    auto_stages_fit: bool | None
+    stage_table: list[dict[str, Any]]  # [{"stages": s, "bytes": n, "fits": bool|None, "margin_bytes": m}]
+
+
+@dataclass
+class TileVerdict:
+    spec: str  # as given
+    where: str  # "argument 2", "tiles.csv:4", "script.py:12"
+    group: str | None  # kernel (--from-script) or inductor set
+    a_dtype: str
+    b_dtype: str
+    block_m: int
+    block_n: int
+    block_k: int  # elements (a "64B" K is converted with A's element size)
+    stages: int  # as given, or the default that was assumed
+    warps: int | None
+    method: str  # "estimate", "exact", "cutlass-model"
+    status: str = FITS
+    needed_bytes: int | None = None
+    estimate_bytes: int | None = None
+    margin_bytes: int | None = None
+    margin_pct: float | None = None
+    fits: bool | None = None  # shared memory <= the per-block limit; None: not known
+    largest_stages_that_fit: int | None = None
+    largest_stages_source: str | None = None  # "estimate", "compiler", "cutlass-model"
+    a_layout: str | None = None
+    b_layout: str | None = None
+    smem: SmemEstimate | None = None  # the estimate's breakdown (Triton model)
+    occupancy: Occupancy | None = None
+    registers_source: str | None = None  # "compiler", "--regs"; None: registers unknown
+    cannot_compile: str | None = None
+    exact: ExactInfo | None = None
+    cutlass: CutlassInfo | None = None
+    waves: WaveReport | None = None
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def display_spec(self) -> str:
+        """The config as given, with the stage count and warps used filled in where left out."""
+        spec = self.spec.split("@")[0].split(":")[0]
+        spec += f":{self.stages}"
+        return spec + (f"@{self.warps}" if self.warps else "")
+
+    @property
+    def cannot_launch(self) -> str | None:
+        return self.occupancy.cannot_launch if self.occupancy is not None else None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "spec": self.spec, "where": self.where, "group": self.group, "a_dtype": self.a_dtype,
+            "b_dtype": self.b_dtype, "a_layout": self.a_layout, "b_layout": self.b_layout,
+            "block_m": self.block_m, "block_n": self.block_n, "block_k": self.block_k, "stages": self.stages,
+            "warps": self.warps, "method": self.method, "status": self.status, "needed_bytes": self.needed_bytes,
+            "estimate_bytes": self.estimate_bytes, "margin_bytes": self.margin_bytes, "margin_pct": self.margin_pct,
+            "fits": self.fits, "largest_stages_that_fit": self.largest_stages_that_fit,
+            "largest_stages_source": self.largest_stages_source,
+            "smem": None if self.smem is None else asdict(self.smem),
+            "occupancy": None if self.occupancy is None else self.occupancy.to_dict(),
+            "registers_source": self.registers_source, "cannot_compile": self.cannot_compile,
+            "cannot_launch": self.cannot_launch,
+            "exact": None if self.exact is None else asdict(self.exact),
+            "cutlass": None if self.cutlass is None else asdict(self.cutlass),
+            "waves": None if self.waves is None else self.waves.to_dict(), "problems": self.problems,
+        }
+
+
+def occupancy_rank(v: TileVerdict) -> tuple:
+    """How good a fitting config is: resident warps first, then wave efficiency, then headroom."""
+    occ = v.occupancy
+    eff = v.waves.with_occupancy.efficiency if v.waves is not None and v.waves.with_occupancy else 0.0
+    return (occ.active_warps if occ else 0, eff, v.margin_bytes or 0)
+
+
+@dataclass
+class CheckReport:
+    target: Target
+    model: str
+    exact: bool
+    verdicts: list[TileVerdict]
+    notes: list[str]
+    sources: list[str]
+    registers: str  # "compiler" (--exact), "--regs N", "unknown"
+    inductor: dict[str, Any] | None = None
+    script: dict[str, Any] | None = None
+    triton_version: str | None = None
+    shape: Shape | None = None
+    groups: int = 1
+
+    def count(self, status: str) -> int:
+        return sum(1 for v in self.verdicts if v.status == status)
+
+    @property
+    def fit_count(self) -> int:
+        return self.count(FITS)
+
+    @property
+    def all_fit(self) -> bool:
+        return all(v.status == FITS for v in self.verdicts)
+
+    def failures(self) -> list[TileVerdict]:
+        """Every config that is not a clean fit, worst status first, in input order within one."""
+        return sorted((v for v in self.verdicts if v.status != FITS), key=lambda v: STATUSES.index(v.status))
+
+    def best_fits(self, n: int) -> list[TileVerdict]:
+        """The fitting configs with the most resident warps (then wave efficiency, then headroom)."""
+        fitting = [v for v in self.verdicts if v.status == FITS]
+        return sorted(fitting, key=occupancy_rank, reverse=True)[:n]
+
+    def summary(self) -> dict[str, Any]:
+        counts = {s.replace("-", "_"): self.count(s) for s in STATUSES}
+        return {"total": len(self.verdicts), **counts, "all_fit": self.all_fit}
+
+    def to_dict(self, with_verdicts: bool = True) -> dict[str, Any]:
+        d: dict[str, Any] = {
+            "schema": SCHEMA, "target": self.target.to_dict(), "model": self.model, "exact": self.exact,
+            "registers": self.registers, "triton_version": self.triton_version,
+            "shape": None if self.shape is None else self.shape.to_dict(), "groups": self.groups,
+            "inductor": self.inductor, "script": self.script, "summary": self.summary(),
+            "notes": self.notes, "sources": self.sources,
+        }
+        if with_verdicts:
+            d["verdicts"] = [v.to_dict() for v in self.verdicts]
+        return d
+
+    def json_chunks(self) -> Iterator[str]:
+        """The same document as ``to_dict`` as text, one verdict at a time: 100,000 verdicts are never
+        all in memory as dicts at once."""
+        head = json.dumps(self.to_dict(with_verdicts=False), indent=2)
+        yield head[:-2] + ',\n  "verdicts": ['
+        for i, v in enumerate(self.verdicts):
+            yield ("," if i else "") + "\n    " + json.dumps(v.to_dict())
+        yield "\n  ]\n}\n"
