@@ -167,9 +167,9 @@ def check_tiles(req: CheckRequest, progress: Progress | None = None) -> CheckRep
 
 @dataclass
 class _Item:
-    cfg: TileConfig
     verdict: TileVerdict
     tile: est.MatmulTile | None = None  # Triton model only
+    any_target_problem: bool = False  # Triton cannot compile it for any GPU (a power of two, K < 16)
 
 
 def _block_k_elements(cfg: TileConfig, a: DType) -> int:
@@ -212,24 +212,42 @@ def check(configs: list[TileConfig], target: Target, req: CheckRequest, shape: S
         raise GpudiagError("--exact needs an architecture to compile for: give --arch sm_XY or --gpu NAME "
                            "(--smem-limit alone names none)", EXIT_USAGE)
 
-    items: list[_Item] = []
+    # Configs repeat (a 100,000-line file has a few thousand distinct ones): each distinct config is
+    # checked once and its verdict copied for the others, with their own name and place.
+    distinct: dict[tuple, _Item] = {}
+    keys: list[tuple] = []
     types: dict[str | None, tuple[DType, DType, DType]] = {}  # per-config dtype -> (A, B, output)
     for n, cfg in enumerate(configs):
-        if cfg.dtype not in types:
-            a = lookup(cfg.dtype or req.dtype or "fp16")
-            b = lookup(req.b_dtype) if (req.b_dtype and not cfg.dtype) else a
-            types[cfg.dtype] = (a, b, lookup(a.out) if a.out else a)
-        a, b, out = types[cfg.dtype]
-        items.append(_triton_item(cfg, a, b, out, target, req) if triton else _cutlass_item(cfg, a, b, target, req))
+        key = (cfg.block_m, cfg.block_n, cfg.block_k, cfg.stages, cfg.warps, cfg.k_in_bytes, cfg.dtype)
+        keys.append(key)
+        item = distinct.get(key)
+        if item is None:
+            if cfg.dtype not in types:
+                a = lookup(cfg.dtype or req.dtype or "fp16")
+                b = lookup(req.b_dtype) if (req.b_dtype and not cfg.dtype) else a
+                types[cfg.dtype] = (a, b, lookup(a.out) if a.out else a)
+            a, b, out = types[cfg.dtype]
+            item = distinct[key] = (_triton_item(cfg, a, b, out, target, req) if triton
+                                    else _cutlass_item(cfg, a, b, target, req))
+        if item.any_target_problem and cfg.where.startswith("argument"):
+            raise GpudiagError(f"tile '{cfg.spec()}' ({cfg.where}): Triton cannot compile it: "
+                               f"{item.verdict.cannot_compile}", EXIT_USAGE)
         if progress is not None and n % 5000 == 4999:
             progress("checking", n + 1, len(configs))
+    items = list(distinct.values())
     if req.exact:
         _apply_exact(items, target, req, progress)
     for it in items:
         _finish(it.verdict, target, req, shape)
+    verdicts = []
+    for cfg, key in zip(configs, keys):
+        v = distinct[key].verdict
+        if v.where != cfg.where or v.group != cfg.group:  # a repeat of the config elsewhere: same numbers
+            v = v.renamed(cfg.spec(), cfg.where, cfg.group)
+        verdicts.append(v)
     if progress is not None:
         progress("checking", len(configs), len(configs))
-    return CheckReport(target, req.model, req.exact, [it.verdict for it in items], *_notes(items, target, req, shape),
+    return CheckReport(target, req.model, req.exact, verdicts, *_notes(verdicts, target, req, shape),
                        registers=("compiler" if req.exact else f"--regs {req.regs}" if req.regs else "unknown"),
                        triton_version=exact_mod.triton_version() if req.exact else None, shape=shape,
                        groups=req.groups)
@@ -249,19 +267,18 @@ def _triton_item(cfg: TileConfig, a: DType, b: DType, out: DType, target: Target
     v.a_layout, v.b_layout = a_layout, b_layout
     tile = est.MatmulTile(cfg.block_m, cfg.block_n, bk, stages, warps, a, b, out, a_layout, b_layout)
     problem = est.tile_problem(tile)
-    if problem is not None and cfg.where.startswith("argument"):
-        raise GpudiagError(f"tile '{cfg.spec()}' ({cfg.where}): Triton cannot compile it: {problem}", EXIT_USAGE)
+    anywhere = problem is not None
     problem = problem or (est.target_problem(tile, target.capability) if target.capability else None)
     if problem is not None:
         v.status, v.fits, v.cannot_compile = CANNOT_COMPILE, False, problem
-        return _Item(cfg, v)
+        return _Item(v, None, anywhere)
     if target.capability is None or target.capability in est.MODELLED:
         smem, largest = _estimate(tile, target)
         v.smem, v.estimate_bytes, v.needed_bytes = smem, smem.needed_bytes, smem.needed_bytes
         v.largest_stages_that_fit, v.largest_stages_source = largest, "estimate"
     if req.regs is not None:
         v.registers_source = "--regs"
-    return _Item(cfg, v, tile)
+    return _Item(v, tile)
 
 
 def _cutlass_item(cfg: TileConfig, a: DType, b: DType, target: Target, req: CheckRequest) -> _Item:
@@ -292,7 +309,7 @@ def _cutlass_item(cfg: TileConfig, a: DType, b: DType, target: Target, req: Chec
     v.largest_stages_source = "cutlass-model"
     if req.regs is not None:
         v.registers_source = "--regs"
-    return _Item(cfg, v)
+    return _Item(v)
 
 
 def _apply_exact(items: list[_Item], target: Target, req: CheckRequest, progress: Progress | None) -> None:
@@ -390,10 +407,10 @@ def _finish(v: TileVerdict, target: Target, req: CheckRequest, shape: Shape | No
                         blocks is not None and not occ.registers_known)
 
 
-def _notes(items: list[_Item], target: Target, req: CheckRequest, shape: Shape | None) -> tuple[list[str], list[str]]:
+def _notes(verdicts: list[TileVerdict], target: Target, req: CheckRequest,
+           shape: Shape | None) -> tuple[list[str], list[str]]:
     notes: list[str] = []
     sources: list[str] = []
-    verdicts = [it.verdict for it in items]
     for d in sorted({d for v in verdicts for d in (v.a_dtype, v.b_dtype)}):
         sources.extend(f"{d}: {s}" for s in lookup(d).sources)
     if req.model == "triton":

@@ -95,7 +95,25 @@ class TileVerdict:
     def cannot_launch(self) -> str | None:
         return self.occupancy.cannot_launch if self.occupancy is not None else None
 
-    def to_dict(self) -> dict[str, Any]:
+    def renamed(self, spec: str, where: str, group: str | None) -> "TileVerdict":
+        """The same verdict for a repeat of this config elsewhere in the input (its numbers are shared)."""
+        twin = object.__new__(TileVerdict)
+        twin.__dict__.update(self.__dict__)
+        twin.spec, twin.where, twin.group, twin.problems = spec, where, group, list(self.problems)
+        return twin
+
+    def to_dict(self, memo: dict[int, Any] | None = None) -> dict[str, Any]:
+        """``memo`` shares the dicts of objects repeats share (one per distinct config, not per line)."""
+        memo = {} if memo is None else memo
+
+        def shared(obj: Any, make) -> Any:
+            if obj is None:
+                return None
+            d = memo.get(id(obj))
+            if d is None:
+                d = memo[id(obj)] = (obj, make(obj))  # keep obj alive so its id stays its own
+            return d[1]
+
         return {
             "spec": self.spec, "where": self.where, "group": self.group, "a_dtype": self.a_dtype,
             "b_dtype": self.b_dtype, "a_layout": self.a_layout, "b_layout": self.b_layout,
@@ -104,13 +122,12 @@ class TileVerdict:
             "estimate_bytes": self.estimate_bytes, "margin_bytes": self.margin_bytes, "margin_pct": self.margin_pct,
             "fits": self.fits, "largest_stages_that_fit": self.largest_stages_that_fit,
             "largest_stages_source": self.largest_stages_source,
-            "smem": None if self.smem is None else asdict(self.smem),
-            "occupancy": None if self.occupancy is None else self.occupancy.to_dict(),
+            "smem": shared(self.smem, asdict), "occupancy": shared(self.occupancy, Occupancy.to_dict),
             "registers_source": self.registers_source, "cannot_compile": self.cannot_compile,
             "cannot_launch": self.cannot_launch,
             "exact": None if self.exact is None else asdict(self.exact),
-            "cutlass": None if self.cutlass is None else asdict(self.cutlass),
-            "waves": None if self.waves is None else self.waves.to_dict(), "problems": self.problems,
+            "cutlass": shared(self.cutlass, asdict), "waves": shared(self.waves, WaveReport.to_dict),
+            "problems": self.problems,
         }
 
 
@@ -169,7 +186,8 @@ class CheckReport:
             "notes": self.notes, "sources": self.sources,
         }
         if with_verdicts:
-            d["verdicts"] = [v.to_dict() for v in self.verdicts]
+            memo: dict[int, Any] = {}
+            d["verdicts"] = [v.to_dict(memo) for v in self.verdicts]
         return d
 
     def json_chunks(self) -> Iterator[str]:
@@ -177,6 +195,8 @@ class CheckReport:
         all in memory as dicts at once."""
         head = json.dumps(self.to_dict(with_verdicts=False), indent=2)
         yield head[:-2] + ',\n  "verdicts": ['
+        memo: dict[int, Any] = {}
+        encode = json.JSONEncoder(separators=(", ", ": ")).encode
         for i, v in enumerate(self.verdicts):
-            yield ("," if i else "") + "\n    " + json.dumps(v.to_dict())
+            yield ("," if i else "") + "\n    " + encode(v.to_dict(memo))
         yield "\n  ]\n}\n"

@@ -442,18 +442,16 @@ def conversion_scratch_elements(src: Layout, dst: Layout, bitwidth: int, capabil
     s_lanes, d_lanes = _flat(src, src.lane), _flat(dst, dst.lane)
     total_bases = log2(128 // bitwidth)
     src_tiles, dst_tiles = _tiles(capability, bitwidth)
+    in_src = _Solver(s_regs, s_lanes, _flat(src, src.warp), dim)
+    in_dst = _Solver(d_regs, d_lanes, _flat(dst, dst.warp), dim)
     candidates: list[tuple[int, int]] = []  # (bank conflicts, -reps), in the compiler's order
     for st in src_tiles:
         for dt in dst_tiles:
             n_src, n_dst = total_bases - len(st[0]), total_bases - len(dt[0])
             if n_src >= n_dst:
-                vb = _tile_vbasis(s_regs, s_lanes, d_regs, d_lanes,
-                                  _Solver(s_regs, s_lanes, _flat(src, src.warp), dim),
-                                  n_src, n_dst, st[0], dt[0], dim)
+                vb = _tile_vbasis(s_regs, s_lanes, d_regs, d_lanes, in_src, n_src, n_dst, st[0], dt[0], dim)
             else:
-                vb = _tile_vbasis(d_regs, d_lanes, s_regs, s_lanes,
-                                  _Solver(d_regs, d_lanes, _flat(dst, dst.warp), dim),
-                                  n_dst, n_src, dt[0], st[0], dim)
+                vb = _tile_vbasis(d_regs, d_lanes, s_regs, s_lanes, in_dst, n_dst, n_src, dt[0], st[0], dim)
             if vb is None:
                 continue
             tile_s = _instr_tile(st, s_regs, s_lanes, vb)
