@@ -14,6 +14,10 @@ does on configs it was not tuned on:
                     developing the estimate
 
     PYTHONPATH=. python3 bench/tiles_cross_arch_ground_truth.py --out DIR [--jobs 2] [--cache DIR]
+        [--rows-from tests/data/tiles_cross_arch_ground_truth.json]
+
+--rows-from compiles the configs of an earlier table (the same grid with another Triton: the
+inductor sets are read through torch, whose own Triton may not be the one under test).
 
 writes DIR/tiles_cross_arch_ground_truth.json and DIR/env.txt; tests read the copy in tests/data.
 Compiles are cached in gpudiag's cache folder (--cache, or GPUDIAG_CACHE_DIR, or ~/.cache/gpudiag;
@@ -98,12 +102,18 @@ def main() -> int:
     ap.add_argument("--per-arch", type=int, default=20)
     ap.add_argument("--held-out-per-arch", type=int, default=15)
     ap.add_argument("--cache", default=None, help="gpudiag cache folder for the compiles")
+    ap.add_argument("--rows-from", default=None, help="compile the configs of this earlier table")
     args = ap.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     if args.cache:
         os.environ["GPUDIAG_CACHE_DIR"] = args.cache
-    rows = grid(args.per_arch, args.held_out_per_arch)
+    if args.rows_from:
+        rows = [{"set": r["set"], **({"inductor_set": r["inductor_set"]} if "inductor_set" in r else {}),
+                 "cc": r["cc"], "cfg": (r["dtype"], r["block_m"], r["block_n"], r["block_k"], r["stages"], r["warps"])}
+                for r in json.loads(Path(args.rows_from).read_text())["rows"]]
+    else:
+        rows = grid(args.per_arch, args.held_out_per_arch)
     jobs = []
     for r in rows:
         dt, bm, bn, bk, st, w = r["cfg"]

@@ -54,6 +54,9 @@ def test_compiler_output_never_reaches_the_users_streams(monkeypatch, capfd, tmp
      "Repro command: ptxas ...", "PTXASError: ptxas fatal   : Unresolved extern"),
     ("ValueError: type fp8e4nv not supported in this architecture", "ValueError: type fp8e4nv not supported in "
      "this architecture"),
+    # Triton 3.6's message for an assert in tl.dot is only the source excerpt; the cause says what failed
+    ("CompilationError: at 27:18:\n    if ACC_INT:\n        acc = tl.dot(a, b, acc)\n                  ^\n"
+     "caused by AssertionError", "CompilationError: AssertionError at 27:18 (acc = tl.dot(a, b, acc))"),
 ])
 def test_error_summary_is_the_reason_line(text, summary):
     assert exact.summarize_error(text) == summary

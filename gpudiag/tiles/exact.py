@@ -89,8 +89,12 @@ def summarize_error(text: str) -> str:
     kind, _, rest = text.partition(": ")
     lines = [ln.strip() for ln in rest.splitlines() if ln.strip() and not _NOISE.match(ln.strip())]
     ptxas = [ln for ln in lines if ln.startswith("ptxas") and ("error" in ln or "fatal" in ln)]
+    cause = [ln for ln in lines if ln.startswith("caused by ")]
     if ptxas:
         reason = ptxas[0]
+    elif cause:  # Triton's own message was only the source excerpt; say where and what failed
+        where = lines[0].rstrip(":") if lines[0].startswith("at ") else ""
+        reason = cause[-1][len("caused by "):] + (f" {where}" if where else "") + f" ({lines[-2]})"
     elif kind == "CompilationError" and len(lines) > 1:
         reason = lines[-1]  # Triton puts the source excerpt first and the message last
     else:
@@ -215,8 +219,10 @@ def compile_job(job: ExactJob) -> ExactResult:
     except GpudiagError:
         raise
     except Exception as exc:  # noqa: BLE001 - the compiler's own failure is the answer for this config
+        cause = exc.__cause__
+        why = f"\ncaused by {type(cause).__name__}: {cause}".rstrip(": ") if cause is not None else ""
         return ExactResult(None, None, None, None, time.perf_counter() - t0, False,
-                           error=f"{type(exc).__name__}: {exc}")
+                           error=f"{type(exc).__name__}: {exc}{why}")
     return ExactResult(shared, regs, None if local is None else local // 4, local, time.perf_counter() - t0, False,
                        regs_source=how)
 
