@@ -5,7 +5,8 @@ whole command end to end on 10,000 and 100,000 configs from a file (parse, check
     PYTHONPATH=. python3 bench/tiles_speed.py [--jobs N] [--skip-exact] --out F.json
 
 Estimate: the core check (``gpudiag.tiles.check.check``) on 10,000 seeded random configs against
-the catalogue's H100, best of 5, no rendering. End to end: a fresh ``python3 -m gpudiag
+the catalogue's H100, best of 5, no rendering, every cache of the model emptied before each run
+(the layouts, the estimates, the occupancies), as in a fresh process. End to end: a fresh ``python3 -m gpudiag
 check-tiles --file F --gpu h100`` process per run (interpreter start and imports included), best
 of 3, with its peak memory where GNU time is installed. Exact: the configs of
 bench/tiles_ground_truth.py's grid compiled for sm_90 with empty caches (cold), then again (warm,
@@ -46,11 +47,21 @@ def random_rows(n: int, seed: int = 0) -> list[tuple[int, int, int, int, int]]:
             for _ in range(n)]
 
 
+def _empty_caches() -> None:
+    from gpudiag.tiles import estimate, target
+
+    estimate._PLANS.clear()
+    estimate._LARGEST.clear()
+    estimate.epilogue_bytes.cache_clear()
+    target._occupancy.cache_clear()
+
+
 def bench_estimate(n: int = 10_000, repeats: int = 5) -> dict:
     cfgs = [TileConfig(*r) for r in random_rows(n)]
     target = resolve_target(gpu="h100")
     best = float("inf")
     for _ in range(repeats):
+        _empty_caches()
         t0 = time.perf_counter()
         rep = check(cfgs, target, CheckRequest(dtype="bf16"))
         best = min(best, time.perf_counter() - t0)

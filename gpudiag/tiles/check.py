@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from gpudiag.errors import EXIT_USAGE, GpudiagError
-from gpudiag.tiles import cutlass as cutlass_model
 from gpudiag.tiles import estimate as est
 from gpudiag.tiles import exact as exact_mod
 from gpudiag.tiles.dtypes import DType, lookup
@@ -282,6 +281,8 @@ def _triton_item(cfg: TileConfig, a: DType, b: DType, out: DType, target: Target
 
 
 def _cutlass_item(cfg: TileConfig, a: DType, b: DType, target: Target, req: CheckRequest) -> _Item:
+    from gpudiag.tiles import cutlass as cutlass_model
+
     if target.capability is None:
         raise GpudiagError("--model cutlass needs an architecture (its builders' constants differ per "
                            "family): give --arch sm_XY or --gpu NAME", EXIT_USAGE)
@@ -429,6 +430,8 @@ def _notes(verdicts: list[TileVerdict], target: Target, req: CheckRequest,
                          "from cuobjdump -res-usage; spills as Triton counts them (local bytes / 4); the largest "
                          "stage count that fits from compiling the stage counts next to the estimate's")
     else:
+        from gpudiag.tiles import cutlass as cutlass_model
+
         c = cutlass_model.constants()
         fams = {v.cutlass.family for v in verdicts if v.cutlass}
         notes.append(CUTLASS_NOTES[0])

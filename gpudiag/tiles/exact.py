@@ -18,12 +18,9 @@ version, target, operand dtypes and layouts, config and the kernel's source.
 from __future__ import annotations
 
 import hashlib
-import inspect
 import json
 import os
 import re
-import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -163,6 +160,8 @@ def build_source(job: ExactJob):
             const[name] = 1
     for name in const:
         sig[name] = "constexpr"
+    import inspect
+
     divisible = _divisibility_attr()
     params = inspect.signature(ASTSource.__init__).parameters
     if "constexprs" in params:  # Triton >= 3.3 (3.6 on the H100 machine, 3.9 in CI)
@@ -173,6 +172,8 @@ def build_source(job: ExactJob):
 
 
 def _cuobjdump() -> str | None:
+    import shutil
+
     try:
         import triton.backends.nvidia as nv
         cand = Path(nv.__file__).parent / "bin" / "cuobjdump"
@@ -187,6 +188,8 @@ _RES_RE = re.compile(r"REG:(\d+)\s+STACK:(\d+)")
 
 
 def _resource_usage(cubin: bytes) -> tuple[int | None, int | None, str]:
+    import subprocess
+
     tool = _cuobjdump()
     if tool is None:
         return None, None, "no cuobjdump (not in the Triton wheel nor on PATH)"
@@ -302,6 +305,7 @@ def _compile_isolated(todo: list[ExactJob], workers: int, use_cache: bool,
                       progress: Progress | None) -> list[ExactResult]:
     import concurrent.futures as cf
     import multiprocessing
+    import shutil
 
     tmp = tempfile.mkdtemp(prefix="gpudiag-exact-")
     triton_cache = str(files.cache_dir() / "triton") if use_cache else os.path.join(tmp, "triton")
