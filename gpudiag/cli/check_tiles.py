@@ -219,7 +219,7 @@ def _limiter(v: TileVerdict) -> str:
     occ = v.occupancy
     if occ is None:
         return "-"
-    if occ.cannot_launch:
+    if v.status == CANNOT_LAUNCH:
         return "[red]can't launch[/red]"
     return ",".join(occ.limiters)
 
@@ -320,7 +320,7 @@ def _header(report: CheckReport) -> list[str]:
     layouts = sorted({(v.a_layout, v.b_layout) for v in report.verdicts if v.b_layout})
     parts = [f"dtype {dtypes[0]}"] if len(dtypes) == 1 else []
     parts += [f"A {a}-major, B {b}-major" + (" (K-major)" if b == "col" else "") for a, b in layouts]
-    if t.resources is not None:
+    if t.resources is not None and any(v.occupancy for v in report.verdicts):
         parts.append({"compiler": "registers from the compiler", "unknown": "registers unknown (≤: a bound)"}.get(
             report.registers, f"registers {report.registers}"))
     if parts:
@@ -391,7 +391,7 @@ def render(report: CheckReport, show_all: bool = False) -> None:
                                           + (f" (first {SUMMARY_ROWS})" if len(failures) > SUMMARY_ROWS else "")))
         if best:
             con.print(verdict_table(report, best, title=f"best {len(best)} of {report.fit_count:,} that fit "
-                                                        "(most resident warps)"))
+                                                        "(most output resident per SM)"))
         shown = failures[:SUMMARY_ROWS] + best
     else:
         shown = report.verdicts
@@ -400,7 +400,7 @@ def render(report: CheckReport, show_all: bool = False) -> None:
     if report.shape is not None:
         for table in waves_tables(report, shown, con.width):
             con.print(table)
-    problems = _problem_lines(report, report.failures()[:20] if summarise else report.verdicts)
+    problems = _problem_lines(report, report.failures()[:SUMMARY_ROWS] if summarise else report.verdicts)
     for line in problems[:40]:
         con.print(line)
     if len(problems) > 40:

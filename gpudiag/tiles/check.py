@@ -12,12 +12,11 @@ from gpudiag.tiles import estimate as est
 from gpudiag.tiles import exact as exact_mod
 from gpudiag.tiles.dtypes import DType, lookup
 from gpudiag.tiles.parse import TileConfig, parse_file, parse_tile
-from gpudiag.tiles.report import (CANNOT_COMPILE, CANNOT_LAUNCH, DOES_NOT_FIT, FITS, UNKNOWN, CheckReport,
-                                  CutlassInfo, ExactInfo, TileVerdict)
+from gpudiag.tiles.report import (CANNOT_COMPILE, CANNOT_LAUNCH, DOES_NOT_FIT, FITS, MAX_REGS_PER_THREAD, UNKNOWN,
+                                  CheckReport, CutlassInfo, ExactInfo, TileVerdict)
 from gpudiag.tiles.target import Target, resolve_target, validate_selectors
 from gpudiag.tiles.waves import Shape, parse_shape, waves
 
-MAX_REGS_PER_THREAD = 255  # CUDA Programming Guide, "Maximum number of 32-bit registers per thread"
 # No architecture (a bare --smem-limit): the estimate is the largest of these families' numbers.
 UNNAMED_TARGET_FAMILIES = (80, 90, 100)
 

@@ -131,11 +131,19 @@ class TileVerdict:
         }
 
 
-def occupancy_rank(v: TileVerdict) -> tuple:
-    """How good a fitting config is: resident warps first, then wave efficiency, then headroom."""
+MAX_REGS_PER_THREAD = 255  # CUDA Programming Guide, "Maximum number of 32-bit registers per thread"
+
+
+def resident_work(v: TileVerdict) -> tuple:
+    """How much a fitting config keeps busy: output elements resident per SM (blocks per SM x BM x BN),
+    then resident warps, wave efficiency and headroom; configs whose accumulator alone needs more than
+    the 255 registers a thread can have (they spill) come last. Tiny tiles fill every warp slot but do
+    little each."""
     occ = v.occupancy
     eff = v.waves.with_occupancy.efficiency if v.waves is not None and v.waves.with_occupancy else 0.0
-    return (occ.active_warps if occ else 0, eff, v.margin_bytes or 0)
+    fits_registers = v.warps is None or v.block_m * v.block_n <= MAX_REGS_PER_THREAD * 32 * v.warps
+    return (fits_registers, (occ.blocks_per_sm if occ else 1) * v.block_m * v.block_n,
+            occ.active_warps if occ else 0, eff, v.margin_bytes or 0)
 
 
 @dataclass
@@ -169,9 +177,12 @@ class CheckReport:
         return sorted((v for v in self.verdicts if v.status != FITS), key=lambda v: STATUSES.index(v.status))
 
     def best_fits(self, n: int) -> list[TileVerdict]:
-        """The fitting configs with the most resident warps (then wave efficiency, then headroom)."""
-        fitting = [v for v in self.verdicts if v.status == FITS]
-        return sorted(fitting, key=occupancy_rank, reverse=True)[:n]
+        """The ``n`` distinct fitting configs that keep the most output resident per SM (``resident_work``)."""
+        distinct = {}
+        for v in self.verdicts:
+            if v.status == FITS:
+                distinct.setdefault((v.display_spec, v.a_dtype, v.b_dtype), v)
+        return sorted(distinct.values(), key=resident_work, reverse=True)[:n]
 
     def summary(self) -> dict[str, Any]:
         counts = {s.replace("-", "_"): self.count(s) for s in STATUSES}
