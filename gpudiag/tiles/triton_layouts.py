@@ -277,17 +277,26 @@ class _Solver:
                 self.rows = [(rv ^ v, rs ^ sel) if rv & low else (rv, rs) for rv, rs in self.rows]
                 self.rows.append((v, sel))
 
-    def preimage(self, value: int) -> tuple[int, int] | None:
-        """(register bits, lane bits) of the element at ``value``; None when no thread holds it."""
+    def combination(self, value: int) -> int | None:
+        """The columns whose XOR is ``value`` (bit i: column i); None when no combination gives it."""
         sel = 0
         for rv, rs in self.rows:
             if value & (rv & -rv):
                 value ^= rv
                 sel ^= rs
-        if value:
+        return None if value else sel
+
+    def preimage(self, value: int) -> tuple[int, int] | None:
+        """(register bits, lane bits) of the element at ``value``; None when no thread holds it."""
+        sel = self.combination(value)
+        if sel is None:
             return None
-        reg_mask = (1 << self.n_regs) - 1
-        return sel & reg_mask, (sel >> self.n_regs) & ((1 << self.n_lanes) - 1)
+        return sel & ((1 << self.n_regs) - 1), (sel >> self.n_regs) & ((1 << self.n_lanes) - 1)
+
+    def warp_bits(self, value: int) -> int | None:
+        """The warp index bits of the element at ``value``; None when no thread holds it."""
+        sel = self.combination(value)
+        return None if sel is None else sel >> (self.n_regs + self.n_lanes)
 
 
 def _tile_vbasis(a_regs, a_lanes, b_regs, b_lanes, b_solve_a: _Solver, n_reg_a: int, n_reg_b: int,
@@ -410,26 +419,15 @@ def needs_shared_memory(src: Layout, dst: Layout) -> bool:
     d_regs, d_lanes, d_warps = (_flat(dst, b) for b in (dst.register, dst.lane, dst.warp))
     solver = _Solver(d_regs + d_lanes, [], d_warps, dim)  # registers+lanes as one "thread-local" group
     for v in s_regs + s_lanes:
-        if _warp_part(solver, v) != 0:
+        if solver.warp_bits(v) != 0:
             return True
     for i, v in enumerate(s_warps):
-        if v != 0 and _warp_part(solver, v) != (1 << i):
+        if v != 0 and solver.warp_bits(v) != (1 << i):
             return True
     lanes = set(d_lanes)
     mixed = [v for v in s_regs if v in lanes]
     permutation = {b for b in s_regs + s_lanes if b} == {b for b in d_regs + d_lanes if b}
     return not permutation or len(mixed) >= 2
-
-
-def _warp_part(solver: _Solver, value: int) -> int | None:
-    sel = 0
-    for rv, rs in solver.rows:
-        if value & (rv & -rv):
-            value ^= rv
-            sel ^= rs
-    if value:
-        return None
-    return sel >> (solver.n_regs + solver.n_lanes)
 
 
 def conversion_scratch_elements(src: Layout, dst: Layout, bitwidth: int, capability: int) -> int:
