@@ -6,7 +6,9 @@ ReLU, Linear 1024->1024, batch 256, fp32), all five modes:
     process (bench/bakeoff_handwritten_do_bench.py, compiling each mode from the cache the bake-off kept): within 3%;
 (b) the same bake-off twice (both fork children from a torch-importing zygote unless --run2-spawn fresh):
     same winner, medians within 3%, and the ranking figure (per_call_ms) within 3%;
-plus the harness-overhead breakdown of both runs (bakeoff_overhead.breakdown).
+plus the harness-overhead breakdown of both runs (bakeoff_overhead.breakdown), and what the CI gate
+(`--baseline run1 --max-regression 3`) says of run 2: GPU-bound rows by the percentage, launch-bound rows
+beyond their measured spread.
 
     PYTHONPATH=. python3 bench/bakeoff_checks.py --device cuda --out DIR [--script KB.py --tag NAME]
 
@@ -32,6 +34,18 @@ TOL = 0.03
 
 def winner(doc: dict) -> str | None:
     return doc["summary"]["workloads"][0]["winner"]
+
+
+def gate_against(baseline_path: Path, doc: dict, pct: float = TOL * 100) -> dict:
+    """gpudiag's own --baseline gate, applied to ``doc`` with ``baseline_path`` as the earlier run."""
+    from gpudiag.bakeoff import gate
+    from gpudiag.bakeoff.results import BakeoffRun, ModeResult
+    from gpudiag.bakeoff.settings import Limits
+
+    run = BakeoffRun(settings={}, device=doc["device"], versions={}, started_at="",
+                     rows=[ModeResult.from_dict(r) for r in doc["rows"]])
+    limits = Limits(baseline=str(baseline_path), max_regression_pct=pct)
+    return gate.evaluate(run, limits, gate.load_baseline(str(baseline_path))).to_dict()
 
 
 def main() -> None:
@@ -102,6 +116,7 @@ def main() -> None:
         "overhead": {"run1": breakdown(run1, imp), "run2": breakdown(run2, imp)},
         "compile_s": {"run1": {r["mode"]: r["compile_s"] for r in run1["rows"]},
                       "run2": {r["mode"]: r["compile_s"] for r in run2["rows"]}},
+        "gate_run2_vs_run1": gate_against(out / f"{a.tag}_run1.json", run2),
     }
     (out / f"{a.tag}_summary.json").write_text(json.dumps(summary, indent=2))
     print(json.dumps(summary, indent=2))

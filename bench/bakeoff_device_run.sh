@@ -2,7 +2,8 @@
 # Every bake-off measurement of docs/BENCHMARKS.md, inside a wall-time budget, keeping partial results:
 #   checks:    bakeoff_checks.py on the small MLP (launch-bound) and on rmsnorm prefill
 #              (GPU-bound control): checks (a) and (b) and the harness overhead;
-#   workloads: the six bench/workloads/ scripts (decode + prefill each) with --quick, tables and JSON.
+#   workloads: the six bench/workloads/ scripts (decode + prefill each) with --quick, modes only (the knobs are
+#              bakeoff_gpu_session.sh's), tables and JSON.
 # Usage (from the repository root): bash bench/bakeoff_device_run.sh OUTDIR [BUDGET_SECONDS] [checks|workloads|all]
 # WORKLOADS="rope swiglu" picks and orders the workloads.
 set -u
@@ -27,7 +28,7 @@ if [ "$PART" != checks ]; then
     L=$(left)
     if [ "$L" -lt 40 ]; then echo "$w: not run, out of time" >> "$OUT/progress.txt"; continue; fi
     COLUMNS=160 timeout -s INT "$L" python3 -m gpudiag bakeoff "bench/workloads/$w.py" --device cuda --quick \
-      --timeout 150 --output "$OUT/wl_$w.json" > "$OUT/wl_$w.txt" 2> "$OUT/wl_$w.err"
+      --knobs none --timeout 150 --output "$OUT/wl_$w.json" > "$OUT/wl_$w.txt" 2> "$OUT/wl_$w.err"
     echo "$w: rc=$? at $(( $(date +%s) - START )) s" >> "$OUT/progress.txt"
   done
 fi

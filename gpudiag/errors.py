@@ -27,3 +27,13 @@ class GpudiagError(Exception):
 
 class DeviceUnavailable(GpudiagError):
     """No live GPU can be probed here (no driver, no visible device, bad index)."""
+
+
+class NoDeviceVisible(DeviceUnavailable):
+    """No GPU is visible here; carries what the driver libraries said, for a report without a device."""
+
+    def __init__(self, message: str, nvml: str, cuda_driver: str, software=None) -> None:
+        super().__init__(message)
+        self.nvml = nvml  # what NVML said: "not loadable: ..." or "sees 1 GPU"
+        self.cuda_driver = cuda_driver  # what libcuda said
+        self.software = software  # the SoftwareStack, still knowable without a GPU

@@ -8,7 +8,8 @@ cannot be written or read is simply skipped.
 
 Every JSON file gpudiag writes for itself (the parsed-catalogue cache, check-tiles' compile
 cache, the bake-off's children's reports) may be read by another process or survive an
-interrupted run, so it is written to a temporary file beside it and renamed into place.
+interrupted run, so it is written to a temporary file beside it and renamed into place. A file
+the user names (``--output``) is written the same way, onto the file a symlink points to.
 """
 
 from __future__ import annotations
@@ -52,6 +53,46 @@ def write_json_atomic(path: str | os.PathLike[str], document: Any, *, indent: in
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def write_user_file(path: str | os.PathLike[str], text: str) -> Path:
+    """Write ``text`` to a file the user named (``--output``), the way a careful tool writes one.
+
+    Through a symlink to its target; only onto a regular file or a new path (a device, a FIFO, a
+    socket or a folder is refused: ``OSError`` with a one-line message); atomically, so a reader
+    sees the old file or the whole new one; a new file gets the mode the umask gives, a replaced
+    one keeps its own. Returns the file written (the link's target for a symlink).
+    """
+    import stat
+
+    target = Path(os.path.realpath(path))
+    try:
+        st = target.stat()
+    except FileNotFoundError:
+        st = None
+    if st is not None and not stat.S_ISREG(st.st_mode):
+        kind = ("a folder" if stat.S_ISDIR(st.st_mode) else "a FIFO" if stat.S_ISFIFO(st.st_mode)
+                else "a socket" if stat.S_ISSOCK(st.st_mode) else "a device" if stat.S_ISCHR(st.st_mode)
+                or stat.S_ISBLK(st.st_mode) else "not a regular file")
+        shown = f" (through the link, {target})" if os.path.islink(path) else ""
+        raise OSError(f"{path}{shown} is {kind}; give a regular file or a new path")
+    if st is not None:
+        mode = stat.S_IMODE(st.st_mode)
+    else:
+        umask = os.umask(0)
+        os.umask(umask)
+        mode = 0o666 & ~umask
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=str(target.parent))
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fchmod(f.fileno(), mode)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return target
 
 
 def load_toml(package: str, relative: str) -> dict[str, Any]:

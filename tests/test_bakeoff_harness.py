@@ -1,24 +1,21 @@
-"""The harness with its child processes faked: streaming output, Ctrl-C, crash reasons, skips on CPU."""
+"""The harness with its child processes faked: streaming output, stops, crash reasons, knobs after the
+modes, skips on CPU; and the pieces a child uses (timing, comparison, observation) on their own."""
 
 from __future__ import annotations
 
 import json
-import statistics
 import signal
+import statistics
 import textwrap
 import time
 
 import pytest
+from bakeoff_rows import census, row
 
 from gpudiag.bakeoff import harness as core
-
-
-def ok_result(workload, mode, median):
-    return {"status": "ok", "workload": workload, "mode": mode, "compile_s": None if mode == "eager" else 2.0,
-            "first_call_s": 0.1, "timing": {"median_ms": median, "min_ms": median, "q1_ms": median, "q3_ms": median,
-                                             "reps": 10, "warmup_ms": 25.0, "rep_ms": 100.0},
-            "correctness": {"ok": True, "max_abs_error": 0.0}, "graph_breaks": 0, "recompiles": 0,
-            "warnings": [{"line": "UserWarning: something odd", "count": 2}], "_wall_s": 1.0, "_returncode": 0}
+from gpudiag.bakeoff.results import ScriptListing, WarningLine, WorkloadInfo
+from gpudiag.bakeoff.session import Bakeoff, run_bakeoff
+from gpudiag.bakeoff.settings import Settings
 
 
 @pytest.fixture
@@ -28,87 +25,124 @@ def script(tmp_path):
     return p
 
 
-def fake_children(monkeypatch, plan):
-    """plan(workload, mode) -> a child result dict, or raises (KeyboardInterrupt...)."""
+def fake_children(monkeypatch, plan, workloads=("a", "b")):
+    """plan(spec) -> a ModeResult the fake child wrote, or raises (KeyboardInterrupt, Stopped...)."""
     calls = []
 
-    def run_child(self, workload, mode, tag):
-        calls.append((workload, mode))
-        if workload is None:
-            return {"status": "listed", "workloads": [{"name": "a", "form": "gpudiag_workloads", "args": []},
-                                                      {"name": "b", "form": "gpudiag_workloads", "args": []}]}, None
-        return plan(self, workload, mode), None
+    def run_child(self, spec, label, tag):
+        calls.append((spec.workload, label))
+        if spec.workload is None:
+            listing = ScriptListing("listed", [WorkloadInfo(w, "gpudiag_workloads") for w in workloads])
+            return core.Finished(listing.to_dict(), None, 0.1, [])
+        return core.Finished(plan(spec).to_dict(), None, 1.0, [])
 
     monkeypatch.setattr(core.Harness, "_run_child", run_child)
     return calls
 
 
-def test_results_stream_to_output_after_every_mode(monkeypatch, script, tmp_path, no_gpu):
+def ok(spec, median=None):
+    r = row(spec.workload, spec.mode, median or (1.0 if spec.mode == "eager" else 0.5), knobs=spec.knobs)
+    r.observed.warnings = [WarningLine("UserWarning: something odd", 2)]
+    return r
+
+
+def test_results_stream_to_output_after_every_row(monkeypatch, script, tmp_path, no_gpu):
     out = tmp_path / "out.json"
     seen_on_disk = []
 
-    def plan(h, w, m):
-        if out.exists():  # the document on disk grows as modes finish
+    def plan(spec):
+        if out.exists():  # the document on disk grows as measurements finish
             seen_on_disk.append(len(json.loads(out.read_text())["rows"]))
-        return ok_result(w, m, 1.0 if m == "eager" else 0.5)
+        return ok(spec)
 
     calls = fake_children(monkeypatch, plan)
-    run = core.run_bakeoff(core.Settings(str(script), ["eager", "default", "reduce-overhead"], device="cpu",
-                                         output=str(out)))
-    assert run.complete and not run.interrupted
+    rep = run_bakeoff(Settings(str(script), ["eager", "default", "reduce-overhead"], device="cpu", output=str(out),
+                               knobs="none"))
+    assert rep.run.complete and not rep.run.interrupted
     assert seen_on_disk == [0, 1, 3, 4]  # a: eager, default, skipped reduce-overhead; then b
     assert ("a", "reduce-overhead") not in calls  # skipped on CPU without starting a process
     doc = json.loads(out.read_text())
     assert [r["status"] for r in doc["rows"]] == ["ok", "ok", "skipped"] * 2
     assert doc["summary"]["wins"]["default"] == 2
+    assert doc["rows"][0]["observed"]["warnings"][0]["explained"] is None  # matched against the catalogue
     assert not list(tmp_path.glob(".out.json.*"))  # atomic writes leave no temporary files
 
 
-def test_ctrl_c_keeps_finished_rows_and_marks_the_rest(monkeypatch, script, tmp_path, no_gpu):
+@pytest.mark.parametrize("signum, name, code", [(signal.SIGINT, "SIGINT", 130), (signal.SIGTERM, "SIGTERM", 143),
+                                                (signal.SIGHUP, "SIGHUP", 129)])
+def test_a_stop_keeps_finished_rows_and_marks_the_rest(monkeypatch, script, tmp_path, no_gpu, signum, name, code):
     out = tmp_path / "out.json"
 
-    def plan(h, w, m):
-        if (w, m) == ("a", "default"):
-            raise KeyboardInterrupt
-        return ok_result(w, m, 1.0)
+    def plan(spec):
+        if (spec.workload, spec.mode) == ("a", "default"):
+            if signum == signal.SIGINT:
+                raise KeyboardInterrupt
+            signal.raise_signal(signum)  # the harness's own handler turns it into a stop
+        return ok(spec)
 
+    previous = signal.getsignal(signal.SIGTERM)
     fake_children(monkeypatch, plan)
-    run = core.run_bakeoff(core.Settings(str(script), ["eager", "default"], device="cpu", output=str(out)))
-    assert run.interrupted and not run.complete
-    assert [(r.workload, r.mode, r.status) for r in run.rows] == [
+    rep = run_bakeoff(Settings(str(script), ["eager", "default"], device="cpu", output=str(out)))
+    assert rep.run.interrupted and not rep.run.complete and rep.run.interrupted_by == name
+    assert [(r.workload, r.mode, r.status) for r in rep.run.rows] == [
         ("a", "eager", "ok"), ("a", "default", "interrupted"), ("b", "eager", "not_run"), ("b", "default", "not_run")]
-    assert json.loads(out.read_text())["interrupted"] is True
+    assert rep.run.rows[1].reason == f"stopped by {name} while this measurement ran"
+    assert rep.exit_code == code
+    doc = json.loads(out.read_text())
+    assert doc["interrupted"] is True and doc["interrupted_by"] == name
+    assert signal.getsignal(signal.SIGTERM) == previous  # the handlers are given back
 
 
 def test_cli_prints_partial_table_and_exits_130_on_ctrl_c(monkeypatch, cli, script, no_gpu):
-    def plan(h, w, m):
-        if m == "default":
+    def plan(spec):
+        if spec.mode == "default":
             raise KeyboardInterrupt
-        return ok_result(w, m, 1.0)
+        return ok(spec)
 
     fake_children(monkeypatch, plan)
     r = cli("bakeoff", str(script), "--device", "cpu", "--modes", "default")
     assert r.exit_code == 130
     assert "interrupted" in r.stdout and "eager" in r.stdout and "recommendation" in r.stdout
-    assert "the table shows the modes that finished" in r.stderr
+    assert "stopped by SIGINT; the report shows what finished" in r.stderr
 
 
-def test_warnings_are_matched_against_the_catalogue():
-    from gpudiag.bakeoff import explain_link
+def test_knobs_run_after_the_modes_on_the_fastest_mode_they_apply_to(monkeypatch, script, no_gpu):
+    def plan(spec):
+        r = ok(spec, {"eager": 2.0, "default": 1.0}.get(spec.mode) if not spec.knobs else 0.5)
+        if spec.mode == "eager" and not spec.knobs:
+            r.census = census(parameter_bytes=2**20)
+        return r
 
-    tf32 = ("UserWarning: TensorFloat32 tensor cores for float32 matrix multiplication available but not "
-            "enabled. Consider setting `torch.set_float32_matmul_precision('high')` for better performance.")
-    known, unknown = explain_link.explain_lines([tf32, "UserWarning: something odd"])
-    assert known["id"] == "inductor.tf32-disabled" and known["severity"] == "performance"
-    assert unknown is None
+    calls = fake_children(monkeypatch, plan, workloads=("a",))
+    rep = run_bakeoff(Settings(str(script), ["default"], device="cpu"))
+    assert [label for _, label in calls] == ["probe", "eager", "default", "default +freezing"]
+    (freezing,) = [d for d in rep.run.variants if d.measured]
+    assert freezing.knob == "freezing" and freezing.base == "default" and "1.0 MiB of parameters" in freezing.why
+    tf32 = next(d for d in rep.run.variants if d.knob == "tf32")
+    assert not tf32.measured and tf32.signal is None and tf32.why.startswith("not applicable on the CPU")
+    assert rep.summary.workloads[0].winner == "default +freezing"
 
 
-def test_warnings_stay_raw_without_a_usable_catalogue(monkeypatch):
-    from gpudiag.bakeoff import explain_link
+def test_knobs_asked_for_run_or_say_why_not(monkeypatch, script, no_gpu):
+    calls = fake_children(monkeypatch, ok, workloads=("a",))
+    rep = run_bakeoff(Settings(str(script), ["default"], device="cpu", knobs="static,tf32"))
+    assert [label for _, label in calls] == ["probe", "eager", "default", "default +static"]
+    (skipped,) = [r for r in rep.run.rows if r.knobs == ["tf32"]]
+    assert skipped.label == "default +tf32" and skipped.status == "skipped"
+    assert skipped.reason.startswith("not applicable on the CPU: TF32 is a tensor-core format")
+    assert [d.knob for d in rep.run.variants] == ["tf32", "static"]  # only what was asked: no auto
 
-    monkeypatch.setattr(explain_link, "_matcher", lambda: None)
-    row = core.row_from_child(ok_result("a", "default", 1.0), "a", "default")
-    assert row.warnings == [{"line": "UserWarning: something odd", "count": 2}]
+
+def test_knobs_that_each_win_are_measured_together(monkeypatch, script, no_gpu):
+    def plan(spec):
+        return ok(spec, {(): 1.0, ("dynamic",): 0.8, ("freezing",): 0.7}.get(tuple(spec.knobs), 0.5)
+                  if spec.mode != "eager" else 2.0)
+
+    calls = fake_children(monkeypatch, plan, workloads=("a",))
+    rep = run_bakeoff(Settings(str(script), ["default"], device="cpu", knobs="freezing,dynamic"))
+    assert [label for _, label in calls][-1] == "default +freezing +dynamic"
+    assert rep.run.variants[-1].knob == "freezing+dynamic"
+    assert rep.summary.workloads[0].winner == "default +freezing +dynamic"
 
 
 @pytest.mark.parametrize("rc, tail, status, text", [
@@ -131,6 +165,16 @@ def test_child_classifies_failures():
     assert classify(ValueError("x"), "compiling", "max-autotune") == "compile_error"
     assert classify(ValueError("x"), "timing", "default") == "error"
     assert classify(ValueError("x"), "compiling", "eager") == "error"
+
+
+def test_warnings_are_matched_against_the_catalogue():
+    from gpudiag.bakeoff import explain_link
+
+    tf32 = ("UserWarning: TensorFloat32 tensor cores for float32 matrix multiplication available but not "
+            "enabled. Consider setting `torch.set_float32_matmul_precision('high')` for better performance.")
+    known, unknown = explain_link.explain_lines([tf32, "UserWarning: something odd"])
+    assert known["id"] == "inductor.tf32-disabled" and known["severity"] == "performance"
+    assert unknown is None
 
 
 def test_compare_tolerances_by_dtype():
@@ -166,17 +210,33 @@ def test_fp64_run_arbitrates_rounding_but_not_wrong_values():
     judged = arbitrate(elementwise, fused, eager, exact)
     assert judged.ok and judged.judged_by == "fp64 reference"
     assert judged.fp64_rmse <= judged.eager_fp64_rmse and "rounding order" in judged.notes[0]
-    assert judged.max_abs_error > 0 and judged.mismatched == elementwise.mismatched  # the numbers stay
 
     wrong = fused.clone()
     wrong[:100] += 1.0  # a wrong kernel, not rounding
     bad = arbitrate(compare(wrong, eager), wrong, eager, exact)
     assert not bad.ok and "further from an fp64 run" in bad.reason
-    nan = fused.clone()
-    nan[0] = float("nan")
-    assert not arbitrate(compare(nan, eager), nan, eager, exact).ok
     shape = compare(torch.ones(3), torch.ones(4))
     assert not shape.values_only and arbitrate(shape, torch.ones(3), torch.ones(4), torch.ones(4)) is shape
+
+
+def test_a_lowered_precision_is_judged_against_fp64_with_that_precisions_tolerance():
+    """TF32 keeps float16's 10-bit mantissa: a K=4096 dot product rounded that way is far from eager's
+    float32 elementwise, yet within float16's tolerance against fp64; a wrong result is not."""
+    torch = pytest.importorskip("torch")
+    from gpudiag.bakeoff.child import numerics
+
+    g = torch.Generator().manual_seed(0)
+    a, b = torch.randn(64, 4096, generator=g, dtype=torch.float64), torch.randn(4096, 64, generator=g, dtype=torch.float64)
+    exact = a @ b
+    eager = (a.float() @ b.float())
+    tf32_like = (a.half().double() @ b.half().double()).float()  # inputs rounded to 10 mantissa bits
+    n = numerics(tf32_like, eager, exact, lowered="float16")
+    assert n.ok and n.judged_as == "float16" and n.tolerance == 1e-2
+    assert n.rel_rmse > 100 * n.eager_rel_rmse and n.cost > 100  # the numerics cost is visible
+    wrong = tf32_like.clone()
+    wrong[:, :8] = 0
+    assert not numerics(wrong, eager, exact, lowered="float16").ok
+    assert numerics(eager, eager, exact, lowered=None).judged_as == "float32"
 
 
 def test_fp64_reference_runs_the_workload_in_float64_or_says_why():
@@ -197,7 +257,7 @@ def test_fp64_reference_runs_the_workload_in_float64_or_says_why():
 def test_deprecations_are_kept_only_from_the_users_script(tmp_path):
     import warnings
 
-    from gpudiag.bakeoff.child import warning_lines
+    from gpudiag.bakeoff.observe import warning_lines
 
     script = tmp_path / "work.py"
     msgs = [warnings.WarningMessage(DeprecationWarning("old api"), DeprecationWarning, str(script), 3),
@@ -208,72 +268,130 @@ def test_deprecations_are_kept_only_from_the_users_script(tmp_path):
     assert warning_lines(msgs, str(script)) == {"DeprecationWarning: old api": 1, "UserWarning: TF32 not enabled": 2}
 
 
-def test_cpu_timer_uses_the_budgets():
-    from gpudiag.bakeoff.child import bench_cpu, summarize
+def test_log_records_of_non_propagating_torch_loggers_are_collected():
+    """torch's registered loggers (torch._dynamo, ...) do not propagate to "torch": a collector on the
+    root alone never saw a recompile."""
+    torch = pytest.importorskip("torch")
+    import logging
 
-    times = bench_cpu(lambda: None, warmup_ms=5, rep_ms=20)
-    assert len(times) >= 5
-    s = summarize([3.0, 1.0, 2.0, 4.0])
-    assert s["median_ms"] == 2.5 and s["min_ms"] == 1.0 and s["q1_ms"] == 1.75 and s["q3_ms"] == 3.25
+    from gpudiag.bakeoff.observe import LogCollector, install_logging
+
+    collector = LogCollector()
+    install_logging(torch, collector)
+    try:
+        dynamo = logging.getLogger("torch._dynamo")
+        assert dynamo.propagate is False
+        dynamo.warning("Recompiling function f in x.py:1\n    triggered by the following guard failure(s):\n"
+                       "    - 0/0: tensor 'x' size mismatch at index 0. expected 8, actual 9")
+        logging.getLogger("torch.fx.experimental.symbolic_shapes").info("create_symbol s0 = 9 for L['x'].size()[0]")
+    finally:
+        for lg in [logging.getLogger(n) for n in logging.root.manager.loggerDict]:
+            if collector in lg.handlers:
+                lg.removeHandler(collector)
+        torch._logging.set_logs()
+    assert collector.recompiles == 1 and collector.dynamic_symbols == 1
+    assert collector.recompile_reasons == ["0/0: tensor 'x' size mismatch at index 0. expected 8, actual 9"]
 
 
-def test_crosscheck_times_the_same_callable_again_in_the_child(tmp_path):
-    from gpudiag.bakeoff.harness import Settings, run_bakeoff
+def test_the_census_finds_dead_work_and_what_the_knobs_need():
+    torch = pytest.importorskip("torch")
+    from gpudiag.bakeoff.observe import census as take_census
 
-    script = tmp_path / "tiny.py"
-    script.write_text("import torch\n"
-                      "def gpudiag_workloads():\n"
-                      "    return (lambda x: x * 2 + 1), (torch.randn(64, 64),)\n")
-    doc = run_bakeoff(Settings(script=str(script), modes=["eager"], device="cpu", quick=True,
-                               crosscheck=True)).to_dict()
-    (row,) = [r for r in doc["rows"] if r["mode"] == "eager"]
-    assert row["status"] == "ok"
-    assert row["timing"]["crosscheck_median_ms"] > 0
-    assert row["timing"]["median_ms"] > 0
+    lin = torch.nn.Linear(64, 64)
+    x = torch.randn(8, 64)
+
+    def work():
+        junk = torch.zeros(1 << 22)  # 16 MiB nothing reads
+        x.mul_(1.0)  # a write into an input outlives the call: live
+        return torch.relu(lin(x)).sum(dim=1)
+
+    with torch.no_grad():
+        out, c = take_census(torch, work, "cpu")
+    assert out.shape == (8,)
+    assert c.fp32_matmuls == 1 and c.fp32_convs == 0 and c.parameter_bytes == (64 * 64 + 64) * 4
+    assert c.dead_bytes == 4 << 22 and c.dead_ops == ["aten.zeros.default 16.0 MiB"]
+    assert 0 < c.dead_ms <= c.op_ms
 
 
-def test_loop_timer_counts_host_time_between_syncs():
+def test_cpu_timer_follows_do_bench_and_its_budgets():
+    from gpudiag.bakeoff.timing import MIN_CPU_REPS, do_bench_cpu, stats
+
+    calls = []
+    times = do_bench_cpu(lambda: calls.append(1), warmup=5, rep=20)
+    assert len(times) >= MIN_CPU_REPS and len(calls) > len(times)  # the estimate and warm-up ran first
+    slow = do_bench_cpu(lambda: time.sleep(0.002), warmup=1, rep=1)
+    assert len(slow) == MIN_CPU_REPS  # a call slower than the budget still gives quartiles
+    s = stats([3.0, 1.0, 2.0, 4.0])
+    assert s.median_ms == 2.5 and s.min_ms == 1.0 and s.q1_ms == 1.75 and s.q3_ms == 3.25
+
+
+class HostClock:
+    """timing.py's clock, advanced only by the host's work: 0.2 ms per call issued (no timed assertions)."""
+
+    def __init__(self, per_call_s: float = 0.0002) -> None:
+        self.now, self.per_call_s, self.calls = 0.0, per_call_s, 0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def call(self) -> None:
+        self.calls += 1
+        self.now += self.per_call_s
+
+
+def test_loop_timer_counts_host_time_between_syncs(monkeypatch):
     """bench_loop times rounds of back-to-back calls ended by one sync: a host that needs 0.2 ms per
     call shows 0.2 ms per call however fast the (fake) device is."""
-    from gpudiag.bakeoff.child import bench_loop
+    from gpudiag.bakeoff import timing
 
+    clock = HostClock()
+    monkeypatch.setattr(timing, "perf_counter", clock)
     syncs = []
-
-    def call():
-        end = time.perf_counter() + 0.0002
-        while time.perf_counter() < end:
-            pass
-
-    times, per_round = bench_loop(call, lambda: syncs.append(1), budget_ms=30, round_ms=2)
-    assert len(times) >= 3 and per_round >= 5
+    times, per_round = timing.bench_loop(clock.call, lambda: syncs.append(1), budget_ms=30, round_ms=2)
+    assert per_round == 10 and 15 <= len(times) <= 16  # 30 ms of 2 ms rounds
     assert len(syncs) == len(times) + 3  # one per round, the estimate's two, one before the rounds
-    assert 0.19 < statistics.median(times) < 0.4
+    assert all(abs(t - 0.2) < 1e-9 for t in times)
 
     # With an estimate given no calls are spent on estimating; one far below the host's cost only
     # makes the rounds longer: the figure stays the host's.
     syncs.clear()
-    times, per_round = bench_loop(call, lambda: syncs.append(1), budget_ms=10, round_ms=2, estimate_ms=0.05)
-    assert per_round == 40 and len(syncs) == len(times) + 1 and len(times) >= 3
-    assert 0.19 < statistics.median(times) < 0.4
+    clock.calls = 0
+    times, per_round = timing.bench_loop(clock.call, lambda: syncs.append(1), budget_ms=10, round_ms=2,
+                                         estimate_ms=0.05)
+    assert per_round == 40 and len(syncs) == len(times) + 1 and clock.calls == 40 * len(times)
+    assert all(abs(t - 0.2) < 1e-9 for t in times)
 
 
-def test_time_cuda_flags_a_launch_bound_mode_and_ranks_it_by_the_loop(monkeypatch):
+def test_time_cuda_flags_a_launch_bound_call_and_ranks_it_by_the_loop(monkeypatch):
     """time_cuda's wiring, with do_bench and the device faked: a call whose device time do_bench puts
     at 0.01 ms but whose host issue time is 0.2 ms is launch-bound and ranked by its loop time."""
-    import types
+    from gpudiag.bakeoff import timing
 
-    from gpudiag.bakeoff import child
+    clock = HostClock()
+    monkeypatch.setattr(timing, "perf_counter", clock)
+    monkeypatch.setattr(timing, "do_bench_cuda", lambda call, w, r: ([0.009, 0.010, 0.011], "fake do_bench"))
+    t = timing.time_cuda(clock.call, lambda: None, warmup_ms=1, rep_ms=20)
+    assert t.median_ms == 0.010 and t.timer == "fake do_bench" and t.loop_budget_ms == 10
+    assert t.launch_bound is True and t.per_call_source == "loop"
+    assert t.per_call_ms == t.loop_ms and abs(t.loop_ms - 0.2) < 1e-9
+    assert t.per_call_q1_ms <= t.per_call_ms <= t.per_call_q3_ms
 
-    monkeypatch.setattr(child, "bench_cuda", lambda call, w, r: ([0.009, 0.010, 0.011], "fake do_bench"))
-    fake_torch = types.SimpleNamespace(cuda=types.SimpleNamespace(synchronize=lambda: None))
 
-    def call():
-        end = time.perf_counter() + 0.0002
-        while time.perf_counter() < end:
-            pass
+def test_crosscheck_times_the_same_callable_again_in_the_child(tmp_path, no_gpu):
+    script = tmp_path / "tiny.py"
+    script.write_text("import torch\n"
+                      "def gpudiag_workloads():\n"
+                      "    return (lambda x: x * 2 + 1), (torch.randn(64, 64),)\n")
+    rep = run_bakeoff(Settings(script=str(script), modes=["eager"], device="cpu", quick=True, crosscheck=True))
+    (r,) = [r for r in rep.run.rows if r.mode == "eager"]
+    assert r.status == "ok" and r.timing.crosscheck_median_ms > 0 and r.timing.median_ms > 0
+    assert r.census is not None and r.census.ops >= 2  # the eager row sees its ops
 
-    t = child.time_cuda(fake_torch, call, warmup_ms=1, rep_ms=20)
-    assert t["median_ms"] == 0.010 and t["timer"] == "fake do_bench" and t["loop_budget_ms"] == 10
-    assert t["launch_bound"] is True and t["per_call_source"] == "loop"
-    assert t["per_call_ms"] == t["loop_ms"] and 0.19 < t["loop_ms"] < 0.4
-    assert t["per_call_q1_ms"] <= t["per_call_ms"] <= t["per_call_q3_ms"]
+
+def test_settings_are_checked_before_anything_runs(script, no_gpu):
+    from gpudiag.errors import GpudiagError
+
+    with pytest.raises(GpudiagError, match="--timeout must be a finite number of seconds above 0, not nan"):
+        Bakeoff(Settings(str(script), timeout_s=float("nan"), device="cpu"))
+    with pytest.raises(GpudiagError, match="--modes is empty"):
+        Bakeoff(Settings(str(script), modes=" , ", device="cpu"))

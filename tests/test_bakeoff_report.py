@@ -1,24 +1,13 @@
-"""Report logic on hand-built rows: winners, geometric means, margins, and the recommendation's claims."""
+"""Report logic on hand-built rows: winners, geometric means, margins, knobs, flags, and the recommendation."""
 
 from __future__ import annotations
 
 import math
 
+from bakeoff_rows import census, make_run, numerics, observed, row, timing
+
 from gpudiag.bakeoff import report
-from gpudiag.bakeoff.harness import BakeoffRun, ModeResult
-
-
-def row(wl, mode, median, status="ok", spread=0.01, compile_s=1.0, big=True, cg_skips=0):
-    timing = {} if median is None else {"median_ms": median, "q1_ms": median * (1 - spread),
-                                        "q3_ms": median * (1 + spread), "min_ms": median * 0.9}
-    return ModeResult(wl, mode, status, None if status == "ok" else "why", compile_s=None if mode == "eager" else compile_s,
-                      timing=timing, environment={"is_big_gpu": big},
-                      cudagraph_skips=cg_skips)
-
-
-def make_run(rows, workloads, device=None):
-    return BakeoffRun(settings={}, device=device or {"kind": "cuda", "sm_count": 132, "is_big_gpu_min_sms": 68},
-                      versions={}, started_at="", workloads=[{"name": w} for w in workloads], rows=rows)
+from gpudiag.bakeoff.results import BakeoffRun, WorkloadInfo
 
 
 def test_single_workload_winner_speedup_margin():
@@ -29,6 +18,7 @@ def test_single_workload_winner_speedup_margin():
     assert math.isclose(ws.margin, 0.25) and ws.within_noise is False
     assert math.isclose(ws.speedup_vs_eager["max-autotune-no-cudagraphs"], 2.5)
     assert "max-autotune-no-cudagraphs was fastest" in s.recommendation and "2.50x eager" in s.recommendation
+    assert 'torch.compile(mode="max-autotune-no-cudagraphs")' in s.recommendation
     assert "GEMM templates were disabled" not in s.recommendation
 
 
@@ -37,7 +27,7 @@ def test_mismatch_is_excluded_and_flagged():
                     row("w", "max-autotune", 0.1, status="mismatch")], ["w"])
     s = report.summarize(run)
     assert s.workloads[0].winner == "default"
-    assert "WARNING: results differ from eager" in s.recommendation and "max-autotune on w" in s.recommendation
+    assert "WARNING: results differ" in s.recommendation and "max-autotune on w" in s.recommendation
 
 
 def test_multi_workload_wins_geomean_and_average_margin():
@@ -88,20 +78,10 @@ def test_gemm_gate_unknown_on_cpu():
     assert s.gemm_templates_disabled is None
 
 
-def looped(wl, mode, device_ms, loop_ms, spread=0.01):
-    """A CUDA row as child.time_cuda leaves it: do_bench's median plus the back-to-back loop."""
-    from gpudiag.bakeoff.child import with_per_call
-
-    timing = with_per_call({"median_ms": device_ms, "q1_ms": device_ms * (1 - spread), "q3_ms": device_ms * (1 + spread),
-                            "loop_ms": loop_ms, "loop_q1_ms": loop_ms * (1 - spread), "loop_q3_ms": loop_ms * (1 + spread)})
-    return ModeResult(wl, mode, "ok", compile_s=None if mode == "eager" else 2.0, timing=timing,
-                      environment={"is_big_gpu": True})
-
-
 def test_launch_bound_mode_is_ranked_by_its_loop_time():
     # The H100 small-MLP shape: default's do_bench median looks faster than eager, but its calls take
     # twice as long back to back because the host cannot issue them faster.
-    run = make_run([looped("w", "eager", 0.075, 0.070), looped("w", "default", 0.065, 0.150)], ["w"])
+    run = make_run([row("w", "eager", 0.075, loop=0.070), row("w", "default", 0.065, loop=0.150)], ["w"])
     s = report.summarize(run)
     ws = s.workloads[0]
     assert ws.winner == "eager" and ws.launch_bound == ["default"]
@@ -111,20 +91,20 @@ def test_launch_bound_mode_is_ranked_by_its_loop_time():
 
 
 def test_loop_faster_than_device_time_keeps_do_bench():
-    r = looped("w", "default", 0.5, 0.45)  # warm L2 in the loop: not launch-bound
-    assert r.per_call_ms == 0.5 and r.timing["per_call_source"] == "do_bench" and not r.launch_bound
-    r = looped("w", "default", 0.5, 0.55)  # slower back to back, but within LAUNCH_BOUND_RATIO
-    assert r.per_call_ms == 0.5 and r.timing["per_call_source"] == "do_bench" and not r.launch_bound
-    r = looped("w", "default", 0.5, 0.6)
-    assert r.per_call_ms == 0.6 and r.timing["per_call_source"] == "loop" and r.launch_bound
+    t = timing(0.5, loop=0.45)  # warm L2 in the loop: not launch-bound
+    assert t.per_call_ms == 0.5 and t.per_call_source == "do_bench" and not t.launch_bound
+    t = timing(0.5, loop=0.55)  # slower back to back, but within LAUNCH_BOUND_RATIO
+    assert t.per_call_ms == 0.5 and not t.launch_bound
+    t = timing(0.5, loop=0.6)
+    assert t.per_call_ms == 0.6 and t.per_call_source == "loop" and t.launch_bound
 
 
 def test_cudagraphs_hurt_names_the_input_copy_only_when_gpu_bound_and_large():
     def hurt_for(input_bytes, launch_bound=False):
         rows = [row("w", "eager", 1.0), row("w", "default", 0.17), row("w", "reduce-overhead", 0.30)]
-        rows[2].timing["launch_bound"] = launch_bound
+        rows[2].timing.launch_bound = launch_bound
         run = BakeoffRun(settings={}, device={"kind": "cuda"}, versions={}, started_at="",
-                         workloads=[{"name": "w", "input_bytes": input_bytes}], rows=rows)
+                         workloads=[WorkloadInfo("w", "entry", [], input_bytes or 0)], rows=rows)
         return report.summarize(run)
 
     big = hurt_for(2048 * 32000 * 2)  # the bf16[2048, 32000] logits of bench/workloads/softmax_vocab.py
@@ -134,3 +114,78 @@ def test_cudagraphs_hurt_names_the_input_copy_only_when_gpu_bound_and_large():
     for s in (hurt_for(8 * 32000 * 2), hurt_for(2048 * 32000 * 2, launch_bound=True), hurt_for(None)):
         assert s.cudagraphs_hurt == ["reduce-overhead was 76% slower than default on w"]
         assert "output of an earlier CUDA graph" not in s.recommendation
+
+
+def test_the_recommendation_names_the_mode_and_the_settings():
+    """The issue's fp32 GEMM: default ties eager, TF32 on default is 6.6x faster at a numerics cost."""
+    rows = [row("w", "eager", 2.72), row("w", "default", 2.70),
+            row("w", "default", 0.41, knobs=("tf32",), numerics=numerics(5.1e-4, 3.6e-7)),
+            row("w", "default", 2.69, spread=0.02, knobs=("freezing",), numerics=numerics(3.6e-7, 3.6e-7, judged_as="float32"))]
+    s = report.summarize(make_run(rows, ["w"]))
+    ws = s.workloads[0]
+    assert ws.winner == "default +tf32" and math.isclose(ws.speedup_vs_eager["default +tf32"], 2.72 / 0.41)
+    assert "Use torch.compile(); torch.set_float32_matmul_precision('high')" in s.recommendation
+    tf32, freezing = ws.knob_effects
+    assert tf32.label == "default +tf32" and tf32.base == "default" and tf32.beyond_spread
+    assert math.isclose(tf32.speedup, 2.70 / 0.41) and math.isclose(tf32.error_cost, 5.1e-4 / 3.6e-7)
+    assert "default +tf32: 6.59x default; its error against an fp64 run is 0.00051, 1,417x eager's " \
+           "(within the tolerance of float16, the precision it computes in)" in s.recommendation
+    assert freezing.beyond_spread is False and "default +freezing: within the spread of default" in s.recommendation
+
+
+def test_how_to_use_spells_out_each_knob():
+    assert report.how_to_use("max-autotune +coordinate_descent_tuning +static") == (
+        'torch.compile(mode="max-autotune", dynamic=False); torch._inductor.config.coordinate_descent_tuning = True')
+    assert report.how_to_use("eager +tf32").startswith("keep eager; torch.set_float32_matmul_precision('high')")
+
+
+def test_a_time_below_the_launch_floor_is_flagged_with_why():
+    gone = row("w", "default", 0.0009)
+    gone.timing.floor_ms, gone.timing.empty_ms = 0.0040, 0.0008  # one tiny kernel vs nothing at all
+    real = row("w", "max-autotune-no-cudagraphs", 0.0041)
+    real.timing.floor_ms, real.timing.empty_ms = 0.0040, 0.0008
+    s = report.summarize(make_run([row("w", "eager", 1.0), gone, real], ["w"]))
+    flags = s.workloads[0].implausible
+    assert list(flags) == ["default"]
+    assert "below the launch floor" in flags["default"][0] and "0.004 ms for one 1-element kernel" in flags["default"][0]
+    assert "Check default on w: " in s.recommendation
+
+
+def test_a_speedup_that_eager_dead_work_explains_is_flagged():
+    """The issue's 3 GiB allocation nothing read: eager spends most of its time on dead work."""
+    eager = row("w", "eager", 120.0, census=census(op_ms=120.0, dead_ms=119.9, dead_bytes=3 * 2**30,
+                                                   dead_ops=["aten.zeros.default 3.0 GiB"]))
+    s = report.summarize(make_run([eager, row("w", "default", 0.003)], ["w"]))
+    (why,) = s.workloads[0].implausible["default"]
+    assert why.startswith("4e+04x eager is not a kernel speed-up: 100% of eager's op time goes to work whose result "
+                          "is never used (aten.zeros.default 3.0 GiB)")
+    healthy = row("w", "eager", 1.0, census=census(op_ms=1.0, dead_ms=0.1))
+    assert report.summarize(make_run([healthy, row("w", "default", 0.1)], ["w"])).workloads[0].implausible == {}
+
+
+def test_nondeterministic_rows_are_unchecked_not_ok_and_said_so():
+    from gpudiag.bakeoff.compare import Comparison
+
+    differs = Comparison(ok=False, reason="output: 2046 of 2048 elements off")
+    rows = [row("w", "eager", 1.0, status="unchecked", nondeterminism=differs),
+            row("w", "default", 0.5, status="unchecked", nondeterminism=differs)]
+    s = report.summarize(make_run(rows, ["w"]))
+    assert s.any_ok and s.workloads[0].nondeterministic and s.workloads[0].winner == "default"
+    assert "no row's correctness could be checked" in s.recommendation and "'unchecked', not 'ok'" in s.recommendation
+
+
+def test_exit_codes_follow_signals_failures_and_gates():
+    ok = make_run([row("w", "eager", 1.0)], ["w"])
+    assert report.build(ok).exit_code == 0
+    assert report.build(make_run([row("w", "eager", None, status="crashed")], ["w"])).exit_code == 1
+    for name, code in (("SIGTERM", 143), ("SIGHUP", 129), ("SIGINT", 130)):
+        stopped = make_run([row("w", "eager", 1.0)], ["w"], interrupted=True, interrupted_by=name)
+        assert report.build(stopped).exit_code == code
+
+
+def test_report_owns_its_json():
+    rep = report.build(make_run([row("w", "eager", 1.0, observed=observed(recompiles=2))], ["w"]))
+    doc = rep.to_dict()
+    assert doc["schema"] == "gpudiag.bakeoff/2" and doc["gates"] is None
+    assert doc["rows"][0]["label"] == "eager" and doc["rows"][0]["observed"]["recompiles"] == 2
+    assert doc["summary"]["workloads"][0]["winner"] == "eager"

@@ -1,6 +1,7 @@
 """The zygote that bake-off children are forked from: it must import inductor without initialising
-the CUDA driver (cuInit before fork() leaves every child without CUDA), and its children must see the
-user's environment, not the switch that makes that possible."""
+the CUDA driver (cuInit before fork() leaves every child without CUDA; it asks device/cudadrv.py, the
+one module that loads libcuda), and its children must see the user's environment, not the switch
+that makes that possible."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import textwrap
 import pytest
 
 from gpudiag.bakeoff import zygote
+from gpudiag.device import cudadrv
 
 pytest.importorskip("torch")
 
@@ -43,7 +45,7 @@ def test_driver_not_loaded_means_not_initialised(monkeypatch):
     fake_maps(monkeypatch, "7f00-7f01 r-xp 0 0:0 0 /usr/lib/libcudart.so.13\n")
     lib = FakeLibcuda(0)
     monkeypatch.setattr(ctypes, "CDLL", lambda name: lib)
-    assert zygote.driver_initialized() is False
+    assert cudadrv.initialized_in_this_process() is False
     assert lib.calls == 0  # never loads the driver itself
 
 
@@ -53,7 +55,7 @@ def test_a_loaded_driver_is_asked_whether_cuinit_ran(monkeypatch, result, initia
     fake_maps(monkeypatch, "7f00-7f01 r-xp 0 0:0 0 /usr/lib/x86_64-linux-gnu/libcuda.so.580.159.04\n")
     lib = FakeLibcuda(result)
     monkeypatch.setattr(ctypes, "CDLL", lambda name: lib)
-    assert zygote.driver_initialized() is initialised and lib.calls == 1
+    assert cudadrv.initialized_in_this_process() is initialised and lib.calls == 1
 
 
 def test_preload_switches_torch_to_nvml_and_children_drop_the_switch(monkeypatch):
@@ -97,3 +99,45 @@ def test_forked_workload_sees_the_users_environment(cli, tmp_path, no_gpu, monke
     assert doc["harness"]["spawn"] == "fork"
     lines = seen.read_text().split()
     assert lines and set(lines) == {"<unset>"}  # the probe and the eager child both ran the script
+
+
+def test_the_zygote_leaves_libcuda_to_the_device_package():
+    import inspect
+
+    assert "ctypes" not in inspect.getsource(zygote) and "libcuda" not in inspect.getsource(zygote).replace(
+        "device/cudadrv", "")
+
+
+def test_sigterm_ends_the_zygote_and_the_child_it_waits_for(tmp_path):
+    """The harness may be stopped before it learns a child's pid: the zygote then kills that child."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    from gpudiag.bakeoff.child import Spec
+    from gpudiag.bakeoff.launcher import child_env
+
+    script = tmp_path / "sleepy.py"
+    script.write_text("import time\ntime.sleep(120)\n")  # hangs while the child loads it
+    spec = Spec(script=str(script), result_path=str(tmp_path / "r.json"), workload="w")
+    proc = subprocess.Popen([sys.executable, "-m", "gpudiag.bakeoff.zygote", str(tmp_path / "state")],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=child_env(), text=True,
+                            start_new_session=True)
+    try:
+        assert json.loads(proc.stdout.readline())["event"] == "ready"
+        proc.stdin.write(json.dumps({"spec": spec.to_dict(), "log": str(tmp_path / "child.log")}) + "\n")
+        proc.stdin.flush()
+        child = json.loads(proc.stdout.readline())["pid"]
+        time.sleep(0.5)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=10) == 128 + signal.SIGTERM
+        deadline = time.monotonic() + 5
+        while Path(f"/proc/{child}").exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not Path(f"/proc/{child}").exists()
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)

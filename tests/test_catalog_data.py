@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import sys
 from importlib import resources
+from pathlib import Path
 
 import pytest
 
-from gpudiag.device import catalog
+from gpudiag.device import catalog, names
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -29,6 +30,9 @@ EXPECTED_CCS = {
     "7.0", "7.2", "7.5", "8.0", "8.6", "8.7", "8.9", "9.0", "10.0", "10.3", "11.0", "12.0", "12.1",
 }
 GPU_REQUIRED = ("key", "name", "compute_capability", "sm_count", "sources")
+SOURCE_KINDS = {"live", "datasheet", "third-party", "derived"}
+VALUE_FIELDS = ("sm_count", "l2_bytes", "memory_gib", "memory_bus_width_bits", "memory_bandwidth_gbps",
+                "bf16_dense_tflops", *catalog.CC_LIMIT_FIELDS)
 GPU_KNOWN_FIELDS = set(GPU_REQUIRED) | {
     "aliases", "nvml_names", "l2_bytes", "memory_gib", "memory_bus_width_bits",
     "memory_bandwidth_gbps", "bf16_dense_tflops", "notes", "conflicts", "arch_name",
@@ -39,6 +43,22 @@ ARCH_NAMES = {"Volta", "Turing", "Ampere", "Ada Lovelace", "Hopper", "Blackwell"
 
 def _cc_key(text: str) -> tuple[int, int]:
     return catalog.parse_cc(text)
+
+
+def _check_sources(row: dict, value_fields: list[str], *other_fields: str) -> None:
+    """Every source says its kind and the fields it gives; every value has at least one source."""
+    label = row.get("key") or row.get("cc")
+    assert isinstance(row["sources"], list) and row["sources"], label
+    named = set()
+    for src in row["sources"]:
+        assert set(src) == {"kind", "fields", "text"}, (label, src)
+        assert src["kind"] in SOURCE_KINDS, (label, src["kind"])
+        assert src["text"].strip() and src["fields"], (label, src["text"][:60])
+        unknown = set(src["fields"]) - set(value_fields) - set(other_fields)
+        assert not unknown, f"{label}: a source names fields the row does not have: {unknown}"
+        named |= set(src["fields"])
+    unsourced = [f for f in value_fields if f not in named]
+    assert not unsourced, f"{label}: no source gives {unsourced}"
 
 
 # ----------------------------------------------------------------------------- cc table
@@ -56,8 +76,7 @@ def test_cc_row_complete_and_consistent(row):
     missing = [f for f in CC_FIELDS if f not in row]
     assert not missing, f"cc {row['cc']} lacks {missing}"
     assert row["arch_name"] in ARCH_NAMES
-    assert isinstance(row["sources"], list) and row["sources"]
-    assert all(isinstance(s, str) and s.strip() for s in row["sources"])
+    _check_sources(row, [*catalog.CC_LIMIT_FIELDS, "fp32_lanes_per_sm"], "arch_name")
     assert row["warp_size"] == 32
     assert row["smem_per_block_bytes"] == 48 * 1024
     assert row["max_threads_per_block"] == 1024
@@ -112,7 +131,7 @@ def test_cc_notes_cover_renames():
 
 
 def test_gpu_row_count():
-    assert len(GPU_ROWS) >= 40
+    assert len(GPU_ROWS) >= 70
     assert len(catalog.gpu_rows()) == len(GPU_ROWS)
 
 
@@ -123,8 +142,7 @@ def test_gpu_row_fields(row):
     unknown = set(row) - GPU_KNOWN_FIELDS
     assert not unknown, f"{row['key']} has unknown fields {unknown} (typo? the loader ignores them)"
     assert row["key"] == row["key"].lower() and " " not in row["key"]
-    assert isinstance(row["sources"], list) and row["sources"]
-    assert all(isinstance(s, str) and s.strip() for s in row["sources"])
+    _check_sources(row, [f for f in VALUE_FIELDS if f in row], "compute_capability", "nvml_names", "arch_name")
     assert _cc_key(row["compute_capability"]) in catalog.cc_table(), row["compute_capability"]
     assert isinstance(row["sm_count"], int) and 1 <= row["sm_count"] <= 256
     for field in ("aliases", "nvml_names"):
@@ -150,10 +168,10 @@ def test_gpu_keys_unique():
 def test_no_name_or_alias_shared_between_rows():
     """Every name a user or NVML can produce (key, name, aliases, nvml_names, normalised the way
     lookup() normalises them) belongs to exactly one row, so exact lookups are never ambiguous."""
-    owner: dict[str, str] = {}
+    owner: dict[tuple, str] = {}
     for row in catalog.gpu_rows():
-        for cand in catalog._candidate_names(row):
-            norm = catalog._norm(cand)
+        for cand in row.names:
+            norm = names.tokens(cand)
             assert norm, f"{row.key}: empty name {cand!r}"
             prev = owner.setdefault(norm, row.key)
             assert prev == row.key, f"{cand!r} is claimed by both {prev} and {row.key}"
@@ -274,3 +292,47 @@ def test_bf16_is_dense_not_sparse():
         assert catalog.lookup(query).bf16_dense_tflops == pytest.approx(tflops), query
     assert catalog.lookup("t4").bf16_dense_tflops is None
     assert catalog.lookup("v100").bf16_dense_tflops is None
+
+
+# ----------------------------------------------------------------------------- evidence
+
+
+def test_values_carry_their_best_source():
+    facts = catalog.lookup("h200")
+    assert facts.evidence["sm_count"]["kind"] == "live"
+    assert facts.evidence["memory_bandwidth_bytes_per_s"]["kind"] == "datasheet"
+    src = facts.catalogue_sources[facts.evidence["memory_bus_width_bits"]["source"]]
+    assert src["kind"] == "live" and "memory_bus_width_bits" in src["fields"] and src["row"] == "gpus.toml h200"
+    cc_src = facts.catalogue_sources[facts.evidence["smem_per_block_optin_bytes"]["source"]]
+    assert cc_src["row"] == "compute_capabilities.toml 9.0" and cc_src["kind"] == "live"
+    derived = catalog.lookup("rtx 4090 d")
+    assert derived.evidence["bf16_dense_tflops"]["kind"] == "derived"
+
+
+LIVE_H200 = Path(__file__).resolve().parents[1] / "bench/results/2026-12-01-h200-ground-truth/facts.json"
+
+
+def test_h200_row_is_the_live_h200():
+    """Every value the H200 row and the 9.0 row mark live equals what the H200 we are lent reported."""
+    import json
+
+    doc = json.loads(LIVE_H200.read_text())
+    attrs = {v["id"]: v["value"] for v in doc["cuda"]["attributes"].values()}
+    live = {"sm_count": attrs[16], "l2_bytes": attrs[38], "memory_bus_width_bits": attrs[37],
+            "memory_gib": round(doc["nvml"]["memory_total_bytes"] / 2**30, 1),
+            "smem_per_block_optin_bytes": attrs[97], "smem_per_sm_bytes": attrs[81], "smem_per_block_bytes": attrs[8],
+            "smem_reserved_per_block_bytes": attrs[111], "regs_per_sm": attrs[82], "regs_per_block": attrs[12],
+            "max_threads_per_sm": attrs[39], "max_threads_per_block": attrs[1], "max_blocks_per_sm": attrs[106],
+            "warp_size": attrs[10], "fp32_lanes_per_sm": doc["nvml"]["num_gpu_cores"] // attrs[16]}
+    row = next(r for r in GPU_ROWS if r["key"] == "h200")
+    cc = next(r for r in CC_ROWS if r["cc"] == "9.0")
+    checked = 0
+    for table in (row, cc):
+        for src in table["sources"]:
+            if src["kind"] == "live" and "bench/results/2026-12-01-h200" in src["text"]:
+                for f in src["fields"]:
+                    if f in live:
+                        assert table[f] == live[f], f
+                        checked += 1
+    assert checked >= 14
+    assert doc["cuda"]["name"] in row["nvml_names"]

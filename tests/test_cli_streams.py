@@ -66,3 +66,65 @@ def test_ascii_only_stream_gets_ascii_not_an_encoding_error(args):
     assert r.returncode in (0, 1), r.stderr
     assert "UnicodeEncodeError" not in r.stderr and "internal error" not in r.stderr
     r.stdout.encode("ascii")  # raises if anything non-ASCII got through
+
+
+ERROR_SCHEMA = json.loads((__import__("pathlib").Path(__file__).resolve().parents[1]
+                           / "docs/schemas/error.schema.json").read_text())
+
+
+def _error_doc(r) -> dict:
+    doc = json.loads(r.stdout)
+    jsonschema = pytest.importorskip("jsonschema")
+    jsonschema.validate(doc, ERROR_SCHEMA)
+    assert doc["exit_code"] == r.exit_code
+    return doc
+
+
+@pytest.mark.parametrize("args, command", [
+    (("info", "--index", "3", "--json"), "info"),
+    (("info", "--gpu", "MI300X", "--json"), "info"),
+    (("info", "--gpu", "h100", "--index", "0", "--json"), "info"),
+    (("explain-warning", "--gpu", "no-such-gpu-xyz", "Not enough SMs to use max_autotune_gemm mode", "--json"),
+     "explain-warning"),
+    (("check-tiles", "banana", "--gpu", "h100", "--json"), "check-tiles"),
+    (("bakeoff", "/no/such/script.py", "--json"), "bakeoff"),
+    (("no-such-command", "--json"), "no-such-command"),
+])
+def test_every_command_error_path_prints_the_error_document(cli, fake_h100, args, command):
+    r = cli(*args)
+    assert r.exit_code == 2, (r.stdout, r.stderr)
+    doc = _error_doc(r)
+    assert doc["command"] == command and doc["error"]
+
+
+def test_internal_error_and_interrupt_with_json(cli, fake_h100, monkeypatch):
+    from gpudiag.info import report as core
+
+    def boom(*a, **k):
+        raise RuntimeError("kaboom")
+
+    monkeypatch.setattr(core, "live_report", boom)
+    r = cli("info", "--json")
+    doc = _error_doc(r)
+    assert "internal error: RuntimeError: kaboom" in doc["error"] and "Traceback" not in r.stdout + r.stderr
+
+    def interrupted(*a, **k):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(core, "live_report", interrupted)
+    r = cli("info", "--json")
+    assert r.exit_code == 130 and _error_doc(r)["error"] == "interrupted"
+
+
+def test_one_json_document_on_stdout_even_without_a_gpu(cli, no_gpu):
+    r = cli("info", "--json")
+    assert r.exit_code == 2 and json.loads(r.stdout)["schema"] == "gpudiag.info/1"  # one document, not two
+
+
+def test_ascii_streams_with_a_full_width_name():
+    # the report's symbols on stdout, the full-width name echoed on stderr
+    r = _run("info", "--gpu", "Ｈ１００", env={"PYTHONIOENCODING": "ascii", "COLUMNS": "80"})
+    assert r.returncode == 0 and "UnicodeEncodeError" not in r.stderr
+    r.stdout.encode("ascii")
+    r = _run("info", "--gpu", "ＭＩ３００Ｘ", env={"PYTHONIOENCODING": "ascii"})
+    assert r.returncode == 2 and r.stderr.count("\n") == 1 and "outside what gpudiag covers" in r.stderr

@@ -80,11 +80,42 @@ def test_index_selects_one_and_out_of_range_is_exit_2(cli, monkeypatch):
     assert r.stderr.strip() == "gpudiag: --index 5 is out of range: 2 GPUs visible (valid: 0..1)"
 
 
-def test_no_driver_is_one_line_exit_2(cli, no_gpu):
+def test_no_driver_reports_what_is_knowable_and_exits_2(cli, no_gpu):
     r = cli("info")
-    assert r.exit_code == 2 and r.stdout == ""
+    assert r.exit_code == 2
     assert len(r.stderr.strip().splitlines()) == 1
     assert "no NVIDIA GPU here" in r.stderr and "--gpu NAME" in r.stderr
+    for text in ("no GPU visible", "NVML Shared Library Not Found", "libcuda.so.1 not found", "software", "torch",
+                 "is_big_gpu", "python / gpudiag", "gpudiag info --gpu NAME"):
+        assert text in r.stdout, text
+
+
+def test_no_driver_json_is_the_info_document_with_no_device(cli, no_gpu, monkeypatch):
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "0")
+    r = cli("info", "--json")
+    assert r.exit_code == 2 and r.stderr.startswith("gpudiag: no NVIDIA GPU here")
+    doc = json.loads(r.stdout)  # one document: the report, not an error document
+    validate(doc)
+    assert doc["devices"] == [] and doc["software"]["python_version"]
+    nd = doc["no_device"]
+    assert "NVML Shared Library Not Found" in nd["nvml"] and "libcuda" in nd["cuda_driver"]
+    assert nd["cuda_visible_devices"] == "0" and "--gpu NAME" in nd["hint"]
+
+
+def test_no_driver_with_torch_check_still_asks_torch(cli, no_gpu, monkeypatch):
+    from gpudiag.installed import torch_view
+
+    monkeypatch.setattr(torch_view, "check", lambda indices=None: torch_view.TorchView(
+        imported=True, version="2.13.0+cpu", cuda_available=False, device_count=0, float32_matmul_precision="highest"))
+    r = cli("info", "--torch", "--json")
+    assert r.exit_code == 2
+    doc = json.loads(r.stdout)
+    assert doc["torch_check"]["version"] == "2.13.0+cpu" and doc["torch_check"]["cuda_available"] is False
+    assert "cuda available=False" in cli("info", "--torch").stdout
+
+
+def test_gpu_present_report_has_no_no_device(cli, fake_h100):
+    assert json.loads(cli("info", "--json").stdout)["no_device"] is None
 
 
 @pytest.mark.parametrize("cvd", ["", "7", "GPU-does-not-exist"])

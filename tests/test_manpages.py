@@ -24,3 +24,31 @@ def test_one_page_per_subcommand():
 
     subs = typer.main.get_command(app).commands
     assert {f"gpudiag-{s}.1" for s in subs} | {"gpudiag.1"} == set(manpages.generate())
+
+
+def _commands():
+    import typer.main
+
+    from gpudiag.cli.app import full_app
+
+    group = typer.main.get_command(full_app())
+    return [((), group)] + [((name,), cmd) for name, cmd in sorted(group.commands.items())]
+
+
+def test_help_keeps_everything_at_80_and_200_columns(cli):
+    import re
+
+    squash = lambda text: re.sub(r"\s+", "", text)  # noqa: E731 - wrapping moves only whitespace
+    for width in (80, 200):
+        for args, cmd in _commands():
+            r = cli(*args, "--help", env={"COLUMNS": str(width)})
+            assert r.exit_code == 0, (args, r.stderr)
+            lines = r.stdout.splitlines()
+            assert all(len(line) <= width for line in lines), (args, width)
+            assert "…" not in r.stdout and not any(line.rstrip().endswith("...") and not line.startswith("Usage:") for line in lines), (args, width)
+            text = squash(r.stdout)
+            for param in cmd.params:
+                if getattr(param, "help", None) and not getattr(param, "hidden", False):
+                    assert squash(param.help) in text, (args, param.name)
+            for para in (cmd.help or "").split("\n\n"):
+                assert squash(para) in text, (args, para[:40])

@@ -1,5 +1,7 @@
 """Reading inductor's is_big_gpu threshold out of torch source, across the forms it has had."""
 
+import pytest
+
 from gpudiag.installed import sm_gate
 
 TORCH_2_3 = '''
@@ -65,6 +67,8 @@ def test_history_fallback_by_version():
 
 
 def test_installed_torch_is_read_from_source():
+    if sm_gate.versions.torch_version() is None:
+        pytest.skip("torch is not installed: the rule comes from the version history (tested above)")
     gate = sm_gate.installed_sm_gate()
     assert gate.origin == "source" and gate.cuda_min_sms in (68, 80)
     assert "torch/_inductor/utils.py:" in gate.where

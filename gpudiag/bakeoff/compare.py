@@ -83,8 +83,7 @@ def arbitrate(result: Comparison, out: Any, ref: Any, fp64: Any) -> Comparison:
         if x.shape != r.shape:
             return result
         exact = x.detach().double().to(r.device)
-        mode_rmse = float(((o.detach().double() - exact) ** 2).mean().sqrt())
-        eager_rmse = float(((r.detach().double() - exact) ** 2).mean().sqrt())
+        mode_rmse, eager_rmse = _rmse(o, exact), _rmse(r, exact)
         atol, _ = tolerance(r.dtype)
         if not math.isfinite(eager_rmse):
             return result  # eager itself is not finite here: nothing to arbitrate with
@@ -102,6 +101,31 @@ def arbitrate(result: Comparison, out: Any, ref: Any, fp64: Any) -> Comparison:
                         f"(RMSE {worst[0]:.3g} vs eager's {worst[1]:.3g}): rounding order, not a wrong kernel")
     result.ok, result.reason, result.judged_by = True, None, "fp64 reference"
     return result
+
+
+def relative_rmse(out: Any, ref: Any, fp64: Any) -> tuple[float, float, float, str] | None:
+    """On the floating-point output where ``out`` fares worst: its relative RMSE against the fp64 run
+    (||out - fp64|| / ||fp64||; plain RMSE where fp64 is all zeros), eager's (``ref``) on the same
+    output, ``out``'s max abs error there, and the output's dtype. None without such an output."""
+    import torch
+
+    worst = None
+    for o, r, x in _leaves(out, ref, fp64):
+        if not all(isinstance(t, torch.Tensor) for t in (o, r, x)) or not r.is_floating_point() or r.numel() == 0:
+            continue
+        if x.shape != r.shape or o.shape != r.shape:
+            continue
+        exact = x.detach().double().to(r.device)
+        norm = _rmse(torch.zeros_like(exact), exact) or 1.0
+        mine, eager = _rmse(o, exact) / norm, _rmse(r, exact) / norm
+        mine = mine if math.isfinite(mine) else math.inf
+        if worst is None or mine > worst[0]:
+            worst = (mine, eager, float((o.detach().double() - exact).abs().max()), _dtype_name(r.dtype))
+    return worst
+
+
+def _rmse(a: Any, exact: Any) -> float:
+    return float(((a.detach().double() - exact) ** 2).mean().sqrt())
 
 
 def _leaves(out: Any, ref: Any, fp64: Any):

@@ -1,10 +1,15 @@
-"""Run a bake-off: one child process per (workload, mode), timeouts, failures as rows, streamed results.
+"""Run a bake-off: one child process per measurement, timeouts, failures as rows, signals, streaming.
 
 The harness never imports torch. It probes the script once (in a child: the script may touch CUDA),
-then measures every workload in every mode, each in its own process with its own empty caches. A
-mode that crashes, hangs past the timeout, runs out of memory or fails to compile becomes a row with
-a status and a one-line reason; the rest still run. After every row the whole document is written
-atomically to the ``--output`` file, so an interrupted run keeps everything finished so far.
+then measures every workload in every mode and then in the knobs its rows call for, each in its own
+process with its own fresh on-disk state. A measurement that crashes, hangs past the timeout, runs
+out of memory or fails to compile becomes a row with a status and a one-line reason; the rest still
+run. After every row ``on_change`` receives the run (the session writes ``--output`` from it), so an
+interrupted run keeps everything finished so far.
+
+Ctrl-C, SIGTERM and SIGHUP (what ``timeout``, Slurm and CI cancellation send) stop the run the same
+way: every child process is ended, the temporary folder is removed, and the run is returned marked
+interrupted, with the signal.
 """
 
 from __future__ import annotations
@@ -15,143 +20,82 @@ import re
 import shutil
 import signal
 import tempfile
+import threading
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Callable
 
 from gpudiag import __version__
-from gpudiag.installed import versions
-from gpudiag.bakeoff import launcher
+from gpudiag.bakeoff import isolation, knobs as knob_table, launcher
+from gpudiag.bakeoff.child import Spec
+from gpudiag.bakeoff.explain_link import explain_lines
 from gpudiag.bakeoff.loader import ScriptError
-from gpudiag.bakeoff.modes import parse_modes, skip_reason
+from gpudiag.bakeoff.modes import skip_reason
+from gpudiag.bakeoff.results import BakeoffRun, ChildProcess, ModeResult, ScriptListing, label
+from gpudiag.bakeoff.settings import Settings
 from gpudiag.errors import EXIT_USAGE, GpudiagError
-from gpudiag.files import write_json_atomic
+from gpudiag.installed import versions
 
-SCHEMA = "gpudiag.bakeoff/1"
-OK_STATUSES = ("ok",)
-QUICK_BUDGET_MS = (25.0, 100.0)  # triton do_bench's own defaults: a fast, noisier answer
-FULL_BUDGET_MS = (100.0, 1000.0)
 POLL_S = 0.2
-
-
-@dataclass
-class Settings:
-    script: str
-    modes: list[str]
-    device: str = "auto"  # auto | cpu | cuda
-    timeout_s: float = 1200.0
-    quick: bool = False
-    warm_cache: bool = False
-    entry: str | None = None
-    inputs: str | None = None
-    spawn: str = "fork"
-    seed: int = 0
-    output: str | None = None
-    warmup_ms: float = FULL_BUDGET_MS[0]
-    rep_ms: float = FULL_BUDGET_MS[1]
-    # Benchmarks only: keep each measurement's cold cache under this folder (named by workload and
-    # mode) instead of deleting it, so a script can reuse exactly what that mode compiled.
-    keep_cache_root: str | None = None
-    # Benchmarks only: after its own timing, each child times the same compiled callable again with a
-    # plain do_bench (wall clock on the CPU), so a script can check the harness adds nothing.
-    crosscheck: bool = False
-
-    def __post_init__(self) -> None:
-        if self.quick:
-            self.warmup_ms, self.rep_ms = QUICK_BUDGET_MS
-
-
-@dataclass
-class ModeResult:
-    """One row: a workload measured in one mode (or why it was not)."""
-
-    workload: str
-    mode: str
-    status: str  # ok mismatch skipped not_run timeout crashed oom compile_error error harness_error interrupted
-    reason: str | None = None
-    compile_s: float | None = None
-    first_call_s: float | None = None
-    timing: dict = field(default_factory=dict)  # median_ms min_ms q1_ms q3_ms max_ms mean_ms reps timer ...
-    peak_bytes: int | None = None
-    steady_peak_bytes: int | None = None
-    resident_bytes: int | None = None
-    correctness: dict | None = None
-    graph_breaks: int | None = None
-    graph_break_reasons: list[str] = field(default_factory=list)
-    unique_graphs: int | None = None
-    recompiles: int | None = None
-    cudagraph_skips: int | None = None
-    warnings: list[dict] = field(default_factory=list)  # {line, count, explained?}
-    wall_s: float | None = None  # the child's whole life, seen from the parent
-    child: dict = field(default_factory=dict)  # pid, returncode, import_torch_s, load_s, child_wall_s
-    environment: dict | None = None
-    user_traceback: str | None = None
-    log_tail: list[str] = field(default_factory=list)
-
-    @property
-    def median_ms(self) -> float | None:
-        """do_bench's device-time median (the wall-clock median per call on the CPU)."""
-        return self.timing.get("median_ms")
-
-    @property
-    def per_call_ms(self) -> float | None:
-        """What ranks the mode: the back-to-back loop's time per call when launch-bound, do_bench's
-        median otherwise (child.with_per_call says why); the plain median for results without a loop."""
-        return self.timing.get("per_call_ms", self.median_ms)
-
-    @property
-    def per_call_quartiles(self) -> tuple[float | None, float | None]:
-        t = self.timing
-        if "per_call_q1_ms" in t or "per_call_q3_ms" in t:
-            return t.get("per_call_q1_ms"), t.get("per_call_q3_ms")
-        return t.get("q1_ms"), t.get("q3_ms")
-
-    @property
-    def launch_bound(self) -> bool:
-        return bool(self.timing.get("launch_bound"))
-
-    @property
-    def ok(self) -> bool:
-        return self.status in OK_STATUSES and self.per_call_ms is not None
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-
-@dataclass
-class BakeoffRun:
-    settings: dict
-    device: dict
-    versions: dict
-    started_at: str
-    workloads: list[dict] = field(default_factory=list)
-    rows: list[ModeResult] = field(default_factory=list)
-    finished_at: str | None = None
-    wall_s: float | None = None
-    complete: bool = False
-    interrupted: bool = False
-    harness: dict = field(default_factory=dict)
-
-    def to_dict(self) -> dict:
-        from gpudiag.bakeoff import report
-
-        return {"schema": SCHEMA, "settings": self.settings, "device": self.device, "versions": self.versions,
-                "started_at": self.started_at, "finished_at": self.finished_at, "wall_s": self.wall_s,
-                "complete": self.complete, "interrupted": self.interrupted, "harness": self.harness,
-                "workloads": self.workloads, "rows": [r.to_dict() for r in self.rows],
-                "summary": report.summarize(self).to_dict()}
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
 
 
 @dataclass
 class Progress:
     workload: str | None
-    mode: str
+    label: str
     phase: str  # starting loading reference compiling checking timing done
     elapsed_s: float
     index: int  # 1-based measurement number
-    total: int
+    total: int  # grows when knobs are planned
     row: ModeResult | None = None
+
+
+@dataclass
+class Finished:
+    """A child process at its end: what it wrote (a ModeResult or a ScriptListing, as JSON), or the
+    failure row the harness built when it wrote nothing."""
+
+    written: dict | None
+    failure: ModeResult | None
+    wall_s: float
+    log_tail: list[str]
+
+
+class Stopped(BaseException):
+    """Ctrl-C, SIGTERM or SIGHUP: stop every child, clean up, keep what finished."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+class _StopSignals:
+    """While a run lasts, SIGTERM and SIGHUP raise ``Stopped`` in the main thread (Ctrl-C already raises
+    KeyboardInterrupt); during the clean-up after a stop, further signals are held off. ``restore``
+    puts back whatever handlers were there before."""
+
+    WATCHED = (*STOP_SIGNALS, signal.SIGINT)
+
+    def __init__(self) -> None:
+        self.active = threading.current_thread() is threading.main_thread()
+        self.previous = {sig: signal.getsignal(sig) for sig in self.WATCHED} if self.active else {}
+        if self.active:
+            for sig in STOP_SIGNALS:
+                signal.signal(sig, self._stop)
+
+    @staticmethod
+    def _stop(signum: int, _frame: Any) -> None:
+        raise Stopped(signum)
+
+    def hold(self) -> None:
+        for sig in self.previous:
+            signal.signal(sig, signal.SIG_IGN)
+
+    def restore(self) -> None:
+        for sig, handler in self.previous.items():
+            signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
 
 
 def _now() -> str:
@@ -160,8 +104,6 @@ def _now() -> str:
 
 def resolve_device(requested: str) -> tuple[str, dict]:
     """``auto`` -> cuda when a GPU is visible, else cpu; ``cuda`` without a GPU is an error (exit 2)."""
-    if requested not in ("auto", "cpu", "cuda"):
-        raise GpudiagError(f"--device must be cpu, cuda or auto, not {requested!r}")
     if requested == "cpu":
         return "cpu", {"kind": "cpu"}
     from gpudiag.device import live_or_none
@@ -186,31 +128,6 @@ def device_summary(facts: Any) -> dict:
             "gemm_templates_disabled": disabled}
 
 
-def validate(settings: Settings) -> Path:
-    script = Path(settings.script)
-    if not script.exists():
-        raise GpudiagError(f"{script}: no such file")
-    if not script.is_file():
-        raise GpudiagError(f"{script}: not a file")
-    if script.suffix != ".py":
-        raise GpudiagError(f"{script}: expected a Python script (.py)")
-    if settings.spawn not in launcher.SPAWN_METHODS:
-        raise GpudiagError(f"--spawn must be one of {', '.join(launcher.SPAWN_METHODS)}")
-    if settings.timeout_s <= 0:
-        raise GpudiagError("--timeout must be a positive number of seconds")
-    if settings.inputs and not settings.entry:
-        raise GpudiagError("--inputs names the arguments of --entry; give --entry NAME too")
-    if settings.output:
-        out = Path(settings.output)
-        if out.exists() and out.is_dir():
-            raise GpudiagError(f"--output {out}: is a folder; give a file name")
-        if out.exists() and out.resolve() == script.resolve():
-            raise GpudiagError(f"--output {out}: is the script itself; refusing to overwrite it")
-        if not out.resolve().parent.is_dir():
-            raise GpudiagError(f"--output {out}: folder {out.resolve().parent} does not exist")
-    return script
-
-
 _ERROR_LINE = re.compile(r"^([A-Za-z_][\w.]*(Error|Exception|Interrupt)|Segmentation fault|Killed|Fatal Python error)\b")
 
 
@@ -231,193 +148,228 @@ def crash_reason(returncode: int | None, tail: list[str]) -> tuple[str, str]:
 
 
 class Harness:
-    def __init__(self, settings: Settings, on_progress: Callable[[Progress], None] | None = None) -> None:
+    def __init__(self, settings: Settings, on_progress: Callable[[Progress], None] | None = None,
+                 on_change: Callable[[BakeoffRun], None] | None = None) -> None:
         self.settings = settings
+        self.script = settings.validate()
+        self.modes: list[str] = list(settings.modes)
+        self.knobs_auto, self.knobs_asked = knob_table.parse(settings.knobs)
         self.on_progress = on_progress or (lambda p: None)
-        self.modes = parse_modes(",".join(settings.modes)) if settings.modes else parse_modes(None)
-        self.script = validate(settings)
+        self.on_change = on_change or (lambda run: None)
         self.device, device_info = resolve_device(settings.device)
         self.run = BakeoffRun(
-            settings={**asdict(settings), "script": str(self.script.resolve()), "modes": self.modes,
-                      "device": self.device},
+            settings={**asdict(settings), "script": str(self.script.resolve()), "device": self.device},
             device=device_info,
             versions={"gpudiag": __version__, "torch": versions.torch_version(), "triton": versions.triton_version(),
                       "python": versions.python_version(), "torch_cuda": versions.torch_cuda_version()},
-            started_at=_now())
+            started_at=_now(), isolation=isolation.describe() if not settings.warm_cache else
+            {"fresh_per_measurement": [], "shared": ["everything: --warm-cache uses your own caches"]})
         self.workdir: Path | None = None
         self.zygote: launcher.Zygote | None = None
+        self.current: Any = None  # the child process running now
+        self._stopped_row: ModeResult | None = None  # what a stop now would leave of that measurement
         self._count = 0
         self._total = 0
 
-    # -- output ---------------------------------------------------------------------------------
-    def _flush(self) -> None:
-        if self.settings.output:
-            write_json_atomic(self.settings.output, self.run.to_dict())
-
     # -- one child ------------------------------------------------------------------------------
-    def _spec(self, workload: str | None, mode: str, tag: str) -> dict:
+    def _spec(self, workload: str | None, mode: str, knobs: tuple[str, ...], tag: str) -> Spec:
         assert self.workdir is not None
-        return {"script": str(self.script.resolve()), "entry": self.settings.entry, "inputs": self.settings.inputs,
-                "workload": workload, "mode": mode, "device": self.device, "seed": self.settings.seed,
-                "warmup_ms": self.settings.warmup_ms, "rep_ms": self.settings.rep_ms,
-                "crosscheck": self.settings.crosscheck,
-                "warm_cache": self.settings.warm_cache, "cache_dir": self._cache_dir(workload, mode, tag),
-                "result_path": str(self.workdir / f"{tag}.result.json"),
-                "phase_path": str(self.workdir / f"{tag}.phase.json")}
+        s = self.settings
+        return Spec(script=str(self.script.resolve()), entry=s.entry, inputs=s.inputs, workload=workload, mode=mode,
+                    knobs=knobs, device=self.device, seed=s.seed, warmup_ms=s.warmup_ms, rep_ms=s.rep_ms,
+                    crosscheck=s.crosscheck, census=workload is not None and mode == "eager" and not knobs,
+                    state_dir=None if s.warm_cache else self._state_dir(workload, mode, knobs, tag),
+                    result_path=str(self.workdir / f"{tag}.result.json"),
+                    phase_path=str(self.workdir / f"{tag}.phase.json"))
 
-    def _cache_dir(self, workload: str | None, mode: str, tag: str) -> str:
+    def _state_dir(self, workload: str | None, mode: str, knobs: tuple[str, ...], tag: str) -> str:
         if self.settings.keep_cache_root and workload is not None:
-            return str(Path(self.settings.keep_cache_root) / f"{_slug(workload)}-{mode}")
-        return str(self.workdir / "cache" / tag)  # type: ignore[operator]
+            return str(Path(self.settings.keep_cache_root) / "-".join([_slug(workload), mode, *knobs]))
+        return str(self.workdir / "state" / tag)  # type: ignore[operator]
 
-    def _start(self, spec: dict, tag: str) -> Any:
+    def _start(self, spec: Spec, tag: str) -> Any:
         assert self.workdir is not None
         log = self.workdir / f"{tag}.log"
         if self.settings.spawn == "fork" and not self.run.harness.get("fork_fallback"):
             if self.zygote is None:
                 try:
-                    self.zygote = launcher.Zygote(self.workdir / "zygote.log")
+                    self.zygote = launcher.Zygote(self.workdir / "zygote.log",
+                                                  None if self.settings.warm_cache else self.workdir / "zygote-state")
                 except launcher.ZygoteUnusable as exc:
                     self.run.harness["fork_fallback"] = f"{exc.message}; used fresh interpreters"
-                    return launcher.FreshChild(spec, self.workdir / f"{tag}.spec.json", log)
+                    return launcher.FreshChild(spec.to_dict(), self.workdir / f"{tag}.spec.json", log)
                 self.run.harness.update(zygote_import_s=self.zygote.import_s, zygote_start_s=self.zygote.start_s)
-            return self.zygote.start(spec, log)
-        return launcher.FreshChild(spec, self.workdir / f"{tag}.spec.json", log)
+            return self.zygote.start(spec.to_dict(), log)
+        return launcher.FreshChild(spec.to_dict(), self.workdir / f"{tag}.spec.json", log)
 
-    def _run_child(self, workload: str | None, mode: str, tag: str) -> tuple[dict | None, ModeResult | None]:
-        """Run one child to its end; (the child's result dict, or a failure row built here)."""
-        spec = self._spec(workload, mode, tag)
-        t0 = time.monotonic()
-        child = self._start(spec, tag)
-        phase_path = Path(spec["phase_path"])
+    def _run_child(self, spec: Spec, label: str, tag: str) -> Finished:
+        """Run one child to its end."""
+        child = self.current = self._start(spec, tag)
+        t0 = time.monotonic()  # after the start: the zygote's own import is not the measurement's time
+        phase_path = Path(spec.phase_path or "")
         returncode = None
         timed_out = False
-        try:
-            while True:
-                returncode = child.poll(POLL_S)
-                if returncode is not None:
-                    break
-                elapsed = time.monotonic() - t0
-                self.on_progress(Progress(workload, mode, _read_phase(phase_path), elapsed, self._count, self._total))
-                if elapsed > self.settings.timeout_s:
-                    timed_out = True
-                    child.kill()
-                    break
-        except KeyboardInterrupt:
-            child.kill()
-            raise
+        while True:
+            returncode = child.poll(POLL_S)
+            if returncode is not None:
+                break
+            elapsed = time.monotonic() - t0
+            self.on_progress(Progress(spec.workload, label, _read_phase(phase_path), elapsed, self._count,
+                                      self._total))
+            if elapsed > self.settings.timeout_s:
+                timed_out = True
+                child.kill()
+                break
         wall = time.monotonic() - t0
-        launcher.kill_group(child.pid)  # stragglers it started (compile workers) must not load the next mode
-        log_path = self.workdir / f"{tag}.log"  # type: ignore[operator]
-        tail = launcher.log_tail(log_path)
-        if not self.settings.warm_cache and not self.settings.keep_cache_root:
-            shutil.rmtree(spec["cache_dir"], ignore_errors=True)
-        result_path = Path(spec["result_path"])
+        launcher.kill_group(child.pid)  # stragglers it started (compile workers) must not load the next one
+        self.current = None
+        tail = launcher.log_tail(self.workdir / f"{tag}.log")  # type: ignore[operator]
+        if spec.state_dir and not self.settings.keep_cache_root:
+            shutil.rmtree(spec.state_dir, ignore_errors=True)
+        process = ChildProcess(pid=child.pid, returncode=returncode)
         if timed_out:
-            phase = _read_phase(phase_path)
-            return None, ModeResult(workload or "", mode, "timeout",
-                                    f"still {phase} after the {self.settings.timeout_s:g} s --timeout; stopped",
-                                    wall_s=wall, child={"pid": child.pid}, log_tail=tail)
-        if result_path.is_file():
-            try:
-                result = json.loads(result_path.read_text(encoding="utf-8"))
-            except (OSError, ValueError):
-                result = None
-            if result is not None:
-                result["_wall_s"], result["_returncode"], result["_log_tail"] = wall, returncode, tail
-                return result, None
+            return Finished(None, ModeResult(spec.workload or "", spec.mode, "timeout",
+                                             f"still {_read_phase(phase_path)} after the {self.settings.timeout_s:g} s "
+                                             "--timeout; stopped", knobs=list(spec.knobs), wall_s=wall, child=process,
+                                             log_tail=tail), wall, tail)
+        try:
+            written = json.loads(Path(spec.result_path).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            written = None
+        if written is not None:
+            written.setdefault("child", {}).update(returncode=returncode)
+            return Finished(written, None, wall, tail)
         status, reason = crash_reason(returncode, tail)
-        return None, ModeResult(workload or "", mode, status, reason, wall_s=wall,
-                                child={"pid": child.pid, "returncode": returncode}, log_tail=tail)
+        return Finished(None, ModeResult(spec.workload or "", spec.mode, status, reason, knobs=list(spec.knobs),
+                                         wall_s=wall, child=process, log_tail=tail), wall, tail)
 
     # -- the whole bake-off ---------------------------------------------------------------------
-    def _probe(self) -> list[dict]:
+    def _probe(self) -> None:
         t0 = time.monotonic()
-        result, failure = self._run_child(None, "eager", "probe")
+        spec = self._spec(None, "eager", (), "probe")
+        done = self._run_child(spec, "probe", "probe")
         self.run.harness["probe_s"] = time.monotonic() - t0
-        if result is not None and result.get("status") == "listed":
-            return result["workloads"]
-        if result is not None and result.get("status") == "script_error":
-            raise ScriptError(result["reason"], result.get("user_traceback") or "")
-        why = (result or {}).get("reason") or (failure.reason if failure else "unknown failure")
+        listing = ScriptListing.from_dict(done.written) if done.written else None
+        if listing is not None and listing.status == "listed":
+            self.run.workloads = listing.workloads
+            return
+        if listing is not None and listing.status == "script_error":
+            raise ScriptError(listing.reason or "", listing.user_traceback or "")
+        why = (listing.reason if listing else None) or (done.failure.reason if done.failure else "unknown failure")
         raise GpudiagError(f"{self.script.name}: could not be loaded: {why}")
 
     def execute(self) -> BakeoffRun:
         t0 = time.monotonic()
         self.workdir = Path(tempfile.mkdtemp(prefix="gpudiag-bakeoff-"))
         self.run.harness.update(spawn=self.settings.spawn)
+        signals = _StopSignals()
         pending: list[ModeResult] = []
         try:
-            self.on_progress(Progress(None, "probe", "loading", 0.0, 0, 0))
-            self.run.workloads = self._probe()
-            plan = [(w["name"], m) for w in self.run.workloads for m in self.modes]
-            self._total = sum(1 for _, m in plan if not skip_reason(m, self.device))
-            pending = [ModeResult(w, m, "not_run", "the bake-off was interrupted before this mode ran")
-                       for w, m in plan]
-            self._flush()
-            for w, m in plan:
-                row = self._measure(w, m)
-                pending.pop(0)
-                self.run.rows.append(row)
-                self._flush()
-                self.on_progress(Progress(w, m, "done", row.wall_s or 0.0, self._count, self._total, row))
-            self.run.complete = True
-        except KeyboardInterrupt:
-            self.run.interrupted = True
-            if pending:
-                w, m = pending[0].workload, pending[0].mode
-                pending[0] = ModeResult(w, m, "interrupted", "stopped by Ctrl-C while this mode ran")
+            try:
+                self.on_progress(Progress(None, "probe", "loading", 0.0, 0, 0))
+                self._probe()
+                plan = [(w.name, m) for w in self.run.workloads for m in self.modes]
+                self._total = sum(1 for _, m in plan if not skip_reason(m, self.device))
+                pending = [ModeResult(w, m, "not_run", "the bake-off was interrupted before this mode ran")
+                           for w, m in plan]
+                self.on_change(self.run)
+                for w in self.run.workloads:
+                    for m in self.modes:
+                        pending.pop(0)
+                        self._add(self._measure(w.name, m, ()))
+                    self._measure_knobs(w.name)
+                self.run.complete = True
+            except KeyboardInterrupt:
+                raise Stopped(signal.SIGINT) from None
+        except Stopped as stop:
+            signals.hold()
+            self._stop_children()
+            self.run.interrupted, self.run.interrupted_by = True, signal.Signals(stop.signum).name
+            if self._stopped_row is not None:
+                self._stopped_row.reason = f"stopped by {self.run.interrupted_by} while this measurement ran"
+                self.run.rows.append(self._stopped_row)
             self.run.rows.extend(pending)
         finally:
-            if self.zygote is not None:
-                self.zygote.close()
-            self.run.finished_at = _now()
-            self.run.wall_s = time.monotonic() - t0
-            if self.run.workloads:
-                self._flush()
-            shutil.rmtree(self.workdir, ignore_errors=True)
+            signals.hold()
+            try:
+                self._stop_children()
+                self.run.finished_at = _now()
+                self.run.wall_s = time.monotonic() - t0
+                shutil.rmtree(self.workdir, ignore_errors=True)
+                if self.run.workloads:
+                    self.on_change(self.run)
+            finally:
+                signals.restore()
         return self.run
 
-    def _measure(self, workload: str, mode: str) -> ModeResult:
+    def _stop_children(self) -> None:
+        if self.current is not None:
+            self.current.kill()
+            self.current = None
+        if self.zygote is not None:
+            self.zygote.close()
+            self.zygote = None
+
+    def _add(self, row: ModeResult) -> None:
+        self.run.rows.append(row)
+        self.on_change(self.run)
+        self.on_progress(Progress(row.workload, row.label, "done", row.wall_s or 0.0, self._count, self._total, row))
+
+    def _measure_knobs(self, workload: str) -> None:
+        rows = self.run.rows_of(workload)
+        cc = next((_cc(r.environment.compute_capability) for r in rows
+                   if r.environment and r.environment.compute_capability), None)
+        decisions = knob_table.decide(workload, rows, self.knobs_auto, self.knobs_asked, self.device, cc)
+        self.run.variants.extend(decisions)
+        self._total += sum(1 for d in decisions if d.measured)
+        for d in decisions:
+            if d.measured:
+                self._add(self._measure(workload, _mode_of(d.base), (d.knob,)))
+            elif d.knob in self.knobs_asked:
+                self._add(ModeResult(workload, _mode_of(d.base) if d.base else "default", "skipped", d.why,
+                                     knobs=[d.knob]))
+        combo = knob_table.combination(workload, self.run.rows_of(workload))
+        if combo is not None:
+            self.run.variants.append(combo)
+            self._total += 1
+            self._add(self._measure(workload, _mode_of(combo.base), tuple(combo.knob.split("+"))))
+
+    def _measure(self, workload: str, mode: str, knobs: tuple[str, ...]) -> ModeResult:
         why = skip_reason(mode, self.device)
         if why:
-            return ModeResult(workload, mode, "skipped", why)
-        eager = next((r for r in self.run.rows if r.workload == workload and r.mode == "eager"), None)
-        if eager is not None and not eager.ok:
-            self._count += 1
-            return ModeResult(workload, mode, "not_run", f"eager failed for this workload ({eager.status})")
+            return ModeResult(workload, mode, "skipped", why, knobs=list(knobs))
+        eager = next((r for r in self.run.rows if r.workload == workload and r.mode == "eager" and not r.knobs), None)
         self._count += 1
-        tag = f"{len(self.run.rows):03d}-{_slug(workload)}-{mode}"
-        result, failure = self._run_child(workload, mode, tag)
-        if failure is not None:
-            return failure
-        assert result is not None
-        if result.get("status") == "script_error":
-            return ModeResult(workload, mode, "error", result.get("reason"),
-                              user_traceback=result.get("user_traceback"), wall_s=result.get("_wall_s"))
-        return row_from_child(result, workload, mode)
+        if eager is not None and not eager.timed:
+            return ModeResult(workload, mode, "not_run", f"eager failed for this workload ({eager.status})",
+                              knobs=list(knobs))
+        tag = "-".join([f"{len(self.run.rows):03d}", _slug(workload), mode, *knobs])
+        spec = self._spec(workload, mode, knobs, tag)
+        self._stopped_row = ModeResult(workload, mode, "interrupted", knobs=list(knobs))
+        done = self._run_child(spec, label(mode, knobs), tag)
+        self._stopped_row = None
+        if done.written is None:
+            assert done.failure is not None
+            return done.failure
+        row = ModeResult.from_dict(done.written)
+        row.wall_s = done.wall_s
+        if not row.timed:
+            row.log_tail = done.log_tail
+        for w, e in zip(row.observed.warnings, explain_lines([w.line for w in row.observed.warnings])):
+            w.explained = e
+        return row
 
 
-def row_from_child(result: dict, workload: str, mode: str) -> ModeResult:
-    from gpudiag.bakeoff.explain_link import explain_lines
+def _mode_of(label: str | None) -> str:
+    return (label or "default").split(" ")[0]
 
-    warnings = result.get("warnings") or []
-    explained = explain_lines([w["line"] for w in warnings])
-    for w, e in zip(warnings, explained):
-        if e:
-            w["explained"] = e
-    return ModeResult(
-        workload=workload, mode=mode, status=result.get("status", "error"), reason=result.get("reason"),
-        compile_s=result.get("compile_s"), first_call_s=result.get("first_call_s"), timing=result.get("timing") or {},
-        peak_bytes=result.get("peak_bytes"), steady_peak_bytes=result.get("steady_peak_bytes"),
-        resident_bytes=result.get("resident_bytes"), correctness=result.get("correctness"),
-        graph_breaks=result.get("graph_breaks"), graph_break_reasons=result.get("graph_break_reasons") or [],
-        unique_graphs=result.get("unique_graphs"), recompiles=result.get("recompiles"),
-        cudagraph_skips=result.get("cudagraph_skips"), warnings=warnings, wall_s=result.get("_wall_s"),
-        child={k: result.get(k) for k in ("pid", "import_torch_s", "load_s", "child_wall_s", "phase_s", "failed_phase")}
-        | {"returncode": result.get("_returncode")},
-        environment=result.get("environment"), user_traceback=result.get("user_traceback") or None,
-        log_tail=result.get("_log_tail") if result.get("status") not in OK_STATUSES else [])
+
+def _cc(text: str) -> tuple[int, int] | None:
+    try:
+        major, minor = text.split(".")
+        return int(major), int(minor)
+    except ValueError:
+        return None
 
 
 def _read_phase(path: Path) -> str:
@@ -430,6 +382,3 @@ def _read_phase(path: Path) -> str:
 def _slug(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", name)[:40] or "workload"
 
-
-def run_bakeoff(settings: Settings, on_progress: Callable[[Progress], None] | None = None) -> BakeoffRun:
-    return Harness(settings, on_progress).execute()

@@ -29,15 +29,23 @@ def child_env() -> dict[str, str]:
     return env
 
 
-def kill_group(pid: int) -> None:
-    """End the process group led by ``pid`` (a child and whatever it started); quick when it is gone."""
+def kill_group(pid: int, grace_s: float = 0.2, gone_within_s: float = 2.0) -> None:
+    """End the process group led by ``pid`` (a child and whatever it started: compile workers), and wait
+    until none of it is left, so nothing it runs can still write into a folder about to be removed."""
     for sig in (signal.SIGTERM, signal.SIGKILL):
         try:
             os.killpg(pid, sig)
         except (ProcessLookupError, PermissionError):
             return
         if sig == signal.SIGTERM:
-            time.sleep(0.2)
+            time.sleep(grace_s)
+    deadline = time.monotonic() + gone_within_s
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(pid, 0)
+        except (ProcessLookupError, PermissionError):
+            return
+        time.sleep(0.02)
 
 
 class FreshChild:
@@ -73,14 +81,19 @@ class ZygoteUnusable(GpudiagError):
 class Zygote:
     """The long-lived torch-importing process children are forked from."""
 
-    def __init__(self, log_path: Path) -> None:
+    def __init__(self, log_path: Path, state_dir: Path | None = None) -> None:
         self._log = open(log_path, "ab")
         t0 = time.perf_counter()
-        self.proc = subprocess.Popen([sys.executable, "-m", "gpudiag.bakeoff.zygote"], stdin=subprocess.PIPE,
+        argv = [sys.executable, "-m", "gpudiag.bakeoff.zygote", *([str(state_dir)] if state_dir else [])]
+        self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, stderr=self._log, env=child_env(),
                                      start_new_session=True, bufsize=0)
         self._buf = b""
-        ready = self._read(timeout=600)
+        try:
+            ready = self._read(timeout=600)
+        except BaseException:  # a stop (signal) while torch imports: the zygote must not outlive it
+            self.close()
+            raise
         if ready is not None and ready.get("cuda_initialized"):
             self.close()
             raise ZygoteUnusable("importing torch and inductor initialised the CUDA driver before fork")
@@ -118,15 +131,24 @@ class Zygote:
         return ForkedChild(self, int(started["pid"]))
 
     def close(self) -> None:
+        """End the zygote: EOF on its stdin when it is idle; SIGTERM otherwise, on which it kills the
+        child it is waiting for (whose pid the harness may never have learnt) before it exits."""
         try:
             if self.proc.stdin:
                 self.proc.stdin.close()
         except OSError:
             pass
         try:
-            self.proc.wait(timeout=5)
+            self.proc.wait(timeout=1)
         except subprocess.TimeoutExpired:
-            kill_group(self.proc.pid)
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                kill_group(self.proc.pid)
+                self.proc.wait()
+        if self.proc.stdout:
+            self.proc.stdout.close()
         self._log.close()
 
 

@@ -19,10 +19,13 @@ CPU_SKIP_REASON = {
 
 
 def parse_modes(text: str | None) -> list[str]:
-    """``"default,max-autotune"`` -> the modes in canonical order, eager always first (the baseline)."""
-    if text is None or not text.strip():
+    """``"default,max-autotune"`` -> the modes in canonical order, eager always first (the baseline);
+    None -> all of them. An empty list is a mistake, not a request for everything."""
+    if text is None:
         return list(ALL_MODES)
     wanted = [m.strip() for m in text.split(",") if m.strip()]
+    if not wanted:
+        raise GpudiagError(f"--modes is empty; give a comma-separated list from {', '.join(ALL_MODES)}")
     unknown = [m for m in wanted if m not in ALL_MODES]
     if unknown:
         raise GpudiagError(f"unknown mode {unknown[0]!r} in --modes; choose from {', '.join(ALL_MODES)}")

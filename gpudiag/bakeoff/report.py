@@ -1,29 +1,46 @@
-"""What the rows mean: winners, speedups, margins, and the recommendation in plain words.
+"""What the rows mean: winners, speed-ups, margins, what the knobs bought and cost, the gate, and the
+recommendation in plain words; ``BakeoffReport`` is the one document a bake-off produces.
 
-Pure functions over ``BakeoffRun``; nothing here measures, prints or exits.
+Pure functions over a ``BakeoffRun``; nothing here measures, prints or exits.
 """
 
 from __future__ import annotations
 
 import math
+import signal
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING
 
+from gpudiag.bakeoff import plausibility
+from gpudiag.bakeoff.gate import Baseline, GateReport, evaluate
+from gpudiag.bakeoff.knobs import KNOBS
 from gpudiag.bakeoff.modes import ALL_MODES, AUTOTUNE_MODES, CUDAGRAPH_PAIRS
-
-if TYPE_CHECKING:
-    from gpudiag.bakeoff.harness import BakeoffRun, ModeResult
+from gpudiag.bakeoff.results import FAILED, SCHEMA, BakeoffRun, ModeResult
+from gpudiag.bakeoff.settings import Limits
+from gpudiag.errors import EXIT_NO, EXIT_OK
 
 HURT_THRESHOLD = 0.03  # a CUDA-graph mode more than 3% slower than its twin, beyond the spread, "hurt"
 # Below this, copying a call's inputs into a CUDA graph's buffers is too small to name as a cause.
 INPUT_COPY_NOTABLE_BYTES = 16 * 2**20
 INPUT_COPY_NOTE = "every replay first copies the call's {size} of input tensors into the graph's own buffers"
-FAILED = ("timeout", "crashed", "oom", "compile_error", "error", "harness_error")
+
+
+@dataclass
+class KnobEffect:
+    """A knob row against the row it was applied to: what it bought, and what it cost in accuracy."""
+
+    label: str
+    base: str
+    speedup: float | None  # base per call / this per call
+    beyond_spread: bool | None  # the two quartile ranges do not overlap
+    status: str
+    error_vs_fp64: float | None  # relative RMSE against an fp64 run
+    error_cost: float | None  # that, as a multiple of eager's own error against fp64
+    judged_as: str | None
 
 
 @dataclass
 class WorkloadSummary:
-    """Modes are compared by ``ModeResult.per_call_ms``: do_bench's median unless launch-bound."""
+    """Rows are compared by ``ModeResult.per_call_ms``: do_bench's median unless launch-bound."""
 
     workload: str
     winner: str | None
@@ -31,10 +48,13 @@ class WorkloadSummary:
     runner_up: str | None
     runner_up_ms: float | None
     margin: float | None  # runner_up / winner - 1
-    within_noise: bool | None  # the two best modes' quartile ranges overlap
+    within_noise: bool | None  # the two best rows' quartile ranges overlap
     eager_ms: float | None
     speedup_vs_eager: dict[str, float] = field(default_factory=dict)
-    launch_bound: list[str] = field(default_factory=list)  # modes whose host issue time exceeds the device time
+    launch_bound: list[str] = field(default_factory=list)  # rows whose host issue time exceeds the device time
+    knob_effects: list[KnobEffect] = field(default_factory=list)
+    implausible: dict[str, list[str]] = field(default_factory=dict)  # label -> why its figures cannot be right
+    nondeterministic: bool = False  # eager's own output changes from call to call
 
 
 @dataclass
@@ -55,50 +75,94 @@ class Summary:
         return asdict(self)
 
 
+@dataclass
+class BakeoffReport:
+    """The whole answer: the run, what it means, and the gate's verdict; it owns its JSON."""
+
+    run: BakeoffRun
+    summary: Summary
+    gates: GateReport | None = None
+
+    def to_dict(self) -> dict:
+        return {"schema": SCHEMA, **self.run.to_dict(), "summary": self.summary.to_dict(),
+                "gates": self.gates.to_dict() if self.gates else None}
+
+    @property
+    def exit_code(self) -> int:
+        """128 + the signal when stopped (130 for Ctrl-C), 1 when no row was timed or a gate failed."""
+        if self.run.interrupted:
+            return 128 + int(getattr(signal, self.run.interrupted_by or "SIGINT", signal.SIGINT))
+        if not self.summary.any_ok or (self.gates is not None and not self.gates.passed):
+            return EXIT_NO
+        return EXIT_OK
+
+
+def build(run: BakeoffRun, limits: Limits | None = None, baseline: Baseline | None = None) -> BakeoffReport:
+    summary = summarize(run)
+    return BakeoffReport(run, summary, evaluate(run, limits, baseline) if limits else None)
+
+
 def _ranked(rows: list[ModeResult]) -> list[ModeResult]:
-    return sorted((r for r in rows if r.ok), key=lambda r: r.per_call_ms)
+    return sorted((r for r in rows if r.timed), key=lambda r: r.per_call_ms)
+
+
+def _beyond_spread(fast: ModeResult, slow: ModeResult) -> bool:
+    return fast.timing.per_call_q3_ms < slow.timing.per_call_q1_ms
 
 
 def summarize_workload(name: str, rows: list[ModeResult]) -> WorkloadSummary:
     ranked = _ranked(rows)
-    eager = next((r for r in rows if r.mode == "eager" and r.ok), None)
-    speedups = {r.mode: eager.per_call_ms / r.per_call_ms for r in ranked if eager and r.per_call_ms} if eager else {}
-    bound = [r.mode for r in ranked if r.launch_bound]
-    eager_ms = eager.per_call_ms if eager else None
-    if not ranked:
-        return WorkloadSummary(name, None, None, None, None, None, None, eager_ms, speedups, bound)
-    best = ranked[0]
-    second = ranked[1] if len(ranked) > 1 else None
-    margin = (second.per_call_ms / best.per_call_ms - 1.0) if second and best.per_call_ms else None
-    noise = None
-    if second is not None:
-        b_q3, s_q1 = best.per_call_quartiles[1], second.per_call_quartiles[0]
-        noise = None if b_q3 is None or s_q1 is None else s_q1 <= b_q3
-    return WorkloadSummary(name, best.mode, best.per_call_ms, second.mode if second else None,
-                           second.per_call_ms if second else None, margin, noise, eager_ms, speedups, bound)
+    eager = next((r for r in rows if r.mode == "eager" and not r.knobs and r.timed), None)
+    speedups = {r.label: eager.per_call_ms / r.per_call_ms for r in ranked if r.per_call_ms} if eager else {}
+    ws = WorkloadSummary(name, None, None, None, None, None, None, eager.per_call_ms if eager else None, speedups,
+                         [r.label for r in ranked if r.launch_bound], _knob_effects(rows),
+                         plausibility.flags(rows, speedups), any(r.nondeterminism is not None for r in rows))
+    if ranked:
+        best = ranked[0]
+        ws.winner, ws.winner_ms = best.label, best.per_call_ms
+        if len(ranked) > 1:
+            second = ranked[1]
+            ws.runner_up, ws.runner_up_ms = second.label, second.per_call_ms
+            ws.margin = second.per_call_ms / best.per_call_ms - 1.0
+            ws.within_noise = not _beyond_spread(best, second)
+    return ws
+
+
+def _knob_effects(rows: list[ModeResult]) -> list[KnobEffect]:
+    plain = {r.mode: r for r in rows if not r.knobs}
+    out = []
+    for r in rows:
+        base = plain.get(r.mode)
+        if not r.knobs or base is None:
+            continue
+        both = r.timed and base.timed
+        n = r.numerics
+        out.append(KnobEffect(r.label, base.label, base.per_call_ms / r.per_call_ms if both else None,
+                              _beyond_spread(r, base) or _beyond_spread(base, r) if both else None, r.status,
+                              n.rel_rmse if n else None, n.cost if n else None, n.judged_as if n else None))
+    return out
 
 
 def summarize(run: BakeoffRun) -> Summary:
-    names = [w["name"] for w in run.workloads] or sorted({r.workload for r in run.rows})
-    by_wl = {n: [r for r in run.rows if r.workload == n] for n in names}
-    per = [summarize_workload(n, by_wl[n]) for n in names]
-    modes = [m for m in ALL_MODES if any(r.mode == m for r in run.rows)]
-    wins = {m: sum(1 for w in per if w.winner == m) for m in modes}
+    names = [w.name for w in run.workloads] or sorted({r.workload for r in run.rows})
+    per = [summarize_workload(n, run.rows_of(n)) for n in names]
+    labels = list(dict.fromkeys([m for m in ALL_MODES if any(r.label == m for r in run.rows)]
+                                + [r.label for r in run.rows if r.knobs]))
+    wins = {m: sum(1 for w in per if w.winner == m) for m in labels}
     geo, geo_n = {}, {}
-    for m in modes:
+    for m in labels:
         xs = [w.speedup_vs_eager[m] for w in per if m in w.speedup_vs_eager]
         if xs:
             geo[m] = math.exp(sum(math.log(x) for x in xs) / len(xs))
             geo_n[m] = len(xs)
     margins = [w.margin for w in per if w.margin is not None]
-    avg_margin = sum(margins) / len(margins) if margins else None
-    gemm_off = _gemm_templates_disabled(run)
-    hurt = _cudagraphs_hurt(by_wl, {w["name"]: w.get("input_bytes") for w in run.workloads})
-    mismatches = [f"{r.mode} on {r.workload}: {r.reason}" for r in run.rows if r.status == "mismatch"]
-    failures = [f"{r.mode} on {r.workload}: {r.status}: {r.reason}" for r in run.rows if r.status in FAILED]
-    summary = Summary(per, wins, geo, geo_n, avg_margin, any(r.ok for r in run.rows), gemm_off, hurt,
-                      mismatches, failures, "")
-    summary.recommendation = recommend(run, summary, by_wl)
+    hurt = _cudagraphs_hurt(run, {w.name: w.input_bytes for w in run.workloads})
+    summary = Summary(per, wins, geo, geo_n, sum(margins) / len(margins) if margins else None,
+                      any(r.timed for r in run.rows), _gemm_templates_disabled(run), hurt,
+                      [f"{r.label} on {r.workload}: {r.reason}" for r in run.rows if r.status == "mismatch"],
+                      [f"{r.label} on {r.workload}: {r.status}: {r.reason}" for r in run.rows if r.status in FAILED],
+                      "")
+    summary.recommendation = recommend(run, summary)
     return summary
 
 
@@ -108,24 +172,22 @@ def _gemm_templates_disabled(run: BakeoffRun) -> bool | None:
     if not ran or run.device.get("kind") != "cuda":
         return None
     # The child's own is_big_gpu() call is the authority; the parent's SM-count reading backs it up.
-    seen = [r.environment.get("is_big_gpu") for r in ran if r.environment and r.environment.get("is_big_gpu") is not None]
+    seen = [r.environment.is_big_gpu for r in ran if r.environment and r.environment.is_big_gpu is not None]
     if seen:
         return not all(seen)
     return run.device.get("gemm_templates_disabled")
 
 
-def _cudagraphs_hurt(by_wl: dict[str, list[ModeResult]], inputs: dict[str, int | None]) -> list[str]:
+def _cudagraphs_hurt(run: BakeoffRun, inputs: dict[str, int]) -> list[str]:
     out = []
-    for name, rows in by_wl.items():
-        ok = {r.mode: r for r in rows if r.ok}
+    for name in inputs or {r.workload: 0 for r in run.rows}:
+        timed = {r.mode: r for r in run.rows_of(name) if r.timed and not r.knobs}
         for graphs, plain in CUDAGRAPH_PAIRS:
-            g, p = ok.get(graphs), ok.get(plain)
+            g, p = timed.get(graphs), timed.get(plain)
             if not g or not p:
                 continue
             slower = g.per_call_ms / p.per_call_ms - 1.0
-            g_q1, p_q3 = g.per_call_quartiles[0], p.per_call_quartiles[1]
-            beyond_spread = (g_q1 if g_q1 is not None else g.per_call_ms) > (p_q3 if p_q3 is not None else p.per_call_ms)
-            if slower > HURT_THRESHOLD and beyond_spread:
+            if slower > HURT_THRESHOLD and _beyond_spread(p, g):
                 text = f"{graphs} was {slower:.0%} slower than {plain} on {name}"
                 copied = inputs.get(name)
                 if not g.launch_bound and copied and copied >= INPUT_COPY_NOTABLE_BYTES:
@@ -136,40 +198,49 @@ def _cudagraphs_hurt(by_wl: dict[str, list[ModeResult]], inputs: dict[str, int |
     return out
 
 
+def times(x: float) -> str:
+    """A ratio as people read one: 1.42x, 12x, 1,417x."""
+    return f"{x:,.0f}x" if x >= 10 else f"{x:.3g}x"
+
+
 def _mib(n: int) -> str:
     return f"{n / 2**20:.0f} MiB" if n >= 2**20 else f"{n / 1024:.0f} KiB"
 
 
 def _ms(x: float | None) -> str:
-    if x is None:
-        return "n/a"
-    return f"{x:.4g} ms"
+    return "n/a" if x is None else f"{x:.4g} ms"
 
 
-def recommend(run: BakeoffRun, s: Summary, by_wl: dict[str, list[ModeResult]]) -> str:
+def how_to_use(label: str) -> str:
+    """The code a user writes to get ``label``: its mode and its knobs."""
+    mode, *knobs = label.split(" +")
+    compile_kwargs = [f'mode="{mode}"'] if mode not in ("default", "eager") else []
+    settings = []
+    for k in knobs:
+        if KNOBS[k].setting.startswith("torch.compile("):
+            compile_kwargs.append(f"dynamic={k == 'dynamic'}")
+        else:
+            settings.append(KNOBS[k].setting)
+    parts = ["keep eager" if mode == "eager" else f"torch.compile({', '.join(compile_kwargs)})"]
+    return "; ".join(parts + settings)
+
+
+def recommend(run: BakeoffRun, s: Summary) -> str:
     parts: list[str] = []
     if not s.any_ok:
         parts.append("No mode produced a timed, correct result, so there is nothing to recommend; see the reasons above.")
     elif len(s.workloads) == 1:
-        w = s.workloads[0]
-        parts.append(_one_workload(w, by_wl[w.workload]))
+        parts.append(_one_workload(s.workloads[0], run.rows_of(s.workloads[0].workload)))
     else:
-        counted = {m: n for m, n in s.wins.items() if n}
-        top = max(counted, key=lambda m: (counted[m], s.geomean_speedup.get(m, 0.0))) if counted else None
-        n_scored = sum(1 for w in s.workloads if w.winner)
-        if top:
-            g = s.geomean_speedup.get(top)
-            parts.append(f"{top} won {counted[top]} of {n_scored} workloads"
-                         + (f" (geometric-mean speedup {g:.2f}x over eager)" if g else "") + ".")
-            others = [f"{m} won {n}" for m, n in counted.items() if m != top]
-            if others:
-                parts.append("Elsewhere " + ", ".join(others) + ": check the per-workload winners, since the best "
-                             "mode depends on the shape.")
-        best_geo = max(s.geomean_speedup.items(), key=lambda kv: kv[1]) if s.geomean_speedup else None
-        if best_geo and best_geo[0] != top:
-            parts.append(f"By geometric-mean speedup the best single mode is {best_geo[0]} ({best_geo[1]:.2f}x).")
-        if s.average_win_margin is not None:
-            parts.append(f"On average the winner led the runner-up by {s.average_win_margin:.1%}.")
+        parts.extend(_many_workloads(s))
+    for w in s.workloads:
+        parts.extend(_knob_sentences(w, len(s.workloads) > 1))
+        for label, reasons in w.implausible.items():
+            parts.append(f"Check {label} on {w.workload}: " + "; ".join(reasons) + ".")
+        if w.nondeterministic:
+            parts.append(f"{w.workload}'s output changes from one eager call to the next (random numbers, or "
+                         "state kept between calls), so no row's correctness could be checked: they are marked "
+                         "'unchecked', not 'ok'.")
     if s.gemm_templates_disabled:
         d = run.device
         parts.append(f"max-autotune's GEMM templates were disabled on this GPU ({d.get('sm_count')} SMs, below the "
@@ -178,7 +249,7 @@ def recommend(run: BakeoffRun, s: Summary, by_wl: dict[str, list[ModeResult]]) -
     bound = [f"{', '.join(w.launch_bound)} on {w.workload}" for w in s.workloads if w.launch_bound]
     if bound:
         parts.append("Launch-bound: " + "; ".join(bound) + ". There the host took longer to issue a call than the "
-                     "GPU took to run it, so those modes are ranked by their back-to-back time per call (loop ms); "
+                     "GPU took to run it, so those rows are ranked by their back-to-back time per call (loop ms); "
                      "their do_bench medians understate it and move with host load. Fewer, larger calls "
                      "(batching) or CUDA graphs are what help such workloads.")
     if s.cudagraphs_hurt:
@@ -190,23 +261,62 @@ def recommend(run: BakeoffRun, s: Summary, by_wl: dict[str, list[ModeResult]]) -
                          "call unless it is a parameter, a buffer or the output of an earlier CUDA graph; "
                          "compiling the code that produces those inputs together with this workload avoids "
                          "the copy, otherwise prefer the mode without CUDA graphs.")
-    skips = sorted({r.mode for r in run.rows if r.cudagraph_skips})
+    skips = sorted({r.label for r in run.rows if r.observed.cudagraph_skips})
     if skips:
-        parts.append(f"Inductor skipped CUDA graphs in {', '.join(skips)} (see the mode's warnings for why).")
+        parts.append(f"Inductor skipped CUDA graphs in {', '.join(skips)} (see the row's warnings for why).")
     if s.mismatches:
-        parts.append("WARNING: results differ from eager beyond tolerance for " + "; ".join(s.mismatches)
+        parts.append("WARNING: results differ beyond tolerance for " + "; ".join(s.mismatches)
                      + ". Those rows are excluded from the ranking.")
     if s.failures:
         parts.append(f"{len(s.failures)} measurement(s) failed (see the status column).")
     if run.interrupted:
-        parts.append("The run was interrupted, so this covers only the modes that finished.")
+        parts.append(f"The run was stopped ({run.interrupted_by}), so this covers only what finished.")
     return " ".join(parts)
+
+
+def _many_workloads(s: Summary) -> list[str]:
+    parts = []
+    counted = {m: n for m, n in s.wins.items() if n}
+    top = max(counted, key=lambda m: (counted[m], s.geomean_speedup.get(m, 0.0))) if counted else None
+    n_scored = sum(1 for w in s.workloads if w.winner)
+    if top:
+        g = s.geomean_speedup.get(top)
+        parts.append(f"{top} won {counted[top]} of {n_scored} workloads"
+                     + (f" (geometric-mean speedup {g:.2f}x over eager)" if g else "") + ".")
+        others = [f"{m} won {n}" for m, n in counted.items() if m != top]
+        if others:
+            parts.append("Elsewhere " + ", ".join(others) + ": check the per-workload winners, since the best "
+                         "mode depends on the shape.")
+    best_geo = max(s.geomean_speedup.items(), key=lambda kv: kv[1]) if s.geomean_speedup else None
+    if best_geo and best_geo[0] != top:
+        parts.append(f"By geometric-mean speedup the best single choice is {best_geo[0]} ({best_geo[1]:.2f}x).")
+    if s.average_win_margin is not None:
+        parts.append(f"On average the winner led the runner-up by {s.average_win_margin:.1%}.")
+    return parts
+
+
+def _knob_sentences(w: WorkloadSummary, name_workload: bool) -> list[str]:
+    where = f" on {w.workload}" if name_workload else ""
+    out = []
+    for k in w.knob_effects:
+        if k.speedup is None:
+            continue
+        cost = ""
+        if k.error_vs_fp64 is not None:
+            cost = f"; its error against an fp64 run is {k.error_vs_fp64:.2g}"
+            if k.error_cost is not None and k.error_cost > 1.5:
+                cost += f", {times(k.error_cost)} eager's"
+            cost += (f" ({'within' if k.status == 'ok' else 'beyond'} the tolerance of {k.judged_as}, the precision "
+                     "it computes in)")
+        verdict = (f"{k.speedup:.2f}x {k.base}" if k.beyond_spread else f"within the spread of {k.base}")
+        out.append(f"{k.label}{where}: {verdict}{cost}.")
+    return out
 
 
 def _one_workload(w: WorkloadSummary, rows: list[ModeResult]) -> str:
     if w.winner is None:
         return f"No mode produced a timed, correct result for {w.workload}."
-    by = {r.mode: r for r in rows}
+    by = {r.label: r for r in rows}
     text = f"For {w.workload}, {w.winner} was fastest at {_ms(w.winner_ms)} per call"
     sp = w.speedup_vs_eager.get(w.winner)
     if w.winner != "eager" and sp:
@@ -218,19 +328,19 @@ def _one_workload(w: WorkloadSummary, rows: list[ModeResult]) -> str:
         compiled = [(m, x) for m, x in w.speedup_vs_eager.items() if m != "eager"]
         if compiled:
             m, x = max(compiled, key=lambda kv: kv[1])
-            text += f" torch.compile did not pay off here: the best compiled mode, {m}, reached {x:.2f}x eager; keep eager."
+            text += f" torch.compile did not pay off here: the best compiled choice, {m}, reached {x:.2f}x eager; keep eager."
         return text
     if w.within_noise and w.runner_up:
         a, b = by[w.winner], by[w.runner_up]
         cheaper = min((a, b), key=lambda r: r.compile_s if r.compile_s is not None else 0.0)
-        if cheaper.mode == "eager":
+        if cheaper.label == "eager":
             return text + (f" {w.winner} and eager are within measurement noise (their quartile ranges overlap): "
                            "torch.compile bought nothing measurable here, so keep eager.")
-        text += (f" The two best are within measurement noise (their quartile ranges overlap), so prefer "
-                 f"{cheaper.mode}, whose cold compile took {cheaper.compile_s or 0:.1f} s.")
-    else:
-        win = by[w.winner]
-        if win.compile_s is not None:
-            text += f" Use torch.compile(mode=\"{w.winner}\")" if w.winner != "default" else " Use torch.compile()"
-            text += f"; its cold compile took {win.compile_s:.1f} s."
-    return text
+        return text + (f" The two best are within measurement noise (their quartile ranges overlap), so prefer "
+                       f"{cheaper.label} ({how_to_use(cheaper.label)}), whose cold compile took "
+                       f"{cheaper.compile_s or 0:.1f} s.")
+    win = by[w.winner]
+    text += f" Use {how_to_use(w.winner)}"
+    if win.compile_s is not None:
+        text += f"; its cold compile took {win.compile_s:.1f} s"
+    return text + "."

@@ -5,17 +5,22 @@ is most of the harness's overhead. The zygote imports torch, dynamo and inductor
 CUDA, so every forked child initialises CUDA itself, as a fresh process would, and sets its
 own cache folders before anything compiles.
 
+Started with a folder argument, the zygote points inductor's and Triton's on-disk state there before
+importing them (nothing lands in the user's folders; each child then moves to its own fresh state).
+
 Protocol (JSON lines): the parent writes ``{"spec": {...}, "log": PATH}`` on stdin; the zygote
 answers ``{"event": "started", "pid": N}`` at once and ``{"event": "exited", "pid": N,
 "returncode": R}`` (negative R: killed by signal -R) when the child ends. The child is the leader of
 its own process group, so the parent can kill it with everything it started (compile workers).
-EOF on stdin ends the zygote.
+EOF on stdin ends the zygote. SIGTERM ends it too, after it has killed the process group of the
+child it is waiting for (the harness may be stopping before it learnt that child's pid).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 import time
 
@@ -45,21 +50,6 @@ def _preload() -> float:
     return time.perf_counter() - t0
 
 
-def driver_initialized() -> bool:
-    """Has this process called cuInit? torch.cuda.is_initialized() only knows torch's own lazy init."""
-    try:
-        with open("/proc/self/maps") as f:
-            if "libcuda.so" not in f.read():
-                return False  # the driver library is not even loaded
-        import ctypes
-
-        lib = ctypes.CDLL("libcuda.so.1")  # already mapped: this only returns its handle
-    except OSError:
-        return False
-    count = ctypes.c_int(0)
-    return lib.cuDeviceGetCount(ctypes.byref(count)) != 3  # 3 = CUDA_ERROR_NOT_INITIALIZED
-
-
 def child_environment() -> None:
     """Give a forked child the environment the user gave the bake-off, without the zygote's NVML switch."""
     if _SET_NVML_CHECK:
@@ -67,6 +57,8 @@ def child_environment() -> None:
 
 
 def _child(request: dict) -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the workload gets the default, not the zygote's
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
     os.setsid()
     child_environment()
     fd = os.open(request["log"], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
@@ -76,9 +68,9 @@ def _child(request: dict) -> None:
     os.dup2(devnull, 0)
     code = 4
     try:
-        from gpudiag.bakeoff.child import run_to_file
+        from gpudiag.bakeoff.child import Spec, run_to_file
 
-        code = run_to_file(request["spec"])
+        code = run_to_file(Spec.from_dict(request["spec"]))
     except BaseException:  # noqa: BLE001 - report through the exit code; the log has the traceback
         import traceback
 
@@ -89,26 +81,50 @@ def _child(request: dict) -> None:
         os._exit(code)  # never return into the zygote's loop
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
     out = sys.stdout
+    if argv:  # fresh state for the zygote itself: importing inductor creates its cache folder
+        from gpudiag.bakeoff import isolation
+
+        isolation.enter(argv[0])
     import_s = _preload()
     import torch
 
+    from gpudiag.device.cudadrv import initialized_in_this_process
+
     # A CUDA context created before fork() is unusable in the children: refuse to serve then.
-    cuda_initialized = bool(torch.cuda.is_initialized()) or driver_initialized()
+    cuda_initialized = bool(torch.cuda.is_initialized()) or initialized_in_this_process()
     out.write(json.dumps({"event": "ready", "import_s": import_s, "pid": os.getpid(),
                           "cuda_initialized": cuda_initialized}) + "\n")
     out.flush()
+    current = {"pid": 0}
+
+    def end(signum: int, _frame: object) -> None:
+        if current["pid"]:  # its group, and the child itself in case it has not called setsid() yet
+            for kill in (os.killpg, os.kill):
+                try:
+                    kill(current["pid"], signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass
+        os._exit(128 + signum)
+
+    signal.signal(signal.SIGTERM, end)
     for line in sys.stdin:
         if not line.strip():
             continue
         request = json.loads(line)
+        # No SIGTERM between fork() and knowing the child's pid: it would leave the child running.
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
         pid = os.fork()
         if pid == 0:
             _child(request)
+        current["pid"] = pid
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
         out.write(json.dumps({"event": "started", "pid": pid}) + "\n")
         out.flush()
         _, status = os.waitpid(pid, 0)
+        current["pid"] = 0
         code = os.waitstatus_to_exitcode(status)
         out.write(json.dumps({"event": "exited", "pid": pid, "returncode": code}) + "\n")
         out.flush()

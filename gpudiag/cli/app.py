@@ -51,6 +51,17 @@ class GpudiagGroup(TyperGroup):
     (``gpudiag.error/1``): a script that parses stdout always gets JSON.
     """
 
+    def format_commands(self, ctx, formatter) -> None:
+        """Each command's whole first sentence, wrapped to the terminal, never cut with '...'."""
+        rows = []
+        for name in self.list_commands(ctx):
+            cmd = self.get_command(ctx, name)
+            if cmd is not None and not cmd.hidden:
+                rows.append((name, cmd.get_short_help_str(limit=10_000)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
     def invoke(self, ctx: typer.Context):  # type: ignore[override]
         args = _subcommand_args(ctx)
         command = args[0] if args else None
@@ -86,13 +97,38 @@ class GpudiagGroup(TyperGroup):
                        "(set GPUDIAG_DEBUG=1 to see the traceback)", EXIT_USAGE) from None
 
 
+def _keep_hyphenated_words_whole() -> None:
+    """Help text wraps between words only: "max-autotune" or "--max-regression" split at a hyphen
+    cannot be copied back. click's wrap_text builds its TextWrapper from ``_textwrap`` at each call
+    and offers no switch, so the class it finds there gets ``break_on_hyphens=False``."""
+    for name in ("typer._click._textwrap", "click._textwrap"):  # Typer's vendored click, then click
+        try:
+            module = importlib.import_module(name)
+        except ImportError:
+            continue
+        base = module.TextWrapper
+        if getattr(base, "keeps_hyphenated_words", False):
+            continue
+
+        class TextWrapper(base):  # type: ignore[misc, valid-type]
+            keeps_hyphenated_words = True
+
+            def __init__(self, *args, **kwargs):
+                kwargs["break_on_hyphens"] = False
+                super().__init__(*args, **kwargs)
+
+        module.TextWrapper = TextWrapper
+
+
+_keep_hyphenated_words_whole()
+
 app = typer.Typer(
     name="gpudiag",
     cls=GpudiagGroup,
-    help="Answers about your NVIDIA GPU for people who tune torch.compile, Triton and CUTLASS kernels.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # click's own help: wrapped to the terminal (at most 80 columns), never cut with "…"
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 

@@ -43,105 +43,114 @@ CHECK_TILES_HELP = (
     "Assumptions: " + "; ".join(core.TRITON_NOTES + core.CUTLASS_NOTES) + "."
 )
 
-CONFIGS, TARGET, EXACT, OCCUPANCY, CUTLASS, OUTPUT = ("Configs", "Target", "Exact compile", "Occupancy and waves",
-                                                      "CUTLASS model", "Output")
-
-
 @app.command("check-tiles", help=CHECK_TILES_HELP)
 def check_tiles_command(
     tiles: Optional[List[str]] = typer.Argument(
         None, metavar="TILE...", show_default=False,
-        help=escape("Tile configs BMxBNxBK[:STAGES][@WARPS], e.g. 128x256x64:3@8. A K written as 64B means "
-                    "64 bytes of K (CUTLASS and TensorRT-LLM tile names).")),
+        help="Tile configs BMxBNxBK[:STAGES][@WARPS], e.g. 128x256x64:3@8. A K written as 64B means 64 bytes "
+             "of K (CUTLASS and TensorRT-LLM tile names). With --from-triton-cache: the cache folder."),
     file: Optional[List[str]] = typer.Option(
-        None, "--file", "-f", metavar="FILE", rich_help_panel=CONFIGS,
+        None, "--file", "-f", metavar="FILE",
         help="Read configs from a JSON, YAML (needs PyYAML) or CSV file; parsed as data, never evaluated."),
     from_inductor: bool = typer.Option(
-        False, "--from-inductor", rich_help_panel=CONFIGS,
+        False, "--from-inductor",
         help="Check the matmul candidates the installed torch's inductor autotunes (read through its own "
              "heuristics module)."),
     inductor_set: str = typer.Option(
-        "mm", "--inductor-set", metavar="SET", rich_help_panel=CONFIGS,
+        "mm", "--inductor-set", metavar="SET",
         help="Which inductor candidate list: " + ", ".join(SETS) + ". scaled_mm is checked as fp8 and int8_mm "
              "as int8 unless --dtype says otherwise."),
     from_script: Optional[str] = typer.Option(
-        None, "--from-script", metavar="SCRIPT", rich_help_panel=CONFIGS,
+        None, "--from-script", metavar="SCRIPT",
         help="Check the configs of every @triton.autotune kernel in a Python script (parsed, never run)."),
     dtype: Optional[str] = typer.Option(
-        None, "--dtype", "-d", metavar="DTYPE", rich_help_panel=CONFIGS, show_default=False,
+        None, "--dtype", "-d", metavar="DTYPE", show_default=False,
         help="Element type of A (and B unless --b-dtype): fp32, tf32, fp16, bf16, fp8 (= fp8e4m3), fp8e5m2, "
              "int8, fp4. Default: fp16, or the type an inductor set is for."),
     b_dtype: Optional[str] = typer.Option(
-        None, "--b-dtype", metavar="DTYPE", rich_help_panel=CONFIGS, help="Element type of B where it differs."),
+        None, "--b-dtype", metavar="DTYPE", help="Element type of B where it differs."),
     a_layout: Optional[str] = typer.Option(
-        None, "--a-layout", metavar="row|col", rich_help_panel=CONFIGS,
+        None, "--a-layout", metavar="row|col",
         help="Layout of A: row (K contiguous, the default) or col."),
     b_layout: Optional[str] = typer.Option(
-        None, "--b-layout", metavar="row|col", rich_help_panel=CONFIGS,
+        None, "--b-layout", metavar="row|col",
         help="Layout of B: row (N contiguous) or col (K-major). Default: col for fp8 and fp4 (as "
              "torch._scaled_mm requires), row otherwise."),
     gpu: Optional[str] = typer.Option(
-        None, "--gpu", "-g", metavar="NAME", rich_help_panel=TARGET,
+        None, "--gpu", "-g", metavar="NAME",
         help="Target a catalogue GPU instead of the live one (no GPU needed)."),
     arch: Optional[str] = typer.Option(
-        None, "--arch", metavar="SM", rich_help_panel=TARGET,
+        None, "--arch", metavar="SM",
         help="Target an architecture, e.g. sm_89 or sm_121: its limits, no SM count (no GPU needed)."),
     index: Optional[int] = typer.Option(
-        None, "--index", "-i", metavar="N", rich_help_panel=TARGET, help="The live GPU at this CUDA ordinal."),
+        None, "--index", "-i", metavar="N", help="The live GPU at this CUDA ordinal."),
     smem_limit: Optional[int] = typer.Option(
-        None, "--smem-limit", metavar="BYTES", rich_help_panel=TARGET,
+        None, "--smem-limit", metavar="BYTES",
         help="Compare against this per-block shared-memory limit instead of the target's; alone, it names "
              "no architecture."),
     sms: Optional[int] = typer.Option(
-        None, "--sms", metavar="N", rich_help_panel=TARGET,
+        None, "--sms", metavar="N",
         help="SM count for --shape where the target gives none (--arch, --smem-limit)."),
     exact: bool = typer.Option(
-        False, "--exact", rich_help_panel=EXACT,
+        False, "--exact",
         help="Compile the Triton matmul for the target's architecture and report the compiler's shared "
              "memory, registers and spills, and its largest stage count that fits (no GPU needed)."),
     jobs: Optional[int] = typer.Option(
-        None, "--jobs", "-j", metavar="N", rich_help_panel=EXACT,
+        None, "--jobs", "-j", metavar="N",
         help="Parallel compiles for --exact, 1 or more (default: all cores)."),
     no_cache: bool = typer.Option(
-        False, "--no-cache", rich_help_panel=EXACT,
+        False, "--no-cache",
         help="--exact: compile afresh and write no cache, neither gpudiag's nor Triton's."),
     regs: Optional[int] = typer.Option(
-        None, "--regs", metavar="N", rich_help_panel=OCCUPANCY,
+        None, "--regs", metavar="N",
         help="Registers per thread (1..255), from ptxas -v, ncu or an earlier --exact, for occupancy "
              "without compiling."),
     shape: Optional[str] = typer.Option(
-        None, "--shape", metavar="MxNxK", rich_help_panel=OCCUPANCY,
+        None, "--shape", metavar="MxNxK",
         help="Also report tiles, waves with the config's occupancy, the persistent grid, and the waves and "
              "fewest SMs at one block per SM."),
     groups: int = typer.Option(
-        1, "--groups", metavar="G", rich_help_panel=OCCUPANCY, help="With --shape: the GEMMs in the group."),
+        1, "--groups", metavar="G", help="With --shape: the GEMMs in the group."),
     model: str = typer.Option(
-        "triton", "--model", metavar="MODEL", rich_help_panel=CUTLASS,
+        "triton", "--model", metavar="MODEL",
         help="triton (Triton's allocation) or cutlass (CUTLASS 3.x builders)."),
     grouped: bool = typer.Option(
-        False, "--grouped", rich_help_panel=CUTLASS,
+        False, "--grouped",
         help="A grouped (pointer-array) GEMM, whose builder reserves scheduler and tensor-map storage."),
     epilogue_smem: Optional[int] = typer.Option(
-        None, "--epilogue-smem", metavar="BYTES", rich_help_panel=CUTLASS,
+        None, "--epilogue-smem", metavar="BYTES",
         help="The epilogue's shared storage. Unknown by default: totals are then lower bounds and a config "
              "whose bound fits is reported as '?' (exit 1), never as a fit."),
     kernel_carveout: Optional[int] = typer.Option(
-        None, "--kernel-carveout", metavar="BYTES", rich_help_panel=CUTLASS,
+        None, "--kernel-carveout", metavar="BYTES",
         help="Override the builder's kernel carveout."),
     block_scaled: Optional[bool] = typer.Option(
-        None, "--block-scaled/--no-block-scaled", rich_help_panel=CUTLASS, show_default=False,
+        None, "--block-scaled/--no-block-scaled", show_default=False,
         help="Operands carry block scale factors (default: yes for fp4)."),
     scale_vector: Optional[int] = typer.Option(
-        None, "--scale-vector", metavar="N", rich_help_panel=CUTLASS,
+        None, "--scale-vector", metavar="N",
         help="Elements per scale factor (16 for nvfp4, 32 for mx)."),
     show_all: bool = typer.Option(
-        False, "--all", rich_help_panel=OUTPUT,
+        False, "--all",
         help=f"Print every config's row; over {FULL_TABLE_ROWS} configs the text report otherwise shows the "
              "counts, the failures and the best fits."),
     json_out: bool = typer.Option(
-        False, "--json", rich_help_panel=OUTPUT,
+        False, "--json",
         help="Print one JSON document (schema gpudiag.check-tiles/2), every config included."),
+    from_triton_cache: bool = typer.Option(False, "--from-triton-cache", help="Check every kernel in a Triton "
+                                           "cache: the folder given as the argument, else $TRITON_CACHE_DIR, else "
+                                           "~/.triton/cache. Each is recompiled for every target (--arch and --gpu "
+                                           "take comma lists: --arch sm_80,sm_89 --gpu 'RTX 4090',gb10; no GPU "
+                                           "needed) into a kernel x target table of shared memory, registers, "
+                                           "spills, blocks per SM and fits. Exit 1 if any cell does not launch "
+                                           "or could not be checked. JSON schema gpudiag.check-tiles-cache/1."),
+    kernel: Optional[List[str]] = typer.Option(None, "--kernel", "-k", metavar="NAME", help="--from-triton-cache: "
+                                               "only kernels whose name contains NAME, or matches it as a glob "
+                                               "(triton_mm*). Repeatable."),
 ) -> None:
+    if from_triton_cache:  # a mode of its own: gpudiag/cli/check_tiles_cache.py
+        from gpudiag.cli.check_tiles_cache import run_from_triton_cache
+        return run_from_triton_cache(tiles, kernel, arch, gpu, index, jobs, not no_cache, json_out)
     request = core.CheckRequest(
         tiles=list(tiles or []), files=list(file or []), from_inductor=from_inductor, inductor_set=inductor_set,
         from_script=from_script, gpu=gpu, arch=arch, index=index, smem_limit=smem_limit, sms=sms, dtype=dtype,
@@ -182,12 +191,15 @@ class _Progress:
             from rich.console import Console
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+            # no refresh thread (auto_refresh off): --exact forks compile workers while the bar is up
             self.bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                                TimeElapsedColumn(), console=Console(file=sys.stderr), transient=True)
+                                TimeElapsedColumn(), console=Console(file=sys.stderr), transient=True,
+                                auto_refresh=False)
             self.bar.start()
         if what not in self.tasks:
             self.tasks[what] = self.bar.add_task(what, total=total)
         self.bar.update(self.tasks[what], completed=done, total=total)
+        self.bar.refresh()
 
 
 # --- text rendering (80 columns: wrap or stack, never cut) ----------------------------------------

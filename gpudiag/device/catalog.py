@@ -1,6 +1,6 @@
 """The offline GPU catalogue: sourced data files, read here, turned into ``DeviceFacts``.
 
-Two tables ship in ``gpudiag/device/data``:
+Three tables ship in ``gpudiag/device/data``:
 
 ``compute_capabilities.toml``
     One ``[[cc]]`` row per compute capability (7.0 .. 12.1): the per-architecture limits of the
@@ -8,10 +8,14 @@ Two tables ship in ``gpudiag/device/data``:
     lanes per SM from the architecture whitepapers.
 ``gpus.toml``
     One ``[[gpu]]`` row per model: compute capability, SM count, memory, L2, bandwidth and dense
-    bf16 tensor throughput, each row with ``sources`` (and ``conflicts`` where public sources
-    disagree, saying which one we trust and why). A row may override any per-cc limit.
+    bf16 tensor throughput. Every source of a row says what kind it is (``live``, ``datasheet``,
+    ``third-party``, ``derived``) and which fields it gives, so each value carries its evidence
+    (``DeviceFacts.evidence``). A row may override any per-cc limit.
+``gpu_families.toml``
+    Families with no row (AMD, NVIDIA older than sm_70, GTX 16), so ``--gpu`` can say what they are.
 
-Adding a GPU means adding a row; no code changes.
+Adding a GPU means adding a row; no code changes. ``--gpu`` names are matched by
+``gpudiag.device.names`` (one normaliser and one scorer for every row).
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from gpudiag.device import names
 from gpudiag.device.facts import DeviceFacts
 from gpudiag.files import load_toml
 from gpudiag.errors import GpudiagError
@@ -42,6 +47,32 @@ CC_LIMIT_FIELDS = (
     "max_threads_per_block",
     "max_blocks_per_sm",
 )
+# gpus.toml field -> DeviceFacts attribute, where the names differ.
+ROW_FIELD_ON_FACTS = {"memory_gib": "memory_total_bytes", "memory_bandwidth_gbps": "memory_bandwidth_bytes_per_s"}
+SOURCE_KINDS = ("live", "datasheet", "third-party", "derived")  # best evidence first
+
+
+@dataclass(frozen=True)
+class Source:
+    """One source of a catalogue row: what kind of evidence it is and which fields it gives."""
+
+    kind: str  # one of SOURCE_KINDS
+    fields: tuple[str, ...]
+    text: str
+    row: str  # "gpus.toml h200", "compute_capabilities.toml 9.0"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "fields": list(self.fields), "text": self.text, "row": self.row}
+
+
+def _sources(raw: list[dict[str, Any]], row: str) -> tuple[Source, ...]:
+    out = tuple(Source(s["kind"], tuple(s["fields"]), s["text"], row) for s in raw)
+    return tuple(sorted(out, key=lambda s: SOURCE_KINDS.index(s.kind)))
+
+
+def best_source(sources: tuple[Source, ...], field: str) -> Source | None:
+    """The strongest source that gives ``field`` (sources are kept best-first)."""
+    return next((s for s in sources if field in s.fields), None)
 
 
 @dataclass(frozen=True)
@@ -53,7 +84,7 @@ class CCLimits:
     arch_name: str
     fp32_lanes_per_sm: int | None
     limits: dict[str, int]
-    sources: tuple[str, ...]
+    sources: tuple[Source, ...]
     notes: str | None = None
 
     @property
@@ -77,6 +108,31 @@ class GpuRow:
     def aliases(self) -> tuple[str, ...]:
         return tuple(self.data.get("aliases", ())) + tuple(self.data.get("nvml_names", ()))
 
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Every name the row answers to: key, name, aliases, NVML names."""
+        return (self.key.replace("-", " "), self.name, *self.aliases)
+
+    @functools.cached_property
+    def sources(self) -> tuple[Source, ...]:
+        return _sources(self.data["sources"], f"gpus.toml {self.key}")
+
+    @property
+    def arch_name(self) -> str | None:
+        cc = cc_limits(self.compute_capability)
+        return self.data.get("arch_name") or (cc.arch_name if cc else None)
+
+
+@dataclass(frozen=True)
+class Family:
+    """A family of GPUs with no row: outside what gpudiag covers, or a covered architecture's model."""
+
+    name: str
+    patterns: tuple[re.Pattern, ...]
+    covered: bool
+    compute_capability: tuple[int, int] | None
+    sources: tuple[str, ...]
+
 
 def parse_cc(text: str) -> tuple[int, int]:
     """``"9.0"``, ``"90"``, ``"sm_90"``, ``"sm_90a"``, ``"compute_121"``, ``"12.1"`` -> (major, minor)."""
@@ -87,7 +143,15 @@ def parse_cc(text: str) -> tuple[int, int]:
     m = re.fullmatch(r"(?:sm_?|compute_?|cc)?(\d{1,2})(\d)[af]?", s)
     if m:
         return int(m.group(1)), int(m.group(2))
-    raise GpudiagError(f"not a compute capability: {text!r} (expected e.g. 9.0 or sm_90)")
+    raise GpudiagError(f"not a compute capability: {shown(text)} (expected e.g. 9.0 or sm_90)")
+
+
+def shown(text: str, limit: int = 60) -> str:
+    """What the user typed, quoted, and cut where it is too long to echo whole."""
+    text = str(text)
+    if len(text) <= limit:
+        return repr(text)
+    return f"{text[:limit]!r}... ({len(text):,} characters)"
 
 
 def _load(name: str) -> dict[str, Any]:
@@ -106,7 +170,7 @@ def cc_table() -> dict[tuple[int, int], CCLimits]:
             arch_name=row["arch_name"],
             fp32_lanes_per_sm=row.get("fp32_lanes_per_sm"),
             limits=limits,
-            sources=tuple(row.get("sources", ())),
+            sources=_sources(row.get("sources", []), f"compute_capabilities.toml {row['cc']}"),
             notes=row.get("notes"),
         )
     return rows
@@ -117,105 +181,133 @@ def gpu_rows() -> tuple[GpuRow, ...]:
     return tuple(GpuRow(key=r["key"], name=r["name"], data=r) for r in _load("gpus.toml")["gpu"])
 
 
+@functools.lru_cache(maxsize=1)
+def families() -> tuple[Family, ...]:
+    return tuple(
+        Family(f["name"], tuple(re.compile(p) for p in f["match"]), bool(f["covered"]),
+               parse_cc(f["compute_capability"]) if "compute_capability" in f else None, tuple(f["sources"]))
+        for f in _load("gpu_families.toml")["family"]
+    )
+
+
 def cc_limits(cc: tuple[int, int]) -> CCLimits | None:
     return cc_table().get(tuple(cc))
 
 
-def _norm(text: str) -> str:
-    s = text.lower()
-    s = re.sub(r"\b(nvidia|geforce|tesla|quadro)\b", " ", s)
-    s = re.sub(r"[^a-z0-9.]+", " ", s)
-    # "rtx3070" and "rtx 3070", "a100sxm" and "a100 sxm" are the same query.
-    s = re.sub(r"(?<=[a-z])(?=\d)|(?<=\d)(?=[a-z])", " ", s)
-    return " ".join(s.split())
-
-
-def _tokens(text: str) -> list[str]:
-    return _norm(text).split()
-
-
-def _candidate_names(row: GpuRow) -> list[str]:
-    return [row.key.replace("-", " "), row.name, *row.aliases]
+@functools.lru_cache(maxsize=1)
+def _name_index() -> tuple[tuple[GpuRow, str, tuple[str, ...]], ...]:
+    """(row, name, its words) for every name of every row, normalised once."""
+    return tuple((row, n, names.tokens(n)) for row in gpu_rows() for n in row.names)
 
 
 def find_row_for_live_name(nvml_name: str) -> GpuRow | None:
     """The catalogue row for a name NVML reports, matched exactly (after normalisation) only."""
-    wanted = _norm(nvml_name)
+    wanted = names.tokens(nvml_name)
     for row in gpu_rows():
-        if any(_norm(n) == wanted for n in [row.name, *row.data.get("nvml_names", ())]):
+        if any(names.tokens(n) == wanted for n in [row.name, *row.data.get("nvml_names", ())]):
             return row
     return None
 
 
 def lookup(query: str) -> DeviceFacts:
-    """Forgiving ``--gpu`` lookup: "3070", "rtx 3070", "H100", "gb10", "sm_121".
+    """``--gpu NAME``: a model as people type it ("3070", "rtx 4090 laptop", "Ｈ１００"), or an
+    architecture ("sm_121", "9.0").
 
-    Raises ``GpudiagError`` (exit 2) listing the closest names when nothing or too much matches.
+    Raises ``GpudiagError`` (exit 2) for a name outside what gpudiag covers, an ambiguous one (naming
+    the candidates) or an unknown one (naming the closest rows).
     """
-    q = _norm(query)
-    if not q:
+    if len(query) > names.MAX_QUERY_CHARS:
+        raise GpudiagError(f"--gpu {shown(query)} is not a GPU name: GPU names are at most "
+                           f"{names.MAX_QUERY_CHARS} characters")
+    words = names.tokens(query)
+    if not words:
         raise GpudiagError("--gpu needs a GPU name, e.g. --gpu 'RTX 3070' or --gpu sm_90")
-    rows = gpu_rows()
+    compact = names.normalise(query).replace(" ", "")
+    if re.fullmatch(r"(sm|compute|cc)_?\d{2,3}[af]?|\d+\.\d", compact):
+        return _architecture(query, parse_cc(compact))
 
-    exact = [r for r in rows if any(_norm(n) == q for n in _candidate_names(r))]
+    exact = {row.key: row for row, _, ws in _name_index() if ws == words}
     if len(exact) == 1:
-        return facts_from_row(exact[0])
+        return facts_from_row(next(iter(exact.values())))
 
-    # A compute capability names an architecture; use the one GPU of that cc if there is one,
-    # otherwise the per-cc limits alone.
-    if re.fullmatch(r"(sm|compute|cc)[ _]?\d{2,3}[af]?|\d+\.\d", q.replace(" ", "_")):
-        cc = parse_cc(q.replace(" ", ""))
-        same_cc = [r for r in rows if r.compute_capability == cc]
-        if len(same_cc) == 1:
-            facts = facts_from_row(same_cc[0])
-            facts.notes.append(f"{query} resolved to the catalogue's only {facts.sm} model, {facts.name}; "
-                               "other parts of this architecture may differ in SM count and memory")
-            return facts
-        return facts_from_cc(cc)
-
-    q_tokens = q.split()
-    containing = _rows_containing(rows, q_tokens)
-    if not containing:
-        # "4060 ti 16gb", "rtx 5090 32gb": a memory size the catalogue does not split on.
-        trimmed = " ".join(re.sub(r"\b\d+ ?(gb|gib|g)\b", " ", q).split()).split()
-        if trimmed and trimmed != q_tokens:
-            containing = _rows_containing(rows, trimmed)
-            q_tokens = trimmed
-    if containing:
-        # Prefer the row whose best name adds the fewest extra words ("3070" -> "RTX 3070",
-        # not "RTX 3070 Ti"); a tie between different rows is ambiguous.
-        def extra(r: GpuRow) -> int:
-            return min(
-                len(set(_tokens(n)) - set(q_tokens))
-                for n in _candidate_names(r)
-                if set(q_tokens) <= set(_tokens(n))
-            )
-
-        best = min(extra(r) for r in containing)
-        winners = [r for r in containing if extra(r) == best]
+    # A family (AMD, Pascal, ...) is a positive identification; a scored match may only be a near
+    # name (the Maxwell "Jetson Nano" is not the "Jetson Orin Nano").
+    family = _family(words)
+    if family is not None and not family.covered:
+        raise GpudiagError(f"--gpu {shown(query)} is {family.name}: outside what gpudiag covers, which is "
+                           "NVIDIA GPUs of compute capability 7.0 (Volta) and newer")
+    if family is not None:
+        sm = f"sm_{family.compute_capability[0]}{family.compute_capability[1]}"
+        raise GpudiagError(f"--gpu {shown(query)} is {family.name}, which the catalogue has no row for; "
+                           f"--gpu {sm} gives its per-architecture limits (no SM count or memory)")
+    matches = _scored(words)
+    if matches:
+        best = min(m.cost for m in matches)
+        winners = {m.key: m for m in matches if m.cost == best}
         if len(winners) == 1:
-            return facts_from_row(winners[0])
-        names = ", ".join(sorted(r.name for r in winners))
-        raise GpudiagError(f"--gpu {query!r} is ambiguous: it matches {names}. Name one of them.")
+            (match,) = winners.values()
+            facts = facts_from_row(next(r for r in gpu_rows() if r.key == match.key))
+            if match.memory_differs:
+                asked = names.memory_gib(words)
+                facts.notes.append(f"--gpu {shown(query)} asks for {asked:g} GB; the catalogue row {facts.name} "
+                                   f"has {_fmt_gib(facts.memory_total_bytes)}: its other values are this model's")
+            return facts
+        rows = sorted(next(r for r in gpu_rows() if r.key == k).name for k in winners)
+        raise GpudiagError(f"--gpu {shown(query)} is ambiguous: it matches {', '.join(rows)}. Name one of them.")
 
-    raise GpudiagError(f"unknown GPU {query!r}; closest catalogue names: {', '.join(closest_names(query))}"
+    raise GpudiagError(f"unknown GPU {shown(query)}; closest catalogue names: {', '.join(closest_names(query))}"
                        " (gpudiag info --list-gpus shows them all)")
 
 
-def _rows_containing(rows: tuple[GpuRow, ...], q_tokens: list[str]) -> list[GpuRow]:
-    return [r for r in rows if any(set(q_tokens) <= set(_tokens(n)) for n in _candidate_names(r))]
+def _fmt_gib(n: int | None) -> str:
+    return "an unknown amount of memory" if n is None else f"{n / GIB:g} GiB"
+
+
+def _scored(words: tuple[str, ...]) -> list[names.Match]:
+    """Every row that can be ``words``, each by its best (cheapest) name."""
+    best: dict[str, names.Match] = {}
+    for row, name, ws in _name_index():
+        scored = names.score(words, ws, row.arch_name, row.data.get("memory_gib"))
+        if scored is None:
+            continue
+        cost, differs = scored
+        if row.key not in best or cost < best[row.key].cost:
+            best[row.key] = names.Match(row.key, name, cost, differs)
+    return list(best.values())
+
+
+def _family(words: tuple[str, ...]) -> Family | None:
+    text = " ".join(words)
+    return next((f for f in families() if any(p.search(text) for p in f.patterns)), None)
+
+
+def _architecture(query: str, cc: tuple[int, int]) -> DeviceFacts:
+    """A compute capability names an architecture: its one catalogue model if there is one, else its limits."""
+    same_cc = [r for r in gpu_rows() if r.compute_capability == cc]
+    if len(same_cc) == 1:
+        facts = facts_from_row(same_cc[0])
+        facts.notes.append(f"{query} resolved to the catalogue's only {facts.sm} model, {facts.name}; "
+                           "other parts of this architecture may differ in SM count and memory")
+        return facts
+    return facts_from_cc(cc)
 
 
 def closest_names(query: str, n: int = 5) -> list[str]:
-    names: dict[str, str] = {}
-    for r in gpu_rows():
-        for cand in _candidate_names(r):
-            names.setdefault(_norm(cand), r.name)
-    hits = difflib.get_close_matches(_norm(query), list(names), n=n * 3, cutoff=0.3)
+    """Rows sharing the most words with ``query``, then the most similar spellings."""
+    words = set(names.tokens(query[: names.MAX_QUERY_CHARS]))
+    overlap: dict[str, int] = {}
+    spelled: dict[str, str] = {}
+    for row, name, ws in _name_index():
+        shared = len(words & (set(ws) - names.BRAND))
+        overlap[row.name] = max(overlap.get(row.name, 0), shared)
+        spelled.setdefault(" ".join(ws), row.name)
+    ranked = [name for name, k in sorted(overlap.items(), key=lambda kv: -kv[1]) if k > 0]
+    typed = " ".join(names.tokens(query[: names.MAX_QUERY_CHARS]))
+    similar = difflib.get_close_matches(typed, list(spelled), n=n * 3, cutoff=0.4)
     out: list[str] = []
-    for h in hits:
-        if names[h] not in out:
-            out.append(names[h])
+    for name in [*ranked[:n], *(spelled[h] for h in similar)]:
+        if name not in out:
+            out.append(name)
     if not out:
         out = [r.name for r in gpu_rows()[:n]]  # nothing close: the first rows, so the user sees the format
     return out[:n]
@@ -232,31 +324,50 @@ def apply_cc_limits(facts: DeviceFacts, only_missing: bool = True) -> None:
     for name, value in row.limits.items():
         if not only_missing or getattr(facts, name) is None:
             facts.set(name, value, "catalogue:cc")
+            _cite(facts, name, best_source(row.sources, name))
     if facts.cuda_cores is None and facts.sm_count and row.fp32_lanes_per_sm:
         facts.set("cuda_cores", facts.sm_count * row.fp32_lanes_per_sm, "derived")
 
 
+def _cite(facts: DeviceFacts, name: str, source: Source | None) -> None:
+    """Record which catalogue source backs ``name`` (adding the source to the facts' list once)."""
+    if source is None:
+        return
+    entry = source.to_dict()
+    if entry not in facts.catalogue_sources:
+        facts.catalogue_sources.append(entry)
+    facts.evidence[name] = {"kind": source.kind, "source": facts.catalogue_sources.index(entry)}
+
+
+def cite_row_field(facts: DeviceFacts, row: GpuRow, row_field: str) -> None:
+    """Set a gpus.toml value on ``facts`` (as ``catalogue:gpu``) with the evidence behind it."""
+    value = row.data.get(row_field)
+    if value is None:
+        return
+    name = ROW_FIELD_ON_FACTS.get(row_field, row_field)
+    if row_field == "memory_gib":
+        value = int(float(value) * GIB)
+    elif row_field == "memory_bandwidth_gbps":
+        value = int(float(value) * 1e9)
+    facts.set(name, value, "catalogue:gpu")
+    _cite(facts, name, best_source(row.sources, row_field))
+
+
 def facts_from_row(row: GpuRow) -> DeviceFacts:
-    """A catalogue GPU as ``DeviceFacts`` (origin "catalogue"; nothing here was measured)."""
+    """A catalogue GPU as ``DeviceFacts`` (origin "catalogue"; values carry their evidence)."""
     d = row.data
     facts = DeviceFacts(origin="catalogue", name=row.name, compute_capability=row.compute_capability)
     facts.catalogue_key = row.key
-    facts.catalogue_sources = list(d.get("sources", ()))
-    src = "catalogue:gpu"
-    facts.set("sm_count", d.get("sm_count"), src)
-    facts.set("l2_bytes", d.get("l2_bytes"), src)
-    if d.get("memory_gib") is not None:
-        facts.set("memory_total_bytes", int(float(d["memory_gib"]) * GIB), src)
-    facts.set("memory_bus_width_bits", d.get("memory_bus_width_bits"), src)
-    if d.get("memory_bandwidth_gbps") is not None:
-        facts.set("memory_bandwidth_bytes_per_s", int(float(d["memory_bandwidth_gbps"]) * 1e9), src)
-    facts.set("bf16_dense_tflops", d.get("bf16_dense_tflops"), src)
-    # Row-level overrides of per-cc limits (e.g. a part that differs from its architecture).
-    for name in CC_LIMIT_FIELDS:
-        facts.set(name, d.get(name), src)
+    _cite(facts, "compute_capability", best_source(row.sources, "compute_capability"))
+    for row_field in ("sm_count", "l2_bytes", "memory_gib", "memory_bus_width_bits", "memory_bandwidth_gbps",
+                      "bf16_dense_tflops", *CC_LIMIT_FIELDS):  # a row may override any per-cc limit
+        cite_row_field(facts, row, row_field)
     if d.get("arch_name"):
-        facts.set("arch_name", d["arch_name"], src)
+        facts.set("arch_name", d["arch_name"], "catalogue:gpu")
     apply_cc_limits(facts)
+    for s in row.sources:  # every source of the row is listed, even one no shown value cites
+        if s.to_dict() not in facts.catalogue_sources:
+            facts.catalogue_sources.append(s.to_dict())
     for note in ("notes", "conflicts"):
         if d.get(note):
             facts.notes.append(str(d[note]).strip())
@@ -271,7 +382,6 @@ def facts_from_cc(cc: tuple[int, int]) -> DeviceFacts:
         raise GpudiagError(f"unknown compute capability sm_{cc[0]}{cc[1]}; known: {known}")
     facts = DeviceFacts(origin="catalogue", name=f"any {row.arch_name} GPU ({row.sm})", compute_capability=cc)
     facts.catalogue_key = row.sm
-    facts.catalogue_sources = list(row.sources)
     apply_cc_limits(facts)
     facts.missing("sm_count", f"{row.sm} names an architecture, not a model; SM count varies by model")
     facts.notes.append("per-architecture limits only; name a model (--gpu 'RTX 5090') for SM count, memory and L2")

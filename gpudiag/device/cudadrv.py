@@ -34,6 +34,7 @@ ATTR = {
 }
 
 CUDA_SUCCESS = 0
+CUDA_ERROR_NOT_INITIALIZED = 3
 CUDA_ERROR_NO_DEVICE = 100
 CUDA_ERROR_INVALID_DEVICE = 101
 
@@ -136,6 +137,25 @@ class LibCuda:
         v = ctypes.c_int()
         self._check("cuDeviceGetAttribute", self._lib.cuDeviceGetAttribute(ctypes.byref(v), attr, self._device(ordinal)))
         return v.value
+
+
+def initialized_in_this_process() -> bool:
+    """Has this process called ``cuInit``? Loads nothing and initialises nothing to find out.
+
+    A process that forks CUDA children must not have initialised the driver ("Cannot re-initialize
+    CUDA in forked subprocess"); ``torch.cuda.is_initialized()`` only knows torch's own lazy init.
+    Only a driver that is already mapped is asked, with a call that answers
+    CUDA_ERROR_NOT_INITIALIZED before ``cuInit``.
+    """
+    try:
+        with open("/proc/self/maps") as f:
+            if "libcuda.so" not in f.read():
+                return False  # the driver library is not even loaded
+        lib = ctypes.CDLL("libcuda.so.1")  # already mapped: this only returns its handle
+    except OSError:
+        return False
+    count = ctypes.c_int(0)
+    return lib.cuDeviceGetCount(ctypes.byref(count)) != CUDA_ERROR_NOT_INITIALIZED
 
 
 def open_driver() -> CudaDriver:

@@ -11,6 +11,11 @@ Source labels used in ``sources``:
   ``catalogue:gpu``   the shipped GPU catalogue row (``catalogue_key``), not measured
   ``catalogue:cc``    the per-compute-capability table (CUDA Programming Guide), not measured
   ``derived``         computed from other fields (the formula is in ``notes`` or the field doc)
+
+A catalogue value also says what evidence stands behind it: ``evidence[field]`` is
+``{"kind": "live" | "datasheet" | "third-party" | "derived", "source": i}``, ``i`` indexing
+``catalogue_sources`` (``{kind, fields, text, row}``), so "132 SMs" read off a deviceQuery log is told
+apart from a number in a review.
 """
 
 from __future__ import annotations
@@ -95,7 +100,8 @@ class DeviceFacts:
     state: DeviceState | None = None
 
     catalogue_key: str | None = None  # the catalogue row this came from or was matched to
-    catalogue_sources: list[str] = field(default_factory=list)
+    catalogue_sources: list[dict[str, Any]] = field(default_factory=list)  # {kind, fields, text, row}
+    evidence: dict[str, dict[str, Any]] = field(default_factory=dict)  # catalogue value -> {kind, source}
     notes: list[str] = field(default_factory=list)
     sources: dict[str, str] = field(default_factory=dict)
     unavailable: dict[str, str] = field(default_factory=dict)
@@ -122,6 +128,7 @@ class DeviceFacts:
         setattr(self, name, value)
         self.sources[name] = source
         self.unavailable.pop(name, None)
+        self.evidence.pop(name, None)  # a catalogue caller cites its source after setting
 
     def missing(self, name: str, reason: str) -> None:
         """Record why a field has no value (kept only while it has none)."""

@@ -15,7 +15,7 @@ from gpudiag import __version__
 from gpudiag.installed import versions
 from gpudiag.device import catalog, cudadrv, nvml
 from gpudiag.device.facts import DeviceFacts, SoftwareStack
-from gpudiag.errors import DeviceUnavailable
+from gpudiag.errors import DeviceUnavailable, NoDeviceVisible
 
 NO_DEVICE_HINT = "use --gpu NAME to describe a catalogue GPU without one"
 
@@ -69,17 +69,24 @@ def _visible_env() -> str | None:
     return os.environ.get("CUDA_VISIBLE_DEVICES")
 
 
-def _no_device_error(nvml_count: int | None, why: str) -> DeviceUnavailable:
+def _no_device_error(nvml_count: int | None, why: str, nvml_status: str, driver_status: str,
+                     sw: SoftwareStack) -> NoDeviceVisible:
     cvd = _visible_env()
     if cvd is not None and (nvml_count or 0) > 0:
         shown = cvd if cvd.strip() else "(empty)"
-        return DeviceUnavailable(
-            f"CUDA_VISIBLE_DEVICES={shown} hides every GPU: NVML sees {nvml_count} on this machine "
-            f"but CUDA sees none; unset it or name a GPU that exists (0..{nvml_count - 1} or a GPU UUID)"
-        )
-    if nvml_count is None:
-        return DeviceUnavailable(f"no NVIDIA GPU here ({why}); {NO_DEVICE_HINT}")
-    return DeviceUnavailable(f"no CUDA device is visible ({why}); {NO_DEVICE_HINT}")
+        message = (f"CUDA_VISIBLE_DEVICES={shown} hides every GPU: NVML sees {nvml_count} on this machine "
+                   f"but CUDA sees none; unset it or name a GPU that exists (0..{nvml_count - 1} or a GPU UUID)")
+    elif nvml_count is None:
+        message = f"no NVIDIA GPU here ({why}); {NO_DEVICE_HINT}"
+    else:
+        message = f"no CUDA device is visible ({why}); {NO_DEVICE_HINT}"
+    return NoDeviceVisible(message, nvml_status, driver_status, sw)
+
+
+def _nvml_status(session: nvml.Nvml | None, why: str | None, count: int | None) -> str:
+    if session is None:
+        return f"not usable: {why}"
+    return f"driver {session.driver_version() or '?'} answers; {count if count is not None else '?'} GPU(s) on this machine"
 
 
 def probe(index: int | None = None, nvml_only: bool = False) -> tuple[list[DeviceFacts], SoftwareStack]:
@@ -102,13 +109,16 @@ def probe(index: int | None = None, nvml_only: bool = False) -> tuple[list[Devic
             except Exception:
                 nvml_count = None
 
+        nvml_status = _nvml_status(session, nvml_why, nvml_count)
+        driver_status = ("not initialised (NVML answers faster)" if skip_driver else
+                         f"not usable: {driver_why}" if driver is None else f"{count} device(s) visible")
         if skip_driver or (driver is None and session is not None and driver_why and "not found" in driver_why):
             devices = _probe_nvml_only(session, nvml_count or 0, driver_skipped=skip_driver)
         elif driver is None or count == 0:
             why = driver_why or "the CUDA driver reports 0 devices"
             if session is None and driver is None:
                 why = f"{driver_why}; NVML: {nvml_why}"
-            raise _no_device_error(nvml_count, why)
+            raise _no_device_error(nvml_count, why, nvml_status, driver_status, sw)
         else:
             ordinals = range(count)
             if index is not None:
@@ -118,7 +128,8 @@ def probe(index: int | None = None, nvml_only: bool = False) -> tuple[list[Devic
             return devices, sw
 
         if not devices:
-            raise _no_device_error(nvml_count, "CUDA_VISIBLE_DEVICES matches no NVML device")
+            raise _no_device_error(nvml_count, "CUDA_VISIBLE_DEVICES matches no NVML device", nvml_status,
+                                   driver_status, sw)
         if index is not None:
             _check_index(index, len(devices))
             devices = [devices[index]]
@@ -243,12 +254,12 @@ def _sm_count_and_l2_without_driver(facts: DeviceFacts) -> None:
     """NVML has no SM count, but its core count is SMs x FP32 lanes per SM, which the per-cc table has."""
     lanes = getattr(catalog.cc_limits(facts.compute_capability), "fp32_lanes_per_sm", None)
     row = catalog.find_row_for_live_name(facts.name)
-    if row is not None and row.data.get("l2_bytes"):
-        facts.set("l2_bytes", row.data["l2_bytes"], "catalogue:gpu")
+    if row is not None:
+        catalog.cite_row_field(facts, row, "l2_bytes")
     if facts.cuda_cores and lanes and facts.cuda_cores % lanes == 0:
         facts.set("sm_count", facts.cuda_cores // lanes, "derived")
     elif row is not None and row.data.get("sm_count"):
-        facts.set("sm_count", row.data["sm_count"], "catalogue:gpu")
+        catalog.cite_row_field(facts, row, "sm_count")
     else:
         facts.missing("sm_count", "NVML reports no core count and no catalogue row matches this model")
 
@@ -263,8 +274,7 @@ def _finish(facts: DeviceFacts) -> None:
     row = catalog.find_row_for_live_name(facts.name)
     if row is not None:
         facts.catalogue_key = row.key
-        facts.catalogue_sources = list(row.data.get("sources", ()))
-        facts.set("bf16_dense_tflops", row.data.get("bf16_dense_tflops"), "catalogue:gpu")
+        catalog.cite_row_field(facts, row, "bf16_dense_tflops")
     else:
         facts.missing("bf16_dense_tflops", "no catalogue row for this model name")
     for name in ("board_part_number",):

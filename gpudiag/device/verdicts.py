@@ -1,10 +1,9 @@
 """Yes/no answers for torch.compile users, each with the one line of why.
 
-Inputs are a ``DeviceFacts`` and the ``SoftwareStack``; nothing here imports torch. Architecture
-features follow the PTX ISA / CUDA Programming Guide: bf16 tensor cores from sm_80, fp8 from sm_89,
-TMA (cp.async.bulk.tensor) from sm_90; wgmma exists only on sm_90a; sm_100/sm_103/sm_110 use
-tcgen05 (UMMA) with tensor memory; sm_120/sm_121 keep warp-level mma (with block-scaled fp4/fp8)
-and have neither wgmma nor tcgen05.
+Inputs are a ``DeviceFacts`` and the ``SoftwareStack``; nothing here imports torch. Which compute
+capability has which feature (bf16 from sm_80, fp8 from sm_89, TMA from sm_90, wgmma only on sm_90a,
+tcgen05 on sm_10x/sm_11x) is data with sources in ``data/arch_features.toml``, read through
+``gpudiag.device.arch``; this module only words the answers.
 """
 
 from __future__ import annotations
@@ -12,6 +11,7 @@ from __future__ import annotations
 import os
 
 from gpudiag.installed import versions
+from gpudiag.device import arch
 from gpudiag.device.facts import DeviceFacts, SoftwareStack, Verdict
 from gpudiag.installed.sm_gate import SmGate, installed_sm_gate
 
@@ -34,56 +34,56 @@ def gemm_templates(facts: DeviceFacts, gate: SmGate | None = None) -> Verdict:
     return Verdict("max_autotune_gemm", q, "no", why, rule)
 
 
-def _at_least(facts: DeviceFacts, cc: tuple[int, int]) -> bool:
-    return tuple(facts.compute_capability) >= cc
+def _feature_verdict(verdict_id: str, question: str, feature_id: str, facts: DeviceFacts,
+                     yes: str, no: str) -> Verdict:
+    """A verdict that is exactly one architecture rule: ``yes``/``no`` say what it means for the user."""
+    feat = arch.feature(feature_id)
+    ok = feat.on(facts.compute_capability)
+    why = f"{feat.compare(facts.compute_capability)}: {yes if ok else no}"
+    return Verdict(verdict_id, question, "yes" if ok else "no", why, feat.sources[0])
 
 
 def bf16(facts: DeviceFacts) -> Verdict:
-    ok = _at_least(facts, (8, 0))
-    why = (f"{facts.sm} >= sm_80: bf16 tensor cores" if ok else
-           f"{facts.sm} < sm_80: no bf16 tensor cores; bf16 runs emulated or in fp32 and is slow")
-    return Verdict("bf16", "bf16 tensor cores?", "yes" if ok else "no", why, "PTX ISA: mma .bf16 requires sm_80")
+    return _feature_verdict("bf16", "bf16 tensor cores?", "bf16_tensor_cores", facts,
+                            "bf16 tensor cores", "no bf16 tensor cores; bf16 runs emulated or in fp32 and is slow")
 
 
 def fp8(facts: DeviceFacts) -> Verdict:
-    ok = _at_least(facts, (8, 9))
-    why = (f"{facts.sm} >= sm_89: fp8 (e4m3/e5m2) tensor cores; torch._scaled_mm works" if ok else
-           f"{facts.sm} < sm_89: no fp8 tensor cores; torch._scaled_mm raises")
-    return Verdict("fp8", "fp8 tensor cores?", "yes" if ok else "no", why, "PTX ISA: mma .e4m3/.e5m2 requires sm_89")
+    return _feature_verdict("fp8", "fp8 tensor cores?", "fp8_tensor_cores", facts,
+                            "fp8 (e4m3/e5m2) tensor cores; torch._scaled_mm works",
+                            "no fp8 tensor cores; torch._scaled_mm raises")
 
 
 def tma(facts: DeviceFacts) -> Verdict:
-    ok = _at_least(facts, (9, 0))
-    why = (f"{facts.sm} >= sm_90: TMA unit present (cp.async.bulk.tensor, tensor-map descriptors)"
-           if ok else f"{facts.sm} < sm_90: no TMA unit")
-    return Verdict("tma", "TMA (tensor memory accelerator)?", "yes" if ok else "no", why,
-                   "PTX ISA: cp.async.bulk.tensor requires sm_90")
+    return _feature_verdict("tma", "TMA (tensor memory accelerator)?", "tma", facts,
+                            "TMA unit present (cp.async.bulk.tensor, tensor-map descriptors)", "no TMA unit")
 
 
 def matrix_instructions(facts: DeviceFacts) -> Verdict:
-    major, _ = facts.compute_capability
-    if major == 9:
-        return Verdict("wgmma", "Warpgroup MMA (wgmma)?", "yes",
-                       "sm_90: wgmma via the sm_90a target (Triton and CUTLASS 3 use it)", "PTX ISA: wgmma requires sm_90a")
-    if major in (10, 11):
-        return Verdict("wgmma", "Warpgroup MMA (wgmma)?", "no",
-                       f"{facts.sm}: no wgmma; Blackwell datacenter parts use tcgen05 (UMMA) with tensor memory instead",
-                       "PTX ISA: tcgen05 requires sm_100a/sm_101a/sm_103a; wgmma only sm_90a")
-    if major >= 12:
-        return Verdict("wgmma", "Warpgroup MMA (wgmma)?", "no",
+    q = "Warpgroup MMA (wgmma)?"
+    cc = facts.compute_capability
+    wgmma, tcgen05 = arch.feature("wgmma"), arch.feature("tcgen05")
+    if wgmma.on(cc):
+        return Verdict("wgmma", q, "yes", f"{facts.sm}: wgmma via the sm_90a target (Triton and CUTLASS 3 use it)",
+                       wgmma.sources[0])
+    if tcgen05.on(cc):
+        return Verdict("wgmma", q, "no", f"{facts.sm}: no wgmma; it uses tcgen05 (UMMA) with tensor memory instead",
+                       tcgen05.sources[0])
+    if arch.supports("tma", cc):  # newer than Hopper, yet neither: sm_12x
+        return Verdict("wgmma", q, "no",
                        f"{facts.sm}: neither wgmma nor tcgen05; warp-level mma.sync with block-scaled fp8/fp4 only",
-                       "PTX ISA: wgmma only sm_90a, tcgen05 only sm_100a family")
-    return Verdict("wgmma", "Warpgroup MMA (wgmma)?", "no", f"{facts.sm} < sm_90: warp-level mma.sync only",
-                   "PTX ISA: wgmma requires sm_90a")
+                       tcgen05.sources[-1])
+    return Verdict("wgmma", q, "no", f"{facts.sm} < sm_90: warp-level mma.sync only", wgmma.sources[0])
 
 
 def tf32_default(facts: DeviceFacts) -> Verdict:
-    ampere = _at_least(facts, (8, 0))
+    has_tf32 = arch.supports("tf32_tensor_cores", facts.compute_capability)
     override = os.environ.get("TORCH_ALLOW_TF32_CUBLAS_OVERRIDE") == "1"
     q = "Is TF32 used for fp32 matmul by default?"
     rule = "torch.get_float32_matmul_precision() defaults to 'highest'"
-    if not ampere:
-        return Verdict("tf32", q, "no", f"{facts.sm} < sm_80: no TF32 tensor cores at all", rule)
+    if not has_tf32:
+        return Verdict("tf32", q, "no", f"{arch.feature('tf32_tensor_cores').compare(facts.compute_capability)}: "
+                       "no TF32 tensor cores at all", rule)
     if override:
         return Verdict("tf32", q, "yes", "TORCH_ALLOW_TF32_CUBLAS_OVERRIDE=1 is set in this environment", rule)
     return Verdict("tf32", q, "no",
@@ -92,11 +92,8 @@ def tf32_default(facts: DeviceFacts) -> Verdict:
 
 
 def triton_arch(facts: DeviceFacts) -> Verdict:
-    ok = _at_least(facts, (7, 0))
-    why = (f"{facts.sm} >= sm_70: inductor generates Triton kernels for it" if ok else
-           f"{facts.sm} < sm_70: inductor raises GPUTooOldForTriton")
-    return Verdict("triton", "Can inductor use Triton on this GPU?", "yes" if ok else "no", why,
-                   "torch/_inductor/exc.py GPUTooOldForTriton: 'Triton only supports devices of CUDA Capability >= 7.0'")
+    return _feature_verdict("triton", "Can inductor use Triton on this GPU?", "triton_codegen", facts,
+                            "inductor generates Triton kernels for it", "inductor raises GPUTooOldForTriton")
 
 
 def torch_sees_gpu(facts: DeviceFacts, sw: SoftwareStack) -> Verdict:
@@ -116,9 +113,10 @@ def torch_sees_gpu(facts: DeviceFacts, sw: SoftwareStack) -> Verdict:
         return Verdict("torch_sees_gpu", q, "no",
                        f"torch is built for CUDA {sw.torch_cuda_version} but the driver supports only CUDA "
                        f"{sw.cuda_driver_version}: update the driver or install a cu{drv[0]}x torch", rule)
-    if built and built[0] >= 13 and not _at_least(facts, (7, 5)):
+    cuda13 = arch.feature("cuda13_codegen")
+    if built and built[0] >= 13 and not cuda13.on(facts.compute_capability):
         return Verdict("torch_sees_gpu", q, "no",
-                       f"CUDA {sw.torch_cuda_version} builds no code for {facts.sm} (CUDA 13 dropped sm_70/72)", rule)
+                       f"CUDA {sw.torch_cuda_version} builds no code for {facts.sm} (it needs {cuda13.rule})", rule)
     return Verdict("torch_sees_gpu", q, "yes",
                    f"torch {sw.torch_version} (CUDA {sw.torch_cuda_version}) on a driver supporting CUDA "
                    f"{sw.cuda_driver_version or '?'}", rule)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import os
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from gpudiag.device import catalog
 from gpudiag.device import probe as device_probe
 from gpudiag.device.facts import DeviceFacts, SoftwareStack, Verdict
 from gpudiag.device.verdicts import all_verdicts
+from gpudiag.errors import EXIT_OK, EXIT_USAGE, NoDeviceVisible
 from gpudiag.installed.sm_gate import SmGate, installed_sm_gate
 
 SCHEMA_ID = "gpudiag.info/1"
@@ -21,6 +23,17 @@ class DeviceReport:
 
 
 @dataclass
+class NoDevice:
+    """Why no GPU is visible: everything a user needs to fix it, or to use ``--gpu`` instead."""
+
+    reason: str  # the one line the CLI also prints on stderr
+    nvml: str
+    cuda_driver: str
+    cuda_visible_devices: str | None
+    hint: str = "gpudiag info --gpu NAME describes a catalogue GPU without one (--list-gpus lists them)"
+
+
+@dataclass
 class InfoReport:
     origin: str  # "live" or "catalogue"
     software: SoftwareStack
@@ -28,10 +41,14 @@ class InfoReport:
     devices: list[DeviceReport]
     torch_check: Any = None  # torch_view.TorchView when --torch was given
     notes: list[str] = field(default_factory=list)
+    no_device: NoDevice | None = None
+
+    @property
+    def exit_code(self) -> int:
+        """2 when there was no GPU to report on: the report still says everything else it knows."""
+        return EXIT_USAGE if self.no_device is not None else EXIT_OK
 
     def to_dict(self) -> dict[str, Any]:
-        from dataclasses import asdict
-
         return {
             "schema": SCHEMA_ID,
             "origin": self.origin,
@@ -41,17 +58,26 @@ class InfoReport:
                 {**d.facts.to_dict(), "verdicts": [asdict(v) for v in d.verdicts]} for d in self.devices
             ],
             "torch_check": asdict(self.torch_check) if self.torch_check is not None else None,
+            "no_device": asdict(self.no_device) if self.no_device is not None else None,
             "notes": list(self.notes),
         }
 
 
 def live_report(index: int | None = None, torch_check: bool = False) -> InfoReport:
-    devices, sw = device_probe.probe(index)
-    report = InfoReport("live", sw, installed_sm_gate(), [DeviceReport(f, all_verdicts(f, sw)) for f in devices])
+    """Every visible GPU; with none, a report of what is knowable without one (``no_device`` says why)."""
+    try:
+        devices, sw = device_probe.probe(index)
+    except NoDeviceVisible as exc:
+        report = InfoReport("live", exc.software or device_probe.software_stack(), installed_sm_gate(), [],
+                            no_device=NoDevice(exc.message, exc.nvml, exc.cuda_driver,
+                                               os.environ.get("CUDA_VISIBLE_DEVICES")))
+    else:
+        report = InfoReport("live", sw, installed_sm_gate(), [DeviceReport(f, all_verdicts(f, sw)) for f in devices])
     if torch_check:
         from gpudiag.installed import torch_view
 
-        report.torch_check = torch_view.check([f.index for f in devices if f.index is not None])
+        report.torch_check = torch_view.check([d.facts.index for d in report.devices if d.facts.index is not None]
+                                              if report.devices else None)
     return report
 
 
@@ -59,7 +85,7 @@ def catalogue_report(name: str) -> InfoReport:
     facts = catalog.lookup(name)
     sw = device_probe.software_stack()
     report = InfoReport("catalogue", sw, installed_sm_gate(), [DeviceReport(facts, all_verdicts(facts))])
-    report.notes.append("catalogue data from the sources listed, not measured on a device")
+    report.notes.append("catalogue data from the sources listed, not measured on this machine")
     return report
 
 
@@ -72,4 +98,3 @@ def catalogue_listing() -> list[dict[str, Any]]:
             "memory_gib": row.data.get("memory_gib"), "aliases": list(row.data.get("aliases", ())),
         })
     return out
-

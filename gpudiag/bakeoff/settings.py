@@ -1,0 +1,135 @@
+"""What a bake-off is asked to do, checked once: every option a user can give is validated here.
+
+A value that makes no sense (``--timeout nan``, ``--modes ''``, a negative limit, an output that is a
+device) is a ``GpudiagError`` (exit 2) with one line naming the option, before anything runs.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import stat
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+from gpudiag.bakeoff import knobs as knob_table
+from gpudiag.bakeoff.launcher import SPAWN_METHODS
+from gpudiag.bakeoff.modes import parse_modes
+from gpudiag.errors import GpudiagError
+
+QUICK_BUDGET_MS = (25.0, 100.0)  # triton do_bench's own defaults: a fast, noisier answer
+FULL_BUDGET_MS = (100.0, 1000.0)
+DEVICES = ("auto", "cpu", "cuda")
+
+
+@dataclass
+class Limits:
+    """The CI gate: each limit that is set is checked against the run (``gate.py``)."""
+
+    baseline: str | None = None  # an earlier --output
+    max_regression_pct: float | None = None
+    max_graph_breaks: int | None = None
+    max_recompiles: int | None = None
+    max_compile_s: float | None = None
+
+    @property
+    def any(self) -> bool:
+        return any(v is not None for v in vars(self).values())
+
+
+DEFAULT_MAX_REGRESSION_PCT = 5.0  # with --baseline and no --max-regression
+
+
+@dataclass
+class Settings:
+    script: str
+    modes: str | Sequence[str] | None = None  # "default,max-autotune" or a list; None: all
+    device: str = "auto"  # auto | cpu | cuda
+    timeout_s: float = 1200.0
+    quick: bool = False
+    warm_cache: bool = False
+    entry: str | None = None
+    inputs: str | None = None
+    spawn: str = "fork"
+    seed: int = 0
+    output: str | None = None
+    knobs: str | None = None  # --knobs: auto (the default), none, or names
+    limits: Limits = field(default_factory=Limits)
+    warmup_ms: float | None = None  # None: from --quick
+    rep_ms: float | None = None
+    # Benchmarks only: keep each measurement's cold cache under this folder (named by workload and
+    # mode) instead of deleting it, so a script can reuse exactly what that mode compiled.
+    keep_cache_root: str | None = None
+    # Benchmarks only: after its own timing, each child times the same compiled callable again with a
+    # plain do_bench (wall clock on the CPU), so a script can check the harness adds nothing.
+    crosscheck: bool = False
+
+    def validate(self) -> Path:
+        """Check every option and normalise ``modes``, the budgets and the limits; the script's path."""
+        script = Path(self.script)
+        if not script.exists():
+            raise GpudiagError(f"{script}: no such file")
+        if not script.is_file():
+            raise GpudiagError(f"{script}: not a file")
+        if script.suffix != ".py":
+            raise GpudiagError(f"{script}: expected a Python script (.py)")
+        if isinstance(self.modes, str) or self.modes is None:
+            self.modes = parse_modes(self.modes)
+        else:
+            self.modes = parse_modes(",".join(self.modes))
+        knob_table.parse(self.knobs)
+        if self.device not in DEVICES:
+            raise GpudiagError(f"--device must be cpu, cuda or auto, not {self.device!r}")
+        if self.spawn not in SPAWN_METHODS:
+            raise GpudiagError(f"--spawn must be one of {', '.join(SPAWN_METHODS)}, not {self.spawn!r}")
+        _positive("--timeout", self.timeout_s, "seconds")
+        if self.inputs and not self.entry:
+            raise GpudiagError("--inputs names the arguments of --entry; give --entry NAME too")
+        default_warmup, default_rep = QUICK_BUDGET_MS if self.quick else FULL_BUDGET_MS
+        self.warmup_ms = default_warmup if self.warmup_ms is None else self.warmup_ms
+        self.rep_ms = default_rep if self.rep_ms is None else self.rep_ms
+        _positive("the warm-up budget", self.warmup_ms, "ms")
+        _positive("the rep budget", self.rep_ms, "ms")
+        if self.output:
+            _check_output(Path(self.output), script)
+        self._validate_limits()
+        return script
+
+    def _validate_limits(self) -> None:
+        lim = self.limits
+        if lim.max_regression_pct is not None:
+            if not math.isfinite(lim.max_regression_pct) or lim.max_regression_pct < 0:
+                raise GpudiagError(f"--max-regression must be a percentage >= 0, not {lim.max_regression_pct}")
+            if lim.baseline is None:
+                raise GpudiagError("--max-regression compares with an earlier run: give --baseline FILE too")
+        elif lim.baseline is not None:
+            lim.max_regression_pct = DEFAULT_MAX_REGRESSION_PCT
+        for option, value in (("--max-graph-breaks", lim.max_graph_breaks), ("--max-recompiles", lim.max_recompiles)):
+            if value is not None and value < 0:
+                raise GpudiagError(f"{option} must be a count >= 0, not {value}")
+        if lim.max_compile_s is not None:
+            _positive("--max-compile-s", lim.max_compile_s, "seconds")
+        if lim.baseline is not None and not Path(lim.baseline).is_file():
+            raise GpudiagError(f"--baseline {lim.baseline}: no such file")
+
+
+def _positive(option: str, value: float, unit: str) -> None:
+    if not math.isfinite(value) or value <= 0:
+        raise GpudiagError(f"{option} must be a finite number of {unit} above 0, not {value:g}")
+
+
+def _check_output(out: Path, script: Path) -> None:
+    """Refuse an output that would lose something: the script itself, a folder, a device or a FIFO."""
+    target = Path(os.path.realpath(out))
+    if target == script.resolve():
+        raise GpudiagError(f"--output {out}: is the script itself; refusing to overwrite it")
+    if target.exists():
+        mode = target.stat().st_mode
+        if stat.S_ISDIR(mode):
+            raise GpudiagError(f"--output {out}: is a folder; give a file name")
+        if not stat.S_ISREG(mode):
+            raise GpudiagError(f"--output {out}: is not a regular file (a device, FIFO or socket); "
+                               "give a regular file or a new path")
+    elif not target.parent.is_dir():
+        raise GpudiagError(f"--output {out}: folder {target.parent} does not exist")

@@ -1,0 +1,311 @@
+"""``gpudiag check-tiles --from-triton-cache [DIR]``: options in, the kernel x target matrix out.
+
+``check_tiles.py`` declares the options and hands over here; this module resolves the targets,
+runs the core (``gpudiag.tiles.cache_report``) with a progress bar on stderr, and renders the
+report (rich at any width, nothing cut at 80 columns) or its JSON.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+import textwrap
+import time
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from gpudiag.cli.output import console, emit_json
+from gpudiag.device import live_or_none, resolve_target
+from gpudiag.errors import EXIT_USAGE, GpudiagError
+from gpudiag.tiles.cache_report import STATUSES, CacheCheckReport, CacheTarget, Cell, KernelRow, check_cache
+from gpudiag.tiles.triton_cache import read_cache
+
+# The check-tiles parameters that mean something with --from-triton-cache; any other one given is an error.
+USED_PARAMS = {"tiles", "from_triton_cache", "kernel", "gpu", "arch", "index", "jobs", "no_cache", "json_out"}
+MAX_LISTED_KERNELS = 200  # above this, the text lists only the kernels with a cell that does not launch
+PLAIN_PROGRESS_EVERY_S = 10.0
+
+
+def _current_context():
+    """The running command's click context, from the click newer Typer vendors or from click itself."""
+    for module in ("typer._click.globals", "click"):
+        try:
+            ctx = importlib.import_module(module).get_current_context(silent=True)
+        except (ImportError, AttributeError):
+            continue
+        if ctx is not None:
+            return ctx
+    return None
+
+
+def _reject_unused_options() -> None:
+    ctx = _current_context()
+    if ctx is None:
+        return
+    for param in ctx.command.params:
+        if param.name in USED_PARAMS or not param.opts:
+            continue
+        source = ctx.get_parameter_source(param.name)
+        if source is not None and source.name in ("COMMANDLINE", "ENVIRONMENT"):
+            raise GpudiagError(f"{param.opts[0]} does not apply to --from-triton-cache, which checks the kernels "
+                               "as they were compiled", EXIT_USAGE)
+
+
+def _n(count: int, word: str) -> str:
+    return f"{count:,} {word}{'' if count == 1 else 's'}"
+
+
+def _short_name(name: str) -> str:
+    return " ".join(re.sub(r"\b(NVIDIA|GeForce)\b", " ", name).split()) or name
+
+
+def named_targets(arch: Optional[str], gpu: Optional[str]) -> dict[str, CacheTarget]:
+    """``--arch a,b`` and ``--gpu "X",Y`` (comma lists), by the label each cell is shown under."""
+    found: dict[str, CacheTarget] = {}
+    for item in filter(None, (s.strip() for s in (arch or "").split(","))):
+        facts = resolve_target(arch=item)
+        found.setdefault(facts.sm, CacheTarget.of(facts.sm, facts))
+    for item in filter(None, (s.strip() for s in (gpu or "").split(","))):
+        facts = resolve_target(gpu=item)
+        label = _short_name(facts.name)
+        found.setdefault(label, CacheTarget.of(label, facts))
+    return found
+
+
+def with_live_gpu(found: dict[str, CacheTarget], index: Optional[int]) -> list[CacheTarget]:
+    """The named targets, and the live GPU when none is named or ``--index`` asks for it."""
+    if index is not None or not found:
+        facts, why = live_or_none(index)
+        if facts is None:
+            raise GpudiagError(f"no live GPU ({why}); give the targets to check: --arch sm_80,sm_89 and/or "
+                               "--gpu 'RTX 4090',gb10", EXIT_USAGE)
+        label = _short_name(facts.name)
+        found.setdefault(label, CacheTarget.of(label, facts))
+    return list(found.values())
+
+
+class _ProgressOnStderr:
+    """A progress bar on a terminal; elsewhere a plain line every few seconds. Never on stdout."""
+
+    def __init__(self) -> None:
+        self.err = Console(stderr=True, highlight=False)
+        self.bar: Progress | None = None
+        self.task = None
+        self.last_line = 0.0
+        self.started = False
+
+    def __call__(self, done: int, total: int) -> None:
+        if not self.started:
+            if done >= total:
+                return  # everything was cached: nothing to show
+            self.started = True
+            self.last_line = time.monotonic()
+            if self.err.is_terminal:
+                self.bar = Progress(TextColumn("recompiling"), BarColumn(), MofNCompleteColumn(),
+                                    TextColumn("kernel x target"), TimeElapsedColumn(), console=self.err,
+                                    transient=True, auto_refresh=False)  # no refresh thread: children are forked
+                self.bar.start()
+                self.task = self.bar.add_task("", total=total)
+            else:
+                self.err.print(f"gpudiag: recompiling {_n(total - done, 'kernel x target cell')} ...")
+        if self.bar is not None:
+            self.bar.update(self.task, completed=done)
+            self.bar.refresh()
+        elif time.monotonic() - self.last_line >= PLAIN_PROGRESS_EVERY_S and done < total:
+            self.last_line = time.monotonic()
+            self.err.print(f"gpudiag: {done}/{total} cells")
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+
+def run_from_triton_cache(folders: Optional[list[str]], kernel: Optional[list[str]], arch: Optional[str],
+                          gpu: Optional[str], index: Optional[int], jobs: Optional[int], use_cache: bool,
+                          json_out: bool) -> None:
+    _reject_unused_options()
+    if folders and len(folders) > 1:
+        raise GpudiagError(f"--from-triton-cache reads one cache folder, got {len(folders)}: "
+                           f"{', '.join(folders)}", EXIT_USAGE)
+    if jobs is not None and jobs < 1:
+        raise GpudiagError(f"--jobs must be at least 1, got {jobs}", EXIT_USAGE)
+    named = named_targets(arch, gpu)  # bad input (an unknown arch or GPU) before the environment
+    cache = read_cache(folders[0] if folders else None, kernel)
+    targets = with_live_gpu(named, index)
+    progress = _ProgressOnStderr()
+    try:
+        report = check_cache(cache, targets, parallel=jobs, use_cache=use_cache, on_progress=progress)
+    finally:
+        progress.close()
+    if json_out:
+        emit_json(report.to_dict())
+    else:
+        render(report)
+    if not report.all_launch:
+        raise typer.Exit(1)
+
+
+CellText = tuple[str, str]  # (plain text, the same with rich markup): widths come from the plain one
+
+
+def _plain(text: str, style: Optional[str] = None) -> CellText:
+    return text, (f"[{style}]{escape(text)}[/{style}]" if style and text else escape(text))
+
+
+def _fits(cell: Cell) -> CellText:
+    if cell.status == "cannot-compile":
+        return _plain("cannot run", "red")
+    if cell.status == "unknown":
+        return _plain("?", "yellow")
+    margin = f" {cell.margin_bytes:+,}"
+    word, style = {"launches": ("yes", "green"), "does-not-fit": ("NO", "red")}.get(cell.status, ("no launch", "red"))
+    if cell.status == "cannot-launch":
+        return _plain(word, style)
+    return word + margin, f"[{style}]{word}[/{style}]{margin}"
+
+
+def _blocks(cell: Cell) -> str:
+    occ = cell.occupancy
+    if occ is None or occ.cannot_launch:
+        return ""
+    limit = "/".join(occ.limiters) if len(occ.limiters) < 3 else "warps"
+    return f"{occ.blocks_per_sm} {limit}"
+
+
+def _num(n: Optional[int]) -> str:
+    return "" if n is None else f"{n:,}"
+
+
+def _uniform_failure(row: KernelRow) -> Optional[str]:
+    """The reason every cell of a row shares when none was compiled (unreadable IR): shown once."""
+    reasons = {c.reason for c in row.cells}
+    if len(reasons) == 1 and all(c.status == "unknown" for c in row.cells):
+        return next(iter(reasons))
+    return None
+
+
+COLUMNS = (("config", False), ("target", False), ("smem B", True), ("fits", False), ("regs", True),
+           ("spills", True), ("blk/SM", False))
+WRAPPED = (0, 1)  # config and target wrap to keep the table inside the width; the numbers never do
+GAP = "  "
+
+
+def _grid(rows: list[list[CellText]], width: int) -> str:
+    """The rows as aligned columns (rich markup), config and target wrapped to fit ``width``: nothing cut.
+
+    rich's Table measures every cell of every row (milliseconds a row); a cache checked for every
+    GPU in the catalogue has hundreds of rows, and the warm answer must take well under a second.
+    """
+    widths = [max([len(h)] + [len(r[i][0]) for r in rows]) for i, (h, _) in enumerate(COLUMNS)]
+    over = sum(widths) + len(GAP) * (len(widths) - 1) - width
+    for i in sorted(WRAPPED, key=lambda i: -widths[i]):
+        cut = max(0, min(over, widths[i] - 8))
+        widths[i] -= cut
+        over -= cut
+    header = [_plain(h, "bold") for h, _ in COLUMNS]
+    lines = []
+    for row in [header, [_plain("─" * w) for w in widths], *rows]:
+        pieces = [[_plain(t) for t in textwrap.wrap(cell[0], widths[i], break_on_hyphens=False)] or [_plain("")]
+                  if i in WRAPPED else [cell] for i, cell in enumerate(row)]
+        for k in range(max(len(p) for p in pieces)):
+            parts = []
+            for i, (piece, (_, right)) in enumerate(zip(pieces, COLUMNS)):
+                plain, markup = piece[k] if k < len(piece) else ("", "")
+                pad = " " * (widths[i] - len(plain))
+                parts.append(pad + markup if right else markup + pad)
+            lines.append(GAP.join(parts).rstrip())
+    return "\n".join(lines)
+
+
+def _group_table(rows: list[KernelRow], width: int) -> tuple[str, list[tuple[str, str]]]:
+    """The group's table, and one (line, style) per reason a config does not launch, with its targets."""
+    table: list[list[CellText]] = []
+    problems: dict[tuple[str, str, str], list[str]] = {}  # (config, reason, style) -> targets
+    labels = [r.kernel.config_label for r in rows]
+    for row in rows:
+        config = row.kernel.config_label
+        if labels.count(config) > 1:  # configs that differ only in what the label leaves out
+            config += f" [{row.kernel.folder[:6]}]"
+        uniform = _uniform_failure(row)
+        if uniform is not None:
+            table.append([_plain(config), _plain("all"), _plain(""), _plain("?", "yellow"), *[_plain("")] * 3])
+            problems.setdefault((config, uniform, "yellow"), [])
+            continue
+        for i, cell in enumerate(row.cells):
+            c = cell.compiled
+            table.append([_plain(config if i == 0 else ""), _plain(cell.target), _plain(_num(c.shared_bytes)),
+                          _fits(cell), _plain(_num(c.regs_per_thread)), _plain(_num(c.spills)),
+                          _plain(_blocks(cell))])
+            if cell.status != "launches":
+                style = "yellow" if cell.status == "unknown" else "red"
+                problems.setdefault((config, cell.reason or "", style), []).append(cell.target)
+    lines = [(f"{config}{' on ' + ', '.join(targets) if targets else ''}: {reason}", style)
+             for (config, reason, style), targets in problems.items()]
+    return _grid(table, width), lines
+
+
+def _say(con, text: str, style: Optional[str] = None, indent: str = "", hang: str = "    ") -> None:
+    """One statement, wrapped at the console's width with a hanging indent (nothing cut, no padding)."""
+    wrapped = textwrap.fill(text, width=max(20, con.width), initial_indent=indent, subsequent_indent=indent + hang,
+                            break_on_hyphens=False, break_long_words=True)
+    con.print(escape(wrapped), style=style, soft_wrap=True, highlight=False)
+
+
+def render(report: CacheCheckReport) -> None:
+    con = console()
+    cache = report.cache
+    found = "" if cache.found_by == "argument" else f" (from {cache.found_by})"
+    _say(con, f"check-tiles --from-triton-cache {cache.path}{found}", "bold")
+    names, n_targets = len(report.groups), len(report.targets)
+    filt = f", {cache.filtered_out} left out by --kernel" if cache.filtered_out else ""
+    version = f"Triton {report.triton_installed}"
+    if report.version_differs:
+        version += f" (the cache was written by {', '.join(cache.triton_versions)}: see the notes)"
+    _say(con, f"{_n(len(cache.kernels), 'kernel')} ({_n(names, 'name')}{filt}) x {_n(n_targets, 'target')} · "
+              f"{version}", "yellow" if report.version_differs else None)
+    con.print("targets (shared memory per block, opt-in):")
+    for t in report.targets:
+        where = "" if t.label == t.facts.sm else f" {t.facts.sm}"
+        source = t.facts.sources.get("smem_per_block_optin_bytes", t.facts.origin)
+        _say(con, f"{t.label}{where}: {t.facts.name}, {t.limit_bytes:,} B ({source})", indent="  ")
+
+    many = len(cache.kernels) > MAX_LISTED_KERNELS  # then only the kernels with a cell that does not launch
+    shown = 0
+    for group in report.groups:
+        rows = [r for r in group.rows if not many or any(c.status != "launches" for c in r.cells)]
+        if not rows:
+            continue
+        shown += sum(len(r.cells) for r in rows)
+        recorded = sorted({r.kernel.recorded_target for r in group.rows})
+        count = f"{len(group.rows)} configs" if len(group.rows) > 1 else "1 config"
+        con.print()
+        _say(con, f"{group.name} · {count} · in the cache for {', '.join(recorded)}", "bold")
+        table, problems = _group_table(rows, con.width)
+        con.print(table, soft_wrap=True)  # lines already fit: rich need not measure them again
+        for line, style in problems:
+            _say(con, line, style, indent="  ")
+    if shown < len(report.cells):
+        con.print()
+        _say(con, f"{len(report.cells) - shown} cells that launch are not listed ({len(cache.kernels)} kernels); "
+                  "--json lists every cell, --kernel NAME shows one kernel")
+
+    con.print()
+    con.print("[bold]per target[/bold] (kernels):")
+    wording = {"launches": "launch", "does-not-fit": "do not fit", "cannot-launch": "cannot launch",
+               "cannot-compile": "cannot run there", "unknown": "not checked"}
+    for s in report.summaries():
+        _say(con, f"{s.target}: " + ", ".join(f"{s.counts[k]} {wording[k]}" for k in STATUSES if s.counts.get(k)),
+             indent="  ")
+    every = sum(all(c.status == "launches" for c in r.cells) for g in report.groups for r in g.rows)
+    _say(con, f"launch on every target: {every} of {_n(len(cache.kernels), 'kernel')}",
+         "green" if report.all_launch else "red")
+    for s in cache.skipped:
+        _say(con, f"skipped {s.folder[:16]}{' ' + s.name if s.name else ''}: {s.reason}", "yellow")
+    src = "compiled now" if report.cached == 0 else f"compiled now, {report.cached} from gpudiag's cache"
+    _say(con, f"{report.compiled} {src}; {report.wall_s:.1f} s with {report.jobs} parallel compiles", "dim")
+    for note in report.notes:
+        _say(con, f"note: {note}", "dim")

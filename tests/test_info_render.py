@@ -1,0 +1,84 @@
+"""`gpudiag info` keeps every piece of its information at 80 columns (and at 200): nothing cut with
+'…', no line wider than the terminal, every value, verdict, note and source present."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+BOX = re.compile(r"[\s│╭╮╰╯─]+")
+
+
+def flat(text: str) -> str:
+    """The words of a rendering, however rich wrapped or boxed them."""
+    return BOX.sub("", text)
+
+
+def assert_fits(text: str, width: int) -> None:
+    assert "…" not in text
+    wide = [line for line in text.splitlines() if len(line) > width]
+    assert not wide, wide[:3]
+
+
+def expected_pieces(doc: dict) -> list[str]:
+    pieces = []
+    for dev in doc["devices"]:
+        pieces += [dev["name"], dev["sm"]]
+        for v in dev["verdicts"]:
+            pieces += [v["question"], v["why"]]
+        pieces += dev["notes"]
+        if dev["origin"] == "catalogue":
+            pieces += [s["text"] for s in dev["catalogue_sources"]]
+        for field in ("smem_per_block_optin_bytes", "smem_per_sm_bytes"):
+            if dev[field] is not None:
+                pieces.append(f"{dev[field]:,} B")
+    if doc["no_device"]:
+        pieces += [doc["no_device"]["reason"], doc["no_device"]["nvml"], doc["no_device"]["hint"]]
+    return pieces
+
+
+@pytest.mark.parametrize("width", [80, 200])
+@pytest.mark.parametrize("args", [(), ("--gpu", "h200"), ("--gpu", "rtx 4090 laptop"), ("--gpu", "sm_89")],
+                         ids=["live-h100", "h200", "4090-laptop", "sm_89"])
+def test_info_keeps_everything_at_width(cli, fake_h100, args, width):
+    doc = json.loads(cli("info", *args, "--json").stdout)
+    r = cli("info", *args, env={"COLUMNS": str(width)})
+    assert r.exit_code == 0, r.stderr
+    assert_fits(r.stdout, width)
+    text = flat(r.stdout)
+    missing = [p for p in expected_pieces(doc) if flat(p) not in text]
+    assert not missing, missing
+
+
+@pytest.mark.parametrize("width", [80, 200])
+def test_no_gpu_report_at_width(cli, no_gpu, width):
+    doc = json.loads(cli("info", "--json").stdout)
+    r = cli("info", env={"COLUMNS": str(width)})
+    assert r.exit_code == 2
+    assert_fits(r.stdout, width)
+    text = flat(r.stdout)
+    assert not [p for p in expected_pieces(doc) if flat(p) not in text]
+
+
+@pytest.mark.parametrize("width", [80, 200])
+def test_catalogue_listing_at_width(cli, no_gpu, width):
+    r = cli("info", "--list-gpus", env={"COLUMNS": str(width)})
+    assert_fits(r.stdout, width)
+    rows = json.loads(cli("info", "--list-gpus", "--json").stdout)["gpus"]
+    text = flat(r.stdout)
+    assert all(flat(g["name"]) in text and all(flat(a) in text for a in g["aliases"]) for g in rows)
+
+
+def test_catalogue_values_show_their_kind_of_source(cli, no_gpu):
+    out = cli("info", "--gpu", "h200", env={"COLUMNS": "120"}).stdout
+    assert re.search(r"SMs\s+132 \(live \[\d\]\)", out)
+    assert re.search(r"bandwidth \(peak\)\s+4,800 GB/s \(datasheet \[\d\]\)", out)
+    assert "catalogue sources" in out and "[1] live" in out
+
+
+def test_live_values_from_the_catalogue_are_marked(cli, fake_h100):
+    out = cli("info", env={"COLUMNS": "120"}).stdout
+    assert re.search(r"bf16 dense\s+989.4 TFLOP/s \(catalogue, datasheet \[\d\]\)", out)
+    assert re.search(r"SMs\s+132\s", out)  # read live: no mark
