@@ -131,3 +131,18 @@ def test_inductor_json_validates(cli, no_gpu):
 def test_error_document_with_json(cli, no_gpu):
     r = cli("check-tiles", "128x128x64", "--jobs", "0", "--arch", "sm_90", "--json")
     assert r.exit_code == 2 and json.loads(r.stdout)["schema"] == "gpudiag.error/1"
+
+
+def test_progress_goes_to_stderr_after_a_second(monkeypatch, capsys):
+    from gpudiag.cli import check_tiles as cli_mod
+
+    clock = iter([0.0, 0.5, 2.0, 3.0, 14.0])
+    monkeypatch.setattr(cli_mod.time, "monotonic", lambda: next(clock))
+    with cli_mod._Progress() as p:  # not a terminal: plain lines, at most every 10 s, none in the first second
+        p.terminal = False
+        p.update("compiling", 1, 10)  # 0.5 s
+        p.update("compiling", 2, 10)  # 2 s: first line
+        p.update("compiling", 3, 10)  # 3 s: too soon
+        p.update("compiling", 9, 10)  # 14 s
+    out, err = capsys.readouterr()
+    assert out == "" and err.splitlines() == ["gpudiag: compiling 2/10", "gpudiag: compiling 9/10"]

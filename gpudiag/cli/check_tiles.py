@@ -22,6 +22,7 @@ from gpudiag.tiles.report import (CANNOT_COMPILE, CANNOT_LAUNCH, DOES_NOT_FIT, F
 FULL_TABLE_ROWS = 40  # more verdicts than this: a summary (failures, best fits) unless --all
 SUMMARY_ROWS = 10
 PROGRESS_AFTER_S = 1.0
+PLAIN_PROGRESS_EVERY_S = 10.0  # without a terminal: a line at most this often
 
 CHECK_TILES_HELP = (
     "Will these tile configs fit this GPU's shared memory, by how much, and how well will they occupy it, "
@@ -170,12 +171,15 @@ def check_tiles_command(
 
 
 class _Progress:
-    """A progress bar on stderr, shown only once the work has taken over a second."""
+    """Progress on stderr once the work has taken over a second: a bar on a terminal, elsewhere (a CI
+    log, a pipe) a plain line now and then. Never on stdout."""
 
     def __init__(self) -> None:
         self.start = time.monotonic()
+        self.terminal = sys.stderr.isatty()
         self.bar = None
         self.tasks: dict[str, int] = {}
+        self.last_line = float("-inf")
 
     def __enter__(self) -> "_Progress":
         return self
@@ -185,9 +189,15 @@ class _Progress:
             self.bar.stop()
 
     def update(self, what: str, done: int, total: int) -> None:
+        now = time.monotonic()
+        if now - self.start < PROGRESS_AFTER_S or done >= total and self.bar is None:
+            return
+        if not self.terminal:
+            if now - self.last_line >= PLAIN_PROGRESS_EVERY_S:
+                self.last_line = now
+                print(f"gpudiag: {what} {done:,}/{total:,}", file=sys.stderr, flush=True)
+            return
         if self.bar is None:
-            if time.monotonic() - self.start < PROGRESS_AFTER_S or done >= total or not sys.stderr.isatty():
-                return
             from rich.console import Console
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
