@@ -13,6 +13,7 @@ from gpudiag.tiles.target import Target
 from gpudiag.tiles.waves import Shape, WaveReport
 
 SCHEMA = "gpudiag.check-tiles/2"
+MAX_REGS_PER_THREAD = 255  # CUDA Programming Guide, "Maximum number of 32-bit registers per thread"
 
 # A verdict's status, worst first: what decides the exit code and the order of the summary.
 CANNOT_COMPILE = "cannot-compile"  # Triton rejects the config (or the compile failed) for this target
@@ -129,9 +130,6 @@ class TileVerdict:
             "cutlass": shared(self.cutlass, asdict), "waves": shared(self.waves, WaveReport.to_dict),
             "problems": self.problems,
         }
-
-
-MAX_REGS_PER_THREAD = 255  # CUDA Programming Guide, "Maximum number of 32-bit registers per thread"
 
 
 def resident_work(v: TileVerdict) -> tuple:
