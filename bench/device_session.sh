@@ -2,7 +2,8 @@
 # The team's call on the GPU machine, in two parts that each fit one device call (10 minutes), keeping
 # partial results; everything lands in OUTDIR/session.tgz plus OUTDIR/summary.txt (the tool's 8-file limit):
 #   checks   the gpu-marked tests; the live facts as a catalogue row (bench/info_record_facts.py); `info` at
-#            80 columns; explain-warning's one-line latency; --from-triton-cache on the H200 cache
+#            80 columns; explain-warning's one-line latency, log-scan throughput and its source citations
+#            checked against this torch; --from-triton-cache on the H200 cache
 #            (bench/tiles_cache_device_run.sh); the driver's occupancy for the maxnreg sweep again, with
 #            shared-memory sizes that tell the 128- and 256-byte allocation units apart; check-tiles speed
 #   bakeoff  bench/bakeoff_gpu_session.sh (knobs on the fp32 GEMM, the gate across two torch settings, the
@@ -34,6 +35,9 @@ checks)
   timeout 60 python3 bench/info_record_facts.py --out "$W/facts" > "$W/facts.txt" 2>&1; note "facts rc=$?"
   COLUMNS=80 python3 -m gpudiag info > "$W/info80.txt" 2>&1; python3 -m gpudiag info --json > "$W/info.json" 2>&1
   timeout 60 python3 bench/explain_speed.py --latency-only > "$W/explain_latency.txt" 2>&1; note "explain latency rc=$?"
+  timeout 120 python3 bench/explain_speed.py --size-mb 512 > "$W/explain_scan.txt" 2>&1; note "explain scan rc=$?"
+  timeout 120 python3 -m pytest -q -p no:cacheprovider tests/test_explain_catalog.py tests/test_explain_registry.py \
+    > "$W/explain_sources.txt" 2>&1; note "explain sources on this torch rc=$?"
   pack
   timeout 200 bash bench/tiles_cache_device_run.sh "$W/tiles_cache" 190 > /dev/null 2>&1; note "tiles cache rc=$?"; pack
   L=$(left)

@@ -41,6 +41,11 @@ GRID = [
 ]
 # The fp8 layout check-tiles does not default to (row-major B), to show the layout matters.
 GRID_ROW_B = [("fp8e4m3", 128, 128, 64, 4, 4), ("fp8e4m3", 128, 256, 128, 4, 8)]
+# Added 2026-12-02: int8 (its int32 epilogue often outweighs the pipeline), one- and two-stage configs
+# whose epilogue decides, and 2 warps (mma.sync, not wgmma, on sm_90).
+GRID_EPILOGUE = [("int8", 64, 64, 64, 2, 4), ("int8", 128, 128, 64, 3, 8), ("int8", 128, 256, 128, 3, 8),
+                 ("int8", 128, 128, 32, 1, 4), ("fp16", 128, 128, 16, 1, 4), ("fp16", 256, 128, 16, 2, 8),
+                 ("bf16", 128, 128, 32, 3, 2), ("fp8e4m3", 128, 128, 32, 1, 4)]
 
 M = N = K = 512  # multiples of 16 and not 1: specialised like real shapes
 _REQUIRED_RE = re.compile(r"Required:\s*(\d+)")
@@ -69,10 +74,15 @@ def launch(dtype_name: str, bm: int, bn: int, bk: int, stages: int, warps: int, 
 
     dt = lookup(dtype_name)
     tdt, odt = getattr(torch, dt.torch), getattr(torch, lookup(dt.out).torch)
-    a = torch.randn(M, K, device="cuda").to(tdt)
-    b = torch.randn(K, N, device="cuda").to(tdt)
+    def rand(*shape):
+        if dt.name == "int8":
+            return torch.randint(-8, 8, shape, device="cuda", dtype=torch.int8)
+        return torch.randn(*shape, device="cuda").to(tdt)
+
+    a = rand(M, K)
+    b = rand(K, N)
     if b_layout == "col":  # K contiguous: a (N, K) row-major tensor seen transposed
-        b = torch.randn(N, K, device="cuda").to(tdt).t()
+        b = rand(N, K).t()
     c = torch.empty(M, N, device="cuda", dtype=odt)
     grid = (triton.cdiv(M, bm) * triton.cdiv(N, bn),)
     row = {"dtype": dt.name, "block_m": bm, "block_n": bn, "block_k": bk, "stages": stages, "warps": warps,
@@ -80,7 +90,7 @@ def launch(dtype_name: str, bm: int, bn: int, bk: int, stages: int, warps: int, 
     try:
         k = matmul_kernel[grid](a, b, c, M, N, K, a.stride(0), a.stride(1), b.stride(0), b.stride(1),
                                 c.stride(0), c.stride(1), BLOCK_M=bm, BLOCK_N=bn, BLOCK_K=bk, GROUP_M=GROUP_M,
-                                ACC_INT=False, DOT_PRECISION=dt.dot_precision or "default",
+                                ACC_INT=dt.name == "int8", DOT_PRECISION=dt.dot_precision or "default",
                                 num_warps=warps, num_stages=stages)
         torch.cuda.synchronize()
         ref = (a.float() @ b.float())
@@ -138,10 +148,10 @@ def main() -> int:
     args = ap.parse_args()
     rows = []
     t0 = time.perf_counter()
-    for cfg in GRID:
-        d = cfg[0]
-        from gpudiag.tiles.dtypes import lookup
-        rows.append(launch(*cfg, b_layout=lookup(d).b_layout))
+    from gpudiag.tiles.dtypes import lookup
+
+    for cfg in GRID + GRID_EPILOGUE:
+        rows.append(launch(*cfg, b_layout=lookup(cfg[0]).b_layout))
         print(json.dumps(rows[-1]), flush=True)
     for cfg in GRID_ROW_B:
         rows.append(launch(*cfg, b_layout="row"))

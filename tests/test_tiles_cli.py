@@ -12,13 +12,18 @@ def test_live_h100_estimate(cli, fake_h100):
     r = cli("check-tiles", "128x256x64:3@8", "64x64x32:4", "--dtype", "fp16", "--json")
     assert r.exit_code == 0, r.stderr
     doc = json.loads(r.stdout)
-    assert doc["schema"] == "gpudiag.check-tiles/1"
+    assert doc["schema"] == "gpudiag.check-tiles/2"
     assert doc["target"]["origin"] == "live" and doc["target"]["limit_bytes"] == 232448
     v = doc["verdicts"][0]
     assert v["needed_bytes"] == 147456 and v["margin_bytes"] == 232448 - 147456 and v["fits"] is True
     assert v["margin_pct"] == pytest.approx(100 * (232448 - 147456) / 232448, abs=0.01)
-    assert v["blocks_per_sm_by_smem"] == 1 and v["largest_stages_that_fit"] == 4
-    assert doc["summary"] == {"fit": 2, "total": 2, "all_fit": True}
+    assert v["smem"]["mma"] == "wgmma" and v["smem"]["a_buffers"] == 3 and v["largest_stages_that_fit"] == 4
+    occ = v["occupancy"]
+    assert occ["blocks_per_sm_by"]["smem"] == 1 and occ["blocks_per_sm"] == 1 and occ["limiters"] == ["smem"]
+    assert occ["registers_known"] is False and occ["blocks_per_sm_by"]["regs"] is None
+    assert doc["registers"] == "unknown" and v["status"] == "fits" and v["cannot_launch"] is None
+    assert doc["summary"] == {"total": 2, "cannot_compile": 0, "does_not_fit": 0, "cannot_launch": 0, "unknown": 0,
+                              "fits": 2, "all_fit": True}
 
 
 def test_one_misfit_exits_1_and_is_named(cli, no_gpu):
@@ -43,6 +48,17 @@ def test_no_target_without_gpu_is_usage_error(cli, no_gpu):
     (["128x128x64", "--model", "rocm"], "unknown --model"),
     (["128x128x64", "--b-layout", "diag"], "row or col"),
     ([], "no tile configs"),
+    (["128x128x64", "--jobs", "0"], "--jobs must be 1.."),
+    (["128x128x64", "--jobs", "-3"], "--jobs must be 1.."),
+    (["128x128x64", "--regs", "0"], "--regs must be 1..255"),
+    (["128x128x64", "--regs", "300"], "--regs must be 1..255"),
+    (["128x128x64", "--regs", "64", "--exact"], "--regs and --exact"),
+    (["128x128x64", "--sms", "0"], "--sms must be a positive"),
+    (["128x128x64", "--scale-vector", "0"], "--scale-vector must be"),
+    (["128x128x64", "--gpu", " ", "--smem-limit", "1000"], "--gpu needs a GPU name"),
+    (["96x96x32:2@4"], "tile '96x96x32:2@4' (argument 1): Triton cannot compile it: BM=96 is not a power of two"),
+    (["1x1x1"], "BK=1 is below 16 (tl.dot needs K >= 16"),
+    (["128x128x64", "--from-inductor", "--inductor-set", "nope"], "unknown --inductor-set"),
 ])
 def test_bad_input_one_line_exit_2(cli, no_gpu, args, words):
     r = cli("check-tiles", *args, *([] if "--arch" in args or "--smem-limit" in args else ["--arch", "sm_90"]))
@@ -63,9 +79,11 @@ def test_option_typos_are_named_before_the_missing_gpu(cli, no_gpu, args, words)
 
 
 def test_smem_limit_only(cli, no_gpu):
+    # no architecture named: the largest of the families' estimates (sm_100's 3 buffers + 16 B of mbarriers)
     r = cli("check-tiles", "128x128x64:3", "--smem-limit", "101376", "--json")
     doc = json.loads(r.stdout)
-    assert r.exit_code == 0 and doc["verdicts"][0]["needed_bytes"] == 98304 and doc["target"]["origin"] == "--smem-limit"
+    assert r.exit_code == 0 and doc["verdicts"][0]["needed_bytes"] == 98320 and doc["target"]["origin"] == "--smem-limit"
+    assert doc["verdicts"][0]["occupancy"] is None and any("largest of the" in n for n in doc["notes"])
     r = cli("check-tiles", "128x128x64:3", "--smem-limit", "101376", "--exact")
     assert r.exit_code == 2 and "architecture" in r.stderr
 
@@ -91,11 +109,60 @@ def test_dgx_spark_cutlass_case(cli, no_gpu):
 def test_shape_and_groups(cli, fake_h100):
     r = cli("check-tiles", "128x256x64:3@8", "--shape", "4096x4096x4096", "--groups", "2", "--json")
     w = json.loads(r.stdout)["verdicts"][0]["waves"]
-    assert w["tiles"] == 1024 and w["waves"] == 8 and w["min_sms_same_waves"] == 128
+    assert w["tiles"] == 1024 and w["one_block_per_sm"]["waves"] == 8
+    assert w["one_block_per_sm"]["fewest_sms_same_waves"] == 128
     r = cli("check-tiles", "128x256x64", "--arch", "sm_90", "--shape", "4096x4096x4096")
     assert r.exit_code == 2 and "SM count" in r.stderr
     r = cli("check-tiles", "128x256x64", "--arch", "sm_90", "--shape", "4096x4096x4096", "--sms", "132", "--json")
-    assert json.loads(r.stdout)["verdicts"][0]["waves"]["waves"] == 4
+    assert json.loads(r.stdout)["verdicts"][0]["waves"]["one_block_per_sm"]["waves"] == 4
+
+
+def test_waves_use_occupancy_issue_example(cli, no_gpu):
+    """64x64x32:4 at 8192^3 on an H100: 6 blocks fit per SM, so 21 waves of a 792-block grid, not 125."""
+    r = cli("check-tiles", "64x64x32:4", "--gpu", "h100", "--shape", "8192x8192x8192", "--json")
+    v = json.loads(r.stdout)["verdicts"][0]
+    w = v["waves"]
+    assert v["occupancy"]["blocks_per_sm"] == 6 and w["blocks_per_sm"] == 6 and w["blocks_per_sm_is_upper_bound"]
+    assert w["persistent_grid"] == 132 * 6 and w["with_occupancy"]["waves"] == 21
+    assert w["one_block_per_sm"]["waves"] == 125
+    # with registers known the bound becomes exact: 128 registers/thread allow 4 blocks of 4 warps
+    r = cli("check-tiles", "64x64x32:4", "--gpu", "h100", "--shape", "8192x8192x8192", "--regs", "128", "--json")
+    w = json.loads(r.stdout)["verdicts"][0]["waves"]
+    assert w["blocks_per_sm"] == 4 and not w["blocks_per_sm_is_upper_bound"] and w["with_occupancy"]["waves"] == 32
+
+
+def test_uncompilable_tiles_in_a_file_are_verdicts_not_errors(cli, no_gpu, tmp_path):
+    f = tmp_path / "c.csv"
+    f.write_text("tile\n96x96x32:2@4\n128x128x64:3@4\n")
+    r = cli("check-tiles", "--file", str(f), "--arch", "sm_90", "--json")
+    assert r.exit_code == 1
+    bad, good = json.loads(r.stdout)["verdicts"]
+    assert bad["status"] == "cannot-compile" and bad["fits"] is False and "power of two" in bad["cannot_compile"]
+    assert good["status"] == "fits"
+    r = cli("check-tiles", "--file", str(f), "--arch", "sm_90")
+    assert r.exit_code == 1 and "cannot compile:" in r.stdout and "96x96x32:2@4" in r.stdout
+
+
+def test_fp8_on_ampere_cannot_compile_there(cli, no_gpu):
+    r = cli("check-tiles", "64x64x64:3", "--dtype", "fp8", "--arch", "sm_86", "--json")
+    v = json.loads(r.stdout)["verdicts"][0]
+    assert r.exit_code == 1 and v["status"] == "cannot-compile" and "sm_89" in v["cannot_compile"]
+
+
+def test_issue_example_rtx_4090_estimate_and_stage_count(cli, no_gpu):
+    r = cli("check-tiles", "128x128x64:4", "--arch", "sm_89")
+    assert r.exit_code == 0, r.stdout
+    row = next(ln for ln in r.stdout.splitlines() if ln.startswith("128x128x64:4"))
+    assert "98,304" in row and "+3,072" in row and " yes " in row and row.split()[4] == "4"
+
+
+def test_cannot_launch_is_flagged(cli, no_gpu):
+    """1,024 threads at 128 registers need 131,072 registers: more than a block may have."""
+    r = cli("check-tiles", "64x64x32:2@32", "--gpu", "h100", "--regs", "128", "--json")
+    v = json.loads(r.stdout)["verdicts"][0]
+    assert r.exit_code == 1 and v["fits"] is True and v["status"] == "cannot-launch"
+    assert "too many resources requested for launch" in v["cannot_launch"]
+    assert v["occupancy"]["blocks_per_sm"] == 0 and v["registers_source"] == "--regs"
 
 
 def test_file_input(cli, no_gpu, tmp_path):
@@ -160,6 +227,19 @@ def test_from_script_bad(cli, fake_h100, tmp_path, text, words):
     s.write_text(text)
     r = cli("check-tiles", "--from-script", str(s))
     assert r.exit_code == 2 and words in r.stderr and str(s) in r.stderr
+
+
+@pytest.mark.parametrize("which, dtype", [("scaled_mm", "fp8e4m3"), ("int8_mm", "int8")])
+def test_inductor_sets_carry_their_own_dtype(cli, no_gpu, which, dtype):
+    pytest.importorskip("torch")
+    r = cli("check-tiles", "--from-inductor", "--inductor-set", which, "--gpu", "rtx 4090", "--json")
+    doc = json.loads(r.stdout)
+    assert doc["inductor"]["dtype"] == dtype and "torch._" in doc["inductor"]["dtype_source"]
+    assert {v["a_dtype"] for v in doc["verdicts"]} == {dtype}
+    # --dtype still decides when given
+    r = cli("check-tiles", "--from-inductor", "--inductor-set", which, "--gpu", "rtx 4090", "--dtype", "bf16",
+            "--json")
+    assert {v["a_dtype"] for v in json.loads(r.stdout)["verdicts"]} == {"bf16"}
 
 
 def test_from_inductor(cli, fake_h100):

@@ -1,32 +1,15 @@
-"""The estimate, the CUTLASS model (the DGX Spark case computed, not looked up) and the wave math."""
+"""The CUTLASS model (the DGX Spark case computed, not looked up) and the wave math."""
 
 from __future__ import annotations
 
 import pytest
 
 from gpudiag.errors import GpudiagError
-from gpudiag.tiles import cutlass, estimate
+from gpudiag.tiles import cutlass
 from gpudiag.tiles.dtypes import lookup
 from gpudiag.tiles.waves import Shape, parse_shape, waves
 
 FP16, BF16, FP4 = lookup("fp16"), lookup("bf16"), lookup("fp4")
-
-
-def test_triton_estimate_formula():
-    b = estimate.triton_smem(128, 256, 64, 3, FP16, FP16, FP16)
-    assert b.pipeline_bytes == 3 * (128 * 64 + 64 * 256) * 2 and b.needed_bytes == b.pipeline_bytes
-    # epilogue buffer larger than one-stage operands: it decides
-    b = estimate.triton_smem(128, 128, 32, 1, lookup("int8"), lookup("int8"), lookup("int32"))
-    assert b.needed_bytes == b.epilogue_bytes == 128 * 128 * 4
-    # inductor's 128x128x128 NS=4 bf16 candidate: the 262144 bytes the issue quotes
-    assert estimate.triton_smem(128, 128, 128, 4, BF16, BF16, BF16).needed_bytes == 262144
-    assert estimate.largest_stages_that_fit(128, 128, 128, BF16, BF16, BF16, 232448) == 3
-
-
-def test_blocks_per_sm():
-    assert estimate.blocks_per_sm_by_smem(98304, 233472, 1024, 32) == 2  # (98304+1024) x 2 <= 233472
-    assert estimate.blocks_per_sm_by_smem(0, 233472, 1024, 32) == 32  # 1024 reserved each: 228 > 32 cap
-    assert estimate.blocks_per_sm_by_smem(1000, None, None, None) is None
 
 
 def test_fp4_sizes_and_bytes_k():
@@ -60,13 +43,24 @@ def test_cutlass_unknown_family():
     assert "no builder family" in exc.value.message
 
 
-def test_waves_deepgemm_rule():
+def test_waves_one_block_per_sm_deepgemm_rule():
     w = waves(Shape(4096, 4096, 4096), 128, 256, 64, 132)
-    assert w.tiles == 32 * 16 and w.waves == 4
-    assert w.min_sms_same_waves == 128  # ceil(512 / 4)
-    assert w.last_wave_fill == pytest.approx((512 - 3 * 132) / 132)
+    assert w.tiles == 32 * 16 and w.one_block_per_sm.waves == 4
+    assert w.fewest_sms_same_waves == 128  # ceil(512 / 4)
+    assert w.one_block_per_sm.last_wave_fill == pytest.approx((512 - 3 * 132) / 132)
+    assert w.with_occupancy is None and w.persistent_grid is None  # no occupancy given
     assert waves(Shape(256, 256, 64), 128, 128, 64, 132, groups=8).tiles == 32
     with pytest.raises(GpudiagError):
         parse_shape("4096x4096")
     with pytest.raises(GpudiagError):
         parse_shape("0x1x1")
+
+
+def test_waves_with_occupancy_issue_example():
+    """64x64x32 at 8192^3 on an H100's 132 SMs: 16,384 tiles. Six blocks fit per SM, so the
+    persistent grid is 792 and the tiles take 21 waves, not the 125 one block per SM gives."""
+    w = waves(Shape(8192, 8192, 8192), 64, 64, 32, 132, blocks_per_sm=6)
+    assert w.tiles == 16384 and w.persistent_grid == 792
+    assert w.with_occupancy.waves == 21 and w.one_block_per_sm.waves == 125
+    assert w.with_occupancy.last_wave_fill == pytest.approx((16384 - 20 * 792) / 792)
+    assert w.k_iterations == 256

@@ -1,98 +1,143 @@
-"""``gpudiag check-tiles``: will these tile configs fit this GPU's shared memory, and by how much."""
+"""``gpudiag check-tiles``: will these tile configs fit this GPU's shared memory, by how much, how
+well they occupy it. Parses options, calls the core (gpudiag.tiles.check) and renders its report."""
 
 from __future__ import annotations
 
+import sys
+import time
 from typing import List, Optional
 
 import typer
 from rich import box
+from rich.markup import escape
 from rich.table import Table
 
 from gpudiag.cli.app import app
-from gpudiag.cli.output import console, emit_json, fmt_bytes
-from gpudiag.device import live_or_none, resolve_target
-from gpudiag.tiles.dtypes import lookup as lookup_dtype
-from gpudiag.errors import EXIT_USAGE, GpudiagError
+from gpudiag.cli.output import console, fmt_bytes
 from gpudiag.tiles import check as core
-from gpudiag.tiles.from_script import kernels_from_script
-from gpudiag.tiles.inductor import SETS, inductor_configs
-from gpudiag.tiles.parse import TileConfig, parse_file, parse_tile
-from gpudiag.tiles.waves import parse_shape
+from gpudiag.tiles.inductor import SETS
+from gpudiag.tiles.report import (CANNOT_COMPILE, CANNOT_LAUNCH, DOES_NOT_FIT, FITS, UNKNOWN, CheckReport,
+                                  TileVerdict)
 
+FULL_TABLE_ROWS = 40  # more verdicts than this: a summary (failures, best fits) unless --all
+SUMMARY_ROWS = 10
+PROGRESS_AFTER_S = 1.0
+PLAIN_PROGRESS_EVERY_S = 10.0  # without a terminal: a line at most this often
 
-CHECK_TILES_HELP = """Will these tile configs fit this GPU's shared memory, exactly, before anything is launched.
-
-For each config: shared memory needed, the limit, the margin in bytes and %, fits or not, the
-largest stage count that fits, blocks per SM that shared memory allows, and with --exact the
-registers per thread and spills. Exit code 1 when any config does not fit (a CI gate), 2 on bad
-input.
-
-The estimate (instant) models Triton's software pipeliner: stages x (BM*BK*bytes(A) +
-BK*BN*bytes(B)), or the epilogue's BM*BN*bytes(out) buffer when larger; it never reports
-"fits" for a config that failed on the H100 ground truth. --model cutlass models CUTLASS 3.x
-builders (stage bytes + 16 B of barriers + scale factors, the StageCountAutoCarveout rule with
-the builder family's capacity, 1024-byte aligned storage). --exact compiles the real Triton
-matmul for the target on this machine, with the specialisation an aligned launch gets.
-"""
-# Every assumption behind the numbers, in --help and the man page as in the output's notes.
-CHECK_TILES_HELP += "\n\nAssumptions: " + "; ".join(core.TRITON_NOTES + core.CUTLASS_NOTES) + "."
-
+CHECK_TILES_HELP = (
+    "Will these tile configs fit this GPU's shared memory, by how much, and how well will they occupy it, "
+    "before anything is launched.\n\n"
+    "For each config: the shared memory it needs, the margin to the per-block limit, fits or not, the "
+    "largest stage count that fits, and its occupancy: blocks per SM, which limit binds (shared memory, "
+    "registers, warps or the block cap), the share of warp slots it fills, and whether it can launch at "
+    "all. With --shape: tiles, waves with that occupancy, the persistent grid size, and the one-block-"
+    "per-SM figures. Exit code 1 when any config does not fit, cannot launch or cannot compile (a CI "
+    "gate), 2 on bad input; a tile given as an argument that no Triton can compile (a block size that is "
+    "not a power of two, K below 16) is bad input.\n\n"
+    "The estimate (instant, no GPU) models Triton's own allocation for the standard matmul on each "
+    "architecture family: sm_80/86/89/120 (mma.sync), sm_90 (wgmma) and sm_100 (tcgen05), from Triton's "
+    "pipeliner and layout code; --exact compiles the real Triton matmul for the target on this machine, "
+    "and the largest stage count that fits then comes from the compiler too. Registers come from --exact "
+    "or --regs; without them, blocks per SM is the shared-memory and thread bound. --model cutlass "
+    "models CUTLASS 3.x builders (stage bytes + barriers + scale factors, the StageCountAutoCarveout "
+    "rule, 1024-byte aligned storage).\n\n"
+    "Assumptions: " + "; ".join(core.TRITON_NOTES + core.CUTLASS_NOTES) + "."
+)
 
 @app.command("check-tiles", help=CHECK_TILES_HELP)
 def check_tiles_command(
-    tiles: Optional[List[str]] = typer.Argument(None, metavar="TILE...", help="Tile configs BMxBNxBK[:STAGES][@WARPS], "
-                                                "e.g. 128x256x64:3@8. A K written as 64B means 64 bytes of K "
-                                                "(CUTLASS/TRT-LLM tile names)."),
-    dtype: str = typer.Option("fp16", "--dtype", "-d", metavar="DTYPE", help="Element type of A (and B unless "
-                              "--b-dtype): fp32, tf32, fp16, bf16, fp8 (= fp8e4m3), fp8e5m2, int8, fp4."),
-    b_dtype: Optional[str] = typer.Option(None, "--b-dtype", metavar="DTYPE", help="Element type of B where it "
-                                          "differs from A."),
-    file: Optional[List[str]] = typer.Option(None, "--file", "-f", metavar="FILE", help="Read configs from a JSON, "
-                                             "YAML (needs PyYAML) or CSV file; parsed as data, never evaluated."),
-    from_inductor: bool = typer.Option(False, "--from-inductor", help="Check the matmul candidates the installed "
-                                       "torch's inductor autotunes (read through its own heuristics module)."),
-    inductor_set: str = typer.Option("mm", "--inductor-set", metavar="SET", help="Which inductor candidate list: "
-                                     + ", ".join(SETS) + "."),
-    from_script: Optional[str] = typer.Option(None, "--from-script", metavar="SCRIPT", help="Check the configs of "
-                                              "every @triton.autotune kernel in a Python script (parsed with ast, "
-                                              "never run)."),
-    gpu: Optional[str] = typer.Option(None, "--gpu", "-g", metavar="NAME", help="Target a catalogue GPU instead of "
-                                      "the live one (no GPU needed)."),
-    arch: Optional[str] = typer.Option(None, "--arch", metavar="SM", help="Target an architecture, e.g. sm_90, "
-                                       "sm_121 (per-compute-capability limits; no GPU needed)."),
-    index: Optional[int] = typer.Option(None, "--index", "-i", metavar="N", min=0, help="The live GPU at this CUDA ordinal."),
-    smem_limit: Optional[int] = typer.Option(None, "--smem-limit", metavar="BYTES", help="Compare against this "
-                                             "per-block shared-memory limit instead of the target's."),
-    sms: Optional[int] = typer.Option(None, "--sms", metavar="N", help="SM count for --shape where the target "
-                                      "does not give one (--arch, --smem-limit)."),
-    exact: bool = typer.Option(False, "--exact", help="Compile the Triton matmul for the target architecture and "
-                               "report the compiler's shared memory, registers and spills (no GPU needed)."),
-    a_layout: Optional[str] = typer.Option(None, "--a-layout", metavar="row|col", help="Layout of A: row (K "
-                                           "contiguous, default) or col."),
-    b_layout: Optional[str] = typer.Option(None, "--b-layout", metavar="row|col", help="Layout of B: row (N "
-                                           "contiguous) or col (K-major). Default: col for fp8/fp4 (as "
-                                           "torch._scaled_mm requires), row otherwise."),
-    jobs: Optional[int] = typer.Option(None, "--jobs", "-j", metavar="N", help="Parallel compiles for --exact "
-                                       "(default: all cores)."),
-    no_cache: bool = typer.Option(False, "--no-cache", help="--exact: ignore and do not write the on-disk cache."),
-    model: str = typer.Option("triton", "--model", metavar="MODEL", help="triton (Triton's pipeliner) or cutlass "
-                              "(CUTLASS 3.x builders: stage bytes, barriers, scale factors, auto-carveout rule)."),
-    grouped: bool = typer.Option(False, "--grouped", help="--model cutlass: a grouped (pointer-array) GEMM, whose "
-                                 "builder reserves scheduler and tensor-map storage."),
-    epilogue_smem: Optional[int] = typer.Option(None, "--epilogue-smem", metavar="BYTES", help="--model cutlass: "
-                                                "the epilogue's shared storage, passed to StageCountAutoCarveout. "
-                                                "Unknown by default: totals are then lower bounds and a config "
-                                                "whose bound fits is reported as '?' (exit 1), never as a fit."),
-    kernel_carveout: Optional[int] = typer.Option(None, "--kernel-carveout", metavar="BYTES", help="--model cutlass: "
-                                                  "override the builder's kernel carveout."),
-    block_scaled: Optional[bool] = typer.Option(None, "--block-scaled/--no-block-scaled", help="--model cutlass: "
-                                                "operands carry block scale factors (default: yes for fp4)."),
-    scale_vector: Optional[int] = typer.Option(None, "--scale-vector", metavar="N", help="--model cutlass: elements "
-                                               "per scale factor (16 nvfp4, 32 mx)."),
-    shape: Optional[str] = typer.Option(None, "--shape", metavar="MxNxK", help="Also report tiles, waves over the "
-                                        "SMs, last-wave fill and the fewest SMs that keep the same waves."),
-    groups: int = typer.Option(1, "--groups", metavar="G", help="With --shape: number of GEMMs in the group."),
-    json_out: bool = typer.Option(False, "--json", help="Print one JSON document (schema gpudiag.check-tiles/1)."),
+    tiles: Optional[List[str]] = typer.Argument(
+        None, metavar="TILE...", show_default=False,
+        help="Tile configs BMxBNxBK[:STAGES][@WARPS], e.g. 128x256x64:3@8. A K written as 64B means 64 bytes "
+             "of K (CUTLASS and TensorRT-LLM tile names). With --from-triton-cache: the cache folder."),
+    file: Optional[List[str]] = typer.Option(
+        None, "--file", "-f", metavar="FILE",
+        help="Read configs from a JSON, YAML (needs PyYAML) or CSV file; parsed as data, never evaluated."),
+    from_inductor: bool = typer.Option(
+        False, "--from-inductor",
+        help="Check the matmul candidates the installed torch's inductor autotunes (read through its own "
+             "heuristics module)."),
+    inductor_set: str = typer.Option(
+        "mm", "--inductor-set", metavar="SET",
+        help="Which inductor candidate list: " + ", ".join(SETS) + ". scaled_mm is checked as fp8 and int8_mm "
+             "as int8 unless --dtype says otherwise."),
+    from_script: Optional[str] = typer.Option(
+        None, "--from-script", metavar="SCRIPT",
+        help="Check the configs of every @triton.autotune kernel in a Python script (parsed, never run)."),
+    dtype: Optional[str] = typer.Option(
+        None, "--dtype", "-d", metavar="DTYPE", show_default=False,
+        help="Element type of A (and B unless --b-dtype): fp32, tf32, fp16, bf16, fp8 (= fp8e4m3), fp8e5m2, "
+             "int8, fp4. Default: fp16, or the type an inductor set is for."),
+    b_dtype: Optional[str] = typer.Option(
+        None, "--b-dtype", metavar="DTYPE", help="Element type of B where it differs."),
+    a_layout: Optional[str] = typer.Option(
+        None, "--a-layout", metavar="row|col",
+        help="Layout of A: row (K contiguous, the default) or col."),
+    b_layout: Optional[str] = typer.Option(
+        None, "--b-layout", metavar="row|col",
+        help="Layout of B: row (N contiguous) or col (K-major). Default: col for fp8 and fp4 (as "
+             "torch._scaled_mm requires), row otherwise."),
+    gpu: Optional[str] = typer.Option(
+        None, "--gpu", "-g", metavar="NAME",
+        help="Target a catalogue GPU instead of the live one (no GPU needed)."),
+    arch: Optional[str] = typer.Option(
+        None, "--arch", metavar="SM",
+        help="Target an architecture, e.g. sm_89 or sm_121: its limits, no SM count (no GPU needed)."),
+    index: Optional[int] = typer.Option(
+        None, "--index", "-i", metavar="N", help="The live GPU at this CUDA ordinal."),
+    smem_limit: Optional[int] = typer.Option(
+        None, "--smem-limit", metavar="BYTES",
+        help="Compare against this per-block shared-memory limit instead of the target's; alone, it names "
+             "no architecture."),
+    sms: Optional[int] = typer.Option(
+        None, "--sms", metavar="N",
+        help="SM count for --shape where the target gives none (--arch, --smem-limit)."),
+    exact: bool = typer.Option(
+        False, "--exact",
+        help="Compile the Triton matmul for the target's architecture and report the compiler's shared "
+             "memory, registers and spills, and its largest stage count that fits (no GPU needed)."),
+    jobs: Optional[int] = typer.Option(
+        None, "--jobs", "-j", metavar="N",
+        help="Parallel compiles for --exact, 1 or more (default: all cores)."),
+    no_cache: bool = typer.Option(
+        False, "--no-cache",
+        help="--exact: compile afresh and write no cache, neither gpudiag's nor Triton's."),
+    regs: Optional[int] = typer.Option(
+        None, "--regs", metavar="N",
+        help="Registers per thread (1..255), from ptxas -v, ncu or an earlier --exact, for occupancy "
+             "without compiling."),
+    shape: Optional[str] = typer.Option(
+        None, "--shape", metavar="MxNxK",
+        help="Also report tiles, waves with the config's occupancy, the persistent grid, and the waves and "
+             "fewest SMs at one block per SM."),
+    groups: int = typer.Option(
+        1, "--groups", metavar="G", help="With --shape: the GEMMs in the group."),
+    model: str = typer.Option(
+        "triton", "--model", metavar="MODEL",
+        help="triton (Triton's allocation) or cutlass (CUTLASS 3.x builders)."),
+    grouped: bool = typer.Option(
+        False, "--grouped",
+        help="A grouped (pointer-array) GEMM, whose builder reserves scheduler and tensor-map storage."),
+    epilogue_smem: Optional[int] = typer.Option(
+        None, "--epilogue-smem", metavar="BYTES",
+        help="The epilogue's shared storage. Unknown by default: totals are then lower bounds and a config "
+             "whose bound fits is reported as '?' (exit 1), never as a fit."),
+    kernel_carveout: Optional[int] = typer.Option(
+        None, "--kernel-carveout", metavar="BYTES",
+        help="Override the builder's kernel carveout."),
+    block_scaled: Optional[bool] = typer.Option(
+        None, "--block-scaled/--no-block-scaled", show_default=False,
+        help="Operands carry block scale factors (default: yes for fp4)."),
+    scale_vector: Optional[int] = typer.Option(
+        None, "--scale-vector", metavar="N",
+        help="Elements per scale factor (16 for nvfp4, 32 for mx)."),
+    show_all: bool = typer.Option(
+        False, "--all",
+        help=f"Print every config's row; over {FULL_TABLE_ROWS} configs the text report otherwise shows the "
+             "counts, the failures and the best fits."),
+    json_out: bool = typer.Option(
+        False, "--json",
+        help="Print one JSON document (schema gpudiag.check-tiles/2), every config included."),
     from_triton_cache: bool = typer.Option(False, "--from-triton-cache", help="Check every kernel in a Triton "
                                            "cache: the folder given as the argument, else $TRITON_CACHE_DIR, else "
                                            "~/.triton/cache. Each is recompiled for every target (--arch and --gpu "
@@ -107,169 +152,291 @@ def check_tiles_command(
     if from_triton_cache:  # a mode of its own: gpudiag/cli/check_tiles_cache.py
         from gpudiag.cli.check_tiles_cache import run_from_triton_cache
         return run_from_triton_cache(tiles, kernel, arch, gpu, index, jobs, not no_cache, json_out)
-    configs: list[TileConfig] = []
-    inductor_info = script_info = None
-    for i, t in enumerate(tiles or []):
-        configs.append(parse_tile(t, f"argument {i + 1}"))
-    for f in file or []:
-        configs.extend(parse_file(f))
-    if from_inductor:
-        ind = inductor_configs(inductor_set)
-        configs.extend(ind.configs)
-        inductor_info = {"torch_version": ind.torch_version, "source": ind.source, "set": inductor_set,
-                         "count": len(ind.configs), "prunes_by_smem": ind.prunes_by_smem}
-    if from_script:
-        kernels = kernels_from_script(from_script)
-        script_info = {"path": from_script, "kernels": [
-            {"name": k.name, "line": k.line, "configs": len(k.configs), "skipped": k.skipped} for k in kernels]}
-        for k in kernels:
-            configs.extend(k.configs)
-    if not configs:
-        raise GpudiagError("no tile configs given: pass tiles like 128x128x64:3@4, --file, --from-inductor or "
-                           "--from-script", EXIT_USAGE)
-    # Bad input is reported before the environment is consulted (a typo is not a "no GPU" problem).
-    for name in filter(None, (dtype, b_dtype)):
-        lookup_dtype(name)
-    parsed_shape = parse_shape(shape) if shape else None
-    if smem_limit is not None and smem_limit <= 0:
-        raise GpudiagError(f"--smem-limit must be a positive number of bytes, got {smem_limit}", EXIT_USAGE)
-    if sum(x is not None for x in (gpu, arch, index)) > 1:
-        raise GpudiagError("give at most one of --gpu, --arch and --index", EXIT_USAGE)
-    opt = core.Options(a_dtype=dtype, b_dtype=b_dtype, model=model, exact=exact, a_layout=a_layout,
-                       b_layout=b_layout, jobs=jobs, use_cache=not no_cache,
-                       shape=parsed_shape, groups=groups, grouped=grouped,
-                       epilogue_smem=epilogue_smem, kernel_carveout=kernel_carveout, block_scaled=block_scaled,
-                       scale_vector=scale_vector)
-    core.validate_options(opt)
-
-    if gpu or arch or index is not None:
-        facts = resolve_target(gpu=gpu, arch=arch, index=index)
-    elif smem_limit is not None:
-        facts = live_or_none()[0] if exact else None
-    else:
-        facts, why = live_or_none()
-        if facts is None:
-            raise GpudiagError(f"no live GPU ({why}); give --gpu NAME, --arch sm_XY or --smem-limit BYTES",
-                               EXIT_USAGE)
-    target = core.target_from(facts, smem_limit, sms)
-    report = core.check(configs, target, opt)
-    report.inductor = inductor_info
-    report.script = script_info
+    request = core.CheckRequest(
+        tiles=list(tiles or []), files=list(file or []), from_inductor=from_inductor, inductor_set=inductor_set,
+        from_script=from_script, gpu=gpu, arch=arch, index=index, smem_limit=smem_limit, sms=sms, dtype=dtype,
+        b_dtype=b_dtype, a_layout=a_layout, b_layout=b_layout, model=model, exact=exact, jobs=jobs,
+        use_cache=not no_cache, regs=regs, shape=shape, groups=groups, grouped=grouped,
+        epilogue_smem=epilogue_smem, kernel_carveout=kernel_carveout, block_scaled=block_scaled,
+        scale_vector=scale_vector)
+    with _Progress() as progress:
+        report = core.check_tiles(request, progress.update)
     if json_out:
-        emit_json(report.to_dict())
+        for chunk in report.json_chunks():
+            sys.stdout.write(chunk)
     else:
-        render(report)
+        render(report, show_all)
     if not report.all_fit:
         raise typer.Exit(1)
 
 
-def _display_spec(v: core.TileVerdict) -> str:
-    """The config as given, with the stage count used filled in where it was left out."""
-    if ":" in v.spec:
-        return v.spec
-    if "@" in v.spec:
-        return v.spec.replace("@", f":{v.stages}@")
-    return f"{v.spec}:{v.stages}"
+class _Progress:
+    """Progress on stderr once the work has taken over a second: a bar on a terminal, elsewhere (a CI
+    log, a pipe) a plain line now and then. Never on stdout."""
+
+    def __init__(self) -> None:
+        self.start = time.monotonic()
+        self.terminal = sys.stderr.isatty()
+        self.bar = None
+        self.tasks: dict[str, int] = {}
+        self.last_line = float("-inf")
+
+    def __enter__(self) -> "_Progress":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+    def update(self, what: str, done: int, total: int) -> None:
+        now = time.monotonic()
+        if now - self.start < PROGRESS_AFTER_S or done >= total and self.bar is None:
+            return
+        if not self.terminal:
+            if now - self.last_line >= PLAIN_PROGRESS_EVERY_S:
+                self.last_line = now
+                print(f"gpudiag: {what} {done:,}/{total:,}", file=sys.stderr, flush=True)
+            return
+        if self.bar is None:
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+            # no refresh thread (auto_refresh off): --exact forks compile workers while the bar is up
+            self.bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                TimeElapsedColumn(), console=Console(file=sys.stderr), transient=True,
+                                auto_refresh=False)
+            self.bar.start()
+        if what not in self.tasks:
+            self.tasks[what] = self.bar.add_task(what, total=total)
+        self.bar.update(self.tasks[what], completed=done, total=total)
+        self.bar.refresh()
+
+
+# --- text rendering (80 columns: wrap or stack, never cut) ----------------------------------------
+
+FITS_TEXT = {FITS: "[green]yes[/green]", DOES_NOT_FIT: "[red]NO[/red]", CANNOT_LAUNCH: "[yellow]yes[/yellow]",
+             UNKNOWN: "[yellow]?[/yellow]", CANNOT_COMPILE: "[red]NO[/red]"}
 
 
 def _num(n: int | None) -> str:
-    return "n/a" if n is None else f"{n:,}"
+    return "-" if n is None else f"{n:,}"
 
 
-def render(report: core.CheckReport) -> None:
-    con = console()
-    t = report.target
-    where = f"{t.name}" + (f" ({t.sm}, {t.origin})" if t.sm else "")
-    con.print(f"[bold]check-tiles[/bold] · {where} · limit {t.limit_bytes:,} B per block "
-              f"[dim]({t.limit_source})[/dim]")
-    if report.inductor:
-        i = report.inductor
-        con.print(f"inductor candidates: {i['count']} from torch {i['torch_version']} ({i['source']}), before "
-                  "inductor scales block sizes down to small problem shapes")
-        if i.get("prunes_by_smem") is False:
-            con.print("  inductor does not drop the ones that do not fit by itself (torch._inductor.config."
-                      "max_autotune_prune_choices_based_on_shared_mem is off; TORCHINDUCTOR_MAX_AUTOTUNE_PRUNE_"
-                      "CHOICES_BASED_ON_SHARED_MEM=1 turns it on): max-autotune compiles them, they fail with "
-                      "'out of resource', and it logs 'No valid triton configs'")
-    if report.script:
-        for k in report.script["kernels"]:
-            con.print(f"{report.script['path']}:{k['line']} kernel {k['name']}: {k['configs']} config(s)")
-            for s in k["skipped"]:
-                con.print(f"  [yellow]skipped {s}[/yellow]")
-    groups = {v.group for v in report.verdicts}
-    layouts = {(v.a_layout, v.b_layout) for v in report.verdicts if v.b_layout}
-    if len(layouts) == 1:
-        a_l, b_l = next(iter(layouts))
-        con.print(f"operands: A {a_l}-major, B {b_l}-major" + (" (K-major)" if b_l == "col" else ""))
-    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
-    cols = (["kernel"] if len(groups) > 1 else []) + ["config", "dtype", "needed B", "margin", "fits",
-                                                        "max st.", "blk/SM"]
+def _table(**kw) -> Table:
+    return Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, collapse_padding=True, **kw)
+
+
+def _dtype(v: TileVerdict) -> str:
+    return v.a_dtype if v.a_dtype == v.b_dtype else f"{v.a_dtype}x{v.b_dtype}"
+
+
+def _blocks(v: TileVerdict) -> str:
+    occ = v.occupancy
+    if occ is None:
+        return "-"
+    return str(occ.blocks_per_sm) if occ.registers_known or occ.blocks_per_sm == 0 else f"≤{occ.blocks_per_sm}"
+
+
+def _limiter(v: TileVerdict) -> str:
+    occ = v.occupancy
+    if occ is None:
+        return "-"
+    if v.status == CANNOT_LAUNCH:
+        return "[red]can't launch[/red]"
+    return ",".join(occ.limiters)
+
+
+def verdict_tables(report: CheckReport, verdicts: list[TileVerdict], title: str | None = None) -> list[Table]:
+    """One table, or one per kernel when the configs come from several (--from-script)."""
+    groups = list(dict.fromkeys(v.group for v in verdicts))
+    if len(groups) <= 1:
+        return [verdict_table(report, verdicts, title)]
+    return [verdict_table(report, [v for v in verdicts if v.group == g],
+                          f"[bold]{escape(g or 'other')}[/bold]" + (f" · {title}" if title else "")) for g in groups]
+
+
+def verdict_table(report: CheckReport, verdicts: list[TileVerdict], title: str | None = None) -> Table:
+    dtypes = {_dtype(v) for v in report.verdicts}
+    table = _table(title=title, title_justify="left")
+    cols = ["config"] + (["dtype"] if len(dtypes) > 1 else []) + ["smem B", "margin", "fits", "max st",
+                                                                   "blk/SM", "occ", "limit"]
     if report.exact:
-        cols += ["regs", "spills"]
+        cols += ["regs", "spill"]
     for c in cols:
-        table.add_column(c, justify="left" if c in ("config", "dtype", "kernel", "fits") else "right",
-                         no_wrap=c in ("config", "dtype", "needed B", "margin"))
-    for v in report.verdicts:
-        fits = "[green]yes[/green]" if v.fits else ("[red]NO[/red]" if v.fits is False else "[yellow]?[/yellow]")
-        dt = v.a_dtype if v.a_dtype == v.b_dtype else f"{v.a_dtype}x{v.b_dtype}"
-        if v.b_layout and len(layouts) > 1:
-            dt += f" {v.a_layout[0]}{v.b_layout[0]}"
-        margin = "n/a" if v.margin_bytes is None else f"{v.margin_bytes:+,} ({v.margin_pct:+.1f}%)"
-        row = ([v.group or ""] if len(groups) > 1 else []) + [
-            _display_spec(v), dt, _num(v.needed_bytes), margin, fits, str(v.largest_stages_that_fit),
-            _num(v.blocks_per_sm_by_smem)]
+        table.add_column(c, justify="left" if c in ("config", "dtype", "fits", "limit") else "right",
+                         overflow="fold")
+    for v in verdicts:
+        occ = v.occupancy
+        row = [v.display_spec] + ([_dtype(v)] if len(dtypes) > 1 else []) + [
+            _num(v.needed_bytes), "-" if v.margin_bytes is None else f"{v.margin_bytes:+,}",
+            FITS_TEXT[v.status], _num(v.largest_stages_that_fit), _blocks(v),
+            "-" if occ is None else f"{100 * occ.occupancy:.0f}%", _limiter(v)]
         if report.exact:
             e = v.exact
-            row += [_num(e.regs_per_thread) if e else "", _num(e.spills) if e else ""]
+            row += [_num(e.regs_per_thread) if e else "-", _num(e.spills) if e else "-"]
         table.add_row(*row)
-    con.print(table)
-    if report.shape is not None:
-        s = report.shape
-        wt = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False,
-                   title=f"{s.m}x{s.n}x{s.k}" + (f" x {report.groups} groups" if report.groups > 1 else "")
-                   + f" on {t.sm_count} SMs")
-        for c in ("config", "tiles", "waves", "last wave", "efficiency", "fewest SMs", "K iters"):
-            wt.add_column(c, justify="left" if c == "config" else "right", no_wrap=c == "config")
-        for v in report.verdicts:
-            w = v.waves
-            wt.add_row(_display_spec(v), f"{w.tiles:,}", str(w.waves), f"{100 * w.last_wave_fill:.0f}%",
-                       f"{100 * w.efficiency:.0f}%", str(w.min_sms_same_waves), str(w.k_iterations))
-        con.print(wt)
-    for v in report.verdicts:
-        for p in v.problems:
-            con.print(f"[red]{v.spec} ({v.where}): {p}[/red]")
-        if v.cutlass is not None:
-            c = v.cutlass
-            con.print(f"[bold]{v.spec}[/bold] CUTLASS {c.family}: stage = A {c.a_tile_bytes:,} + B {c.b_tile_bytes:,}"
-                      f" + SFA {c.sfa_bytes:,} + SFB {c.sfb_bytes:,} + barriers {c.barrier_bytes} = "
-                      f"{c.stage_bytes:,} B; auto-carveout picks {c.auto_stages} stage(s) from "
-                      f"{c.family_capacity_bytes:,} - {c.kernel_carveout_bytes:,} (kernel) - "
-                      f"{c.epilogue_carveout_bytes:,} (epilogue) B")
-            def state(r: dict) -> str:
-                if r["fits"] is None:
-                    return f"fits if the epilogue needs <= {r['margin_bytes']:,} B"
-                return "fits" if r["fits"] else f"{-r['margin_bytes']:,} B over"
+    return table
 
-            con.print("  stages -> bytes: " + ", ".join(f"{r['stages']}: {r['bytes']:,} ({state(r)})"
-                                                       for r in c.stage_table))
-            fits_list = [str(r["stages"]) for r in c.stage_table if r["fits"]]
-            maybe_list = [str(r["stages"]) for r in c.stage_table if r["fits"] is None]
-            if maybe_list:
-                con.print(f"  stage counts that fit {t.limit_bytes:,} B, depending on the epilogue: "
-                          f"{', '.join(maybe_list)}")
-            else:
-                con.print(f"  stage counts that fit {t.limit_bytes:,} B: {', '.join(fits_list) or 'none'}")
-            if c.auto_stages_fit is False:
-                con.print(f"  [red]the builder's own pick ({c.auto_stages} stages, {c.auto_stages_launch_bytes:,} B)"
-                          f" does not fit this device: {c.auto_stages_launch_bytes - t.limit_bytes:,} B over[/red]")
+
+WAVES_ONE_TABLE_WIDTH = 110  # narrower consoles get the one-block-per-SM figures in a second table
+
+
+def waves_tables(report: CheckReport, verdicts: list[TileVerdict], width: int) -> list[Table]:
+    s, t = report.shape, report.target
+    title = (f"{s.m}x{s.n}x{s.k}" + (f" x {report.groups} groups" if report.groups > 1 else "") +
+             f" on {t.sm_count} SMs")
+    occ_cols = ("config", "tiles", "blk/SM", "grid", "waves", "last", "eff.")
+    one_cols = ("waves 1/SM", "fewest SMs", "K iters")
+    rows = [(v, v.waves) for v in verdicts if v.waves is not None]
+
+    def occ_cells(v: TileVerdict, w) -> list[str]:
+        occ = w.with_occupancy
+        bound = "≤" if w.blocks_per_sm_is_bound else ""
+        return [v.display_spec, f"{w.tiles:,}", "-" if w.blocks_per_sm is None else f"{bound}{w.blocks_per_sm}",
+                _num(w.persistent_grid), "-" if occ is None else f"{'≥' if bound else ''}{occ.waves:,}",
+                "-" if occ is None else f"{100 * occ.last_wave_fill:.0f}%",
+                "-" if occ is None else f"{100 * occ.efficiency:.0f}%"]
+
+    def one_cells(w) -> list[str]:
+        return [f"{w.one_block_per_sm.waves:,}", f"{w.fewest_sms_same_waves:,}", f"{w.k_iterations:,}"]
+
+    def table(title: str, cols: tuple[str, ...]) -> Table:
+        tab = _table(title=title, title_justify="left")
+        for c in cols:
+            tab.add_column(c, justify="left" if c == "config" else "right", overflow="fold")
+        return tab
+
+    if width >= WAVES_ONE_TABLE_WIDTH:
+        both = table(title + ": with occupancy | at one block per SM", occ_cols + one_cols)
+        for v, w in rows:
+            both.add_row(*occ_cells(v, w), *one_cells(w))
+        return [both]
+    first = table(title + ": waves with occupancy", occ_cols)
+    second = table(title + ": at one block per SM (DeepGEMM)", ("config",) + one_cols)
+    for v, w in rows:
+        first.add_row(*occ_cells(v, w))
+        second.add_row(v.display_spec, *one_cells(w))
+    return [first, second]
+
+
+def _header(report: CheckReport) -> list[str]:
+    t = report.target
+    where = t.name + (f" ({t.sm}, {t.origin})" if t.sm and t.sm not in t.name else f" ({t.origin})")
+    lines = [f"[bold]check-tiles[/bold] · {escape(where)} · limit {t.limit_bytes:,} B per block "
+             f"[dim]({escape(t.limit_source)})[/dim]"]
+    if report.inductor:
+        i = report.inductor
+        lines.append(f"inductor candidates: {i['count']} {i['dtype']} from torch {i['torch_version']} "
+                     f"({escape(i['source'])}), before inductor scales block sizes down to small problem shapes")
+        if i.get("prunes_by_smem") is False:
+            lines.append("  inductor does not drop the ones that do not fit by itself (torch._inductor.config."
+                         "max_autotune_prune_choices_based_on_shared_mem is off; TORCHINDUCTOR_MAX_AUTOTUNE_"
+                         "PRUNE_CHOICES_BASED_ON_SHARED_MEM=1 turns it on): max-autotune compiles them, they fail "
+                         "with 'out of resource', and it logs 'No valid triton configs'")
+    if report.script:
+        for k in report.script["kernels"]:
+            lines.append(f"{escape(report.script['path'])}:{k['line']} kernel {escape(k['name'])}: "
+                         f"{k['configs']} config(s)")
+            lines.extend(f"  [yellow]skipped {escape(s)}[/yellow]" for s in k["skipped"])
+    dtypes = sorted({_dtype(v) for v in report.verdicts})
+    layouts = sorted({(v.a_layout, v.b_layout) for v in report.verdicts if v.b_layout})
+    parts = [f"dtype {dtypes[0]}"] if len(dtypes) == 1 else []
+    parts += [f"A {a}-major, B {b}-major" + (" (K-major)" if b == "col" else "") for a, b in layouts]
+    if t.resources is not None and any(v.occupancy for v in report.verdicts):
+        parts.append({"compiler": "registers from the compiler", "unknown": "registers unknown (≤: a bound)"}.get(
+            report.registers, f"registers {report.registers}"))
+    if parts:
+        lines.append(" · ".join(parts))
+    return lines
+
+
+def _problem_lines(report: CheckReport, verdicts: list[TileVerdict]) -> list[str]:
+    limit = report.target.limit_bytes
+    out = []
+    for v in verdicts:
+        where = f"{escape(v.display_spec)} ({escape(v.where)})"
+        if v.status == CANNOT_COMPILE:
+            out.append(f"  [red]cannot compile:[/red] {where}: {escape(v.cannot_compile or '')}")
+        elif v.status == DOES_NOT_FIT:
+            out.append(f"  [red]does not fit:[/red] {where} needs {v.needed_bytes:,} B, {-v.margin_bytes:,} B "
+                       f"over {limit:,}; largest stage count that fits: {v.largest_stages_that_fit}")
+        elif v.status == CANNOT_LAUNCH:
+            out.append(f"  [red]cannot launch:[/red] {where}: {escape(v.cannot_launch or '')}")
+        for p in v.problems:
+            out.append(f"  [yellow]{where}:[/yellow] {escape(p)}")
+    return out
+
+
+def _cutlass_lines(report: CheckReport, verdicts: list[TileVerdict]) -> list[str]:
+    limit = report.target.limit_bytes
+    out = []
+    for v in verdicts:
+        c = v.cutlass
+        if c is None:
+            continue
+        out.append(f"[bold]{escape(v.spec)}[/bold] CUTLASS {c.family}: stage = A {c.a_tile_bytes:,} + "
+                   f"B {c.b_tile_bytes:,} + SFA {c.sfa_bytes:,} + SFB {c.sfb_bytes:,} + barriers {c.barrier_bytes} "
+                   f"= {c.stage_bytes:,} B; auto-carveout picks {c.auto_stages} stage(s) from "
+                   f"{c.family_capacity_bytes:,} - {c.kernel_carveout_bytes:,} (kernel) - "
+                   f"{c.epilogue_carveout_bytes:,} (epilogue) B")
+
+        def state(r: dict) -> str:
+            if r["fits"] is None:
+                return f"fits if the epilogue needs <= {r['margin_bytes']:,} B"
+            return "fits" if r["fits"] else f"{-r['margin_bytes']:,} B over"
+
+        out.append("  stages -> bytes: " + ", ".join(f"{r['stages']}: {r['bytes']:,} ({state(r)})"
+                                                    for r in c.stage_table))
+        fitting = [str(r["stages"]) for r in c.stage_table if r["fits"]]
+        maybe = [str(r["stages"]) for r in c.stage_table if r["fits"] is None]
+        if maybe:
+            out.append(f"  stage counts that fit {limit:,} B, depending on the epilogue: {', '.join(maybe)}")
+        else:
+            out.append(f"  stage counts that fit {limit:,} B: {', '.join(fitting) or 'none'}")
+        if c.auto_stages_fit is False:
+            out.append(f"  [red]the builder's own pick ({c.auto_stages} stages, {c.auto_stages_launch_bytes:,} B) "
+                       f"does not fit this device: {c.auto_stages_launch_bytes - limit:,} B over[/red]")
+    return out
+
+
+def render(report: CheckReport, show_all: bool = False) -> None:
+    con = console()
+    for line in _header(report):
+        con.print(line)
+    summarise = len(report.verdicts) > FULL_TABLE_ROWS and not show_all
+    if summarise:
+        failures = report.failures()
+        best = report.best_fits(SUMMARY_ROWS)
+        if failures:
+            con.print(verdict_table(report, failures[:SUMMARY_ROWS],
+                                    title=f"{len(failures):,} that do not fit, launch or compile"
+                                          + (f" (first {SUMMARY_ROWS})" if len(failures) > SUMMARY_ROWS else "")))
+        if best:
+            con.print(verdict_table(report, best, title=f"best {len(best)} of {report.fit_count:,} that fit "
+                                                        "(most output resident per SM)"))
+        shown = failures[:SUMMARY_ROWS] + best
+    else:
+        shown = report.verdicts
+        for table in verdict_tables(report, shown):
+            con.print(table)
+    if report.shape is not None:
+        for table in waves_tables(report, shown, con.width):
+            con.print(table)
+    problems = _problem_lines(report, report.failures()[:SUMMARY_ROWS] if summarise else report.verdicts)
+    for line in problems[:40]:
+        con.print(line)
+    if len(problems) > 40:
+        con.print(f"  and {len(problems) - 40:,} more (--json lists all)")
+    for line in _cutlass_lines(report, shown):
+        con.print(line)
     n, m = report.fit_count, len(report.verdicts)
     style = "green" if n == m else "red"
-    con.print(f"[{style}]{n} of {m} fit[/{style}] {fmt_bytes(t.limit_bytes)} per block on {t.name}")
-    failing = [v for v in report.verdicts if v.fits is False]
-    for v in failing[:20]:
-        con.print(f"  [red]does not fit:[/red] {v.spec} ({v.where}) needs {v.needed_bytes:,} B, "
-                  f"{-v.margin_bytes:,} B over; largest stage count that fits: {v.largest_stages_that_fit}")
-    if len(failing) > 20:
-        con.print(f"  … and {len(failing) - 20} more (--json lists all)")
+    counts = ", ".join(f"{k.replace('_', ' ')}: {v:,}" for k, v in report.summary().items()
+                       if k not in ("total", "all_fit", "fits") and v)
+    con.print(f"[{style}]{n:,} of {m:,} fit[/{style}] {fmt_bytes(report.target.limit_bytes)} per block on "
+              f"{escape(report.target.name)}" + (f" ({counts})" if counts else ""))
+    if summarise:
+        con.print(f"[dim]{m:,} configs: the failures and the best fits are shown; --all prints every row, "
+                  "--json lists all[/dim]")
     for note in report.notes:
-        con.print(f"[dim]note: {note}[/dim]")
+        con.print(f"[dim]note: {escape(note)}[/dim]")

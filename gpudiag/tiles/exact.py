@@ -7,26 +7,26 @@ pointers and every stride, M, N, K divisible by 16 (``tt.divisibility = 16``), a
 as the constant 1 (Triton's launcher specialises the integer 1 to a constexpr). Without that, the
 pipeliner is not applied and the numbers are several times too small.
 
-Configs compile in parallel processes; results are cached on disk, keyed by Triton version, target,
-operand dtypes and layouts, config and the kernel's source.
+Every compile runs in a worker process whose stdout and stderr go to a log, never to the user's
+terminal or ``--json`` document (Triton prints the whole PTX when ptxas fails), with a private
+temporary folder that is removed afterwards (ptxas leaves ``tmp*.ptx`` files behind on failure).
+Triton's own cache goes under gpudiag's cache folder (``GPUDIAG_CACHE_DIR``), or into that
+temporary folder with ``--no-cache``. gpudiag's results are cached on disk too, keyed by Triton
+version, target, operand dtypes and layouts, config and the kernel's source.
 """
 
 from __future__ import annotations
 
-import concurrent.futures as cf
 import hashlib
-import inspect
 import json
-import multiprocessing
 import os
 import re
-import shutil
-import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from gpudiag import files
 from gpudiag.errors import EXIT_USAGE, GpudiagError
@@ -34,8 +34,9 @@ from gpudiag.tiles.dtypes import DType
 
 DEFAULT_STAGES = 3  # triton.Config / compile default num_stages
 DEFAULT_WARPS = 4  # triton.Config / compile default num_warps
-CACHE_SCHEMA = 1
+CACHE_SCHEMA = 2
 LAYOUTS = ("row", "col")
+MAX_JOBS = 256
 
 
 @dataclass(frozen=True)
@@ -65,19 +66,48 @@ class ExactResult:
     local_bytes: int | None
     compile_s: float
     cached: bool
-    error: str | None = None
+    error: str | None = None  # the compiler's whole message
     regs_source: str | None = None  # "cuobjdump -res-usage" or why not available
+
+    @property
+    def error_summary(self) -> str | None:
+        """The compiler's failure in one readable line (the last line that says what went wrong)."""
+        return summarize_error(self.error) if self.error else None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
+_NOISE = re.compile(r"^(=+|please share the reproducer.*|Repro command:.*|`ptxas` stderr:|\s*\^\s*)$")
+
+
+def summarize_error(text: str) -> str:
+    """``CompilationError: at 14:33: ... arange's range must be a power of 2`` -> the reason line."""
+    kind, _, rest = text.partition(": ")
+    lines = [ln.strip() for ln in rest.splitlines() if ln.strip() and not _NOISE.match(ln.strip())]
+    ptxas = [ln for ln in lines if ln.startswith("ptxas") and ("error" in ln or "fatal" in ln)]
+    cause = [ln for ln in lines if ln.startswith("caused by ")]
+    if ptxas:
+        reason = ptxas[0]
+    elif cause:  # Triton's own message was only the source excerpt; say where and what failed
+        where = lines[0].rstrip(":") if lines[0].startswith("at ") else ""
+        reason = cause[-1][len("caused by "):] + (f" {where}" if where else "") + f" ({lines[-2]})"
+    elif kind == "CompilationError" and len(lines) > 1:
+        reason = lines[-1]  # Triton puts the source excerpt first and the message last
+    else:
+        reason = lines[0] if lines else ""
+    reason = reason if len(reason) <= 300 else reason[:297] + "..."
+    return f"{kind}: {reason}" if reason else kind
+
+
 def triton_version() -> str | None:
+    """The installed Triton's version, read from its metadata (importing Triton takes seconds)."""
+    from importlib import metadata
+
     try:
-        import triton
-    except Exception:  # noqa: BLE001 - any import failure means "no Triton here"
+        return metadata.version("triton")
+    except metadata.PackageNotFoundError:
         return None
-    return triton.__version__
 
 
 def kernel_source_hash() -> str:
@@ -130,6 +160,8 @@ def build_source(job: ExactJob):
             const[name] = 1
     for name in const:
         sig[name] = "constexpr"
+    import inspect
+
     divisible = _divisibility_attr()
     params = inspect.signature(ASTSource.__init__).parameters
     if "constexprs" in params:  # Triton >= 3.3 (3.6 on the H100 machine, 3.9 in CI)
@@ -140,6 +172,8 @@ def build_source(job: ExactJob):
 
 
 def _cuobjdump() -> str | None:
+    import shutil
+
     try:
         import triton.backends.nvidia as nv
         cand = Path(nv.__file__).parent / "bin" / "cuobjdump"
@@ -154,6 +188,8 @@ _RES_RE = re.compile(r"REG:(\d+)\s+STACK:(\d+)")
 
 
 def _resource_usage(cubin: bytes) -> tuple[int | None, int | None, str]:
+    import subprocess
+
     tool = _cuobjdump()
     if tool is None:
         return None, None, "no cuobjdump (not in the Triton wheel nor on PATH)"
@@ -171,8 +207,8 @@ def _resource_usage(cubin: bytes) -> tuple[int | None, int | None, str]:
 
 
 def compile_job(job: ExactJob) -> ExactResult:
-    """Compile one config now (no cache). Compiler failures become ``error``, never an exception."""
-    os.environ.setdefault("TRITON_DEFAULT_FP_FUSION", "1")  # 3.9 warns when unset; 1 is its default and 3.6's
+    """Compile one config in this process now (no cache). Compiler failures become ``error``, never an
+    exception. Call it through ``run_exact``, which keeps the compiler's output off the terminal."""
     t0 = time.perf_counter()
     try:
         import triton
@@ -186,11 +222,25 @@ def compile_job(job: ExactJob) -> ExactResult:
     except GpudiagError:
         raise
     except Exception as exc:  # noqa: BLE001 - the compiler's own failure is the answer for this config
-        first = next((ln for ln in str(exc).splitlines() if ln.strip()), type(exc).__name__)
+        cause = exc.__cause__
+        why = f"\ncaused by {type(cause).__name__}: {cause}".rstrip(": ") if cause is not None else ""
         return ExactResult(None, None, None, None, time.perf_counter() - t0, False,
-                           error=f"{type(exc).__name__}: {first[:300]}")
+                           error=f"{type(exc).__name__}: {exc}{why}")
     return ExactResult(shared, regs, None if local is None else local // 4, local, time.perf_counter() - t0, False,
                        regs_source=how)
+
+
+def _init_worker(triton_cache: str, tmp: str) -> None:
+    """A compile worker: Triton's cache and temporary files in the given folders, and everything the
+    compiler prints (a failed ptxas prints the whole PTX) into a log instead of the user's streams."""
+    os.environ["TRITON_CACHE_DIR"] = triton_cache
+    os.environ["TMPDIR"] = tmp
+    tempfile.tempdir = tmp
+    os.environ.setdefault("TRITON_DEFAULT_FP_FUSION", "1")  # 3.9 warns when unset; 1 is its default and 3.6's
+    log = os.open(os.path.join(tmp, f"compile-{os.getpid()}.log"), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    os.dup2(log, 1)
+    os.dup2(log, 2)
+    sys.stdout = sys.stderr = open(log, "w", closefd=False)
 
 
 def _worker(job_dict: dict[str, Any]) -> dict[str, Any]:
@@ -223,11 +273,15 @@ def default_jobs() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def run_exact(jobs: list[ExactJob], parallel: int | None = None, use_cache: bool = True) -> list[ExactResult]:
-    """Results in the order of ``jobs``; identical jobs compile once."""
+Progress = Callable[[int, int], None]  # (compiled so far, to compile)
+
+
+def run_exact(jobs: list[ExactJob], parallel: int | None = None, use_cache: bool = True,
+              progress: Progress | None = None) -> list[ExactResult]:
+    """Results in the order of ``jobs``; identical jobs compile once, in isolated worker processes."""
     tv = triton_version()
     if tv is None:
-        raise GpudiagError("--exact needs Triton, which is not importable here (pip install triton)", EXIT_USAGE)
+        raise GpudiagError("--exact needs Triton, which is not installed here (pip install triton)", EXIT_USAGE)
     results: dict[ExactJob, ExactResult] = {}
     todo: list[ExactJob] = []
     paths: dict[ExactJob, Path] = {}
@@ -238,21 +292,42 @@ def run_exact(jobs: list[ExactJob], parallel: int | None = None, use_cache: bool
             results[job] = hit
         else:
             todo.append(job)
-    workers = min(parallel or default_jobs(), len(todo))
-    if workers <= 1:
-        for job in todo:
-            results[job] = compile_job(job)
-    elif todo:
-        # fork: the workers inherit the imported Triton instead of importing it again (seconds each).
-        methods = multiprocessing.get_all_start_methods()
-        ctx = multiprocessing.get_context("fork" if "fork" in methods else methods[0])
-        with cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-            for job, res in zip(todo, pool.map(_worker, [asdict(j) for j in todo])):
-                results[job] = ExactResult(**res)
-    for job in todo:
-        if use_cache:
-            _write_cache(paths[job], results[job])
+    if todo:
+        for job, res in zip(todo, _compile_isolated(todo, min(parallel or default_jobs(), len(todo)), use_cache,
+                                                    progress)):
+            results[job] = res
+            if use_cache:
+                _write_cache(paths[job], res)
     return [results[j] for j in jobs]
+
+
+def _compile_isolated(todo: list[ExactJob], workers: int, use_cache: bool,
+                      progress: Progress | None) -> list[ExactResult]:
+    import concurrent.futures as cf
+    import multiprocessing
+    import shutil
+
+    tmp = tempfile.mkdtemp(prefix="gpudiag-exact-")
+    triton_cache = str(files.cache_dir() / "triton") if use_cache else os.path.join(tmp, "triton")
+    # fork: a worker starts without re-importing gpudiag; it imports Triton once for all its compiles.
+    methods = multiprocessing.get_all_start_methods()
+    ctx = multiprocessing.get_context("fork" if "fork" in methods else methods[0])
+    out: list[ExactResult | None] = [None] * len(todo)
+    try:
+        with cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker,
+                                    initargs=(triton_cache, tmp)) as pool:
+            futures = {pool.submit(_worker, asdict(job)): i for i, job in enumerate(todo)}
+            for n, fut in enumerate(cf.as_completed(futures), 1):
+                try:
+                    out[futures[fut]] = ExactResult(**fut.result())
+                except Exception as exc:  # noqa: BLE001 - a worker that died (out of memory, a signal)
+                    out[futures[fut]] = ExactResult(None, None, None, None, 0.0, False,
+                                                    error=f"{type(exc).__name__}: the compile process failed: {exc}")
+                if progress is not None:
+                    progress(n, len(todo))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return [r for r in out if r is not None]
 
 
 def layouts_for(a: DType, b: DType, a_layout: str | None, b_layout: str | None) -> tuple[str, str]:

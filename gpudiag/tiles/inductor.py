@@ -25,6 +25,14 @@ SETS = {
     "exhaustive": "exhaustive_configs",
     "int8_mm": "int8_mm_configs",
 }
+# The operand type a set is tuned for, where it has one of its own (the others follow --dtype):
+# torch._inductor.kernel.mm's tuned_scaled_mm autotunes torch._scaled_mm, whose operands are fp8
+# (float8_e4m3fn in practice), with scaled_mm_configs; tuned_int_mm autotunes torch._int_mm
+# (int8 x int8 -> int32) with int8_mm_configs.
+SET_DTYPES = {
+    "scaled_mm": ("fp8e4m3", "torch._inductor.kernel.mm.tuned_scaled_mm: torch._scaled_mm takes fp8 operands"),
+    "int8_mm": ("int8", "torch._inductor.kernel.mm.tuned_int_mm: torch._int_mm takes int8 operands"),
+}
 _LEGACY_SETS = {"mm": "mm_kernel_configs", "persistent_mm": "persistent_mm_kernel_configs",
                 "scaled_mm": "scaled_mm_kernel_configs", "extra_mm": "extra_mm_kernel_configs",
                 "int8_mm": "int8_mm_kernel_configs"}
@@ -38,6 +46,8 @@ class InductorConfigs:
     # torch._inductor.config.max_autotune_prune_choices_based_on_shared_mem: whether inductor itself drops
     # candidates its estimate puts above the device's opt-in limit (None: this torch has no such switch).
     prunes_by_smem: bool | None = None
+    dtype: str | None = None  # the operand type this set is for (SET_DTYPES), None: the caller's
+    dtype_source: str | None = None
 
 
 def _field(obj, *names):
@@ -109,4 +119,5 @@ def inductor_configs(which: str = "mm") -> InductorConfigs:
                         "max_autotune_prune_choices_based_on_shared_mem", None)
     except Exception:  # noqa: BLE001 - informative only
         prune = None
-    return InductorConfigs(version, src, configs, None if prune is None else bool(prune))
+    own = SET_DTYPES.get(which, (None, None))
+    return InductorConfigs(version, src, configs, None if prune is None else bool(prune), *own)

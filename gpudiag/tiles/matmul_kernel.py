@@ -37,7 +37,9 @@ def matmul_kernel(a_ptr, b_ptr, c_ptr, M, N, K,
     for k in range(0, tl.cdiv(K, BLOCK_K)):
         a = tl.load(a_ptrs, mask=offs_k[None, :] < K - k * BLOCK_K, other=0.0)
         b = tl.load(b_ptrs, mask=offs_k[:, None] < K - k * BLOCK_K, other=0.0)
-        if DOT_PRECISION == "default":
+        if ACC_INT:  # Triton 3.6 wants the int32 accumulator's type named; 3.9 infers it
+            acc = tl.dot(a, b, acc, out_dtype=tl.int32)
+        elif DOT_PRECISION == "default":
             acc = tl.dot(a, b, acc)
         else:
             acc = tl.dot(a, b, acc, input_precision=DOT_PRECISION)
