@@ -3,9 +3,10 @@
 # partial results; everything lands in OUTDIR/session.tgz plus OUTDIR/summary.txt (the tool's 8-file limit):
 #   checks   the gpu-marked tests; the live facts as a catalogue row (bench/info_record_facts.py); `info` at
 #            80 columns; explain-warning's one-line latency, log-scan throughput and its source citations
-#            checked against this torch; --from-triton-cache on the H200 cache
-#            (bench/tiles_cache_device_run.sh); the driver's occupancy for the maxnreg sweep again, with
-#            shared-memory sizes that tell the 128- and 256-byte allocation units apart; check-tiles speed
+#            checked against this torch; --from-triton-cache on the H200 cache (bench/tiles_cache_validate.py);
+#            the live tile table again (bench/tiles_ground_truth.py); the driver's occupancy for the maxnreg
+#            sweep again, with shared-memory sizes that tell the 128- and 256-byte allocation units apart;
+#            then, one at a time, --from-triton-cache's and check-tiles' speed on the 16 cores
 #   bakeoff  bench/bakeoff_gpu_session.sh (knobs on the fp32 GEMM, the gate across two torch settings, the
 #            honesty checks on a GPU-bound workload), alone on the machine so its timings are quiet
 # Usage (repository root): bash bench/device_session.sh OUTDIR checks|bakeoff [BUDGET_SECONDS]
@@ -30,21 +31,31 @@ export PYTHONPATH=.${PYTHONPATH:+:$PYTHONPATH} PYTHONUNBUFFERED=1
   python3 -c "import jsonschema; print('jsonschema', jsonschema.__version__)" 2>&1 | tail -1; } > "$W/env.txt" 2>&1
 case $PART in
 checks)
-  COLUMNS=80 timeout 240 python3 -m pytest -q -p no:cacheprovider -m gpu tests/ > "$W/gpu_tests.txt" 2>&1
+  # A: the gpu-marked tests, alone
+  COLUMNS=80 timeout 200 python3 -m pytest -q -p no:cacheprovider -m gpu tests/ > "$W/gpu_tests.txt" 2>&1
   note "gpu tests rc=$?"; pack
+  # B: quiet, short measurements and facts
   timeout 60 python3 bench/info_record_facts.py --out "$W/facts" > "$W/facts.txt" 2>&1; note "facts rc=$?"
   COLUMNS=80 python3 -m gpudiag info > "$W/info80.txt" 2>&1; python3 -m gpudiag info --json > "$W/info.json" 2>&1
   timeout 60 python3 bench/explain_speed.py --latency-only > "$W/explain_latency.txt" 2>&1; note "explain latency rc=$?"
-  timeout 120 python3 bench/explain_speed.py --size-mb 512 > "$W/explain_scan.txt" 2>&1; note "explain scan rc=$?"
-  timeout 120 python3 -m pytest -q -p no:cacheprovider tests/test_explain_catalog.py tests/test_explain_registry.py \
-    > "$W/explain_sources.txt" 2>&1; note "explain sources on this torch rc=$?"
-  pack
-  timeout 200 bash bench/tiles_cache_device_run.sh "$W/tiles_cache" 190 > /dev/null 2>&1; note "tiles cache rc=$?"; pack
+  timeout 90 python3 bench/explain_speed.py --size-mb 512 > "$W/explain_scan.txt" 2>&1; note "explain scan rc=$?"
+  timeout 90 python3 -m pytest -q -p no:cacheprovider tests/test_explain_catalog.py tests/test_explain_registry.py \
+    > "$W/explain_sources.txt" 2>&1; note "explain sources on this torch rc=$?"; pack
+  # C: compiler and driver outputs, not timings: in parallel
+  mkdir -p "$W/tiles_cache"
+  timeout 200 python3 bench/tiles_cache_validate.py "$W/tiles_cache" --jobs 8 > "$W/tiles_cache/log.txt" 2>&1 &
+  P1=$!
+  timeout 180 python3 bench/tiles_ground_truth.py --out "$W/h200_tiles_ground_truth.json" --jobs 4 > "$W/tiles_gt.txt" 2>&1 &
+  P2=$!
+  timeout 150 python3 bench/tiles_occupancy_ground_truth.py --out "$W/occupancy_regs.json" --jobs 4 --kinds regs \
+    --deadline 110 > "$W/occupancy_regs.txt" 2>&1 &
+  P3=$!
+  wait $P1; note "tiles cache validate rc=$?"; wait $P2; note "tiles ground truth rc=$?"
+  wait $P3; note "occupancy regs rc=$?"; pack
+  # D: speeds, one at a time
   L=$(left)
-  if [ "$L" -gt 80 ]; then
-    timeout $(( L - 50 )) python3 bench/tiles_occupancy_ground_truth.py --out "$W/occupancy_regs.json" --jobs 16 \
-      --kinds regs --deadline $(( L - 90 )) > "$W/occupancy_regs.txt" 2>&1; note "occupancy regs rc=$?"; pack
-  fi
+  [ "$L" -gt 60 ] && { timeout $(( L / 2 )) python3 bench/tiles_cache_speed.py --cache tests/data/triton_cache_h200 \
+    --copies 20 --jobs 16 --out "$W/tiles_cache_speed.json" > "$W/tiles_cache_speed.txt" 2>&1; note "tiles cache speed rc=$?"; }
   L=$(left)
   [ "$L" -gt 30 ] && { timeout $(( L - 10 )) python3 bench/tiles_speed.py --jobs 16 --out "$W/tiles_speed.json" \
     > "$W/tiles_speed.txt" 2>&1; note "tiles speed rc=$?"; }
