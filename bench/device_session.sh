@@ -9,11 +9,13 @@
 #            then, one at a time, --from-triton-cache's and check-tiles' speed on the 16 cores
 #   bakeoff  bench/bakeoff_gpu_session.sh (knobs on the fp32 GEMM, the gate across two torch settings, the
 #            honesty checks on a GPU-bound workload), alone on the machine so its timings are quiet
-# Usage (repository root): bash bench/device_session.sh OUTDIR checks|bakeoff [BUDGET_SECONDS]
+#   final    after the last changes: the gpu tests, the honesty checks with full budgets on softmax_vocab
+#            prefill (GPU-bound on the H200), and the launch-bound gate of two identical small-MLP runs
+# Usage (repository root): bash bench/device_session.sh OUTDIR checks|bakeoff|final [BUDGET_SECONDS]
 # Carry .whl (jsonschema and its needs for Python 3.12) so the schema checks in the gpu tests run there.
 set -u
 OUT=${1:?usage: device_session.sh OUTDIR checks|bakeoff [BUDGET_SECONDS]}
-PART=${2:?checks or bakeoff}
+PART=${2:?checks, bakeoff or final}
 BUDGET=${3:-540}
 START=$(date +%s)
 W=/tmp/session-$PART; rm -rf "$W"; mkdir -p "$W"
@@ -59,6 +61,26 @@ checks)
   L=$(left)
   [ "$L" -gt 30 ] && { timeout $(( L - 10 )) python3 bench/tiles_speed.py --jobs 16 --out "$W/tiles_speed.json" \
     > "$W/tiles_speed.txt" 2>&1; note "tiles speed rc=$?"; }
+  ;;
+final)
+  # after the last changes: the gpu tests again; the honesty checks with full timing budgets on a
+  # workload that is GPU-bound on the H200 (softmax over a 32000-token vocabulary, 125 MiB in); the
+  # launch-bound gate of two identical small-MLP runs under the default limits (shown, not gated)
+  COLUMNS=80 timeout 200 python3 -m pytest -q -p no:cacheprovider -m gpu tests/ > "$W/gpu_tests.txt" 2>&1
+  note "gpu tests rc=$?"; pack
+  mkdir -p "$W/checks"
+  timeout -s TERM -k 10 $(( $(left) - 60 )) python3 bench/bakeoff_checks.py --device cuda --out "$W/checks" \
+    --tag softmax --script bench/workloads/kernelbench/softmax_vocab_prefill.py > "$W/checks/checks.log" 2>&1
+  note "checks (softmax_vocab prefill, full budgets) rc=$?"; pack
+  L=$(left)
+  if [ "$L" -gt 45 ]; then
+    MLP=bench/workloads/kernelbench/small_mlp_decode.py
+    timeout $(( L / 2 )) python3 -m gpudiag bakeoff "$MLP" --quick --modes default --knobs none \
+      --output "$W/mlp_baseline.json" > "$W/mlp_baseline.txt" 2>&1; note "mlp baseline rc=$?"
+    timeout $(( $(left) - 5 )) python3 -m gpudiag bakeoff "$MLP" --quick --modes default --knobs none \
+      --baseline "$W/mlp_baseline.json" --max-regression 3 --output "$W/mlp_run.json" > "$W/mlp_run.txt" 2>&1
+    note "mlp gated run (launch-bound rows shown, not gated: expect rc=0) rc=$?"
+  fi
   ;;
 bakeoff)
   timeout $(( BUDGET - 10 )) bash bench/bakeoff_gpu_session.sh "$W/bakeoff" $(( BUDGET - 20 )) > "$W/bakeoff.txt" 2>&1

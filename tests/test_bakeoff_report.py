@@ -136,7 +136,8 @@ def test_the_recommendation_names_the_mode_and_the_settings():
 def test_how_to_use_spells_out_each_knob():
     assert report.how_to_use("max-autotune +coordinate_descent_tuning +static") == (
         'torch.compile(mode="max-autotune", dynamic=False); torch._inductor.config.coordinate_descent_tuning = True')
-    assert report.how_to_use("eager +tf32").startswith("keep eager; torch.set_float32_matmul_precision('high')")
+    assert report.how_to_use("eager +tf32").startswith(
+        "eager (no torch.compile), with torch.set_float32_matmul_precision('high')")
 
 
 def test_a_time_below_the_launch_floor_is_flagged_with_why():

@@ -4,9 +4,12 @@ Each gate checks every row it applies to and passes or fails as a whole, with th
 
 * ``max-regression``: a row (workload, mode and knobs) timed in the baseline must still be timed and
   no slower than the baseline by more than the limit. A GPU-bound row is compared by its ranking
-  figure. A launch-bound row (in either run) moves with host load (docs/BENCHMARKS.md: up to 43%
-  between two runs of the same build), so it fails only when the regression exceeds the limit
-  beyond both runs' measured spread: this run's lower quartile above the baseline's upper one;
+  figure. A launch-bound row (in either run) is timed by the host, whose speed differs between
+  processes by far more than a run's own quartiles show: two identical runs on the H200 host moved
+  by +9.9% and +31.6% with quartile ranges of 3-8% (docs/BENCHMARKS.md; up to 43% on the H100). So
+  launch-bound rows are listed with their change but not gated unless ``--max-regression-launch-bound``
+  gives their own limit, which they must then exceed beyond both runs' measured spread (this run's
+  lower quartile above the baseline's upper one);
 * ``max-graph-breaks``, ``max-recompiles``: per compiled row, dynamo's counts;
 * ``max-compile-s``: per compiled row, the cold compile (first call).
 """
@@ -37,6 +40,7 @@ class GateResult:
     checked: int  # rows the gate applied to
     breaches: list[Breach] = field(default_factory=list)
     note: str | None = None
+    not_gated: list[Breach] = field(default_factory=list)  # compared, shown, not gated: launch-bound rows
 
     @property
     def line(self) -> str:
@@ -119,7 +123,8 @@ def evaluate(run: BakeoffRun, limits: Limits, baseline: Baseline | None) -> Gate
     results = []
     compiled = [r for r in run.rows if r.mode != "eager" and r.status not in ("skipped", "not_run")]
     if baseline is not None:
-        results.append(_regression(run, float(limits.max_regression_pct or 0.0), baseline))
+        results.append(_regression(run, float(limits.max_regression_pct or 0.0), baseline,
+                                   limits.max_regression_launch_bound_pct))
     for name, limit, value in (("max-graph-breaks", limits.max_graph_breaks, lambda r: r.observed.graph_breaks),
                                ("max-recompiles", limits.max_recompiles, lambda r: r.observed.recompiles),
                                ("max-compile-s", limits.max_compile_s, lambda r: r.compile_s)):
@@ -132,33 +137,48 @@ def evaluate(run: BakeoffRun, limits: Limits, baseline: Baseline | None) -> Gate
     return GateReport(baseline.path if baseline else None, results)
 
 
-def _regression(run: BakeoffRun, pct: float, baseline: Baseline) -> GateResult:
+def _regression(run: BakeoffRun, pct: float, baseline: Baseline, launch_bound_pct: float | None) -> GateResult:
     now = {(r.workload, r.label): r for r in run.rows}
-    breaches, checked = [], 0
+    breaches, not_gated, checked = [], [], 0
     for b in baseline.rows:
         current = now.get((b.workload, b.label))
         if not b.timed or current is None or current.status in ("skipped", "not_run", "interrupted"):
+            continue
+        if current.timed and (b.launch_bound or current.timing.launch_bound) and launch_bound_pct is None:
+            not_gated.append(Breach(b.workload, b.label, _change(b, current)))
             continue
         checked += 1
         if not current.timed:
             breaches.append(Breach(b.workload, b.label, f"{current.status} now, {b.per_call_ms:.4g} ms in the baseline"))
             continue
-        why = regressed(b, current, pct)
+        why = regressed(b, current, pct, launch_bound_pct)
         if why:
             breaches.append(Breach(b.workload, b.label, why))
-    return GateResult("max-regression", pct, not breaches, checked, breaches, baseline.check_device(run.device))
+    notes = [n for n in (baseline.check_device(run.device),
+                         f"{len(not_gated)} launch-bound row(s) shown, not gated: host-timed figures move between "
+                         "processes beyond their quartiles; --max-regression-launch-bound PCT gates them"
+                         if not_gated else None) if n]
+    return GateResult("max-regression", pct, not breaches, checked, breaches, "; ".join(notes) or None, not_gated)
 
 
-def regressed(base: BaselineRow, row: ModeResult, pct: float) -> str | None:
-    """Why ``row`` regressed from ``base`` beyond ``pct`` percent (None: it did not)."""
+def _change(base: BaselineRow, row: ModeResult) -> str:
+    t = row.timing
+    assert t is not None and base.per_call_ms is not None
+    return f"{t.per_call_ms / base.per_call_ms - 1.0:+.1%} ({base.per_call_ms:.4g} -> {t.per_call_ms:.4g} ms"
+
+
+def regressed(base: BaselineRow, row: ModeResult, pct: float, launch_bound_pct: float | None = None) -> str | None:
+    """Why ``row`` regressed from ``base`` beyond its limit (None: it did not): ``pct`` percent for a
+    GPU-bound row, ``launch_bound_pct`` beyond both runs' quartile ranges for a launch-bound one."""
     t = row.timing
     assert t is not None and base.per_call_ms is not None
     change = t.per_call_ms / base.per_call_ms - 1.0
-    shown = f"{change:+.1%} ({base.per_call_ms:.4g} -> {t.per_call_ms:.4g} ms"
+    shown = _change(base, row)
     if base.launch_bound or t.launch_bound:
+        limit = pct if launch_bound_pct is None else launch_bound_pct
         upper = base.per_call_q3_ms if base.per_call_q3_ms is not None else base.per_call_ms
-        if t.per_call_q1_ms > upper * (1 + pct / 100) and change > pct / 100:
+        if t.per_call_q1_ms > upper * (1 + limit / 100) and change > limit / 100:
             return shown + f"; launch-bound: its q1 {t.per_call_q1_ms:.4g} ms is above the baseline's q3 " \
-                           f"{upper:.4g} ms + {pct:g}%)"
+                           f"{upper:.4g} ms + {limit:g}%)"
         return None
     return shown + ")" if change > pct / 100 and math.isfinite(change) else None

@@ -221,8 +221,9 @@ def how_to_use(label: str) -> str:
             compile_kwargs.append(f"dynamic={k == 'dynamic'}")
         else:
             settings.append(KNOBS[k].setting)
-    parts = ["keep eager" if mode == "eager" else f"torch.compile({', '.join(compile_kwargs)})"]
-    return "; ".join(parts + settings)
+    if mode == "eager":
+        return "eager (no torch.compile)" + (f", with {'; '.join(settings)}" if settings else "")
+    return "; ".join([f"torch.compile({', '.join(compile_kwargs)})"] + settings)
 
 
 def recommend(run: BakeoffRun, s: Summary) -> str:

@@ -32,6 +32,7 @@ class Limits:
     max_graph_breaks: int | None = None
     max_recompiles: int | None = None
     max_compile_s: float | None = None
+    max_regression_launch_bound_pct: float | None = None  # launch-bound rows' own limit; None: shown, not gated
 
     @property
     def any(self) -> bool:
@@ -105,6 +106,12 @@ class Settings:
                 raise GpudiagError("--max-regression compares with an earlier run: give --baseline FILE too")
         elif lim.baseline is not None:
             lim.max_regression_pct = DEFAULT_MAX_REGRESSION_PCT
+        if lim.max_regression_launch_bound_pct is not None:
+            if not math.isfinite(lim.max_regression_launch_bound_pct) or lim.max_regression_launch_bound_pct < 0:
+                raise GpudiagError("--max-regression-launch-bound must be a percentage >= 0, not "
+                                   f"{lim.max_regression_launch_bound_pct}")
+            if lim.baseline is None:
+                raise GpudiagError("--max-regression-launch-bound compares with an earlier run: give --baseline FILE too")
         for option, value in (("--max-graph-breaks", lim.max_graph_breaks), ("--max-recompiles", lim.max_recompiles)):
             if value is not None and value < 0:
                 raise GpudiagError(f"{option} must be a count >= 0, not {value}")

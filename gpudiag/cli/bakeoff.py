@@ -118,9 +118,13 @@ def bakeoff_command(
                                             "fail (exit 1) when a row it timed is now slower by more than "
                                             "--max-regression, or no longer runs."),
     max_regression: Optional[float] = typer.Option(None, "--max-regression", metavar="PCT", help="Allowed "
-                                                   "slow-down against --baseline, in percent (default 5). A "
-                                                   "launch-bound row must also be slower beyond both runs' "
-                                                   "quartile ranges."),
+                                                   "slow-down against --baseline, in percent (default 5), "
+                                                   "for GPU-bound rows. Launch-bound rows are host-timed and "
+                                                   "move between processes: they are shown, not gated, unless "
+                                                   "--max-regression-launch-bound is given."),
+    max_regression_launch_bound: Optional[float] = typer.Option(
+        None, "--max-regression-launch-bound", metavar="PCT", help="Gate launch-bound rows too: fail when one "
+        "is slower than --baseline by more than PCT percent beyond both runs' quartile ranges."),
     max_graph_breaks: Optional[int] = typer.Option(None, "--max-graph-breaks", metavar="N", help="Fail when a "
                                                    "compiled row has more graph breaks."),
     max_recompiles: Optional[int] = typer.Option(None, "--max-recompiles", metavar="N", help="Fail when a "
@@ -132,7 +136,7 @@ def bakeoff_command(
                         warm_cache=warm_cache, entry=entry, inputs=inputs, spawn=spawn,
                         output=str(output) if output else None, knobs=knobs,
                         limits=Limits(str(baseline) if baseline else None, max_regression, max_graph_breaks,
-                                      max_recompiles, max_compile_s))
+                                      max_recompiles, max_compile_s, max_regression_launch_bound))
     err = console(sys.stderr)
     progress = _ProgressView(err)
     bake = Bakeoff(settings, progress)
@@ -427,6 +431,8 @@ def render(rep: BakeoffReport) -> None:
             style = "green" if g.passed else "bold red"
             con.print(Text.from_markup(f"[{style}]{'✓' if g.passed else '✗'}[/{style}] {_escape(g.line)}"
                                        + (f" [dim]({_escape(g.note)})[/dim]" if g.note else "")))
+            for b in g.not_gated:
+                _indented(con, Text(f"not gated (launch-bound): {b.label} on {b.workload}: {b.detail})", style="dim"))
     con.print(Panel(Text(summary.recommendation or "nothing measured"), title="recommendation", box=box.ROUNDED))
 
 
