@@ -72,6 +72,7 @@ def main() -> None:
                            "--modes", ",".join(r["mode"] for r in run1["rows"] if r.get("timing"))],
                           capture_output=True, text=True, check=True)
     handwritten = json.loads(hand.stdout)
+    (out / f"{a.tag}_handwritten.json").write_text(json.dumps(handwritten, indent=2))  # kept if run 2 is cut short
     print("hand-written done", file=sys.stderr, flush=True)
     run2 = bake(a.run2_spawn, a.device, a.quick, modes=modes, crosscheck=True, script=script)
     (out / f"{a.tag}_run2.json").write_text(json.dumps(run2, indent=2))

@@ -9,8 +9,9 @@
 #            then, one at a time, --from-triton-cache's and check-tiles' speed on the 16 cores
 #   bakeoff  bench/bakeoff_gpu_session.sh (knobs on the fp32 GEMM, the gate across two torch settings, the
 #            honesty checks on a GPU-bound workload), alone on the machine so its timings are quiet
-#   final    after the last changes: the gpu tests, the honesty checks with full budgets on softmax_vocab
-#            prefill (GPU-bound on the H200), and the launch-bound gate of two identical small-MLP runs
+#   final    after the last changes: the gpu tests, the honesty checks with full budgets on
+#            softmax_llama3_vocab prefill (GPU-bound on the H200), explain's sources against this torch,
+#            and the launch-bound gate of two identical small-MLP runs
 # Usage (repository root): bash bench/device_session.sh OUTDIR checks|bakeoff|final [BUDGET_SECONDS]
 # Carry .whl (jsonschema and its needs for Python 3.12) so the schema checks in the gpu tests run there.
 set -u
@@ -63,15 +64,20 @@ checks)
     > "$W/tiles_speed.txt" 2>&1; note "tiles speed rc=$?"; }
   ;;
 final)
+  # FINAL_GPU_TESTS="FILE [FILE]" runs only those gpu-marked test files (a re-run after a fix)
   # after the last changes: the gpu tests again; the honesty checks with full timing budgets on a
-  # workload that is GPU-bound on the H200 (softmax over a 32000-token vocabulary, 125 MiB in); the
-  # launch-bound gate of two identical small-MLP runs under the default limits (shown, not gated)
-  COLUMNS=80 timeout 200 python3 -m pytest -q -p no:cacheprovider -m gpu tests/ > "$W/gpu_tests.txt" 2>&1
+  # workload that is GPU-bound in every mode on the H200 (softmax over Llama 3's vocabulary, 512 MiB in,
+  # 1 GiB out); explain's source citations against this torch; the launch-bound gate of two identical
+  # small-MLP runs under the default limits (shown, not gated: expect rc=0)
+  COLUMNS=80 timeout 200 python3 -m pytest -q -p no:cacheprovider -m gpu ${FINAL_GPU_TESTS:-tests/} \
+    > "$W/gpu_tests.txt" 2>&1
   note "gpu tests rc=$?"; pack
   mkdir -p "$W/checks"
-  timeout -s TERM -k 10 $(( $(left) - 60 )) python3 bench/bakeoff_checks.py --device cuda --out "$W/checks" \
-    --tag softmax --script bench/workloads/kernelbench/softmax_vocab_prefill.py > "$W/checks/checks.log" 2>&1
-  note "checks (softmax_vocab prefill, full budgets) rc=$?"; pack
+  timeout -s TERM -k 10 $(( $(left) - 80 )) python3 bench/bakeoff_checks.py --device cuda --out "$W/checks" \
+    --tag softmax_llama3 --script bench/workloads/kernelbench/softmax_llama3_vocab_prefill.py > "$W/checks/checks.log" 2>&1
+  note "checks (softmax_llama3_vocab prefill, full budgets) rc=$?"; pack
+  timeout 40 python3 -m pytest -q -p no:cacheprovider tests/test_explain_catalog.py tests/test_explain_registry.py \
+    > "$W/explain_sources.txt" 2>&1; note "explain sources on this torch rc=$?"; pack
   L=$(left)
   if [ "$L" -gt 45 ]; then
     MLP=bench/workloads/kernelbench/small_mlp_decode.py

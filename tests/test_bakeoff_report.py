@@ -7,7 +7,8 @@ import math
 from bakeoff_rows import census, make_run, numerics, observed, row, timing
 
 from gpudiag.bakeoff import report
-from gpudiag.bakeoff.results import BakeoffRun, WorkloadInfo
+from gpudiag.bakeoff.results import BakeoffRun, Timing, WorkloadInfo
+from gpudiag.bakeoff.timing import with_per_call
 
 
 def test_single_workload_winner_speedup_margin():
@@ -88,6 +89,20 @@ def test_launch_bound_mode_is_ranked_by_its_loop_time():
     assert math.isclose(ws.winner_ms, 0.075)  # eager: do_bench's cold-L2 median is the slower of its two
     assert math.isclose(ws.speedup_vs_eager["default"], 0.075 / 0.150)
     assert "Launch-bound: default on w" in s.recommendation
+
+
+def test_unsteady_device_time_is_launch_bound_even_when_the_loop_is_faster():
+    """The decode-size MLP's default mode on the H200 host (2026-12-02): do_bench put it at 0.1064 ms
+    with quartiles 0.0624-0.1268 while its calls took 0.0884 ms back to back; host gaps inside the
+    device events, which the loop ratio alone misses."""
+    t = Timing(timer="do_bench", warmup_ms=25.0, rep_ms=100.0, median_ms=0.1064, min_ms=0.0487, q1_ms=0.0624,
+               q3_ms=0.1268, max_ms=0.3, mean_ms=0.11, reps=200, per_call_ms=0.1064, per_call_q1_ms=0.0624,
+               per_call_q3_ms=0.1268, per_call_source="do_bench", loop_ms=0.0884, loop_q1_ms=0.0853,
+               loop_q3_ms=0.0913)
+    with_per_call(t)
+    assert t.launch_bound and t.per_call_source == "loop" and t.per_call_ms == 0.0884
+    steady = timing(1.2028, spread=0.025, loop=1.261)  # softmax over 128k on the H200: 4.3% apart, 1.05x
+    assert not steady.launch_bound and steady.per_call_source == "do_bench"
 
 
 def test_loop_faster_than_device_time_keeps_do_bench():

@@ -56,8 +56,9 @@ HELP = _paragraphs("""
     and, on CUDA, the time per call of calls issued back to back (host included), peak GPU memory,
     the largest error against eager (tolerance by dtype, an fp64 run arbitrating rounding
     differences; a mismatch is flagged), graph breaks, recompiles, and the warnings the mode
-    logged. A mode whose back-to-back calls take over 1.15x its do_bench median is launch-bound
-    (marked *) and ranked by that loop time; the others by the median.
+    logged. A mode whose back-to-back calls take over 1.15x its do_bench median, or whose do_bench
+    quartiles lie more than 10% of the median apart (host gaps inside the device events), is
+    launch-bound (marked *) and ranked by that loop time; the others by the median.
 
     Then the knobs the workload's own signals call for are measured the same way, each on the
     fastest mode it applies to: tf32 (float32 matmuls on sm_80+), coordinate_descent_tuning
@@ -353,8 +354,8 @@ def bar_chart(con: Console, rows: list[ModeResult], winner: str | None) -> None:
 
 
 LEGEND = ("median: do_bench's device time per call (L2 flushed before each); loop: time per call of calls issued "
-          "back to back, host included. * marks a launch-bound row (loop > 1.15 x median: the host issues calls "
-          "more slowly than the GPU runs them); the ★, 'vs eager' and the bars use its loop time, and the "
+          "back to back, host included. * marks a launch-bound row (loop > 1.15 x median, or "
+          "quartiles over 10% of the median apart: the host issues calls more slowly than the GPU runs them); the ★, 'vs eager' and the bars use its loop time, and the "
           "median elsewhere.")
 FP64_LEGEND = ("vs fp64: the row's relative RMSE against an fp64 run of the workload, and that as a multiple "
                "of eager's own; ✗ beyond the tolerance of the precision the row computes in.")
