@@ -5,7 +5,8 @@ ReLU, Linear 1024->1024, batch 256, fp32), all five modes:
     process right after gpudiag's own timing (a_same_process), and vs a hand-written do_bench in a separate
     process (bench/bakeoff_handwritten_do_bench.py, compiling each mode from the cache the bake-off kept): within 3%;
 (b) the same bake-off twice (both fork children from a torch-importing zygote unless --run2-spawn fresh):
-    same winner, medians within 3%, and the ranking figure (per_call_ms) within 3%;
+    the same advice (the same winner, or the same two best called a tie both times), medians within 3%,
+    and the ranking figure (per_call_ms) within 3%;
 plus the harness-overhead breakdown of both runs (bakeoff_overhead.breakdown), and what the CI gate
 (`--baseline run1 --max-regression 3`) says of run 2: GPU-bound rows by the percentage, launch-bound rows
 beyond their measured spread.
@@ -57,9 +58,20 @@ def main() -> None:
     ap.add_argument("--script", default=str(MLP))
     ap.add_argument("--tag", default="checks")
     ap.add_argument("--run2-spawn", default="fork", choices=("fork", "fresh"))
+    ap.add_argument("--resummarize", action="store_true",
+                    help="rebuild TAG_summary.json in --out from the saved run 1, hand-written and run 2 "
+                         "documents (after a change to the checks themselves; nothing is re-measured)")
     a = ap.parse_args()
     script = Path(a.script)
     out = Path(a.out)
+    if a.resummarize:
+        def saved(name: str):
+            return json.loads((out / f"{a.tag}_{name}.json").read_text())
+        old = saved("summary") if (out / f"{a.tag}_summary.json").exists() else {}
+        imp = old.get("import_torch_s") or old["overhead"]["run1"]["import_torch_s"]
+        summarize(out, a.tag, Path(saved("run1")["settings"]["script"]), saved("run1"), saved("handwritten"),
+                  saved("run2"), imp, measured=old.get("date") or saved("run2")["finished_at"])
+        return
     modes = a.modes.split(",") if a.modes else None
     keep = tempfile.mkdtemp(prefix="gpudiag-checks-cache-")
     run1 = bake("fork", a.device, a.quick, keep=keep, modes=modes, crosscheck=True, script=script)
@@ -76,7 +88,22 @@ def main() -> None:
     print("hand-written done", file=sys.stderr, flush=True)
     run2 = bake(a.run2_spawn, a.device, a.quick, modes=modes, crosscheck=True, script=script)
     (out / f"{a.tag}_run2.json").write_text(json.dumps(run2, indent=2))
-    imp = import_torch_s()
+    summarize(out, a.tag, script, run1, handwritten, run2, import_torch_s())
+
+
+def same_advice(run1: dict, run2: dict) -> bool:
+    """The two runs advise the same: the same winner, or the same two best called a tie (within each
+    other's quartiles) both times, where the report prefers the same one of them."""
+    w1, w2 = (d["summary"]["workloads"][0] for d in (run1, run2))
+    if w1["winner"] == w2["winner"]:
+        return True
+    return bool(w1.get("within_noise") and w2.get("within_noise")
+                and {w1["winner"], w1["runner_up"]} == {w2["winner"], w2["runner_up"]})
+
+
+def summarize(out: Path, tag: str, script: Path, run1: dict, handwritten: dict, run2: dict, imp: float,
+              measured: str | None = None) -> None:
+    budgets = (run1["settings"]["warmup_ms"], run1["settings"]["rep_ms"])
 
     def medians(doc: dict) -> dict:
         return {r["mode"]: r["timing"].get("median_ms") for r in doc["rows"] if r.get("timing")}
@@ -94,14 +121,15 @@ def main() -> None:
                for m in m1}
     # (a) in the same process: the child's own plain do_bench of the same compiled callable.
     check_a_same = {}
-    for tag, doc, med in (("run1", run1, m1), ("run2", run2, m2)):
+    for run_name, doc, med in (("run1", run1, m1), ("run2", run2, m2)):
         same = {r["mode"]: r["timing"].get("crosscheck_median_ms") for r in doc["rows"] if r.get("timing")}
         for m in med:
             if same.get(m):
-                check_a_same.setdefault(m, {})[tag] = {"gpudiag_ms": med[m], "plain_do_bench_ms": same[m],
+                check_a_same.setdefault(m, {})[run_name] = {"gpudiag_ms": med[m], "plain_do_bench_ms": same[m],
                                                         "diff": med[m] / same[m] - 1.0}
     summary = {
-        "date": datetime.datetime.now().isoformat(timespec="seconds"),
+        "date": measured or datetime.datetime.now().isoformat(timespec="seconds"),
+        **({"resummarized": datetime.datetime.now().isoformat(timespec="seconds")} if measured else {}),
         "a_same_process": check_a_same,
         "a_same_process_pass": bool(check_a_same) and all(abs(x["diff"]) <= TOL for v in check_a_same.values()
                                                           for x in v.values()),
@@ -112,14 +140,15 @@ def main() -> None:
         "a_handwritten": check_a,
         "a_pass": all(abs(v["diff"]) <= TOL for v in check_a.values()),
         "b_runs": check_b, "b_winners": [winner(run1), winner(run2)],
-        "b_pass": winner(run1) == winner(run2) and all(v["diff"] is not None and abs(v["diff"]) <= TOL
+        "b_same_advice": same_advice(run1, run2), "import_torch_s": imp,
+        "b_pass": same_advice(run1, run2) and all(v["diff"] is not None and abs(v["diff"]) <= TOL
                                                      for v in check_b.values()),
         "overhead": {"run1": breakdown(run1, imp), "run2": breakdown(run2, imp)},
         "compile_s": {"run1": {r["mode"]: r["compile_s"] for r in run1["rows"]},
                       "run2": {r["mode"]: r["compile_s"] for r in run2["rows"]}},
-        "gate_run2_vs_run1": gate_against(out / f"{a.tag}_run1.json", run2),
+        "gate_run2_vs_run1": gate_against(out / f"{tag}_run1.json", run2),
     }
-    (out / f"{a.tag}_summary.json").write_text(json.dumps(summary, indent=2))
+    (out / f"{tag}_summary.json").write_text(json.dumps(summary, indent=2))
     print(json.dumps(summary, indent=2))
 
 

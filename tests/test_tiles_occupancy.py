@@ -8,6 +8,7 @@ maxnreg sweep from 24 to 255 registers), each loaded and asked at its launch con
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from types import SimpleNamespace
@@ -99,3 +100,24 @@ def test_missing_device_limits_are_named():
                             smem_reserved_per_block_bytes=1024, warp_size=32)
     with pytest.raises(GpudiagError, match="regs_per_sm, smem_per_sm"):
         SmResources.for_device(facts)
+
+
+ALLOC_UNIT_SWEEP = json.loads((Path(__file__).parent / "data" / "h200_occupancy_alloc_unit_sweep.json").read_text())
+
+
+def test_shared_memory_allocation_unit_is_128_bytes_as_the_driver_says():
+    """A second H200 run (2026-12-02) swept shared-memory sizes that fall between 128- and 256-byte
+    boundaries at every maxnreg register count: every launch equals the driver, and the same model
+    with a 256-byte unit would not (so the sweep really tells the two apart)."""
+    sweep = ALLOC_UNIT_SWEEP["sweep"]
+    assert len(sweep) > 4000
+
+    def differ(sm: SmResources) -> list:
+        return [row for row in sweep
+                if occupancy(sm, threads=row[1], smem_bytes=row[2], regs_per_thread=row[0],
+                             static_smem_bytes=row[3]).blocks_per_sm != row[4]]
+
+    wrong = differ(SM)
+    assert not wrong, f"{len(wrong)} of {len(sweep)} differ from the driver, e.g. {wrong[:5]}"
+    assert SM.smem_alloc_unit == 128
+    assert differ(dataclasses.replace(SM, smem_alloc_unit=256))

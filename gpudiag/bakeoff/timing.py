@@ -27,10 +27,10 @@ MAX_CPU_REPS = 100_000
 LAUNCH_BOUND_RATIO = 1.15
 # ... and so is one whose do_bench quartiles lie further apart than this share of its median. The L2
 # is flushed before every repetition, so a call that keeps the GPU busy repeats within a few percent
-# (H200, torch 2.11: 0.2-5% on softmax over a 128k vocabulary and on an fp32 GEMM); when the host
+# (H200, torch 2.11: 0.1-5% on softmax over a 128k vocabulary and on an fp32 GEMM); when the host
 # issues the call more slowly than the flush runs, host gaps land between the events and spread
-# them (10-108% on RMSNorm and the decode-size MLP there, whose loop times were sometimes *below*
-# the median, so the ratio above alone missed them; bench/results/2026-12-02-h200-final).
+# them (10-108% on RMSNorm and the decode-size MLP there, whose loop time was once *below* its
+# median, so the ratio above alone missed it: bench/results/2026-12-02-h200-final-1, -bakeoff).
 UNSTEADY_DEVICE_SPREAD = 0.10
 LOOP_ROUND_MS = 5.0  # calls per round chosen so a round lasts about this long: the sync at its end is noise
 MIN_LOOP_ROUNDS = 3
