@@ -1,0 +1,35 @@
+"""Print the report of a saved `gpudiag bakeoff --output` document again, with this checkout's
+renderer and summary (for the README and docs/BENCHMARKS.md: a device run re-rendered on the CPU
+after a wording change, its measurements untouched).
+
+    COLUMNS=80 PYTHONPATH=. python3 bench/bakeoff_render.py RUN.json [--baseline EARLIER.json --max-regression PCT]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from gpudiag.bakeoff import gate, report  # noqa: E402
+from gpudiag.bakeoff.results import BakeoffRun, from_dict  # noqa: E402
+from gpudiag.bakeoff.settings import Limits  # noqa: E402
+from gpudiag.cli.bakeoff import render  # noqa: E402
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("run")
+    ap.add_argument("--baseline")
+    ap.add_argument("--max-regression", type=float, default=5.0)
+    a = ap.parse_args()
+    doc = json.loads(Path(a.run).read_text())
+    run = from_dict(BakeoffRun, doc)  # the summary and gates are made again from the rows
+    limits = Limits(baseline=a.baseline, max_regression_pct=a.max_regression) if a.baseline else None
+    render(report.build(run, limits, gate.load_baseline(a.baseline) if a.baseline else None))
+
+
+if __name__ == "__main__":
+    main()
