@@ -378,6 +378,7 @@ def test_time_cuda_flags_a_launch_bound_call_and_ranks_it_by_the_loop(monkeypatc
 
 
 def test_crosscheck_times_the_same_callable_again_in_the_child(tmp_path, no_gpu):
+    pytest.importorskip("torch")  # a real bake-off on the CPU: the worker imports torch
     script = tmp_path / "tiny.py"
     script.write_text("import torch\n"
                       "def gpudiag_workloads():\n"

@@ -194,6 +194,8 @@ def test_torch_missing_from_metadata(cli, fake_h100, monkeypatch):
     seen = next(v for v in doc["devices"][0]["verdicts"] if v["id"] == "torch_sees_gpu")
     assert seen["answer"] == "no" and "not installed" in seen["why"]
     assert doc["software"]["unavailable"]["torch_version"] == "torch is not installed"
+    text = cli("info", env={"COLUMNS": "80"}).stdout
+    assert "torch            not installed (only `gpudiag bakeoff` needs it)" in text and "CPU-only" not in text
 
 
 def test_torch_cuda_newer_than_driver(fake_h100, monkeypatch):

@@ -192,11 +192,16 @@ def _verdicts(d: core.DeviceReport) -> Group:
 def _software(report: core.InfoReport) -> Panel:
     sw = report.software
     cuda = sw.torch_cuda_version or (f"ROCm {sw.torch_hip_version}" if sw.torch_hip_version else "CPU-only")
+    if sw.torch_version is None:
+        torch = "not installed (only `gpudiag bakeoff` needs it)"
+    elif sw.torch_cuda_version:
+        torch = f"{sw.torch_version} (built with CUDA {cuda})"
+    else:
+        torch = f"{sw.torch_version} ({cuda})"
     return _panel("software", [
         ("driver", f"{fmt(sw.driver_version)} (CUDA {fmt(sw.cuda_driver_version)})"),
-        ("torch", f"{fmt(sw.torch_version)} (built with CUDA {cuda})" if sw.torch_cuda_version else
-                  f"{fmt(sw.torch_version)} ({cuda})"),
-        ("triton", fmt(sw.triton_version)),
+        ("torch", torch),
+        ("triton", fmt(sw.triton_version) if sw.triton_version else "not installed (`check-tiles --exact` needs it)"),
         ("is_big_gpu", Text.assemble(report.sm_gate.describe(), (f" ({report.sm_gate.where})", "dim"))),
         ("python / gpudiag", f"{sw.python_version} / {sw.gpudiag_version}"),
     ])
