@@ -302,13 +302,7 @@ def recompile(jobs: list[RecompileJob], parallel: int | None = None, use_cache: 
         if "fork" not in multiprocessing.get_all_start_methods():
             raise GpudiagError("--from-triton-cache compiles in forked processes, which this platform lacks",
                                EXIT_USAGE)
-        try:
-            import triton  # noqa: F401 - imported once here, inherited by every forked child
-        except Exception as exc:  # noqa: BLE001 - a broken install is an environment that cannot answer
-            raise GpudiagError(f"Triton {tv} is installed but does not import: {type(exc).__name__}: {exc}",
-                               EXIT_USAGE) from None
-
-        for job, res in _run_children(todo, parallel or default_jobs()):
+        for job, res in _run_children(todo, parallel or default_jobs(), tv):
             results[job] = res
             if use_cache:
                 _write_cached(paths[job], res)
@@ -322,8 +316,13 @@ def _interrupt(signum, frame):
     raise KeyboardInterrupt
 
 
-def _run_children(todo: list[RecompileJob], parallel: int):
+def _run_children(todo: list[RecompileJob], parallel: int, version: str | None = None):
     """Yield (job, result) as each forked compile finishes, at most ``parallel`` at a time."""
+    try:
+        import triton  # noqa: F401 - imported once here, inherited by every forked child
+    except Exception as exc:  # noqa: BLE001 - a broken install is an environment that cannot answer
+        raise GpudiagError(f"Triton {version} is installed but does not import: "
+                           f"{type(exc).__name__}: {exc}", EXIT_USAGE) from None
     ctx = multiprocessing.get_context("fork")
     root = tempfile.mkdtemp(prefix="gpudiag-recompile-")
     running: dict[int, tuple[Any, RecompileJob, str, float]] = {}
