@@ -9,14 +9,16 @@
 #            then, one at a time, --from-triton-cache's and check-tiles' speed on the 16 cores
 #   bakeoff  bench/bakeoff_gpu_session.sh (knobs on the fp32 GEMM, the gate across two torch settings, the
 #            honesty checks on a GPU-bound workload), alone on the machine so its timings are quiet
+#   knobs    the gpu tests, every knob asked by name (dynamic and static included), --from-triton-cache
+#            on the H200 cache for sm_90 and sm_120
 #   final    after the last changes: the gpu tests, the honesty checks with full budgets on
 #            softmax_llama3_vocab prefill (GPU-bound on the H200), explain's sources against this torch,
 #            and the launch-bound gate of two identical small-MLP runs
 # Usage (repository root): bash bench/device_session.sh OUTDIR checks|bakeoff|final [BUDGET_SECONDS]
 # Carry .whl (jsonschema and its needs for Python 3.12) so the schema checks in the gpu tests run there.
 set -u
-OUT=${1:?usage: device_session.sh OUTDIR checks|bakeoff [BUDGET_SECONDS]}
-PART=${2:?checks, bakeoff or final}
+OUT=${1:?usage: device_session.sh OUTDIR checks|bakeoff|final|knobs [BUDGET_SECONDS]}
+PART=${2:?checks, bakeoff, final or knobs}
 BUDGET=${3:-540}
 START=$(date +%s)
 W=/tmp/session-$PART; rm -rf "$W"; mkdir -p "$W"
@@ -87,6 +89,18 @@ final)
       --baseline "$W/mlp_baseline.json" --max-regression 3 --output "$W/mlp_run.json" > "$W/mlp_run.txt" 2>&1
     note "mlp gated run (launch-bound rows shown, not gated: expect rc=0) rc=$?"
   fi
+  ;;
+knobs)
+  # the gpu tests; every knob asked by name on the H200 (dynamic and static included, which a
+  # workload only calls for when it recompiles), on the small MLP at prefill size; --from-triton-cache
+  # on the H200's own cache for sm_90 and sm_120 with 16 jobs
+  COLUMNS=80 timeout 200 python3 -m pytest -q -p no:cacheprovider -m gpu tests/ > "$W/gpu_tests.txt" 2>&1
+  note "gpu tests rc=$?"; pack
+  COLUMNS=80 timeout $(( $(left) - 60 )) python3 -m gpudiag bakeoff bench/workloads/kernelbench/small_mlp_prefill.py \
+    --quick --modes default --knobs tf32,coordinate_descent_tuning,freezing,dynamic,static \
+    --output "$W/knobs_all.json" > "$W/knobs_all.txt" 2>&1; note "every knob by name rc=$?"; pack
+  COLUMNS=80 timeout $(( $(left) - 5 )) python3 -m gpudiag check-tiles --from-triton-cache tests/data/triton_cache_h200 \
+    --arch sm_90,sm_120 --jobs 16 > "$W/cache_check.txt" 2>&1; note "from-triton-cache sm_90,sm_120 rc=$? (1: cells that cannot launch)"
   ;;
 bakeoff)
   timeout $(( BUDGET - 10 )) bash bench/bakeoff_gpu_session.sh "$W/bakeoff" $(( BUDGET - 20 )) > "$W/bakeoff.txt" 2>&1
