@@ -205,6 +205,9 @@ def test_facts_from_rows_build():
         ("5090", 170), ("a10g", 80), ("a10", 72), ("l4", 58), ("l40s", 142), ("h100 pcie", 114),
         ("h200", 132), ("h20", 78), ("b200", 148), ("RTX PRO 6000", 188), ("gb10", 48), ("t4", 40),
         ("v100", 80), ("orin", 16), ("jetson thor", 20), ("a100", 108),
+        # laptop parts have fewer SMs than the desktop card of the same name
+        ("rtx 4060 laptop", 24), ("4080 laptop", 58), ("3080 laptop", 48), ("5090 laptop", 82),
+        ("gtx 1650", 14), ("gtx 1660 ti", 24), ("5070 ti", 70), ("l20", 92), ("a800", 108),
     ],
 )
 def test_sm_counts(query, sm_count):

@@ -70,8 +70,9 @@ def test_laptop_is_never_the_desktop_part():
     laptop = catalog.lookup("rtx 4090 laptop")
     assert desktop.catalogue_key == "rtx-4090" and laptop.catalogue_key == "rtx-4090-laptop"
     assert laptop.sm_count < desktop.sm_count
+    assert catalog.lookup("rtx 3080 laptop").sm_count == 48  # its own row, not the 68-SM desktop card
     with pytest.raises(GpudiagError, match="unknown GPU"):
-        catalog.lookup("rtx 3080 laptop")  # no row: not the 68-SM desktop card
+        catalog.lookup("rtx 3080 ti laptop")  # no row: neither the desktop 3080 Ti nor the 3080 Laptop
 
 
 def test_variant_words_pick_the_variant():
@@ -103,7 +104,7 @@ def test_outside_coverage_says_so_and_suggests_nothing(query):
 
 def test_covered_architecture_without_a_row_points_at_its_limits():
     with pytest.raises(GpudiagError, match=r"--gpu sm_75 gives its per-architecture limits"):
-        catalog.lookup("GTX 1660 Super")
+        catalog.lookup("GTX 1650 Ti")  # laptop-only; the desktop GTX 16 cards have rows
 
 
 def test_a_huge_name_is_not_echoed_whole():
