@@ -4,7 +4,8 @@
 
 The sets live in tests/data/explain_sets/ (README.md there says where every line came from):
 heldback.jsonl (never used to write entries or rules), dev.jsonl (what the catalogue and the
-rules were tuned to) and negative.jsonl (lines from other tools, which must stay unrecognised).
+rules were tuned to) and negative.jsonl (lines from other tools, which must stay unrecognised), and
+a second, later collection split the same way: heldback2.jsonl, dev2.jsonl, negative2.jsonl.
 Each line is explained by a fresh ``python -m gpudiag explain-warning --json LINE`` process, with
 no GPU (verdicts do not change whether a line is recognised), importing gpudiag from ``--root``
 (default: this checkout), so an older checkout can be measured the same way, e.g. main's code:
@@ -13,7 +14,7 @@ no GPU (verdicts do not change whether a line is recognised), importing gpudiag 
 
 Exit 0 is "explained", 1 "not recognised", anything else an error (counted apart). Where the JSON
 says how a line was matched (``match.kind``: catalogue, registry or family), the counts are split
-by kind. ``--show-misses`` prints the dev and negative sets' misses; the held-back set's per-line
+by kind. ``--show-misses`` prints the dev and negative sets' misses; the held-back sets' per-line
 answers go only to the JSON file, so that looking at them does not become tuning to them.
 """
 
@@ -33,7 +34,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SETS = ROOT / "tests" / "data" / "explain_sets"
-SET_NAMES = ("heldback", "dev", "negative")
+SET_NAMES = ("heldback", "dev", "negative", "heldback2", "dev2", "negative2")
 
 
 def load_set(name: str) -> list[dict]:
@@ -79,7 +80,7 @@ def main() -> int:
     ap.add_argument("--root", type=Path, default=ROOT, help="checkout whose gpudiag is measured")
     ap.add_argument("--out", type=Path, help="write the full result (every line's answer) here")
     ap.add_argument("--jobs", type=int, default=2)
-    ap.add_argument("--show-misses", action="store_true", help="print the dev and negative sets' misses")
+    ap.add_argument("--show-misses", action="store_true", help="print the dev and negative sets' misses (never the held-back ones)")
     args = ap.parse_args()
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=str(args.root), capture_output=True,
                             text=True).stdout.strip() or None
@@ -89,7 +90,7 @@ def main() -> int:
         errors = f", {s['errors']} errors" if s["errors"] else ""
         print(f"{name:9} {s['explained']:3}/{s['lines']:<3} explained ({s['share']:.0%}) by kind {s['by_kind']}{errors}")
     if args.show_misses:
-        for name, want_exit in (("dev", 0), ("negative", 1)):
+        for name, want_exit in (("dev", 0), ("negative", 1), ("dev2", 0), ("negative2", 1)):
             for a in result["sets"][name]["answers"]:
                 if a["exit"] != want_exit:
                     print(f"[{name} miss] exit {a['exit']} {a.get('id')}: {a['line'][:150]}")

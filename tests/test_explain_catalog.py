@@ -108,6 +108,24 @@ def test_wrapped_exception_is_explained_before_its_wrapper():
     assert MATCHER.match("torch._dynamo.exc.BackendCompilerFailed: backend='inductor' raised:").kind == "family"
 
 
+@pytest.mark.parametrize("line,family", [
+    ("torch._subclasses.fake_tensor.SomeNewError: aten.foo.default", "fake-tensor"),
+    ("torch._export.verifier.SomeNewError: node x is not allowed", "export"),
+    ("torch._inductor.runtime.triton_heuristics.SomeNewError: launch failed", "inductor.autotuning"),
+])
+def test_a_qualified_exception_names_its_subsystem(line, family):
+    """A class no family lists still says which module raised it."""
+    match = MATCHER.match(line)
+    assert match.kind == "family" and match.id == family
+
+
+def test_exceptions_of_other_packages_get_no_family():
+    for line in ("jaxlib.xla_extension.XlaRuntimeError: RESOURCE_EXHAUSTED: out of memory",
+                 "conda.exceptions.PackagesNotFoundError: The following packages are missing",
+                 "tritonclient.utils.InferenceServerException: model not ready"):
+        assert MATCHER.match(line) is None, line
+
+
 def test_bad_rows_are_reported_by_id():
     from gpudiag.errors import GpudiagError
 

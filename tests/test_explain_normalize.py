@@ -28,6 +28,7 @@ def test_glog_fast_path_and_layered_path_agree(prefix):
 
 @pytest.mark.parametrize("raw", [
     "[rank0]:" + GLOG, "[rank13]: " + GLOG, "[default0]:" + GLOG, "[local_rank1]:" + GLOG,
+    "[trainer0]:[rank0]:" + GLOG,  # a job launcher's role tag before torchrun's
     "\x1b[33m" + GLOG + "\x1b[0m", GLOG + "\r\n", "E       " + GLOG,
     "  3%|▎         | 1/30 [00:01<00:30,  1.02s/it]\r" + GLOG,
 ])
@@ -69,6 +70,12 @@ def test_old_torch_logging_format():
     ("WARNING torch._inductor.utils: Not enough SMs to use max_autotune_gemm mode", "W", "torch._inductor.utils"),
     ("[WARNING] Not enough SMs to use max_autotune_gemm mode", "W", None),
     ("ERROR:root:Not enough SMs to use max_autotune_gemm mode", "E", "root"),
+    # the logging cookbook's "%(asctime)s - %(name)s - %(levelname)s - %(message)s", with and without the time
+    ("2025-07-16 17:42:26,498 - torch._inductor.utils - WARNING - Not enough SMs to use max_autotune_gemm mode", "W",
+     "torch._inductor.utils"),
+    ("torch._inductor.utils - WARNING - Not enough SMs to use max_autotune_gemm mode", "W", "torch._inductor.utils"),
+    # vLLM's header names its own file, not a torch module
+    ("WARNING 04-03 06:14:31 [core.py:1108] Not enough SMs to use max_autotune_gemm mode", "W", None),
 ])
 def test_python_logging_formats(raw, level, emitter):
     ln = parse(raw)

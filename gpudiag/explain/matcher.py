@@ -5,7 +5,8 @@ Order, most exact first, each tried on the innermost wrapped message before the 
 1. a specific catalogue entry (our own: cited source, fixes, device verdict);
 2. torch's graph-break registry of the installed torch (its gb id, explanation and hints);
 3. a generic catalogue entry (a message template with an open part, "skipping cudagraphs due to ...");
-4. a family: the exception class in the chain, innermost first, else the emitting module or logger.
+4. a family: the exception class in the chain, innermost first, else the module a qualified class
+   was raised from, else the emitting module or logger.
 
 A catalogue entry that also names a registry graph break carries it (our verdict and fixes, torch's
 id and hints). Lines from other tools have no torch emitter and no torch exception class, so step 4
@@ -125,11 +126,17 @@ class Matcher:
         for exc in reversed(line.exceptions):
             if f := self.family_by_exception.get(exc.rsplit(".", 1)[-1]):
                 return f
-        emitter = line.emitter
-        if emitter:
-            for prefix, f in self.emitter_prefixes:
-                if emitter == prefix or emitter.startswith(prefix + "."):
-                    return f
+        # A qualified class names the module that defines it ("torch._subclasses.fake_tensor.X"), which
+        # says which part of the stack raised it even when the class itself is not listed.
+        for exc in reversed(line.exceptions):
+            if "." in exc and (f := self._family_of_module(exc.rsplit(".", 1)[0])):
+                return f
+        return self._family_of_module(line.emitter) if line.emitter else None
+
+    def _family_of_module(self, module: str) -> Family | None:
+        for prefix, f in self.emitter_prefixes:
+            if module == prefix or module.startswith(prefix + "."):
+                return f
         return None
 
     def all_matches(self, raw: str) -> list[Entry]:

@@ -10,7 +10,8 @@ overwrote, a launcher's rank tag (``[rank3]:``, torchrun's ``[default0]:``, vLLM
 off into a :class:`Line`: the message, who emitted it (a dotted module such as
 ``torch._inductor.utils``, from the logger name or the file path, Windows paths included), its level,
 tags, warning category and the exception chain. Matching then looks only at the message, innermost
-wrapped exception first.
+wrapped exception first. Also parsed: the Python logging cookbook's ``asctime - name - LEVEL -`` and
+vLLM's ``ERROR 04-03 06:14:31 [core.py:1108]`` headers.
 """
 
 from __future__ import annotations
@@ -21,8 +22,11 @@ from dataclasses import dataclass
 
 ANSI_RX = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 # Launcher prefixes, any number of them: [rank3]: / [rank3] (older torchrun), [default0]: (torchrun
-# --tee), (EngineCore_DP0 pid=12) (vLLM workers), a tqdm bar glued to the line ("[00:00<?, ?it/s]").
-LAUNCHER_RX = re.compile(r"^(?:\[(?:rank|default|local_rank)\d+\]:?\s?|\([A-Za-z]\w* pid=\d+\)\s|[^\[\]]*\[\d\d:\d\d<[^\]]*\])")
+# --tee), any role tag a job launcher adds the same way ("[trainer0]:[rank0]:"; the colon is required
+# for names other than torchrun's, so a bracketed word in a message is not taken for one),
+# (EngineCore_DP0 pid=12) (vLLM workers), a tqdm bar glued to the line ("[00:00<?, ?it/s]").
+LAUNCHER_RX = re.compile(r"^(?:\[(?:rank|default|local_rank)\d+\]:?\s?|\[[A-Za-z_]+\d+\]:\s?|\([A-Za-z]\w* pid=\d+\)\s"
+                         r"|[^\[\]]*\[\d\d:\d\d<[^\]]*\])")
 PYTEST_RX = re.compile(r"^E {2,}(?=\S)")
 # glog, as torch has logged since 2.2: level letter, MMDD, time, thread id, file:line]
 GLOG_RX = re.compile(r"^([IWEVDFC])\d{4} \d\d:\d\d:\d\d\.\d+\s+\d+ (\S+):(\d+)\] ?")
@@ -38,6 +42,12 @@ PY_LOGGING_RX = re.compile(r"^(DEBUG|INFO|WARNING|ERROR|CRITICAL):(?:([A-Za-z_][
 PY_LOGGING_BRACKET_RX = re.compile(r"^\[(DEBUG|INFO|WARNING|ERROR|CRITICAL)\]:?\s?")
 # torchdynamo's own repo (2022): "WARNING torchinductor.compile_fx: message"
 LEVEL_LOGGER_RX = re.compile(r"^(DEBUG|INFO|WARNING|ERROR|CRITICAL) ([A-Za-z_][\w.]*): ")
+# The Python logging cookbook's "%(asctime)s - %(name)s - %(levelname)s - %(message)s", which many
+# training scripts and servers configure: "2025-07-16 17:42:26,498 - py.warnings - WARNING - msg".
+DASHED_LOGGING_RX = re.compile(r"^(?:\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(?:[,.]\d+)? - )?([A-Za-z_][\w.]*) - "
+                               r"(DEBUG|INFO|WARNING|ERROR|CRITICAL) - ")
+# vLLM's logger, the usual host of torch.compile errors in serving: "ERROR 04-03 06:14:31 [core.py:1108] msg"
+VLLM_RX = re.compile(r"^(DEBUG|INFO|WARNING|ERROR|CRITICAL) \d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)? \[[^\]]+\] ")
 # Compile ids and artifact tags, in any order: "[0/1] [__recompiles] ", "[__cudagraphs] [0/0_1] "
 TAGS_RX = re.compile(r"^(?:\[(?:!?\d+/\d+(?:_\d+)?|__\w+)\] ?)+")
 TAG_RX = re.compile(r"\[(!?\d+/\d+(?:_\d+)?|__\w+)\]")
@@ -151,11 +161,17 @@ def parse(raw: str) -> Line:
             level = LEVELS.get(m.group(2).upper(), m.group(2)[:1].upper())
         else:
             level = LEVELS[m.group(1)]
+    elif first in "DIWEC" and (m := VLLM_RX.match(s)):
+        level = LEVELS[m.group(1)]  # the emitter is vLLM's file, not a torch module: no family by emitter
     elif first in "DIWEC" and (m := LEVEL_LOGGER_RX.match(s) or PY_LOGGING_RX.match(s)):
         level = LEVELS[m.group(1)]
         if m.group(2):
             emitter, logger_tags = _logger_module(m.group(2))
             tags.extend(logger_tags)
+    elif " - " in s[:80] and (m := DASHED_LOGGING_RX.match(s)):
+        level = LEVELS[m.group(2)]
+        emitter, logger_tags = _logger_module(m.group(1))
+        tags.extend(logger_tags)
     if m:
         s = s[m.end():].lstrip()
     if s[:1] == "[" and (m := TAGS_RX.match(s)):
