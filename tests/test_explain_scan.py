@@ -127,3 +127,20 @@ def test_a_line_longer_than_a_chunk():
     assert r.known["inductor.not-enough-sms"].first_line == 2 and r.lines == 2
     r = _scan(("x" * 5000 + SMS + "\nstep\n").encode(), chunk_bytes=64)  # scanned in pieces, counted once
     assert r.lines == 2
+
+
+def test_a_compile_errors_closing_advice_is_explained_and_ranked_after_the_error():
+    """torch 2.0-2.5 closed every dynamo error with 'Set TORCH_LOGS=...' and the suppress_errors advice;
+    users paste those lines alone. They are explained, as harmless, after the error they close."""
+    log = "\n".join([
+        "torch._dynamo.exc.BackendCompilerFailed: backend='inductor' raised:",
+        "RuntimeError: Failed to find C compiler. Please specify via CC environment variable.",
+        "",
+        "You can suppress this exception and fall back to eager by setting:",
+        "    import torch._dynamo",
+        "    torch._dynamo.config.suppress_errors = True",
+    ]) + "\n"
+    r = _scan(log)
+    assert set(r.known) == {"triton.no-c-compiler", "dynamo.error-epilogue"} and not r.unknown
+    epilogue = Matcher(load(), families()).match("Set TORCH_LOGS=\"+dynamo\" and TORCHDYNAMO_VERBOSE=1 for more information")
+    assert epilogue.id == "dynamo.error-epilogue" and epilogue.entry.severity == "harmless"
