@@ -82,3 +82,10 @@ def test_live_values_from_the_catalogue_are_marked(cli, fake_h100):
     out = cli("info", env={"COLUMNS": "120"}).stdout
     assert re.search(r"bf16 dense\s+989.4 TFLOP/s \(catalogue, datasheet \[\d\]\)", out)
     assert re.search(r"SMs\s+132\s", out)  # read live: no mark
+
+
+def test_fractional_sizes_are_not_rounded_away(cli):
+    """The TITAN V's L2 is 4.5 MiB (4,718,592 B) and the RTX 3060's 2.25 MiB: not "4 MiB" and "2 MiB"."""
+    for name, shown in (("titan v", "4.5 MiB"), ("rtx 3060", "2.25 MiB")):
+        r = cli("info", "--gpu", name, env={"COLUMNS": "80"})
+        assert r.exit_code == 0 and f"L2 cache              {shown}" in r.stdout, r.stdout

@@ -48,10 +48,15 @@ def fmt_bytes(n: int | None) -> str:
     if n >= GIB:
         return f"{n / GIB:.1f} GiB"
     if n >= MIB:
-        return f"{n / MIB:.0f} MiB"
+        return f"{_short(n / MIB)} MiB"  # an L2 of 4.5 MiB (TITAN V) or 2.25 MiB (RTX 3060) is not "4 MiB"
     if n >= KIB:
-        return f"{n / KIB:.0f} KiB" if n % KIB == 0 else f"{n / KIB:.1f} KiB"
+        return f"{_short(n / KIB)} KiB"
     return f"{n} B"
+
+
+def _short(x: float) -> str:
+    """Up to two decimals, none that are zero: 4, 4.5, 2.25."""
+    return f"{x:.2f}".rstrip("0").rstrip(".")
 
 
 def fmt_bytes_exact(n: int | None) -> str:
