@@ -9,6 +9,7 @@
 #            then, one at a time, --from-triton-cache's and check-tiles' speed on the 16 cores
 #   bakeoff  bench/bakeoff_gpu_session.sh (knobs on the fp32 GEMM, the gate across two torch settings, the
 #            honesty checks on a GPU-bound workload), alone on the machine so its timings are quiet
+#   explain  the gpu tests, explain-warning's latency, scan and source citations on this host
 #   knobs    the gpu tests, every knob asked by name (dynamic and static included), --from-triton-cache
 #            on the H200 cache for sm_90 and sm_120
 #   final    after the last changes: the gpu tests, the honesty checks with full budgets on
@@ -17,8 +18,8 @@
 # Usage (repository root): bash bench/device_session.sh OUTDIR checks|bakeoff|final [BUDGET_SECONDS]
 # Carry .whl (jsonschema and its needs for Python 3.12) so the schema checks in the gpu tests run there.
 set -u
-OUT=${1:?usage: device_session.sh OUTDIR checks|bakeoff|final|knobs [BUDGET_SECONDS]}
-PART=${2:?checks, bakeoff, final or knobs}
+OUT=${1:?usage: device_session.sh OUTDIR checks|bakeoff|final|knobs|explain [BUDGET_SECONDS]}
+PART=${2:?checks, bakeoff, final, knobs or explain}
 BUDGET=${3:-540}
 START=$(date +%s)
 W=/tmp/session-$PART; rm -rf "$W"; mkdir -p "$W"
@@ -89,6 +90,16 @@ final)
       --baseline "$W/mlp_baseline.json" --max-regression 3 --output "$W/mlp_run.json" > "$W/mlp_run.txt" 2>&1
     note "mlp gated run (launch-bound rows shown, not gated: expect rc=0) rc=$?"
   fi
+  ;;
+explain)
+  # after the explain catalogue and the GPU catalogue grew: the gpu tests, explain-warning's one-line
+  # latency and log scan on this host, and its source citations against this torch
+  COLUMNS=80 timeout 200 python3 -m pytest -q -p no:cacheprovider -m gpu tests/ > "$W/gpu_tests.txt" 2>&1
+  note "gpu tests rc=$?"; pack
+  timeout 60 python3 bench/explain_speed.py --latency-only > "$W/explain_latency.txt" 2>&1; note "explain latency rc=$?"
+  timeout 120 python3 bench/explain_speed.py --size-mb 512 > "$W/explain_scan.txt" 2>&1; note "explain scan rc=$?"
+  timeout 60 python3 -m pytest -q -p no:cacheprovider tests/test_explain_catalog.py tests/test_explain_registry.py \
+    > "$W/explain_sources.txt" 2>&1; note "explain sources on this torch rc=$?"
   ;;
 knobs)
   # the gpu tests; every knob asked by name on the H200 (dynamic and static included, which a
