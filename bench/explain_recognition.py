@@ -5,7 +5,8 @@
 The sets live in tests/data/explain_sets/ (README.md there says where every line came from):
 heldback.jsonl (never used to write entries or rules), dev.jsonl (what the catalogue and the
 rules were tuned to) and negative.jsonl (lines from other tools, which must stay unrecognised), and
-a second, later collection split the same way: heldback2.jsonl, dev2.jsonl, negative2.jsonl.
+a second, later collection split the same way: heldback2.jsonl, dev2.jsonl, negative2.jsonl, and a
+third development-only collection: dev3.jsonl, negative3.jsonl.
 Each line is explained by a fresh ``python -m gpudiag explain-warning --json LINE`` process, with
 no GPU (verdicts do not change whether a line is recognised), importing gpudiag from ``--root``
 (default: this checkout), so an older checkout can be measured the same way, e.g. main's code:
@@ -34,7 +35,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SETS = ROOT / "tests" / "data" / "explain_sets"
-SET_NAMES = ("heldback", "dev", "negative", "heldback2", "dev2", "negative2")
+SET_NAMES = ("heldback", "dev", "negative", "heldback2", "dev2", "negative2", "dev3", "negative3")
 
 
 def load_set(name: str) -> list[dict]:
@@ -90,7 +91,7 @@ def main() -> int:
         errors = f", {s['errors']} errors" if s["errors"] else ""
         print(f"{name:9} {s['explained']:3}/{s['lines']:<3} explained ({s['share']:.0%}) by kind {s['by_kind']}{errors}")
     if args.show_misses:
-        for name, want_exit in (("dev", 0), ("negative", 1), ("dev2", 0), ("negative2", 1)):
+        for name, want_exit in (("dev", 0), ("negative", 1), ("dev2", 0), ("negative2", 1), ("dev3", 0), ("negative3", 1)):
             for a in result["sets"][name]["answers"]:
                 if a["exit"] != want_exit:
                     print(f"[{name} miss] exit {a['exit']} {a.get('id')}: {a['line'][:150]}")

@@ -31,6 +31,8 @@ def test_glog_fast_path_and_layered_path_agree(prefix):
     "[trainer0]:[rank0]:" + GLOG,  # a job launcher's role tag before torchrun's
     "\x1b[33m" + GLOG + "\x1b[0m", GLOG + "\r\n", "E       " + GLOG,
     "  3%|▎         | 1/30 [00:01<00:30,  1.02s/it]\r" + GLOG,
+    "2024-05-31T23:12:43.7832053Z " + GLOG,  # GitHub Actions' timestamp
+    "[01:17:10.938]: " + GLOG,  # a runner's bracketed clock
 ])
 def test_launcher_colour_and_progress_prefixes(raw):
     ln = parse(raw)
@@ -125,3 +127,31 @@ def test_module_of_path():
     assert module_of_path("torch/_inductor/utils.py") == "torch._inductor.utils"
     assert module_of_path("/home/me/torchvision_utils.py") is None
     assert module_of_path("/home/me/model.py") is None
+
+
+@pytest.mark.parametrize("raw", [
+    "FAILED test/test_x.py::TestSubclass::test_int8_cpu - torch._dynamo.exc.BackendCompilerFailed: backend='inductor' raised:",
+    "!!! Exception during processing !!! backend='inductor' raised:",
+    "backend='inductor' raised:",
+])
+def test_runner_prefixes_and_a_bare_backend_compiler_failed(raw):
+    """pytest's short summary and ComfyUI's error prefix are peeled off; "backend='x' raised:" is
+    BackendCompilerFailed's own text even when its class name is not on the line."""
+    ln = parse(raw)
+    assert ln.exceptions[-1].rsplit(".", 1)[-1] == "BackendCompilerFailed"
+    assert ln.message.endswith("backend='inductor' raised:")
+
+
+def test_wrapped_error_after_a_bare_backend_prefix():
+    ln = parse("!!! Exception during processing !!! backend='inductor' raised: ImportError: DLL load failed while importing libtriton: x")
+    assert ln.exceptions == ("BackendCompilerFailed", "ImportError")
+    assert ln.inner == "ImportError: DLL load failed while importing libtriton: x"
+
+
+@pytest.mark.parametrize("raw", [
+    "[04/10/2024-02:13:00] [W] [TRT] Local timing cache in use.",  # TensorRT's date is not a clock
+    "ERROR 2019 - a message from another tool",
+    "2019-08-12 18:22:52.1338363 [E:onnxruntime:test, cuda_call.cc:93 onnxruntime::CudaCall] CUDNN failure 3",
+])
+def test_runner_prefixes_leave_other_formats_alone(raw):
+    assert parse(raw).message == raw

@@ -12,10 +12,12 @@ import pytest
 from gpudiag.explain.report import Context, explain_text
 
 SETS = Path(__file__).parent / "data" / "explain_sets"
-# Measured 2026-12-02 (bench/results/2026-12-02-cpu-explain-sets2/after_recognition.json). Before the
-# second collection's changes: heldback 60, dev 49, heldback2 37, dev2 27 (before_recognition.json).
-FLOOR = {"heldback": 63, "dev": 49, "heldback2": 39, "dev2": 37}
-NEGATIVE = ("negative", "negative2")
+# Measured 2026-12-02 (bench/results/2026-12-02-cpu-explain-sets3/after_recognition.json). Before the
+# third collection's changes: heldback 63, dev 49, heldback2 39, dev2 37, dev3 41
+# (bench/results/2026-12-02-cpu-explain-sets3/before_recognition.json; the second collection's are in
+# bench/results/2026-12-02-cpu-explain-sets2/).
+FLOOR = {"heldback": 63, "dev": 49, "heldback2": 39, "dev2": 37, "dev3": 58}
+NEGATIVE = ("negative", "negative2", "negative3")
 
 
 def _lines(name: str) -> list[dict]:
@@ -38,9 +40,12 @@ def test_sets_are_well_formed():
             assert owner.setdefault(row["line"], name) == name, f"{row['line']!r} is in {owner[row['line']]} and {name}"
     assert len(_lines("heldback")) >= 60 and len(_lines("negative")) >= 20
     assert len(_lines("heldback2")) + len(_lines("dev2")) >= 80 and len(_lines("negative2")) >= 15
-    # a thread's lines are all on one side of the split
+    assert len(_lines("dev3")) >= 60 and len(_lines("negative3")) >= 10
+    # a thread's lines are all on one side of the split, and the third collection reuses no thread
     held = {r["url"] for name in ("heldback", "heldback2") for r in _lines(name)}
-    assert not held & {r["url"] for name in ("dev", "dev2") for r in _lines(name)}
+    assert not held & {r["url"] for name in ("dev", "dev2", "dev3") for r in _lines(name)}
+    earlier = {r["url"] for name in ("heldback", "dev", "negative", "heldback2", "dev2", "negative2") for r in _lines(name)}
+    assert not earlier & {r["url"] for name in ("dev3", "negative3") for r in _lines(name)}
 
 
 @pytest.mark.parametrize("row", [r for name in NEGATIVE for r in _lines(name)], ids=lambda r: r["line"][:60])

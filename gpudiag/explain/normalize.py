@@ -11,7 +11,9 @@ off into a :class:`Line`: the message, who emitted it (a dotted module such as
 ``torch._inductor.utils``, from the logger name or the file path, Windows paths included), its level,
 tags, warning category and the exception chain. Matching then looks only at the message, innermost
 wrapped exception first. Also parsed: the Python logging cookbook's ``asctime - name - LEVEL -`` and
-vLLM's ``ERROR 04-03 06:14:31 [core.py:1108]`` headers.
+vLLM's ``ERROR 04-03 06:14:31 [core.py:1108]`` headers, and what CI and apps put before a whole line
+(a GitHub Actions timestamp, a runner's ``[01:17:10.938]:`` clock, pytest's ``FAILED x.py::t - ``
+summary, ComfyUI's ``!!! Exception during processing !!!``).
 """
 
 from __future__ import annotations
@@ -28,6 +30,13 @@ ANSI_RX = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 LAUNCHER_RX = re.compile(r"^(?:\[(?:rank|default|local_rank)\d+\]:?\s?|\[[A-Za-z_]+\d+\]:\s?|\([A-Za-z]\w* pid=\d+\)\s"
                          r"|[^\[\]]*\[\d\d:\d\d<[^\]]*\])")
 PYTEST_RX = re.compile(r"^E {2,}(?=\S)")
+# Wrappers that CI systems, job runners and apps put before a whole line, any of them, in any order:
+# a GitHub Actions timestamp ("2024-05-31T23:12:43.7832053Z "), a bracketed clock some runners and
+# notebooks add ("[01:17:10.938]: "), pytest's short test summary ("FAILED tests/x.py::test_y - ") and
+# ComfyUI's "!!! Exception during processing !!! ".
+RUNNER_RX = re.compile(r"^(?:\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z\s|\[\d\d:\d\d:\d\d(?:[.,]\d+)?\]:?\s"
+                       r"|(?:FAILED|ERROR) \S+::\S+ - |!!! Exception during processing !!!\s)")
+RUNNER_FIRST = frozenset("0123456789[FE!")
 # glog, as torch has logged since 2.2: level letter, MMDD, time, thread id, file:line]
 GLOG_RX = re.compile(r"^([IWEVDFC])\d{4} \d\d:\d\d:\d\d\.\d+\s+\d+ (\S+):(\d+)\] ?")
 # The common case in one match: optional launcher tag, glog header, compile-id and artifact tags.
@@ -143,8 +152,10 @@ def parse(raw: str) -> Line:
     tags: list[str] = []
 
     for _ in range(4):  # launcher prefixes nest: "[00:00<?, ?it/s][rank0]:W0202 ..."
-        m = (LAUNCHER_RX.match(s) if s[:1] in "[(" or "<" in s[:120] else
-             PYTEST_RX.match(s) if s[:1] == "E" else None)
+        first = s[:1]
+        m = ((LAUNCHER_RX.match(s) if first in "[(" or "<" in s[:120] else None)
+             or (PYTEST_RX.match(s) if first == "E" else None)
+             or (RUNNER_RX.match(s) if first in RUNNER_FIRST else None))
         if not m or not m.group(0):
             break
         s = s[m.end():].lstrip()
@@ -189,7 +200,7 @@ def parse(raw: str) -> Line:
             emitter = emitter or module_of_path(m.group(1)) or None
         s = s[m.end():]
     message = s.strip()
-    exceptions, inner = _unwrap(message) if ": " in message or message[-5:] in ("Error", "ption") else ((), message)
+    exceptions, inner = _unwrap(message) if _may_wrap(message) else ((), message)
     return Line(text, message, level, emitter, tuple(tags), compile_id, category, exceptions, inner, header, indented)
 
 
@@ -213,15 +224,26 @@ def _glog_line(text: str, stripped: str, m: re.Match) -> Line:
         category = w.group(3)
         s = s[w.end():]
     message = s.strip()
-    exceptions, inner = _unwrap(message) if ": " in message or message[-5:] in ("Error", "ption") else ((), message)
+    exceptions, inner = _unwrap(message) if _may_wrap(message) else ((), message)
     return Line(text, message, level, module_of_path(path) or path, tags, compile_id, category, exceptions, inner,
                 header, header[-2:] == "  ")
 
 
+def _may_wrap(message: str) -> bool:
+    return ": " in message or message[-5:] in ("Error", "ption") or message[:8] == "backend="
+
+
 def _unwrap(message: str) -> tuple[tuple[str, ...], str]:
-    """The exception chain of ``A: B: C: text`` (outermost first) and the innermost message."""
+    """The exception chain of ``A: B: C: text`` (outermost first) and the innermost message.
+
+    A message that starts with ``backend='inductor' raised:`` is BackendCompilerFailed's own text (its
+    class name was on the line above, or cut off), so the chain starts with that class.
+    """
     chain: list[str] = []
     rest = message
+    if rest[:8] == "backend=" and (m := WRAPPER_RX.match(rest)):
+        chain.append("BackendCompilerFailed")
+        rest = rest[m.end():]
     while len(chain) < 6:
         m = EXCEPTION_RX.match(rest)
         if not m or not _is_exception(m.group(1)):
