@@ -3,7 +3,7 @@
 # without installing or importing them: download the wheels (no dependencies), unpack the files the
 # citations name, and run the citation tests with that folder first on sys.path.
 #   bash bench/explain_sources_check.sh TORCH_VERSION TRITON_VERSION [WORKDIR]
-#   e.g. bash bench/explain_sources_check.sh 2.11.0 3.6.0   (the GPU machine's stack; 2026-12-02: 151 passed, 8 skipped)
+#   e.g. bash bench/explain_sources_check.sh 2.11.0 3.6.0   (the GPU machine's stack; 2026-12-02, 116 entries: 168 passed, 8 skipped)
 set -euo pipefail
 TORCH=${1:?torch version}; TRITON=${2:?triton version}; W=${3:-/tmp/gpudiag-sources-$TORCH}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -15,7 +15,7 @@ cd "$W/site"
 unzip -q -o "$W"/torch-"$TORCH"*.whl 'torch/*.py' 'torch/_inductor/*' 'torch/_dynamo/*' 'torch/cuda/*' \
   'torch/fx/*' 'torch/utils/*' 'torch/backends/*' 'torch/lib/*.so*' "torch-$TORCH.dist-info/*" || true
 unzip -q -o "$W"/triton-"$TRITON"*.whl 'triton/*' "triton-$TRITON.dist-info/*" -x 'triton/backends/nvidia/bin/*' \
-  'triton/backends/amd/*' || true
+  'triton/backends/amd/lib/*' || true
 cd "$ROOT"
 python3 - "$W/site" "$ROOT" <<'PY'
 import sys
