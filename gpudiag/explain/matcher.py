@@ -42,20 +42,20 @@ class Match:
         return GENERIC if self.entry is not None and self.entry.generic else EXACT
 
     @property
+    def described(self) -> Entry | Family | None:
+        """Our own text for the match (a catalogue entry, else a family); None for a registry-only one."""
+        return self.entry if self.entry is not None else self.family
+
+    @property
     def title(self) -> str:
-        if self.entry is not None:
-            return self.entry.title
-        if self.family is not None:
-            return self.family.title
-        return f"Graph break: {self.graph_break.gb_type}"
+        d = self.described
+        return d.title if d is not None else f"Graph break: {self.graph_break.gb_type}"
 
     @property
     def severity(self) -> str:
-        if self.entry is not None:
-            return self.entry.severity
-        if self.family is not None:
-            return self.family.severity
-        return "performance"  # a graph break splits the graph; raised (fullgraph) it is reported as Unsupported
+        d = self.described
+        # a graph break splits the graph; raised (fullgraph) it is reported as Unsupported
+        return d.severity if d is not None else "performance"
 
 
 class Matcher:

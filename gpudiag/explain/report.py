@@ -102,10 +102,8 @@ class Explanation:
     @property
     def meaning(self) -> str:
         m = self.match
-        if m.entry is not None:
-            return m.entry.meaning
-        if m.family is not None:
-            return m.family.meaning
+        if m.described is not None:
+            return m.described.meaning
         gb = m.graph_break
         text = gb.explanation or gb.gb_type
         if PLACEHOLDER_RX.search(text):
@@ -117,10 +115,8 @@ class Explanation:
     @property
     def trigger(self) -> str:
         m = self.match
-        if m.entry is not None:
-            return m.entry.trigger
-        if m.family is not None:
-            return m.family.trigger
+        if m.described is not None:
+            return m.described.trigger
         gb = m.graph_break
         return (f"torch/_dynamo: unimplemented(gb_type={gb.gb_type!r}, context={gb.context!r}, ...) "
                 f"-> a graph break, or the Unsupported exception when one is not allowed.")
@@ -128,16 +124,14 @@ class Explanation:
     @property
     def source(self) -> Source:
         m = self.match
-        if m.entry is not None:
-            return m.entry.source
-        if m.family is not None:
-            return m.family.source
+        if m.described is not None:
+            return m.described.source
         return Source("torch/_dynamo/graph_break_registry.json", m.graph_break.gb_type, m.graph_break.gb_id)
 
     @property
     def fixes(self) -> tuple[Fix, ...]:
         m = self.match
-        own = m.entry.fixes if m.entry is not None else m.family.fixes if m.family is not None else ()
+        own = m.described.fixes if m.described is not None else ()
         if m.graph_break is None:
             return own
         torch_hints = tuple(Fix(f"torch's hint: {h}", "") for h in join_hints(m.graph_break.hints))
