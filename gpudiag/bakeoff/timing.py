@@ -150,9 +150,12 @@ def with_per_call(t: Timing) -> Timing:
     figure (on the H100 host, GPU-bound medians repeated within 2% between bake-offs while loop
     times of the same modes moved by up to 30% with host load).
     """
-    slower_back_to_back = bool(t.median_ms and t.loop_ms and t.loop_ms > t.median_ms * LAUNCH_BOUND_RATIO)
-    host_in_events = bool(t.median_ms and t.loop_ms and t.q3_ms - t.q1_ms > t.median_ms * UNSTEADY_DEVICE_SPREAD)
-    t.launch_bound = slower_back_to_back or host_in_events
+    if t.median_ms and t.loop_ms:
+        slower_back_to_back = t.loop_ms > t.median_ms * LAUNCH_BOUND_RATIO
+        host_in_events = t.q3_ms - t.q1_ms > t.median_ms * UNSTEADY_DEVICE_SPREAD
+        t.launch_bound = slower_back_to_back or host_in_events
+    else:
+        t.launch_bound = False
     if t.launch_bound:
         t.per_call_ms, t.per_call_q1_ms, t.per_call_q3_ms = t.loop_ms, t.loop_q1_ms, t.loop_q3_ms
         t.per_call_source = "loop"

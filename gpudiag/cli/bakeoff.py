@@ -354,9 +354,9 @@ def bar_chart(con: Console, rows: list[ModeResult], winner: str | None) -> None:
 
 
 LEGEND = ("median: do_bench's device time per call (L2 flushed before each); loop: time per call of calls issued "
-          "back to back, host included. * marks a launch-bound row (loop > 1.15 x median, or "
-          "quartiles over 10% of the median apart: the host issues calls more slowly than the GPU runs them); the ★, 'vs eager' and the bars use its loop time, and the "
-          "median elsewhere.")
+          "back to back, host included. * marks a launch-bound row (loop > 1.15 x median, or quartiles over 10% "
+          "of the median apart: the host issues calls more slowly than the GPU runs them); the ★, 'vs eager' and "
+          "the bars use its loop time, and the median elsewhere.")
 FP64_LEGEND = ("vs fp64: the row's relative RMSE against an fp64 run of the workload, and that as a multiple "
                "of eager's own; ✗ beyond the tolerance of the precision the row computes in.")
 
