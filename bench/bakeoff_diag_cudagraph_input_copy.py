@@ -11,6 +11,7 @@ profiler over 10 calls).
 
     python bench/bakeoff_diag_cudagraph_input_copy.py --out FILE.json
 """
+
 from __future__ import annotations
 
 import argparse
@@ -44,10 +45,15 @@ def child(variant: str, rows: int, vocab: int) -> dict:
         copy = float(do_bench(lambda: dst.copy_(x), warmup=100, rep=500, return_mode="median"))
         try:
             kernels = _kernels_per_call(torch, lambda: compiled(x), calls=10)
-        except Exception as exc:  # noqa: BLE001 - the timings above still stand
+        except Exception as exc:
             kernels = {"error": f"{type(exc).__name__}: {exc}"[:300]}
-    return {"variant": variant, "median_ms": median, "input_copy_ms": copy,
-            "input_bytes": x.numel() * x.element_size(), "kernels_per_call": kernels}
+    return {
+        "variant": variant,
+        "median_ms": median,
+        "input_copy_ms": copy,
+        "input_bytes": x.numel() * x.element_size(),
+        "kernels_per_call": kernels,
+    }
 
 
 def _kernels_per_call(torch, call, calls: int) -> dict:
@@ -64,8 +70,10 @@ def _kernels_per_call(torch, call, calls: int) -> dict:
             k = out.setdefault(e.name[:120], {"count": 0, "us": 0.0})
             k["count"] += 1
             k["us"] += e.time_range.elapsed_us()
-    return {name: {"per_call": v["count"] / calls, "us_per_call": round(v["us"] / calls, 2)}
-            for name, v in sorted(out.items(), key=lambda kv: -kv[1]["us"])}
+    return {
+        name: {"per_call": v["count"] / calls, "us_per_call": round(v["us"] / calls, 2)}
+        for name, v in sorted(out.items(), key=lambda kv: -kv[1]["us"])
+    }
 
 
 def main() -> int:
@@ -82,8 +90,12 @@ def main() -> int:
 
     out = {"torch": torch.__version__, "date": time.strftime("%Y-%m-%d"), "rows": []}
     for v in VARIANTS:
-        r = subprocess.run([sys.executable, __file__, "--out", "-", "--child", v, "--rows", str(a.rows),
-                            "--vocab", str(a.vocab)], capture_output=True, text=True, timeout=180)
+        r = subprocess.run(
+            [sys.executable, __file__, "--out", "-", "--child", v, "--rows", str(a.rows), "--vocab", str(a.vocab)],
+            capture_output=True,
+            text=True,
+            timeout=180,
+        )
         try:
             row = json.loads(r.stdout.strip().splitlines()[-1])
         except (IndexError, json.JSONDecodeError):

@@ -12,6 +12,7 @@ times over, and each process reports, for the same compiled callable:
 
     python bench/bakeoff_diag_launch_bound.py SCRIPT --modes eager,default --procs 3 --out FILE.json
 """
+
 from __future__ import annotations
 
 import argparse
@@ -63,9 +64,15 @@ def child(script: str, mode: str, rep_ms: float, repeats: int) -> dict:
     torch.cuda.synchronize()
     call = lambda: fn(*inputs)  # noqa: E731
 
-    out: dict = dict(mode=mode, pid=os.getpid(), import_s=import_s, compile_s=compile_s,
-                     children_at_timing=_children(), loadavg=os.getloadavg(),
-                     affinity=sorted(os.sched_getaffinity(0)))
+    out: dict = dict(
+        mode=mode,
+        pid=os.getpid(),
+        import_s=import_s,
+        compile_s=compile_s,
+        children_at_timing=_children(),
+        loadavg=os.getloadavg(),
+        affinity=sorted(os.sched_getaffinity(0)),
+    )
 
     def host_and_b2b(n: int = 2000) -> tuple[float, float]:
         start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
@@ -95,8 +102,9 @@ def child(script: str, mode: str, rep_ms: float, repeats: int) -> dict:
         hb = [host_and_b2b() for _ in range(3)]
         out[f"{label}_host_us"] = [round(h, 2) for h, _ in hb]
         out[f"{label}_b2b_ms"] = [round(b, 5) for _, b in hb]
-        out[f"{label}_do_bench_ms"] = [round(float(do_bench(call, warmup=100, rep=rep_ms, return_mode="median")), 5)
-                                       for _ in range(repeats)]
+        out[f"{label}_do_bench_ms"] = [
+            round(float(do_bench(call, warmup=100, rep=rep_ms, return_mode="median")), 5) for _ in range(repeats)
+        ]
 
     series("plain")
     import gc
@@ -131,8 +139,23 @@ def main() -> int:
             if a.deadline and time.time() > a.deadline:
                 break
             t = time.perf_counter()
-            r = subprocess.run([sys.executable, __file__, a.script, "--child", mode, "--rep", str(a.rep),
-                                "--repeats", str(a.repeats), "--out", "-"], capture_output=True, text=True)
+            r = subprocess.run(
+                [
+                    sys.executable,
+                    __file__,
+                    a.script,
+                    "--child",
+                    mode,
+                    "--rep",
+                    str(a.rep),
+                    "--repeats",
+                    str(a.repeats),
+                    "--out",
+                    "-",
+                ],
+                capture_output=True,
+                text=True,
+            )
             try:
                 row = json.loads(r.stdout.strip().splitlines()[-1])
             except (IndexError, json.JSONDecodeError):
@@ -141,9 +164,24 @@ def main() -> int:
             rows.append(row)
             with open(a.out, "w") as f:
                 json.dump(rows, f, indent=1)
-            print(json.dumps({k: row.get(k) for k in ("mode", "proc", "plain_host_us", "plain_b2b_ms",
-                                                       "plain_do_bench_ms", "nogc_do_bench_ms",
-                                                       "pinned_do_bench_ms", "children_at_timing")}), flush=True)
+            print(
+                json.dumps(
+                    {
+                        k: row.get(k)
+                        for k in (
+                            "mode",
+                            "proc",
+                            "plain_host_us",
+                            "plain_b2b_ms",
+                            "plain_do_bench_ms",
+                            "nogc_do_bench_ms",
+                            "pinned_do_bench_ms",
+                            "children_at_timing",
+                        )
+                    }
+                ),
+                flush=True,
+            )
     return 0
 
 

@@ -13,6 +13,7 @@ cuInit had been called in the zygote (cuDeviceGetCount answers CUDA_ERROR_NOT_IN
 
     python bench/bakeoff_diag_zygote_preload.py --out FILE.json [--child-timeout 90]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -28,10 +29,18 @@ VARIANTS = {
     "current": (BASE, {}),
     "compile_fx": (BASE + ["torch._inductor.compile_fx"], {}),
     "compile_fx+nvml_check": (BASE + ["torch._inductor.compile_fx"], {"PYTORCH_NVML_BASED_CUDA_CHECK": "1"}),
-    "inductor_all+nvml_check": (BASE + ["torch._inductor.compile_fx", "torch._dynamo.backends.inductor",
-                                        "torch._inductor.codegen.triton", "torch._inductor.runtime.triton_heuristics",
-                                        "torch._inductor.async_compile", "triton.compiler.compiler"],
-                                {"PYTORCH_NVML_BASED_CUDA_CHECK": "1"}),
+    "inductor_all+nvml_check": (
+        BASE
+        + [
+            "torch._inductor.compile_fx",
+            "torch._dynamo.backends.inductor",
+            "torch._inductor.codegen.triton",
+            "torch._inductor.runtime.triton_heuristics",
+            "torch._inductor.async_compile",
+            "triton.compiler.compiler",
+        ],
+        {"PYTORCH_NVML_BASED_CUDA_CHECK": "1"},
+    ),
 }
 
 
@@ -64,7 +73,7 @@ def _child_body(result_path: str, timeout: int) -> None:
         import torch
 
         t0 = time.perf_counter()
-        import torch._inductor.compile_fx  # noqa: F401
+        import torch._inductor.compile_fx
 
         out["child_import_inductor_s"] = time.perf_counter() - t0
         t0 = time.perf_counter()
@@ -80,7 +89,7 @@ def _child_body(result_path: str, timeout: int) -> None:
         with torch.no_grad():
             out["max_abs_err"] = float((y - model(x)).abs().max())
         out["ok"] = True
-    except BaseException as e:  # noqa: BLE001
+    except BaseException as e:
         out["ok"] = False
         out["error"] = f"{type(e).__name__}: {e}"[:500]
     out["child_s"] = time.perf_counter() - t
@@ -91,7 +100,7 @@ def _child_body(result_path: str, timeout: int) -> None:
 
 def zygote(modules: list[str], timeout: int) -> dict:
     t0 = time.perf_counter()
-    import torch  # noqa: F401
+    import torch
 
     row: dict = {"import_torch_s": time.perf_counter() - t0}
     t0 = time.perf_counter()
@@ -99,10 +108,14 @@ def zygote(modules: list[str], timeout: int) -> dict:
     for name in modules:
         try:
             __import__(name)
-        except Exception as e:  # noqa: BLE001
+        except Exception as e:
             errors[name] = f"{type(e).__name__}: {e}"[:200]
-    row.update(preload_s=time.perf_counter() - t0, preload_errors=errors, threads_before_fork=_threads(),
-               torch_cuda_initialized=bool(torch.cuda.is_initialized()))
+    row.update(
+        preload_s=time.perf_counter() - t0,
+        preload_errors=errors,
+        threads_before_fork=_threads(),
+        torch_cuda_initialized=bool(torch.cuda.is_initialized()),
+    )
     children = []
     for _ in range(2):
         fd, path = tempfile.mkstemp(suffix=".json")
@@ -139,9 +152,13 @@ def main() -> int:
     for name in a.variants.split(","):
         env = dict(os.environ, **VARIANTS[name][1])
         t = time.perf_counter()
-        r = subprocess.run([sys.executable, __file__, "--out", "-", "--zygote", name,
-                            "--child-timeout", str(a.child_timeout)], capture_output=True, text=True, env=env,
-                           timeout=3 * a.child_timeout + 60)
+        r = subprocess.run(
+            [sys.executable, __file__, "--out", "-", "--zygote", name, "--child-timeout", str(a.child_timeout)],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=3 * a.child_timeout + 60,
+        )
         try:
             row = json.loads(r.stdout.strip().splitlines()[-1])
         except (IndexError, json.JSONDecodeError):

@@ -6,6 +6,7 @@ bake-off kept for it, so this times the very kernels the bake-off timed (not a f
 
     python bench/bakeoff_handwritten_do_bench.py SCRIPT --modes eager,default --device cuda [--cache-root DIR]
 """
+
 import argparse
 import importlib.util
 import json

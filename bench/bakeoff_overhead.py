@@ -9,6 +9,7 @@ and a fresh interpreter per mode) so the two can be compared.
 
     PYTHONPATH=. python3 bench/bakeoff_overhead.py --device cuda --out DIR
 """
+
 from __future__ import annotations
 
 import argparse
@@ -21,9 +22,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from gpudiag.bakeoff.modes import ALL_MODES  # noqa: E402
-from gpudiag.bakeoff.session import run_bakeoff  # noqa: E402
-from gpudiag.bakeoff.settings import Settings  # noqa: E402
+from gpudiag.bakeoff.modes import ALL_MODES
+from gpudiag.bakeoff.session import run_bakeoff
+from gpudiag.bakeoff.settings import Settings
 
 MLP = Path(__file__).resolve().parent / "workloads" / "kernelbench" / "small_mlp_prefill.py"
 
@@ -45,29 +46,65 @@ def breakdown(doc: dict, import_s: float) -> dict:
     first_calls = sum(r["first_call_s"] or 0.0 for r in rows if r["mode"] == "eager" and r.get("first_call_s"))
     # Every timer's budget is unavoidable work: do_bench's warm-up and reps, the back-to-back loop, and
     # (in the checks) the cross-check's second do_bench.
-    budget_sum = sum(r["timing"]["warmup_ms"] + r["timing"]["rep_ms"] + (r["timing"].get("loop_budget_ms") or 0.0)
-                     + (r["timing"]["warmup_ms"] + r["timing"]["rep_ms"]
-                        if r["timing"].get("crosscheck_median_ms") is not None else 0.0)
-                     for r in timed) / 1e3
+    budget_sum = (
+        sum(
+            r["timing"]["warmup_ms"]
+            + r["timing"]["rep_ms"]
+            + (r["timing"].get("loop_budget_ms") or 0.0)
+            + (
+                r["timing"]["warmup_ms"] + r["timing"]["rep_ms"]
+                if r["timing"].get("crosscheck_median_ms") is not None
+                else 0.0
+            )
+            for r in timed
+        )
+        / 1e3
+    )
     n = 1 + sum(1 for r in rows if r["status"] not in ("skipped", "not_run"))
     wall = doc["wall_s"]
     overhead = wall - compile_sum - first_calls - budget_sum - n * import_s
     overhead_incl_import = wall - compile_sum - first_calls - budget_sum
-    return {"spawn": doc["harness"]["spawn"], "wall_s": wall, "compile_sum_s": compile_sum,
-            "eager_first_call_s": first_calls, "budget_sum_s": budget_sum, "processes": n,
-            "import_torch_s": import_s, "n_x_import_s": n * import_s,
-            "overhead_s": overhead, "overhead_share": overhead / wall,
-            "overhead_counting_imports_s": overhead_incl_import, "overhead_counting_imports_share": overhead_incl_import / wall,
-            "medians_ms": {r["mode"]: r["timing"].get("median_ms") for r in timed},
-            "per_call_ms": {r["mode"]: r["timing"].get("per_call_ms") for r in timed},
-            "statuses": {r["mode"]: r["status"] for r in rows}}
+    return {
+        "spawn": doc["harness"]["spawn"],
+        "wall_s": wall,
+        "compile_sum_s": compile_sum,
+        "eager_first_call_s": first_calls,
+        "budget_sum_s": budget_sum,
+        "processes": n,
+        "import_torch_s": import_s,
+        "n_x_import_s": n * import_s,
+        "overhead_s": overhead,
+        "overhead_share": overhead / wall,
+        "overhead_counting_imports_s": overhead_incl_import,
+        "overhead_counting_imports_share": overhead_incl_import / wall,
+        "medians_ms": {r["mode"]: r["timing"].get("median_ms") for r in timed},
+        "per_call_ms": {r["mode"]: r["timing"].get("per_call_ms") for r in timed},
+        "statuses": {r["mode"]: r["status"] for r in rows},
+    }
 
 
-def bake(spawn: str, device: str, quick: bool, keep: str | None = None, timeout: float = 600.0,
-         modes: list[str] | None = None, crosscheck: bool = False, script: Path = MLP) -> dict:
+def bake(
+    spawn: str,
+    device: str,
+    quick: bool,
+    keep: str | None = None,
+    timeout: float = 600.0,
+    modes: list[str] | None = None,
+    crosscheck: bool = False,
+    script: Path = MLP,
+) -> dict:
     """One bake-off of the modes alone (no knobs: the checks compare modes run to run)."""
-    settings = Settings(script=str(script), modes=modes or list(ALL_MODES), device=device, spawn=spawn, quick=quick,
-                        timeout_s=timeout, keep_cache_root=keep, crosscheck=crosscheck, knobs="none")
+    settings = Settings(
+        script=str(script),
+        modes=modes or list(ALL_MODES),
+        device=device,
+        spawn=spawn,
+        quick=quick,
+        timeout_s=timeout,
+        keep_cache_root=keep,
+        crosscheck=crosscheck,
+        knobs="none",
+    )
     return run_bakeoff(settings).to_dict()
 
 

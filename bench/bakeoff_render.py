@@ -4,6 +4,7 @@ after a wording change, its measurements untouched).
 
     COLUMNS=80 PYTHONPATH=. python3 bench/bakeoff_render.py RUN.json [--baseline EARLIER.json --max-regression PCT]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -13,10 +14,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from gpudiag.bakeoff import gate, report  # noqa: E402
-from gpudiag.bakeoff.results import BakeoffRun, from_dict  # noqa: E402
-from gpudiag.bakeoff.settings import Limits  # noqa: E402
-from gpudiag.cli.bakeoff import render  # noqa: E402
+from gpudiag.bakeoff import gate, report
+from gpudiag.bakeoff.results import BakeoffRun, from_dict
+from gpudiag.bakeoff.settings import Limits
+from gpudiag.cli.bakeoff import render
 
 
 def main() -> None:

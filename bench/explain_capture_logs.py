@@ -23,12 +23,14 @@ import sys
 import time
 from pathlib import Path
 
-TORCH_LOGS = ("perf_hints,recompiles,recompiles_verbose,graph_breaks,cudagraphs,dynamic,"
-              "+torch._inductor.select_algorithm")
+TORCH_LOGS = (
+    "perf_hints,recompiles,recompiles_verbose,graph_breaks,cudagraphs,dynamic,+torch._inductor.select_algorithm"
+)
 MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
 
 
 # ---------------------------------------------------------------- child workloads (run in the child)
+
 
 def _graph_breaks(torch, device, mode):
     def f(x):
@@ -140,6 +142,7 @@ def _data_dependent(torch, device, mode):
 
 
 # ------------------------------------------------ one scenario per class of guard failure (recompiles)
+
 
 def _guard_size(torch, device, mode):
     g = torch.compile(lambda x: x.relu() * 2, mode=mode, dynamic=False)
@@ -289,7 +292,7 @@ def child(name: str, device: str, mode: str) -> int:
         fn(torch, device, mode_arg)
         if device == "cuda":
             torch.cuda.synchronize()
-    except Exception:  # noqa: BLE001 - the traceback is part of the captured log
+    except Exception:
         import traceback
 
         traceback.print_exc()
@@ -298,6 +301,7 @@ def child(name: str, device: str, mode: str) -> int:
 
 
 # ---------------------------------------------------------------- parent
+
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -339,15 +343,22 @@ def main() -> int:
         t0 = time.time()
         with log.open("wb") as fh:
             try:
-                rc = subprocess.run([sys.executable, __file__, "--child", name, device, mode],
-                                    stdout=fh, stderr=subprocess.STDOUT, env=env,
-                                    timeout=args.timeout).returncode
+                rc = subprocess.run(
+                    [sys.executable, __file__, "--child", name, device, mode],
+                    stdout=fh,
+                    stderr=subprocess.STDOUT,
+                    env=env,
+                    timeout=args.timeout,
+                ).returncode
             except subprocess.TimeoutExpired:
                 rc = "timeout"
         row = {"log": log.name, "rc": rc, "seconds": round(time.time() - t0, 1)}
         if args.explain:
-            res = subprocess.run([sys.executable, "-m", "gpudiag", "explain-warning", "--log", str(log), "--json"],
-                                 capture_output=True, text=True)
+            res = subprocess.run(
+                [sys.executable, "-m", "gpudiag", "explain-warning", "--log", str(log), "--json"],
+                capture_output=True,
+                text=True,
+            )
             (args.out / f"{log.stem}.explain.json").write_text(res.stdout + res.stderr)
             row["explain_rc"] = res.returncode
         print(json.dumps(row), flush=True)

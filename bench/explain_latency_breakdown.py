@@ -6,6 +6,7 @@ Stages: a bare interpreter; importing the CLI module; NVML init+shutdown; cuInit
 the whole command (text and --json); and, once, ``-X importtime`` and a cProfile of the whole
 command, whose top entries are kept so the slow imports and calls are named.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -26,7 +27,11 @@ STAGES = {
     "import gpudiag.cli.app": [sys.executable, "-c", "import gpudiag.cli.app"],
     "import rich.console": [sys.executable, "-c", "import rich.console"],
     "import typer": [sys.executable, "-c", "import typer"],
-    "nvml init+shutdown": [sys.executable, "-c", "import pynvml as n; n.nvmlInit(); n.nvmlDeviceGetHandleByIndex(0); n.nvmlShutdown()"],
+    "nvml init+shutdown": [
+        sys.executable,
+        "-c",
+        "import pynvml as n; n.nvmlInit(); n.nvmlDeviceGetHandleByIndex(0); n.nvmlShutdown()",
+    ],
     "cuInit (ctypes)": [sys.executable, "-c", "import ctypes; assert ctypes.CDLL('libcuda.so.1').cuInit(0) == 0"],
     "explain one line": [sys.executable, "-m", "gpudiag", "explain-warning", LINE],
     "explain one line --json": [sys.executable, "-m", "gpudiag", "explain-warning", "--json", LINE],
@@ -55,8 +60,13 @@ def main() -> int:
         wall(cmd)
         result["stages_median_s"][name] = round(statistics.median(wall(cmd) for _ in range(a.repeats)), 4)
         print(f"{name:32s} {result['stages_median_s'][name]:.3f} s", flush=True)
-    r = subprocess.run([sys.executable, "-X", "importtime", "-m", "gpudiag", "explain-warning", LINE],
-                       capture_output=True, text=True, cwd=ROOT, env=ENV)
+    r = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "gpudiag", "explain-warning", LINE],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=ENV,
+    )
     top = []
     for line in r.stderr.splitlines():
         parts = line.split("|")
@@ -64,8 +74,13 @@ def main() -> int:
             top.append((int(parts[1]), parts[2].strip()))
     result["top_level_imports_us"] = sorted(top, reverse=True)[:20]
     with tempfile.NamedTemporaryFile(suffix=".prof") as prof:
-        subprocess.run([sys.executable, "-m", "cProfile", "-o", prof.name, "-m", "gpudiag", "explain-warning", LINE],
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT, env=ENV)
+        subprocess.run(
+            [sys.executable, "-m", "cProfile", "-o", prof.name, "-m", "gpudiag", "explain-warning", LINE],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            cwd=ROOT,
+            env=ENV,
+        )
         import io
         import pstats
 

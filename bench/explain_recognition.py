@@ -44,8 +44,14 @@ def load_set(name: str) -> list[dict]:
 
 
 def explain(root: Path, env: dict, line: str) -> dict:
-    proc = subprocess.run([sys.executable, "-m", "gpudiag", "explain-warning", "--json", line],
-                          cwd=str(root), env=env, capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "gpudiag", "explain-warning", "--json", line],
+        cwd=str(root),
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     answer: dict = {"exit": proc.returncode}
     try:
         doc = json.loads(proc.stdout)
@@ -60,8 +66,12 @@ def explain(root: Path, env: dict, line: str) -> dict:
 
 def measure(root: Path, jobs: int) -> dict:
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONDONTWRITEBYTECODE", "CUDA_VISIBLE_DEVICES")}
-    env.update(PYTHONPATH=str(root), PYTHONPYCACHEPREFIX=tempfile.mkdtemp(prefix="gpudiag-pyc-"),
-               CUDA_VISIBLE_DEVICES="", COLUMNS="200")
+    env.update(
+        PYTHONPATH=str(root),
+        PYTHONPYCACHEPREFIX=tempfile.mkdtemp(prefix="gpudiag-pyc-"),
+        CUDA_VISIBLE_DEVICES="",
+        COLUMNS="200",
+    )
     out: dict = {}
     for name in SET_NAMES:
         rows = load_set(name)
@@ -70,9 +80,14 @@ def measure(root: Path, jobs: int) -> dict:
         kinds = collections.Counter(a.get("kind") or "?" for a in answers if a["exit"] == 0)
         explained = sum(a["exit"] == 0 for a in answers)
         errors = sum(a["exit"] not in (0, 1) for a in answers)
-        out[name] = {"lines": len(rows), "explained": explained, "share": round(explained / len(rows), 4),
-                     "by_kind": dict(kinds), "errors": errors,
-                     "answers": [{**r, **a} for r, a in zip(rows, answers)]}
+        out[name] = {
+            "lines": len(rows),
+            "explained": explained,
+            "share": round(explained / len(rows), 4),
+            "by_kind": dict(kinds),
+            "errors": errors,
+            "answers": [{**r, **a} for r, a in zip(rows, answers)],
+        }
     return out
 
 
@@ -81,17 +96,38 @@ def main() -> int:
     ap.add_argument("--root", type=Path, default=ROOT, help="checkout whose gpudiag is measured")
     ap.add_argument("--out", type=Path, help="write the full result (every line's answer) here")
     ap.add_argument("--jobs", type=int, default=2)
-    ap.add_argument("--show-misses", action="store_true", help="print the dev and negative sets' misses (never the held-back ones)")
+    ap.add_argument(
+        "--show-misses", action="store_true", help="print the dev and negative sets' misses (never the held-back ones)"
+    )
     args = ap.parse_args()
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=str(args.root), capture_output=True,
-                            text=True).stdout.strip() or None
-    result = {"date": datetime.date.today().isoformat(), "host": platform.node(), "python": platform.python_version(),
-              "root": str(args.root), "commit": commit, "sets": measure(args.root.resolve(), args.jobs)}
+    commit = (
+        subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=str(args.root), capture_output=True, text=True
+        ).stdout.strip()
+        or None
+    )
+    result = {
+        "date": datetime.date.today().isoformat(),
+        "host": platform.node(),
+        "python": platform.python_version(),
+        "root": str(args.root),
+        "commit": commit,
+        "sets": measure(args.root.resolve(), args.jobs),
+    }
     for name, s in result["sets"].items():
         errors = f", {s['errors']} errors" if s["errors"] else ""
-        print(f"{name:9} {s['explained']:3}/{s['lines']:<3} explained ({s['share']:.0%}) by kind {s['by_kind']}{errors}")
+        print(
+            f"{name:9} {s['explained']:3}/{s['lines']:<3} explained ({s['share']:.0%}) by kind {s['by_kind']}{errors}"
+        )
     if args.show_misses:
-        for name, want_exit in (("dev", 0), ("negative", 1), ("dev2", 0), ("negative2", 1), ("dev3", 0), ("negative3", 1)):
+        for name, want_exit in (
+            ("dev", 0),
+            ("negative", 1),
+            ("dev2", 0),
+            ("negative2", 1),
+            ("dev3", 0),
+            ("negative3", 1),
+        ):
             for a in result["sets"][name]["answers"]:
                 if a["exit"] != want_exit:
                     print(f"[{name} miss] exit {a['exit']} {a.get('id')}: {a['line'][:150]}")

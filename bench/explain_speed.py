@@ -66,10 +66,20 @@ def generate(path: Path, size_bytes: int, seed: int = 0) -> None:
         while written < size_bytes:
             lines = []
             for _ in range(2000):
-                v = dict(n=rnd.randrange(1, 99999), f=rnd.random(), g=rnd.random() * 10, t=rnd.randrange(1000, 90000),
-                         s=rnd.randrange(60), us=rnd.randrange(10**6), pid=rnd.randrange(100, 99999),
-                         a=rnd.randrange(8), b=rnd.randrange(4), k=rnd.randrange(1, 64), r=rnd.randrange(8),
-                         req=rnd.choice((131072, 196608, 262144)))
+                v = dict(
+                    n=rnd.randrange(1, 99999),
+                    f=rnd.random(),
+                    g=rnd.random() * 10,
+                    t=rnd.randrange(1000, 90000),
+                    s=rnd.randrange(60),
+                    us=rnd.randrange(10**6),
+                    pid=rnd.randrange(100, 99999),
+                    a=rnd.randrange(8),
+                    b=rnd.randrange(4),
+                    k=rnd.randrange(1, 64),
+                    r=rnd.randrange(8),
+                    req=rnd.choice((131072, 196608, 262144)),
+                )
                 x = rnd.random()
                 if x < 0.02:
                     lines.append(rnd.choice(WARNINGS).format(**v))
@@ -93,9 +103,19 @@ def scan_child(path: str) -> None:
     with open(path, "rb") as fh:
         r = scan_stream(m, fh)
     dt = time.perf_counter() - t0
-    print(json.dumps({"seconds": dt, "bytes": r.bytes_read, "lines": r.lines, "known": len(r.known),
-                      "known_lines": sum(h.count for h in r.known.values()), "unknown_groups": len(r.unknown),
-                      "max_rss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
+    print(
+        json.dumps(
+            {
+                "seconds": dt,
+                "bytes": r.bytes_read,
+                "lines": r.lines,
+                "known": len(r.known),
+                "known_lines": sum(h.count for h in r.known.values()),
+                "unknown_groups": len(r.unknown),
+                "max_rss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+            }
+        )
+    )
 
 
 def measure_scan(path: Path) -> dict:
@@ -110,19 +130,21 @@ def measure_scan(path: Path) -> dict:
 
 
 def latency(repeats: int = 7) -> dict:
-    line = ("W1123 07:45:26.064000 736 torch/_inductor/utils.py:1250] [0/0] "
-            "Not enough SMs to use max_autotune_gemm mode")
+    line = "W1123 07:45:26.064000 736 torch/_inductor/utils.py:1250] [0/0] Not enough SMs to use max_autotune_gemm mode"
     # An installed package has its bytecode compiled at install time; a source tree on a read-only or
     # no-bytecode machine recompiles every module on every run (80 ms on the H100 host), so the
     # bytecode goes to a private cache folder and one untimed run fills it.
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     env.update(PYTHONPATH=str(ROOT), PYTHONPYCACHEPREFIX=tempfile.mkdtemp(prefix="gpudiag-pyc-"))
-    subprocess.run([sys.executable, "-m", "gpudiag", "explain-warning", line], env=env, capture_output=True, check=False)
+    subprocess.run(
+        [sys.executable, "-m", "gpudiag", "explain-warning", line], env=env, capture_output=True, check=False
+    )
     times = []
     for _ in range(repeats):
         t0 = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "gpudiag", "explain-warning", line], env=env,
-                       capture_output=True, check=False)
+        subprocess.run(
+            [sys.executable, "-m", "gpudiag", "explain-warning", line], env=env, capture_output=True, check=False
+        )
         times.append(time.perf_counter() - t0)
     return {"median_s": statistics.median(times), "min_s": min(times), "max_s": max(times), "repeats": repeats}
 
@@ -149,8 +171,12 @@ def main() -> int:
     if args.scan_child:
         scan_child(args.scan_child)
         return 0
-    result = {"date": datetime.date.today().isoformat(), "host": platform.node(), "cpu": platform.processor() or platform.machine(),
-              "versions": versions()}
+    result = {
+        "date": datetime.date.today().isoformat(),
+        "host": platform.node(),
+        "cpu": platform.processor() or platform.machine(),
+        "versions": versions(),
+    }
     result["one_line_latency"] = latency()
     if not args.latency_only:
         with tempfile.TemporaryDirectory() as tmp:

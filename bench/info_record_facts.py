@@ -39,18 +39,37 @@ DATA = Path(__file__).resolve().parents[1] / "gpudiag" / "device" / "data"
 # CUdevice_attribute numbers (cuda.h), written out here so that the recording does not depend on
 # gpudiag's own table: the catalogue field each one measures.
 ATTRIBUTE_FIELDS = {
-    16: "sm_count", 38: "l2_bytes", 37: "memory_bus_width_bits", 10: "warp_size", 8: "smem_per_block_bytes",
-    97: "smem_per_block_optin_bytes", 81: "smem_per_sm_bytes", 111: "smem_reserved_per_block_bytes",
-    82: "regs_per_sm", 12: "regs_per_block", 39: "max_threads_per_sm", 1: "max_threads_per_block",
+    16: "sm_count",
+    38: "l2_bytes",
+    37: "memory_bus_width_bits",
+    10: "warp_size",
+    8: "smem_per_block_bytes",
+    97: "smem_per_block_optin_bytes",
+    81: "smem_per_sm_bytes",
+    111: "smem_reserved_per_block_bytes",
+    82: "regs_per_sm",
+    12: "regs_per_block",
+    39: "max_threads_per_sm",
+    1: "max_threads_per_block",
     106: "max_blocks_per_sm",
 }
 CC_MAJOR, CC_MINOR, MEMORY_CLOCK_KHZ = 75, 76, 36
-CC_LIMIT_FIELDS = ("warp_size", "smem_per_block_bytes", "smem_per_block_optin_bytes", "smem_per_sm_bytes",
-                   "smem_reserved_per_block_bytes", "regs_per_sm", "regs_per_block", "max_threads_per_sm",
-                   "max_threads_per_block", "max_blocks_per_sm")
+CC_LIMIT_FIELDS = (
+    "warp_size",
+    "smem_per_block_bytes",
+    "smem_per_block_optin_bytes",
+    "smem_per_sm_bytes",
+    "smem_reserved_per_block_bytes",
+    "regs_per_sm",
+    "regs_per_block",
+    "max_threads_per_sm",
+    "max_threads_per_block",
+    "max_blocks_per_sm",
+)
 
 
 # ----------------------------------------------------------------------------- recording (needs a GPU)
+
 
 def cuda_attributes(index: int) -> dict:
     lib = ctypes.CDLL("libcuda.so.1")
@@ -65,7 +84,7 @@ def cuda_attributes(index: int) -> dict:
 
         for member in cu.CUdevice_attribute:
             labels[int(member)] = member.name.replace("CU_DEVICE_ATTRIBUTE_", "").lower()
-    except Exception:  # noqa: BLE001 - cuda-bindings absent or laid out differently: numbers only
+    except Exception:
         pass
     out = {}
     for attr in range(1, 200):
@@ -78,8 +97,12 @@ def cuda_attributes(index: int) -> dict:
     lib.cuDeviceTotalMem_v2(ctypes.byref(total), dev)
     drv = ctypes.c_int()
     lib.cuDriverGetVersion(ctypes.byref(drv))
-    return {"name": name.value.decode(), "total_mem_bytes": total.value, "driver_cuda_version": drv.value,
-            "attributes": out}
+    return {
+        "name": name.value.decode(),
+        "total_mem_bytes": total.value,
+        "driver_cuda_version": drv.value,
+        "attributes": out,
+    }
 
 
 def nvml_facts(index: int) -> dict:
@@ -92,14 +115,16 @@ def nvml_facts(index: int) -> dict:
         try:
             v = getattr(n, fn)(h, *a)
             return v.decode() if isinstance(v, bytes) else v
-        except Exception as exc:  # noqa: BLE001 - NVML_ERROR_NOT_SUPPORTED and friends are answers too
+        except Exception as exc:
             return f"error: {type(exc).__name__}: {exc}"
 
     mem = get("nvmlDeviceGetMemoryInfo")
     pci = get("nvmlDeviceGetPciInfo")
     out = {
-        "name": get("nvmlDeviceGetName"), "board_part_number": get("nvmlDeviceGetBoardPartNumber"),
-        "memory_total_bytes": getattr(mem, "total", mem), "bus_width_bits": get("nvmlDeviceGetMemoryBusWidth"),
+        "name": get("nvmlDeviceGetName"),
+        "board_part_number": get("nvmlDeviceGetBoardPartNumber"),
+        "memory_total_bytes": getattr(mem, "total", mem),
+        "bus_width_bits": get("nvmlDeviceGetMemoryBusWidth"),
         "max_sm_clock_mhz": get("nvmlDeviceGetMaxClockInfo", n.NVML_CLOCK_SM),
         "max_mem_clock_mhz": get("nvmlDeviceGetMaxClockInfo", n.NVML_CLOCK_MEM),
         "power_limit_default_mw": get("nvmlDeviceGetPowerManagementDefaultLimit"),
@@ -118,13 +143,17 @@ def torch_props(index: int) -> dict:
         import torch
 
         p = torch.cuda.get_device_properties(index)
-        return {k: getattr(p, k) for k in dir(p) if not k.startswith("_") and
-                isinstance(getattr(p, k), (int, float, str, bool))} | {"torch": torch.__version__}
-    except Exception as exc:  # noqa: BLE001
+        return {
+            k: getattr(p, k)
+            for k in dir(p)
+            if not k.startswith("_") and isinstance(getattr(p, k), (int, float, str, bool))
+        } | {"torch": torch.__version__}
+    except Exception as exc:
         return {"error": f"{type(exc).__name__}: {exc}"}
 
 
 # ----------------------------------------------------------------------------- the row (pure, tested on CPU)
+
 
 def attributes_by_id(cuda: dict) -> dict[int, int]:
     """{attribute number: value}, from this script's facts.json or the earlier name-keyed form."""
@@ -153,8 +182,10 @@ def catalogue_row(doc: dict, facts_path: str, cc_rows: list[dict]) -> tuple[dict
             overrides[field] = measured[field]
     cores = nvml.get("num_gpu_cores")
     if isinstance(cores, int) and measured.get("sm_count"):
-        checks.append(f"fp32_lanes_per_sm: live {cores // measured['sm_count']} (NVML {cores} cores), "
-                      f"cc {cc} table {cc_row.get('fp32_lanes_per_sm') if cc_row else None}")
+        checks.append(
+            f"fp32_lanes_per_sm: live {cores // measured['sm_count']} (NVML {cores} cores), "
+            f"cc {cc} table {cc_row.get('fp32_lanes_per_sm') if cc_row else None}"
+        )
     nvml_total = nvml.get("memory_total_bytes")
     row: dict = {"key": _key(cuda["name"]), "name": cuda["name"]}
     if isinstance(nvml.get("name"), str):
@@ -170,12 +201,14 @@ def catalogue_row(doc: dict, facts_path: str, cc_rows: list[dict]) -> tuple[dict
     row.update(overrides)
     fields = [f for f in row if f not in ("key", "name")]
     clock = attrs.get(MEMORY_CLOCK_KHZ)
-    text = (f"bench/info_record_facts.py on '{cuda['name']}' ({facts_path}; {doc['meta']['date']}; driver "
-            f"{nvml.get('driver_version', '?')}, CUDA {cuda['driver_cuda_version'] // 1000}."
-            f"{cuda['driver_cuda_version'] % 1000 // 10}): cc {cc}, {measured.get('sm_count')} SMs, "
-            f"L2 {measured.get('l2_bytes')} B, memory bus {measured.get('memory_bus_width_bits')} bit "
-            f"(NVML {nvml.get('bus_width_bits')}), memory clock {clock // 1000 if clock else '?'} MHz, "
-            f"NVML total {nvml_total} B, board {nvml.get('board_part_number')}, PCI {nvml.get('pci_device_id')}")
+    text = (
+        f"bench/info_record_facts.py on '{cuda['name']}' ({facts_path}; {doc['meta']['date']}; driver "
+        f"{nvml.get('driver_version', '?')}, CUDA {cuda['driver_cuda_version'] // 1000}."
+        f"{cuda['driver_cuda_version'] % 1000 // 10}): cc {cc}, {measured.get('sm_count')} SMs, "
+        f"L2 {measured.get('l2_bytes')} B, memory bus {measured.get('memory_bus_width_bits')} bit "
+        f"(NVML {nvml.get('bus_width_bits')}), memory clock {clock // 1000 if clock else '?'} MHz, "
+        f"NVML total {nvml_total} B, board {nvml.get('board_part_number')}, PCI {nvml.get('pci_device_id')}"
+    )
     row["sources"] = [{"kind": "live", "fields": fields, "text": text}]
     notes = ["memory_bandwidth_gbps and bf16_dense_tflops are not measured here: add them from a datasheet source"]
     if clock and "memory_bus_width_bits" in measured:
@@ -213,7 +246,9 @@ def compare(row: dict, gpu_rows: list[dict]) -> list[str]:
     """Field by field: the live row against the catalogue row that lists this NVML name."""
     current = next((r for r in gpu_rows if set(row.get("nvml_names", [])) & set(r.get("nvml_names", []))), None)
     if current is None:
-        return [f"no catalogue row lists {row.get('nvml_names')}: add row.toml as a new row (key, aliases, datasheet sources)"]
+        return [
+            f"no catalogue row lists {row.get('nvml_names')}: add row.toml as a new row (key, aliases, datasheet sources)"
+        ]
     out = [f"catalogue row {current['key']}:"]
     for field, value in row.items():
         if field in ("key", "name", "sources", "notes", "nvml_names"):
@@ -237,10 +272,18 @@ def main() -> int:
         facts_path = args.source
     else:
         smi = subprocess.run(["nvidia-smi", "-q", "-i", str(args.index)], capture_output=True, text=True).stdout
-        doc = {"meta": {"date": datetime.date.today().isoformat(), "python": platform.python_version(),
-                        "script": "bench/info_record_facts.py", "index": args.index},
-               "cuda": cuda_attributes(args.index), "nvml": nvml_facts(args.index), "torch": torch_props(args.index),
-               "nvidia_smi_q": smi}
+        doc = {
+            "meta": {
+                "date": datetime.date.today().isoformat(),
+                "python": platform.python_version(),
+                "script": "bench/info_record_facts.py",
+                "index": args.index,
+            },
+            "cuda": cuda_attributes(args.index),
+            "nvml": nvml_facts(args.index),
+            "torch": torch_props(args.index),
+            "nvidia_smi_q": smi,
+        }
         (out / "facts.json").write_text(json.dumps(doc, indent=1, default=str))
         facts_path = str(out / "facts.json")
     cc_rows = tomllib.loads((DATA / "compute_capabilities.toml").read_text())["cc"]

@@ -48,8 +48,12 @@ def version(dist: str) -> str:
 
 def gpu_name() -> str:
     try:
-        out = subprocess.run(["nvidia-smi", "--query-gpu=name,driver_version", "--format=csv,noheader"],
-                             capture_output=True, text=True, timeout=30).stdout.strip()
+        out = subprocess.run(
+            ["nvidia-smi", "--query-gpu=name,driver_version", "--format=csv,noheader"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        ).stdout.strip()
         return out.splitlines()[0] if out else "no GPU"
     except (OSError, subprocess.SubprocessError):
         return "no GPU"
@@ -68,11 +72,17 @@ def main() -> None:
         results[label] = (cold, statistics.median(warm), min(warm), max(warm), rc)
 
     base = results["gpudiag info"][1]
-    header = (f"{datetime.date.today().isoformat()} · {gpu_name()} · {platform.node()} · "
-              f"Python {platform.python_version()} · torch {version('torch')} · triton {version('triton')} · "
-              f"nvidia-ml-py {version('nvidia-ml-py')} · {args.repeat} runs after one cold run")
-    lines = [header, "", "| command | cold s | median s | min s | max s | median / gpudiag info | exit |",
-             "|---|---:|---:|---:|---:|---:|---:|"]
+    header = (
+        f"{datetime.date.today().isoformat()} · {gpu_name()} · {platform.node()} · "
+        f"Python {platform.python_version()} · torch {version('torch')} · triton {version('triton')} · "
+        f"nvidia-ml-py {version('nvidia-ml-py')} · {args.repeat} runs after one cold run"
+    )
+    lines = [
+        header,
+        "",
+        "| command | cold s | median s | min s | max s | median / gpudiag info | exit |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
     for label, (cold, med, lo, hi, rc) in results.items():
         lines.append(f"| `{label}` | {cold:.3f} | {med:.3f} | {lo:.3f} | {hi:.3f} | {med / base:.1f}x | {rc} |")
     text = "\n".join(lines)

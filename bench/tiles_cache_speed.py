@@ -81,8 +81,7 @@ def _cli_seconds(args: list[str], env: dict, repeat: int = 3) -> dict:
     for _ in range(repeat):
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         t0 = time.perf_counter()
-        subprocess.run([sys.executable, *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
-                       cwd=ROOT)
+        subprocess.run([sys.executable, *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, cwd=ROOT)
         walls.append(time.perf_counter() - t0)
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         cpus.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
@@ -107,26 +106,39 @@ def measure(scratch: Path) -> int:
     args = ap.parse_args()
     os.environ["GPUDIAG_CACHE_DIR"] = str(scratch / "gpudiag-cache")
 
+    from gpudiag.device import resolve_target
     from gpudiag.tiles.cache_report import CacheTarget, check_cache
     from gpudiag.tiles.recompile import default_jobs, triton_version
     from gpudiag.tiles.triton_cache import read_cache
-    from gpudiag.device import resolve_target
 
     jobs = args.jobs or default_jobs()
     archs = [a for a in args.archs.split(",") if a]
     targets, names = _targets(archs)
-    doc: dict = {"date": datetime.date.today().isoformat(), "python": platform.python_version(),
-                 "triton": triton_version(), "cores": os.cpu_count(), "jobs": jobs, "cache": str(args.cache),
-                 "archs": archs, "gpus": len(names)}
+    doc: dict = {
+        "date": datetime.date.today().isoformat(),
+        "python": platform.python_version(),
+        "triton": triton_version(),
+        "cores": os.cpu_count(),
+        "jobs": jobs,
+        "cache": str(args.cache),
+        "archs": archs,
+        "gpus": len(names),
+    }
 
     t0 = time.perf_counter()
     cache = read_cache(args.cache)
     cold = check_cache(cache, targets, parallel=jobs)
     cold_s = time.perf_counter() - t0
     cells = len(cold.cells)
-    doc["cold"] = {"kernels": len(cache.kernels), "targets": len(targets), "cells": cells, "compiles": cold.compiled,
-                   "wall_s": round(cold_s, 2), "cells_per_s": round(cells / cold_s, 2),
-                   "compiles_per_s": round(cold.compiled / cold_s, 3)}
+    doc["cold"] = {
+        "kernels": len(cache.kernels),
+        "targets": len(targets),
+        "cells": cells,
+        "compiles": cold.compiled,
+        "wall_s": round(cold_s, 2),
+        "cells_per_s": round(cells / cold_s, 2),
+        "compiles_per_s": round(cold.compiled / cold_s, 3),
+    }
     print(json.dumps({"cold": doc["cold"]}), flush=True)
 
     t0 = time.perf_counter()
@@ -134,16 +146,23 @@ def measure(scratch: Path) -> int:
     check_s = time.perf_counter() - t0
     json_s, text_s = _render(warm)
     total = check_s + json_s + text_s
-    doc["warm"] = {"cells": len(warm.cells), "compiles": warm.compiled, "check_s": round(check_s, 3),
-                   "json_s": round(json_s, 3), "text_s": round(text_s, 3), "total_s": round(total, 3),
-                   "cells_per_s": round(len(warm.cells) / total, 1)}
+    doc["warm"] = {
+        "cells": len(warm.cells),
+        "compiles": warm.compiled,
+        "check_s": round(check_s, 3),
+        "json_s": round(json_s, 3),
+        "text_s": round(text_s, 3),
+        "total_s": round(total, 3),
+        "cells_per_s": round(len(warm.cells) / total, 1),
+    }
     env = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "80"}
     cli = ["-m", "gpudiag", "check-tiles", "--from-triton-cache", str(args.cache), "--gpu", ",".join(names), "--json"]
     doc["warm"]["cli"] = _cli_seconds(cli, env)
     doc["warm"]["cli_text"] = _cli_seconds(cli[:-1], env)
     # What every check-tiles run pays before it reads anything: the interpreter, Typer, the command's modules.
-    doc["warm"]["cli_imports"] = _cli_seconds(["-c", "import gpudiag.cli.app, gpudiag.cli.check_tiles, "
-                                                     "gpudiag.cli.check_tiles_cache"], env)
+    doc["warm"]["cli_imports"] = _cli_seconds(
+        ["-c", "import gpudiag.cli.app, gpudiag.cli.check_tiles, gpudiag.cli.check_tiles_cache"], env
+    )
     print(json.dumps({"warm": doc["warm"]}), flush=True)
 
     if args.copies > 1:
@@ -158,10 +177,18 @@ def measure(scratch: Path) -> int:
         check_s = time.perf_counter() - t0 - read_s
         json_s, text_s = _render(scaled)
         total = read_s + check_s + json_s + text_s
-        doc["scale"] = {"kernels": len(scaled_cache.kernels), "targets": len(arch_targets),
-                        "cells": len(scaled.cells), "compiles": scaled.compiled, "read_s": round(read_s, 3),
-                        "check_s": round(check_s, 3), "json_s": round(json_s, 3), "text_s": round(text_s, 3),
-                        "total_s": round(total, 3), "cells_per_s": round(len(scaled.cells) / total, 1)}
+        doc["scale"] = {
+            "kernels": len(scaled_cache.kernels),
+            "targets": len(arch_targets),
+            "cells": len(scaled.cells),
+            "compiles": scaled.compiled,
+            "read_s": round(read_s, 3),
+            "check_s": round(check_s, 3),
+            "json_s": round(json_s, 3),
+            "text_s": round(text_s, 3),
+            "total_s": round(total, 3),
+            "cells_per_s": round(len(scaled.cells) / total, 1),
+        }
         print(json.dumps({"scale": doc["scale"]}), flush=True)
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -43,18 +43,32 @@ sys.path.insert(0, str(ROOT))
 
 def _env(out: Path, jobs: int) -> dict:
     try:
-        gpu = subprocess.run(["nvidia-smi", "--query-gpu=name,driver_version", "--format=csv,noheader"],
-                             capture_output=True, text=True, timeout=20).stdout.strip() or "none"
+        gpu = (
+            subprocess.run(
+                ["nvidia-smi", "--query-gpu=name,driver_version", "--format=csv,noheader"],
+                capture_output=True,
+                text=True,
+                timeout=20,
+            ).stdout.strip()
+            or "none"
+        )
     except (OSError, subprocess.SubprocessError):
         gpu = "none (nvidia-smi not found)"
     from gpudiag.tiles.recompile import triton_version
 
-    env = {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"), "gpu": gpu,
-           "python": platform.python_version(), "triton": triton_version(), "cores": os.cpu_count(), "jobs": jobs}
+    env = {
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "gpu": gpu,
+        "python": platform.python_version(),
+        "triton": triton_version(),
+        "cores": os.cpu_count(),
+        "jobs": jobs,
+    }
     try:
         from importlib.metadata import version
+
         env["torch"] = version("torch")
-    except Exception:  # noqa: BLE001 - torch is not needed here
+    except Exception:
         env["torch"] = None
     (out / "env.txt").write_text("\n".join(f"{k}: {v}" for k, v in env.items()) + "\n")
     return env
@@ -94,8 +108,9 @@ def validate(scratch: Path) -> int:
     out.mkdir(parents=True, exist_ok=True)
     os.environ["GPUDIAG_CACHE_DIR"] = str(scratch / "gpudiag-cache")  # fresh: every cell compiled by this run
     if args.capture:
-        subprocess.run([sys.executable, str(ROOT / "bench/tiles_capture_triton_cache.py"), str(scratch / "capture")],
-                       check=True)
+        subprocess.run(
+            [sys.executable, str(ROOT / "bench/tiles_capture_triton_cache.py"), str(scratch / "capture")], check=True
+        )
         shutil.copy(scratch / "capture" / "manifest.json", out / "capture_manifest.json")
         args.cache, args.manifest = scratch / "capture" / "triton", out / "capture_manifest.json"
 
@@ -129,37 +144,69 @@ def validate(scratch: Path) -> int:
             k, rec = row.kernel, manifest.get(row.kernel.folder, {})
             cell = next(c for c in row.cells if c.target == k.recorded_target)
             got = cell.compiled
-            rows.append({
-                "folder": k.folder, "name": k.name, "config": k.config_label, "target": k.recorded_target,
-                "status": cell.status, "reason": cell.reason,
-                "shared": {"recorded": rec.get("shared"), "recompiled": got.shared_bytes},
-                "regs": {"driver": rec.get("n_regs"), "recompiled": got.regs_per_thread},
-                "spills": {"driver": rec.get("n_spills"), "recompiled": got.spills},
-                "compile_s": round(got.compile_s, 2),
-                "cells": {c.target: {"status": c.status, "shared": c.compiled.shared_bytes,
-                                     "regs": c.compiled.regs_per_thread, "spills": c.compiled.spills,
-                                     "margin": c.margin_bytes, "reason": c.reason,
-                                     "blocks_per_sm": c.occupancy.blocks_per_sm if c.occupancy else None}
-                          for c in row.cells}})
+            rows.append(
+                {
+                    "folder": k.folder,
+                    "name": k.name,
+                    "config": k.config_label,
+                    "target": k.recorded_target,
+                    "status": cell.status,
+                    "reason": cell.reason,
+                    "shared": {"recorded": rec.get("shared"), "recompiled": got.shared_bytes},
+                    "regs": {"driver": rec.get("n_regs"), "recompiled": got.regs_per_thread},
+                    "spills": {"driver": rec.get("n_spills"), "recompiled": got.spills},
+                    "compile_s": round(got.compile_s, 2),
+                    "cells": {
+                        c.target: {
+                            "status": c.status,
+                            "shared": c.compiled.shared_bytes,
+                            "regs": c.compiled.regs_per_thread,
+                            "spills": c.compiled.spills,
+                            "margin": c.margin_bytes,
+                            "reason": c.reason,
+                            "blocks_per_sm": c.occupancy.blocks_per_sm if c.occupancy else None,
+                        }
+                        for c in row.cells
+                    },
+                }
+            )
 
     def agree(key: str, ref: str) -> tuple[int, int]:
         known = [r for r in rows if r[key][ref] is not None and r[key]["recompiled"] is not None]
         return sum(r[key][ref] == r[key]["recompiled"] for r in known), len(known)
 
-    checks = {"shared": agree("shared", "recorded"), "regs": agree("regs", "driver"),
-              "spills": agree("spills", "driver")}
-    doc = {"env": env, "cache": str(args.cache), "manifest": str(args.manifest), "targets": archs,
-           "wall_s": round(wall, 1), "cells": len(report.cells), "kernels": len(rows),
-           "reproduced": {k: {"equal": a, "compared": b} for k, (a, b) in checks.items()},
-           "not_compiled_on_own_target": [r for r in rows if r["shared"]["recompiled"] is None], "rows": rows}
+    checks = {
+        "shared": agree("shared", "recorded"),
+        "regs": agree("regs", "driver"),
+        "spills": agree("spills", "driver"),
+    }
+    doc = {
+        "env": env,
+        "cache": str(args.cache),
+        "manifest": str(args.manifest),
+        "targets": archs,
+        "wall_s": round(wall, 1),
+        "cells": len(report.cells),
+        "kernels": len(rows),
+        "reproduced": {k: {"equal": a, "compared": b} for k, (a, b) in checks.items()},
+        "not_compiled_on_own_target": [r for r in rows if r["shared"]["recompiled"] is None],
+        "rows": rows,
+    }
     (out / "reproduce.json").write_text(json.dumps(doc, indent=1) + "\n")
 
-    lines = [f"Recompiled by gpudiag with Triton {env['triton']} ({env['gpu']}, Python {env['python']}, "
-             f"{jobs} parallel compiles): {len(rows)} kernels x {len(archs)} targets = {len(report.cells)} cells "
-             f"in {wall:.0f} s cold.", "",
-             "| on the cache's own target | equal | compared |", "|---|---:|---:|"]
-    for key, label in (("shared", "shared memory vs the cache's metadata"),
-                       ("regs", "registers vs the driver"), ("spills", "spills vs the driver")):
+    lines = [
+        f"Recompiled by gpudiag with Triton {env['triton']} ({env['gpu']}, Python {env['python']}, "
+        f"{jobs} parallel compiles): {len(rows)} kernels x {len(archs)} targets = {len(report.cells)} cells "
+        f"in {wall:.0f} s cold.",
+        "",
+        "| on the cache's own target | equal | compared |",
+        "|---|---:|---:|",
+    ]
+    for key, label in (
+        ("shared", "shared memory vs the cache's metadata"),
+        ("regs", "registers vs the driver"),
+        ("spills", "spills vs the driver"),
+    ):
         a, b = checks[key]
         lines.append(f"| {label} | {a} | {b} |")
     missing = doc["not_compiled_on_own_target"]
@@ -169,29 +216,51 @@ def validate(scratch: Path) -> int:
     lines += ["", "| kernel | config | " + " | ".join(archs) + " |", "|---|---|" + "---|" * len(archs)]
     for group in report.groups:
         for row in group.rows:
-            lines.append(f"| {row.kernel.name} | {row.kernel.config_label} | "
-                         + " | ".join(_fmt_cell(c) for c in row.cells) + " |")
-    lines += ["", "| target | launch | do not fit | cannot launch | cannot run there | not checked |",
-              "|---|---:|---:|---:|---:|---:|"]
+            lines.append(
+                f"| {row.kernel.name} | {row.kernel.config_label} | "
+                + " | ".join(_fmt_cell(c) for c in row.cells)
+                + " |"
+            )
+    lines += [
+        "",
+        "| target | launch | do not fit | cannot launch | cannot run there | not checked |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
     for s in report.summaries():
         c = s.counts
-        lines.append(f"| {s.target} | {c.get('launches', 0)} | {c.get('does-not-fit', 0)} | "
-                     f"{c.get('cannot-launch', 0)} | {c.get('cannot-compile', 0)} | {c.get('unknown', 0)} |")
+        lines.append(
+            f"| {s.target} | {c.get('launches', 0)} | {c.get('does-not-fit', 0)} | "
+            f"{c.get('cannot-launch', 0)} | {c.get('cannot-compile', 0)} | {c.get('unknown', 0)} |"
+        )
     reasons: dict[str, list[str]] = {}
     for group in report.groups:
         for row in group.rows:
             for c in row.cells:
                 if c.status in ("cannot-compile", "unknown"):
-                    reasons.setdefault(c.reason, []).append(f"{row.kernel.name} {row.kernel.config_label} on {c.target}")
+                    reasons.setdefault(c.reason, []).append(
+                        f"{row.kernel.name} {row.kernel.config_label} on {c.target}"
+                    )
     if reasons:
         lines += ["", "Cells the compiler did not build:"]
-        lines += [f"- {reason} ({len(where)}: {'; '.join(where[:4])}{'; ...' if len(where) > 4 else ''})"
-                  for reason, where in reasons.items()]
+        lines += [
+            f"- {reason} ({len(where)}: {'; '.join(where[:4])}{'; ...' if len(where) > 4 else ''})"
+            for reason, where in reasons.items()
+        ]
     (out / "summary.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines[:8]), flush=True)
 
-    cli = [sys.executable, "-m", "gpudiag", "check-tiles", "--from-triton-cache", str(args.cache), "--arch",
-           ",".join(archs), "--jobs", str(jobs)]
+    cli = [
+        sys.executable,
+        "-m",
+        "gpudiag",
+        "check-tiles",
+        "--from-triton-cache",
+        str(args.cache),
+        "--arch",
+        ",".join(archs),
+        "--jobs",
+        str(jobs),
+    ]
     path = os.pathsep.join(filter(None, (str(ROOT), os.environ.get("PYTHONPATH"))))  # keep the Triton it ran with
     cli_env = {**os.environ, "COLUMNS": "80", "PYTHONPATH": path}
     t1 = time.perf_counter()

@@ -34,8 +34,9 @@ def _flex(head_dim: int) -> None:
         return q >= kv
 
     B, H, S = 2, 4, 1024
-    q, k, v = (torch.randn(B, H, S, head_dim, device="cuda", dtype=torch.bfloat16, requires_grad=True)
-               for _ in range(3))
+    q, k, v = (
+        torch.randn(B, H, S, head_dim, device="cuda", dtype=torch.bfloat16, requires_grad=True) for _ in range(3)
+    )
     mask = create_block_mask(causal, B=None, H=None, Q_LEN=S, KV_LEN=S)
     out = torch.compile(flex_attention)(q, k, v, block_mask=mask)
     out.sum().backward()
@@ -48,13 +49,23 @@ def _autotune() -> None:
     import triton.language as tl
 
     @triton.autotune(
-        configs=[triton.Config({"BLOCK_M": bm, "BLOCK_N": bn, "BLOCK_K": bk}, num_warps=w, num_stages=s)
-                 for bm, bn, bk, w, s in ((64, 64, 32, 4, 3), (128, 128, 64, 8, 4), (128, 256, 64, 8, 3),
-                                          (256, 128, 64, 8, 4), (64, 128, 128, 4, 5), (32, 32, 32, 2, 2))],
-        key=["M", "N", "K"])
+        configs=[
+            triton.Config({"BLOCK_M": bm, "BLOCK_N": bn, "BLOCK_K": bk}, num_warps=w, num_stages=s)
+            for bm, bn, bk, w, s in (
+                (64, 64, 32, 4, 3),
+                (128, 128, 64, 8, 4),
+                (128, 256, 64, 8, 3),
+                (256, 128, 64, 8, 4),
+                (64, 128, 128, 4, 5),
+                (32, 32, 32, 2, 2),
+            )
+        ],
+        key=["M", "N", "K"],
+    )
     @triton.jit
-    def scaled_mm_relu(a_ptr, b_ptr, c_ptr, scale, M, N, K, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr,
-                       BLOCK_K: tl.constexpr):
+    def scaled_mm_relu(
+        a_ptr, b_ptr, c_ptr, scale, M, N, K, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr
+    ):
         pid_m = tl.program_id(0)
         pid_n = tl.program_id(1)
         rm = pid_m * BLOCK_M + tl.arange(0, BLOCK_M)
@@ -66,8 +77,7 @@ def _autotune() -> None:
             b = tl.load(b_ptr + (k0 + rk)[:, None] * N + rn[None, :], mask=(k0 + rk)[:, None] < K, other=0.0)
             acc = tl.dot(a, b, acc)
         acc = tl.maximum(acc * scale, 0.0)
-        tl.store(c_ptr + rm[:, None] * N + rn[None, :], acc.to(tl.bfloat16),
-                 mask=(rm[:, None] < M) & (rn[None, :] < N))
+        tl.store(c_ptr + rm[:, None] * N + rn[None, :], acc.to(tl.bfloat16), mask=(rm[:, None] < M) & (rn[None, :] < N))
 
     M = N = K = 2048
     a = torch.randn(M, K, device="cuda", dtype=torch.bfloat16)
@@ -107,14 +117,20 @@ def manifest(cache: Path) -> list[dict]:
         if "shared" not in meta or "name" not in meta:
             continue
         cubin = meta_path.with_suffix(".cubin")
-        row = {"dir": meta_path.parent.name, "name": meta["name"], "target": meta.get("target"),
-               "num_warps": meta.get("num_warps"), "num_stages": meta.get("num_stages"),
-               "shared": meta["shared"], "has_ttir": meta_path.with_suffix(".ttir").exists()}
+        row = {
+            "dir": meta_path.parent.name,
+            "name": meta["name"],
+            "target": meta.get("target"),
+            "num_warps": meta.get("num_warps"),
+            "num_stages": meta.get("num_stages"),
+            "shared": meta["shared"],
+            "has_ttir": meta_path.with_suffix(".ttir").exists(),
+        }
         if cubin.exists():
             try:
                 loaded = load_binary(meta["name"], cubin.read_bytes(), meta["shared"], 0)
                 row.update(n_regs=loaded[2], n_spills=loaded[3])
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 row["load_error"] = f"{type(exc).__name__}: {str(exc)[:200]}"
         rows.append(row)
     return rows
@@ -131,14 +147,23 @@ def main() -> int:
         WORKLOADS[args.child]()
         return 0
     cache = args.outdir / "triton"
-    env = dict(os.environ, TRITON_CACHE_DIR=str(cache), TORCHINDUCTOR_CACHE_DIR=str(args.outdir / "inductor"),
-               PYTHONUNBUFFERED="1")
+    env = dict(
+        os.environ,
+        TRITON_CACHE_DIR=str(cache),
+        TORCHINDUCTOR_CACHE_DIR=str(args.outdir / "inductor"),
+        PYTHONUNBUFFERED="1",
+    )
     runs = []
     for name in [n for n in args.only.split(",") if n]:
         t0 = time.perf_counter()
         try:
-            p = subprocess.run([sys.executable, __file__, str(args.outdir), "--child", name], env=env,
-                               capture_output=True, text=True, timeout=args.timeout)
+            p = subprocess.run(
+                [sys.executable, __file__, str(args.outdir), "--child", name],
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=args.timeout,
+            )
             rc, tail = p.returncode, (p.stdout + p.stderr)[-2000:]
         except subprocess.TimeoutExpired:
             rc, tail = "timeout", ""
@@ -149,10 +174,18 @@ def main() -> int:
     import triton
 
     rows = manifest(cache)
-    doc = {"meta": {"date": datetime.date.today().isoformat(), "device": torch.cuda.get_device_name(0),
-                    "torch": torch.__version__, "triton": triton.__version__, "python": platform.python_version(),
-                    "script": "bench/tiles_capture_triton_cache.py"},
-           "runs": runs, "kernels": rows}
+    doc = {
+        "meta": {
+            "date": datetime.date.today().isoformat(),
+            "device": torch.cuda.get_device_name(0),
+            "torch": torch.__version__,
+            "triton": triton.__version__,
+            "python": platform.python_version(),
+            "script": "bench/tiles_capture_triton_cache.py",
+        },
+        "runs": runs,
+        "kernels": rows,
+    }
     (args.outdir / "manifest.json").write_text(json.dumps(doc, indent=1))
     print(json.dumps({"kernels": len(rows), "runs": [(r["workload"], r["rc"]) for r in runs]}), flush=True)
     return 0

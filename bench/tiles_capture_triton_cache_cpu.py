@@ -37,22 +37,44 @@ from pathlib import Path
 
 os.environ.setdefault("TRITON_DEFAULT_FP_FUSION", "1")  # Triton 3.9 warns when unset; 1 is its default
 
-import triton  # noqa: E402
-import triton.language as tl  # noqa: E402
-from triton.backends.compiler import GPUTarget  # noqa: E402
-from triton.compiler import ASTSource  # noqa: E402
+import triton
+import triton.language as tl
+from triton.backends.compiler import GPUTarget
+from triton.compiler import ASTSource
 
 MATMUL_CONFIGS = [  # (BLOCK_M, BLOCK_N, BLOCK_K, warps, stages)
-    (64, 64, 32, 4, 3), (128, 128, 64, 8, 3), (128, 256, 64, 8, 4), (256, 128, 64, 8, 3),
-    (32, 32, 32, 2, 2), (128, 256, 64, 8, 5),
+    (64, 64, 32, 4, 3),
+    (128, 128, 64, 8, 3),
+    (128, 256, 64, 8, 4),
+    (256, 128, 64, 8, 3),
+    (32, 32, 32, 2, 2),
+    (128, 256, 64, 8, 5),
 ]
 
 
-@triton.autotune(configs=[triton.Config({"BLOCK_M": m, "BLOCK_N": n, "BLOCK_K": k}, num_warps=w, num_stages=s)
-                          for m, n, k, w, s in MATMUL_CONFIGS], key=["M", "N", "K"])
+@triton.autotune(
+    configs=[
+        triton.Config({"BLOCK_M": m, "BLOCK_N": n, "BLOCK_K": k}, num_warps=w, num_stages=s)
+        for m, n, k, w, s in MATMUL_CONFIGS
+    ],
+    key=["M", "N", "K"],
+)
 @triton.jit
-def matmul_bias_relu(a_ptr, b_ptr, bias_ptr, c_ptr, M, N, K, stride_am, stride_bk, stride_cm,
-                     BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr):
+def matmul_bias_relu(
+    a_ptr,
+    b_ptr,
+    bias_ptr,
+    c_ptr,
+    M,
+    N,
+    K,
+    stride_am,
+    stride_bk,
+    stride_cm,
+    BLOCK_M: tl.constexpr,
+    BLOCK_N: tl.constexpr,
+    BLOCK_K: tl.constexpr,
+):
     pid_m = tl.program_id(0)
     pid_n = tl.program_id(1)
     rm = pid_m * BLOCK_M + tl.arange(0, BLOCK_M)
@@ -64,8 +86,9 @@ def matmul_bias_relu(a_ptr, b_ptr, bias_ptr, c_ptr, M, N, K, stride_am, stride_b
         b = tl.load(b_ptr + (k0 + rk)[:, None] * stride_bk + rn[None, :])
         acc = tl.dot(a, b, acc)
     acc = tl.maximum(acc + tl.load(bias_ptr + rn)[None, :], 0.0)
-    tl.store(c_ptr + rm[:, None] * stride_cm + rn[None, :], acc.to(tl.bfloat16),
-             mask=(rm[:, None] < M) & (rn[None, :] < N))
+    tl.store(
+        c_ptr + rm[:, None] * stride_cm + rn[None, :], acc.to(tl.bfloat16), mask=(rm[:, None] < M) & (rn[None, :] < N)
+    )
 
 
 @triton.jit
@@ -75,13 +98,28 @@ def fp8_quantize(x_ptr, y_ptr, scale, n, BLOCK: tl.constexpr):
     # Two floats to one packed e4m3x2 halfword, saturating: the instruction fp8 quantizers inline.
     y = tl.inline_asm_elementwise(
         "{ .reg .b16 t; cvt.rn.satfinite.e4m3x2.f32 t, $2, $1; cvt.u32.u16 $0, t; }",
-        "=r,r,r", [x, x], dtype=tl.int32, is_pure=True, pack=1)
+        "=r,r,r",
+        [x, x],
+        dtype=tl.int32,
+        is_pure=True,
+        pack=1,
+    )
     tl.store(y_ptr + offs, y, mask=offs < n)
 
 
 @triton.jit
-def fp8_matmul(a_ptr, b_ptr, c_ptr, K, stride_am, stride_bk, stride_cm,
-               BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr):
+def fp8_matmul(
+    a_ptr,
+    b_ptr,
+    c_ptr,
+    K,
+    stride_am,
+    stride_bk,
+    stride_cm,
+    BLOCK_M: tl.constexpr,
+    BLOCK_N: tl.constexpr,
+    BLOCK_K: tl.constexpr,
+):
     rm = tl.program_id(0) * BLOCK_M + tl.arange(0, BLOCK_M)
     rn = tl.program_id(1) * BLOCK_N + tl.arange(0, BLOCK_N)
     rk = tl.arange(0, BLOCK_K)
@@ -94,8 +132,7 @@ def fp8_matmul(a_ptr, b_ptr, c_ptr, K, stride_am, stride_bk, stride_cm,
 
 
 @triton.jit
-def tma_matmul(a_ptr, b_ptr, c_ptr, M, N, K, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr,
-               BLOCK_K: tl.constexpr):
+def tma_matmul(a_ptr, b_ptr, c_ptr, M, N, K, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr):
     a_desc = tl.make_tensor_descriptor(a_ptr, shape=[M, K], strides=[K, 1], block_shape=[BLOCK_M, BLOCK_K])
     b_desc = tl.make_tensor_descriptor(b_ptr, shape=[K, N], strides=[N, 1], block_shape=[BLOCK_K, BLOCK_N])
     c_desc = tl.make_tensor_descriptor(c_ptr, shape=[M, N], strides=[N, 1], block_shape=[BLOCK_M, BLOCK_N])
@@ -129,27 +166,77 @@ def _source(fn, types: dict[str, str], constexprs: dict[str, object], aligned: t
 
 def kernels():
     """(label, ASTSource, target capability, options) for every kernel of the cache."""
-    mm_types = {"a_ptr": "*bf16", "b_ptr": "*bf16", "bias_ptr": "*fp32", "c_ptr": "*bf16", "M": "i32", "N": "i32",
-                "K": "i32", "stride_am": "i32", "stride_bk": "i32", "stride_cm": "i32"}
+    mm_types = {
+        "a_ptr": "*bf16",
+        "b_ptr": "*bf16",
+        "bias_ptr": "*fp32",
+        "c_ptr": "*bf16",
+        "M": "i32",
+        "N": "i32",
+        "K": "i32",
+        "stride_am": "i32",
+        "stride_bk": "i32",
+        "stride_cm": "i32",
+    }
     aligned = ("a_ptr", "b_ptr", "bias_ptr", "c_ptr", "M", "N", "K", "stride_am", "stride_bk", "stride_cm")
     jit_fn = matmul_bias_relu.fn  # the autotuner wraps the JITFunction; each config compiles it once
     for cfg in matmul_bias_relu.configs:
-        yield (f"matmul_bias_relu {cfg}", _source(jit_fn, mm_types, dict(cfg.kwargs), aligned), 90,
-               {"num_warps": cfg.num_warps, "num_stages": cfg.num_stages})
-    yield ("fp8_quantize", _source(fp8_quantize, {"x_ptr": "*fp32", "y_ptr": "*i32", "scale": "fp32", "n": "i32"},
-                                   {"BLOCK": 1024}, ("x_ptr", "y_ptr", "n")), 90, {"num_warps": 4, "num_stages": 1})
-    fp8_types = {"a_ptr": "*fp8e4nv", "b_ptr": "*fp8e4nv", "c_ptr": "*bf16", "K": "i32", "stride_am": "i32",
-                 "stride_bk": "i32", "stride_cm": "i32"}
-    yield ("fp8_matmul", _source(fp8_matmul, fp8_types, {"BLOCK_M": 128, "BLOCK_N": 128, "BLOCK_K": 128},
-                                 tuple(fp8_types)), 90, {"num_warps": 8, "num_stages": 3})
+        yield (
+            f"matmul_bias_relu {cfg}",
+            _source(jit_fn, mm_types, dict(cfg.kwargs), aligned),
+            90,
+            {"num_warps": cfg.num_warps, "num_stages": cfg.num_stages},
+        )
+    yield (
+        "fp8_quantize",
+        _source(
+            fp8_quantize,
+            {"x_ptr": "*fp32", "y_ptr": "*i32", "scale": "fp32", "n": "i32"},
+            {"BLOCK": 1024},
+            ("x_ptr", "y_ptr", "n"),
+        ),
+        90,
+        {"num_warps": 4, "num_stages": 1},
+    )
+    fp8_types = {
+        "a_ptr": "*fp8e4nv",
+        "b_ptr": "*fp8e4nv",
+        "c_ptr": "*bf16",
+        "K": "i32",
+        "stride_am": "i32",
+        "stride_bk": "i32",
+        "stride_cm": "i32",
+    }
+    yield (
+        "fp8_matmul",
+        _source(fp8_matmul, fp8_types, {"BLOCK_M": 128, "BLOCK_N": 128, "BLOCK_K": 128}, tuple(fp8_types)),
+        90,
+        {"num_warps": 8, "num_stages": 3},
+    )
     tma_types = {"a_ptr": "*fp16", "b_ptr": "*fp16", "c_ptr": "*fp16", "M": "i32", "N": "i32", "K": "i32"}
-    yield ("tma_matmul", _source(tma_matmul, tma_types, {"BLOCK_M": 128, "BLOCK_N": 128, "BLOCK_K": 64},
-                                 tuple(tma_types)), 90, {"num_warps": 4, "num_stages": 3})
-    yield ("matmul_bias_relu maxnreg=80", _source(jit_fn, mm_types, {"BLOCK_M": 64, "BLOCK_N": 128, "BLOCK_K": 64},
-                                                  aligned), 80, {"num_warps": 4, "num_stages": 3, "maxnreg": 80})
-    yield ("row_softmax", _source(row_softmax, {"x_ptr": "*fp16", "y_ptr": "*fp16", "n_cols": "i32",
-                                                "stride": "i32"}, {"BLOCK": 4096}, ("x_ptr", "y_ptr", "stride")),
-           80, {"num_warps": 8, "num_stages": 1})
+    yield (
+        "tma_matmul",
+        _source(tma_matmul, tma_types, {"BLOCK_M": 128, "BLOCK_N": 128, "BLOCK_K": 64}, tuple(tma_types)),
+        90,
+        {"num_warps": 4, "num_stages": 3},
+    )
+    yield (
+        "matmul_bias_relu maxnreg=80",
+        _source(jit_fn, mm_types, {"BLOCK_M": 64, "BLOCK_N": 128, "BLOCK_K": 64}, aligned),
+        80,
+        {"num_warps": 4, "num_stages": 3, "maxnreg": 80},
+    )
+    yield (
+        "row_softmax",
+        _source(
+            row_softmax,
+            {"x_ptr": "*fp16", "y_ptr": "*fp16", "n_cols": "i32", "stride": "i32"},
+            {"BLOCK": 4096},
+            ("x_ptr", "y_ptr", "stride"),
+        ),
+        80,
+        {"num_warps": 8, "num_stages": 1},
+    )
 
 
 def _resources(cubin: bytes) -> dict:
@@ -172,20 +259,34 @@ def main() -> int:
     for label, src, cap, options in kernels():
         kernel = triton.compile(src, target=GPUTarget("cuda", cap, 32), options=options)
         folder = Path(kernel.metadata_group[f"{kernel.name}.json"]).parent
-        rows.append({"dir": folder.name, "name": kernel.name, "label": label,
-                     "target": {"backend": "cuda", "arch": cap, "warp_size": 32},
-                     "num_warps": kernel.metadata.num_warps, "num_stages": kernel.metadata.num_stages,
-                     "shared": kernel.metadata.shared, "has_ttir": (folder / f"{kernel.name}.ttir").exists(),
-                     **_resources(kernel.asm["cubin"])})
+        rows.append(
+            {
+                "dir": folder.name,
+                "name": kernel.name,
+                "label": label,
+                "target": {"backend": "cuda", "arch": cap, "warp_size": 32},
+                "num_warps": kernel.metadata.num_warps,
+                "num_stages": kernel.metadata.num_stages,
+                "shared": kernel.metadata.shared,
+                "has_ttir": (folder / f"{kernel.name}.ttir").exists(),
+                **_resources(kernel.asm["cubin"]),
+            }
+        )
         print(json.dumps(rows[-1]), flush=True)
     if not args.keep_all:
         for path in cache.glob("*/*"):
             if path.suffix not in (".json", ".ttir"):
                 path.unlink()
-    doc = {"meta": {"date": datetime.date.today().isoformat(), "device": "cpu (no GPU: triton.compile for GPUTarget)",
-                    "triton": triton.__version__, "python": platform.python_version(),
-                    "script": "bench/tiles_capture_triton_cache_cpu.py"},
-           "kernels": rows}
+    doc = {
+        "meta": {
+            "date": datetime.date.today().isoformat(),
+            "device": "cpu (no GPU: triton.compile for GPUTarget)",
+            "triton": triton.__version__,
+            "python": platform.python_version(),
+            "script": "bench/tiles_capture_triton_cache_cpu.py",
+        },
+        "kernels": rows,
+    }
     (args.outdir / "manifest.json").write_text(json.dumps(doc, indent=1) + "\n")
     return 0
 

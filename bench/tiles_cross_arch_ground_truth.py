@@ -41,15 +41,19 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from gpudiag.tiles import exact  # noqa: E402
-from gpudiag.tiles.dtypes import lookup  # noqa: E402
+from gpudiag.tiles import exact
+from gpudiag.tiles.dtypes import lookup
 
 TUNING_ARCHS = (80, 86, 89, 90, 100, 120)
 HELD_OUT_ARCHS = (87, 103, 121)
 DTYPES = ("fp16", "bf16", "fp16", "bf16", "fp32", "tf32", "fp8e4m3", "fp8e5m2", "int8")
 # (inductor set, dtype, architectures, how many of the set)
-INDUCTOR = (("mm", "bf16", (86, 89, 100), None), ("int8_mm", "int8", (80, 90), None),
-            ("persistent_mm", "bf16", (120, 90), None), ("scaled_mm", "fp8e4m3", (89, 90, 120), 16))
+INDUCTOR = (
+    ("mm", "bf16", (86, 89, 100), None),
+    ("int8_mm", "int8", (80, 90), None),
+    ("persistent_mm", "bf16", (120, 90), None),
+    ("scaled_mm", "fp8e4m3", (89, 90, 120), 16),
+)
 
 
 MAX_ACC_PER_THREAD = 256
@@ -61,8 +65,14 @@ def random_configs(rnd: random.Random, n: int) -> list[tuple]:
     for _ in range(n):
         dt = rnd.choice(DTYPES)
         bk = rnd.choice((16, 32, 64, 128) if lookup(dt).bits > 8 else (32, 64, 128))
-        cfg = (dt, rnd.choice((16, 32, 64, 128, 256)), rnd.choice((16, 32, 64, 128, 256)), bk,
-               rnd.choice((1, 2, 3, 4, 5)), rnd.choice((2, 4, 4, 8, 8)))
+        cfg = (
+            dt,
+            rnd.choice((16, 32, 64, 128, 256)),
+            rnd.choice((16, 32, 64, 128, 256)),
+            bk,
+            rnd.choice((1, 2, 3, 4, 5)),
+            rnd.choice((2, 4, 4, 8, 8)),
+        )
         acc = cfg[1] * cfg[2] // (32 * cfg[5])
         if acc <= MAX_ACC_PER_THREAD and (dt != "fp32" or acc * cfg[3] <= MAX_FMA_PER_THREAD):
             out.append(cfg)
@@ -77,12 +87,14 @@ def grid(per_arch: int, held_out_per_arch: int) -> list[dict]:
     from gpudiag.tiles.inductor import inductor_configs
 
     for name, dt, ccs, take in INDUCTOR:
-        cfgs = sorted({(c.block_m, c.block_n, c.block_k, c.stages or 3, c.warps or 4)
-                       for c in inductor_configs(name).configs})
+        cfgs = sorted(
+            {(c.block_m, c.block_n, c.block_k, c.stages or 3, c.warps or 4) for c in inductor_configs(name).configs}
+        )
         if take is not None:
             cfgs = random.Random(7).sample(cfgs, take)
-        rows += [{"set": "held-out-inductor", "inductor_set": name, "cc": cc, "cfg": (dt, *c)}
-                 for cc in ccs for c in cfgs]
+        rows += [
+            {"set": "held-out-inductor", "inductor_set": name, "cc": cc, "cfg": (dt, *c)} for cc in ccs for c in cfgs
+        ]
     rnd = random.Random(121)
     for cc in HELD_OUT_ARCHS:
         rows += [{"set": "held-out-arch", "cc": cc, "cfg": c} for c in random_configs(rnd, held_out_per_arch)]
@@ -90,9 +102,17 @@ def grid(per_arch: int, held_out_per_arch: int) -> list[dict]:
 
 
 def env_text() -> str:
-    return "\n".join([f"date: {datetime.date.today().isoformat()}", f"machine: {platform.node()} (CPU only)",
-                      f"cpus: {os.cpu_count()}", f"python: {platform.python_version()}",
-                      f"triton: {exact.triton_version()}", "script: bench/tiles_cross_arch_ground_truth.py", ""])
+    return "\n".join(
+        [
+            f"date: {datetime.date.today().isoformat()}",
+            f"machine: {platform.node()} (CPU only)",
+            f"cpus: {os.cpu_count()}",
+            f"python: {platform.python_version()}",
+            f"triton: {exact.triton_version()}",
+            "script: bench/tiles_cross_arch_ground_truth.py",
+            "",
+        ]
+    )
 
 
 def main() -> int:
@@ -109,9 +129,15 @@ def main() -> int:
     if args.cache:
         os.environ["GPUDIAG_CACHE_DIR"] = args.cache
     if args.rows_from:
-        rows = [{"set": r["set"], **({"inductor_set": r["inductor_set"]} if "inductor_set" in r else {}),
-                 "cc": r["cc"], "cfg": (r["dtype"], r["block_m"], r["block_n"], r["block_k"], r["stages"], r["warps"])}
-                for r in json.loads(Path(args.rows_from).read_text())["rows"]]
+        rows = [
+            {
+                "set": r["set"],
+                **({"inductor_set": r["inductor_set"]} if "inductor_set" in r else {}),
+                "cc": r["cc"],
+                "cfg": (r["dtype"], r["block_m"], r["block_n"], r["block_k"], r["stages"], r["warps"]),
+            }
+            for r in json.loads(Path(args.rows_from).read_text())["rows"]
+        ]
     else:
         rows = grid(args.per_arch, args.held_out_per_arch)
     jobs = []
@@ -120,22 +146,48 @@ def main() -> int:
         d = lookup(dt)
         jobs.append(exact.job_for(bm, bn, bk, st, w, d, d, "row", d.b_layout, r["cc"]))
     t0 = time.perf_counter()
-    results = exact.run_exact(jobs, args.jobs, use_cache=True,
-                              progress=lambda done, total: print(f"{done}/{total}", end="\r", file=sys.stderr))
+    results = exact.run_exact(
+        jobs,
+        args.jobs,
+        use_cache=True,
+        progress=lambda done, total: print(f"{done}/{total}", end="\r", file=sys.stderr),
+    )
     seconds = time.perf_counter() - t0
     table = []
     for r, job, res in zip(rows, jobs, results):
         dt, bm, bn, bk, st, w = r["cfg"]
-        table.append({"set": r["set"], **({"inductor_set": r["inductor_set"]} if "inductor_set" in r else {}),
-                      "cc": r["cc"], "dtype": dt, "block_m": bm, "block_n": bn, "block_k": bk, "stages": st,
-                      "warps": w, "a_layout": job.a_layout, "b_layout": job.b_layout, "shared": res.shared_bytes,
-                      "n_regs": res.regs_per_thread, "n_spills": res.spills,
-                      **({"error": res.error_summary} if res.error else {})})
-    doc = {"meta": {"date": datetime.date.today().isoformat(), "triton": exact.triton_version(),
-                    "python": platform.python_version(), "cpus": os.cpu_count(), "compiles": len(jobs),
-                    "compile_s": round(seconds, 1), "script": "bench/tiles_cross_arch_ground_truth.py",
-                    "results": str(out)},
-           "rows": table}
+        table.append(
+            {
+                "set": r["set"],
+                **({"inductor_set": r["inductor_set"]} if "inductor_set" in r else {}),
+                "cc": r["cc"],
+                "dtype": dt,
+                "block_m": bm,
+                "block_n": bn,
+                "block_k": bk,
+                "stages": st,
+                "warps": w,
+                "a_layout": job.a_layout,
+                "b_layout": job.b_layout,
+                "shared": res.shared_bytes,
+                "n_regs": res.regs_per_thread,
+                "n_spills": res.spills,
+                **({"error": res.error_summary} if res.error else {}),
+            }
+        )
+    doc = {
+        "meta": {
+            "date": datetime.date.today().isoformat(),
+            "triton": exact.triton_version(),
+            "python": platform.python_version(),
+            "cpus": os.cpu_count(),
+            "compiles": len(jobs),
+            "compile_s": round(seconds, 1),
+            "script": "bench/tiles_cross_arch_ground_truth.py",
+            "results": str(out),
+        },
+        "rows": table,
+    }
     (out / "tiles_cross_arch_ground_truth.json").write_text(json.dumps(doc, indent=1) + "\n")
     (out / "env.txt").write_text(env_text())
     print(json.dumps({k: doc["meta"][k] for k in ("compiles", "compile_s")}))

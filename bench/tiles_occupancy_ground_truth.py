@@ -31,17 +31,65 @@ import platform
 import sys
 import time
 
-TILES = [(16, 16, 16), (32, 32, 32), (32, 64, 64), (64, 64, 32), (64, 128, 32), (128, 64, 64),
-         (128, 128, 32), (128, 128, 64), (128, 256, 32), (256, 128, 32), (256, 256, 32), (16, 128, 64)]
+TILES = [
+    (16, 16, 16),
+    (32, 32, 32),
+    (32, 64, 64),
+    (64, 64, 32),
+    (64, 128, 32),
+    (128, 64, 64),
+    (128, 128, 32),
+    (128, 128, 64),
+    (128, 256, 32),
+    (256, 128, 32),
+    (256, 256, 32),
+    (16, 128, 64),
+]
 WARPS = (1, 2, 4, 8)
 STAGES = (1, 2, 3, 4)
 DTYPES = ("fp16", "fp32")
 REG_CAPS = (24, 32, 40, 48, 56, 64, 72, 80, 88, 96, 104, 112, 120, 128, 144, 160, 168, 184, 200, 216, 232, 248, 255)
-SMEM_SWEEP = (0, 1, 127, 128, 129, 1024, 1025, 2048, 4096, 8192, 12288, 16384, 20480, 24576, 32768, 40960,
-              49152, 57344, 65536, 81920, 98304, 101376, 114688, 131072, 163840, 196608, 227328, 232448,
-              # sizes whose 128-byte rounding (with the 1 KiB reservation) gives one block more on sm_90 than
-              # a 256-byte rounding would: they tell the two allocation granularities apart
-              6172, 7196, 7452, 8988, 10524, 11804, 12572, 14364, 19996)
+SMEM_SWEEP = (
+    0,
+    1,
+    127,
+    128,
+    129,
+    1024,
+    1025,
+    2048,
+    4096,
+    8192,
+    12288,
+    16384,
+    20480,
+    24576,
+    32768,
+    40960,
+    49152,
+    57344,
+    65536,
+    81920,
+    98304,
+    101376,
+    114688,
+    131072,
+    163840,
+    196608,
+    227328,
+    232448,
+    # sizes whose 128-byte rounding (with the 1 KiB reservation) gives one block more on sm_90 than
+    # a 256-byte rounding would: they tell the two allocation granularities apart
+    6172,
+    7196,
+    7452,
+    8988,
+    10524,
+    11804,
+    12572,
+    14364,
+    19996,
+)
 MAX_ACC_PER_THREAD = 256  # beyond this a config spills so hard that ptxas takes minutes: not a real config
 
 
@@ -53,12 +101,14 @@ def grid() -> list[dict]:
                 if bm * bn // (32 * w) > MAX_ACC_PER_THREAD:
                     continue
                 for s in STAGES:
-                    jobs.append({"kind": "grid", "dtype": dt, "block": (bm, bn, bk), "warps": w, "stages": s,
-                                 "maxnreg": None})
+                    jobs.append(
+                        {"kind": "grid", "dtype": dt, "block": (bm, bn, bk), "warps": w, "stages": s, "maxnreg": None}
+                    )
     for w in WARPS:
         for cap in REG_CAPS:
-            jobs.append({"kind": "regs", "dtype": "fp32", "block": (64, 64, 32), "warps": w, "stages": 2,
-                         "maxnreg": cap})
+            jobs.append(
+                {"kind": "regs", "dtype": "fp32", "block": (64, 64, 32), "warps": w, "stages": 2, "maxnreg": cap}
+            )
     return jobs
 
 
@@ -79,20 +129,45 @@ def compile_one(spec: dict) -> dict:
     t0 = time.perf_counter()
     try:
         k = triton.compile(exact.build_source(job), target=GPUTarget("cuda", spec["cc"], 32), options=opts)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         return {**spec, "error": f"{type(exc).__name__}: {str(exc)[:200]}"}
-    return {**spec, "name": k.metadata.name, "shared": int(k.metadata.shared), "cubin": k.asm["cubin"].hex(),
-            "compile_s": round(time.perf_counter() - t0, 2)}
+    return {
+        **spec,
+        "name": k.metadata.name,
+        "shared": int(k.metadata.shared),
+        "cubin": k.asm["cubin"].hex(),
+        "compile_s": round(time.perf_counter() - t0, 2),
+    }
 
 
 class Driver:
     """The handful of libcuda calls this needs, through ctypes (the process already has a context)."""
 
-    FUNC_ATTRS = {"max_threads_per_block": 0, "static_shared_bytes": 1, "const_bytes": 2, "local_bytes": 3,
-                  "num_regs": 4, "ptx_version": 5, "binary_version": 6, "max_dynamic_shared_bytes": 8}
-    DEV_ATTRS = {"max_threads_per_block": 1, "regs_per_block": 12, "sm_count": 16, "max_threads_per_sm": 39,
-                 "cc_major": 75, "cc_minor": 76, "smem_per_sm": 81, "regs_per_sm": 82, "smem_per_block_optin": 97,
-                 "max_blocks_per_sm": 106, "smem_reserved_per_block": 111, "smem_per_block": 8, "warp_size": 10}
+    FUNC_ATTRS = {
+        "max_threads_per_block": 0,
+        "static_shared_bytes": 1,
+        "const_bytes": 2,
+        "local_bytes": 3,
+        "num_regs": 4,
+        "ptx_version": 5,
+        "binary_version": 6,
+        "max_dynamic_shared_bytes": 8,
+    }
+    DEV_ATTRS = {
+        "max_threads_per_block": 1,
+        "regs_per_block": 12,
+        "sm_count": 16,
+        "max_threads_per_sm": 39,
+        "cc_major": 75,
+        "cc_minor": 76,
+        "smem_per_sm": 81,
+        "regs_per_sm": 82,
+        "smem_per_block_optin": 97,
+        "max_blocks_per_sm": 106,
+        "smem_reserved_per_block": 111,
+        "smem_per_block": 8,
+        "warp_size": 10,
+    }
 
     def __init__(self) -> None:
         self.lib = ctypes.CDLL("libcuda.so.1")
@@ -122,8 +197,9 @@ class Driver:
 
     def occupancy(self, fn: int, threads: int, dyn_smem: int) -> int | str:
         n = ctypes.c_int()
-        rc = self.lib.cuOccupancyMaxActiveBlocksPerMultiprocessor(ctypes.byref(n), ctypes.c_void_p(fn),
-                                                                  ctypes.c_int(threads), ctypes.c_size_t(dyn_smem))
+        rc = self.lib.cuOccupancyMaxActiveBlocksPerMultiprocessor(
+            ctypes.byref(n), ctypes.c_void_p(fn), ctypes.c_int(threads), ctypes.c_size_t(dyn_smem)
+        )
         return n.value if rc == 0 else f"CUresult {rc}"
 
 
@@ -132,7 +208,9 @@ def main() -> int:
     ap.add_argument("--out", required=True)
     ap.add_argument("--jobs", type=int, default=os.cpu_count())
     ap.add_argument("--deadline", type=float, default=240.0, help="seconds for all compiles")
-    ap.add_argument("--kinds", default="grid,regs", help="which kernels: grid (the matmul grid), regs (the maxnreg sweep)")
+    ap.add_argument(
+        "--kinds", default="grid,regs", help="which kernels: grid (the matmul grid), regs (the maxnreg sweep)"
+    )
     args = ap.parse_args()
 
     import torch
@@ -165,8 +243,9 @@ def main() -> int:
     dev = drv.device_attrs(0)
     load_binary = triton.runtime.driver.active.utils.load_binary
     rows, sweep = [], []
-    for c in sorted(compiled, key=lambda c: (c["kind"], c["dtype"], c["block"], c["warps"], c["stages"],
-                                             c["maxnreg"] or 0)):
+    for c in sorted(
+        compiled, key=lambda c: (c["kind"], c["dtype"], c["block"], c["warps"], c["stages"], c["maxnreg"] or 0)
+    ):
         row = {k: c[k] for k in ("kind", "dtype", "block", "warps", "stages", "maxnreg")}
         row["block"] = list(row["block"])
         if "error" in c:
@@ -176,20 +255,29 @@ def main() -> int:
         try:
             # (module, function, n_regs, n_spills[, n_max_threads]): the fifth is newer Triton's
             _mod, fn, n_regs, n_spills = load_binary(c["name"], bytes.fromhex(c["cubin"]), shared, 0)[:4]
-        except Exception as exc:  # noqa: BLE001 - the driver refusing to load is itself a result
+        except Exception as exc:
             rows.append({**row, "shared": shared, "load_error": f"{type(exc).__name__}: {str(exc)[:200]}"})
             continue
         fa = drv.func_attrs(fn)
         threads = c["warps"] * 32
-        row.update(shared=shared, n_regs=n_regs, n_spills=n_spills, threads=threads, func=fa,
-                   blocks_per_sm=drv.occupancy(fn, threads, shared))
+        row.update(
+            shared=shared,
+            n_regs=n_regs,
+            n_spills=n_spills,
+            threads=threads,
+            func=fa,
+            blocks_per_sm=drv.occupancy(fn, threads, shared),
+        )
         rows.append(row)
         # Sweeps: with the dynamic limit raised to the opt-in maximum, any size up to it is queryable.
         rc = drv.set_max_dynamic_shared(fn, dev["smem_per_block_optin"] - fa["static_shared_bytes"])
         if rc != 0:
             continue
-        block_sizes = sorted({32, threads // 2, threads} - {0}) if c["kind"] == "grid" else \
-            list(range(32, fa["max_threads_per_block"] + 1, 32))
+        block_sizes = (
+            sorted({32, threads // 2, threads} - {0})
+            if c["kind"] == "grid"
+            else list(range(32, fa["max_threads_per_block"] + 1, 32))
+        )
         smem_values = SMEM_SWEEP if c["kind"] == "regs" or c["stages"] == 2 else (0, shared)
         for t in block_sizes:
             for s in smem_values:
@@ -197,10 +285,17 @@ def main() -> int:
                     continue
                 sweep.append([fa["num_regs"], t, s, fa["static_shared_bytes"], drv.occupancy(fn, t, s)])
     doc = {
-        "meta": {"date": datetime.date.today().isoformat(), "device": torch.cuda.get_device_name(0),
-                 "torch": torch.__version__, "triton": triton.__version__, "python": platform.python_version(),
-                 "script": "bench/tiles_occupancy_ground_truth.py", "compile_s": round(compile_s, 1),
-                 "configs": len(specs), "compiled": len(compiled)},
+        "meta": {
+            "date": datetime.date.today().isoformat(),
+            "device": torch.cuda.get_device_name(0),
+            "torch": torch.__version__,
+            "triton": triton.__version__,
+            "python": platform.python_version(),
+            "script": "bench/tiles_occupancy_ground_truth.py",
+            "compile_s": round(compile_s, 1),
+            "configs": len(specs),
+            "compiled": len(compiled),
+        },
         "device_attributes": dev,
         "rows": rows,
         "sweep_columns": ["regs_per_thread", "threads_per_block", "dynamic_smem", "static_smem", "blocks_per_sm"],

@@ -31,20 +31,23 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+from tiles_ground_truth import GRID  # noqa: E402
+
 from gpudiag.tiles import exact  # noqa: E402
 from gpudiag.tiles.check import CheckRequest, check  # noqa: E402
 from gpudiag.tiles.dtypes import lookup  # noqa: E402
 from gpudiag.tiles.parse import TileConfig  # noqa: E402
 from gpudiag.tiles.target import resolve_target  # noqa: E402
-from tiles_ground_truth import GRID  # noqa: E402
 
 SIZES = (16, 32, 64, 128, 256)
 
 
 def random_rows(n: int, seed: int = 0) -> list[tuple[int, int, int, int, int]]:
     rnd = random.Random(seed)
-    return [(rnd.choice(SIZES), rnd.choice(SIZES), rnd.choice(SIZES[:4]), rnd.randint(1, 6), rnd.choice((2, 4, 8)))
-            for _ in range(n)]
+    return [
+        (rnd.choice(SIZES), rnd.choice(SIZES), rnd.choice(SIZES[:4]), rnd.randint(1, 6), rnd.choice((2, 4, 8)))
+        for _ in range(n)
+    ]
 
 
 def _empty_caches() -> None:
@@ -65,8 +68,14 @@ def bench_estimate(n: int = 10_000, repeats: int = 5) -> dict:
         t0 = time.perf_counter()
         rep = check(cfgs, target, CheckRequest(dtype="bf16"))
         best = min(best, time.perf_counter() - t0)
-    return {"configs": n, "target": target.name, "best_of": repeats, "seconds": round(best, 4),
-            "configs_per_s": round(n / best), "fit": rep.fit_count}
+    return {
+        "configs": n,
+        "target": target.name,
+        "best_of": repeats,
+        "seconds": round(best, 4),
+        "configs_per_s": round(n / best),
+        "fit": rep.fit_count,
+    }
 
 
 def _run(args: list[str]) -> tuple[float, int | None, int]:
@@ -77,8 +86,13 @@ def _run(args: list[str]) -> tuple[float, int | None, int]:
         if gnu_time:
             cmd = ["/usr/bin/time", "-f", "%M", "-o", rss.name, *cmd]
         t0 = time.perf_counter()
-        proc = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT,
-                              env={**os.environ, "PYTHONPATH": str(ROOT)})
+        proc = subprocess.run(
+            cmd,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            cwd=ROOT,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+        )
         wall = time.perf_counter() - t0
         text = Path(rss.name).read_text().strip() if gnu_time else ""
     return wall, int(text.splitlines()[-1]) if text else None, proc.returncode
@@ -89,18 +103,37 @@ def bench_end_to_end(repeats: int = 3) -> list[dict]:
     with tempfile.TemporaryDirectory() as tmp:
         for n in (10_000, 100_000):
             path = Path(tmp) / f"{n}.csv"
-            path.write_text("BLOCK_M,BLOCK_N,BLOCK_K,num_stages,num_warps\n"
-                            + "\n".join(",".join(map(str, r)) for r in random_rows(n, seed=n)) + "\n")
+            path.write_text(
+                "BLOCK_M,BLOCK_N,BLOCK_K,num_stages,num_warps\n"
+                + "\n".join(",".join(map(str, r)) for r in random_rows(n, seed=n))
+                + "\n"
+            )
             for mode in ("text", "json"):
                 args = ["--file", str(path), "--gpu", "h100"] + (["--json"] if mode == "json" else [])
                 runs = [_run(args) for _ in range(repeats if n <= 10_000 else 1)]
                 wall, rss, code = min(runs)
-                out.append({"configs": n, "output": mode, "best_of": len(runs), "seconds": round(wall, 2),
-                            "peak_rss_mib": None if rss is None else round(rss / 1024), "exit_code": code})
+                out.append(
+                    {
+                        "configs": n,
+                        "output": mode,
+                        "best_of": len(runs),
+                        "seconds": round(wall, 2),
+                        "peak_rss_mib": None if rss is None else round(rss / 1024),
+                        "exit_code": code,
+                    }
+                )
     _run(["128x128x64:3@4", "--gpu", "h100"])  # warm the catalogue cache before timing one config
     wall, rss, code = min(_run(["128x128x64:3@4", "--gpu", "h100"]) for _ in range(repeats))
-    out.append({"configs": 1, "output": "text", "best_of": repeats, "seconds": round(wall, 2),
-                "peak_rss_mib": None if rss is None else round(rss / 1024), "exit_code": code})
+    out.append(
+        {
+            "configs": 1,
+            "output": "text",
+            "best_of": repeats,
+            "seconds": round(wall, 2),
+            "peak_rss_mib": None if rss is None else round(rss / 1024),
+            "exit_code": code,
+        }
+    )
     return out
 
 
@@ -110,8 +143,11 @@ def bench_exact(jobs: int | None) -> dict:
         return exact.job_for(bm, bn, bk, st, w, d, d, "row", d.b_layout, 90)
 
     grid = [job(*g) for g in GRID]
-    hundred = list(dict.fromkeys(job(dt, bm, bn, bk, ss, w) for dt, bm, bn, bk, st, w in GRID
-                                 for ss in (st, max(1, st - 1), min(6, st + 1))))[:100]
+    hundred = list(
+        dict.fromkeys(
+            job(dt, bm, bn, bk, ss, w) for dt, bm, bn, bk, st, w in GRID for ss in (st, max(1, st - 1), min(6, st + 1))
+        )
+    )[:100]
     old = os.environ.get("GPUDIAG_CACHE_DIR")
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["GPUDIAG_CACHE_DIR"] = tmp  # cold: gpudiag's cache and Triton's (under it) both empty
@@ -131,10 +167,16 @@ def bench_exact(jobs: int | None) -> dict:
                 os.environ.pop("GPUDIAG_CACHE_DIR", None)
             else:
                 os.environ["GPUDIAG_CACHE_DIR"] = old
-    return {"configs": len(grid), "jobs": jobs or exact.default_jobs(), "cold_s": round(cold, 2),
-            "cold_configs_per_s": round(len(grid) / cold, 2), "warm_s": round(warm, 3),
-            "warm_configs_per_s": round(len(grid) / warm, 1), "warm_100_configs": len(hundred),
-            "warm_100_s": round(warm100, 3)}
+    return {
+        "configs": len(grid),
+        "jobs": jobs or exact.default_jobs(),
+        "cold_s": round(cold, 2),
+        "cold_configs_per_s": round(len(grid) / cold, 2),
+        "warm_s": round(warm, 3),
+        "warm_configs_per_s": round(len(grid) / warm, 1),
+        "warm_100_configs": len(hundred),
+        "warm_100_s": round(warm100, 3),
+    }
 
 
 def main() -> int:
@@ -143,9 +185,16 @@ def main() -> int:
     ap.add_argument("--skip-exact", action="store_true")
     ap.add_argument("--out", default=None)
     args = ap.parse_args()
-    doc = {"date": datetime.datetime.now().isoformat(timespec="seconds"), "python": platform.python_version(),
-           "triton": exact.triton_version(), "cpus": exact.default_jobs(), "machine": platform.node(),
-           "load_average": os.getloadavg(), "estimate": bench_estimate(), "end_to_end": bench_end_to_end()}
+    doc = {
+        "date": datetime.datetime.now().isoformat(timespec="seconds"),
+        "python": platform.python_version(),
+        "triton": exact.triton_version(),
+        "cpus": exact.default_jobs(),
+        "machine": platform.node(),
+        "load_average": os.getloadavg(),
+        "estimate": bench_estimate(),
+        "end_to_end": bench_end_to_end(),
+    }
     if not args.skip_exact:
         doc["exact"] = bench_exact(args.jobs)
     text = json.dumps(doc, indent=1)

@@ -10,7 +10,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))  # for `import fakes`
 
-import fakes  # noqa: E402
+import fakes
 
 
 def _has_gpu() -> bool:

@@ -50,26 +50,48 @@ class FakeGpu:
 
 def _attrs(cc, sms, smem_optin, smem_sm, regs_sm=65536, threads_sm=2048, blocks_sm=32, l2=50 << 20, reserved=1024):
     a = {
-        "max_threads_per_block": 1024, "smem_per_block_bytes": 49152, "warp_size": 32, "regs_per_block": 65536,
-        "sm_count": sms, "memory_clock_khz": 2619000, "memory_bus_width_bits": 5120, "l2_bytes": l2,
-        "max_threads_per_sm": threads_sm, "cc_major": cc[0], "cc_minor": cc[1], "smem_per_sm_bytes": smem_sm,
-        "regs_per_sm": regs_sm, "smem_per_block_optin_bytes": smem_optin, "max_blocks_per_sm": blocks_sm,
+        "max_threads_per_block": 1024,
+        "smem_per_block_bytes": 49152,
+        "warp_size": 32,
+        "regs_per_block": 65536,
+        "sm_count": sms,
+        "memory_clock_khz": 2619000,
+        "memory_bus_width_bits": 5120,
+        "l2_bytes": l2,
+        "max_threads_per_sm": threads_sm,
+        "cc_major": cc[0],
+        "cc_minor": cc[1],
+        "smem_per_sm_bytes": smem_sm,
+        "regs_per_sm": regs_sm,
+        "smem_per_block_optin_bytes": smem_optin,
+        "max_blocks_per_sm": blocks_sm,
         "smem_reserved_per_block_bytes": reserved,
     }
     return a
 
 
 def h100(bus: str = "0000:19:00.0", uuid: str = "GPU-6b4e0f3a-1c2d-4e5f-8a9b-0c1d2e3f4a5b") -> FakeGpu:
-    return FakeGpu("NVIDIA H100 80GB HBM3", uuid, bus, _attrs((9, 0), 132, 232448, 233472), 85520809984,
-                   cuda_cores=132 * 128)
+    return FakeGpu(
+        "NVIDIA H100 80GB HBM3", uuid, bus, _attrs((9, 0), 132, 232448, 233472), 85520809984, cuda_cores=132 * 128
+    )
 
 
 def rtx3070(bus: str = "0000:01:00.0", uuid: str = "GPU-0a1b2c3d-4e5f-6071-8293-a4b5c6d7e8f9") -> FakeGpu:
     a = _attrs((8, 6), 46, 101376, 102400, threads_sm=1536, blocks_sm=16, l2=4 << 20)
     a.update(memory_bus_width_bits=256, memory_clock_khz=7001000)
-    return FakeGpu("NVIDIA GeForce RTX 3070", uuid, bus, a, 8589934592, board_part_number="",
-                   mem_bus_width=256, mem_clock_max=7001, power_limit_mw=220_000, pcie=(4, 4, 16, 16),
-                   cuda_cores=46 * 128)
+    return FakeGpu(
+        "NVIDIA GeForce RTX 3070",
+        uuid,
+        bus,
+        a,
+        8589934592,
+        board_part_number="",
+        mem_bus_width=256,
+        mem_clock_max=7001,
+        power_limit_mw=220_000,
+        pcie=(4, 4, 16, 16),
+        cuda_cores=46 * 128,
+    )
 
 
 class NVMLError(Exception):
@@ -77,10 +99,14 @@ class NVMLError(Exception):
         self.value = value
 
     def __str__(self) -> str:
-        return {3: "Not Supported", 12: "NVML Shared Library Not Found", 9: "Driver Not Loaded"}.get(self.value, "Unknown Error")
+        return {3: "Not Supported", 12: "NVML Shared Library Not Found", 9: "Driver Not Loaded"}.get(
+            self.value, "Unknown Error"
+        )
 
 
-def fake_pynvml(gpus: list[FakeGpu], init_error: int | None = None, driver="580.159.04", cuda=13000) -> types.ModuleType:
+def fake_pynvml(
+    gpus: list[FakeGpu], init_error: int | None = None, driver="580.159.04", cuda=13000
+) -> types.ModuleType:
     """A module with pynvml's names, answering for ``gpus`` (in NVML's own order)."""
     m = types.ModuleType("pynvml")
     m.NVMLError = NVMLError
@@ -112,6 +138,7 @@ def fake_pynvml(gpus: list[FakeGpu], init_error: int | None = None, driver="580.
             if name in g.unsupported:
                 raise NVMLError(3)
             return getter(g, *args)
+
         setattr(m, name, fn)
 
     ns = types.SimpleNamespace
@@ -121,13 +148,17 @@ def fake_pynvml(gpus: list[FakeGpu], init_error: int | None = None, driver="580.
     dev_fn("nvmlDeviceGetPciInfo", lambda g: ns(busId=g.nvml_bus_id))
     dev_fn("nvmlDeviceGetBoardPartNumber", lambda g: g.board_part_number)
     dev_fn("nvmlDeviceGetCudaComputeCapability", lambda g: (g.attrs["cc_major"], g.attrs["cc_minor"]))
-    dev_fn("nvmlDeviceGetMemoryInfo", lambda g: ns(total=g.memory_total, used=g.memory_used, free=g.memory_total - g.memory_used))
+    dev_fn(
+        "nvmlDeviceGetMemoryInfo",
+        lambda g: ns(total=g.memory_total, used=g.memory_used, free=g.memory_total - g.memory_used),
+    )
     dev_fn("nvmlDeviceGetMemoryBusWidth", lambda g: g.mem_bus_width)
 
     def cores(g):
         if g.cuda_cores is None:
             raise NVMLError(3)
         return g.cuda_cores
+
     dev_fn("nvmlDeviceGetNumGpuCores", cores)
     dev_fn("nvmlDeviceGetMaxClockInfo", lambda g, t: g.sm_clock_max if t == 1 else g.mem_clock_max)
     dev_fn("nvmlDeviceGetClockInfo", lambda g, t: g.sm_clock if t == 1 else g.mem_clock)
@@ -182,14 +213,22 @@ class FakeDriver:
         return self._gpu(i).attrs[name]
 
 
-def install(monkeypatch, nvml_gpus: list[FakeGpu] | None, cuda_gpus: list[FakeGpu] | None, *,
-            nvml_init_error: int | None = None, driver_error: Exception | None = None) -> None:
+def install(
+    monkeypatch,
+    nvml_gpus: list[FakeGpu] | None,
+    cuda_gpus: list[FakeGpu] | None,
+    *,
+    nvml_init_error: int | None = None,
+    driver_error: Exception | None = None,
+) -> None:
     """Patch the boundary. ``None`` for either side means that library is missing."""
     from gpudiag.device import nvml
 
     if nvml_gpus is None:
+
         def missing():
             raise nvml.NvmlUnavailable("NVML Shared Library Not Found")
+
         monkeypatch.setattr(nvml, "load_pynvml", missing)
     else:
         mod = fake_pynvml(nvml_gpus, init_error=nvml_init_error)

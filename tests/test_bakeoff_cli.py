@@ -55,7 +55,10 @@ def test_cpu_bakeoff_compiles_with_fresh_state_and_leaves_nothing_behind(cli, tm
     assert json.loads(out.read_text()) == doc  # --output holds the same document
     rows = {x["label"]: x for x in doc["rows"]}
     assert set(rows) == {"eager", "default", "reduce-overhead"}
-    assert rows["reduce-overhead"]["status"] == "skipped" and "CUDA graphs need a CUDA device" in rows["reduce-overhead"]["reason"]
+    assert (
+        rows["reduce-overhead"]["status"] == "skipped"
+        and "CUDA graphs need a CUDA device" in rows["reduce-overhead"]["reason"]
+    )
     for label in ("eager", "default"):
         x = rows[label]
         assert x["status"] == "ok", x
@@ -89,13 +92,16 @@ def test_human_output_has_table_bars_and_recommendation(cli, tmp_path, no_gpu):
 
 def test_nondeterministic_output_is_unchecked_not_ok(cli, tmp_path, no_gpu):
     """torch.rand_like: 2046 of 2048 elements differed and the row was reported "ok: rounding order"."""
-    p = write(tmp_path, """
+    p = write(
+        tmp_path,
+        """
         import torch
         def f(x):
             return torch.rand_like(x) + x
         def gpudiag_workloads():
             return (f, (torch.ones(2048),))
-    """)
+    """,
+    )
     r = bake(cli, p, "--modes", "eager", "--json")
     assert r.exit_code == 0, r.stderr
     (row,) = json.loads(r.stdout)["rows"]
@@ -105,13 +111,16 @@ def test_nondeterministic_output_is_unchecked_not_ok(cli, tmp_path, no_gpu):
 
 
 def test_every_mode_failing_exits_1(cli, tmp_path, no_gpu):
-    p = write(tmp_path, """
+    p = write(
+        tmp_path,
+        """
         import torch
         def f(x):
             raise RuntimeError("kernel [exploded] at [bold]")  # brackets are text, not rich markup
         def gpudiag_workloads():
             return (f, (torch.ones(2),))
-    """)
+    """,
+    )
     r = bake(cli, p, "--modes", "default", "--json")
     assert r.exit_code == 1
     rows = {x["mode"]: x for x in json.loads(r.stdout)["rows"]}
@@ -124,7 +133,9 @@ def test_every_mode_failing_exits_1(cli, tmp_path, no_gpu):
 
 
 def test_crash_and_timeout_become_rows(cli, tmp_path, no_gpu):
-    p = write(tmp_path, """
+    p = write(
+        tmp_path,
+        """
         import os, time, torch
         def crash(x):
             os._exit(9)
@@ -134,7 +145,8 @@ def test_crash_and_timeout_become_rows(cli, tmp_path, no_gpu):
             return x + 1
         def gpudiag_workloads():
             return {"crash": (crash, (torch.ones(2),)), "hang": (hang, (torch.ones(2),)), "fine": (fine, (torch.ones(2),))}
-    """)
+    """,
+    )
     r = bake(cli, p, "--modes", "eager", "--timeout", "4", "--json")
     assert r.exit_code == 0, r.stderr  # "fine" ran, so the bake-off ran
     rows = {x["workload"]: x for x in json.loads(r.stdout)["rows"]}
@@ -143,12 +155,15 @@ def test_crash_and_timeout_become_rows(cli, tmp_path, no_gpu):
     assert rows["fine"]["status"] == "ok"
 
 
-@pytest.mark.parametrize("body, expected", [
-    ("import sys\nsys.exit(2)\n", "called sys.exit(2)"),
-    ("import nonexistent_module_xyz\n", "ModuleNotFoundError: No module named 'nonexistent_module_xyz'"),
-    ("x = 1\n", "defines no workload"),
-    ("def gpudiag_workloads():\n    return 'x'\n", "must be a (callable, args) pair"),
-])
+@pytest.mark.parametrize(
+    "body, expected",
+    [
+        ("import sys\nsys.exit(2)\n", "called sys.exit(2)"),
+        ("import nonexistent_module_xyz\n", "ModuleNotFoundError: No module named 'nonexistent_module_xyz'"),
+        ("x = 1\n", "defines no workload"),
+        ("def gpudiag_workloads():\n    return 'x'\n", "must be a (callable, args) pair"),
+    ],
+)
 def test_bad_scripts_exit_2_with_one_clear_line(cli, tmp_path, no_gpu, body, expected):
     p = write(tmp_path, body)
     r = bake(cli, p)
@@ -166,39 +181,44 @@ def test_import_error_shows_the_users_trimmed_traceback(cli, tmp_path, no_gpu):
     assert "importlib" not in r.stderr
 
 
-@pytest.mark.parametrize("args, expected", [
-    (["missing.py"], "no such file"),
-    (["{script}", "--modes", "turbo"], "unknown mode 'turbo'"),
-    (["{script}", "--modes", ""], "--modes is empty"),
-    (["{script}", "--modes", " , "], "--modes is empty"),
-    (["{script}", "--device", "tpu"], "--device must be cpu, cuda or auto"),
-    (["{script}", "--inputs", "get_inputs"], "give --entry NAME too"),
-    (["{script}", "--output", "{script}"], "is the script itself"),
-    (["{script}", "--output", "{tmp}"], "is a folder"),
-    (["{script}", "--output", "/dev/full"], "--output /dev/full: is not a regular file"),
-    (["{script}", "--output", "{tmp}/no/such/dir/out.json"], "does not exist"),
-    (["{script}", "--timeout", "0"], "--timeout must be a finite number of seconds above 0, not 0"),
-    (["{script}", "--timeout", "-5"], "not -5"),
-    (["{script}", "--timeout", "nan"], "not nan"),
-    (["{script}", "--timeout", "inf"], "not inf"),
-    (["{script}", "--spawn", "thread"], "--spawn must be one of"),
-    (["{script}", "--knobs", ""], "--knobs is empty"),
-    (["{script}", "--knobs", "warp-speed"], "unknown knob 'warp-speed'"),
-    (["{script}", "--knobs", "none,tf32"], "--knobs none cannot be combined"),
-    (["{script}", "--knobs", "dynamic,static"], "contradict each other"),
-    (["{script}", "--max-regression", "5"], "give --baseline FILE too"),
-    (["{script}", "--baseline", "{script}", "--max-regression", "nan"], "--max-regression must be a percentage"),
-    (["{script}", "--baseline", "{script}", "--max-regression", "-1"], "--max-regression must be a percentage"),
-    (["{script}", "--max-regression-launch-bound", "20"], "give --baseline FILE too"),
-    (["{script}", "--baseline", "{script}", "--max-regression-launch-bound", "inf"],
-     "--max-regression-launch-bound must be a percentage"),
-    (["{script}", "--baseline", "{tmp}/missing.json"], "--baseline {tmp}/missing.json: no such file"),
-    (["{script}", "--baseline", "{script}"], "not JSON"),
-    (["{script}", "--max-graph-breaks", "-1"], "--max-graph-breaks must be a count >= 0"),
-    (["{script}", "--max-recompiles", "-2"], "--max-recompiles must be a count >= 0"),
-    (["{script}", "--max-compile-s", "0"], "--max-compile-s must be a finite number of seconds above 0"),
-    (["{script}", "--max-compile-s", "inf"], "--max-compile-s must be a finite number"),
-])
+@pytest.mark.parametrize(
+    "args, expected",
+    [
+        (["missing.py"], "no such file"),
+        (["{script}", "--modes", "turbo"], "unknown mode 'turbo'"),
+        (["{script}", "--modes", ""], "--modes is empty"),
+        (["{script}", "--modes", " , "], "--modes is empty"),
+        (["{script}", "--device", "tpu"], "--device must be cpu, cuda or auto"),
+        (["{script}", "--inputs", "get_inputs"], "give --entry NAME too"),
+        (["{script}", "--output", "{script}"], "is the script itself"),
+        (["{script}", "--output", "{tmp}"], "is a folder"),
+        (["{script}", "--output", "/dev/full"], "--output /dev/full: is not a regular file"),
+        (["{script}", "--output", "{tmp}/no/such/dir/out.json"], "does not exist"),
+        (["{script}", "--timeout", "0"], "--timeout must be a finite number of seconds above 0, not 0"),
+        (["{script}", "--timeout", "-5"], "not -5"),
+        (["{script}", "--timeout", "nan"], "not nan"),
+        (["{script}", "--timeout", "inf"], "not inf"),
+        (["{script}", "--spawn", "thread"], "--spawn must be one of"),
+        (["{script}", "--knobs", ""], "--knobs is empty"),
+        (["{script}", "--knobs", "warp-speed"], "unknown knob 'warp-speed'"),
+        (["{script}", "--knobs", "none,tf32"], "--knobs none cannot be combined"),
+        (["{script}", "--knobs", "dynamic,static"], "contradict each other"),
+        (["{script}", "--max-regression", "5"], "give --baseline FILE too"),
+        (["{script}", "--baseline", "{script}", "--max-regression", "nan"], "--max-regression must be a percentage"),
+        (["{script}", "--baseline", "{script}", "--max-regression", "-1"], "--max-regression must be a percentage"),
+        (["{script}", "--max-regression-launch-bound", "20"], "give --baseline FILE too"),
+        (
+            ["{script}", "--baseline", "{script}", "--max-regression-launch-bound", "inf"],
+            "--max-regression-launch-bound must be a percentage",
+        ),
+        (["{script}", "--baseline", "{tmp}/missing.json"], "--baseline {tmp}/missing.json: no such file"),
+        (["{script}", "--baseline", "{script}"], "not JSON"),
+        (["{script}", "--max-graph-breaks", "-1"], "--max-graph-breaks must be a count >= 0"),
+        (["{script}", "--max-recompiles", "-2"], "--max-recompiles must be a count >= 0"),
+        (["{script}", "--max-compile-s", "0"], "--max-compile-s must be a finite number of seconds above 0"),
+        (["{script}", "--max-compile-s", "inf"], "--max-compile-s must be a finite number"),
+    ],
+)
 def test_bad_options_exit_2_with_one_line(cli, tmp_path, no_gpu, args, expected):
     p = write(tmp_path, TINY)
     before = p.read_text()
@@ -258,16 +278,20 @@ def test_cuda_requested_without_gpu_exits_2(cli, tmp_path, no_gpu):
 
 
 def test_fresh_spawn_and_entry_inputs(cli, tmp_path, no_gpu):
-    p = write(tmp_path, """
+    p = write(
+        tmp_path,
+        """
         import torch
         def scale(x, factor=2.0):
             return x * factor
         def args():
             return {"x": torch.ones(3), "factor": 3.0}
-    """)
+    """,
+    )
     r = bake(cli, p, "--entry", "scale", "--inputs", "args", "--modes", "eager", "--spawn", "fresh", "--json")
     assert r.exit_code == 0, r.stderr
     doc = json.loads(r.stdout)
-    assert doc["workloads"] == [{"name": "scale", "form": "entry", "args": ["x=float32[3]", "factor=float"],
-                                 "input_bytes": 12}]
+    assert doc["workloads"] == [
+        {"name": "scale", "form": "entry", "args": ["x=float32[3]", "factor=float"], "input_bytes": 12}
+    ]
     assert doc["rows"][0]["status"] == "ok" and doc["rows"][0]["child"]["import_torch_s"] > 0.05

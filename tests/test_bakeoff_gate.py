@@ -65,18 +65,28 @@ def test_a_launch_bound_limit_gates_them_beyond_their_measured_spread(tmp_path):
 
 def test_a_row_that_no_longer_runs_fails_and_new_rows_are_ignored(tmp_path):
     base = [row("w", "eager", 1.0), row("w", "max-autotune", 0.4)]
-    now = make_run([row("w", "eager", 1.0), row("w", "max-autotune", None, status="compile_error"),
-                    row("w", "default", 0.3, knobs=("tf32",))], ["w"])
+    now = make_run(
+        [
+            row("w", "eager", 1.0),
+            row("w", "max-autotune", None, status="compile_error"),
+            row("w", "default", 0.3, knobs=("tf32",)),
+        ],
+        ["w"],
+    )
     (g,) = gates(now, tmp_path, base).results
     assert g.limit == 5.0 and g.checked == 2
     assert [(b.label, b.detail) for b in g.breaches] == [("max-autotune", "compile_error now, 0.4 ms in the baseline")]
 
 
 def test_count_and_compile_gates_check_every_compiled_row():
-    now = make_run([row("w", "eager", 1.0, observed=observed(graph_breaks=9, recompiles=9)),
-                    row("w", "default", 0.5, compile_s=31.0, observed=observed(graph_breaks=2, recompiles=0)),
-                    row("w", "max-autotune", 0.4, compile_s=12.0, observed=observed(graph_breaks=0, recompiles=3))],
-                   ["w"])
+    now = make_run(
+        [
+            row("w", "eager", 1.0, observed=observed(graph_breaks=9, recompiles=9)),
+            row("w", "default", 0.5, compile_s=31.0, observed=observed(graph_breaks=2, recompiles=0)),
+            row("w", "max-autotune", 0.4, compile_s=12.0, observed=observed(graph_breaks=0, recompiles=3)),
+        ],
+        ["w"],
+    )
     rep = gate.evaluate(now, Limits(max_graph_breaks=1, max_recompiles=3, max_compile_s=30.0), None)
     by = {g.name: g for g in rep.results}
     assert not by["max-graph-breaks"].passed and by["max-graph-breaks"].checked == 2  # eager is not compiled
@@ -84,15 +94,25 @@ def test_count_and_compile_gates_check_every_compiled_row():
     assert by["max-recompiles"].passed
     assert by["max-compile-s"].line == "gate max-compile-s 30 s: failed for 1 of 2 row(s): default on w: 31 s"
     assert report.BakeoffReport(now, report.summarize(now), rep).exit_code == 1
-    assert rep.to_dict()["gates"][1] == {"name": "max-recompiles", "limit": 3.0, "passed": True, "checked": 2,
-                                         "breaches": [], "note": None, "not_gated": []}
+    assert rep.to_dict()["gates"][1] == {
+        "name": "max-recompiles",
+        "limit": 3.0,
+        "passed": True,
+        "checked": 2,
+        "breaches": [],
+        "note": None,
+        "not_gated": [],
+    }
 
 
-@pytest.mark.parametrize("content, expected", [
-    ("{", "not JSON"),
-    ('{"schema": "gpudiag.info/1"}', "not a gpudiag bakeoff --output document"),
-    ('{"schema": "gpudiag.bakeoff/2", "rows": [1]}', "a row is not an object"),
-])
+@pytest.mark.parametrize(
+    "content, expected",
+    [
+        ("{", "not JSON"),
+        ('{"schema": "gpudiag.info/1"}', "not a gpudiag bakeoff --output document"),
+        ('{"schema": "gpudiag.bakeoff/2", "rows": [1]}', "a row is not an object"),
+    ],
+)
 def test_unusable_baselines_are_one_line(tmp_path, content, expected):
     path = tmp_path / "b.json"
     path.write_text(content)
@@ -104,16 +124,29 @@ def test_a_baseline_from_another_device_is_refused_and_another_gpu_noted(tmp_pat
     cpu = gate.load_baseline(baseline_file(tmp_path, [row("w", "eager", 1.0)], {"kind": "cpu"}))
     with pytest.raises(GpudiagError, match="measured on cpu, this run is on cuda"):
         cpu.check_device({"kind": "cuda", "name": "NVIDIA H200"})
-    h100 = gate.load_baseline(baseline_file(tmp_path, [row("w", "eager", 1.0)], {"kind": "cuda", "name": "NVIDIA H100"}))
-    assert h100.check_device({"kind": "cuda", "name": "NVIDIA H200"}) == \
-        "the baseline ran on NVIDIA H100, this run on NVIDIA H200"
+    h100 = gate.load_baseline(
+        baseline_file(tmp_path, [row("w", "eager", 1.0)], {"kind": "cuda", "name": "NVIDIA H100"})
+    )
+    assert (
+        h100.check_device({"kind": "cuda", "name": "NVIDIA H200"})
+        == "the baseline ran on NVIDIA H100, this run on NVIDIA H200"
+    )
 
 
 def test_a_version_1_document_is_a_usable_baseline(tmp_path):
     """Files written by --output before the knobs (schema gpudiag.bakeoff/1) still gate."""
-    v1 = {"schema": "gpudiag.bakeoff/1", "device": {"kind": "cpu"},
-          "rows": [{"workload": "w", "mode": "default", "status": "ok",
-                    "timing": {"median_ms": 1.0, "q3_ms": 1.01, "per_call_ms": 1.0, "per_call_q3_ms": 1.01}}]}
+    v1 = {
+        "schema": "gpudiag.bakeoff/1",
+        "device": {"kind": "cpu"},
+        "rows": [
+            {
+                "workload": "w",
+                "mode": "default",
+                "status": "ok",
+                "timing": {"median_ms": 1.0, "q3_ms": 1.01, "per_call_ms": 1.0, "per_call_q3_ms": 1.01},
+            }
+        ],
+    }
     path = tmp_path / "v1.json"
     path.write_text(json.dumps(v1))
     (b,) = gate.load_baseline(str(path)).rows
@@ -133,16 +166,49 @@ def test_cli_exits_1_with_one_line_per_failed_gate_and_json_says_which_passed(cl
         return r
 
     fake_children(monkeypatch, plan, workloads=("a",))
-    r = cli("bakeoff", str(script), "--device", "cpu", "--modes", "default", "--knobs", "none", "--json",
-            "--baseline", base, "--max-regression", "10", "--max-graph-breaks", "5", "--max-compile-s", "1")
+    r = cli(
+        "bakeoff",
+        str(script),
+        "--device",
+        "cpu",
+        "--modes",
+        "default",
+        "--knobs",
+        "none",
+        "--json",
+        "--baseline",
+        base,
+        "--max-regression",
+        "10",
+        "--max-graph-breaks",
+        "5",
+        "--max-compile-s",
+        "1",
+    )
     assert r.exit_code == 1
     doc = json.loads(r.stdout)
     assert doc["gates"]["passed"] is False
     assert {g["name"]: g["passed"] for g in doc["gates"]["gates"]} == {
-        "max-regression": False, "max-graph-breaks": True, "max-compile-s": False}
+        "max-regression": False,
+        "max-graph-breaks": True,
+        "max-compile-s": False,
+    }
     lines = [ln for ln in r.stderr.splitlines() if ln.startswith("gpudiag: gate")]
-    assert lines == ["gpudiag: gate max-regression 10%: failed for 1 of 2 row(s): default on a: +25.0% (0.4 -> 0.5 ms)",
-                     "gpudiag: gate max-compile-s 1 s: failed for 1 of 1 row(s): default on a: 2 s"]
-    human = cli("bakeoff", str(script), "--device", "cpu", "--modes", "default", "--knobs", "none",
-                "--max-graph-breaks", "5", env={"COLUMNS": "80"})
+    assert lines == [
+        "gpudiag: gate max-regression 10%: failed for 1 of 2 row(s): default on a: +25.0% (0.4 -> 0.5 ms)",
+        "gpudiag: gate max-compile-s 1 s: failed for 1 of 1 row(s): default on a: 2 s",
+    ]
+    human = cli(
+        "bakeoff",
+        str(script),
+        "--device",
+        "cpu",
+        "--modes",
+        "default",
+        "--knobs",
+        "none",
+        "--max-graph-breaks",
+        "5",
+        env={"COLUMNS": "80"},
+    )
     assert human.exit_code == 0 and "✓ gate max-graph-breaks 5: passed" in human.stdout

@@ -19,12 +19,32 @@ def test_tf32_is_called_for_by_an_fp32_gemm_and_judged_against_fp64(tmp_path):
     if torch.cuda.get_device_capability() < (8, 0):
         pytest.skip("TF32 needs sm_80 or newer")
     script = tmp_path / "gemm.py"
-    script.write_text("import torch\n"
-                      "def gpudiag_workloads():\n"
-                      "    return torch.nn.Linear(2048, 2048), (torch.randn(512, 2048),)\n")
-    r = subprocess.run([sys.executable, "-m", "gpudiag", "bakeoff", str(script), "--device", "cuda", "--quick",
-                        "--modes", "default", "--knobs", "tf32", "--timeout", "300", "--json"],
-                       capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=600)
+    script.write_text(
+        "import torch\ndef gpudiag_workloads():\n    return torch.nn.Linear(2048, 2048), (torch.randn(512, 2048),)\n"
+    )
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "gpudiag",
+            "bakeoff",
+            str(script),
+            "--device",
+            "cuda",
+            "--quick",
+            "--modes",
+            "default",
+            "--knobs",
+            "tf32",
+            "--timeout",
+            "300",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        timeout=600,
+    )
     assert r.returncode == 0, r.stderr
     doc = json.loads(r.stdout)
     rows = {x["label"]: x for x in doc["rows"]}

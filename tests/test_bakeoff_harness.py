@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import signal
-import statistics
 import textwrap
 import time
 
@@ -56,8 +55,9 @@ def test_results_stream_to_output_after_every_row(monkeypatch, script, tmp_path,
         return ok(spec)
 
     calls = fake_children(monkeypatch, plan)
-    rep = run_bakeoff(Settings(str(script), ["eager", "default", "reduce-overhead"], device="cpu", output=str(out),
-                               knobs="none"))
+    rep = run_bakeoff(
+        Settings(str(script), ["eager", "default", "reduce-overhead"], device="cpu", output=str(out), knobs="none")
+    )
     assert rep.run.complete and not rep.run.interrupted
     assert seen_on_disk == [0, 1, 3, 4]  # a: eager, default, skipped reduce-overhead; then b
     assert ("a", "reduce-overhead") not in calls  # skipped on CPU without starting a process
@@ -68,8 +68,10 @@ def test_results_stream_to_output_after_every_row(monkeypatch, script, tmp_path,
     assert not list(tmp_path.glob(".out.json.*"))  # atomic writes leave no temporary files
 
 
-@pytest.mark.parametrize("signum, name, code", [(signal.SIGINT, "SIGINT", 130), (signal.SIGTERM, "SIGTERM", 143),
-                                                (signal.SIGHUP, "SIGHUP", 129)])
+@pytest.mark.parametrize(
+    "signum, name, code",
+    [(signal.SIGINT, "SIGINT", 130), (signal.SIGTERM, "SIGTERM", 143), (signal.SIGHUP, "SIGHUP", 129)],
+)
 def test_a_stop_keeps_finished_rows_and_marks_the_rest(monkeypatch, script, tmp_path, no_gpu, signum, name, code):
     out = tmp_path / "out.json"
 
@@ -85,7 +87,11 @@ def test_a_stop_keeps_finished_rows_and_marks_the_rest(monkeypatch, script, tmp_
     rep = run_bakeoff(Settings(str(script), ["eager", "default"], device="cpu", output=str(out)))
     assert rep.run.interrupted and not rep.run.complete and rep.run.interrupted_by == name
     assert [(r.workload, r.mode, r.status) for r in rep.run.rows] == [
-        ("a", "eager", "ok"), ("a", "default", "interrupted"), ("b", "eager", "not_run"), ("b", "default", "not_run")]
+        ("a", "eager", "ok"),
+        ("a", "default", "interrupted"),
+        ("b", "eager", "not_run"),
+        ("b", "default", "not_run"),
+    ]
     assert rep.run.rows[1].reason == f"stopped by {name} while this measurement ran"
     assert rep.exit_code == code
     doc = json.loads(out.read_text())
@@ -135,8 +141,12 @@ def test_knobs_asked_for_run_or_say_why_not(monkeypatch, script, no_gpu):
 
 def test_knobs_that_each_win_are_measured_together(monkeypatch, script, no_gpu):
     def plan(spec):
-        return ok(spec, {(): 1.0, ("dynamic",): 0.8, ("freezing",): 0.7}.get(tuple(spec.knobs), 0.5)
-                  if spec.mode != "eager" else 2.0)
+        return ok(
+            spec,
+            {(): 1.0, ("dynamic",): 0.8, ("freezing",): 0.7}.get(tuple(spec.knobs), 0.5)
+            if spec.mode != "eager"
+            else 2.0,
+        )
 
     calls = fake_children(monkeypatch, plan, workloads=("a",))
     rep = run_bakeoff(Settings(str(script), ["default"], device="cpu", knobs="freezing,dynamic"))
@@ -145,12 +155,25 @@ def test_knobs_that_each_win_are_measured_together(monkeypatch, script, no_gpu):
     assert rep.summary.workloads[0].winner == "default +freezing +dynamic"
 
 
-@pytest.mark.parametrize("rc, tail, status, text", [
-    (-signal.SIGSEGV, ["Fatal Python error: Segmentation fault"], "crashed", "killed by SIGSEGV after: Fatal Python error"),
-    (1, ["torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 2.00 GiB"], "oom", "CUDA out of memory"),
-    (3, ["noise", "RuntimeError: bad thing", "more noise"], "crashed", "exited with code 3 without a result: RuntimeError: bad thing"),
-    (-9, [], "crashed", "killed by SIGKILL"),
-])
+@pytest.mark.parametrize(
+    "rc, tail, status, text",
+    [
+        (
+            -signal.SIGSEGV,
+            ["Fatal Python error: Segmentation fault"],
+            "crashed",
+            "killed by SIGSEGV after: Fatal Python error",
+        ),
+        (1, ["torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 2.00 GiB"], "oom", "CUDA out of memory"),
+        (
+            3,
+            ["noise", "RuntimeError: bad thing", "more noise"],
+            "crashed",
+            "exited with code 3 without a result: RuntimeError: bad thing",
+        ),
+        (-9, [], "crashed", "killed by SIGKILL"),
+    ],
+)
 def test_crash_reason(rc, tail, status, text):
     s, reason = core.crash_reason(rc, tail)
     assert s == status and text in reason
@@ -160,8 +183,14 @@ def test_child_classifies_failures():
     from gpudiag.bakeoff.child import classify
 
     assert classify(RuntimeError("CUDA out of memory. Tried"), "timing", "default") == "oom"
-    assert classify(RuntimeError("Error: accessing tensor output of CUDAGraphs that has been overwritten by a "
-                                 "subsequent run."), "checking", "reduce-overhead") == "harness_error"
+    assert (
+        classify(
+            RuntimeError("Error: accessing tensor output of CUDAGraphs that has been overwritten by a subsequent run."),
+            "checking",
+            "reduce-overhead",
+        )
+        == "harness_error"
+    )
     assert classify(ValueError("x"), "compiling", "max-autotune") == "compile_error"
     assert classify(ValueError("x"), "timing", "default") == "error"
     assert classify(ValueError("x"), "compiling", "eager") == "error"
@@ -170,8 +199,10 @@ def test_child_classifies_failures():
 def test_warnings_are_matched_against_the_catalogue():
     from gpudiag.bakeoff import explain_link
 
-    tf32 = ("UserWarning: TensorFloat32 tensor cores for float32 matrix multiplication available but not "
-            "enabled. Consider setting `torch.set_float32_matmul_precision('high')` for better performance.")
+    tf32 = (
+        "UserWarning: TensorFloat32 tensor cores for float32 matrix multiplication available but not "
+        "enabled. Consider setting `torch.set_float32_matmul_precision('high')` for better performance."
+    )
     known, unknown = explain_link.explain_lines([tf32, "UserWarning: something odd"])
     assert known["id"] == "inductor.tf32-disabled" and known["severity"] == "performance"
     assert unknown is None
@@ -201,9 +232,12 @@ def test_fp64_run_arbitrates_rounding_but_not_wrong_values():
     from gpudiag.bakeoff.compare import arbitrate, compare
 
     g = torch.Generator().manual_seed(0)
-    a, b = torch.randn(4096, generator=g, dtype=torch.float64) * 4, torch.randn(4096, generator=g, dtype=torch.float64) * 4
+    a, b = (
+        torch.randn(4096, generator=g, dtype=torch.float64) * 4,
+        torch.randn(4096, generator=g, dtype=torch.float64) * 4,
+    )
     exact = a - b * 0.999
-    eager = (a.bfloat16() - (b.bfloat16() * 0.999).bfloat16())  # rounds the product, then the difference
+    eager = a.bfloat16() - (b.bfloat16() * 0.999).bfloat16()  # rounds the product, then the difference
     fused = exact.bfloat16()  # one rounding
     elementwise = compare(fused, eager)
     assert not elementwise.ok and elementwise.values_only and elementwise.mismatched > 0
@@ -226,9 +260,12 @@ def test_a_lowered_precision_is_judged_against_fp64_with_that_precisions_toleran
     from gpudiag.bakeoff.child import numerics
 
     g = torch.Generator().manual_seed(0)
-    a, b = torch.randn(64, 4096, generator=g, dtype=torch.float64), torch.randn(4096, 64, generator=g, dtype=torch.float64)
+    a, b = (
+        torch.randn(64, 4096, generator=g, dtype=torch.float64),
+        torch.randn(4096, 64, generator=g, dtype=torch.float64),
+    )
     exact = a @ b
-    eager = (a.float() @ b.float())
+    eager = a.float() @ b.float()
     tf32_like = (a.half().double() @ b.half().double()).float()  # inputs rounded to 10 mantissa bits
     n = numerics(tf32_like, eager, exact, lowered="float16")
     assert n.ok and n.judged_as == "float16" and n.tolerance == 1e-2
@@ -251,6 +288,7 @@ def test_fp64_reference_runs_the_workload_in_float64_or_says_why():
         if x.dtype != torch.float16:
             raise TypeError("this kernel only takes float16")
         return x
+
     assert "only takes float16" in fp64_reference(torch, needs_half, (torch.ones(2, dtype=torch.float16),), {})
 
 
@@ -260,11 +298,17 @@ def test_deprecations_are_kept_only_from_the_users_script(tmp_path):
     from gpudiag.bakeoff.observe import warning_lines
 
     script = tmp_path / "work.py"
-    msgs = [warnings.WarningMessage(DeprecationWarning("old api"), DeprecationWarning, str(script), 3),
-            warnings.WarningMessage(DeprecationWarning("torch.jit.script_method is deprecated"), DeprecationWarning,
-                                    "/site-packages/torch/jit/_script.py", 1),
-            warnings.WarningMessage(UserWarning("TF32 not enabled"), UserWarning, "/site-packages/torch/x.py", 1),
-            warnings.WarningMessage(UserWarning("TF32 not enabled"), UserWarning, "/site-packages/torch/x.py", 1)]
+    msgs = [
+        warnings.WarningMessage(DeprecationWarning("old api"), DeprecationWarning, str(script), 3),
+        warnings.WarningMessage(
+            DeprecationWarning("torch.jit.script_method is deprecated"),
+            DeprecationWarning,
+            "/site-packages/torch/jit/_script.py",
+            1,
+        ),
+        warnings.WarningMessage(UserWarning("TF32 not enabled"), UserWarning, "/site-packages/torch/x.py", 1),
+        warnings.WarningMessage(UserWarning("TF32 not enabled"), UserWarning, "/site-packages/torch/x.py", 1),
+    ]
     assert warning_lines(msgs, str(script)) == {"DeprecationWarning: old api": 1, "UserWarning: TF32 not enabled": 2}
 
 
@@ -281,8 +325,10 @@ def test_log_records_of_non_propagating_torch_loggers_are_collected():
     try:
         dynamo = logging.getLogger("torch._dynamo")
         assert dynamo.propagate is False
-        dynamo.warning("Recompiling function f in x.py:1\n    triggered by the following guard failure(s):\n"
-                       "    - 0/0: tensor 'x' size mismatch at index 0. expected 8, actual 9")
+        dynamo.warning(
+            "Recompiling function f in x.py:1\n    triggered by the following guard failure(s):\n"
+            "    - 0/0: tensor 'x' size mismatch at index 0. expected 8, actual 9"
+        )
         logging.getLogger("torch.fx.experimental.symbolic_shapes").info("create_symbol s0 = 9 for L['x'].size()[0]")
     finally:
         for lg in [logging.getLogger(n) for n in logging.root.manager.loggerDict]:
@@ -356,8 +402,9 @@ def test_loop_timer_counts_host_time_between_syncs(monkeypatch):
     # makes the rounds longer: the figure stays the host's.
     syncs.clear()
     clock.calls = 0
-    times, per_round = timing.bench_loop(clock.call, lambda: syncs.append(1), budget_ms=10, round_ms=2,
-                                         estimate_ms=0.05)
+    times, per_round = timing.bench_loop(
+        clock.call, lambda: syncs.append(1), budget_ms=10, round_ms=2, estimate_ms=0.05
+    )
     assert per_round == 40 and len(syncs) == len(times) + 1 and clock.calls == 40 * len(times)
     assert all(abs(t - 0.2) < 1e-9 for t in times)
 
@@ -380,9 +427,9 @@ def test_time_cuda_flags_a_launch_bound_call_and_ranks_it_by_the_loop(monkeypatc
 def test_crosscheck_times_the_same_callable_again_in_the_child(tmp_path, no_gpu):
     pytest.importorskip("torch")  # a real bake-off on the CPU: the worker imports torch
     script = tmp_path / "tiny.py"
-    script.write_text("import torch\n"
-                      "def gpudiag_workloads():\n"
-                      "    return (lambda x: x * 2 + 1), (torch.randn(64, 64),)\n")
+    script.write_text(
+        "import torch\ndef gpudiag_workloads():\n    return (lambda x: x * 2 + 1), (torch.randn(64, 64),)\n"
+    )
     rep = run_bakeoff(Settings(script=str(script), modes=["eager"], device="cpu", quick=True, crosscheck=True))
     (r,) = [r for r in rep.run.rows if r.mode == "eager"]
     assert r.status == "ok" and r.timing.crosscheck_median_ms > 0 and r.timing.median_ms > 0

@@ -51,48 +51,62 @@ def test_kernelbench_format_unchanged(tmp_path):
 
 
 def test_kernelbench_without_init_inputs(tmp_path):
-    p = script(tmp_path, """
+    p = script(
+        tmp_path,
+        """
         import torch
         class Model(torch.nn.Module):
             def forward(self, x):
                 return x + 1
         def get_inputs():
             return (torch.ones(3),)
-    """)
+    """,
+    )
     (w,) = loader.load(p)
     assert w.fn(*w.args).tolist() == [2.0, 2.0, 2.0]
 
 
 def test_gpudiag_workloads_single_and_dict(tmp_path):
-    single = script(tmp_path, """
+    single = script(
+        tmp_path,
+        """
         import torch
         def f(x, y):
             return x + y
         def gpudiag_workloads():
             return (f, (torch.ones(2), torch.ones(2)))
-    """, "single.py")
+    """,
+        "single.py",
+    )
     (w,) = loader.load(single)
     assert w.name == "single" and w.form == "gpudiag_workloads" and len(w.args) == 2
-    many = script(tmp_path, """
+    many = script(
+        tmp_path,
+        """
         import torch
         def f(x, scale=1.0):
             return x * scale
         def gpudiag_workloads():
             return {"decode": (f, [torch.ones(1, 8)]), "prefill": (f, {"x": torch.ones(64, 8), "scale": 2.0})}
-    """, "many.py")
+    """,
+        "many.py",
+    )
     ws = loader.load(many)
     assert [w.name for w in ws] == ["decode", "prefill"]
     assert ws[1].args == () and set(ws[1].kwargs) == {"x", "scale"}
 
 
 def test_entry_and_inputs(tmp_path):
-    p = script(tmp_path, """
+    p = script(
+        tmp_path,
+        """
         import torch
         def gelu_tanh(x):
             return torch.nn.functional.gelu(x, approximate="tanh")
         def my_inputs():
             return torch.randn(4, 4)
-    """)
+    """,
+    )
     (w,) = loader.load(p, entry="gelu_tanh", inputs="my_inputs")
     assert w.name == "gelu_tanh" and w.form == "entry" and w.args[0].shape == (4, 4)
 
@@ -103,21 +117,33 @@ def test_entry_naming_a_class_builds_it(tmp_path):
     assert isinstance(w.fn, torch.nn.Module) and w.fn.scale == 3.0
 
 
-@pytest.mark.parametrize("body, entry, inputs, expected", [
-    ("x = 1\n", None, None, "defines no workload; expected a KernelBench-style `class Model`"),
-    ("import torch\nclass Model(torch.nn.Module):\n    pass\n", None, None, "it has class Model but no get_inputs()"),
-    ("def f(x):\n    return x\n", "g", "f", "has no 'g' (named by --entry)"),
-    ("f = 3\ndef i():\n    return [1]\n", "f", "i", "is a int, not a callable"),
-    ("def f(x):\n    return x\n", "f", None, "--entry f needs --inputs NAME"),
-    ("def f(x):\n    return x\n", "f", "nope", "has no function 'nope'"),
-    ("def f(x):\n    return x\n", None, "f", "give --entry NAME too"),
-    ("def gpudiag_workloads():\n    return 42\n", None, None, "must be a (callable, args) pair, got a int"),
-    ("def gpudiag_workloads():\n    return (3, [1])\n", None, None, "the first item must be callable"),
-    ("def gpudiag_workloads():\n    return {}\n", None, None, "returned an empty dict"),
-    ("def gpudiag_workloads():\n    return (print, None)\n", None, None, "returned None; expected the arguments"),
-    ("import torch\nclass Model(torch.nn.Module):\n    pass\ndef get_inputs():\n    return 5\n", None, None,
-     "get_inputs() must return a list or tuple of inputs, got a int"),
-])
+@pytest.mark.parametrize(
+    "body, entry, inputs, expected",
+    [
+        ("x = 1\n", None, None, "defines no workload; expected a KernelBench-style `class Model`"),
+        (
+            "import torch\nclass Model(torch.nn.Module):\n    pass\n",
+            None,
+            None,
+            "it has class Model but no get_inputs()",
+        ),
+        ("def f(x):\n    return x\n", "g", "f", "has no 'g' (named by --entry)"),
+        ("f = 3\ndef i():\n    return [1]\n", "f", "i", "is a int, not a callable"),
+        ("def f(x):\n    return x\n", "f", None, "--entry f needs --inputs NAME"),
+        ("def f(x):\n    return x\n", "f", "nope", "has no function 'nope'"),
+        ("def f(x):\n    return x\n", None, "f", "give --entry NAME too"),
+        ("def gpudiag_workloads():\n    return 42\n", None, None, "must be a (callable, args) pair, got a int"),
+        ("def gpudiag_workloads():\n    return (3, [1])\n", None, None, "the first item must be callable"),
+        ("def gpudiag_workloads():\n    return {}\n", None, None, "returned an empty dict"),
+        ("def gpudiag_workloads():\n    return (print, None)\n", None, None, "returned None; expected the arguments"),
+        (
+            "import torch\nclass Model(torch.nn.Module):\n    pass\ndef get_inputs():\n    return 5\n",
+            None,
+            None,
+            "get_inputs() must return a list or tuple of inputs, got a int",
+        ),
+    ],
+)
 def test_wrong_shapes_of_script_are_named(tmp_path, body, entry, inputs, expected):
     p = script(tmp_path, body)
     with pytest.raises(loader.ScriptError) as ei:

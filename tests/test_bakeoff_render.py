@@ -18,22 +18,50 @@ def rich_report():
     """A CUDA run with everything a report can show: loops, launch-bound rows, memory, knobs with their
     numerics, a flag, warnings, a gate."""
     eager = row("decode", "eager", 0.0320, loop=0.0746, census=census(fp32_matmuls=2), peak_bytes=2 << 20)
-    default = row("decode", "default", 0.0602, loop=0.0705, peak_bytes=50 << 20,
-                  observed=observed(graph_breaks=1, recompiles=2,
-                                    warnings=[WarningLine("UserWarning: TensorFloat32 tensor cores for float32 matrix "
-                                                          "multiplication available but not enabled. Consider setting "
-                                                          "`torch.set_float32_matmul_precision('high')` for better "
-                                                          "performance.", 3, {"id": "inductor.tf32-disabled"})]))
+    default = row(
+        "decode",
+        "default",
+        0.0602,
+        loop=0.0705,
+        peak_bytes=50 << 20,
+        observed=observed(
+            graph_breaks=1,
+            recompiles=2,
+            warnings=[
+                WarningLine(
+                    "UserWarning: TensorFloat32 tensor cores for float32 matrix "
+                    "multiplication available but not enabled. Consider setting "
+                    "`torch.set_float32_matmul_precision('high')` for better "
+                    "performance.",
+                    3,
+                    {"id": "inductor.tf32-disabled"},
+                )
+            ],
+        ),
+    )
     slow = row("decode", "max-autotune-no-cudagraphs", 0.0097, loop=0.0557, compile_s=7.9, peak_bytes=50 << 20)
-    tf32 = row("decode", "max-autotune-no-cudagraphs", 0.0051, knobs=("tf32", "coordinate_descent_tuning"),
-               numerics=numerics(5.1e-4, 3.6e-7), peak_bytes=50 << 20)
+    tf32 = row(
+        "decode",
+        "max-autotune-no-cudagraphs",
+        0.0051,
+        knobs=("tf32", "coordinate_descent_tuning"),
+        numerics=numerics(5.1e-4, 3.6e-7),
+        peak_bytes=50 << 20,
+    )
     gone = row("decode", "reduce-overhead", 0.0005, peak_bytes=50 << 20)
     gone.timing.floor_ms, gone.timing.empty_ms = 0.004, 0.0008
     rows = [eager, default, gone, slow, tf32]
-    run = make_run(rows, ["decode"], variants=[VariantDecision("decode", "tf32", "max-autotune-no-cudagraphs", True,
-                                                               "2 float32 matmul(s)", "2 float32 matmul(s)")],
-                   settings={"script": "/x/rmsnorm.py", "warmup_ms": 25.0, "rep_ms": 100.0, "warm_cache": False,
-                             "spawn": "fork"}, wall_s=12.0)
+    run = make_run(
+        rows,
+        ["decode"],
+        variants=[
+            VariantDecision(
+                "decode", "tf32", "max-autotune-no-cudagraphs", True, "2 float32 matmul(s)", "2 float32 matmul(s)"
+            )
+        ],
+        settings={"script": "/x/rmsnorm.py", "warmup_ms": 25.0, "rep_ms": 100.0, "warm_cache": False, "spawn": "fork"},
+        wall_s=12.0,
+    )
     run.device.update(sm="sm_90")
     rep = report.build(run, Limits(max_graph_breaks=0), None)
     return rep, rows
@@ -64,9 +92,18 @@ def test_every_figure_is_shown_and_nothing_is_cut(monkeypatch, capsys, width):
     ws = report.summarize(rich_report()[0].run).workloads[0]
     for label, x in ws.speedup_vs_eager.items():
         assert f"{x:.2f}x" in flat, label
-    for text in ("50 MiB", "2 MiB", "1/2", "5.1e-04 (1,417x)", "149.20x!", "knob tf32 on max-autotune-no-cudagraphs",
-                 "→ explain-warning: inductor.tf32-disabled", "below the launch floor",
-                 "gate max-graph-breaks 0: failed for 1 of 1 row(s): default on decode: 1", "recommendation"):
+    for text in (
+        "50 MiB",
+        "2 MiB",
+        "1/2",
+        "5.1e-04 (1,417x)",
+        "149.20x!",
+        "knob tf32 on max-autotune-no-cudagraphs",
+        "→ explain-warning: inductor.tf32-disabled",
+        "below the launch floor",
+        "gate max-graph-breaks 0: failed for 1 of 1 row(s): default on decode: 1",
+        "recommendation",
+    ):
         assert text in flat, text
 
 
@@ -74,7 +111,9 @@ def test_at_80_columns_the_rows_are_stacked_and_at_200_a_table(monkeypatch, caps
     narrow, _ = rendered(monkeypatch, capsys, 80)
     wide, _ = rendered(monkeypatch, capsys, 200)
     assert "compile s" in wide.splitlines()[4] and "status" in wide.splitlines()[4]  # one header line
-    assert "★ reduce-overhead\n" in narrow and "  max-autotune-no-cudagraphs +tf32 +coordinate_descent_tuning\n" in narrow
+    assert (
+        "★ reduce-overhead\n" in narrow and "  max-autotune-no-cudagraphs +tf32 +coordinate_descent_tuning\n" in narrow
+    )
     assert "\n    compile s 1.00 · median ms 0.0051" in narrow  # a record per row, indented under its label
 
 
@@ -83,9 +122,19 @@ def test_help_fits_80_columns_without_cuts(cli):
     assert r.exit_code == 0
     assert "…" not in r.stdout and max(len(line) for line in r.stdout.splitlines()) <= 80
     flat = " ".join(r.stdout.split())
-    for option in ("--knobs", "--baseline", "--max-regression", "--max-graph-breaks", "--max-recompiles",
-                   "--max-compile-s", "--timeout", "--output"):
+    for option in (
+        "--knobs",
+        "--baseline",
+        "--max-regression",
+        "--max-graph-breaks",
+        "--max-recompiles",
+        "--max-compile-s",
+        "--timeout",
+        "--output",
+    ):
         assert option in flat
     # paragraphs flow with the terminal instead of breaking where the source did
-    assert "Each workload runs in each mode (eager, default, reduce-overhead, max-autotune, " \
-           "max-autotune-no-cudagraphs) in a process of its own" in flat
+    assert (
+        "Each workload runs in each mode (eager, default, reduce-overhead, max-autotune, "
+        "max-autotune-no-cudagraphs) in a process of its own" in flat
+    )

@@ -14,19 +14,32 @@ COMMITTED = Path(__file__).resolve().parents[1] / "docs" / "schemas" / "bakeoff.
 
 
 def test_the_committed_schema_is_what_the_records_say():
-    assert json.loads(COMMITTED.read_text()) == schema.schema(), \
+    assert json.loads(COMMITTED.read_text()) == schema.schema(), (
         "regenerate with: python -m gpudiag.bakeoff.schema docs/schemas/bakeoff.schema.json"
+    )
 
 
 def test_real_json_output_validates(cli, tmp_path, no_gpu):
     pytest.importorskip("torch")
     script = tmp_path / "work.py"
-    script.write_text("import torch\n\n"
-                      "def gpudiag_workloads():\n"
-                      "    return {'ok': (lambda x: x * 2, (torch.ones(64),)),\n"
-                      "            'fails': (lambda x: x.no_such_method(), (torch.ones(2),))}\n")
-    r = cli("bakeoff", str(script), "--device", "cpu", "--quick", "--modes", "eager,reduce-overhead",
-            "--max-recompiles", "0", "--json")
+    script.write_text(
+        "import torch\n\n"
+        "def gpudiag_workloads():\n"
+        "    return {'ok': (lambda x: x * 2, (torch.ones(64),)),\n"
+        "            'fails': (lambda x: x.no_such_method(), (torch.ones(2),))}\n"
+    )
+    r = cli(
+        "bakeoff",
+        str(script),
+        "--device",
+        "cpu",
+        "--quick",
+        "--modes",
+        "eager,reduce-overhead",
+        "--max-recompiles",
+        "0",
+        "--json",
+    )
     assert r.exit_code == 0, r.stderr
     doc = json.loads(r.stdout)
     jsonschema.validate(doc, json.loads(COMMITTED.read_text()))

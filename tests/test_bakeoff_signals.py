@@ -61,9 +61,31 @@ def test_a_signal_stops_every_process_cleans_up_and_keeps_the_partial_json(tmp_p
     script = tmp_path / "hang.py"
     script.write_text(textwrap.dedent(HANG.format(marker=str(marker))))
     env = {**os.environ, "TMPDIR": str(tmp), "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([sys.executable, "-m", "gpudiag", "bakeoff", str(script), "--device", "cpu", "--quick",
-                             "--modes", "eager", "--knobs", "none", "--spawn", spawn, "--output", str(out)],
-                            cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gpudiag",
+            "bakeoff",
+            str(script),
+            "--device",
+            "cpu",
+            "--quick",
+            "--modes",
+            "eager",
+            "--knobs",
+            "none",
+            "--spawn",
+            spawn,
+            "--output",
+            str(out),
+        ],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert _wait_for(marker.exists, 180), "the workload never started"
         time.sleep(0.2)

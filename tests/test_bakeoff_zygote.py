@@ -25,7 +25,7 @@ class FakeLibcuda:
         self.result = result
         self.calls = 0
 
-    def cuDeviceGetCount(self, _ptr) -> int:  # noqa: N802 - the driver's name
+    def cuDeviceGetCount(self, _ptr) -> int:
         self.calls += 1
         return self.result
 
@@ -83,7 +83,8 @@ def test_forked_workload_sees_the_users_environment(cli, tmp_path, no_gpu, monke
     monkeypatch.delenv(NVML, raising=False)
     seen = tmp_path / "seen.txt"
     script = tmp_path / "work.py"
-    script.write_text(textwrap.dedent(f"""
+    script.write_text(
+        textwrap.dedent(f"""
         import os
         import torch
 
@@ -92,7 +93,8 @@ def test_forked_workload_sees_the_users_environment(cli, tmp_path, no_gpu, monke
 
         def gpudiag_workloads():
             return (torch.neg, (torch.ones(4),))
-    """))
+    """)
+    )
     r = cli("bakeoff", str(script), "--device", "cpu", "--quick", "--modes", "eager", "--json")
     assert r.exit_code == 0, r.stderr
     doc = json.loads(r.stdout)
@@ -105,7 +107,8 @@ def test_the_zygote_leaves_libcuda_to_the_device_package():
     import inspect
 
     assert "ctypes" not in inspect.getsource(zygote) and "libcuda" not in inspect.getsource(zygote).replace(
-        "device/cudadrv", "")
+        "device/cudadrv", ""
+    )
 
 
 def test_sigterm_ends_the_zygote_and_the_child_it_waits_for(tmp_path):
@@ -123,9 +126,14 @@ def test_sigterm_ends_the_zygote_and_the_child_it_waits_for(tmp_path):
     script = tmp_path / "sleepy.py"
     script.write_text("import time\ntime.sleep(120)\n")  # hangs while the child loads it
     spec = Spec(script=str(script), result_path=str(tmp_path / "r.json"), workload="w")
-    proc = subprocess.Popen([sys.executable, "-m", "gpudiag.bakeoff.zygote", str(tmp_path / "state")],
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=child_env(), text=True,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gpudiag.bakeoff.zygote", str(tmp_path / "state")],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        env=child_env(),
+        text=True,
+        start_new_session=True,
+    )
     try:
         assert json.loads(proc.stdout.readline())["event"] == "ready"
         proc.stdin.write(json.dumps({"spec": spec.to_dict(), "log": str(tmp_path / "child.log")}) + "\n")

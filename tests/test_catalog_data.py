@@ -27,15 +27,42 @@ GPU_ROWS = _raw("gpus.toml")["gpu"]
 # Every per-cc limit the loader copies onto DeviceFacts, plus the row's own fields.
 CC_FIELDS = ("cc", "arch_name", *catalog.CC_LIMIT_FIELDS, "fp32_lanes_per_sm", "sources")
 EXPECTED_CCS = {
-    "7.0", "7.2", "7.5", "8.0", "8.6", "8.7", "8.9", "9.0", "10.0", "10.3", "11.0", "12.0", "12.1",
+    "7.0",
+    "7.2",
+    "7.5",
+    "8.0",
+    "8.6",
+    "8.7",
+    "8.9",
+    "9.0",
+    "10.0",
+    "10.3",
+    "11.0",
+    "12.0",
+    "12.1",
 }
 GPU_REQUIRED = ("key", "name", "compute_capability", "sm_count", "sources")
 SOURCE_KINDS = {"live", "datasheet", "third-party", "derived"}
-VALUE_FIELDS = ("sm_count", "l2_bytes", "memory_gib", "memory_bus_width_bits", "memory_bandwidth_gbps",
-                "bf16_dense_tflops", *catalog.CC_LIMIT_FIELDS)
+VALUE_FIELDS = (
+    "sm_count",
+    "l2_bytes",
+    "memory_gib",
+    "memory_bus_width_bits",
+    "memory_bandwidth_gbps",
+    "bf16_dense_tflops",
+    *catalog.CC_LIMIT_FIELDS,
+)
 GPU_KNOWN_FIELDS = set(GPU_REQUIRED) | {
-    "aliases", "nvml_names", "l2_bytes", "memory_gib", "memory_bus_width_bits",
-    "memory_bandwidth_gbps", "bf16_dense_tflops", "notes", "conflicts", "arch_name",
+    "aliases",
+    "nvml_names",
+    "l2_bytes",
+    "memory_gib",
+    "memory_bus_width_bits",
+    "memory_bandwidth_gbps",
+    "bf16_dense_tflops",
+    "notes",
+    "conflicts",
+    "arch_name",
     *catalog.CC_LIMIT_FIELDS,
 }
 ARCH_NAMES = {"Volta", "Turing", "Ampere", "Ada Lovelace", "Hopper", "Blackwell"}
@@ -201,13 +228,38 @@ def test_facts_from_rows_build():
 @pytest.mark.parametrize(
     "query, sm_count",
     [
-        ("3070", 46), ("3060", 28), ("3080", 68), ("3090", 82), ("2080 ti", 68), ("4090", 128),
-        ("5090", 170), ("a10g", 80), ("a10", 72), ("l4", 58), ("l40s", 142), ("h100 pcie", 114),
-        ("h200", 132), ("h20", 78), ("b200", 148), ("RTX PRO 6000", 188), ("gb10", 48), ("t4", 40),
-        ("v100", 80), ("orin", 16), ("jetson thor", 20), ("a100", 108),
+        ("3070", 46),
+        ("3060", 28),
+        ("3080", 68),
+        ("3090", 82),
+        ("2080 ti", 68),
+        ("4090", 128),
+        ("5090", 170),
+        ("a10g", 80),
+        ("a10", 72),
+        ("l4", 58),
+        ("l40s", 142),
+        ("h100 pcie", 114),
+        ("h200", 132),
+        ("h20", 78),
+        ("b200", 148),
+        ("RTX PRO 6000", 188),
+        ("gb10", 48),
+        ("t4", 40),
+        ("v100", 80),
+        ("orin", 16),
+        ("jetson thor", 20),
+        ("a100", 108),
         # laptop parts have fewer SMs than the desktop card of the same name
-        ("rtx 4060 laptop", 24), ("4080 laptop", 58), ("3080 laptop", 48), ("5090 laptop", 82),
-        ("gtx 1650", 14), ("gtx 1660 ti", 24), ("5070 ti", 70), ("l20", 92), ("a800", 108),
+        ("rtx 4060 laptop", 24),
+        ("4080 laptop", 58),
+        ("3080 laptop", 48),
+        ("5090 laptop", 82),
+        ("gtx 1650", 14),
+        ("gtx 1660 ti", 24),
+        ("5070 ti", 70),
+        ("l20", 92),
+        ("a800", 108),
     ],
 )
 def test_sm_counts(query, sm_count):
@@ -321,12 +373,23 @@ def test_h200_row_is_the_live_h200():
 
     doc = json.loads(LIVE_H200.read_text())
     attrs = {v["id"]: v["value"] for v in doc["cuda"]["attributes"].values()}
-    live = {"sm_count": attrs[16], "l2_bytes": attrs[38], "memory_bus_width_bits": attrs[37],
-            "memory_gib": round(doc["nvml"]["memory_total_bytes"] / 2**30, 1),
-            "smem_per_block_optin_bytes": attrs[97], "smem_per_sm_bytes": attrs[81], "smem_per_block_bytes": attrs[8],
-            "smem_reserved_per_block_bytes": attrs[111], "regs_per_sm": attrs[82], "regs_per_block": attrs[12],
-            "max_threads_per_sm": attrs[39], "max_threads_per_block": attrs[1], "max_blocks_per_sm": attrs[106],
-            "warp_size": attrs[10], "fp32_lanes_per_sm": doc["nvml"]["num_gpu_cores"] // attrs[16]}
+    live = {
+        "sm_count": attrs[16],
+        "l2_bytes": attrs[38],
+        "memory_bus_width_bits": attrs[37],
+        "memory_gib": round(doc["nvml"]["memory_total_bytes"] / 2**30, 1),
+        "smem_per_block_optin_bytes": attrs[97],
+        "smem_per_sm_bytes": attrs[81],
+        "smem_per_block_bytes": attrs[8],
+        "smem_reserved_per_block_bytes": attrs[111],
+        "regs_per_sm": attrs[82],
+        "regs_per_block": attrs[12],
+        "max_threads_per_sm": attrs[39],
+        "max_threads_per_block": attrs[1],
+        "max_blocks_per_sm": attrs[106],
+        "warp_size": attrs[10],
+        "fp32_lanes_per_sm": doc["nvml"]["num_gpu_cores"] // attrs[16],
+    }
     row = next(r for r in GPU_ROWS if r["key"] == "h200")
     cc = next(r for r in CC_ROWS if r["cc"] == "9.0")
     checked = 0

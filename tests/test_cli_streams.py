@@ -17,15 +17,22 @@ def _run(*args: str, env: dict | None = None, **kw) -> subprocess.CompletedProce
     return subprocess.run([*GPUDIAG, *args], env=full_env, capture_output=True, text=True, timeout=120, **kw)
 
 
-@pytest.mark.parametrize("args", [
-    ("info", "--gpu", "h100"),
-    ("check-tiles", "128x128x64:3", "64x64x32:4", "--gpu", "h100", "--shape", "4096x4096x4096"),
-    ("explain-warning", "--list"),
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("info", "--gpu", "h100"),
+        ("check-tiles", "128x128x64:3", "64x64x32:4", "--gpu", "h100", "--shape", "4096x4096x4096"),
+        ("explain-warning", "--list"),
+    ],
+)
 def test_reader_closing_the_pipe_early_is_not_an_error(args):
     # `gpudiag ... | head -1`: the reader takes one line and closes the pipe.
-    proc = subprocess.Popen([*GPUDIAG, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            env={**os.environ, "CUDA_VISIBLE_DEVICES": "", "COLUMNS": "80"})
+    proc = subprocess.Popen(
+        [*GPUDIAG, *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "CUDA_VISIBLE_DEVICES": "", "COLUMNS": "80"},
+    )
     proc.stdout.readline()
     proc.stdout.close()
     stderr = proc.stderr.read().decode()
@@ -56,11 +63,14 @@ def test_no_json_document_without_json(cli):
     assert r.exit_code == 2 and r.stdout == ""
 
 
-@pytest.mark.parametrize("args", [
-    ("info", "--gpu", "h100"),
-    ("check-tiles", "128x128x64:3", "--gpu", "h100", "--shape", "8192x8192x8192"),
-    ("explain-warning", "Not enough SMs to use max_autotune_gemm mode", "--gpu", "rtx 3070"),
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("info", "--gpu", "h100"),
+        ("check-tiles", "128x128x64:3", "--gpu", "h100", "--shape", "8192x8192x8192"),
+        ("explain-warning", "Not enough SMs to use max_autotune_gemm mode", "--gpu", "rtx 3070"),
+    ],
+)
 def test_ascii_only_stream_gets_ascii_not_an_encoding_error(args):
     r = _run(*args, env={"PYTHONIOENCODING": "ascii", "COLUMNS": "80"})
     assert r.returncode in (0, 1), r.stderr
@@ -68,8 +78,9 @@ def test_ascii_only_stream_gets_ascii_not_an_encoding_error(args):
     r.stdout.encode("ascii")  # raises if anything non-ASCII got through
 
 
-ERROR_SCHEMA = json.loads((__import__("pathlib").Path(__file__).resolve().parents[1]
-                           / "docs/schemas/error.schema.json").read_text())
+ERROR_SCHEMA = json.loads(
+    (__import__("pathlib").Path(__file__).resolve().parents[1] / "docs/schemas/error.schema.json").read_text()
+)
 
 
 def _error_doc(r) -> dict:
@@ -80,16 +91,21 @@ def _error_doc(r) -> dict:
     return doc
 
 
-@pytest.mark.parametrize("args, command", [
-    (("info", "--index", "3", "--json"), "info"),
-    (("info", "--gpu", "MI300X", "--json"), "info"),
-    (("info", "--gpu", "h100", "--index", "0", "--json"), "info"),
-    (("explain-warning", "--gpu", "no-such-gpu-xyz", "Not enough SMs to use max_autotune_gemm mode", "--json"),
-     "explain-warning"),
-    (("check-tiles", "banana", "--gpu", "h100", "--json"), "check-tiles"),
-    (("bakeoff", "/no/such/script.py", "--json"), "bakeoff"),
-    (("no-such-command", "--json"), "no-such-command"),
-])
+@pytest.mark.parametrize(
+    "args, command",
+    [
+        (("info", "--index", "3", "--json"), "info"),
+        (("info", "--gpu", "MI300X", "--json"), "info"),
+        (("info", "--gpu", "h100", "--index", "0", "--json"), "info"),
+        (
+            ("explain-warning", "--gpu", "no-such-gpu-xyz", "Not enough SMs to use max_autotune_gemm mode", "--json"),
+            "explain-warning",
+        ),
+        (("check-tiles", "banana", "--gpu", "h100", "--json"), "check-tiles"),
+        (("bakeoff", "/no/such/script.py", "--json"), "bakeoff"),
+        (("no-such-command", "--json"), "no-such-command"),
+    ],
+)
 def test_every_command_error_path_prints_the_error_document(cli, fake_h100, args, command):
     r = cli(*args)
     assert r.exit_code == 2, (r.stdout, r.stderr)

@@ -83,36 +83,71 @@ def test_generic_entries_lose_to_specific():
     assert MATCHER.match("skipping cudagraphs due to something new").id == "cudagraphs.skipped-other"
 
 
-@pytest.mark.parametrize("line,expected", [
-    ("[rank3]:W0412 10:02:11.518000 140213 torch/_inductor/utils.py:99] [7/3_1] Not enough SMs to use max_autotune_gemm mode", "inductor.not-enough-sms"),
-    ("\x1b[33mW1123 07:45:26.064000 736 utils.py:1] Not enough SMs to use max_autotune_gemm mode\x1b[0m", "inductor.not-enough-sms"),
-    ("/x/y.py:12: UserWarning: TensorFloat32 tensor cores for float32 matrix multiplication available but not enabled.", "inductor.tf32-disabled"),
-    ("torch._dynamo hit config.recompile_limit (64)", "dynamo.recompile-limit"),
-    ("torch._dynamo hit config.cache_size_limit (8)", "dynamo.recompile-limit"),
-    ("out of resource: shared memory, Required: 99999, Hardware limit: 12345. Reducing block sizes", "triton.out-of-resource-shared-memory"),
-    # the formats of issue 12: torch 2.0's logger header, torchrun's [default0]:, a \r progress bar
-    ("[2023-04-13 21:42:57,808] torch._inductor.utils: [WARNING] not enough SMs to use max_autotune_gemm mode", "inductor.not-enough-sms"),
-    ("[default0]:W0412 10:02:11.518000 1 torch/_inductor/utils.py:99] Not enough SMs to use max_autotune_gemm mode", "inductor.not-enough-sms"),
-    ("100%|####| 10/10 [00:01<00:00]\rW1123 07:45:26.064000 736 torch/_inductor/utils.py:1] Not enough SMs to use max_autotune_gemm mode", "inductor.not-enough-sms"),
-    ("E   triton.runtime.errors.OutOfResources: out of resource: shared memory, Required: 1, Hardware limit: 0", "triton.out-of-resource-shared-memory"),
-    ("C:\\Users\\me\\env\\Lib\\site-packages\\torch\\_inductor\\compile_fx.py:236: UserWarning: TensorFloat32 tensor cores for float32 matrix multiplication available but not enabled", "inductor.tf32-disabled"),
-])
+@pytest.mark.parametrize(
+    "line,expected",
+    [
+        (
+            "[rank3]:W0412 10:02:11.518000 140213 torch/_inductor/utils.py:99] [7/3_1] Not enough SMs to use max_autotune_gemm mode",
+            "inductor.not-enough-sms",
+        ),
+        (
+            "\x1b[33mW1123 07:45:26.064000 736 utils.py:1] Not enough SMs to use max_autotune_gemm mode\x1b[0m",
+            "inductor.not-enough-sms",
+        ),
+        (
+            "/x/y.py:12: UserWarning: TensorFloat32 tensor cores for float32 matrix multiplication available but not enabled.",
+            "inductor.tf32-disabled",
+        ),
+        ("torch._dynamo hit config.recompile_limit (64)", "dynamo.recompile-limit"),
+        ("torch._dynamo hit config.cache_size_limit (8)", "dynamo.recompile-limit"),
+        (
+            "out of resource: shared memory, Required: 99999, Hardware limit: 12345. Reducing block sizes",
+            "triton.out-of-resource-shared-memory",
+        ),
+        # the formats of issue 12: torch 2.0's logger header, torchrun's [default0]:, a \r progress bar
+        (
+            "[2023-04-13 21:42:57,808] torch._inductor.utils: [WARNING] not enough SMs to use max_autotune_gemm mode",
+            "inductor.not-enough-sms",
+        ),
+        (
+            "[default0]:W0412 10:02:11.518000 1 torch/_inductor/utils.py:99] Not enough SMs to use max_autotune_gemm mode",
+            "inductor.not-enough-sms",
+        ),
+        (
+            "100%|####| 10/10 [00:01<00:00]\rW1123 07:45:26.064000 736 torch/_inductor/utils.py:1] Not enough SMs to use max_autotune_gemm mode",
+            "inductor.not-enough-sms",
+        ),
+        (
+            "E   triton.runtime.errors.OutOfResources: out of resource: shared memory, Required: 1, Hardware limit: 0",
+            "triton.out-of-resource-shared-memory",
+        ),
+        (
+            "C:\\Users\\me\\env\\Lib\\site-packages\\torch\\_inductor\\compile_fx.py:236: UserWarning: TensorFloat32 tensor cores for float32 matrix multiplication available but not enabled",
+            "inductor.tf32-disabled",
+        ),
+    ],
+)
 def test_variants_with_prefixes_and_changed_numbers(line, expected):
     assert MATCHER.match(line).id == expected
 
 
 def test_wrapped_exception_is_explained_before_its_wrapper():
-    line = ("torch._dynamo.exc.BackendCompilerFailed: backend='inductor' raised: RuntimeError: "
-            "Triton Error [CUDA]: device kernel image is invalid")
+    line = (
+        "torch._dynamo.exc.BackendCompilerFailed: backend='inductor' raised: RuntimeError: "
+        "Triton Error [CUDA]: device kernel image is invalid"
+    )
     assert MATCHER.match(line).id == "triton.kernel-image-invalid"
     assert MATCHER.match("torch._dynamo.exc.BackendCompilerFailed: backend='inductor' raised:").kind == "family"
 
 
-@pytest.mark.parametrize("line,family", [
-    ("torch._subclasses.fake_tensor.SomeNewError: aten.foo.default", "fake-tensor"),
-    ("torch._export.verifier.SomeNewError: node x is not allowed", "export"),
-    ("torch._inductor.runtime.triton_heuristics.SomeNewError: launch failed", "inductor.autotuning"),
-])
+@pytest.mark.parametrize(
+    "line,family",
+    [
+        ("torch._subclasses.fake_tensor.SomeNewError: aten.foo.default", "fake-tensor"),
+        ("torch._export.verifier.SomeNewError: node x is not allowed", "export"),
+        ("torch._inductor.runtime.triton_heuristics.SomeNewError: launch failed", "inductor.autotuning"),
+    ],
+)
 def test_a_qualified_exception_names_its_subsystem(line, family):
     """A class no family lists still says which module raised it."""
     match = MATCHER.match(line)
@@ -120,9 +155,11 @@ def test_a_qualified_exception_names_its_subsystem(line, family):
 
 
 def test_exceptions_of_other_packages_get_no_family():
-    for line in ("jaxlib.xla_extension.XlaRuntimeError: RESOURCE_EXHAUSTED: out of memory",
-                 "conda.exceptions.PackagesNotFoundError: The following packages are missing",
-                 "tritonclient.utils.InferenceServerException: model not ready"):
+    for line in (
+        "jaxlib.xla_extension.XlaRuntimeError: RESOURCE_EXHAUSTED: out of memory",
+        "conda.exceptions.PackagesNotFoundError: The following packages are missing",
+        "tritonclient.utils.InferenceServerException: model not ready",
+    ):
         assert MATCHER.match(line) is None, line
 
 
@@ -134,6 +171,21 @@ def test_bad_rows_are_reported_by_id():
     with pytest.raises(GpudiagError, match="broken.family"):
         parse_families({"family": [{"id": "broken.family", "title": "t"}]})
     with pytest.raises(GpudiagError, match="already used"):
-        parse_families({"family": [dict(id="inductor.not-enough-sms", title="t", severity="unknown", meaning="m",
-                                        trigger="t", source_file="torch/x.py", source_text="x", emitters=["torch"],
-                                        fixes=[{"text": "f"}])]}, {"inductor.not-enough-sms"})
+        parse_families(
+            {
+                "family": [
+                    dict(
+                        id="inductor.not-enough-sms",
+                        title="t",
+                        severity="unknown",
+                        meaning="m",
+                        trigger="t",
+                        source_file="torch/x.py",
+                        source_text="x",
+                        emitters=["torch"],
+                        fixes=[{"text": "f"}],
+                    )
+                ]
+            },
+            {"inductor.not-enough-sms"},
+        )

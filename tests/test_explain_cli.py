@@ -13,11 +13,15 @@ from gpudiag.explain.scan import scan_stream
 
 LOGS = Path(__file__).parent / "data" / "logs"
 SMS_LINE = "W1123 07:45:26.064000 736 torch/_inductor/utils.py:1250] [0/0] Not enough SMs to use max_autotune_gemm mode"
-TF32_LINE = ("UserWarning: TensorFloat32 tensor cores for float32 matrix multiplication available but not enabled. "
-             "Consider setting torch.set_float32_matmul_precision('high') for better performance.")
-NOVALID_LINE = ("E1123 torch/_inductor/select_algorithm.py:3541] [0/0] Exception No valid triton configs. "
-                "OutOfMemoryError: out of resource: triton_mm Required: 262144 Hardware limit:232448 Reducing "
-                "block sizes or num_stages may help.")
+TF32_LINE = (
+    "UserWarning: TensorFloat32 tensor cores for float32 matrix multiplication available but not enabled. "
+    "Consider setting torch.set_float32_matmul_precision('high') for better performance."
+)
+NOVALID_LINE = (
+    "E1123 torch/_inductor/select_algorithm.py:3541] [0/0] Exception No valid triton configs. "
+    "OutOfMemoryError: out of resource: triton_mm Required: 262144 Hardware limit:232448 Reducing "
+    "block sizes or num_stages may help."
+)
 
 
 def _json(r):
@@ -42,6 +46,7 @@ def test_live_verdicts_come_from_nvml_without_cuinit(cli, monkeypatch):
     """explain-warning never initialises the CUDA driver while NVML answers: the SM count is NVML's
     core count over the architecture's FP32 lanes per SM, the limits come from the per-cc table."""
     import fakes
+
     from gpudiag.device import cudadrv
 
     fakes.install(monkeypatch, [fakes.rtx3070()], [fakes.rtx3070()])
@@ -49,6 +54,7 @@ def test_live_verdicts_come_from_nvml_without_cuinit(cli, monkeypatch):
 
     def no_driver():
         raise AssertionError("explain-warning initialised the CUDA driver")
+
     monkeypatch.setattr(cudadrv, "open_driver", no_driver)
     d = _json(cli("explain-warning", SMS_LINE, "--json"))
     assert d["verdict"]["applies"] == "yes" and "46 SMs < 68" in d["verdict"]["summary"]
@@ -82,7 +88,9 @@ def test_gpu_flag_uses_catalogue(cli, no_gpu):
 
 
 def test_smem_line_from_smaller_gpu_does_not_apply_on_h100(cli, fake_h100):
-    d = _json(cli("explain-warning", "out of resource: shared memory, Required: 131072, Hardware limit: 101376", "--json"))
+    d = _json(
+        cli("explain-warning", "out of resource: shared memory, Required: 131072, Hardware limit: 101376", "--json")
+    )
     assert d["id"] == "triton.out-of-resource-shared-memory"
     assert d["verdict"]["applies"] == "no"
     assert any("101,376" in x for x in d["verdict"]["details"])
@@ -102,8 +110,10 @@ def test_tf32_verdict_h100_uses_datasheet(cli, fake_h100):
     assert any("10-bit mantissa" in x for x in v["details"])
 
 
-@pytest.mark.parametrize(("gpu", "datasheet"), [("L4", "on L4"), ("RTX 3070", "on GeForce RTX 3070"),
-                                                 ("L40S", None), ("RTX 3070 Ti", None), ("A10G", None)])
+@pytest.mark.parametrize(
+    ("gpu", "datasheet"),
+    [("L4", "on L4"), ("RTX 3070", "on GeForce RTX 3070"), ("L40S", None), ("RTX 3070 Ti", None), ("A10G", None)],
+)
 def test_tf32_datasheet_row_is_the_exact_model(cli, no_gpu, gpu, datasheet):
     # A name-substring match once gave the L40S the L4's numbers and the 3070 Ti the 3070's.
     v = _json(cli("explain-warning", TF32_LINE, "--gpu", gpu, "--json"))["verdict"]
@@ -143,20 +153,37 @@ def test_bad_inputs_exit_2(cli, no_gpu, tmp_path):
     empty.write_bytes(b"")
     binary = tmp_path / "bin.log"
     binary.write_bytes(b"\x7fELF\x00\x00\x01" * 100)
-    for args in (("--log", str(empty)), ("--log", str(binary)), ("--log", str(tmp_path / "missing.log")),
-                 ("--log", str(tmp_path)), ("",), ()):
+    for args in (
+        ("--log", str(empty)),
+        ("--log", str(binary)),
+        ("--log", str(tmp_path / "missing.log")),
+        ("--log", str(tmp_path)),
+        ("",),
+        (),
+    ):
         r = cli("explain-warning", *args)
         assert r.exit_code == 2, (args, r.stdout)
         assert r.stderr.startswith("gpudiag: ") and "Traceback" not in r.stderr
 
 
 def test_log_from_stdin_sorted_by_cost(cli, fake_rtx3070):
-    text = "\n".join([SMS_LINE, SMS_LINE.replace("736", "737"), "step 1 loss 0.5",
-                      "Traceback (most recent call last):", '  File "x.py", line 1, in <module>', "    f()",
-                      "triton.runtime.errors.OutOfResources: out of resource: shared memory, Required: 196608, "
-                      "Hardware limit: 101376. Reducing block sizes or `num_stages` may help.",
-                      "W1123 07:45:27.000000 736 mylib/foo.py:12] something odd happened 42 times",
-                      "W1123 07:45:28.000000 736 mylib/foo.py:12] something odd happened 43 times"]) + "\n"
+    text = (
+        "\n".join(
+            [
+                SMS_LINE,
+                SMS_LINE.replace("736", "737"),
+                "step 1 loss 0.5",
+                "Traceback (most recent call last):",
+                '  File "x.py", line 1, in <module>',
+                "    f()",
+                "triton.runtime.errors.OutOfResources: out of resource: shared memory, Required: 196608, "
+                "Hardware limit: 101376. Reducing block sizes or `num_stages` may help.",
+                "W1123 07:45:27.000000 736 mylib/foo.py:12] something odd happened 42 times",
+                "W1123 07:45:28.000000 736 mylib/foo.py:12] something odd happened 43 times",
+            ]
+        )
+        + "\n"
+    )
     d = _json(cli("explain-warning", "--log", "-", "--json", input=text))
     ids = [k["id"] for k in d["known"]]
     assert ids == ["triton.out-of-resource-shared-memory", "inductor.not-enough-sms"]  # fatal first
@@ -188,8 +215,9 @@ def test_chunk_boundaries_do_not_change_the_answer(tmp_path):
 
     big = scan_stream(m, io.BytesIO(data))
     small = scan_stream(m, io.BytesIO(data), chunk_bytes=97)
-    assert {k: (v.count, v.first_line) for k, v in big.known.items()} == \
-           {k: (v.count, v.first_line) for k, v in small.known.items()}
+    assert {k: (v.count, v.first_line) for k, v in big.known.items()} == {
+        k: (v.count, v.first_line) for k, v in small.known.items()
+    }
     assert big.lines == small.lines == data.count(b"\n")
 
 
@@ -203,18 +231,25 @@ WIDTH_CASES = [
     ("--gpu", "RTX 3070", NOVALID_LINE),
     ("--gpu", "H100", TF32_LINE),
     ("dynamo.recompile-limit",),
-    ("torch._dynamo hit config.recompile_limit (8)\n   function: 'forward' (/a/very/long/path/that/goes/on/and/on/"
-     "and/on/model_with_a_long_name.py:10)\n   last reason: 0/7: tensor 'L['x']' size mismatch at index 0. "
-     "expected 7, actual 8",),
+    (
+        "torch._dynamo hit config.recompile_limit (8)\n   function: 'forward' (/a/very/long/path/that/goes/on/and/on/"
+        "and/on/model_with_a_long_name.py:10)\n   last reason: 0/7: tensor 'L['x']' size mismatch at index 0. "
+        "expected 7, actual 8",
+    ),
     ("torch._inductor.exc.InductorError: something inductor has never said before",),
     ("skipping cudagraph trees because the moon is full",),
     ("--list",),
     ("--help",),
-    *(("--log", str(LOGS / name)) for name in ("h200_recompile_limit_hard__default.log",
-                                               "h200_graph_breaks__default.log",
-                                               "h200_cpu_tensor__reduce-overhead.log",
-                                               "cpu_guard_module_int__default.log",
-                                               "h200_fail_on_recompile__default.log")),
+    *(
+        ("--log", str(LOGS / name))
+        for name in (
+            "h200_recompile_limit_hard__default.log",
+            "h200_graph_breaks__default.log",
+            "h200_cpu_tensor__reduce-overhead.log",
+            "cpu_guard_module_int__default.log",
+            "h200_fail_on_recompile__default.log",
+        )
+    ),
 ]
 
 

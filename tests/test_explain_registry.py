@@ -14,13 +14,24 @@ from gpudiag.explain.catalog import families, load
 from gpudiag.explain.matcher import Matcher
 
 DATA = {
-    "GB0001": [{"Gb_type": "Attempted to call function marked as skipped", "Context": "module: {module_name}",
-                "Explanation": "Dynamo developers have intentionally marked that the function `{fn_name}` "
-                               "should not be traced.", "Hints": ["Remove the function from the skip list.",
-                                                                  "It may be possible to write Dynamo tracing rules "
-                                                                  "for this code."]},
-               {"Gb_type": "Attempted to call function marked as skipped (old wording)", "Context": "",
-                "Explanation": "", "Hints": []}],
+    "GB0001": [
+        {
+            "Gb_type": "Attempted to call function marked as skipped",
+            "Context": "module: {module_name}",
+            "Explanation": "Dynamo developers have intentionally marked that the function `{fn_name}` "
+            "should not be traced.",
+            "Hints": [
+                "Remove the function from the skip list.",
+                "It may be possible to write Dynamo tracing rules for this code.",
+            ],
+        },
+        {
+            "Gb_type": "Attempted to call function marked as skipped (old wording)",
+            "Context": "",
+            "Explanation": "",
+            "Hints": [],
+        },
+    ],
     "GB0002": [{"Gb_type": "Import failure", "Context": "", "Explanation": "x", "Hints": []}],
     "not-a-list": {"Gb_type": "ignored"},
 }
@@ -40,25 +51,30 @@ def test_parse_keeps_current_and_old_wordings():
     assert reg.label == "torch 2.99.0 torch/_dynamo/graph_break_registry.json"
 
 
-@pytest.mark.parametrize("message,text,from_torch,expected", [
-    ("Attempted to call function marked as skipped", "", False, "GB0001"),
-    ("Unsupported: Attempted to call function marked as skipped", "", False, "GB0001"),
-    ("torch._dynamo.exc.Unsupported: Attempted to call function marked as skipped", "", False, "GB0001"),
-    ("Graph Break Reason: Attempted to call function marked as skipped", "", False, "GB0001"),
-    ("anything", "see https://meta-pytorch.github.io/compile-graph-break-site/gb/gb0002.html", False, "GB0002"),
-    ("Unsupported: Import failure", "", False, "GB0002"),  # named as a graph break: taken
-    ("Import failure", "", True, "GB0002"),  # a bare short type from torch's logger: taken
-    ("Import failure", "", False, None),  # the same words from anywhere else: not a graph break
-    ("Attempted to call function marked as skipped, twice", "", False, None),
-])
+@pytest.mark.parametrize(
+    "message,text,from_torch,expected",
+    [
+        ("Attempted to call function marked as skipped", "", False, "GB0001"),
+        ("Unsupported: Attempted to call function marked as skipped", "", False, "GB0001"),
+        ("torch._dynamo.exc.Unsupported: Attempted to call function marked as skipped", "", False, "GB0001"),
+        ("Graph Break Reason: Attempted to call function marked as skipped", "", False, "GB0001"),
+        ("anything", "see https://meta-pytorch.github.io/compile-graph-break-site/gb/gb0002.html", False, "GB0002"),
+        ("Unsupported: Import failure", "", False, "GB0002"),  # named as a graph break: taken
+        ("Import failure", "", True, "GB0002"),  # a bare short type from torch's logger: taken
+        ("Import failure", "", False, None),  # the same words from anywhere else: not a graph break
+        ("Attempted to call function marked as skipped, twice", "", False, None),
+    ],
+)
 def test_lookup(message, text, from_torch, expected):
     gb = _reg().lookup(message, text, from_torch)
     assert (gb.gb_id if gb else None) == expected
 
 
 def test_installed_registry_is_read_without_importing_torch():
-    code = ("import sys; from gpudiag.explain import registry; r = registry.installed(); "
-            "print(r is not None, 'torch' in sys.modules)")
+    code = (
+        "import sys; from gpudiag.explain import registry; r = registry.installed(); "
+        "print(r is not None, 'torch' in sys.modules)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert out[1] == "False"
     if out[0] == "False":
@@ -80,8 +96,10 @@ def test_installed_registry_knows_torchs_ids(installed_registry):
 
 
 LINE = "torch._dynamo.exc.Unsupported: Attempt to trace generator"  # no catalogue entry: the registry answers
-BUILTIN = ("torch._dynamo.exc.Unsupported: Failed to trace builtin operator\n"
-           "  Explanation: Dynamo does not know how to trace builtin operator `print` with argument types ['str']")
+BUILTIN = (
+    "torch._dynamo.exc.Unsupported: Failed to trace builtin operator\n"
+    "  Explanation: Dynamo does not know how to trace builtin operator `print` with argument types ['str']"
+)
 
 
 def test_a_graph_break_is_explained_from_the_registry(cli, no_gpu, installed_registry):
@@ -89,7 +107,9 @@ def test_a_graph_break_is_explained_from_the_registry(cli, no_gpu, installed_reg
     assert r.exit_code == 0, r.stderr
     d = json.loads(r.stdout)
     assert d["id"] == "GB0003" and d["match"]["kind"] == "registry" and d["match"]["exact"]
-    assert "graph_break_registry.json" in d["match"]["origin"] and installed_registry.torch_version in d["match"]["origin"]
+    assert (
+        "graph_break_registry.json" in d["match"]["origin"] and installed_registry.torch_version in d["match"]["origin"]
+    )
     assert d["severity"] == "fatal"  # the Unsupported exception itself: graph breaks were not allowed
     assert d["graph_break"]["id"] == "GB0003" and d["source"]["file"] == "torch/_dynamo/graph_break_registry.json"
 
@@ -117,7 +137,9 @@ def test_without_a_registry_the_catalogue_and_families_answer():
 
 def test_registry_text_of_a_log_line_ends_in_its_link(installed_registry):
     m = Matcher(load(), families())
-    text = ("V1201 10:00:00.000000 1 torch/_dynamo/symbolic_convert.py:1] [0/0] [__graph_breaks] For more details "
-            "about this graph break, please visit: https://meta-pytorch.github.io/compile-graph-break-site/gb/gb0124.html")
+    text = (
+        "V1201 10:00:00.000000 1 torch/_dynamo/symbolic_convert.py:1] [0/0] [__graph_breaks] For more details "
+        "about this graph break, please visit: https://meta-pytorch.github.io/compile-graph-break-site/gb/gb0124.html"
+    )
     match = m.match(text)
     assert match.kind == "registry" and match.id == "GB0124"

@@ -15,9 +15,11 @@ from gpudiag.explain.scan import scan_stream, sniff
 
 LOGS = Path(__file__).parent / "data" / "logs"
 SMS = "W1123 07:45:26.064000 736 torch/_inductor/utils.py:1250] [0/0] Not enough SMs to use max_autotune_gemm mode"
-TF32 = ("/v/site-packages/torch/_inductor/compile_fx.py:236: UserWarning: TensorFloat32 tensor cores for float32 "
-        "matrix multiplication available but not enabled. Consider setting `torch.set_float32_matmul_precision("
-        "'high')` for better performance.")
+TF32 = (
+    "/v/site-packages/torch/_inductor/compile_fx.py:236: UserWarning: TensorFloat32 tensor cores for float32 "
+    "matrix multiplication available but not enabled. Consider setting `torch.set_float32_matmul_precision("
+    "'high')` for better performance."
+)
 
 
 def _scan(data: bytes | str, **kw):
@@ -27,14 +29,19 @@ def _scan(data: bytes | str, **kw):
 
 
 def test_prefixes_colours_and_progress_bars():
-    log = "\n".join([
-        "step 1 loss 0.5",
-        "\x1b[33m" + SMS + "\x1b[0m",
-        "[rank1]:" + SMS,
-        "[default0]:" + SMS,
-        "Epoch 1:  10%|█         | 10/100 [00:01<00:09, 9.9it/s]\r" + TF32,
-        "E       " + TF32,
-    ]) + "\n"
+    log = (
+        "\n".join(
+            [
+                "step 1 loss 0.5",
+                "\x1b[33m" + SMS + "\x1b[0m",
+                "[rank1]:" + SMS,
+                "[default0]:" + SMS,
+                "Epoch 1:  10%|█         | 10/100 [00:01<00:09, 9.9it/s]\r" + TF32,
+                "E       " + TF32,
+            ]
+        )
+        + "\n"
+    )
     r = _scan(log)
     assert {k: v.count for k, v in r.known.items()} == {"inductor.not-enough-sms": 3, "inductor.tf32-disabled": 2}
     assert r.known["inductor.tf32-disabled"].first_line == 5 and r.lines == 6 and not r.unknown
@@ -70,15 +77,20 @@ def test_binary_is_rejected():
 
 
 def test_traceback_is_attributed_to_its_final_line_and_backend_wrapper_is_joined():
-    log = "\n".join([
-        "Traceback (most recent call last):",
-        '  File "train.py", line 3, in <module>',
-        "    out = model(x)",
-        "torch._dynamo.exc.BackendCompilerFailed: backend='inductor' raised:",
-        "RuntimeError: Triton Error [CUDA]: device kernel image is invalid",
-        "",
-        "Set TORCH_LOGS=\"+dynamo\" and TORCHDYNAMO_VERBOSE=1 for more information",
-    ]) + "\n"
+    log = (
+        "\n".join(
+            [
+                "Traceback (most recent call last):",
+                '  File "train.py", line 3, in <module>',
+                "    out = model(x)",
+                "torch._dynamo.exc.BackendCompilerFailed: backend='inductor' raised:",
+                "RuntimeError: Triton Error [CUDA]: device kernel image is invalid",
+                "",
+                'Set TORCH_LOGS="+dynamo" and TORCHDYNAMO_VERBOSE=1 for more information',
+            ]
+        )
+        + "\n"
+    )
     r = _scan(log)
     assert r.tracebacks == 1
     [(ident, hit)] = r.known.items()
@@ -86,12 +98,17 @@ def test_traceback_is_attributed_to_its_final_line_and_backend_wrapper_is_joined
 
 
 def test_unrelated_warnings_are_listed_unrecognised_not_explained():
-    log = "\n".join([
-        "/home/u/train.py:12: UserWarning: the learning rate is very high",
-        "W1201 10:00:00.000000 1 mylib/foo.py:12] something odd happened 42 times",
-        "W1201 10:00:01.000000 1 mylib/foo.py:12] something odd happened 43 times",
-        "INFO:root:Everything is fine",
-    ]) + "\n"
+    log = (
+        "\n".join(
+            [
+                "/home/u/train.py:12: UserWarning: the learning rate is very high",
+                "W1201 10:00:00.000000 1 mylib/foo.py:12] something odd happened 42 times",
+                "W1201 10:00:01.000000 1 mylib/foo.py:12] something odd happened 43 times",
+                "INFO:root:Everything is fine",
+            ]
+        )
+        + "\n"
+    )
     r = _scan(log)
     assert not r.known
     assert sorted(u.count for u in r.unknown.values()) == [1, 2]
@@ -105,10 +122,17 @@ def test_gcc_fatal_error_is_found():
 
 def test_a_multi_line_glog_record_counts_once():
     head = "W1201 10:00:00.000000 1 torch/_dynamo/convert_frame.py:1994] [0/8]"
-    log = "\n".join([f"{head} torch._dynamo hit config.recompile_limit (8)",
-                     f"{head}    function: 'forward' (/x/model.py:10)",
-                     f"{head}    last reason: 0/7: tensor 'x' size mismatch at index 0. expected 7, actual 8",
-                     f"{head} To log all recompilation reasons, use TORCH_LOGS=\"recompiles\"."]) + "\n"
+    log = (
+        "\n".join(
+            [
+                f"{head} torch._dynamo hit config.recompile_limit (8)",
+                f"{head}    function: 'forward' (/x/model.py:10)",
+                f"{head}    last reason: 0/7: tensor 'x' size mismatch at index 0. expected 7, actual 8",
+                f'{head} To log all recompilation reasons, use TORCH_LOGS="recompiles".',
+            ]
+        )
+        + "\n"
+    )
     r = _scan(log)
     assert {k: v.count for k, v in r.known.items()} == {"dynamo.recompile-limit": 1} and not r.unknown
 
@@ -116,8 +140,9 @@ def test_a_multi_line_glog_record_counts_once():
 def test_chunk_boundaries_do_not_change_the_report():
     data = b"".join(p.read_bytes() for p in sorted(LOGS.glob("*.log")))
     big, small = _scan(data), _scan(data, chunk_bytes=97)
-    assert {k: (v.count, v.first_line) for k, v in big.known.items()} == \
-           {k: (v.count, v.first_line) for k, v in small.known.items()}
+    assert {k: (v.count, v.first_line) for k, v in big.known.items()} == {
+        k: (v.count, v.first_line) for k, v in small.known.items()
+    }
     assert {k: v.count for k, v in big.unknown.items()} == {k: v.count for k, v in small.unknown.items()}
     assert big.lines == small.lines == data.count(b"\n") and big.tracebacks == small.tracebacks
 
@@ -132,15 +157,22 @@ def test_a_line_longer_than_a_chunk():
 def test_a_compile_errors_closing_advice_is_explained_and_ranked_after_the_error():
     """torch 2.0-2.5 closed every dynamo error with 'Set TORCH_LOGS=...' and the suppress_errors advice;
     users paste those lines alone. They are explained, as harmless, after the error they close."""
-    log = "\n".join([
-        "torch._dynamo.exc.BackendCompilerFailed: backend='inductor' raised:",
-        "RuntimeError: Failed to find C compiler. Please specify via CC environment variable.",
-        "",
-        "You can suppress this exception and fall back to eager by setting:",
-        "    import torch._dynamo",
-        "    torch._dynamo.config.suppress_errors = True",
-    ]) + "\n"
+    log = (
+        "\n".join(
+            [
+                "torch._dynamo.exc.BackendCompilerFailed: backend='inductor' raised:",
+                "RuntimeError: Failed to find C compiler. Please specify via CC environment variable.",
+                "",
+                "You can suppress this exception and fall back to eager by setting:",
+                "    import torch._dynamo",
+                "    torch._dynamo.config.suppress_errors = True",
+            ]
+        )
+        + "\n"
+    )
     r = _scan(log)
     assert set(r.known) == {"triton.no-c-compiler", "dynamo.error-epilogue"} and not r.unknown
-    epilogue = Matcher(load(), families()).match("Set TORCH_LOGS=\"+dynamo\" and TORCHDYNAMO_VERBOSE=1 for more information")
+    epilogue = Matcher(load(), families()).match(
+        'Set TORCH_LOGS="+dynamo" and TORCHDYNAMO_VERBOSE=1 for more information'
+    )
     assert epilogue.id == "dynamo.error-epilogue" and epilogue.entry.severity == "harmless"

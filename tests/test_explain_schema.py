@@ -14,8 +14,10 @@ ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = json.loads((ROOT / "docs/schemas/explain-warning.schema.json").read_text())
 LOGS = ROOT / "tests" / "data" / "logs"
 SMS = "W1123 07:45:26.064000 736 torch/_inductor/utils.py:1250] [0/0] Not enough SMs to use max_autotune_gemm mode"
-GUARD = ("torch._dynamo hit config.recompile_limit (8)\n   function: 'forward' (/x/model.py:10)\n"
-         "   last reason: 0/7: tensor 'L['x']' size mismatch at index 0. expected 7, actual 8")
+GUARD = (
+    "torch._dynamo hit config.recompile_limit (8)\n   function: 'forward' (/x/model.py:10)\n"
+    "   last reason: 0/7: tensor 'L['x']' size mismatch at index 0. expected 7, actual 8"
+)
 
 
 def _doc(cli, *args, code=0):
@@ -50,14 +52,26 @@ def test_ids_and_misses(cli, no_gpu):
     assert _doc(cli, "--list")["form"] == "list"
 
 
-@pytest.mark.parametrize("log", ["h200_recompile_limit_hard__default.log", "h200_graph_breaks__default.log",
-                                 "h200_cpu_tensor__reduce-overhead.log", "h200_mutated_inputs__reduce-overhead.log",
-                                 "cpu_guard_module_int__default.log", "cpu_fail_on_recompile__default.log"])
+@pytest.mark.parametrize(
+    "log",
+    [
+        "h200_recompile_limit_hard__default.log",
+        "h200_graph_breaks__default.log",
+        "h200_cpu_tensor__reduce-overhead.log",
+        "h200_mutated_inputs__reduce-overhead.log",
+        "cpu_guard_module_int__default.log",
+        "cpu_fail_on_recompile__default.log",
+    ],
+)
 def test_log_scans_with_the_story(cli, no_gpu, log):
     doc = _doc(cli, "--log", str(LOGS / log))
     story = doc["story"]
-    assert story["functions"] or story["graph_breaks"]["by_reason"] or story["cudagraphs"]["partitions"] \
+    assert (
+        story["functions"]
+        or story["graph_breaks"]["by_reason"]
+        or story["cudagraphs"]["partitions"]
         or story["cudagraphs"]["skipped"]
+    )
 
 
 def test_errors_are_the_error_document(cli, no_gpu):

@@ -44,7 +44,9 @@ def test_sets_are_well_formed():
     # a thread's lines are all on one side of the split, and the third collection reuses no thread
     held = {r["url"] for name in ("heldback", "heldback2") for r in _lines(name)}
     assert not held & {r["url"] for name in ("dev", "dev2", "dev3") for r in _lines(name)}
-    earlier = {r["url"] for name in ("heldback", "dev", "negative", "heldback2", "dev2", "negative2") for r in _lines(name)}
+    earlier = {
+        r["url"] for name in ("heldback", "dev", "negative", "heldback2", "dev2", "negative2") for r in _lines(name)
+    }
     assert not earlier & {r["url"] for name in ("dev3", "negative3") for r in _lines(name)}
 
 

@@ -97,8 +97,10 @@ def test_fail_on_recompile(host):
 def test_graph_breaks_by_reason_and_frame_with_registry_ids(host):
     story = _log_story(f"{host}_graph_breaks__default.log")
     breaks = {g.reason: g for g in story.ranked_breaks()}
-    assert set(breaks) == {"Failed to trace builtin operator",
-                           "Unsupported Tensor.item() call with capture_scalar_outputs=False"}
+    assert set(breaks) == {
+        "Failed to trace builtin operator",
+        "Unsupported Tensor.item() call with capture_scalar_outputs=False",
+    }
     if installed() is not None:
         assert breaks["Failed to trace builtin operator"].gb_id == "GB0059"
         assert breaks["Unsupported Tensor.item() call with capture_scalar_outputs=False"].gb_id == "GB0124"
@@ -172,9 +174,10 @@ def test_torch_2_0_records():
 
 
 def test_functions_ranked_by_recompiles():
-    data = b"".join((LOGS / n).read_bytes() for n in ("cpu_guard_autocast__default.log",
-                                                      "cpu_guard_module_int__default.log",
-                                                      "cpu_recompiles__default.log"))
+    data = b"".join(
+        (LOGS / n).read_bytes()
+        for n in ("cpu_guard_autocast__default.log", "cpu_guard_module_int__default.log", "cpu_recompiles__default.log")
+    )
     story = _story(data)
     assert [f.recompiles for f in story.ranked_functions()] == [3, 2, 1]
 
@@ -194,24 +197,29 @@ def test_story_memory_is_bounded(monkeypatch):
         lines.append(f"{head}     triggered by the following guard failure(s):")
         lines.append(f"{head}     - 0/0: tensor 'x' size mismatch at index 0. expected 3, actual 4")
     for i in range(8):
-        lines.append(f"W1201 10:01:{i:02d}.000000 1 torch/_inductor/cudagraph_trees.py:1] skipping cudagraphs due to "
-                     f"reason number{'s' * i}")
+        lines.append(
+            f"W1201 10:01:{i:02d}.000000 1 torch/_inductor/cudagraph_trees.py:1] skipping cudagraphs due to "
+            f"reason number{'s' * i}"
+        )
     story = _story(("\n".join(lines) + "\n").encode())
     assert len(story.functions) == 20 and len(story.cudagraph_skips) == 5
     assert story.overflow == 10 + 3
 
 
-@pytest.mark.parametrize("failure,klass", [
-    ("tensor 'x' size mismatch at index 1. expected 8, actual 16", "size"),
-    ("tensor 'L['x']' stride mismatch at index 0. expected 4, actual 1", "size"),
-    ("tensor 'x' dtype mismatch. expected Float, actual Half", "dtype"),
-    ("tensor 'x' requires_grad mismatch. expected requires_grad=0", "requires_grad"),
-    ("GLOBAL_STATE changed: grad_mode ", "grad_mode"),
-    ("GLOBAL_STATE changed: autocast ", "autocast"),
-    ("___check_obj_id(L['self'].fn, 140234)", "object_id"),
-    ("len(L['xs']) == 3", "length"),
-    ("L['scale'] == 0.5  # return x * scale", "constant"),
-    ("something torch has not said before", "other"),
-])
+@pytest.mark.parametrize(
+    "failure,klass",
+    [
+        ("tensor 'x' size mismatch at index 1. expected 8, actual 16", "size"),
+        ("tensor 'L['x']' stride mismatch at index 0. expected 4, actual 1", "size"),
+        ("tensor 'x' dtype mismatch. expected Float, actual Half", "dtype"),
+        ("tensor 'x' requires_grad mismatch. expected requires_grad=0", "requires_grad"),
+        ("GLOBAL_STATE changed: grad_mode ", "grad_mode"),
+        ("GLOBAL_STATE changed: autocast ", "autocast"),
+        ("___check_obj_id(L['self'].fn, 140234)", "object_id"),
+        ("len(L['xs']) == 3", "length"),
+        ("L['scale'] == 0.5  # return x * scale", "constant"),
+        ("something torch has not said before", "other"),
+    ],
+)
 def test_classify_guard(failure, klass):
     assert classify_guard(failure).class_id == klass

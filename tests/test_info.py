@@ -55,8 +55,20 @@ def test_human_report_shows_every_section(cli, fake_h100):
     r = cli("info")
     assert r.exit_code == 0, r.stderr
     out = r.stdout
-    for text in ("NVIDIA H100 80GB HBM3", "sm_90", "232,448 B", "233,472 B", "kernel-tuning limits", "state",
-                 "max-autotune", "TF32", "PCIe", "580.159.04", "gpu_idle", "00000000:19:00.0"):
+    for text in (
+        "NVIDIA H100 80GB HBM3",
+        "sm_90",
+        "232,448 B",
+        "233,472 B",
+        "kernel-tuning limits",
+        "state",
+        "max-autotune",
+        "TF32",
+        "PCIe",
+        "580.159.04",
+        "gpu_idle",
+        "00000000:19:00.0",
+    ):
         assert text in out, text
 
 
@@ -85,8 +97,16 @@ def test_no_driver_reports_what_is_knowable_and_exits_2(cli, no_gpu):
     assert r.exit_code == 2
     assert len(r.stderr.strip().splitlines()) == 1
     assert "no NVIDIA GPU here" in r.stderr and "--gpu NAME" in r.stderr
-    for text in ("no GPU visible", "NVML Shared Library Not Found", "libcuda.so.1 not found", "software", "torch",
-                 "is_big_gpu", "python / gpudiag", "gpudiag info --gpu NAME"):
+    for text in (
+        "no GPU visible",
+        "NVML Shared Library Not Found",
+        "libcuda.so.1 not found",
+        "software",
+        "torch",
+        "is_big_gpu",
+        "python / gpudiag",
+        "gpudiag info --gpu NAME",
+    ):
         assert text in r.stdout, text
 
 
@@ -105,8 +125,17 @@ def test_no_driver_json_is_the_info_document_with_no_device(cli, no_gpu, monkeyp
 def test_no_driver_with_torch_check_still_asks_torch(cli, no_gpu, monkeypatch):
     from gpudiag.installed import torch_view
 
-    monkeypatch.setattr(torch_view, "check", lambda indices=None: torch_view.TorchView(
-        imported=True, version="2.13.0+cpu", cuda_available=False, device_count=0, float32_matmul_precision="highest"))
+    monkeypatch.setattr(
+        torch_view,
+        "check",
+        lambda indices=None: torch_view.TorchView(
+            imported=True,
+            version="2.13.0+cpu",
+            cuda_available=False,
+            device_count=0,
+            float32_matmul_precision="highest",
+        ),
+    )
     r = cli("info", "--torch", "--json")
     assert r.exit_code == 2
     doc = json.loads(r.stdout)
@@ -121,8 +150,12 @@ def test_gpu_present_report_has_no_no_device(cli, fake_h100):
 @pytest.mark.parametrize("cvd", ["", "7", "GPU-does-not-exist"])
 def test_cuda_visible_devices_hiding_every_gpu(cli, monkeypatch, cvd):
     gpu = fakes.h100()
-    fakes.install(monkeypatch, [gpu], None,
-                  driver_error=cudadrv.CudaDriverError("cuInit", cudadrv.CUDA_ERROR_NO_DEVICE, "CUDA_ERROR_NO_DEVICE"))
+    fakes.install(
+        monkeypatch,
+        [gpu],
+        None,
+        driver_error=cudadrv.CudaDriverError("cuInit", cudadrv.CUDA_ERROR_NO_DEVICE, "CUDA_ERROR_NO_DEVICE"),
+    )
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", cvd)
     r = cli("info")
     assert r.exit_code == 2
@@ -132,8 +165,12 @@ def test_cuda_visible_devices_hiding_every_gpu(cli, monkeypatch, cvd):
 
 def test_unsupported_nvml_calls_become_unavailable_fields(cli, monkeypatch):
     gpu = fakes.h100()
-    gpu.unsupported = {"nvmlDeviceGetPowerUsage", "nvmlDeviceGetBoardPartNumber", "nvmlDeviceGetEccMode",
-                       "nvmlDeviceGetMemoryBusWidth"}
+    gpu.unsupported = {
+        "nvmlDeviceGetPowerUsage",
+        "nvmlDeviceGetBoardPartNumber",
+        "nvmlDeviceGetEccMode",
+        "nvmlDeviceGetMemoryBusWidth",
+    }
     fakes.install(monkeypatch, [gpu], [gpu])
     r = cli("info", "--json")
     assert r.exit_code == 0
@@ -207,8 +244,9 @@ def test_torch_cuda_newer_than_driver(fake_h100, monkeypatch):
     assert v.answer == "no" and "driver supports only CUDA 12.4" in v.why
 
 
-@pytest.mark.parametrize("name,sm,sms", [("gb10", "sm_121", 48), ("RTX 3070", "sm_86", 46), ("3070", "sm_86", 46),
-                                         ("H100", "sm_90", 132)])
+@pytest.mark.parametrize(
+    "name,sm,sms", [("gb10", "sm_121", 48), ("RTX 3070", "sm_86", 46), ("3070", "sm_86", 46), ("H100", "sm_90", 132)]
+)
 def test_catalogue_gpu_needs_no_device(cli, no_gpu, name, sm, sms):
     r = cli("info", "--gpu", name, "--json")
     assert r.exit_code == 0, r.stderr

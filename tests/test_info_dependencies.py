@@ -33,17 +33,25 @@ main()
 """
 
 
-@pytest.mark.parametrize("args", [
-    ["info"], ["info", "--json"], ["info", "--gpu", "h100"], ["info", "--list-gpus"],
-    ["explain-warning", "Not enough SMs to use max_autotune_gemm mode", "--gpu", "rtx 3070"],
-    ["explain-warning", "--list"],
-    ["check-tiles", "128x128x64:3@4", "--gpu", "h100"],
-    ["check-tiles", "128x256x64:4", "--arch", "sm_120", "--json"],
-], ids=lambda a: " ".join(a)[:40])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["info"],
+        ["info", "--json"],
+        ["info", "--gpu", "h100"],
+        ["info", "--list-gpus"],
+        ["explain-warning", "Not enough SMs to use max_autotune_gemm mode", "--gpu", "rtx 3070"],
+        ["explain-warning", "--list"],
+        ["check-tiles", "128x128x64:3@4", "--gpu", "h100"],
+        ["check-tiles", "128x256x64:4", "--arch", "sm_120", "--json"],
+    ],
+    ids=lambda a: " ".join(a)[:40],
+)
 def test_commands_never_import_torch(args):
     env = {**os.environ, "PYTHONPATH": str(ROOT), "CUDA_VISIBLE_DEVICES": ""}
-    r = subprocess.run([sys.executable, "-c", PROBE, json.dumps(args)], capture_output=True, text=True, env=env,
-                       timeout=120)
+    r = subprocess.run(
+        [sys.executable, "-c", PROBE, json.dumps(args)], capture_output=True, text=True, env=env, timeout=120
+    )
     imported = json.loads(r.stderr.rsplit("IMPORTED ", 1)[1])
     assert "torch" not in imported, (args, r.stderr[-500:])
     assert r.returncode in (0, 1, 2), r.stderr[-500:]
@@ -51,7 +59,8 @@ def test_commands_never_import_torch(args):
 
 def test_torch_is_never_a_dependency():
     declared = PYPROJECT["project"]["dependencies"] + [
-        req for extra in PYPROJECT["project"]["optional-dependencies"].values() for req in extra]
+        req for extra in PYPROJECT["project"]["optional-dependencies"].values() for req in extra
+    ]
     assert not [r for r in declared if r.replace(" ", "").lower().startswith("torch")], declared
 
 
@@ -64,8 +73,7 @@ def test_test_extra_has_what_the_tests_import():
 def test_check_tiles_reads_yaml(cli, no_gpu, tmp_path):
     pytest.importorskip("yaml")
     f = tmp_path / "tiles.yaml"
-    f.write_text("configs:\n  - {block_m: 128, block_n: 128, block_k: 64, stages: 3, warps: 4}\n"
-                 "  - 64x64x32:2@4\n")
+    f.write_text("configs:\n  - {block_m: 128, block_n: 128, block_k: 64, stages: 3, warps: 4}\n  - 64x64x32:2@4\n")
     r = cli("check-tiles", "--file", str(f), "--gpu", "h100", "--json")
     assert r.exit_code == 0, r.stderr
     assert "128" in r.stdout and "64" in r.stdout and json.loads(r.stdout)
@@ -84,7 +92,12 @@ def test_man_pages_are_installed_with_the_package():
 @pytest.mark.skipif(shutil.which("man") is None, reason="man is not installed")
 @pytest.mark.parametrize("page", sorted(p.name for p in (ROOT / "man").glob("*.1")))
 def test_man_renders_each_page(page):
-    r = subprocess.run(["man", "-l", str(ROOT / "man" / page)], capture_output=True, text=True,
-                       env={**os.environ, "MANWIDTH": "80", "MANPAGER": "cat", "PAGER": "cat"}, timeout=60)
+    r = subprocess.run(
+        ["man", "-l", str(ROOT / "man" / page)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "MANWIDTH": "80", "MANPAGER": "cat", "PAGER": "cat"},
+        timeout=60,
+    )
     assert r.returncode == 0, r.stderr
     assert "EXIT STATUS" in r.stdout and "warning" not in r.stderr.lower()

@@ -20,21 +20,50 @@ SCHEMA = json.loads((ROOT / "docs/schemas/info.schema.json").read_text())
 
 # Fields a live probe on a datacenter GPU must fill (nothing here is optional on an H100/H200).
 REQUIRED_LIVE = (
-    "uuid", "pci_bus_id", "nvml_index", "arch_name", "sm_count", "cuda_cores", "warp_size",
-    "smem_per_block_bytes", "smem_per_block_optin_bytes", "smem_per_sm_bytes", "regs_per_sm", "regs_per_block",
-    "max_threads_per_sm", "max_threads_per_block", "max_blocks_per_sm", "l2_bytes", "memory_total_bytes",
-    "memory_free_bytes", "memory_used_bytes", "memory_bus_width_bits", "memory_clock_max_mhz",
+    "uuid",
+    "pci_bus_id",
+    "nvml_index",
+    "arch_name",
+    "sm_count",
+    "cuda_cores",
+    "warp_size",
+    "smem_per_block_bytes",
+    "smem_per_block_optin_bytes",
+    "smem_per_sm_bytes",
+    "regs_per_sm",
+    "regs_per_block",
+    "max_threads_per_sm",
+    "max_threads_per_block",
+    "max_blocks_per_sm",
+    "l2_bytes",
+    "memory_total_bytes",
+    "memory_free_bytes",
+    "memory_used_bytes",
+    "memory_bus_width_bits",
+    "memory_clock_max_mhz",
     "memory_bandwidth_bytes_per_s",
 )
-REQUIRED_STATE = ("sm_clock_mhz", "sm_clock_max_mhz", "memory_clock_mhz", "memory_clock_max_mhz", "power_draw_w",
-                  "power_limit_w", "temperature_c", "utilization_gpu_pct", "performance_state", "throttle_reasons",
-                  "persistence_mode", "compute_mode")
+REQUIRED_STATE = (
+    "sm_clock_mhz",
+    "sm_clock_max_mhz",
+    "memory_clock_mhz",
+    "memory_clock_max_mhz",
+    "power_draw_w",
+    "power_limit_w",
+    "temperature_c",
+    "utilization_gpu_pct",
+    "performance_state",
+    "throttle_reasons",
+    "persistence_mode",
+    "compute_mode",
+)
 
 
 def gpudiag(*args, env=None):
     full_env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
-    return subprocess.run([sys.executable, "-m", "gpudiag", *args], capture_output=True, text=True, env=full_env,
-                          timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "gpudiag", *args], capture_output=True, text=True, env=full_env, timeout=120
+    )
 
 
 @pytest.fixture(scope="module")
@@ -95,8 +124,9 @@ def test_live_probe_agrees_with_catalogue_row(live):
 
     for dev in live["devices"]:
         row = catalog.find_row_for_live_name(dev["name"])
-        assert row is not None, (f"no catalogue row lists {dev['name']!r} in nvml_names: record one with "
-                                 "bench/info_record_facts.py")
+        assert row is not None, (
+            f"no catalogue row lists {dev['name']!r} in nvml_names: record one with bench/info_record_facts.py"
+        )
         cat = catalog.facts_from_row(row)
         live_fields = {f for s in row.sources if s.kind == "live" for f in s.fields}
         for field in ("sm_count", "l2_bytes", "memory_bus_width_bits"):

@@ -50,17 +50,20 @@ def test_held_back_spellings_report():
     assert len(wrong) <= len(held) // 10, wrong  # a regression guard, not the target
 
 
-@pytest.mark.parametrize("text, words", [
-    ("NVIDIA GeForce RTX 4090D", ("rtx", "4090", "d")),
-    ("Ｈ１００", ("h", "100")),
-    ("A100-SXM4-80GB", ("a", "100", "sxm4", "80gb")),
-    ("rtx 4060 ti 16 GB", ("rtx", "4060", "ti", "16gb")),
-    ("RTX 4080 Max-Q", ("rtx", "4080", "laptop")),
-    ("4090m", ("4090", "laptop")),
-    ("GeForce RTX 3050 Mobile", ("rtx", "3050", "laptop")),
-    ("a10g", ("a", "10", "g")),
-    ("Tesla T4", ("tesla", "t4")),
-])
+@pytest.mark.parametrize(
+    "text, words",
+    [
+        ("NVIDIA GeForce RTX 4090D", ("rtx", "4090", "d")),
+        ("Ｈ１００", ("h", "100")),
+        ("A100-SXM4-80GB", ("a", "100", "sxm4", "80gb")),
+        ("rtx 4060 ti 16 GB", ("rtx", "4060", "ti", "16gb")),
+        ("RTX 4080 Max-Q", ("rtx", "4080", "laptop")),
+        ("4090m", ("4090", "laptop")),
+        ("GeForce RTX 3050 Mobile", ("rtx", "3050", "laptop")),
+        ("a10g", ("a", "10", "g")),
+        ("Tesla T4", ("tesla", "t4")),
+    ],
+)
 def test_normaliser(text, words):
     assert names.tokens(text) == words
 
@@ -93,9 +96,23 @@ def test_architecture_word_must_agree():
         catalog.lookup("rtx 6000")
 
 
-@pytest.mark.parametrize("query", ["MI300X", "AMD Instinct MI250X", "Radeon RX 7900 XTX", "Intel Arc A770",
-                                   "Apple M2 Max", "P100", "Tesla P40", "GTX 1080 Ti", "Tesla K80", "Tesla M60",
-                                   "Jetson Nano", "TITAN Xp"])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "MI300X",
+        "AMD Instinct MI250X",
+        "Radeon RX 7900 XTX",
+        "Intel Arc A770",
+        "Apple M2 Max",
+        "P100",
+        "Tesla P40",
+        "GTX 1080 Ti",
+        "Tesla K80",
+        "Tesla M60",
+        "Jetson Nano",
+        "TITAN Xp",
+    ],
+)
 def test_outside_coverage_says_so_and_suggests_nothing(query):
     with pytest.raises(GpudiagError) as info:
         catalog.lookup(query)

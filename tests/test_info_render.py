@@ -40,8 +40,11 @@ def expected_pieces(doc: dict) -> list[str]:
 
 
 @pytest.mark.parametrize("width", [80, 200])
-@pytest.mark.parametrize("args", [(), ("--gpu", "h200"), ("--gpu", "rtx 4090 laptop"), ("--gpu", "sm_89")],
-                         ids=["live-h100", "h200", "4090-laptop", "sm_89"])
+@pytest.mark.parametrize(
+    "args",
+    [(), ("--gpu", "h200"), ("--gpu", "rtx 4090 laptop"), ("--gpu", "sm_89")],
+    ids=["live-h100", "h200", "4090-laptop", "sm_89"],
+)
 def test_info_keeps_everything_at_width(cli, fake_h100, args, width):
     doc = json.loads(cli("info", *args, "--json").stdout)
     r = cli("info", *args, env={"COLUMNS": str(width)})

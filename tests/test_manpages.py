@@ -45,7 +45,9 @@ def test_help_keeps_everything_at_80_and_200_columns(cli):
             assert r.exit_code == 0, (args, r.stderr)
             lines = r.stdout.splitlines()
             assert all(len(line) <= width for line in lines), (args, width)
-            assert "…" not in r.stdout and not any(line.rstrip().endswith("...") and not line.startswith("Usage:") for line in lines), (args, width)
+            assert "…" not in r.stdout and not any(
+                line.rstrip().endswith("...") and not line.startswith("Usage:") for line in lines
+            ), (args, width)
             text = squash(r.stdout)
             for param in cmd.params:
                 if getattr(param, "help", None) and not getattr(param, "hidden", False):

@@ -4,7 +4,7 @@ import pytest
 
 from gpudiag.installed import sm_gate
 
-TORCH_2_3 = '''
+TORCH_2_3 = """
 @functools.lru_cache(None)
 def is_big_gpu(index):
     sms = torch.cuda.get_device_properties(index).multi_processor_count
@@ -12,9 +12,9 @@ def is_big_gpu(index):
         log.warning("not enough SMs to use max_autotune_gemm mode")
         return False
     return True
-'''
+"""
 
-TORCH_2_4 = '''
+TORCH_2_4 = """
 @functools.lru_cache(None)
 def is_big_gpu(index) -> bool:
     min_sms = 68  # 3080
@@ -23,9 +23,9 @@ def is_big_gpu(index) -> bool:
         log.warning("Not enough SMs to use max_autotune_gemm mode", extra={"min_sms": min_sms, "avail_sms": avail_sms})
         return False
     return True
-'''
+"""
 
-CURRENT = '''
+CURRENT = """
 def is_big_gpu(index_or_device=0) -> bool:
     prop = DeviceProperties.create(device)
     if torch.version.hip:
@@ -39,7 +39,7 @@ def is_big_gpu(index_or_device=0) -> bool:
     if avail_sms < min_sms:
         return False
     return True
-'''
+"""
 
 
 def test_torch_2_3_form():

@@ -20,8 +20,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def gpudiag(*args, timeout=600):
     env = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "160"}
-    return subprocess.run([sys.executable, "-m", "gpudiag", *args], capture_output=True, text=True, env=env,
-                          timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "gpudiag", *args], capture_output=True, text=True, env=env, timeout=timeout
+    )
 
 
 @pytest.fixture(scope="module")
@@ -55,8 +56,7 @@ def test_check_tiles_from_inductor_on_the_live_gpu(live_device):
 
 def test_explain_sm_gate_uses_the_live_sm_count(live_device):
     dev, threshold = live_device
-    line = ("W1123 07:45:26.064000 736 torch/_inductor/utils.py:1250] [0/0] "
-            "Not enough SMs to use max_autotune_gemm mode")
+    line = "W1123 07:45:26.064000 736 torch/_inductor/utils.py:1250] [0/0] Not enough SMs to use max_autotune_gemm mode"
     r = gpudiag("explain-warning", line, "--json")
     assert r.returncode == 0, r.stderr
     doc = json.loads(r.stdout)
@@ -73,8 +73,9 @@ def test_bakeoff_on_cuda_quick(tmp_path):
         "    m = torch.nn.Sequential(torch.nn.Linear(256, 256), torch.nn.ReLU(), torch.nn.Linear(256, 256))\n"
         "    return m, (torch.randn(64, 256),)\n"
     )
-    r = gpudiag("bakeoff", str(script), "--device", "cuda", "--quick", "--modes", "eager,default",
-                "--timeout", "300", "--json")
+    r = gpudiag(
+        "bakeoff", str(script), "--device", "cuda", "--quick", "--modes", "eager,default", "--timeout", "300", "--json"
+    )
     assert r.returncode == 0, r.stderr
     rows = {x["label"]: x for x in json.loads(r.stdout)["rows"]}  # knob rows share their mode: "default +tf32"
     for mode in ("eager", "default"):

@@ -39,9 +39,16 @@ def fake_compile(job: rc.RecompileJob) -> rc.CompiledResources:
         out = f"ptxas /tmp/x.ptx, line 87; error   : {FP8_REASON.removeprefix('ptxas: ')}"
         return rc.CompiledResources(failure="compile", reason=FP8_REASON, compiler_output=f"PTXASError\n{out}")
     shared = row["shared"] if job.capability == row["target"]["arch"] else row["shared"] * 3 // 4
-    return rc.CompiledResources(shared_bytes=shared, regs_per_thread=row["n_regs"], spills=row["n_spills"],
-                                local_bytes=4 * row["n_spills"], num_warps=row["num_warps"], tmem_columns=0,
-                                regs_source="fake", compile_s=0.5)
+    return rc.CompiledResources(
+        shared_bytes=shared,
+        regs_per_thread=row["n_regs"],
+        spills=row["n_spills"],
+        local_bytes=4 * row["n_spills"],
+        num_warps=row["num_warps"],
+        tmem_columns=0,
+        regs_source="fake",
+        compile_s=0.5,
+    )
 
 
 @pytest.fixture(autouse=True)
@@ -77,6 +84,7 @@ def _copy_entries(dst: Path, *names: str) -> Path:
 
 # --- reading a cache ---------------------------------------------------------------------------
 
+
 def test_reads_the_h200_cache_as_its_manifest_records_it():
     cache = read_cache(H200_CACHE)
     manifest = _manifest("triton_cache_h200")
@@ -84,7 +92,11 @@ def test_reads_the_h200_cache_as_its_manifest_records_it():
     for k in cache.kernels:
         row = manifest[k.folder]
         assert (k.name, k.num_warps, k.num_stages, k.recorded_shared) == (
-            row["name"], row["num_warps"], row["num_stages"], row["shared"])
+            row["name"],
+            row["num_warps"],
+            row["num_stages"],
+            row["shared"],
+        )
         assert k.recorded_target == "sm_90" and k.triton_version == "3.6.0"
     assert cache.triton_versions == ["3.6.0"]
     names = [k.name for k in cache.kernels]
@@ -104,8 +116,9 @@ def test_autotune_configs_are_told_apart_by_their_dot_tiles():
 
 
 def test_dot_shapes_of_flex_attention_name_both_of_its_matmuls():
-    k = next(k for k in read_cache(H200_CACHE, ["triton_tem_fused_flex_attention_0"]).kernels
-             if k.recorded_shared == 114688)
+    k = next(
+        k for k in read_cache(H200_CACHE, ["triton_tem_fused_flex_attention_0"]).kernels if k.recorded_shared == 114688
+    )
     assert list(dict.fromkeys(d.label for d in k.dots)) == ["128x128x64 bf16", "128x64x128 bf16"]  # QK^T, PV
 
 
@@ -123,12 +136,15 @@ def test_name_filter_is_a_glob_or_a_part_of_the_name():
     assert not matches("triton_mm", ["mm*"]) and matches("anything", None)
 
 
-@pytest.mark.parametrize("setup, words", [
-    (lambda p: p / "missing", "no such folder"),
-    (lambda p: (p.mkdir(), (p / "f").write_text("x"))[0] or p / "f", "is a file"),
-    (lambda p: p.mkdir() or p, "is empty"),
-    (lambda p: (p.mkdir(), (p / "notes.txt").write_text("hi"))[0] or p, "is not a Triton cache"),
-])
+@pytest.mark.parametrize(
+    "setup, words",
+    [
+        (lambda p: p / "missing", "no such folder"),
+        (lambda p: (p.mkdir(), (p / "f").write_text("x"))[0] or p / "f", "is a file"),
+        (lambda p: p.mkdir() or p, "is empty"),
+        (lambda p: (p.mkdir(), (p / "notes.txt").write_text("hi"))[0] or p, "is not a Triton cache"),
+    ],
+)
 def test_folders_that_are_no_cache_are_one_clear_error(tmp_path, setup, words):
     path = setup(tmp_path / "c")
     with pytest.raises(GpudiagError) as err:
@@ -183,6 +199,7 @@ def test_a_cache_with_nothing_checkable_or_nothing_matching_is_a_usage_error(tmp
 
 # --- the compile boundary and its cache ----------------------------------------------------------
 
+
 def _jobs(cache, caps):
     return [cache_report._job(k, t) for k in cache.kernels for t in caps]
 
@@ -224,27 +241,48 @@ def test_no_cache_compiles_again(fake_children, targets):
     assert len(fake_children) == 2
 
 
-@pytest.mark.parametrize("reason, output, expected", [
-    ("PTXASError: PTXAS error: Internal Triton PTX codegen error\n`ptxas` stderr:\nptxas /tmp/a.ptx, line 87; "
-     "error   : Feature 'cvt with .e4m3x2/.e5m2x2' requires .target sm_89 or higher\nptxas fatal   : Ptx "
-     "assembly aborted due to errors", "", FP8_REASON),
-    ("PTXASError: x", "ptxas-blackwell fatal   : (C7602) Insufficient registers (80) to compile instruction",
-     "ptxas: (C7602) Insufficient registers (80) to compile instruction"),
-    ("RuntimeError: PassManager::run failed", "LLVM ERROR: Conversion from/to f8e4m3nv is only supported on "
-     "compute capability >= 89\n/k.py:83:1: error: Failures have been detected while processing an MLIR pass "
-     "pipeline", "LLVM ERROR: Conversion from/to f8e4m3nv is only supported on compute capability >= 89"),
-    ("RuntimeError: PassManager::run failed", "/k.py:99:14: error: failed to legalize operation "
-     "'tt.make_tensor_descriptor' that was explicitly marked illegal: %151 = \"tt.make_tensor_descriptor\"(%2)",
-     "line 99: failed to legalize operation 'tt.make_tensor_descriptor' that was explicitly marked illegal"),
-    ("Parse MLIR file failed.", 'loc("/c/k.ttir":151:43): error: expected \':\'', "line 151: expected ':'"),
-    ("ValueError: num_ctas > 1 requires NVIDIA SM90+ (Hopper).\nmore", "", "ValueError: num_ctas > 1 requires "
-     "NVIDIA SM90+ (Hopper)."),
-])
+@pytest.mark.parametrize(
+    "reason, output, expected",
+    [
+        (
+            "PTXASError: PTXAS error: Internal Triton PTX codegen error\n`ptxas` stderr:\nptxas /tmp/a.ptx, line 87; "
+            "error   : Feature 'cvt with .e4m3x2/.e5m2x2' requires .target sm_89 or higher\nptxas fatal   : Ptx "
+            "assembly aborted due to errors",
+            "",
+            FP8_REASON,
+        ),
+        (
+            "PTXASError: x",
+            "ptxas-blackwell fatal   : (C7602) Insufficient registers (80) to compile instruction",
+            "ptxas: (C7602) Insufficient registers (80) to compile instruction",
+        ),
+        (
+            "RuntimeError: PassManager::run failed",
+            "LLVM ERROR: Conversion from/to f8e4m3nv is only supported on "
+            "compute capability >= 89\n/k.py:83:1: error: Failures have been detected while processing an MLIR pass "
+            "pipeline",
+            "LLVM ERROR: Conversion from/to f8e4m3nv is only supported on compute capability >= 89",
+        ),
+        (
+            "RuntimeError: PassManager::run failed",
+            "/k.py:99:14: error: failed to legalize operation "
+            "'tt.make_tensor_descriptor' that was explicitly marked illegal: %151 = \"tt.make_tensor_descriptor\"(%2)",
+            "line 99: failed to legalize operation 'tt.make_tensor_descriptor' that was explicitly marked illegal",
+        ),
+        ("Parse MLIR file failed.", "loc(\"/c/k.ttir\":151:43): error: expected ':'", "line 151: expected ':'"),
+        (
+            "ValueError: num_ctas > 1 requires NVIDIA SM90+ (Hopper).\nmore",
+            "",
+            "ValueError: num_ctas > 1 requires NVIDIA SM90+ (Hopper).",
+        ),
+    ],
+)
 def test_the_reason_is_the_compilers_first_specific_message(reason, output, expected):
     assert rc.summarise(reason, output) == expected
 
 
 # --- judging cells -------------------------------------------------------------------------------
+
 
 def _kernel(name="k", warps=4, cap=90, shared=1024):
     cache = read_cache(CPU_CACHE, ["row_softmax"])
@@ -253,22 +291,47 @@ def _kernel(name="k", warps=4, cap=90, shared=1024):
     return k
 
 
-@pytest.mark.parametrize("res, status, words", [
-    (rc.CompiledResources(shared_bytes=101_376, regs_per_thread=128, num_warps=8), "launches", None),
-    (rc.CompiledResources(shared_bytes=101_377, regs_per_thread=128, num_warps=8), "does-not-fit",
-     "needs 101,377 B > 101,376 B per block (1 B over)"),
-    (rc.CompiledResources(shared_bytes=0, regs_per_thread=255, num_warps=16), "cannot-launch",
-     "too many resources requested for launch"),
-    (rc.CompiledResources(shared_bytes=0, regs_per_thread=32, num_warps=64), "cannot-launch",
-     "2,048 threads per block > 1,024"),
-    (rc.CompiledResources(shared_bytes=0, regs_per_thread=32, num_warps=4, tmem_columns=1024), "cannot-launch",
-     "tensor memory, 1024 columns > 512"),
-    (rc.CompiledResources(failure="compile", reason=FP8_REASON), "cannot-compile", f"cannot run there: {FP8_REASON}"),
-    (rc.CompiledResources(failure="parse", reason="line 151: expected ':'"), "unknown",
-     "Triton 3.9.0 cannot read this kernel's IR (written by Triton 3.6.0): line 151: expected ':'"),
-    (rc.CompiledResources(failure="environment", reason="the compile did not finish in 900 s"), "unknown",
-     "not checked: the compile did not finish"),
-])
+@pytest.mark.parametrize(
+    "res, status, words",
+    [
+        (rc.CompiledResources(shared_bytes=101_376, regs_per_thread=128, num_warps=8), "launches", None),
+        (
+            rc.CompiledResources(shared_bytes=101_377, regs_per_thread=128, num_warps=8),
+            "does-not-fit",
+            "needs 101,377 B > 101,376 B per block (1 B over)",
+        ),
+        (
+            rc.CompiledResources(shared_bytes=0, regs_per_thread=255, num_warps=16),
+            "cannot-launch",
+            "too many resources requested for launch",
+        ),
+        (
+            rc.CompiledResources(shared_bytes=0, regs_per_thread=32, num_warps=64),
+            "cannot-launch",
+            "2,048 threads per block > 1,024",
+        ),
+        (
+            rc.CompiledResources(shared_bytes=0, regs_per_thread=32, num_warps=4, tmem_columns=1024),
+            "cannot-launch",
+            "tensor memory, 1024 columns > 512",
+        ),
+        (
+            rc.CompiledResources(failure="compile", reason=FP8_REASON),
+            "cannot-compile",
+            f"cannot run there: {FP8_REASON}",
+        ),
+        (
+            rc.CompiledResources(failure="parse", reason="line 151: expected ':'"),
+            "unknown",
+            "Triton 3.9.0 cannot read this kernel's IR (written by Triton 3.6.0): line 151: expected ':'",
+        ),
+        (
+            rc.CompiledResources(failure="environment", reason="the compile did not finish in 900 s"),
+            "unknown",
+            "not checked: the compile did not finish",
+        ),
+    ],
+)
 def test_each_cell_is_judged_by_the_targets_limits(res, status, words):
     target = cache_report.CacheTarget.of("RTX 4090", resolve_target(gpu="RTX 4090"))
     kernel = _kernel()
@@ -283,17 +346,29 @@ def test_each_cell_is_judged_by_the_targets_limits(res, status, words):
 def test_the_caches_own_target_is_compared_with_its_record():
     kernel = _kernel(cap=89, shared=4096)
     target = cache_report.CacheTarget.of("sm_89", resolve_target(arch="sm_89"))
-    assert cache_report._cell(kernel, target, rc.CompiledResources(shared_bytes=4096, num_warps=4), "x").matches_recorded
-    assert cache_report._cell(kernel, target, rc.CompiledResources(shared_bytes=0, num_warps=4),
-                              "x").matches_recorded is False
+    assert cache_report._cell(
+        kernel, target, rc.CompiledResources(shared_bytes=4096, num_warps=4), "x"
+    ).matches_recorded
+    assert (
+        cache_report._cell(kernel, target, rc.CompiledResources(shared_bytes=0, num_warps=4), "x").matches_recorded
+        is False
+    )
     sm80 = cache_report.CacheTarget.of("sm_80", resolve_target(arch="sm_80"))
-    assert cache_report._cell(kernel, sm80, rc.CompiledResources(shared_bytes=0, num_warps=4), "x").matches_recorded is None
+    assert (
+        cache_report._cell(kernel, sm80, rc.CompiledResources(shared_bytes=0, num_warps=4), "x").matches_recorded
+        is None
+    )
 
 
 def test_report_groups_configs_and_counts_per_target(fake_children, targets):
     report = cache_report.check_cache(read_cache(CPU_CACHE), targets, parallel=2)
-    assert [g.name for g in report.groups] == ["fp8_matmul", "fp8_quantize", "matmul_bias_relu", "row_softmax",
-                                               "tma_matmul"]
+    assert [g.name for g in report.groups] == [
+        "fp8_matmul",
+        "fp8_quantize",
+        "matmul_bias_relu",
+        "row_softmax",
+        "tma_matmul",
+    ]
     assert len(next(g for g in report.groups if g.name == "matmul_bias_relu").rows) == 7
     by_target = {s.target: s.counts for s in report.summaries()}
     assert by_target["sm_80"]["cannot-compile"] == 1 and "cannot-compile" not in by_target["sm_89"]
@@ -309,14 +384,31 @@ ARCHS = "sm_80,sm_86,sm_89,sm_120"
 
 @pytest.mark.parametrize("width", [80, 200])
 def test_text_keeps_everything_at_any_width(cli, no_gpu, fake_children, width):
-    r = cli("check-tiles", "--from-triton-cache", str(CPU_CACHE), "--arch", ARCHS, "--gpu", "RTX 4090,gb10",
-            env={"COLUMNS": str(width)})
+    r = cli(
+        "check-tiles",
+        "--from-triton-cache",
+        str(CPU_CACHE),
+        "--arch",
+        ARCHS,
+        "--gpu",
+        "RTX 4090,gb10",
+        env={"COLUMNS": str(width)},
+    )
     assert r.exit_code == 1, r.stderr
     out = r.stdout
     assert "…" not in out and max(len(line) for line in out.splitlines()) <= width
-    for words in ("matmul_bias_relu · 7 configs", "128x256x64 w8 s4", "RTX 4090 sm_89", "DGX Spark (GB10) sm_121",
-                  "101,376 B", FP8_REASON.split(": ", 1)[1].split(" requires")[0], "cannot run there",
-                  "out of resource: shared memory", "per target (kernels):", "launch on every target: "):
+    for words in (
+        "matmul_bias_relu · 7 configs",
+        "128x256x64 w8 s4",
+        "RTX 4090 sm_89",
+        "DGX Spark (GB10) sm_121",
+        "101,376 B",
+        FP8_REASON.split(": ", 1)[1].split(" requires")[0],
+        "cannot run there",
+        "out of resource: shared memory",
+        "per target (kernels):",
+        "launch on every target: ",
+    ):
         assert words in " ".join(out.split()), words
     assert "fp8_quantize" in out and "w4 s1 on sm_80, sm_86: cannot run there" in " ".join(out.split())
 
@@ -360,16 +452,19 @@ def test_a_cache_from_another_triton_says_so(cli, no_gpu, fake_children):
     assert "6 of 6 recompiled kernels use the shared memory their cache metadata records" in text
 
 
-@pytest.mark.parametrize("args, words", [
-    (["--arch", "sm_80,sm_999"], "unknown compute capability sm_999"),
-    (["--arch", "gfx942"], "not a compute capability: 'gfx942'"),
-    (["--gpu", "RTX 9999"], "unknown GPU 'RTX 9999'"),
-    (["--arch", "sm_90", "--dtype", "fp8"], "--dtype does not apply to --from-triton-cache"),
-    (["--arch", "sm_90", "--exact"], "--exact does not apply"),
-    (["--arch", "sm_90", "--jobs", "0"], "--jobs must be at least 1"),
-    (["--arch", "sm_90", "other/folder"], "reads one cache folder, got 2"),
-    ([], "no live GPU"),
-])
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["--arch", "sm_80,sm_999"], "unknown compute capability sm_999"),
+        (["--arch", "gfx942"], "not a compute capability: 'gfx942'"),
+        (["--gpu", "RTX 9999"], "unknown GPU 'RTX 9999'"),
+        (["--arch", "sm_90", "--dtype", "fp8"], "--dtype does not apply to --from-triton-cache"),
+        (["--arch", "sm_90", "--exact"], "--exact does not apply"),
+        (["--arch", "sm_90", "--jobs", "0"], "--jobs must be at least 1"),
+        (["--arch", "sm_90", "other/folder"], "reads one cache folder, got 2"),
+        ([], "no live GPU"),
+    ],
+)
 def test_bad_input_is_one_line_and_exit_2(cli, no_gpu, fake_children, args, words):
     r = cli("check-tiles", "--from-triton-cache", str(CPU_CACHE), *args)
     assert r.exit_code == 2, r.stdout
@@ -377,10 +472,13 @@ def test_bad_input_is_one_line_and_exit_2(cli, no_gpu, fake_children, args, word
     assert words in r.stderr and not fake_children
 
 
-@pytest.mark.parametrize("folder, words", [
-    ("nowhere", "no such folder: nowhere"),
-    (str(DATA / "logs"), "is not a Triton cache"),
-])
+@pytest.mark.parametrize(
+    "folder, words",
+    [
+        ("nowhere", "no such folder: nowhere"),
+        (str(DATA / "logs"), "is not a Triton cache"),
+    ],
+)
 def test_a_folder_that_is_not_a_cache_is_exit_2_with_json_too(cli, no_gpu, folder, words):
     r = cli("check-tiles", "--from-triton-cache", folder, "--arch", "sm_90", "--json")
     assert r.exit_code == 2 and words in r.stderr

@@ -29,8 +29,9 @@ DATA = Path(__file__).parent / "data"
 CPU_CACHE = DATA / "triton_cache_cpu_t39"
 H200_CACHE = DATA / "triton_cache_h200"
 INSTALLED = rc.triton_version() or ""
-needs_39 = pytest.mark.skipif(not INSTALLED.startswith("3.9"), reason=f"the CPU cache was written by Triton 3.9; "
-                                                                          f"this is {INSTALLED}")
+needs_39 = pytest.mark.skipif(
+    not INSTALLED.startswith("3.9"), reason=f"the CPU cache was written by Triton 3.9; this is {INSTALLED}"
+)
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -142,20 +143,25 @@ def test_the_h200_cache_on_its_own_target():
 @needs_39
 def test_cli_on_a_cpu_made_cache(cli, no_gpu):
     jsonschema = pytest.importorskip("jsonschema")
-    schema = json.loads((Path(__file__).resolve().parents[1] / "docs/schemas/check-tiles-cache.schema.json")
-                        .read_text())
-    r = cli("check-tiles", "--from-triton-cache", str(CPU_CACHE), "-k", "fp8_quantize", "--arch", "sm_80,sm_89",
-            "--json")
+    schema = json.loads(
+        (Path(__file__).resolve().parents[1] / "docs/schemas/check-tiles-cache.schema.json").read_text()
+    )
+    r = cli(
+        "check-tiles", "--from-triton-cache", str(CPU_CACHE), "-k", "fp8_quantize", "--arch", "sm_80,sm_89", "--json"
+    )
     assert r.exit_code == 1
     doc = json.loads(r.stdout)
     jsonschema.validate(doc, schema)
     assert [c["status"] for c in doc["groups"][0]["configs"][0]["cells"]] == ["cannot-compile", "launches"]
 
 
-@pytest.mark.parametrize("behaviour, failure, words", [
-    ("print-then-die", "environment", "the compiler's process died (signal 9)"),
-    ("print-then-succeed", None, None),
-])
+@pytest.mark.parametrize(
+    "behaviour, failure, words",
+    [
+        ("print-then-die", "environment", "the compiler's process died (signal 9)"),
+        ("print-then-succeed", None, None),
+    ],
+)
 def test_a_childs_output_and_death_stay_in_the_child(monkeypatch, capfd, behaviour, failure, words):
     def compile_now(job):
         os.write(1, b"PTX dump on stdout\n")

@@ -22,8 +22,15 @@ def test_live_h100_estimate(cli, fake_h100):
     assert occ["blocks_per_sm_by"]["smem"] == 1 and occ["blocks_per_sm"] == 1 and occ["limiters"] == ["smem"]
     assert occ["registers_known"] is False and occ["blocks_per_sm_by"]["regs"] is None
     assert doc["registers"] == "unknown" and v["status"] == "fits" and v["cannot_launch"] is None
-    assert doc["summary"] == {"total": 2, "cannot_compile": 0, "does_not_fit": 0, "cannot_launch": 0, "unknown": 0,
-                              "fits": 2, "all_fit": True}
+    assert doc["summary"] == {
+        "total": 2,
+        "cannot_compile": 0,
+        "does_not_fit": 0,
+        "cannot_launch": 0,
+        "unknown": 0,
+        "fits": 2,
+        "all_fit": True,
+    }
 
 
 def test_one_misfit_exits_1_and_is_named(cli, no_gpu):
@@ -37,29 +44,32 @@ def test_no_target_without_gpu_is_usage_error(cli, no_gpu):
     assert r.exit_code == 2 and "--gpu NAME" in r.stderr and "Traceback" not in r.stderr
 
 
-@pytest.mark.parametrize("args, words", [
-    (["128x"], "malformed tile '128x' (argument 1)"),
-    (["0x64x32"], "BM must be positive"),
-    (["128x128x32:0"], "stages must be"),
-    (["128x128x64", "--dtype", "fp7"], "unknown dtype 'fp7'"),
-    (["128x128x64", "--arch", "sm_999"], ""),
-    (["128x128x64", "--smem-limit", "-5"], "--smem-limit must be a positive"),
-    (["128x128x64", "--shape", "12x"], "malformed --shape"),
-    (["128x128x64", "--model", "rocm"], "unknown --model"),
-    (["128x128x64", "--b-layout", "diag"], "row or col"),
-    ([], "no tile configs"),
-    (["128x128x64", "--jobs", "0"], "--jobs must be 1.."),
-    (["128x128x64", "--jobs", "-3"], "--jobs must be 1.."),
-    (["128x128x64", "--regs", "0"], "--regs must be 1..255"),
-    (["128x128x64", "--regs", "300"], "--regs must be 1..255"),
-    (["128x128x64", "--regs", "64", "--exact"], "--regs and --exact"),
-    (["128x128x64", "--sms", "0"], "--sms must be a positive"),
-    (["128x128x64", "--scale-vector", "0"], "--scale-vector must be"),
-    (["128x128x64", "--gpu", " ", "--smem-limit", "1000"], "--gpu needs a GPU name"),
-    (["96x96x32:2@4"], "tile '96x96x32:2@4' (argument 1): Triton cannot compile it: BM=96 is not a power of two"),
-    (["1x1x1"], "BK=1 is below 16 (tl.dot needs K >= 16"),
-    (["128x128x64", "--from-inductor", "--inductor-set", "nope"], "unknown --inductor-set"),
-])
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["128x"], "malformed tile '128x' (argument 1)"),
+        (["0x64x32"], "BM must be positive"),
+        (["128x128x32:0"], "stages must be"),
+        (["128x128x64", "--dtype", "fp7"], "unknown dtype 'fp7'"),
+        (["128x128x64", "--arch", "sm_999"], ""),
+        (["128x128x64", "--smem-limit", "-5"], "--smem-limit must be a positive"),
+        (["128x128x64", "--shape", "12x"], "malformed --shape"),
+        (["128x128x64", "--model", "rocm"], "unknown --model"),
+        (["128x128x64", "--b-layout", "diag"], "row or col"),
+        ([], "no tile configs"),
+        (["128x128x64", "--jobs", "0"], "--jobs must be 1.."),
+        (["128x128x64", "--jobs", "-3"], "--jobs must be 1.."),
+        (["128x128x64", "--regs", "0"], "--regs must be 1..255"),
+        (["128x128x64", "--regs", "300"], "--regs must be 1..255"),
+        (["128x128x64", "--regs", "64", "--exact"], "--regs and --exact"),
+        (["128x128x64", "--sms", "0"], "--sms must be a positive"),
+        (["128x128x64", "--scale-vector", "0"], "--scale-vector must be"),
+        (["128x128x64", "--gpu", " ", "--smem-limit", "1000"], "--gpu needs a GPU name"),
+        (["96x96x32:2@4"], "tile '96x96x32:2@4' (argument 1): Triton cannot compile it: BM=96 is not a power of two"),
+        (["1x1x1"], "BK=1 is below 16 (tl.dot needs K >= 16"),
+        (["128x128x64", "--from-inductor", "--inductor-set", "nope"], "unknown --inductor-set"),
+    ],
+)
 def test_bad_input_one_line_exit_2(cli, no_gpu, args, words):
     r = cli("check-tiles", *args, *([] if "--arch" in args or "--smem-limit" in args else ["--arch", "sm_90"]))
     assert r.exit_code == 2, r.stdout
@@ -67,12 +77,15 @@ def test_bad_input_one_line_exit_2(cli, no_gpu, args, words):
     assert words in r.stderr
 
 
-@pytest.mark.parametrize("args, words", [
-    (["--model", "cutlas"], "unknown --model 'cutlas'"),
-    (["--epilogue-smem", "-1"], "must be >= 0"),
-    (["--groups", "0"], "--groups must be >= 1"),
-    (["--a-layout", "diag"], "row or col"),
-])
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["--model", "cutlas"], "unknown --model 'cutlas'"),
+        (["--epilogue-smem", "-1"], "must be >= 0"),
+        (["--groups", "0"], "--groups must be >= 1"),
+        (["--a-layout", "diag"], "row or col"),
+    ],
+)
 def test_option_typos_are_named_before_the_missing_gpu(cli, no_gpu, args, words):
     r = cli("check-tiles", "128x128x64", *args)  # no target and no GPU: the typo still wins
     assert r.exit_code == 2 and words in r.stderr and "no live GPU" not in r.stderr
@@ -82,15 +95,18 @@ def test_smem_limit_only(cli, no_gpu):
     # no architecture named: the largest of the families' estimates (sm_100's 3 buffers + 16 B of mbarriers)
     r = cli("check-tiles", "128x128x64:3", "--smem-limit", "101376", "--json")
     doc = json.loads(r.stdout)
-    assert r.exit_code == 0 and doc["verdicts"][0]["needed_bytes"] == 98320 and doc["target"]["origin"] == "--smem-limit"
+    assert (
+        r.exit_code == 0 and doc["verdicts"][0]["needed_bytes"] == 98320 and doc["target"]["origin"] == "--smem-limit"
+    )
     assert doc["verdicts"][0]["occupancy"] is None and any("largest of the" in n for n in doc["notes"])
     r = cli("check-tiles", "128x128x64:3", "--smem-limit", "101376", "--exact")
     assert r.exit_code == 2 and "architecture" in r.stderr
 
 
 def test_dgx_spark_cutlass_case(cli, no_gpu):
-    r = cli("check-tiles", "128x256x64B", "--dtype", "fp4", "--model", "cutlass", "--arch", "sm_121", "--grouped",
-            "--json")
+    r = cli(
+        "check-tiles", "128x256x64B", "--dtype", "fp4", "--model", "cutlass", "--arch", "sm_121", "--grouped", "--json"
+    )
     # Without the epilogue's storage the totals are lower bounds: no "fits", and exit 1 for a CI gate.
     assert r.exit_code == 1, r.stderr
     v = json.loads(r.stdout)["verdicts"][0]
@@ -100,8 +116,19 @@ def test_dgx_spark_cutlass_case(cli, no_gpu):
     assert [row["fits"] for row in c["stage_table"]][:4] == [None, None, None, False]
     # an epilogue that brings 3 stages to 100 KiB: 1024 bytes over the 99 KiB limit, 2 stages fit
     epi = 102400 - c["stage_table"][2]["bytes"]
-    r = cli("check-tiles", "128x256x64B:3", "--dtype", "fp4", "--model", "cutlass", "--arch", "sm_121", "--grouped",
-            "--epilogue-smem", str(epi))
+    r = cli(
+        "check-tiles",
+        "128x256x64B:3",
+        "--dtype",
+        "fp4",
+        "--model",
+        "cutlass",
+        "--arch",
+        "sm_121",
+        "--grouped",
+        "--epilogue-smem",
+        str(epi),
+    )
     assert r.exit_code == 1
     assert "102,400" in r.stdout and "1,024 B over" in r.stdout and "largest stage count that fits: 2" in r.stdout
 
@@ -177,7 +204,7 @@ def test_file_input(cli, no_gpu, tmp_path):
     assert r.exit_code == 2 and f"{f}:2" in r.stderr
 
 
-SCRIPT = textwrap.dedent('''
+SCRIPT = textwrap.dedent("""
     import triton
     import triton.language as tl
 
@@ -203,7 +230,7 @@ SCRIPT = textwrap.dedent('''
         pass
 
     raise SystemExit("this script must never run")
-''')
+""")
 
 
 def test_from_script(cli, fake_h100, tmp_path):
@@ -213,15 +240,21 @@ def test_from_script(cli, fake_h100, tmp_path):
     doc = json.loads(r.stdout)
     assert r.exit_code == 1
     assert [(v["group"], v["spec"], v["fits"]) for v in doc["verdicts"]] == [
-        ("mm", "128x256x64:3@8", True), ("mm", "64x64x32:4@4", True), ("big", "256x256x64:4@8", False)]
+        ("mm", "128x256x64:3@8", True),
+        ("mm", "64x64x32:4@4", True),
+        ("big", "256x256x64:4@8", False),
+    ]
     kernels = {k["name"]: k for k in doc["script"]["kernels"]}
     assert kernels["computed"]["configs"] == 0 and "computed" in kernels["computed"]["skipped"][0]
 
 
-@pytest.mark.parametrize("text, words", [
-    ("def f(:\n  pass\n", ":1: syntax error"),
-    ("import triton\n@triton.jit\ndef k(x):\n    pass\n", "no @triton.autotune kernels"),
-])
+@pytest.mark.parametrize(
+    "text, words",
+    [
+        ("def f(:\n  pass\n", ":1: syntax error"),
+        ("import triton\n@triton.jit\ndef k(x):\n    pass\n", "no @triton.autotune kernels"),
+    ],
+)
 def test_from_script_bad(cli, fake_h100, tmp_path, text, words):
     s = tmp_path / "bad.py"
     s.write_text(text)
@@ -237,8 +270,7 @@ def test_inductor_sets_carry_their_own_dtype(cli, no_gpu, which, dtype):
     assert doc["inductor"]["dtype"] == dtype and "torch._" in doc["inductor"]["dtype_source"]
     assert {v["a_dtype"] for v in doc["verdicts"]} == {dtype}
     # --dtype still decides when given
-    r = cli("check-tiles", "--from-inductor", "--inductor-set", which, "--gpu", "rtx 4090", "--dtype", "bf16",
-            "--json")
+    r = cli("check-tiles", "--from-inductor", "--inductor-set", which, "--gpu", "rtx 4090", "--dtype", "bf16", "--json")
     assert {v["a_dtype"] for v in json.loads(r.stdout)["verdicts"]} == {"bf16"}
 
 
@@ -247,6 +279,7 @@ def test_from_inductor(cli, fake_h100):
     r = cli("check-tiles", "--from-inductor", "--dtype", "bf16", "--json")
     doc = json.loads(r.stdout)
     import torch
+
     assert doc["inductor"]["torch_version"] == torch.__version__
     assert doc["summary"]["total"] == doc["inductor"]["count"] >= 10
     failing = [v for v in doc["verdicts"] if not v["fits"]]

@@ -22,8 +22,10 @@ from gpudiag.tiles import estimate as est
 from gpudiag.tiles.dtypes import lookup
 
 DATA = Path(__file__).parent / "data"
-TABLES = {name: json.loads((DATA / f"{name}.json").read_text())
-          for name in ("tiles_cross_arch_ground_truth", "tiles_cross_arch_ground_truth_triton36")}
+TABLES = {
+    name: json.loads((DATA / f"{name}.json").read_text())
+    for name in ("tiles_cross_arch_ground_truth", "tiles_cross_arch_ground_truth_triton36")
+}
 TABLE = TABLES["tiles_cross_arch_ground_truth"]
 ROWS = TABLE["rows"]
 both = pytest.mark.parametrize("rows", [t["rows"] for t in TABLES.values()], ids=["triton39", "triton36"])
@@ -31,8 +33,18 @@ both = pytest.mark.parametrize("rows", [t["rows"] for t in TABLES.values()], ids
 
 def _tile(r):
     a = lookup(r["dtype"])
-    return est.MatmulTile(r["block_m"], r["block_n"], r["block_k"], r["stages"], r["warps"], a, a, lookup(a.out),
-                          r["a_layout"], r["b_layout"])
+    return est.MatmulTile(
+        r["block_m"],
+        r["block_n"],
+        r["block_k"],
+        r["stages"],
+        r["warps"],
+        a,
+        a,
+        lookup(a.out),
+        r["a_layout"],
+        r["b_layout"],
+    )
 
 
 def _problem(r):
@@ -57,8 +69,11 @@ def test_table_covers_every_family_and_both_held_out_sets():
 
 @both
 def test_never_below_the_compiler(rows):
-    below = [(r, est.triton_smem(_tile(r), r["cc"]).needed_bytes) for r in rows if r["shared"] is not None
-             and est.triton_smem(_tile(r), r["cc"]).needed_bytes < r["shared"]]
+    below = [
+        (r, est.triton_smem(_tile(r), r["cc"]).needed_bytes)
+        for r in rows
+        if r["shared"] is not None and est.triton_smem(_tile(r), r["cc"]).needed_bytes < r["shared"]
+    ]
     assert not below
 
 
@@ -97,5 +112,6 @@ def agreement_table() -> dict:
         for which in ("tuning", "held-out-inductor", "held-out-arch"):
             for cc in sorted({r["cc"] for r in table["rows"] if r["set"] == which}):
                 out[table["meta"]["triton"]][which][f"sm_{cc}"] = _agreement(
-                    [r for r in table["rows"] if r["set"] == which and r["cc"] == cc])
+                    [r for r in table["rows"] if r["set"] == which and r["cc"] == cc]
+                )
     return {k: dict(v) for k, v in out.items()}

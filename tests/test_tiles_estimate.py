@@ -24,11 +24,17 @@ def test_issue_example_rtx_4090_fits_with_four_stages():
     assert est.largest_stages_that_fit(t, 89, 101376) == 4
 
 
-@pytest.mark.parametrize("cc, mma, buffers, extra", [
-    (80, "mma.sync", 3, 0), (86, "mma.sync", 3, 0), (89, "mma.sync", 3, 0), (120, "mma.sync", 3, 0),
-    (90, "wgmma", 4, 0),  # the wgmma still reads the oldest buffer: one more (loadRequiresAdditionalBuffer)
-    (100, "tcgen05", 4, 16),  # tcgen05's completion barrier is waited a stage later; 2 mbarriers of 8 B
-])
+@pytest.mark.parametrize(
+    "cc, mma, buffers, extra",
+    [
+        (80, "mma.sync", 3, 0),
+        (86, "mma.sync", 3, 0),
+        (89, "mma.sync", 3, 0),
+        (120, "mma.sync", 3, 0),
+        (90, "wgmma", 4, 0),  # the wgmma still reads the oldest buffer: one more (loadRequiresAdditionalBuffer)
+        (100, "tcgen05", 4, 16),  # tcgen05's completion barrier is waited a stage later; 2 mbarriers of 8 B
+    ],
+)
 def test_buffers_per_family(cc, mma, buffers, extra):
     e = est.triton_smem(tile(128, 128, 64, 4), cc)
     assert (e.mma, e.a_buffers, e.b_buffers, e.barrier_bytes) == (mma, buffers, buffers, extra)
@@ -71,12 +77,15 @@ def test_fp8_promoted_operands_share_one_place():
     assert est.triton_smem(tile(64, 16, 32, 1, dt=FP8), 89).pipeline_bytes == 64 * 32 + 32 * 16
 
 
-@pytest.mark.parametrize("bm, bn, bk, warps, words", [
-    (96, 96, 32, 4, "BM=96 is not a power of two"),
-    (1, 1, 1, 4, "BK=1 is below 16"),
-    (64, 64, 8, 4, "BK=8 is below 16"),
-    (64, 64, 32, 3, "3 warps"),
-])
+@pytest.mark.parametrize(
+    "bm, bn, bk, warps, words",
+    [
+        (96, 96, 32, 4, "BM=96 is not a power of two"),
+        (1, 1, 1, 4, "BK=1 is below 16"),
+        (64, 64, 8, 4, "BK=8 is below 16"),
+        (64, 64, 32, 3, "3 warps"),
+    ],
+)
 def test_tiles_triton_cannot_compile(bm, bn, bk, warps, words):
     assert words in est.tile_problem(tile(bm, bn, bk, 2, warps=warps))
 

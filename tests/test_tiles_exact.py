@@ -24,8 +24,15 @@ def _noisy_compile(job):
     fd, _ = tempfile.mkstemp(suffix=".ptx")
     os.close(fd)
     if job.block_m == 96:
-        return exact.ExactResult(None, None, None, None, 0.0, False,
-                                 error="PTXASError: ptxas fatal   : (C7602) Insufficient registers\nmore detail")
+        return exact.ExactResult(
+            None,
+            None,
+            None,
+            None,
+            0.0,
+            False,
+            error="PTXASError: ptxas fatal   : (C7602) Insufficient registers\nmore detail",
+        )
     return exact.ExactResult(1024, 32, 0, 0, 0.0, False, regs_source="test")
 
 
@@ -36,8 +43,10 @@ def test_compiler_output_never_reaches_the_users_streams(monkeypatch, capfd, tmp
     user_tmp = tmp_path / "tmp"
     user_tmp.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(user_tmp))
-    jobs = [exact.job_for(96, 64, 32, 2, 4, FP16, FP16, "row", "row", 90),
-            exact.job_for(64, 64, 32, 2, 4, FP16, FP16, "row", "row", 90)]
+    jobs = [
+        exact.job_for(96, 64, 32, 2, 4, FP16, FP16, "row", "row", 90),
+        exact.job_for(64, 64, 32, 2, 4, FP16, FP16, "row", "row", 90),
+    ]
     results = exact.run_exact(jobs, parallel=2, use_cache=False)
     out, err = capfd.readouterr()
     assert out == "" and err == ""
@@ -47,17 +56,31 @@ def test_compiler_output_never_reaches_the_users_streams(monkeypatch, capfd, tmp
     assert results[1].shared_bytes == 1024 and not (tmp_path / "cache").exists()  # --no-cache wrote nothing
 
 
-@pytest.mark.parametrize("text, summary", [
-    ("CompilationError: at 14:33:\ndef k():\n    x = tl.arange(0, 96)\n             ^\n"
-     "arange's range must be a power of 2", "CompilationError: arange's range must be a power of 2"),
-    ("PTXASError: `ptxas` failed with error code 255\n`ptxas` stderr:\nptxas fatal   : Unresolved extern\n"
-     "Repro command: ptxas ...", "PTXASError: ptxas fatal   : Unresolved extern"),
-    ("ValueError: type fp8e4nv not supported in this architecture", "ValueError: type fp8e4nv not supported in "
-     "this architecture"),
-    # Triton 3.6's message for an assert in tl.dot is only the source excerpt; the cause says what failed
-    ("CompilationError: at 27:18:\n    if ACC_INT:\n        acc = tl.dot(a, b, acc)\n                  ^\n"
-     "caused by AssertionError", "CompilationError: AssertionError at 27:18 (acc = tl.dot(a, b, acc))"),
-])
+@pytest.mark.parametrize(
+    "text, summary",
+    [
+        (
+            "CompilationError: at 14:33:\ndef k():\n    x = tl.arange(0, 96)\n             ^\n"
+            "arange's range must be a power of 2",
+            "CompilationError: arange's range must be a power of 2",
+        ),
+        (
+            "PTXASError: `ptxas` failed with error code 255\n`ptxas` stderr:\nptxas fatal   : Unresolved extern\n"
+            "Repro command: ptxas ...",
+            "PTXASError: ptxas fatal   : Unresolved extern",
+        ),
+        (
+            "ValueError: type fp8e4nv not supported in this architecture",
+            "ValueError: type fp8e4nv not supported in this architecture",
+        ),
+        # Triton 3.6's message for an assert in tl.dot is only the source excerpt; the cause says what failed
+        (
+            "CompilationError: at 27:18:\n    if ACC_INT:\n        acc = tl.dot(a, b, acc)\n                  ^\n"
+            "caused by AssertionError",
+            "CompilationError: AssertionError at 27:18 (acc = tl.dot(a, b, acc))",
+        ),
+    ],
+)
 def test_error_summary_is_the_reason_line(text, summary):
     assert exact.summarize_error(text) == summary
 

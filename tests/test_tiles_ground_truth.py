@@ -35,8 +35,9 @@ def test_table_is_a_real_grid():
 
 def _estimate(dtype, bm, bn, bk, stages, warps, b_layout):
     a = lookup(dtype)
-    return estimate.triton_smem(estimate.MatmulTile(bm, bn, bk, stages, warps, a, a, lookup(a.out), "row", b_layout),
-                                90).needed_bytes
+    return estimate.triton_smem(
+        estimate.MatmulTile(bm, bn, bk, stages, warps, a, a, lookup(a.out), "row", b_layout), 90
+    ).needed_bytes
 
 
 @pytest.mark.parametrize("rows", [ROWS, H200_ROWS], ids=["h100", "h200"])
@@ -50,8 +51,9 @@ def test_estimate_against_the_h200_occupancy_grid():
     """The 312 matmul kernels of the H200 occupancy table (tiles 16..256, warps 1..8, stages 1..4, fp16 and
     fp32): the estimate is never below the compiled kernel's shared memory and equals it for all but the
     fp32 (FMA) kernels at one stage and one warp, where the compiler stages only one operand."""
-    rows = [r for r in json.loads((DATA / "h200_occupancy_ground_truth.json").read_text())["rows"]
-            if r["kind"] == "grid"]
+    rows = [
+        r for r in json.loads((DATA / "h200_occupancy_ground_truth.json").read_text())["rows"] if r["kind"] == "grid"
+    ]
     assert len(rows) >= 300
     off = []
     for r in rows:
@@ -67,11 +69,38 @@ def test_estimate_against_the_h200_occupancy_grid():
 def test_exact_sm90_reproduces_every_number(cli, tmp_path, monkeypatch):
     pytest.importorskip("triton")  # --exact compiles with the installed Triton (the `exact` extra)
     monkeypatch.setenv("GPUDIAG_CACHE_DIR", str(tmp_path / "cache"))
-    jobs = [exact.job_for(r["block_m"], r["block_n"], r["block_k"], r["stages"], r["warps"], lookup(r["dtype"]),
-                          lookup(r["dtype"]), r["a_layout"], r["b_layout"], 90) for r in ROWS]
+    jobs = [
+        exact.job_for(
+            r["block_m"],
+            r["block_n"],
+            r["block_k"],
+            r["stages"],
+            r["warps"],
+            lookup(r["dtype"]),
+            lookup(r["dtype"]),
+            r["a_layout"],
+            r["b_layout"],
+            90,
+        )
+        for r in ROWS
+    ]
     results = exact.run_exact(jobs)
-    wrong = [(r["dtype"], r["block_m"], r["block_n"], r["block_k"], r["stages"], r["warps"], r["b_layout"],
-              _truth(r), res.shared_bytes, res.error) for r, res in zip(ROWS, results) if res.shared_bytes != _truth(r)]
+    wrong = [
+        (
+            r["dtype"],
+            r["block_m"],
+            r["block_n"],
+            r["block_k"],
+            r["stages"],
+            r["warps"],
+            r["b_layout"],
+            _truth(r),
+            res.shared_bytes,
+            res.error,
+        )
+        for r, res in zip(ROWS, results)
+        if res.shared_bytes != _truth(r)
+    ]
     assert not wrong
     # Registers come from ptxas, which differs between Triton wheels (18 of the 29 launched configs differ
     # between 3.6 and 3.9, by up to 72): compare them where the Triton versions agree, range-check elsewhere.
@@ -105,12 +134,22 @@ def test_check_tiles_occupancy_equals_the_driver_on_the_h200():
     truth = json.loads((DATA / "h200_occupancy_ground_truth.json").read_text())
     a = truth["device_attributes"]
     facts = SimpleNamespace(
-        name="NVIDIA H200", compute_capability=(a["cc_major"], a["cc_minor"]), regs_per_sm=a["regs_per_sm"],
-        regs_per_block=a["regs_per_block"], max_threads_per_sm=a["max_threads_per_sm"],
-        max_threads_per_block=a["max_threads_per_block"], max_blocks_per_sm=a["max_blocks_per_sm"],
-        smem_per_sm_bytes=a["smem_per_sm"], smem_per_block_optin_bytes=a["smem_per_block_optin"],
-        smem_reserved_per_block_bytes=a["smem_reserved_per_block"], warp_size=a["warp_size"], sm_count=132,
-        sm=f"sm_{a['cc_major']}{a['cc_minor']}", origin="live", sources={})
+        name="NVIDIA H200",
+        compute_capability=(a["cc_major"], a["cc_minor"]),
+        regs_per_sm=a["regs_per_sm"],
+        regs_per_block=a["regs_per_block"],
+        max_threads_per_sm=a["max_threads_per_sm"],
+        max_threads_per_block=a["max_threads_per_block"],
+        max_blocks_per_sm=a["max_blocks_per_sm"],
+        smem_per_sm_bytes=a["smem_per_sm"],
+        smem_per_block_optin_bytes=a["smem_per_block_optin"],
+        smem_reserved_per_block_bytes=a["smem_reserved_per_block"],
+        warp_size=a["warp_size"],
+        sm_count=132,
+        sm=f"sm_{a['cc_major']}{a['cc_minor']}",
+        origin="live",
+        sources={},
+    )
     target = target_from_facts(facts)
     compared = 0
     for r in truth["rows"]:

@@ -35,14 +35,32 @@ RECORDED = [
     (90, (256, 16), 16, mma((256, 16), (4, 1), 16, True), blocked((256, 16), (1, 8), (16, 2), (4, 1)), 2048),
     (90, (128, 128), 32, mma((128, 128), (4, 1), 128, True), blocked((128, 128), (1, 4), (1, 32), (4, 1)), 32768),
     (80, (256, 16), 32, blocked((256, 16), (4, 4), (8, 4), (8, 1)), blocked((256, 16), (1, 4), (8, 4), (8, 1)), 16384),
-    (100, (128, 256), 16,
-     linear((128, 256), [[0, 1], [0, 2], [0, 4], [0, 8], [0, 16], [0, 32], [0, 64]],
-            [[1, 0], [2, 0], [4, 0], [8, 0], [16, 0]], [[32, 0], [64, 0], [0, 128]]),
-     blocked((128, 256), (1, 8), (1, 32), (8, 1)), 16384),
-    (100, (256, 32), 32,
-     linear((256, 32), [[0, 1], [0, 2], [0, 4], [0, 8], [0, 16], [128, 0]],
-            [[1, 0], [2, 0], [4, 0], [8, 0], [16, 0]], [[32, 0], [64, 0]]),
-     blocked((256, 32), (1, 4), (4, 8), (4, 1)), 4096),
+    (
+        100,
+        (128, 256),
+        16,
+        linear(
+            (128, 256),
+            [[0, 1], [0, 2], [0, 4], [0, 8], [0, 16], [0, 32], [0, 64]],
+            [[1, 0], [2, 0], [4, 0], [8, 0], [16, 0]],
+            [[32, 0], [64, 0], [0, 128]],
+        ),
+        blocked((128, 256), (1, 8), (1, 32), (8, 1)),
+        16384,
+    ),
+    (
+        100,
+        (256, 32),
+        32,
+        linear(
+            (256, 32),
+            [[0, 1], [0, 2], [0, 4], [0, 8], [0, 16], [128, 0]],
+            [[1, 0], [2, 0], [4, 0], [8, 0], [16, 0]],
+            [[32, 0], [64, 0]],
+        ),
+        blocked((256, 32), (1, 4), (4, 8), (4, 1)),
+        4096,
+    ),
 ]
 
 
@@ -60,22 +78,32 @@ def test_no_scratch_when_no_data_crosses_warps():
     assert tl.needs_shared_memory(mma((128, 128), (2, 2)), blocked((128, 128), (1, 8), (2, 16), (4, 1)))
 
 
-@pytest.mark.parametrize("shape, spt, warps, tpw, wpc", [
-    # blocked layouts as Triton printed them for the matmul's loads and store
-    ((128, 16), (1, 8), 4, (16, 2), (4, 1)),
-    ((16, 128), (1, 8), 4, (2, 16), (4, 1)),
-    ((64, 64), (1, 8), 4, (4, 8), (4, 1)),
-    ((32, 256), (1, 4), 4, (1, 32), (2, 2)),
-    ((128, 128), (4, 4), 4, (1, 32), (4, 1)),
-])
+@pytest.mark.parametrize(
+    "shape, spt, warps, tpw, wpc",
+    [
+        # blocked layouts as Triton printed them for the matmul's loads and store
+        ((128, 16), (1, 8), 4, (16, 2), (4, 1)),
+        ((16, 128), (1, 8), 4, (2, 16), (4, 1)),
+        ((64, 64), (1, 8), 4, (4, 8), (4, 1)),
+        ((32, 256), (1, 4), 4, (1, 32), (2, 2)),
+        ((128, 128), (4, 4), 4, (1, 32), (4, 1)),
+    ],
+)
 def test_blocked_params_are_the_compilers(shape, spt, warps, tpw, wpc):
     assert tl.blocked_params(shape, spt, (1, 0), warps) == (tpw, wpc)
 
 
-@pytest.mark.parametrize("shape, warps, expected", [
-    ((128, 128), 4, (2, 2)), ((64, 128), 8, (2, 4)), ((256, 16), 4, (4, 1)), ((32, 256), 4, (1, 4)),
-    ((128, 128), 2, (1, 2)), ((128, 128), 16, (4, 4)),
-])
+@pytest.mark.parametrize(
+    "shape, warps, expected",
+    [
+        ((128, 128), 4, (2, 2)),
+        ((64, 128), 8, (2, 4)),
+        ((256, 16), 4, (4, 1)),
+        ((32, 256), 4, (1, 4)),
+        ((128, 128), 2, (1, 2)),
+        ((128, 128), 16, (4, 4)),
+    ],
+)
 def test_mma_v2_warps_are_the_compilers(shape, warps, expected):
     assert est._mma_v2_warps(*shape, warps) == expected
 
@@ -90,11 +118,13 @@ def test_tmem_layout_is_the_compilers():
     assert got.lane == ((1, 0), (2, 0), (4, 0), (8, 0), (0, 16)) and got.warp == ((16, 0), (32, 0), (0, 32))
 
 
-
-
 def test_layouts_cover_the_tile_exactly_once():
     """Every (register, lane, warp) index holds a distinct element and together they cover the tile."""
-    for layout in (mma((128, 64), (2, 2)), mma((128, 256), (8, 1), 256, True), tl.tmem_accumulator((256, 128), 8),
-                   tl.blocked((64, 256), (1, 8), (1, 0), 8)):
+    for layout in (
+        mma((128, 64), (2, 2)),
+        mma((128, 256), (8, 1), 256, True),
+        tl.tmem_accumulator((256, 128), 8),
+        tl.blocked((64, 256), (1, 8), (1, 0), 8),
+    ):
         flat = [r + layout.shape[0] * c for r, c in layout.register + layout.lane + layout.warp]
         assert len(tl._rref(flat, 16)) == len(flat) == tl.log2(layout.shape[0] * layout.shape[1])

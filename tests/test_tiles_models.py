@@ -20,8 +20,19 @@ def test_fp4_sizes_and_bytes_k():
 
 def test_cutlass_dgx_spark_stage_arithmetic():
     """128x256x64B nvfp4, grouped, sm_121: every term from CUTLASS's own formula."""
-    m = cutlass.stage_model(128, 256, 128, FP4, FP4, 121, grouped=True, epilogue_smem=0, kernel_carveout=None,
-                            block_scaled=True, scale_vector=None)
+    m = cutlass.stage_model(
+        128,
+        256,
+        128,
+        FP4,
+        FP4,
+        121,
+        grouped=True,
+        epilogue_smem=0,
+        kernel_carveout=None,
+        block_scaled=True,
+        scale_vector=None,
+    )
     assert (m.a_tile_bytes, m.b_tile_bytes) == (128 * 128 // 2, 256 * 128 // 2)
     assert (m.sfa_bytes, m.sfb_bytes, m.scale_vector) == (128 * 128 // 16, 256 * 128 // 16, 16)
     assert m.stage_bytes == m.a_tile_bytes + m.b_tile_bytes + m.sfa_bytes + m.sfb_bytes + 16

@@ -24,11 +24,18 @@ TRUTH = json.loads((Path(__file__).parent / "data" / "h200_occupancy_ground_trut
 def _h200() -> SmResources:
     a = TRUTH["device_attributes"]
     facts = SimpleNamespace(
-        name=TRUTH["meta"]["device"], compute_capability=(a["cc_major"], a["cc_minor"]),
-        regs_per_sm=a["regs_per_sm"], regs_per_block=a["regs_per_block"], max_threads_per_sm=a["max_threads_per_sm"],
-        max_threads_per_block=a["max_threads_per_block"], max_blocks_per_sm=a["max_blocks_per_sm"],
-        smem_per_sm_bytes=a["smem_per_sm"], smem_per_block_optin_bytes=a["smem_per_block_optin"],
-        smem_reserved_per_block_bytes=a["smem_reserved_per_block"], warp_size=a["warp_size"])
+        name=TRUTH["meta"]["device"],
+        compute_capability=(a["cc_major"], a["cc_minor"]),
+        regs_per_sm=a["regs_per_sm"],
+        regs_per_block=a["regs_per_block"],
+        max_threads_per_sm=a["max_threads_per_sm"],
+        max_threads_per_block=a["max_threads_per_block"],
+        max_blocks_per_sm=a["max_blocks_per_sm"],
+        smem_per_sm_bytes=a["smem_per_sm"],
+        smem_per_block_optin_bytes=a["smem_per_block_optin"],
+        smem_reserved_per_block_bytes=a["smem_reserved_per_block"],
+        warp_size=a["warp_size"],
+    )
     return SmResources.for_device(facts)
 
 
@@ -40,20 +47,40 @@ def test_every_compiled_kernel_at_its_launch_configuration():
     assert len(rows) >= 400
     wrong = []
     for r in rows:
-        occ = occupancy(SM, threads=r["threads"], smem_bytes=r["shared"], regs_per_thread=r["n_regs"],
-                        static_smem_bytes=r["func"]["static_shared_bytes"])
+        occ = occupancy(
+            SM,
+            threads=r["threads"],
+            smem_bytes=r["shared"],
+            regs_per_thread=r["n_regs"],
+            static_smem_bytes=r["func"]["static_shared_bytes"],
+        )
         if occ.blocks_per_sm != r["blocks_per_sm"]:
-            wrong.append((r["kind"], r["block"], r["warps"], r["stages"], r["n_regs"], r["shared"],
-                          occ.blocks_per_sm, r["blocks_per_sm"]))
+            wrong.append(
+                (
+                    r["kind"],
+                    r["block"],
+                    r["warps"],
+                    r["stages"],
+                    r["n_regs"],
+                    r["shared"],
+                    occ.blocks_per_sm,
+                    r["blocks_per_sm"],
+                )
+            )
     assert not wrong, f"{len(wrong)} of {len(rows)} differ from the driver, e.g. {wrong[:5]}"
 
 
 def test_every_swept_launch():
     sweep = TRUTH["sweep"]
     assert len(sweep) > 50_000
-    wrong = [row for row in sweep
-             if occupancy(SM, threads=row[1], smem_bytes=row[2], regs_per_thread=row[0],
-                          static_smem_bytes=row[3]).blocks_per_sm != row[4]]
+    wrong = [
+        row
+        for row in sweep
+        if occupancy(
+            SM, threads=row[1], smem_bytes=row[2], regs_per_thread=row[0], static_smem_bytes=row[3]
+        ).blocks_per_sm
+        != row[4]
+    ]
     assert not wrong, f"{len(wrong)} of {len(sweep)} differ from the driver, e.g. {wrong[:5]}"
 
 
@@ -94,10 +121,19 @@ def test_limiters_and_theoretical_occupancy():
 
 
 def test_missing_device_limits_are_named():
-    facts = SimpleNamespace(name="GPU X", compute_capability=(9, 0), regs_per_sm=None, regs_per_block=65536,
-                            max_threads_per_sm=2048, max_threads_per_block=1024, max_blocks_per_sm=32,
-                            smem_per_sm_bytes=None, smem_per_block_optin_bytes=232448,
-                            smem_reserved_per_block_bytes=1024, warp_size=32)
+    facts = SimpleNamespace(
+        name="GPU X",
+        compute_capability=(9, 0),
+        regs_per_sm=None,
+        regs_per_block=65536,
+        max_threads_per_sm=2048,
+        max_threads_per_block=1024,
+        max_blocks_per_sm=32,
+        smem_per_sm_bytes=None,
+        smem_per_block_optin_bytes=232448,
+        smem_reserved_per_block_bytes=1024,
+        warp_size=32,
+    )
     with pytest.raises(GpudiagError, match="regs_per_sm, smem_per_sm"):
         SmResources.for_device(facts)
 
@@ -113,9 +149,14 @@ def test_shared_memory_allocation_unit_is_128_bytes_as_the_driver_says():
     assert len(sweep) > 4000
 
     def differ(sm: SmResources) -> list:
-        return [row for row in sweep
-                if occupancy(sm, threads=row[1], smem_bytes=row[2], regs_per_thread=row[0],
-                             static_smem_bytes=row[3]).blocks_per_sm != row[4]]
+        return [
+            row
+            for row in sweep
+            if occupancy(
+                sm, threads=row[1], smem_bytes=row[2], regs_per_thread=row[0], static_smem_bytes=row[3]
+            ).blocks_per_sm
+            != row[4]
+        ]
 
     wrong = differ(SM)
     assert not wrong, f"{len(wrong)} of {len(sweep)} differ from the driver, e.g. {wrong[:5]}"

@@ -17,11 +17,19 @@ def test_grammar():
     assert parse_tile("16x16x16@2").warps == 2
 
 
-@pytest.mark.parametrize("bad, words", [
-    ("128x", "malformed"), ("0x64x32", "BM must be positive"), ("-1", "malformed"),
-    ("128x128x32:0", "stages must be"), ("4096x128x32", "larger than any GEMM tile"),
-    ("128x128x32@3", "warps must be"), ("128x128x32:99", "stages must be"), ("", "malformed"),
-])
+@pytest.mark.parametrize(
+    "bad, words",
+    [
+        ("128x", "malformed"),
+        ("0x64x32", "BM must be positive"),
+        ("-1", "malformed"),
+        ("128x128x32:0", "stages must be"),
+        ("4096x128x32", "larger than any GEMM tile"),
+        ("128x128x32@3", "warps must be"),
+        ("128x128x32:99", "stages must be"),
+        ("", "malformed"),
+    ],
+)
 def test_bad_tiles(bad, words):
     with pytest.raises(GpudiagError) as exc:
         parse_tile(bad, "argument 1")
@@ -30,8 +38,10 @@ def test_bad_tiles(bad, words):
 
 def test_json_file(tmp_path):
     f = tmp_path / "t.json"
-    f.write_text('[\n "128x128x64:3@4",\n {"BLOCK_M": 64, "BLOCK_N": 64, "BLOCK_K": 32, "num_stages": 2, "num_warps": 4},\n'
-                 ' [32, 32, 16, 1, 2]\n]\n')
+    f.write_text(
+        '[\n "128x128x64:3@4",\n {"BLOCK_M": 64, "BLOCK_N": 64, "BLOCK_K": 32, "num_stages": 2, "num_warps": 4},\n'
+        " [32, 32, 16, 1, 2]\n]\n"
+    )
     cfgs = parse_file(str(f))
     assert [c.spec() for c in cfgs] == ["128x128x64:3@4", "64x64x32:2@4", "32x32x16:1@2"]
     assert cfgs[1].where == f"{f}:3"
@@ -65,8 +75,10 @@ def test_csv_with_header_and_headerless(tmp_path):
 def test_yaml_file(tmp_path):
     pytest.importorskip("yaml")
     f = tmp_path / "t.yaml"
-    f.write_text("configs:\n  - 128x128x64:3@4\n  - {block_m: 64, block_n: 64, block_k: 32, num_stages: 2}\n"
-                 "  - {block_m: 64, block_n: 64}\n")
+    f.write_text(
+        "configs:\n  - 128x128x64:3@4\n  - {block_m: 64, block_n: 64, block_k: 32, num_stages: 2}\n"
+        "  - {block_m: 64, block_n: 64}\n"
+    )
     with pytest.raises(GpudiagError) as exc:
         parse_file(str(f))
     assert f"{f}:4" in exc.value.message and "missing block_k" in exc.value.message
@@ -78,6 +90,7 @@ def test_yaml_file(tmp_path):
 
 def test_yaml_without_pyyaml_says_what_to_do(tmp_path, monkeypatch):
     import builtins
+
     real = builtins.__import__
 
     def no_yaml(name, *a, **k):
@@ -93,11 +106,19 @@ def test_yaml_without_pyyaml_says_what_to_do(tmp_path, monkeypatch):
     assert "PyYAML" in exc.value.message and "JSON or CSV" in exc.value.message
 
 
-@pytest.mark.parametrize("content, suffix, words", [
-    ("", ".json", "empty"), ("   \n", ".csv", "empty"), ('{"x": 1}', ".json", "missing block_m"),
-    ("42", ".json", "expected a list"), ("a,b\n", ".csv", "missing block_k"), ("[]", ".json", "no configs"), ("x", ".txt", "malformed tile"),
-    ("[]", ".toml", "unknown file type"),
-])
+@pytest.mark.parametrize(
+    "content, suffix, words",
+    [
+        ("", ".json", "empty"),
+        ("   \n", ".csv", "empty"),
+        ('{"x": 1}', ".json", "missing block_m"),
+        ("42", ".json", "expected a list"),
+        ("a,b\n", ".csv", "missing block_k"),
+        ("[]", ".json", "no configs"),
+        ("x", ".txt", "malformed tile"),
+        ("[]", ".toml", "unknown file type"),
+    ],
+)
 def test_bad_files(tmp_path, content, suffix, words):
     f = tmp_path / f"t{suffix}"
     f.write_text(content)

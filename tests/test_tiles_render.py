@@ -23,13 +23,23 @@ def _validate(doc):
 @pytest.fixture
 def fake_exact(monkeypatch):
     """--exact without compiling: the numbers a compile of these configs gives, shaped like real ones."""
+
     def run_exact(jobs, parallel=None, use_cache=True, progress=None):
         out = []
         for j in jobs:
             if j.block_m == 256 and j.block_k == 128:
-                out.append(exact.ExactResult(None, None, None, None, 1.5, False,
-                                             error="PTXASError: `ptxas` failed with error code 255\n`ptxas` stderr:\n"
-                                                   "ptxas fatal   : (C7602) Insufficient registers (128) to compile"))
+                out.append(
+                    exact.ExactResult(
+                        None,
+                        None,
+                        None,
+                        None,
+                        1.5,
+                        False,
+                        error="PTXASError: `ptxas` failed with error code 255\n`ptxas` stderr:\n"
+                        "ptxas fatal   : (C7602) Insufficient registers (128) to compile",
+                    )
+                )
                 continue
             shared = j.stages * (j.block_m + j.block_n) * j.block_k * 2
             out.append(exact.ExactResult(shared, 254, 1234, 4936, 2.0, False, regs_source="test"))
@@ -41,10 +51,28 @@ def fake_exact(monkeypatch):
 
 CASES = {
     "estimate": ["128x128x64:4", "64x64x32:4", "128x256x64:3@8", "256x256x128:5@8", "--gpu", "h100"],
-    "mixed-dtypes-exact": ["128x128x64:4", "256x128x128:3@8", "64x64x32:4", "--gpu", "h100", "--exact",
-                           "--b-dtype", "fp8e4m3"],
-    "big-shape": ["16x16x16:1@1", "128x256x64:3@8", "--gpu", "h100", "--shape", "1000000x1000000x65536",
-                  "--groups", "64", "--regs", "168"],
+    "mixed-dtypes-exact": [
+        "128x128x64:4",
+        "256x128x128:3@8",
+        "64x64x32:4",
+        "--gpu",
+        "h100",
+        "--exact",
+        "--b-dtype",
+        "fp8e4m3",
+    ],
+    "big-shape": [
+        "16x16x16:1@1",
+        "128x256x64:3@8",
+        "--gpu",
+        "h100",
+        "--shape",
+        "1000000x1000000x65536",
+        "--groups",
+        "64",
+        "--regs",
+        "168",
+    ],
     "cutlass": ["128x256x64B", "--dtype", "fp4", "--model", "cutlass", "--arch", "sm_121", "--grouped"],
 }
 
@@ -81,8 +109,13 @@ def test_help_at_80_columns_is_whole(cli):
 
 def test_long_inputs_are_summarised(cli, no_gpu, tmp_path):
     f = tmp_path / "many.csv"
-    rows = [f"{bm},{bn},{bk},{s},4" for bm in (32, 64, 128, 256) for bn in (32, 64, 128, 256) for bk in (32, 64)
-            for s in (2, 3, 4, 5)]
+    rows = [
+        f"{bm},{bn},{bk},{s},4"
+        for bm in (32, 64, 128, 256)
+        for bn in (32, 64, 128, 256)
+        for bk in (32, 64)
+        for s in (2, 3, 4, 5)
+    ]
     f.write_text("BLOCK_M,BLOCK_N,BLOCK_K,num_stages,num_warps\n" + "\n".join(rows) + "\n")
     r = cli("check-tiles", "--file", str(f), "--arch", "sm_89", env={"COLUMNS": "80"})
     doc = json.loads(cli("check-tiles", "--file", str(f), "--arch", "sm_89", "--json").stdout)
@@ -96,7 +129,7 @@ def test_long_inputs_are_summarised(cli, no_gpu, tmp_path):
     assert len([ln for ln in r.stdout.splitlines() if re.match(r"\d+x\d+x\d+:", ln)]) == len(rows)
 
 
-SCRIPT = textwrap.dedent('''
+SCRIPT = textwrap.dedent("""
     import triton
     @triton.autotune(configs=[triton.Config({"BLOCK_M": 128, "BLOCK_N": 128, "BLOCK_K": 64}, num_stages=4,
                                             num_warps=4),
@@ -109,7 +142,7 @@ SCRIPT = textwrap.dedent('''
     @triton.jit
     def other(x, BLOCK_M, BLOCK_N, BLOCK_K):
         pass
-''')
+""")
 
 
 def test_script_groups_and_cannot_compile_render_and_validate(cli, no_gpu, tmp_path):
@@ -124,8 +157,11 @@ def test_script_groups_and_cannot_compile_render_and_validate(cli, no_gpu, tmp_p
 
 def test_inductor_json_validates(cli, no_gpu):
     pytest.importorskip("torch")
-    _validate(json.loads(cli("check-tiles", "--from-inductor", "--gpu", "rtx 4090", "--shape", "4096x4096x4096",
-                             "--json").stdout))
+    _validate(
+        json.loads(
+            cli("check-tiles", "--from-inductor", "--gpu", "rtx 4090", "--shape", "4096x4096x4096", "--json").stdout
+        )
+    )
 
 
 def test_error_document_with_json(cli, no_gpu):

@@ -1,5 +1,6 @@
 """An fp32 GEMM with a GELU epilogue, Linear(8192, 8192) -> GELU: the shape of the issue's hidden
 KernelBench problem (1024x8192x8192), where TF32 decides the answer on sm_80 and newer."""
+
 import torch
 import torch.nn as nn
 

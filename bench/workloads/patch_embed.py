@@ -1,4 +1,5 @@
 """ViT-B/16 patch embedding: Conv2d(3, 768, 16, stride=16), flattened to tokens."""
+
 import torch
 import torch.nn as nn
 
@@ -15,5 +16,7 @@ class Model(nn.Module):
 
 
 def gpudiag_workloads():
-    return {name: (Model().to(torch.bfloat16), (torch.randn(n, 3, 224, 224, dtype=torch.bfloat16),))
-            for name, n in SIZES.items()}
+    return {
+        name: (Model().to(torch.bfloat16), (torch.randn(n, 3, 224, 224, dtype=torch.bfloat16),))
+        for name, n in SIZES.items()
+    }

@@ -1,4 +1,5 @@
 """RMSNorm (LLaMA-style), decode and prefill sizes, for `gpudiag bakeoff`."""
+
 import torch
 import torch.nn as nn
 

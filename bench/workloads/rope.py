@@ -1,4 +1,5 @@
 """Rotary position embedding applied to q and k, decode and prefill sizes, for `gpudiag bakeoff`."""
+
 import torch
 import torch.nn as nn
 

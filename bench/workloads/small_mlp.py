@@ -1,4 +1,5 @@
 """The small MLP of the bake-off issue: Linear(1024,1024) -> ReLU -> Linear(1024,1024), fp32."""
+
 import torch
 import torch.nn as nn
 

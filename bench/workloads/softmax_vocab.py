@@ -1,4 +1,5 @@
 """Softmax over a 32000-token vocabulary (the sampling step), decode and prefill sizes."""
+
 import torch
 import torch.nn as nn
 

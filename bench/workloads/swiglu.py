@@ -1,4 +1,5 @@
 """SwiGLU MLP (LLaMA-style feed-forward), decode and prefill sizes, for `gpudiag bakeoff`."""
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -19,5 +20,7 @@ class Model(nn.Module):
 
 
 def gpudiag_workloads():
-    return {name: (Model().to(torch.bfloat16), (torch.randn(b, s, DIM, dtype=torch.bfloat16),))
-            for name, (b, s) in SIZES.items()}
+    return {
+        name: (Model().to(torch.bfloat16), (torch.randn(b, s, DIM, dtype=torch.bfloat16),))
+        for name, (b, s) in SIZES.items()
+    }

@@ -22,14 +22,16 @@ import os
 import sys
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
-from gpudiag.bakeoff import isolation, knobs as knob_table, loader, observe, timing
-from gpudiag.bakeoff.compare import TOLERANCES, Comparison, arbitrate, compare, relative_rmse
+from gpudiag.bakeoff import isolation, loader, observe, timing
+from gpudiag.bakeoff import knobs as knob_table
+from gpudiag.bakeoff.compare import TOLERANCES, arbitrate, compare, relative_rmse
 from gpudiag.bakeoff.modes import CUDAGRAPH_MODES
-from gpudiag.bakeoff.results import (ChildProcess, Environment, ModeResult, Numerics, ScriptListing, WorkloadInfo)
+from gpudiag.bakeoff.results import ChildProcess, Environment, ModeResult, Numerics, ScriptListing, WorkloadInfo
 from gpudiag.files import write_json_atomic
 
 
@@ -81,6 +83,7 @@ class _Phase:
 
 # -- helpers on nested outputs -----------------------------------------------------------------------
 
+
 def _map(torch: Any, value: Any, fn: Callable[[Any], Any]) -> Any:
     if isinstance(value, torch.Tensor):
         return fn(value)
@@ -105,6 +108,7 @@ def describe_args(torch: Any, args: tuple, kwargs: dict) -> list[str]:
         if isinstance(v, (list, tuple)):
             return f"{type(v).__name__}({', '.join(one(x) for x in v)})"
         return type(v).__name__
+
     return [one(a) for a in args] + [f"{k}={one(v)}" for k, v in kwargs.items()]
 
 
@@ -135,9 +139,12 @@ def classify(exc: BaseException, phase: str, mode: str) -> str:
 
 
 def _environment(torch: Any, device: str) -> Environment:
-    env = Environment(torch=torch.__version__, python=sys.version.split()[0],
-                      float32_matmul_precision=torch.get_float32_matmul_precision(),
-                      conv_tf32=bool(torch.backends.cudnn.allow_tf32))
+    env = Environment(
+        torch=torch.__version__,
+        python=sys.version.split()[0],
+        float32_matmul_precision=torch.get_float32_matmul_precision(),
+        conv_tf32=bool(torch.backends.cudnn.allow_tf32),
+    )
     try:
         import triton
 
@@ -161,11 +168,17 @@ def _environment(torch: Any, device: str) -> Environment:
 
 # -- the process ---------------------------------------------------------------------------------------
 
+
 def run(spec: Spec) -> ModeResult | ScriptListing:
     """Measure ``spec.workload`` in ``spec.mode``; or, with no workload, list the script's workloads."""
     phase = _Phase(spec.phase_path)
-    row = ModeResult(spec.workload or "", spec.mode, "error", knobs=list(spec.knobs),
-                     child=ChildProcess(pid=os.getpid(), phase_s=phase.durations))
+    row = ModeResult(
+        spec.workload or "",
+        spec.mode,
+        "error",
+        knobs=list(spec.knobs),
+        child=ChildProcess(pid=os.getpid(), phase_s=phase.durations),
+    )
     collector = observe.LogCollector()
     t_process = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:
@@ -183,8 +196,15 @@ def run(spec: Spec) -> ModeResult | ScriptListing:
             workloads = loader.load(spec.script, spec.entry, spec.inputs, spec.seed)
             row.child.load_s = time.perf_counter() - t_load
             if spec.workload is None:  # the probe: what does the script define?
-                return ScriptListing("listed", [WorkloadInfo(w.name, w.form, describe_args(torch, w.args, w.kwargs),
-                                                             input_bytes(torch, w.args, w.kwargs)) for w in workloads])
+                return ScriptListing(
+                    "listed",
+                    [
+                        WorkloadInfo(
+                            w.name, w.form, describe_args(torch, w.args, w.kwargs), input_bytes(torch, w.args, w.kwargs)
+                        )
+                        for w in workloads
+                    ],
+                )
             chosen = next((w for w in workloads if w.name == spec.workload), None)
             if chosen is None:
                 row.reason = f"the script no longer defines workload {spec.workload!r}"
@@ -199,15 +219,17 @@ def run(spec: Spec) -> ModeResult | ScriptListing:
             row.status, row.reason, row.user_traceback = "error", exc.message, exc.user_traceback
         except SystemExit as exc:
             row.status, row.reason = "error", f"the workload called sys.exit({exc.code!r})"
-        except BaseException as exc:  # noqa: BLE001 - every failure becomes a row, never a crash
+        except BaseException as exc:
             if isinstance(exc, KeyboardInterrupt):
                 row.status, row.reason = "interrupted", "interrupted"
             else:
                 row.status, row.reason = classify(exc, phase.name, spec.mode), _one_line(exc)
                 row.child.failed_phase = phase.name
                 if row.status == "harness_error":
-                    row.reason = ("gpudiag read a CUDA-graph output after the next replay overwrote it; "
-                                  "this is a gpudiag bug, not your workload's: " + _one_line(exc))
+                    row.reason = (
+                        "gpudiag read a CUDA-graph output after the next replay overwrote it; "
+                        "this is a gpudiag bug, not your workload's: " + _one_line(exc)
+                    )
                 row.user_traceback = loader.user_frames(exc, Path(spec.script)) or None
         finally:
             row.observed = observe.observations(caught, spec.script, collector)
@@ -242,7 +264,7 @@ def _measure(torch: Any, spec: Spec, wl: loader.Workload, row: ModeResult, phase
         _sync(torch, device)
     except (KeyboardInterrupt, SystemExit):
         raise
-    except BaseException as exc:  # noqa: BLE001
+    except BaseException as exc:
         row.status, row.reason = "error", f"the workload raised in eager mode: {_one_line(exc)}"
         row.user_traceback = loader.user_frames(exc, Path(spec.script)) or None
         row.child.failed_phase = "reference"
@@ -320,25 +342,31 @@ def _measure(torch: Any, spec: Spec, wl: loader.Workload, row: ModeResult, phase
             if device == "cuda":
                 from triton.testing import do_bench
 
-                row.timing.crosscheck_median_ms = float(do_bench(lambda: compiled(*args, **kwargs),
-                                                                 warmup=spec.warmup_ms, rep=spec.rep_ms,
-                                                                 return_mode="median"))
+                row.timing.crosscheck_median_ms = float(
+                    do_bench(
+                        lambda: compiled(*args, **kwargs), warmup=spec.warmup_ms, rep=spec.rep_ms, return_mode="median"
+                    )
+                )
             else:
-                row.timing.crosscheck_median_ms = timing.stats(timing.do_bench_cpu(
-                    lambda: compiled(*args, **kwargs), spec.warmup_ms, spec.rep_ms)).median_ms
+                row.timing.crosscheck_median_ms = timing.stats(
+                    timing.do_bench_cpu(lambda: compiled(*args, **kwargs), spec.warmup_ms, spec.rep_ms)
+                ).median_ms
     finally:
         if gc_was_enabled:
             gc.enable()
     phase("done")
 
 
-def _judge(torch: Any, spec: Spec, row: ModeResult, fn: Any, args: Any, kwargs: Any, ref: Any, first: Any,
-           last: Any) -> None:
+def _judge(
+    torch: Any, spec: Spec, row: ModeResult, fn: Any, args: Any, kwargs: Any, ref: Any, first: Any, last: Any
+) -> None:
     """Set the row's status from its outputs: against eager (fp64 arbitrating rounding), and for knobs
     against an fp64 run with the tolerance of the precision they compute in."""
     if row.nondeterminism is not None:
         row.status = "unchecked"
-        row.reason = f"nondeterministic output: correctness not checked (eager's two runs differ: {row.nondeterminism.reason})"
+        row.reason = (
+            f"nondeterministic output: correctness not checked (eager's two runs differ: {row.nondeterminism.reason})"
+        )
         return
     c_first, c_last = compare(first, ref), compare(last, ref)
     lowered = knob_table.lowered_precision(list(spec.knobs))
@@ -357,13 +385,17 @@ def _judge(torch: Any, spec: Spec, row: ModeResult, fn: Any, args: Any, kwargs: 
         # A knob that lowers float32's precision differs from eager by design: the fp64 run judges it.
         if row.numerics is None:
             row.status = "unchecked"
-            row.reason = (f"{', '.join(spec.knobs)} changes results by design, and no fp64 run of the "
-                          "workload was possible to judge it against")
+            row.reason = (
+                f"{', '.join(spec.knobs)} changes results by design, and no fp64 run of the "
+                "workload was possible to judge it against"
+            )
             return
         row.status = "ok" if row.numerics.ok else "mismatch"
         if not row.numerics.ok:
-            row.reason = (f"error against an fp64 run {row.numerics.rel_rmse:.2g} (relative RMSE) is beyond "
-                          f"{row.numerics.judged_as}'s tolerance {row.numerics.tolerance:g}")
+            row.reason = (
+                f"error against an fp64 run {row.numerics.rel_rmse:.2g} (relative RMSE) is beyond "
+                f"{row.numerics.judged_as}'s tolerance {row.numerics.tolerance:g}"
+            )
         return
     worst = c_first if not c_first.ok else c_last
     worst.max_abs_error = max(c_first.max_abs_error, c_last.max_abs_error)
@@ -384,8 +416,14 @@ def numerics(out: Any, ref: Any, fp64: Any, lowered: str | None) -> Numerics | N
     mode_err, eager_err, max_abs, dtype = worst
     judged_as = lowered if lowered and dtype == "float32" else dtype
     tol = TOLERANCES.get(judged_as, (0.0, 0.0))[1]
-    return Numerics(rel_rmse=mode_err, eager_rel_rmse=eager_err, max_abs_error=max_abs, judged_as=judged_as,
-                    tolerance=tol, ok=mode_err <= max(tol, eager_err))
+    return Numerics(
+        rel_rmse=mode_err,
+        eager_rel_rmse=eager_err,
+        max_abs_error=max_abs,
+        judged_as=judged_as,
+        tolerance=tol,
+        ok=mode_err <= max(tol, eager_err),
+    )
 
 
 def fp64_reference(torch: Any, fn: Any, args: Any, kwargs: Any) -> Any:
@@ -402,7 +440,7 @@ def fp64_reference(torch: Any, fn: Any, args: Any, kwargs: Any) -> Any:
         return clone_tree(torch, out)
     except (KeyboardInterrupt, SystemExit):
         raise
-    except BaseException as exc:  # noqa: BLE001 - an op without float64 support, or no memory for a copy
+    except BaseException as exc:
         return _one_line(exc, 160)
     finally:
         if torch.cuda.is_available() and torch.cuda.is_initialized():

@@ -78,7 +78,10 @@ def arbitrate(result: Comparison, out: Any, ref: Any, fp64: Any) -> Comparison:
         return result
     worst: tuple[float, float] | None = None  # (mode, eager) RMSE on the leaf where the mode fares worst
     for o, r, x in _leaves(out, ref, fp64):
-        if not (isinstance(r, torch.Tensor) and r.is_floating_point() and isinstance(x, torch.Tensor)) or r.numel() == 0:
+        if (
+            not (isinstance(r, torch.Tensor) and r.is_floating_point() and isinstance(x, torch.Tensor))
+            or r.numel() == 0
+        ):
             continue
         if x.shape != r.shape:
             return result
@@ -87,18 +90,25 @@ def arbitrate(result: Comparison, out: Any, ref: Any, fp64: Any) -> Comparison:
         atol, _ = tolerance(r.dtype)
         if not math.isfinite(eager_rmse):
             return result  # eager itself is not finite here: nothing to arbitrate with
-        if not math.isfinite(mode_rmse) or mode_rmse > FP64_MULTIPLIER.get(_dtype_name(r.dtype), FP64_MULTIPLIER_DEFAULT) * eager_rmse + atol / 10:
+        if (
+            not math.isfinite(mode_rmse)
+            or mode_rmse > FP64_MULTIPLIER.get(_dtype_name(r.dtype), FP64_MULTIPLIER_DEFAULT) * eager_rmse + atol / 10
+        ):
             result.fp64_rmse, result.eager_fp64_rmse = mode_rmse, eager_rmse
-            result.reason = (f"{result.reason}; and further from an fp64 run than eager is "
-                             f"(RMSE {mode_rmse:.3g} vs eager's {eager_rmse:.3g})")
+            result.reason = (
+                f"{result.reason}; and further from an fp64 run than eager is "
+                f"(RMSE {mode_rmse:.3g} vs eager's {eager_rmse:.3g})"
+            )
             return result
         if worst is None or mode_rmse - eager_rmse > worst[0] - worst[1]:
             worst = (mode_rmse, eager_rmse)
     if worst is None:
         return result  # no floating-point leaf to judge
     result.fp64_rmse, result.eager_fp64_rmse = worst
-    result.notes.append(f"{result.reason}, but no further from an fp64 run of the workload than eager is "
-                        f"(RMSE {worst[0]:.3g} vs eager's {worst[1]:.3g}): rounding order, not a wrong kernel")
+    result.notes.append(
+        f"{result.reason}, but no further from an fp64 run of the workload than eager is "
+        f"(RMSE {worst[0]:.3g} vs eager's {worst[1]:.3g}): rounding order, not a wrong kernel"
+    )
     result.ok, result.reason, result.judged_by = True, None, "fp64 reference"
     return result
 
@@ -155,7 +165,9 @@ def _walk(out: Any, ref: Any, where: str, result: Comparison) -> None:
         if out.shape != ref.shape:
             return _fail(result, f"{where}: shape {tuple(out.shape)} differs from eager's {tuple(ref.shape)}")
         if out.dtype != ref.dtype:
-            return _fail(result, f"{where}: dtype {_dtype_name(out.dtype)} differs from eager's {_dtype_name(ref.dtype)}")
+            return _fail(
+                result, f"{where}: dtype {_dtype_name(out.dtype)} differs from eager's {_dtype_name(ref.dtype)}"
+            )
         _tensor(out, ref, where, result)
     elif isinstance(ref, (list, tuple)):
         if not isinstance(out, (list, tuple)) or len(out) != len(ref):
@@ -202,5 +214,9 @@ def _tensor(out: Any, ref: Any, where: str, result: Comparison) -> None:
     n_bad = int(bad.sum())
     if n_bad:
         result.mismatched += n_bad
-        _fail(result, f"{where}: {n_bad} of {ref.numel()} elements off by more than "
-                      f"atol {atol:g} + rtol {rtol:g}·|eager| (max abs error {max_abs:.3g})", values=True)
+        _fail(
+            result,
+            f"{where}: {n_bad} of {ref.numel()} elements off by more than "
+            f"atol {atol:g} + rtol {rtol:g}·|eager| (max abs error {max_abs:.3g})",
+            values=True,
+        )

@@ -86,8 +86,10 @@ class Baseline:
     def check_device(self, device: dict) -> str | None:
         """Refuse a baseline from another kind of device (exit 2); a note when the GPU differs."""
         if self.device.get("kind") and self.device.get("kind") != device.get("kind"):
-            raise GpudiagError(f"--baseline {self.path}: measured on {self.device.get('kind')}, this run is on "
-                               f"{device.get('kind')}; compare runs on the same device")
+            raise GpudiagError(
+                f"--baseline {self.path}: measured on {self.device.get('kind')}, this run is on "
+                f"{device.get('kind')}; compare runs on the same device"
+            )
         if self.device.get("name") != device.get("name"):
             return f"the baseline ran on {self.device.get('name')}, this run on {device.get('name')}"
         return None
@@ -102,18 +104,30 @@ def load_baseline(path: str) -> Baseline:
         raise GpudiagError(f"--baseline {path}: cannot read it: {exc}") from None
     except ValueError as exc:
         raise GpudiagError(f"--baseline {path}: not JSON ({exc})") from None
-    if not isinstance(doc, dict) or doc.get("schema") not in COMPATIBLE_SCHEMAS or not isinstance(doc.get("rows"), list):
-        raise GpudiagError(f"--baseline {path}: not a gpudiag bakeoff --output document "
-                           f"(schema {' or '.join(COMPATIBLE_SCHEMAS)})")
+    if (
+        not isinstance(doc, dict)
+        or doc.get("schema") not in COMPATIBLE_SCHEMAS
+        or not isinstance(doc.get("rows"), list)
+    ):
+        raise GpudiagError(
+            f"--baseline {path}: not a gpudiag bakeoff --output document (schema {' or '.join(COMPATIBLE_SCHEMAS)})"
+        )
     rows = []
     for r in doc["rows"]:
         if not isinstance(r, dict):
             raise GpudiagError(f"--baseline {path}: a row is not an object")
         t = r.get("timing") or {}
         per_call = t.get("per_call_ms", t.get("median_ms"))
-        rows.append(BaselineRow(str(r.get("workload")), r.get("label") or label(str(r.get("mode")), r.get("knobs") or []),
-                                r.get("status") in ("ok", "unchecked") and per_call is not None, per_call,
-                                t.get("per_call_q3_ms", t.get("q3_ms")), bool(t.get("launch_bound"))))
+        rows.append(
+            BaselineRow(
+                str(r.get("workload")),
+                r.get("label") or label(str(r.get("mode")), r.get("knobs") or []),
+                r.get("status") in ("ok", "unchecked") and per_call is not None,
+                per_call,
+                t.get("per_call_q3_ms", t.get("q3_ms")),
+                bool(t.get("launch_bound")),
+            )
+        )
     return Baseline(path, doc.get("device") or {}, rows)
 
 
@@ -123,16 +137,22 @@ def evaluate(run: BakeoffRun, limits: Limits, baseline: Baseline | None) -> Gate
     results = []
     compiled = [r for r in run.rows if r.mode != "eager" and r.status not in ("skipped", "not_run")]
     if baseline is not None:
-        results.append(_regression(run, float(limits.max_regression_pct or 0.0), baseline,
-                                   limits.max_regression_launch_bound_pct))
-    for name, limit, value in (("max-graph-breaks", limits.max_graph_breaks, lambda r: r.observed.graph_breaks),
-                               ("max-recompiles", limits.max_recompiles, lambda r: r.observed.recompiles),
-                               ("max-compile-s", limits.max_compile_s, lambda r: r.compile_s)):
+        results.append(
+            _regression(run, float(limits.max_regression_pct or 0.0), baseline, limits.max_regression_launch_bound_pct)
+        )
+    for name, limit, value in (
+        ("max-graph-breaks", limits.max_graph_breaks, lambda r: r.observed.graph_breaks),
+        ("max-recompiles", limits.max_recompiles, lambda r: r.observed.recompiles),
+        ("max-compile-s", limits.max_compile_s, lambda r: r.compile_s),
+    ):
         if limit is None:
             continue
         seen = [(r, value(r)) for r in compiled if value(r) is not None]
-        breaches = [Breach(r.workload, r.label, f"{v:.3g} s" if name == "max-compile-s" else str(v))
-                    for r, v in seen if v > limit]
+        breaches = [
+            Breach(r.workload, r.label, f"{v:.3g} s" if name == "max-compile-s" else str(v))
+            for r, v in seen
+            if v > limit
+        ]
         results.append(GateResult(name, float(limit), not breaches, len(seen), breaches))
     return GateReport(baseline.path if baseline else None, results)
 
@@ -149,15 +169,24 @@ def _regression(run: BakeoffRun, pct: float, baseline: Baseline, launch_bound_pc
             continue
         checked += 1
         if not current.timed:
-            breaches.append(Breach(b.workload, b.label, f"{current.status} now, {b.per_call_ms:.4g} ms in the baseline"))
+            breaches.append(
+                Breach(b.workload, b.label, f"{current.status} now, {b.per_call_ms:.4g} ms in the baseline")
+            )
             continue
         why = regressed(b, current, pct, launch_bound_pct)
         if why:
             breaches.append(Breach(b.workload, b.label, why))
-    notes = [n for n in (baseline.check_device(run.device),
-                         f"{len(not_gated)} launch-bound row(s) shown, not gated: host-timed figures move between "
-                         "processes beyond their quartiles; --max-regression-launch-bound PCT gates them"
-                         if not_gated else None) if n]
+    notes = [
+        n
+        for n in (
+            baseline.check_device(run.device),
+            f"{len(not_gated)} launch-bound row(s) shown, not gated: host-timed figures move between "
+            "processes beyond their quartiles; --max-regression-launch-bound PCT gates them"
+            if not_gated
+            else None,
+        )
+        if n
+    ]
     return GateResult("max-regression", pct, not breaches, checked, breaches, "; ".join(notes) or None, not_gated)
 
 
@@ -178,7 +207,9 @@ def regressed(base: BaselineRow, row: ModeResult, pct: float, launch_bound_pct: 
         limit = pct if launch_bound_pct is None else launch_bound_pct
         upper = base.per_call_q3_ms if base.per_call_q3_ms is not None else base.per_call_ms
         if t.per_call_q1_ms > upper * (1 + limit / 100) and change > limit / 100:
-            return shown + f"; launch-bound: its q1 {t.per_call_q1_ms:.4g} ms is above the baseline's q3 " \
-                           f"{upper:.4g} ms + {limit:g}%)"
+            return (
+                shown + f"; launch-bound: its q1 {t.per_call_q1_ms:.4g} ms is above the baseline's q3 "
+                f"{upper:.4g} ms + {limit:g}%)"
+            )
         return None
     return shown + ")" if change > pct / 100 and math.isfinite(change) else None

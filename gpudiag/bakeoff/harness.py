@@ -22,12 +22,14 @@ import signal
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from gpudiag import __version__
-from gpudiag.bakeoff import isolation, knobs as knob_table, launcher
+from gpudiag.bakeoff import isolation, launcher
+from gpudiag.bakeoff import knobs as knob_table
 from gpudiag.bakeoff.child import Spec
 from gpudiag.bakeoff.explain_link import explain_lines
 from gpudiag.bakeoff.loader import ScriptError
@@ -122,13 +124,22 @@ def device_summary(facts: Any) -> dict:
 
     gate = installed_sm_gate()
     disabled = gate.disables_templates(facts.sm_count)
-    return {"kind": "cuda", "name": facts.name, "sm": facts.sm, "sm_count": facts.sm_count,
-            "origin": facts.origin, "memory_total_bytes": getattr(facts, "memory_total_bytes", None),
-            "is_big_gpu_min_sms": gate.cuda_min_sms, "is_big_gpu_source": gate.where,
-            "gemm_templates_disabled": disabled}
+    return {
+        "kind": "cuda",
+        "name": facts.name,
+        "sm": facts.sm,
+        "sm_count": facts.sm_count,
+        "origin": facts.origin,
+        "memory_total_bytes": getattr(facts, "memory_total_bytes", None),
+        "is_big_gpu_min_sms": gate.cuda_min_sms,
+        "is_big_gpu_source": gate.where,
+        "gemm_templates_disabled": disabled,
+    }
 
 
-_ERROR_LINE = re.compile(r"^([A-Za-z_][\w.]*(Error|Exception|Interrupt)|Segmentation fault|Killed|Fatal Python error)\b")
+_ERROR_LINE = re.compile(
+    r"^([A-Za-z_][\w.]*(Error|Exception|Interrupt)|Segmentation fault|Killed|Fatal Python error)\b"
+)
 
 
 def crash_reason(returncode: int | None, tail: list[str]) -> tuple[str, str]:
@@ -148,8 +159,12 @@ def crash_reason(returncode: int | None, tail: list[str]) -> tuple[str, str]:
 
 
 class Harness:
-    def __init__(self, settings: Settings, on_progress: Callable[[Progress], None] | None = None,
-                 on_change: Callable[[BakeoffRun], None] | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        on_progress: Callable[[Progress], None] | None = None,
+        on_change: Callable[[BakeoffRun], None] | None = None,
+    ) -> None:
         self.settings = settings
         self.script = settings.validate()
         self.modes: list[str] = list(settings.modes)
@@ -160,10 +175,18 @@ class Harness:
         self.run = BakeoffRun(
             settings={**asdict(settings), "script": str(self.script.resolve()), "device": self.device},
             device=device_info,
-            versions={"gpudiag": __version__, "torch": versions.torch_version(), "triton": versions.triton_version(),
-                      "python": versions.python_version(), "torch_cuda": versions.torch_cuda_version()},
-            started_at=_now(), isolation=isolation.describe() if not settings.warm_cache else
-            {"fresh_per_measurement": [], "shared": ["everything: --warm-cache uses your own caches"]})
+            versions={
+                "gpudiag": __version__,
+                "torch": versions.torch_version(),
+                "triton": versions.triton_version(),
+                "python": versions.python_version(),
+                "torch_cuda": versions.torch_cuda_version(),
+            },
+            started_at=_now(),
+            isolation=isolation.describe()
+            if not settings.warm_cache
+            else {"fresh_per_measurement": [], "shared": ["everything: --warm-cache uses your own caches"]},
+        )
         self.workdir: Path | None = None
         self.zygote: launcher.Zygote | None = None
         self.current: Any = None  # the child process running now
@@ -175,12 +198,23 @@ class Harness:
     def _spec(self, workload: str | None, mode: str, knobs: tuple[str, ...], tag: str) -> Spec:
         assert self.workdir is not None
         s = self.settings
-        return Spec(script=str(self.script.resolve()), entry=s.entry, inputs=s.inputs, workload=workload, mode=mode,
-                    knobs=knobs, device=self.device, seed=s.seed, warmup_ms=s.warmup_ms, rep_ms=s.rep_ms,
-                    crosscheck=s.crosscheck, census=workload is not None and mode == "eager" and not knobs,
-                    state_dir=None if s.warm_cache else self._state_dir(workload, mode, knobs, tag),
-                    result_path=str(self.workdir / f"{tag}.result.json"),
-                    phase_path=str(self.workdir / f"{tag}.phase.json"))
+        return Spec(
+            script=str(self.script.resolve()),
+            entry=s.entry,
+            inputs=s.inputs,
+            workload=workload,
+            mode=mode,
+            knobs=knobs,
+            device=self.device,
+            seed=s.seed,
+            warmup_ms=s.warmup_ms,
+            rep_ms=s.rep_ms,
+            crosscheck=s.crosscheck,
+            census=workload is not None and mode == "eager" and not knobs,
+            state_dir=None if s.warm_cache else self._state_dir(workload, mode, knobs, tag),
+            result_path=str(self.workdir / f"{tag}.result.json"),
+            phase_path=str(self.workdir / f"{tag}.phase.json"),
+        )
 
     def _state_dir(self, workload: str | None, mode: str, knobs: tuple[str, ...], tag: str) -> str:
         if self.settings.keep_cache_root and workload is not None:
@@ -193,8 +227,9 @@ class Harness:
         if self.settings.spawn == "fork" and not self.run.harness.get("fork_fallback"):
             if self.zygote is None:
                 try:
-                    self.zygote = launcher.Zygote(self.workdir / "zygote.log",
-                                                  None if self.settings.warm_cache else self.workdir / "zygote-state")
+                    self.zygote = launcher.Zygote(
+                        self.workdir / "zygote.log", None if self.settings.warm_cache else self.workdir / "zygote-state"
+                    )
                 except launcher.ZygoteUnusable as exc:
                     self.run.harness["fork_fallback"] = f"{exc.message}; used fresh interpreters"
                     return launcher.FreshChild(spec.to_dict(), self.workdir / f"{tag}.spec.json", log)
@@ -214,8 +249,7 @@ class Harness:
             if returncode is not None:
                 break
             elapsed = time.monotonic() - t0
-            self.on_progress(Progress(spec.workload, label, _read_phase(phase_path), elapsed, self._count,
-                                      self._total))
+            self.on_progress(Progress(spec.workload, label, _read_phase(phase_path), elapsed, self._count, self._total))
             if elapsed > self.settings.timeout_s:
                 timed_out = True
                 child.kill()
@@ -228,10 +262,21 @@ class Harness:
             shutil.rmtree(spec.state_dir, ignore_errors=True)
         process = ChildProcess(pid=child.pid, returncode=returncode)
         if timed_out:
-            return Finished(None, ModeResult(spec.workload or "", spec.mode, "timeout",
-                                             f"still {_read_phase(phase_path)} after the {self.settings.timeout_s:g} s "
-                                             "--timeout; stopped", knobs=list(spec.knobs), wall_s=wall, child=process,
-                                             log_tail=tail), wall, tail)
+            return Finished(
+                None,
+                ModeResult(
+                    spec.workload or "",
+                    spec.mode,
+                    "timeout",
+                    f"still {_read_phase(phase_path)} after the {self.settings.timeout_s:g} s --timeout; stopped",
+                    knobs=list(spec.knobs),
+                    wall_s=wall,
+                    child=process,
+                    log_tail=tail,
+                ),
+                wall,
+                tail,
+            )
         try:
             written = json.loads(Path(spec.result_path).read_text(encoding="utf-8"))
         except (OSError, ValueError):
@@ -240,8 +285,21 @@ class Harness:
             written.setdefault("child", {}).update(returncode=returncode)
             return Finished(written, None, wall, tail)
         status, reason = crash_reason(returncode, tail)
-        return Finished(None, ModeResult(spec.workload or "", spec.mode, status, reason, knobs=list(spec.knobs),
-                                         wall_s=wall, child=process, log_tail=tail), wall, tail)
+        return Finished(
+            None,
+            ModeResult(
+                spec.workload or "",
+                spec.mode,
+                status,
+                reason,
+                knobs=list(spec.knobs),
+                wall_s=wall,
+                child=process,
+                log_tail=tail,
+            ),
+            wall,
+            tail,
+        )
 
     # -- the whole bake-off ---------------------------------------------------------------------
     def _probe(self) -> None:
@@ -270,8 +328,9 @@ class Harness:
                 self._probe()
                 plan = [(w.name, m) for w in self.run.workloads for m in self.modes]
                 self._total = sum(1 for _, m in plan if not skip_reason(m, self.device))
-                pending = [ModeResult(w, m, "not_run", "the bake-off was interrupted before this mode ran")
-                           for w, m in plan]
+                pending = [
+                    ModeResult(w, m, "not_run", "the bake-off was interrupted before this mode ran") for w, m in plan
+                ]
                 self.on_change(self.run)
                 for w in self.run.workloads:
                     for m in self.modes:
@@ -317,8 +376,10 @@ class Harness:
 
     def _measure_knobs(self, workload: str) -> None:
         rows = self.run.rows_of(workload)
-        cc = next((_cc(r.environment.compute_capability) for r in rows
-                   if r.environment and r.environment.compute_capability), None)
+        cc = next(
+            (_cc(r.environment.compute_capability) for r in rows if r.environment and r.environment.compute_capability),
+            None,
+        )
         decisions = knob_table.decide(workload, rows, self.knobs_auto, self.knobs_asked, self.device, cc)
         self.run.variants.extend(decisions)
         self._total += sum(1 for d in decisions if d.measured)
@@ -326,8 +387,9 @@ class Harness:
             if d.measured:
                 self._add(self._measure(workload, _mode_of(d.base), (d.knob,)))
             elif d.knob in self.knobs_asked:
-                self._add(ModeResult(workload, _mode_of(d.base) if d.base else "default", "skipped", d.why,
-                                     knobs=[d.knob]))
+                self._add(
+                    ModeResult(workload, _mode_of(d.base) if d.base else "default", "skipped", d.why, knobs=[d.knob])
+                )
         combo = knob_table.combination(workload, self.run.rows_of(workload))
         if combo is not None:
             self.run.variants.append(combo)
@@ -341,8 +403,9 @@ class Harness:
         eager = next((r for r in self.run.rows if r.workload == workload and r.mode == "eager" and not r.knobs), None)
         self._count += 1
         if eager is not None and not eager.timed:
-            return ModeResult(workload, mode, "not_run", f"eager failed for this workload ({eager.status})",
-                              knobs=list(knobs))
+            return ModeResult(
+                workload, mode, "not_run", f"eager failed for this workload ({eager.status})", knobs=list(knobs)
+            )
         tag = "-".join([f"{len(self.run.rows):03d}", _slug(workload), mode, *knobs])
         spec = self._spec(workload, mode, knobs, tag)
         self._stopped_row = ModeResult(workload, mode, "interrupted", knobs=list(knobs))
@@ -381,4 +444,3 @@ def _read_phase(path: Path) -> str:
 
 def _slug(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", name)[:40] or "workload"
-

@@ -69,9 +69,11 @@ def _state_roots() -> dict[str, str | None]:
     default = getattr(cache_dir_utils, "default_cache_dir", None)
     # Importing inductor may set TORCHINDUCTOR_CACHE_DIR to the default folder itself; a path under it
     # was still computed from the default, so that mapping comes last and wins.
-    return {"inductor": os.environ.get("TORCHINDUCTOR_CACHE_DIR"),
-            "inductor_default": default() if default else None,
-            "triton_home": os.path.join(os.environ.get("TRITON_HOME") or os.path.expanduser("~"), ".triton")}
+    return {
+        "inductor": os.environ.get("TORCHINDUCTOR_CACHE_DIR"),
+        "inductor_default": default() if default else None,
+        "triton_home": os.path.join(os.environ.get("TRITON_HOME") or os.path.expanduser("~"), ".triton"),
+    }
 
 
 def _rebase_loaded_paths(mapping: dict[str, str]) -> list[str]:
@@ -88,7 +90,7 @@ def _rebase_loaded_paths(mapping: dict[str, str]) -> list[str]:
                 continue
             for old, new in roots:
                 if (value == old or value.startswith(old + os.sep)) and not value.startswith(new):
-                    setattr(module, attr, new + value[len(old):])
+                    setattr(module, attr, new + value[len(old) :])
                     moved.append(f"{name}.{attr}")
                     break
     return moved
@@ -101,5 +103,5 @@ def _clear_inductor_caches() -> None:
     if clear is not None:
         try:
             clear()
-        except Exception:  # noqa: BLE001 - private API; a fresh process has nothing cached anyway
+        except Exception:
             pass

@@ -34,25 +34,36 @@ class Knob:
     lowers_fp32_to: str | None = None
 
 
-KNOBS = {k.name: k for k in (
-    Knob("tf32", "torch.set_float32_matmul_precision('high'); torch.backends.cudnn.allow_tf32 = True",
-         compiled_only=False, lowers_fp32_to="float16"),
-    Knob("coordinate_descent_tuning", "torch._inductor.config.coordinate_descent_tuning = True", True),
-    Knob("freezing", "torch._inductor.config.freezing = True", True),
-    Knob("dynamic", "torch.compile(..., dynamic=True)", True),
-    Knob("static", "torch.compile(..., dynamic=False)", True),
-)}
-ALIASES = {"coordinate-descent-tuning": "coordinate_descent_tuning", "coordinate-descent": "coordinate_descent_tuning",
-           "dynamic=true": "dynamic", "dynamic=false": "static"}
+KNOBS = {
+    k.name: k
+    for k in (
+        Knob(
+            "tf32",
+            "torch.set_float32_matmul_precision('high'); torch.backends.cudnn.allow_tf32 = True",
+            compiled_only=False,
+            lowers_fp32_to="float16",
+        ),
+        Knob("coordinate_descent_tuning", "torch._inductor.config.coordinate_descent_tuning = True", True),
+        Knob("freezing", "torch._inductor.config.freezing = True", True),
+        Knob("dynamic", "torch.compile(..., dynamic=True)", True),
+        Knob("static", "torch.compile(..., dynamic=False)", True),
+    )
+}
+ALIASES = {
+    "coordinate-descent-tuning": "coordinate_descent_tuning",
+    "coordinate-descent": "coordinate_descent_tuning",
+    "dynamic=true": "dynamic",
+    "dynamic=false": "static",
+}
 AUTO = "auto"
 NONE = "none"
 TF32_MIN_CC = (8, 0)  # compile_fx._warn_tf32_disabled: get_device_capability() >= (8, 0)
 
 NOT_ON_CPU = {
     "tf32": "not applicable on the CPU: TF32 is a tensor-core format of NVIDIA GPUs from sm_80 on; "
-            "the CPU computes float32 matmuls in float32",
+    "the CPU computes float32 matmuls in float32",
     "coordinate_descent_tuning": "not applicable on the CPU: it tunes the launch configurations of Triton "
-                                 "kernels, and inductor's CPU kernels are C++ (its decompositions skip it there too)",
+    "kernels, and inductor's CPU kernels are C++ (its decompositions skip it there too)",
 }
 
 
@@ -101,6 +112,7 @@ def lowered_precision(knobs: list[str]) -> str | None:
 
 # -- which knobs a workload calls for ----------------------------------------------------------------
 
+
 def _fastest(rows: list[ModeResult], compiled: bool) -> ModeResult | None:
     timed = [r for r in rows if r.timed and not r.knobs and (r.mode != "eager" or not compiled)]
     return min(timed, key=lambda r: r.per_call_ms) if timed else None
@@ -116,21 +128,27 @@ def _signal(name: str, rows: list[ModeResult], base: ModeResult, device: str) ->
         warned = [r.label for r in compiled if r.observed.tf32_warning]
         matmuls = census.fp32_matmuls if census else 0
         convs = census.fp32_convs if census and env and env.conv_tf32 is False else 0
-        seen = [f"{n} float32 {what}" for n, what in ((matmuls, "matmul(s)"), (convs, "convolution(s) with TF32 off"))
-                if n]
+        seen = [
+            f"{n} float32 {what}" for n, what in ((matmuls, "matmul(s)"), (convs, "convolution(s) with TF32 off")) if n
+        ]
         seen += [f"inductor warned that TF32 tensor cores are off ({', '.join(warned)})"] if warned else []
         return "; ".join(seen) or None
     if name == "coordinate_descent_tuning":
         kernels = base.observed.generated_kernels
         if device != "cuda" or kernels == 0:
             return None
-        return f"{base.label} runs {kernels} generated Triton kernel(s)" if kernels else \
-            f"{base.label} runs generated Triton kernels"
+        return (
+            f"{base.label} runs {kernels} generated Triton kernel(s)"
+            if kernels
+            else f"{base.label} runs generated Triton kernels"
+        )
     if name == "freezing":
         if not census or not census.parameter_bytes:
             return None
-        return (f"inference (the bake-off runs under torch.no_grad) reading {census.parameter_bytes / 2**20:.1f} MiB "
-                "of parameters, which freezing folds into the graph as constants")
+        return (
+            f"inference (the bake-off runs under torch.no_grad) reading {census.parameter_bytes / 2**20:.1f} MiB "
+            "of parameters, which freezing folds into the graph as constants"
+        )
     if name == "dynamic":
         n = sum(r.observed.recompiles for r in compiled)
         reasons = [reason for r in compiled for reason in r.observed.recompile_reasons]
@@ -151,25 +169,34 @@ def _not_applicable(name: str, base: ModeResult, device: str, cc: tuple[int, int
         if env and env.float32_matmul_precision in ("high", "medium"):
             return f"already on: float32_matmul_precision is {env.float32_matmul_precision!r}"
     if name == "coordinate_descent_tuning" and base.launch_bound:
-        return (f"{base.label} is launch-bound: tuning its kernels cannot help a call whose host issue time "
-                "is the limit")
+        return f"{base.label} is launch-bound: tuning its kernels cannot help a call whose host issue time is the limit"
     return None
 
 
-def decide(workload: str, rows: list[ModeResult], auto: bool, asked: list[str], device: str,
-           cc: tuple[int, int] | None) -> list[VariantDecision]:
+def decide(
+    workload: str, rows: list[ModeResult], auto: bool, asked: list[str], device: str, cc: tuple[int, int] | None
+) -> list[VariantDecision]:
     """For one workload whose modes have run: which knobs to measure, on which mode, and why (or why not)."""
     decisions = []
     for name in KNOBS:
         if not auto and name not in asked:
             continue
-        if name == "static" and "dynamic" in asked or name == "dynamic" and "static" in asked:
+        if (name == "static" and "dynamic" in asked) or (name == "dynamic" and "static" in asked):
             continue
         base = _fastest(rows, KNOBS[name].compiled_only)
         if base is None:
-            decisions.append(VariantDecision(workload, name, None, False,
-                                             "no " + ("compiled " if KNOBS[name].compiled_only else "")
-                                             + "mode gave a timed result to apply it to", None))
+            decisions.append(
+                VariantDecision(
+                    workload,
+                    name,
+                    None,
+                    False,
+                    "no "
+                    + ("compiled " if KNOBS[name].compiled_only else "")
+                    + "mode gave a timed result to apply it to",
+                    None,
+                )
+            )
             continue
         signal = _signal(name, rows, base, device)
         blocked = _not_applicable(name, base, device, cc)
@@ -204,5 +231,11 @@ def combination(workload: str, rows: list[ModeResult]) -> VariantDecision | None
     target = _fastest(rows, any(KNOBS[k].compiled_only for k in won))
     if len(won) < 2 or target is None:
         return None
-    return VariantDecision(workload, "+".join(won), target.label, True,
-                           f"each of {', '.join(won)} beat its mode beyond the spread on its own", None)
+    return VariantDecision(
+        workload,
+        "+".join(won),
+        target.label,
+        True,
+        f"each of {', '.join(won)} beat its mode beyond the spread on its own",
+        None,
+    )

@@ -54,9 +54,14 @@ class FreshChild:
     def __init__(self, spec: dict, spec_path: Path, log_path: Path) -> None:
         spec_path.write_text(json.dumps(spec), encoding="utf-8")
         self._log = open(log_path, "ab")
-        self.proc = subprocess.Popen([sys.executable, "-m", "gpudiag.bakeoff.child", str(spec_path)],
-                                     stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT,
-                                     env=child_env(), start_new_session=True)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "gpudiag.bakeoff.child", str(spec_path)],
+            stdin=subprocess.DEVNULL,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            env=child_env(),
+            start_new_session=True,
+        )
         self.pid = self.proc.pid
 
     def poll(self, timeout: float) -> int | None:
@@ -85,9 +90,15 @@ class Zygote:
         self._log = open(log_path, "ab")
         t0 = time.perf_counter()
         argv = [sys.executable, "-m", "gpudiag.bakeoff.zygote", *([str(state_dir)] if state_dir else [])]
-        self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, stderr=self._log, env=child_env(),
-                                     start_new_session=True, bufsize=0)
+        self.proc = subprocess.Popen(
+            argv,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._log,
+            env=child_env(),
+            start_new_session=True,
+            bufsize=0,
+        )
         self._buf = b""
         try:
             ready = self._read(timeout=600)
@@ -120,7 +131,7 @@ class Zygote:
         line, self._buf = self._buf.split(b"\n", 1)
         return json.loads(line)
 
-    def start(self, spec: dict, log_path: Path) -> "ForkedChild":
+    def start(self, spec: dict, log_path: Path) -> ForkedChild:
         try:
             self.proc.stdin.write((json.dumps({"spec": spec, "log": str(log_path)}) + "\n").encode())
         except (BrokenPipeError, OSError) as exc:

@@ -19,15 +19,18 @@ import importlib.util
 import os
 import sys
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from gpudiag.errors import EXIT_USAGE, GpudiagError
 
-EXPECTED = ("a KernelBench-style `class Model` with `get_inputs()` (and optionally `get_init_inputs()`), "
-            "a `gpudiag_workloads()` function returning (callable, args) or a dict of them, "
-            "or a callable named with --entry")
+EXPECTED = (
+    "a KernelBench-style `class Model` with `get_inputs()` (and optionally `get_init_inputs()`), "
+    "a `gpudiag_workloads()` function returning (callable, args) or a dict of them, "
+    "or a callable named with --entry"
+)
 
 
 class ScriptError(GpudiagError):
@@ -67,7 +70,7 @@ def _is_user_file(filename: str, root: Path) -> bool:
     gpudiag_root = Path(__file__).resolve().parents[1]
     if gpudiag_root in path.parents:
         return False
-    return root == path.parent or root in path.parents and "site-packages" not in path.parts
+    return root == path.parent or (root in path.parents and "site-packages" not in path.parts)
 
 
 def _one_line(exc: BaseException) -> str:
@@ -80,11 +83,13 @@ def _call_user(script: Path, what: str, fn: Callable[..., Any], *args: Any) -> A
     try:
         return fn(*args)
     except SystemExit as exc:
-        raise ScriptError(f"{script.name}: {what} called sys.exit({exc.code!r}); a bake-off script must "
-                          "return its workloads, not exit") from None
+        raise ScriptError(
+            f"{script.name}: {what} called sys.exit({exc.code!r}); a bake-off script must "
+            "return its workloads, not exit"
+        ) from None
     except KeyboardInterrupt:
         raise
-    except BaseException as exc:  # noqa: BLE001 - the user's code may raise anything
+    except BaseException as exc:
         raise ScriptError(f"{script.name}: {what} raised {_one_line(exc)}", user_frames(exc, script)) from None
 
 
@@ -127,8 +132,10 @@ def _as_call_args(value: Any, script: Path, what: str) -> tuple[tuple, dict]:
     if isinstance(value, (list, tuple)):
         return tuple(value), {}
     if value is None:
-        raise ScriptError(f"{script.name}: {what} returned None; expected the arguments "
-                          "(a list or tuple of positional arguments, or a dict of keyword arguments)")
+        raise ScriptError(
+            f"{script.name}: {what} returned None; expected the arguments "
+            "(a list or tuple of positional arguments, or a dict of keyword arguments)"
+        )
     return (value,), {}
 
 
@@ -148,8 +155,9 @@ def _describe(value: Any) -> str:
     return f"a {type(value).__name__}"
 
 
-def discover(module: Any, script: Path, entry: str | None = None, inputs: str | None = None,
-             seed: int = 0) -> list[Workload]:
+def discover(
+    module: Any, script: Path, entry: str | None = None, inputs: str | None = None, seed: int = 0
+) -> list[Workload]:
     """The workloads the loaded script defines, in the script's order."""
     if inputs and not entry:
         raise ScriptError("--inputs names the arguments of --entry; give --entry NAME too")
@@ -176,7 +184,11 @@ def discover(module: Any, script: Path, entry: str | None = None, inputs: str | 
     if hasattr(module, "Model") and hasattr(module, "get_inputs"):
         return [_from_kernelbench(module, script, seed)]
     missing = "get_inputs()" if hasattr(module, "Model") else "class Model" if hasattr(module, "get_inputs") else None
-    hint = f" (it has {'class Model' if missing == 'get_inputs()' else 'get_inputs()'} but no {missing})" if missing else ""
+    hint = (
+        f" (it has {'class Model' if missing == 'get_inputs()' else 'get_inputs()'} but no {missing})"
+        if missing
+        else ""
+    )
     raise ScriptError(f"{script.name} defines no workload{hint}; expected {EXPECTED}")
 
 
@@ -189,7 +201,9 @@ def _from_kernelbench(module: Any, script: Path, seed: int) -> Workload:
         _seed(seed)
         init_args = _call_user(script, "get_init_inputs()", module.get_init_inputs)
         if not isinstance(init_args, (list, tuple)):
-            raise ScriptError(f"{script.name}: get_init_inputs() must return a list or tuple, got {_describe(init_args)}")
+            raise ScriptError(
+                f"{script.name}: get_init_inputs() must return a list or tuple, got {_describe(init_args)}"
+            )
     _seed(seed)
     model = _call_user(script, "Model(*get_init_inputs())", model_cls, *init_args)
     if not callable(model):
@@ -225,8 +239,9 @@ def _from_entry(module: Any, script: Path, entry: str, inputs: str | None, seed:
     return Workload(entry, fn, args, kwargs, "entry")
 
 
-def load(path: str | os.PathLike[str], entry: str | None = None, inputs: str | None = None,
-         seed: int = 0) -> list[Workload]:
+def load(
+    path: str | os.PathLike[str], entry: str | None = None, inputs: str | None = None, seed: int = 0
+) -> list[Workload]:
     script = Path(path)
     _seed(seed)
     module = import_script(script)

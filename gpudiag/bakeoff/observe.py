@@ -63,11 +63,13 @@ def install_logging(torch: Any, collector: LogCollector) -> None:
         # Recompile messages and created symbols are opt-in logging artifacts; counting them is
         # version-tolerant where dynamo's own counters for them have moved between releases.
         torch._logging.set_logs(recompiles=True, dynamic=logging.INFO)
-    except Exception:  # noqa: BLE001 - older torch without these artifacts: the counts stay 0
+    except Exception:
         pass
-    names = {"torch", "triton"} | {name for name, lg in logging.root.manager.loggerDict.items()
-                                   if isinstance(lg, logging.Logger) and not lg.propagate
-                                   and name.split(".")[0] in ("torch", "triton")}
+    names = {"torch", "triton"} | {
+        name
+        for name, lg in logging.root.manager.loggerDict.items()
+        if isinstance(lg, logging.Logger) and not lg.propagate and name.split(".")[0] in ("torch", "triton")
+    }
     for name in names:
         logging.getLogger(name).addHandler(collector)
 
@@ -79,7 +81,8 @@ def warning_lines(caught: list, script: str) -> dict[str, int]:
     seen: dict[str, int] = {}
     for w in caught:
         if issubclass(w.category, (DeprecationWarning, PendingDeprecationWarning)) and not (
-                script and os.path.abspath(str(w.filename)) == os.path.abspath(script)):
+            script and os.path.abspath(str(w.filename)) == os.path.abspath(script)
+        ):
             continue
         text = next((ln.strip() for ln in str(w.message).splitlines() if ln.strip()), "")
         line = f"{w.category.__name__}: {text}"
@@ -92,11 +95,14 @@ def observations(caught: list, script: str, collector: LogCollector) -> Observat
     seen = warning_lines(caught, script)
     for line in collector.lines:
         seen[line] = seen.get(line, 0) + 1
-    obs = Observations(warnings=[WarningLine(k, v) for k, v in list(seen.items())[:MAX_WARNINGS]],
-                       recompiles=collector.recompiles, recompile_reasons=collector.recompile_reasons[:MAX_REASONS],
-                       dynamic_symbols=collector.dynamic_symbols,
-                       cudagraph_skip_reasons=collector.cudagraph_skips[:MAX_REASONS],
-                       tf32_warning=any(TF32_WARNING in line for line in seen))
+    obs = Observations(
+        warnings=[WarningLine(k, v) for k, v in list(seen.items())[:MAX_WARNINGS]],
+        recompiles=collector.recompiles,
+        recompile_reasons=collector.recompile_reasons[:MAX_REASONS],
+        dynamic_symbols=collector.dynamic_symbols,
+        cudagraph_skip_reasons=collector.cudagraph_skips[:MAX_REASONS],
+        tf32_warning=any(TF32_WARNING in line for line in seen),
+    )
     try:
         from torch._dynamo.utils import counters
     except ImportError:
@@ -129,6 +135,7 @@ def reset_counters(torch: Any) -> None:
 
 # -- one eager call, op by op ------------------------------------------------------------------------
 
+
 def census(torch: Any, call: Any, device: str) -> tuple[Any, OpCensus | None]:
     """Run ``call()`` once under a dispatch mode that records every aten op; (its output, the census).
 
@@ -150,11 +157,11 @@ def census(torch: Any, call: Any, device: str) -> tuple[Any, OpCensus | None]:
     def key(t: Any) -> int | None:
         try:
             return t.untyped_storage().data_ptr() or None
-        except Exception:  # noqa: BLE001 - tensors without storage (meta, some subclasses)
+        except Exception:
             return None
 
     class Census(TorchDispatchMode):
-        def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # noqa: ANN001
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
             kwargs = kwargs or {}
             inputs = [a for a in tree_flatten((args, kwargs))[0] if isinstance(a, torch.Tensor)]
             sync()
@@ -166,20 +173,29 @@ def census(torch: Any, call: Any, device: str) -> tuple[Any, OpCensus | None]:
             outs = [o for o in tree_flatten(out)[0] if isinstance(o, torch.Tensor)]
             read_keys = {k for k in map(key, inputs) if k is not None}
             external.update(k for k in read_keys if k not in writer)
-            mutated = [a for a, arg in zip(args, func._schema.arguments)
-                       if isinstance(a, torch.Tensor) and arg.alias_info is not None and arg.alias_info.is_write]
+            mutated = [
+                a
+                for a, arg in zip(args, func._schema.arguments)
+                if isinstance(a, torch.Tensor) and arg.alias_info is not None and arg.alias_info.is_write
+            ]
             fresh = [o for o in outs if key(o) not in read_keys]  # views and in-place results are not new
             written = mutated + fresh
             for a in inputs:
                 if isinstance(a, torch.nn.Parameter):
                     params[id(a)] = a.numel() * a.element_size()
             index = len(ops)
-            ops.append({"name": name, "reads": {writer[k] for k in read_keys if k in writer},
-                        "bytes": sum(t.numel() * t.element_size() for t in written), "ms": ms,
-                        "dtype": str(outs[0].dtype) if outs else None,
-                        # a non-tensor result reaches Python (``.item()``), and a write into a tensor that
-                        # existed before the call outlives it: both are live whatever the outputs are
-                        "side_effect": not outs or any(key(t) in external for t in mutated)})
+            ops.append(
+                {
+                    "name": name,
+                    "reads": {writer[k] for k in read_keys if k in writer},
+                    "bytes": sum(t.numel() * t.element_size() for t in written),
+                    "ms": ms,
+                    "dtype": str(outs[0].dtype) if outs else None,
+                    # a non-tensor result reaches Python (``.item()``), and a write into a tensor that
+                    # existed before the call outlives it: both are live whatever the outputs are
+                    "side_effect": not outs or any(key(t) in external for t in mutated),
+                }
+            )
             for t in written:
                 k = key(t)
                 if k is not None:
@@ -197,17 +213,20 @@ def census(torch: Any, call: Any, device: str) -> tuple[Any, OpCensus | None]:
                 live |= ops[i]["reads"]
         # An op that writes nothing (a view, a metadata query) is neither: its cost is dispatch overhead.
         dead = [op for i, op in enumerate(ops) if i not in live and op["bytes"]]
-    except Exception:  # noqa: BLE001 - an output structure the sweep cannot follow
+    except Exception:
         return result, None
     biggest = sorted(dead, key=lambda op: op["bytes"], reverse=True)[:3]
     return result, OpCensus(
         ops=len(ops),
         fp32_matmuls=sum(1 for op in ops if op["name"] in TF32_MATMULS and op["dtype"] == "torch.float32"),
         fp32_convs=sum(1 for op in ops if "convolution" in op["name"] and op["dtype"] == "torch.float32"),
-        parameter_bytes=sum(params.values()), written_bytes=sum(op["bytes"] for op in ops),
-        dead_bytes=sum(op["bytes"] for op in dead), op_ms=sum(op["ms"] for op in ops),
+        parameter_bytes=sum(params.values()),
+        written_bytes=sum(op["bytes"] for op in ops),
+        dead_bytes=sum(op["bytes"] for op in dead),
+        op_ms=sum(op["ms"] for op in ops),
         dead_ms=sum(op["ms"] for op in dead),
-        dead_ops=[f"{op['name']} {_size(op['bytes'])}" for op in biggest if op["bytes"]])
+        dead_ops=[f"{op['name']} {_size(op['bytes'])}" for op in biggest if op["bytes"]],
+    )
 
 
 def _size(n: int) -> str:

@@ -23,9 +23,11 @@ def below_launch_floor(row: ModeResult) -> str | None:
         return None
     if t.median_ms >= (t.empty_ms + t.floor_ms) / 2:
         return None
-    return (f"do_bench's {t.median_ms:.4g} ms per call is below the launch floor measured in the same process "
-            f"({t.floor_ms:.4g} ms for one 1-element kernel, {t.empty_ms:.4g} ms for no work at all): the call "
-            "launched no device work, so its result was computed at compile time or not at all")
+    return (
+        f"do_bench's {t.median_ms:.4g} ms per call is below the launch floor measured in the same process "
+        f"({t.floor_ms:.4g} ms for one 1-element kernel, {t.empty_ms:.4g} ms for no work at all): the call "
+        "launched no device work, so its result was computed at compile time or not at all"
+    )
 
 
 def dead_work(row: ModeResult, eager: ModeResult | None, speedup: float | None) -> str | None:
@@ -37,9 +39,11 @@ def dead_work(row: ModeResult, eager: ModeResult | None, speedup: float | None) 
         return None
     explained = 1.0 / max(1.0 - share, 1e-9)
     ops = ", ".join(census.dead_ops) or "see the census"
-    return (f"{speedup:.3g}x eager is not a kernel speed-up: {share:.0%} of eager's op time goes to work whose "
-            f"result is never used ({ops}), which compiling drops as dead code; removing it alone explains "
-            f"{min(explained, speedup):.3g}x")
+    return (
+        f"{speedup:.3g}x eager is not a kernel speed-up: {share:.0%} of eager's op time goes to work whose "
+        f"result is never used ({ops}), which compiling drops as dead code; removing it alone explains "
+        f"{min(explained, speedup):.3g}x"
+    )
 
 
 def flags(rows: list[ModeResult], speedups: dict[str, float]) -> dict[str, list[str]]:

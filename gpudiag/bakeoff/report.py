@@ -84,8 +84,12 @@ class BakeoffReport:
     gates: GateReport | None = None
 
     def to_dict(self) -> dict:
-        return {"schema": SCHEMA, **self.run.to_dict(), "summary": self.summary.to_dict(),
-                "gates": self.gates.to_dict() if self.gates else None}
+        return {
+            "schema": SCHEMA,
+            **self.run.to_dict(),
+            "summary": self.summary.to_dict(),
+            "gates": self.gates.to_dict() if self.gates else None,
+        }
 
     @property
     def exit_code(self) -> int:
@@ -114,9 +118,21 @@ def summarize_workload(name: str, rows: list[ModeResult]) -> WorkloadSummary:
     ranked = _ranked(rows)
     eager = next((r for r in rows if r.mode == "eager" and not r.knobs and r.timed), None)
     speedups = {r.label: eager.per_call_ms / r.per_call_ms for r in ranked if r.per_call_ms} if eager else {}
-    ws = WorkloadSummary(name, None, None, None, None, None, None, eager.per_call_ms if eager else None, speedups,
-                         [r.label for r in ranked if r.launch_bound], _knob_effects(rows),
-                         plausibility.flags(rows, speedups), any(r.nondeterminism is not None for r in rows))
+    ws = WorkloadSummary(
+        name,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        eager.per_call_ms if eager else None,
+        speedups,
+        [r.label for r in ranked if r.launch_bound],
+        _knob_effects(rows),
+        plausibility.flags(rows, speedups),
+        any(r.nondeterminism is not None for r in rows),
+    )
     if ranked:
         best = ranked[0]
         ws.winner, ws.winner_ms = best.label, best.per_call_ms
@@ -137,17 +153,29 @@ def _knob_effects(rows: list[ModeResult]) -> list[KnobEffect]:
             continue
         both = r.timed and base.timed
         n = r.numerics
-        out.append(KnobEffect(r.label, base.label, base.per_call_ms / r.per_call_ms if both else None,
-                              _beyond_spread(r, base) or _beyond_spread(base, r) if both else None, r.status,
-                              n.rel_rmse if n else None, n.cost if n else None, n.judged_as if n else None))
+        out.append(
+            KnobEffect(
+                r.label,
+                base.label,
+                base.per_call_ms / r.per_call_ms if both else None,
+                _beyond_spread(r, base) or _beyond_spread(base, r) if both else None,
+                r.status,
+                n.rel_rmse if n else None,
+                n.cost if n else None,
+                n.judged_as if n else None,
+            )
+        )
     return out
 
 
 def summarize(run: BakeoffRun) -> Summary:
     names = [w.name for w in run.workloads] or sorted({r.workload for r in run.rows})
     per = [summarize_workload(n, run.rows_of(n)) for n in names]
-    labels = list(dict.fromkeys([m for m in ALL_MODES if any(r.label == m for r in run.rows)]
-                                + [r.label for r in run.rows if r.knobs]))
+    labels = list(
+        dict.fromkeys(
+            [m for m in ALL_MODES if any(r.label == m for r in run.rows)] + [r.label for r in run.rows if r.knobs]
+        )
+    )
     wins = {m: sum(1 for w in per if w.winner == m) for m in labels}
     geo, geo_n = {}, {}
     for m in labels:
@@ -157,11 +185,19 @@ def summarize(run: BakeoffRun) -> Summary:
             geo_n[m] = len(xs)
     margins = [w.margin for w in per if w.margin is not None]
     hurt = _cudagraphs_hurt(run, {w.name: w.input_bytes for w in run.workloads})
-    summary = Summary(per, wins, geo, geo_n, sum(margins) / len(margins) if margins else None,
-                      any(r.timed for r in run.rows), _gemm_templates_disabled(run), hurt,
-                      [f"{r.label} on {r.workload}: {r.reason}" for r in run.rows if r.status == "mismatch"],
-                      [f"{r.label} on {r.workload}: {r.status}: {r.reason}" for r in run.rows if r.status in FAILED],
-                      "")
+    summary = Summary(
+        per,
+        wins,
+        geo,
+        geo_n,
+        sum(margins) / len(margins) if margins else None,
+        any(r.timed for r in run.rows),
+        _gemm_templates_disabled(run),
+        hurt,
+        [f"{r.label} on {r.workload}: {r.reason}" for r in run.rows if r.status == "mismatch"],
+        [f"{r.label} on {r.workload}: {r.status}: {r.reason}" for r in run.rows if r.status in FAILED],
+        "",
+    )
     summary.recommendation = recommend(run, summary)
     return summary
 
@@ -229,7 +265,9 @@ def how_to_use(label: str) -> str:
 def recommend(run: BakeoffRun, s: Summary) -> str:
     parts: list[str] = []
     if not s.any_ok:
-        parts.append("No mode produced a timed, correct result, so there is nothing to recommend; see the reasons above.")
+        parts.append(
+            "No mode produced a timed, correct result, so there is nothing to recommend; see the reasons above."
+        )
     elif len(s.workloads) == 1:
         parts.append(_one_workload(s.workloads[0], run.rows_of(s.workloads[0].workload)))
     else:
@@ -239,35 +277,46 @@ def recommend(run: BakeoffRun, s: Summary) -> str:
         for label, reasons in w.implausible.items():
             parts.append(f"Check {label} on {w.workload}: " + "; ".join(reasons) + ".")
         if w.nondeterministic:
-            parts.append(f"{w.workload}'s output changes from one eager call to the next (random numbers, or "
-                         "state kept between calls), so no row's correctness could be checked: they are marked "
-                         "'unchecked', not 'ok'.")
+            parts.append(
+                f"{w.workload}'s output changes from one eager call to the next (random numbers, or "
+                "state kept between calls), so no row's correctness could be checked: they are marked "
+                "'unchecked', not 'ok'."
+            )
     if s.gemm_templates_disabled:
         d = run.device
-        parts.append(f"max-autotune's GEMM templates were disabled on this GPU ({d.get('sm_count')} SMs, below the "
-                     f"{d.get('is_big_gpu_min_sms')} that inductor's is_big_gpu requires), so max-autotune could only "
-                     "tune pointwise and reduction kernels and kept the cuBLAS matmuls.")
+        parts.append(
+            f"max-autotune's GEMM templates were disabled on this GPU ({d.get('sm_count')} SMs, below the "
+            f"{d.get('is_big_gpu_min_sms')} that inductor's is_big_gpu requires), so max-autotune could only "
+            "tune pointwise and reduction kernels and kept the cuBLAS matmuls."
+        )
     bound = [f"{', '.join(w.launch_bound)} on {w.workload}" for w in s.workloads if w.launch_bound]
     if bound:
-        parts.append("Launch-bound: " + "; ".join(bound) + ". There the host took longer to issue a call than the "
-                     "GPU took to run it, so those rows are ranked by their back-to-back time per call (loop ms); "
-                     "their do_bench medians understate it and move with host load. Fewer, larger calls "
-                     "(batching) or CUDA graphs are what help such workloads.")
+        parts.append(
+            "Launch-bound: " + "; ".join(bound) + ". There the host took longer to issue a call than the "
+            "GPU took to run it, so those rows are ranked by their back-to-back time per call (loop ms); "
+            "their do_bench medians understate it and move with host load. Fewer, larger calls "
+            "(batching) or CUDA graphs are what help such workloads."
+        )
     if s.cudagraphs_hurt:
         parts.append("CUDA graphs hurt here: " + "; ".join(s.cudagraphs_hurt) + ".")
         if any(INPUT_COPY_NOTE.split("{")[0] in h for h in s.cudagraphs_hurt):
             # Measured (bench/bakeoff_diag_cudagraph_input_copy.py): the copy is the whole gap on softmax_vocab's
             # prefill, and torch._dynamo.mark_static_address() on the input did not remove it (torch 2.11).
-            parts.append("A CUDA-graph mode copies each input tensor into its graph's own buffers on every "
-                         "call unless it is a parameter, a buffer or the output of an earlier CUDA graph; "
-                         "compiling the code that produces those inputs together with this workload avoids "
-                         "the copy, otherwise prefer the mode without CUDA graphs.")
+            parts.append(
+                "A CUDA-graph mode copies each input tensor into its graph's own buffers on every "
+                "call unless it is a parameter, a buffer or the output of an earlier CUDA graph; "
+                "compiling the code that produces those inputs together with this workload avoids "
+                "the copy, otherwise prefer the mode without CUDA graphs."
+            )
     skips = sorted({r.label for r in run.rows if r.observed.cudagraph_skips})
     if skips:
         parts.append(f"Inductor skipped CUDA graphs in {', '.join(skips)} (see the row's warnings for why).")
     if s.mismatches:
-        parts.append("WARNING: results differ beyond tolerance for " + "; ".join(s.mismatches)
-                     + ". Those rows are excluded from the ranking.")
+        parts.append(
+            "WARNING: results differ beyond tolerance for "
+            + "; ".join(s.mismatches)
+            + ". Those rows are excluded from the ranking."
+        )
     if s.failures:
         parts.append(f"{len(s.failures)} measurement(s) failed (see the status column).")
     if run.interrupted:
@@ -282,12 +331,17 @@ def _many_workloads(s: Summary) -> list[str]:
     n_scored = sum(1 for w in s.workloads if w.winner)
     if top:
         g = s.geomean_speedup.get(top)
-        parts.append(f"{top} won {counted[top]} of {n_scored} workloads"
-                     + (f" (geometric-mean speedup {g:.2f}x over eager)" if g else "") + ".")
+        parts.append(
+            f"{top} won {counted[top]} of {n_scored} workloads"
+            + (f" (geometric-mean speedup {g:.2f}x over eager)" if g else "")
+            + "."
+        )
         others = [f"{m} won {n}" for m, n in counted.items() if m != top]
         if others:
-            parts.append("Elsewhere " + ", ".join(others) + ": check the per-workload winners, since the best "
-                         "mode depends on the shape.")
+            parts.append(
+                "Elsewhere " + ", ".join(others) + ": check the per-workload winners, since the best "
+                "mode depends on the shape."
+            )
     best_geo = max(s.geomean_speedup.items(), key=lambda kv: kv[1]) if s.geomean_speedup else None
     if best_geo and best_geo[0] != top:
         parts.append(f"By geometric-mean speedup the best single choice is {best_geo[0]} ({best_geo[1]:.2f}x).")
@@ -307,9 +361,11 @@ def _knob_sentences(w: WorkloadSummary, name_workload: bool) -> list[str]:
             cost = f"; its error against an fp64 run is {k.error_vs_fp64:.2g}"
             if k.error_cost is not None and k.error_cost > 1.5:
                 cost += f", {times(k.error_cost)} eager's"
-            cost += (f" ({'within' if k.status == 'ok' else 'beyond'} the tolerance of {k.judged_as}, the precision "
-                     "it computes in)")
-        verdict = (f"{k.speedup:.2f}x {k.base}" if k.beyond_spread else f"within the spread of {k.base}")
+            cost += (
+                f" ({'within' if k.status == 'ok' else 'beyond'} the tolerance of {k.judged_as}, the precision "
+                "it computes in)"
+            )
+        verdict = f"{k.speedup:.2f}x {k.base}" if k.beyond_spread else f"within the spread of {k.base}"
         out.append(f"{k.label}{where}: {verdict}{cost}.")
     return out
 
@@ -335,11 +391,15 @@ def _one_workload(w: WorkloadSummary, rows: list[ModeResult]) -> str:
         a, b = by[w.winner], by[w.runner_up]
         cheaper = min((a, b), key=lambda r: r.compile_s if r.compile_s is not None else 0.0)
         if cheaper.label == "eager":
-            return text + (f" {w.winner} and eager are within measurement noise (their quartile ranges overlap): "
-                           "torch.compile bought nothing measurable here, so keep eager.")
-        return text + (f" The two best are within measurement noise (their quartile ranges overlap), so prefer "
-                       f"{cheaper.label} ({how_to_use(cheaper.label)}), whose cold compile took "
-                       f"{cheaper.compile_s or 0:.1f} s.")
+            return text + (
+                f" {w.winner} and eager are within measurement noise (their quartile ranges overlap): "
+                "torch.compile bought nothing measurable here, so keep eager."
+            )
+        return text + (
+            f" The two best are within measurement noise (their quartile ranges overlap), so prefer "
+            f"{cheaper.label} ({how_to_use(cheaper.label)}), whose cold compile took "
+            f"{cheaper.compile_s or 0:.1f} s."
+        )
     win = by[w.winner]
     text += f" Use {how_to_use(w.winner)}"
     if win.compile_s is not None:

@@ -309,6 +309,7 @@ def label(mode: str, knobs: list[str] | tuple[str, ...]) -> str:
 
 # -- reading records back from JSON ----------------------------------------------------------------
 
+
 def from_dict(cls: type, data: Any) -> Any:
     """Build dataclass ``cls`` from its ``asdict`` form, nested records included; unknown keys are
     ignored and missing ones take their defaults, so older documents (a --baseline) still read."""
@@ -320,7 +321,7 @@ def from_dict(cls: type, data: Any) -> Any:
     return cls(**kwargs)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _hints(cls: type) -> dict[str, Any]:
     return typing.get_type_hints(cls)
 

@@ -58,21 +58,37 @@ def _define(cls: type, defs: dict, extra: dict | None = None) -> dict:
 def schema() -> dict:
     defs: dict = {}
     row = _define(ModeResult, defs, {"label": {"type": "string", "description": "mode, then +knob for each knob"}})
-    row["properties"]["status"] = {"enum": list(STATUSES), "description": "; ".join(f"{k}: {v}" for k, v in
-                                                                                   STATUSES.items())}
-    gate = {"anyOf": [{"type": "null"}, {"type": "object", "required": ["baseline", "passed", "gates"],
-                                         "additionalProperties": False,
-                                         "properties": {"baseline": {"type": ["string", "null"]},
-                                                        "passed": {"type": "boolean"},
-                                                        "gates": {"type": "array", "items": _type(GateResult, defs)}}}]}
+    row["properties"]["status"] = {
+        "enum": list(STATUSES),
+        "description": "; ".join(f"{k}: {v}" for k, v in STATUSES.items()),
+    }
+    gate = {
+        "anyOf": [
+            {"type": "null"},
+            {
+                "type": "object",
+                "required": ["baseline", "passed", "gates"],
+                "additionalProperties": False,
+                "properties": {
+                    "baseline": {"type": ["string", "null"]},
+                    "passed": {"type": "boolean"},
+                    "gates": {"type": "array", "items": _type(GateResult, defs)},
+                },
+            },
+        ]
+    }
     run = _define(BakeoffRun, defs, {"schema": {"const": SCHEMA}, "summary": _type(Summary, defs), "gates": gate})
     top = defs.pop("BakeoffRun")
     del run
-    return {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": SCHEMA,
-            "title": "gpudiag bakeoff --json / --output",
-            "description": "One document per bake-off, rewritten after every measurement. Times are ms unless "
-                           "the name says _s; sizes are bytes. A null value was not measured or does not apply.",
-            **{k: v for k, v in top.items() if k != "description"}, "$defs": dict(sorted(defs.items()))}
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": SCHEMA,
+        "title": "gpudiag bakeoff --json / --output",
+        "description": "One document per bake-off, rewritten after every measurement. Times are ms unless "
+        "the name says _s; sizes are bytes. A null value was not measured or does not apply.",
+        **{k: v for k, v in top.items() if k != "description"},
+        "$defs": dict(sorted(defs.items())),
+    }
 
 
 def main(argv: list[str]) -> int:

@@ -9,7 +9,7 @@ keeps everything finished so far. The harness and the report never import each o
 from __future__ import annotations
 
 import json
-from typing import Callable
+from collections.abc import Callable
 
 from gpudiag.bakeoff import report
 from gpudiag.bakeoff.gate import Baseline, load_baseline

@@ -9,9 +9,9 @@ from __future__ import annotations
 import math
 import os
 import stat
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
 
 from gpudiag.bakeoff import knobs as knob_table
 from gpudiag.bakeoff.launcher import SPAWN_METHODS
@@ -108,10 +108,14 @@ class Settings:
             lim.max_regression_pct = DEFAULT_MAX_REGRESSION_PCT
         if lim.max_regression_launch_bound_pct is not None:
             if not math.isfinite(lim.max_regression_launch_bound_pct) or lim.max_regression_launch_bound_pct < 0:
-                raise GpudiagError("--max-regression-launch-bound must be a percentage >= 0, not "
-                                   f"{lim.max_regression_launch_bound_pct}")
+                raise GpudiagError(
+                    "--max-regression-launch-bound must be a percentage >= 0, not "
+                    f"{lim.max_regression_launch_bound_pct}"
+                )
             if lim.baseline is None:
-                raise GpudiagError("--max-regression-launch-bound compares with an earlier run: give --baseline FILE too")
+                raise GpudiagError(
+                    "--max-regression-launch-bound compares with an earlier run: give --baseline FILE too"
+                )
         for option, value in (("--max-graph-breaks", lim.max_graph_breaks), ("--max-recompiles", lim.max_recompiles)):
             if value is not None and value < 0:
                 raise GpudiagError(f"{option} must be a count >= 0, not {value}")
@@ -136,7 +140,8 @@ def _check_output(out: Path, script: Path) -> None:
         if stat.S_ISDIR(mode):
             raise GpudiagError(f"--output {out}: is a folder; give a file name")
         if not stat.S_ISREG(mode):
-            raise GpudiagError(f"--output {out}: is not a regular file (a device, FIFO or socket); "
-                               "give a regular file or a new path")
+            raise GpudiagError(
+                f"--output {out}: is not a regular file (a device, FIFO or socket); give a regular file or a new path"
+            )
     elif not target.parent.is_dir():
         raise GpudiagError(f"--output {out}: folder {target.parent} does not exist")

@@ -16,8 +16,9 @@ Check it against ``triton.testing.do_bench`` (triton/testing.py), which this fol
 from __future__ import annotations
 
 import statistics
+from collections.abc import Callable
 from time import perf_counter
-from typing import Any, Callable
+from typing import Any
 
 from gpudiag.bakeoff.results import Stats, Timing
 
@@ -80,8 +81,13 @@ def do_bench_cuda(fn: Callable[[], Any], warmup: float = 25, rep: float = 100) -
     return [float(q) for q in qs], "triton.testing.do_bench(quantiles=...)"
 
 
-def bench_loop(call: Callable[[], Any], sync: Callable[[], Any], budget_ms: float, round_ms: float = LOOP_ROUND_MS,
-               estimate_ms: float | None = None) -> tuple[list[float], int]:
+def bench_loop(
+    call: Callable[[], Any],
+    sync: Callable[[], Any],
+    budget_ms: float,
+    round_ms: float = LOOP_ROUND_MS,
+    estimate_ms: float | None = None,
+) -> tuple[list[float], int]:
     """Wall time per call of calls issued back to back, host included: rounds of K calls, each ended by
     one sync, for ``budget_ms`` (at least MIN_LOOP_ROUNDS rounds). Returns (ms per call per round, K).
 
@@ -113,9 +119,16 @@ def bench_loop(call: Callable[[], Any], sync: Callable[[], Any], budget_ms: floa
 def time_cpu(call: Callable[[], Any], warmup_ms: float, rep_ms: float) -> Timing:
     """The wall clock per call already includes the host: it is its own per-call figure."""
     s = stats(do_bench_cpu(call, warmup_ms, rep_ms))
-    return Timing(timer="wall clock (do_bench's algorithm, time.perf_counter per call)", warmup_ms=warmup_ms,
-                  rep_ms=rep_ms, **vars(s), per_call_ms=s.median_ms, per_call_q1_ms=s.q1_ms,
-                  per_call_q3_ms=s.q3_ms, per_call_source="wall clock")
+    return Timing(
+        timer="wall clock (do_bench's algorithm, time.perf_counter per call)",
+        warmup_ms=warmup_ms,
+        rep_ms=rep_ms,
+        **vars(s),
+        per_call_ms=s.median_ms,
+        per_call_q1_ms=s.q1_ms,
+        per_call_q3_ms=s.q3_ms,
+        per_call_source="wall clock",
+    )
 
 
 def time_cuda(call: Callable[[], Any], sync: Callable[[], Any], warmup_ms: float, rep_ms: float) -> Timing:
@@ -133,14 +146,28 @@ def time_cuda(call: Callable[[], Any], sync: Callable[[], Any], warmup_ms: float
     s = stats(times)
     # A call whose device time alone fills a round runs one call per round whatever the host adds:
     # no calls need to be spent estimating it (they cost seconds for large workloads).
-    loop, per_round = bench_loop(call, sync, rep_ms / 2,
-                                 estimate_ms=s.median_ms if s.median_ms >= LOOP_ROUND_MS else None)
+    loop, per_round = bench_loop(
+        call, sync, rep_ms / 2, estimate_ms=s.median_ms if s.median_ms >= LOOP_ROUND_MS else None
+    )
     lt = stats(loop)
-    return with_per_call(Timing(timer=timer, warmup_ms=warmup_ms, rep_ms=rep_ms, **vars(s),
-                                per_call_ms=s.median_ms, per_call_q1_ms=s.q1_ms, per_call_q3_ms=s.q3_ms,
-                                per_call_source="do_bench", loop_ms=lt.median_ms, loop_q1_ms=lt.q1_ms,
-                                loop_q3_ms=lt.q3_ms, loop_rounds=lt.reps, loop_calls_per_round=per_round,
-                                loop_budget_ms=rep_ms / 2))
+    return with_per_call(
+        Timing(
+            timer=timer,
+            warmup_ms=warmup_ms,
+            rep_ms=rep_ms,
+            **vars(s),
+            per_call_ms=s.median_ms,
+            per_call_q1_ms=s.q1_ms,
+            per_call_q3_ms=s.q3_ms,
+            per_call_source="do_bench",
+            loop_ms=lt.median_ms,
+            loop_q1_ms=lt.q1_ms,
+            loop_q3_ms=lt.q3_ms,
+            loop_rounds=lt.reps,
+            loop_calls_per_round=per_round,
+            loop_budget_ms=rep_ms / 2,
+        )
+    )
 
 
 def with_per_call(t: Timing) -> Timing:

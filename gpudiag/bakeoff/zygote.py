@@ -24,7 +24,6 @@ import signal
 import sys
 import time
 
-
 # torch.cuda.is_available() calls cuInit unless this is set, and inductor's modules ask it at import.
 # A zygote whose driver is initialised can never give its forked children CUDA ("Cannot re-initialize
 # CUDA in forked subprocess"), so the zygote asks NVML instead (bench/bakeoff_diag_zygote_preload.py measured
@@ -45,7 +44,7 @@ def _preload() -> float:
     for name in PRELOAD:
         try:
             __import__(name)
-        except Exception:  # noqa: BLE001 - a module that fails here fails again, reported, in the child
+        except Exception:
             pass
     return time.perf_counter() - t0
 
@@ -71,7 +70,7 @@ def _child(request: dict) -> None:
         from gpudiag.bakeoff.child import Spec, run_to_file
 
         code = run_to_file(Spec.from_dict(request["spec"]))
-    except BaseException:  # noqa: BLE001 - report through the exit code; the log has the traceback
+    except BaseException:
         import traceback
 
         traceback.print_exc()
@@ -95,8 +94,10 @@ def main(argv: list[str] | None = None) -> int:
 
     # A CUDA context created before fork() is unusable in the children: refuse to serve then.
     cuda_initialized = bool(torch.cuda.is_initialized()) or initialized_in_this_process()
-    out.write(json.dumps({"event": "ready", "import_s": import_s, "pid": os.getpid(),
-                          "cuda_initialized": cuda_initialized}) + "\n")
+    out.write(
+        json.dumps({"event": "ready", "import_s": import_s, "pid": os.getpid(), "cuda_initialized": cuda_initialized})
+        + "\n"
+    )
     out.flush()
     current = {"pid": 0}
 

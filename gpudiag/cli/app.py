@@ -93,8 +93,9 @@ class GpudiagGroup(TyperGroup):
             # Typer's (or click's, in older Typer) own exceptions carry usage errors and exits.
             if type(exc).__module__.startswith(("click", "typer")) or os.environ.get("GPUDIAG_DEBUG"):
                 raise
-            raise fail(f"internal error: {type(exc).__name__}: {exc} "
-                       "(set GPUDIAG_DEBUG=1 to see the traceback)", EXIT_USAGE) from None
+            raise fail(
+                f"internal error: {type(exc).__name__}: {exc} (set GPUDIAG_DEBUG=1 to see the traceback)", EXIT_USAGE
+            ) from None
 
 
 def _keep_hyphenated_words_whole() -> None:
@@ -141,8 +142,9 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def root(
-    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
-                                 help="Print the gpudiag version and exit."),
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the gpudiag version and exit."
+    ),
 ) -> None:
     """Answers about your NVIDIA GPU for people who tune torch.compile, Triton and CUTLASS kernels.
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any
 
 import typer
 from rich import box
@@ -32,9 +33,20 @@ from gpudiag.bakeoff.settings import Limits, Settings
 from gpudiag.cli.app import app
 from gpudiag.cli.output import console, emit_json, fmt_bytes
 
-STATUS_STYLE = {"ok": "green", "unchecked": "yellow", "mismatch": "bold red", "skipped": "dim", "not_run": "dim",
-                "timeout": "yellow", "crashed": "red", "oom": "red", "compile_error": "red", "error": "red",
-                "harness_error": "magenta", "interrupted": "yellow"}
+STATUS_STYLE = {
+    "ok": "green",
+    "unchecked": "yellow",
+    "mismatch": "bold red",
+    "skipped": "dim",
+    "not_run": "dim",
+    "timeout": "yellow",
+    "crashed": "red",
+    "oom": "red",
+    "compile_error": "red",
+    "error": "red",
+    "harness_error": "magenta",
+    "interrupted": "yellow",
+}
 BAR_WIDTH = 40
 
 
@@ -84,60 +96,146 @@ HELP = _paragraphs("""
 
 @app.command("bakeoff", help=HELP)
 def bakeoff_command(
-    script: Path = typer.Argument(..., metavar="SCRIPT", help="Python script defining the workload: KernelBench "
-                                  "`class Model` + `get_inputs()` (+ `get_init_inputs()`), or "
-                                  "`gpudiag_workloads()`, or any callable named with --entry."),
-    modes: Optional[str] = typer.Option(None, "--modes", "-m", metavar="LIST", help="Comma-separated modes to "
-                                        f"compare (default: all of {', '.join(ALL_MODES)}). eager always runs: it "
-                                        "is the baseline for speedup and correctness."),
-    knobs: Optional[str] = typer.Option(None, "--knobs", metavar="LIST", help=f"Settings beyond the mode: "
-                                        f"{AUTO} (the default: those the workload's signals call for), {NONE}, or "
-                                        f"names from {', '.join(KNOBS)} (add {AUTO} to keep the automatic ones)."),
-    device: str = typer.Option("auto", "--device", "-d", metavar="DEVICE", help="cuda, cpu, or auto (cuda when a "
-                               "GPU is visible). On cpu, the CUDA-graph modes are reported as skipped."),
-    timeout: float = typer.Option(1200.0, "--timeout", metavar="SECONDS", help="Per-measurement limit (compile + "
-                                  "check + timing); one past it is stopped and reported as a timeout."),
-    quick: bool = typer.Option(False, "--quick", help="Short timing budgets (25 ms warm-up, 100 ms of reps "
-                               "instead of 100 ms and 1000 ms): a fast, noisier answer."),
-    warm_cache: bool = typer.Option(False, "--warm-cache", help="Reuse your inductor and triton caches instead "
-                                    "of fresh on-disk state per measurement (compile times are then not cold)."),
-    entry: Optional[str] = typer.Option(None, "--entry", metavar="NAME", help="Name of the callable in SCRIPT "
-                                        "to measure (a function, a module instance, or an nn.Module class)."),
-    inputs: Optional[str] = typer.Option(None, "--inputs", metavar="NAME", help="Name of the function in "
-                                         "SCRIPT returning --entry's arguments (a tuple/list, or a dict of "
-                                         "keyword arguments). Defaults to get_inputs."),
-    output: Optional[Path] = typer.Option(None, "--output", "-o", metavar="FILE", help="Write the JSON document "
-                                          "here (a regular file or a new path; through a symlink to its target), "
-                                          "rewritten atomically after every measurement, so an interrupted run "
-                                          "keeps everything finished so far."),
-    json_out: bool = typer.Option(False, "--json", help="Print one JSON document (schema gpudiag.bakeoff/2) "
-                                  "and nothing else on stdout."),
-    spawn: str = typer.Option("fork", "--spawn", metavar="METHOD", help="fork: one process imports torch once "
-                              "and forks a clean child per measurement before any CUDA call; fresh: a new "
-                              "Python interpreter per measurement."),
-    baseline: Optional[Path] = typer.Option(None, "--baseline", metavar="FILE", help="An earlier --output: "
-                                            "fail (exit 1) when a row it timed is now slower by more than "
-                                            "--max-regression, or no longer runs."),
-    max_regression: Optional[float] = typer.Option(None, "--max-regression", metavar="PCT", help="Allowed "
-                                                   "slow-down against --baseline, in percent (default 5), "
-                                                   "for GPU-bound rows. Launch-bound rows are host-timed and "
-                                                   "move between processes: they are shown, not gated, unless "
-                                                   "--max-regression-launch-bound is given."),
-    max_regression_launch_bound: Optional[float] = typer.Option(
-        None, "--max-regression-launch-bound", metavar="PCT", help="Gate launch-bound rows too: fail when one "
-        "is slower than --baseline by more than PCT percent beyond both runs' quartile ranges."),
-    max_graph_breaks: Optional[int] = typer.Option(None, "--max-graph-breaks", metavar="N", help="Fail when a "
-                                                   "compiled row has more graph breaks."),
-    max_recompiles: Optional[int] = typer.Option(None, "--max-recompiles", metavar="N", help="Fail when a "
-                                                 "compiled row recompiles more often."),
-    max_compile_s: Optional[float] = typer.Option(None, "--max-compile-s", metavar="SECONDS", help="Fail when "
-                                                  "a compiled row's cold compile takes longer."),
+    script: Path = typer.Argument(
+        ...,
+        metavar="SCRIPT",
+        help="Python script defining the workload: KernelBench "
+        "`class Model` + `get_inputs()` (+ `get_init_inputs()`), or "
+        "`gpudiag_workloads()`, or any callable named with --entry.",
+    ),
+    modes: str | None = typer.Option(
+        None,
+        "--modes",
+        "-m",
+        metavar="LIST",
+        help="Comma-separated modes to "
+        f"compare (default: all of {', '.join(ALL_MODES)}). eager always runs: it "
+        "is the baseline for speedup and correctness.",
+    ),
+    knobs: str | None = typer.Option(
+        None,
+        "--knobs",
+        metavar="LIST",
+        help=f"Settings beyond the mode: "
+        f"{AUTO} (the default: those the workload's signals call for), {NONE}, or "
+        f"names from {', '.join(KNOBS)} (add {AUTO} to keep the automatic ones).",
+    ),
+    device: str = typer.Option(
+        "auto",
+        "--device",
+        "-d",
+        metavar="DEVICE",
+        help="cuda, cpu, or auto (cuda when a GPU is visible). On cpu, the CUDA-graph modes are reported as skipped.",
+    ),
+    timeout: float = typer.Option(
+        1200.0,
+        "--timeout",
+        metavar="SECONDS",
+        help="Per-measurement limit (compile + check + timing); one past it is stopped and reported as a timeout.",
+    ),
+    quick: bool = typer.Option(
+        False,
+        "--quick",
+        help="Short timing budgets (25 ms warm-up, 100 ms of reps "
+        "instead of 100 ms and 1000 ms): a fast, noisier answer.",
+    ),
+    warm_cache: bool = typer.Option(
+        False,
+        "--warm-cache",
+        help="Reuse your inductor and triton caches instead "
+        "of fresh on-disk state per measurement (compile times are then not cold).",
+    ),
+    entry: str | None = typer.Option(
+        None,
+        "--entry",
+        metavar="NAME",
+        help="Name of the callable in SCRIPT to measure (a function, a module instance, or an nn.Module class).",
+    ),
+    inputs: str | None = typer.Option(
+        None,
+        "--inputs",
+        metavar="NAME",
+        help="Name of the function in "
+        "SCRIPT returning --entry's arguments (a tuple/list, or a dict of "
+        "keyword arguments). Defaults to get_inputs.",
+    ),
+    output: Path | None = typer.Option(
+        None,
+        "--output",
+        "-o",
+        metavar="FILE",
+        help="Write the JSON document "
+        "here (a regular file or a new path; through a symlink to its target), "
+        "rewritten atomically after every measurement, so an interrupted run "
+        "keeps everything finished so far.",
+    ),
+    json_out: bool = typer.Option(
+        False, "--json", help="Print one JSON document (schema gpudiag.bakeoff/2) and nothing else on stdout."
+    ),
+    spawn: str = typer.Option(
+        "fork",
+        "--spawn",
+        metavar="METHOD",
+        help="fork: one process imports torch once "
+        "and forks a clean child per measurement before any CUDA call; fresh: a new "
+        "Python interpreter per measurement.",
+    ),
+    baseline: Path | None = typer.Option(
+        None,
+        "--baseline",
+        metavar="FILE",
+        help="An earlier --output: "
+        "fail (exit 1) when a row it timed is now slower by more than "
+        "--max-regression, or no longer runs.",
+    ),
+    max_regression: float | None = typer.Option(
+        None,
+        "--max-regression",
+        metavar="PCT",
+        help="Allowed "
+        "slow-down against --baseline, in percent (default 5), "
+        "for GPU-bound rows. Launch-bound rows are host-timed and "
+        "move between processes: they are shown, not gated, unless "
+        "--max-regression-launch-bound is given.",
+    ),
+    max_regression_launch_bound: float | None = typer.Option(
+        None,
+        "--max-regression-launch-bound",
+        metavar="PCT",
+        help="Gate launch-bound rows too: fail when one "
+        "is slower than --baseline by more than PCT percent beyond both runs' quartile ranges.",
+    ),
+    max_graph_breaks: int | None = typer.Option(
+        None, "--max-graph-breaks", metavar="N", help="Fail when a compiled row has more graph breaks."
+    ),
+    max_recompiles: int | None = typer.Option(
+        None, "--max-recompiles", metavar="N", help="Fail when a compiled row recompiles more often."
+    ),
+    max_compile_s: float | None = typer.Option(
+        None, "--max-compile-s", metavar="SECONDS", help="Fail when a compiled row's cold compile takes longer."
+    ),
 ) -> None:
-    settings = Settings(script=str(script), modes=modes, device=device, timeout_s=timeout, quick=quick,
-                        warm_cache=warm_cache, entry=entry, inputs=inputs, spawn=spawn,
-                        output=str(output) if output else None, knobs=knobs,
-                        limits=Limits(str(baseline) if baseline else None, max_regression, max_graph_breaks,
-                                      max_recompiles, max_compile_s, max_regression_launch_bound))
+    settings = Settings(
+        script=str(script),
+        modes=modes,
+        device=device,
+        timeout_s=timeout,
+        quick=quick,
+        warm_cache=warm_cache,
+        entry=entry,
+        inputs=inputs,
+        spawn=spawn,
+        output=str(output) if output else None,
+        knobs=knobs,
+        limits=Limits(
+            str(baseline) if baseline else None,
+            max_regression,
+            max_graph_breaks,
+            max_recompiles,
+            max_compile_s,
+            max_regression_launch_bound,
+        ),
+    )
     err = console(sys.stderr)
     progress = _ProgressView(err)
     bake = Bakeoff(settings, progress)
@@ -180,8 +278,10 @@ class _ProgressView:
     def begin(self, bake: Bakeoff) -> None:
         h = bake.harness
         dev = h.run.device
-        self.err.print(f"[bold]bake-off[/bold] {_escape(h.script.name)} on {dev.get('name') or 'CPU'} · modes "
-                       f"{', '.join(h.modes)} · {h.settings.warmup_ms:g} ms warm-up, {h.settings.rep_ms:g} ms reps")
+        self.err.print(
+            f"[bold]bake-off[/bold] {_escape(h.script.name)} on {dev.get('name') or 'CPU'} · modes "
+            f"{', '.join(h.modes)} · {h.settings.warmup_ms:g} ms warm-up, {h.settings.rep_ms:g} ms reps"
+        )
         if dev.get("note"):
             self.err.print(f"[yellow]{dev['note']}[/yellow]")
         self.status = self.err.status("starting")
@@ -212,6 +312,7 @@ class _ProgressView:
 
 
 # -- cells ---------------------------------------------------------------------------------------
+
 
 def _s(x: float | None) -> str:
     return "—" if x is None else f"{x:.2f} s"
@@ -267,9 +368,16 @@ def _columns(rows: list[ModeResult], ws: WorkloadSummary) -> list[Column]:
     ]
     if any(r.timing and r.timing.loop_ms is not None for r in rows):
         cols.append(("loop ms", _loop))
-    cols.append(("vs eager", lambda r: f"{ws.speedup_vs_eager[r.label]:.2f}x" + ("!" if r.label in ws.implausible
-                                                                                  else "")
-                 if ws.speedup_vs_eager.get(r.label) else "—"))
+    cols.append(
+        (
+            "vs eager",
+            lambda r: (
+                f"{ws.speedup_vs_eager[r.label]:.2f}x" + ("!" if r.label in ws.implausible else "")
+                if ws.speedup_vs_eager.get(r.label)
+                else "—"
+            ),
+        )
+    )
     if any(r.peak_bytes is not None for r in rows):
         cols.append(("peak mem", lambda r: fmt_bytes(r.peak_bytes) if r.peak_bytes is not None else "—"))
     cols.append(("max err", _err))
@@ -284,8 +392,15 @@ def _fits(con: Console, renderable: Any) -> bool:
     return Measurement.get(con, con.options.update_width(1_000_000), renderable).maximum <= con.width
 
 
-def table_or_records(con: Console, title: str, header: str, labels: list[str], columns: list[str],
-                     cells: list[list[str]], label_styles: list[str] | None = None) -> None:
+def table_or_records(
+    con: Console,
+    title: str,
+    header: str,
+    labels: list[str],
+    columns: list[str],
+    cells: list[list[str]],
+    label_styles: list[str] | None = None,
+) -> None:
     """A table when it fits the terminal; otherwise one record per row ("label", then "column value"
     pairs, wrapped and indented), so that nothing is cut at any width."""
     styles = label_styles or [""] * len(labels)
@@ -306,7 +421,7 @@ def table_or_records(con: Console, title: str, header: str, labels: list[str], c
 
 
 def _pack(pairs: list[Text], width: int) -> list[Text]:
-    """"name value" pairs joined by " · " into lines of at most ``width`` cells, never splitting a pair."""
+    """ "name value" pairs joined by " · " into lines of at most ``width`` cells, never splitting a pair."""
     lines: list[Text] = []
     for pair in pairs:
         if lines and lines[-1].cell_len + 3 + pair.cell_len <= width:
@@ -321,8 +436,9 @@ def workload_table(con: Console, title: str, rows: list[ModeResult], ws: Workloa
     cols = _columns(rows, ws)
     labels = [("★ " if r.label == ws.winner else "  ") + r.label for r in rows]
     styles = ["bold green" if r.label == ws.winner else "" for r in rows]
-    table_or_records(con, title, "mode", labels, [c for c, _ in cols], [[fn(r) for _, fn in cols] for r in rows],
-                     styles)
+    table_or_records(
+        con, title, "mode", labels, [c for c, _ in cols], [[fn(r) for _, fn in cols] for r in rows], styles
+    )
 
 
 def bar_chart(con: Console, rows: list[ModeResult], winner: str | None) -> None:
@@ -353,12 +469,16 @@ def bar_chart(con: Console, rows: list[ModeResult], winner: str | None) -> None:
     con.print(t)
 
 
-LEGEND = ("median: do_bench's device time per call (L2 flushed before each); loop: time per call of calls issued "
-          "back to back, host included. * marks a launch-bound row (loop > 1.15 x median, or quartiles over 10% "
-          "of the median apart: the host issues calls more slowly than the GPU runs them); the ★, 'vs eager' and "
-          "the bars use its loop time, and the median elsewhere.")
-FP64_LEGEND = ("vs fp64: the row's relative RMSE against an fp64 run of the workload, and that as a multiple "
-               "of eager's own; ✗ beyond the tolerance of the precision the row computes in.")
+LEGEND = (
+    "median: do_bench's device time per call (L2 flushed before each); loop: time per call of calls issued "
+    "back to back, host included. * marks a launch-bound row (loop > 1.15 x median, or quartiles over 10% "
+    "of the median apart: the host issues calls more slowly than the GPU runs them); the ★, 'vs eager' and "
+    "the bars use its loop time, and the median elsewhere."
+)
+FP64_LEGEND = (
+    "vs fp64: the row's relative RMSE against an fp64 run of the workload, and that as a multiple "
+    "of eager's own; ✗ beyond the tolerance of the precision the row computes in."
+)
 
 
 def _notes(rows: list[ModeResult], ws: WorkloadSummary) -> list[str]:
@@ -393,8 +513,10 @@ def _knob_lines(rep: BakeoffReport, workload: str) -> list[str]:
             continue
         on = f" on {d.base}" if d.base else ""
         verdict = "measured" if d.measured else "not measured"
-        out.append(f"{d.knob}{on}: {verdict}: {_escape(d.why)}" + (f" ({_escape(d.signal)})"
-                                                                  if d.signal and d.signal not in d.why else ""))
+        out.append(
+            f"{d.knob}{on}: {verdict}: {_escape(d.why)}"
+            + (f" ({_escape(d.signal)})" if d.signal and d.signal not in d.why else "")
+        )
     return out
 
 
@@ -402,19 +524,25 @@ def render(rep: BakeoffReport) -> None:
     con = console()
     run, summary = rep.run, rep.summary
     d = run.device
-    where = (f"{d.get('name')} ({d.get('sm')}, {d.get('sm_count')} SMs)" if d.get("kind") == "cuda" else "CPU")
+    where = f"{d.get('name')} ({d.get('sm')}, {d.get('sm_count')} SMs)" if d.get("kind") == "cuda" else "CPU"
     v = run.versions
     con.rule(f"[bold]gpudiag bakeoff[/bold] · {_escape(Path(run.settings['script']).name)} · {where}")
-    con.print(f"[dim]torch {v.get('torch')} · triton {v.get('triton')} · python {v.get('python')} · "
-              f"timing {run.settings['warmup_ms']:g} ms warm-up + {run.settings['rep_ms']:g} ms reps · "
-              f"{'warm caches' if run.settings['warm_cache'] else 'fresh on-disk state per measurement'} · "
-              f"{run.settings['spawn']} · wall {run.wall_s or 0:.1f} s[/dim]")
+    con.print(
+        f"[dim]torch {v.get('torch')} · triton {v.get('triton')} · python {v.get('python')} · "
+        f"timing {run.settings['warmup_ms']:g} ms warm-up + {run.settings['rep_ms']:g} ms reps · "
+        f"{'warm caches' if run.settings['warm_cache'] else 'fresh on-disk state per measurement'} · "
+        f"{run.settings['spawn']} · wall {run.wall_s or 0:.1f} s[/dim]"
+    )
     for ws in summary.workloads:
         rows = run.rows_of(ws.workload)
         wl = next((w for w in run.workloads if w.name == ws.workload), None)
         con.print()
-        workload_table(con, f"[bold]{_escape(ws.workload)}[/bold]"
-                       + (f"  [dim]({_escape(', '.join(wl.args))})[/dim]" if wl else ""), rows, ws)
+        workload_table(
+            con,
+            f"[bold]{_escape(ws.workload)}[/bold]" + (f"  [dim]({_escape(', '.join(wl.args))})[/dim]" if wl else ""),
+            rows,
+            ws,
+        )
         bar_chart(con, rows, ws.winner)
         if any(r.timing and r.timing.loop_ms is not None for r in rows):
             _indented(con, Text(LEGEND, style="dim"))
@@ -430,8 +558,12 @@ def render(rep: BakeoffReport) -> None:
         con.print()
         for g in rep.gates.results:
             style = "green" if g.passed else "bold red"
-            con.print(Text.from_markup(f"[{style}]{'✓' if g.passed else '✗'}[/{style}] {_escape(g.line)}"
-                                       + (f" [dim]({_escape(g.note)})[/dim]" if g.note else "")))
+            con.print(
+                Text.from_markup(
+                    f"[{style}]{'✓' if g.passed else '✗'}[/{style}] {_escape(g.line)}"
+                    + (f" [dim]({_escape(g.note)})[/dim]" if g.note else "")
+                )
+            )
             for b in g.not_gated:
                 _indented(con, Text(f"not gated (launch-bound): {b.label} on {b.workload}: {b.detail})", style="dim"))
     con.print(Panel(Text(summary.recommendation or "nothing measured"), title="recommendation", box=box.ROUNDED))
@@ -447,13 +579,38 @@ def _overall(con: Console, summary: Any) -> None:
     for ws in summary.workloads:
         sp = ws.speedup_vs_eager.get(ws.winner or "")
         labels.append(ws.workload)
-        rows.append([ws.winner or "—", _ms(ws.winner_ms), f"{sp:.2f}x" if sp else "—", ws.runner_up or "—",
-                     (f"{ws.margin:.1%}" + (" (noise)" if ws.within_noise else "")) if ws.margin is not None else "—"])
-    table_or_records(con, "[bold]per-workload winners[/bold]", "workload", labels,
-                     ["winner", "ms per call", "vs eager", "runner-up", "margin"], rows)
+        rows.append(
+            [
+                ws.winner or "—",
+                _ms(ws.winner_ms),
+                f"{sp:.2f}x" if sp else "—",
+                ws.runner_up or "—",
+                (f"{ws.margin:.1%}" + (" (noise)" if ws.within_noise else "")) if ws.margin is not None else "—",
+            ]
+        )
+    table_or_records(
+        con,
+        "[bold]per-workload winners[/bold]",
+        "workload",
+        labels,
+        ["winner", "ms per call", "vs eager", "runner-up", "margin"],
+        rows,
+    )
     modes = list(summary.wins)
-    table_or_records(con, "[bold]per mode[/bold]", "mode", modes, ["wins", "geomean vs eager", "workloads timed"],
-                     [[str(summary.wins[m]), f"{summary.geomean_speedup[m]:.2f}x" if m in summary.geomean_speedup
-                       else "—", str(summary.geomean_workloads.get(m, 0))] for m in modes])
+    table_or_records(
+        con,
+        "[bold]per mode[/bold]",
+        "mode",
+        modes,
+        ["wins", "geomean vs eager", "workloads timed"],
+        [
+            [
+                str(summary.wins[m]),
+                f"{summary.geomean_speedup[m]:.2f}x" if m in summary.geomean_speedup else "—",
+                str(summary.geomean_workloads.get(m, 0)),
+            ]
+            for m in modes
+        ],
+    )
     if summary.average_win_margin is not None:
         con.print(f"average win margin of the two best modes: {summary.average_win_margin:.1%}")

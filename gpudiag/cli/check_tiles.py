@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import List, Optional
 
 import typer
 from rich import box
@@ -16,8 +15,7 @@ from gpudiag.cli.app import app
 from gpudiag.cli.output import console, fmt_bytes
 from gpudiag.tiles import check as core
 from gpudiag.tiles.inductor import SETS
-from gpudiag.tiles.report import (CANNOT_COMPILE, CANNOT_LAUNCH, DOES_NOT_FIT, FITS, UNKNOWN, CheckReport,
-                                  TileVerdict)
+from gpudiag.tiles.report import CANNOT_COMPILE, CANNOT_LAUNCH, DOES_NOT_FIT, FITS, UNKNOWN, CheckReport, TileVerdict
 
 FULL_TABLE_ROWS = 40  # more verdicts than this: a summary (failures, best fits) unless --all
 SUMMARY_ROWS = 10
@@ -44,121 +42,198 @@ CHECK_TILES_HELP = (
     "Assumptions: " + "; ".join(core.TRITON_NOTES + core.CUTLASS_NOTES) + "."
 )
 
+
 @app.command("check-tiles", help=CHECK_TILES_HELP)
 def check_tiles_command(
-    tiles: Optional[List[str]] = typer.Argument(
-        None, metavar="TILE...", show_default=False,
+    tiles: list[str] | None = typer.Argument(
+        None,
+        metavar="TILE...",
+        show_default=False,
         help="Tile configs BMxBNxBK[:STAGES][@WARPS], e.g. 128x256x64:3@8. A K written as 64B means 64 bytes "
-             "of K (CUTLASS and TensorRT-LLM tile names). With --from-triton-cache: the cache folder."),
-    file: Optional[List[str]] = typer.Option(
-        None, "--file", "-f", metavar="FILE",
-        help="Read configs from a JSON, YAML (needs PyYAML) or CSV file; parsed as data, never evaluated."),
+        "of K (CUTLASS and TensorRT-LLM tile names). With --from-triton-cache: the cache folder.",
+    ),
+    file: list[str] | None = typer.Option(
+        None,
+        "--file",
+        "-f",
+        metavar="FILE",
+        help="Read configs from a JSON, YAML (needs PyYAML) or CSV file; parsed as data, never evaluated.",
+    ),
     from_inductor: bool = typer.Option(
-        False, "--from-inductor",
+        False,
+        "--from-inductor",
         help="Check the matmul candidates the installed torch's inductor autotunes (read through its own "
-             "heuristics module)."),
+        "heuristics module).",
+    ),
     inductor_set: str = typer.Option(
-        "mm", "--inductor-set", metavar="SET",
+        "mm",
+        "--inductor-set",
+        metavar="SET",
         help="Which inductor candidate list: " + ", ".join(SETS) + ". scaled_mm is checked as fp8 and int8_mm "
-             "as int8 unless --dtype says otherwise."),
-    from_script: Optional[str] = typer.Option(
-        None, "--from-script", metavar="SCRIPT",
-        help="Check the configs of every @triton.autotune kernel in a Python script (parsed, never run)."),
-    dtype: Optional[str] = typer.Option(
-        None, "--dtype", "-d", metavar="DTYPE", show_default=False,
+        "as int8 unless --dtype says otherwise.",
+    ),
+    from_script: str | None = typer.Option(
+        None,
+        "--from-script",
+        metavar="SCRIPT",
+        help="Check the configs of every @triton.autotune kernel in a Python script (parsed, never run).",
+    ),
+    dtype: str | None = typer.Option(
+        None,
+        "--dtype",
+        "-d",
+        metavar="DTYPE",
+        show_default=False,
         help="Element type of A (and B unless --b-dtype): fp32, tf32, fp16, bf16, fp8 (= fp8e4m3), fp8e5m2, "
-             "int8, fp4. Default: fp16, or the type an inductor set is for."),
-    b_dtype: Optional[str] = typer.Option(
-        None, "--b-dtype", metavar="DTYPE", help="Element type of B where it differs."),
-    a_layout: Optional[str] = typer.Option(
-        None, "--a-layout", metavar="row|col",
-        help="Layout of A: row (K contiguous, the default) or col."),
-    b_layout: Optional[str] = typer.Option(
-        None, "--b-layout", metavar="row|col",
+        "int8, fp4. Default: fp16, or the type an inductor set is for.",
+    ),
+    b_dtype: str | None = typer.Option(None, "--b-dtype", metavar="DTYPE", help="Element type of B where it differs."),
+    a_layout: str | None = typer.Option(
+        None, "--a-layout", metavar="row|col", help="Layout of A: row (K contiguous, the default) or col."
+    ),
+    b_layout: str | None = typer.Option(
+        None,
+        "--b-layout",
+        metavar="row|col",
         help="Layout of B: row (N contiguous) or col (K-major). Default: col for fp8 and fp4 (as "
-             "torch._scaled_mm requires), row otherwise."),
-    gpu: Optional[str] = typer.Option(
-        None, "--gpu", "-g", metavar="NAME",
-        help="Target a catalogue GPU instead of the live one (no GPU needed)."),
-    arch: Optional[str] = typer.Option(
-        None, "--arch", metavar="SM",
-        help="Target an architecture, e.g. sm_89 or sm_121: its limits, no SM count (no GPU needed)."),
-    index: Optional[int] = typer.Option(
-        None, "--index", "-i", metavar="N", help="The live GPU at this CUDA ordinal."),
-    smem_limit: Optional[int] = typer.Option(
-        None, "--smem-limit", metavar="BYTES",
+        "torch._scaled_mm requires), row otherwise.",
+    ),
+    gpu: str | None = typer.Option(
+        None, "--gpu", "-g", metavar="NAME", help="Target a catalogue GPU instead of the live one (no GPU needed)."
+    ),
+    arch: str | None = typer.Option(
+        None,
+        "--arch",
+        metavar="SM",
+        help="Target an architecture, e.g. sm_89 or sm_121: its limits, no SM count (no GPU needed).",
+    ),
+    index: int | None = typer.Option(None, "--index", "-i", metavar="N", help="The live GPU at this CUDA ordinal."),
+    smem_limit: int | None = typer.Option(
+        None,
+        "--smem-limit",
+        metavar="BYTES",
         help="Compare against this per-block shared-memory limit instead of the target's; alone, it names "
-             "no architecture."),
-    sms: Optional[int] = typer.Option(
-        None, "--sms", metavar="N",
-        help="SM count for --shape where the target gives none (--arch, --smem-limit)."),
+        "no architecture.",
+    ),
+    sms: int | None = typer.Option(
+        None, "--sms", metavar="N", help="SM count for --shape where the target gives none (--arch, --smem-limit)."
+    ),
     exact: bool = typer.Option(
-        False, "--exact",
+        False,
+        "--exact",
         help="Compile the Triton matmul for the target's architecture and report the compiler's shared "
-             "memory, registers and spills, and its largest stage count that fits (no GPU needed)."),
-    jobs: Optional[int] = typer.Option(
-        None, "--jobs", "-j", metavar="N",
-        help="Parallel compiles for --exact, 1 or more (default: all cores)."),
+        "memory, registers and spills, and its largest stage count that fits (no GPU needed).",
+    ),
+    jobs: int | None = typer.Option(
+        None, "--jobs", "-j", metavar="N", help="Parallel compiles for --exact, 1 or more (default: all cores)."
+    ),
     no_cache: bool = typer.Option(
-        False, "--no-cache",
-        help="--exact: compile afresh and write no cache, neither gpudiag's nor Triton's."),
-    regs: Optional[int] = typer.Option(
-        None, "--regs", metavar="N",
+        False, "--no-cache", help="--exact: compile afresh and write no cache, neither gpudiag's nor Triton's."
+    ),
+    regs: int | None = typer.Option(
+        None,
+        "--regs",
+        metavar="N",
         help="Registers per thread (1..255), from ptxas -v, ncu or an earlier --exact, for occupancy "
-             "without compiling."),
-    shape: Optional[str] = typer.Option(
-        None, "--shape", metavar="MxNxK",
+        "without compiling.",
+    ),
+    shape: str | None = typer.Option(
+        None,
+        "--shape",
+        metavar="MxNxK",
         help="Also report tiles, waves with the config's occupancy, the persistent grid, and the waves and "
-             "fewest SMs at one block per SM."),
-    groups: int = typer.Option(
-        1, "--groups", metavar="G", help="With --shape: the GEMMs in the group."),
+        "fewest SMs at one block per SM.",
+    ),
+    groups: int = typer.Option(1, "--groups", metavar="G", help="With --shape: the GEMMs in the group."),
     model: str = typer.Option(
-        "triton", "--model", metavar="MODEL",
-        help="triton (Triton's allocation) or cutlass (CUTLASS 3.x builders)."),
+        "triton", "--model", metavar="MODEL", help="triton (Triton's allocation) or cutlass (CUTLASS 3.x builders)."
+    ),
     grouped: bool = typer.Option(
-        False, "--grouped",
-        help="A grouped (pointer-array) GEMM, whose builder reserves scheduler and tensor-map storage."),
-    epilogue_smem: Optional[int] = typer.Option(
-        None, "--epilogue-smem", metavar="BYTES",
+        False,
+        "--grouped",
+        help="A grouped (pointer-array) GEMM, whose builder reserves scheduler and tensor-map storage.",
+    ),
+    epilogue_smem: int | None = typer.Option(
+        None,
+        "--epilogue-smem",
+        metavar="BYTES",
         help="The epilogue's shared storage. Unknown by default: totals are then lower bounds and a config "
-             "whose bound fits is reported as '?' (exit 1), never as a fit."),
-    kernel_carveout: Optional[int] = typer.Option(
-        None, "--kernel-carveout", metavar="BYTES",
-        help="Override the builder's kernel carveout."),
-    block_scaled: Optional[bool] = typer.Option(
-        None, "--block-scaled/--no-block-scaled", show_default=False,
-        help="Operands carry block scale factors (default: yes for fp4)."),
-    scale_vector: Optional[int] = typer.Option(
-        None, "--scale-vector", metavar="N",
-        help="Elements per scale factor (16 for nvfp4, 32 for mx)."),
+        "whose bound fits is reported as '?' (exit 1), never as a fit.",
+    ),
+    kernel_carveout: int | None = typer.Option(
+        None, "--kernel-carveout", metavar="BYTES", help="Override the builder's kernel carveout."
+    ),
+    block_scaled: bool | None = typer.Option(
+        None,
+        "--block-scaled/--no-block-scaled",
+        show_default=False,
+        help="Operands carry block scale factors (default: yes for fp4).",
+    ),
+    scale_vector: int | None = typer.Option(
+        None, "--scale-vector", metavar="N", help="Elements per scale factor (16 for nvfp4, 32 for mx)."
+    ),
     show_all: bool = typer.Option(
-        False, "--all",
+        False,
+        "--all",
         help=f"Print every config's row; over {FULL_TABLE_ROWS} configs the text report otherwise shows the "
-             "counts, the failures and the best fits."),
+        "counts, the failures and the best fits.",
+    ),
     json_out: bool = typer.Option(
-        False, "--json",
-        help="Print one JSON document (schema gpudiag.check-tiles/2), every config included."),
-    from_triton_cache: bool = typer.Option(False, "--from-triton-cache", help="Check every kernel in a Triton "
-                                           "cache: the folder given as the argument, else $TRITON_CACHE_DIR, else "
-                                           "~/.triton/cache. Each is recompiled for every target (--arch and --gpu "
-                                           "take comma lists: --arch sm_80,sm_89 --gpu 'RTX 4090',gb10; no GPU "
-                                           "needed) into a kernel x target table of shared memory, registers, "
-                                           "spills, blocks per SM and fits. Exit 1 if any cell does not launch "
-                                           "or could not be checked. JSON schema gpudiag.check-tiles-cache/1."),
-    kernel: Optional[List[str]] = typer.Option(None, "--kernel", "-k", metavar="NAME", help="--from-triton-cache: "
-                                               "only kernels whose name contains NAME, or matches it as a glob "
-                                               "(triton_mm*). Repeatable."),
+        False, "--json", help="Print one JSON document (schema gpudiag.check-tiles/2), every config included."
+    ),
+    from_triton_cache: bool = typer.Option(
+        False,
+        "--from-triton-cache",
+        help="Check every kernel in a Triton "
+        "cache: the folder given as the argument, else $TRITON_CACHE_DIR, else "
+        "~/.triton/cache. Each is recompiled for every target (--arch and --gpu "
+        "take comma lists: --arch sm_80,sm_89 --gpu 'RTX 4090',gb10; no GPU "
+        "needed) into a kernel x target table of shared memory, registers, "
+        "spills, blocks per SM and fits. Exit 1 if any cell does not launch "
+        "or could not be checked. JSON schema gpudiag.check-tiles-cache/1.",
+    ),
+    kernel: list[str] | None = typer.Option(
+        None,
+        "--kernel",
+        "-k",
+        metavar="NAME",
+        help="--from-triton-cache: "
+        "only kernels whose name contains NAME, or matches it as a glob "
+        "(triton_mm*). Repeatable.",
+    ),
 ) -> None:
     if from_triton_cache:  # a mode of its own: gpudiag/cli/check_tiles_cache.py
         from gpudiag.cli.check_tiles_cache import run_from_triton_cache
+
         return run_from_triton_cache(tiles, kernel, arch, gpu, index, jobs, not no_cache, json_out)
     request = core.CheckRequest(
-        tiles=list(tiles or []), files=list(file or []), from_inductor=from_inductor, inductor_set=inductor_set,
-        from_script=from_script, gpu=gpu, arch=arch, index=index, smem_limit=smem_limit, sms=sms, dtype=dtype,
-        b_dtype=b_dtype, a_layout=a_layout, b_layout=b_layout, model=model, exact=exact, jobs=jobs,
-        use_cache=not no_cache, regs=regs, shape=shape, groups=groups, grouped=grouped,
-        epilogue_smem=epilogue_smem, kernel_carveout=kernel_carveout, block_scaled=block_scaled,
-        scale_vector=scale_vector)
+        tiles=list(tiles or []),
+        files=list(file or []),
+        from_inductor=from_inductor,
+        inductor_set=inductor_set,
+        from_script=from_script,
+        gpu=gpu,
+        arch=arch,
+        index=index,
+        smem_limit=smem_limit,
+        sms=sms,
+        dtype=dtype,
+        b_dtype=b_dtype,
+        a_layout=a_layout,
+        b_layout=b_layout,
+        model=model,
+        exact=exact,
+        jobs=jobs,
+        use_cache=not no_cache,
+        regs=regs,
+        shape=shape,
+        groups=groups,
+        grouped=grouped,
+        epilogue_smem=epilogue_smem,
+        kernel_carveout=kernel_carveout,
+        block_scaled=block_scaled,
+        scale_vector=scale_vector,
+    )
     with _Progress() as progress:
         report = core.check_tiles(request, progress.update)
     if json_out:
@@ -181,7 +256,7 @@ class _Progress:
         self.tasks: dict[str, int] = {}
         self.last_line = float("-inf")
 
-    def __enter__(self) -> "_Progress":
+    def __enter__(self) -> _Progress:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -190,7 +265,7 @@ class _Progress:
 
     def update(self, what: str, done: int, total: int) -> None:
         now = time.monotonic()
-        if now - self.start < PROGRESS_AFTER_S or done >= total and self.bar is None:
+        if now - self.start < PROGRESS_AFTER_S or (done >= total and self.bar is None):
             return
         if not self.terminal:
             if now - self.last_line >= PLAIN_PROGRESS_EVERY_S:
@@ -202,9 +277,15 @@ class _Progress:
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
             # no refresh thread (auto_refresh off): --exact forks compile workers while the bar is up
-            self.bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                                TimeElapsedColumn(), console=Console(file=sys.stderr), transient=True,
-                                auto_refresh=False)
+            self.bar = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=Console(file=sys.stderr),
+                transient=True,
+                auto_refresh=False,
+            )
             self.bar.start()
         if what not in self.tasks:
             self.tasks[what] = self.bar.add_task(what, total=total)
@@ -214,8 +295,13 @@ class _Progress:
 
 # --- text rendering (80 columns: wrap or stack, never cut) ----------------------------------------
 
-FITS_TEXT = {FITS: "[green]yes[/green]", DOES_NOT_FIT: "[red]NO[/red]", CANNOT_LAUNCH: "[yellow]yes[/yellow]",
-             UNKNOWN: "[yellow]?[/yellow]", CANNOT_COMPILE: "[red]NO[/red]"}
+FITS_TEXT = {
+    FITS: "[green]yes[/green]",
+    DOES_NOT_FIT: "[red]NO[/red]",
+    CANNOT_LAUNCH: "[yellow]yes[/yellow]",
+    UNKNOWN: "[yellow]?[/yellow]",
+    CANNOT_COMPILE: "[red]NO[/red]",
+}
 
 
 def _num(n: int | None) -> str:
@@ -251,26 +337,43 @@ def verdict_tables(report: CheckReport, verdicts: list[TileVerdict], title: str 
     groups = list(dict.fromkeys(v.group for v in verdicts))
     if len(groups) <= 1:
         return [verdict_table(report, verdicts, title)]
-    return [verdict_table(report, [v for v in verdicts if v.group == g],
-                          f"[bold]{escape(g or 'other')}[/bold]" + (f" · {title}" if title else "")) for g in groups]
+    return [
+        verdict_table(
+            report,
+            [v for v in verdicts if v.group == g],
+            f"[bold]{escape(g or 'other')}[/bold]" + (f" · {title}" if title else ""),
+        )
+        for g in groups
+    ]
 
 
 def verdict_table(report: CheckReport, verdicts: list[TileVerdict], title: str | None = None) -> Table:
     dtypes = {_dtype(v) for v in report.verdicts}
     table = _table(title=title, title_justify="left")
-    cols = ["config"] + (["dtype"] if len(dtypes) > 1 else []) + ["smem B", "margin", "fits", "max st",
-                                                                   "blk/SM", "occ", "limit"]
+    cols = (
+        ["config"]
+        + (["dtype"] if len(dtypes) > 1 else [])
+        + ["smem B", "margin", "fits", "max st", "blk/SM", "occ", "limit"]
+    )
     if report.exact:
         cols += ["regs", "spill"]
     for c in cols:
-        table.add_column(c, justify="left" if c in ("config", "dtype", "fits", "limit") else "right",
-                         overflow="fold")
+        table.add_column(c, justify="left" if c in ("config", "dtype", "fits", "limit") else "right", overflow="fold")
     for v in verdicts:
         occ = v.occupancy
-        row = [v.display_spec] + ([_dtype(v)] if len(dtypes) > 1 else []) + [
-            _num(v.needed_bytes), "-" if v.margin_bytes is None else f"{v.margin_bytes:+,}",
-            FITS_TEXT[v.status], _num(v.largest_stages_that_fit), _blocks(v),
-            "-" if occ is None else f"{100 * occ.occupancy:.0f}%", _limiter(v)]
+        row = (
+            [v.display_spec]
+            + ([_dtype(v)] if len(dtypes) > 1 else [])
+            + [
+                _num(v.needed_bytes),
+                "-" if v.margin_bytes is None else f"{v.margin_bytes:+,}",
+                FITS_TEXT[v.status],
+                _num(v.largest_stages_that_fit),
+                _blocks(v),
+                "-" if occ is None else f"{100 * occ.occupancy:.0f}%",
+                _limiter(v),
+            ]
+        )
         if report.exact:
             e = v.exact
             row += [_num(e.regs_per_thread) if e else "-", _num(e.spills) if e else "-"]
@@ -283,8 +386,7 @@ WAVES_ONE_TABLE_WIDTH = 110  # narrower consoles get the one-block-per-SM figure
 
 def waves_tables(report: CheckReport, verdicts: list[TileVerdict], width: int) -> list[Table]:
     s, t = report.shape, report.target
-    title = (f"{s.m}x{s.n}x{s.k}" + (f" x {report.groups} groups" if report.groups > 1 else "") +
-             f" on {t.sm_count} SMs")
+    title = f"{s.m}x{s.n}x{s.k}" + (f" x {report.groups} groups" if report.groups > 1 else "") + f" on {t.sm_count} SMs"
     occ_cols = ("config", "tiles", "blk/SM", "grid", "waves", "last", "eff.")
     one_cols = ("waves 1/SM", "fewest SMs", "K iters")
     rows = [(v, v.waves) for v in verdicts if v.waves is not None]
@@ -292,10 +394,15 @@ def waves_tables(report: CheckReport, verdicts: list[TileVerdict], width: int) -
     def occ_cells(v: TileVerdict, w) -> list[str]:
         occ = w.with_occupancy
         bound = "≤" if w.blocks_per_sm_is_bound else ""
-        return [v.display_spec, f"{w.tiles:,}", "-" if w.blocks_per_sm is None else f"{bound}{w.blocks_per_sm}",
-                _num(w.persistent_grid), "-" if occ is None else f"{'≥' if bound else ''}{occ.waves:,}",
-                "-" if occ is None else f"{100 * occ.last_wave_fill:.0f}%",
-                "-" if occ is None else f"{100 * occ.efficiency:.0f}%"]
+        return [
+            v.display_spec,
+            f"{w.tiles:,}",
+            "-" if w.blocks_per_sm is None else f"{bound}{w.blocks_per_sm}",
+            _num(w.persistent_grid),
+            "-" if occ is None else f"{'≥' if bound else ''}{occ.waves:,}",
+            "-" if occ is None else f"{100 * occ.last_wave_fill:.0f}%",
+            "-" if occ is None else f"{100 * occ.efficiency:.0f}%",
+        ]
 
     def one_cells(w) -> list[str]:
         return [f"{w.one_block_per_sm.waves:,}", f"{w.fewest_sms_same_waves:,}", f"{w.k_iterations:,}"]
@@ -322,29 +429,39 @@ def waves_tables(report: CheckReport, verdicts: list[TileVerdict], width: int) -
 def _header(report: CheckReport) -> list[str]:
     t = report.target
     where = t.name + (f" ({t.sm}, {t.origin})" if t.sm and t.sm not in t.name else f" ({t.origin})")
-    lines = [f"[bold]check-tiles[/bold] · {escape(where)} · limit {t.limit_bytes:,} B per block "
-             f"[dim]({escape(t.limit_source)})[/dim]"]
+    lines = [
+        f"[bold]check-tiles[/bold] · {escape(where)} · limit {t.limit_bytes:,} B per block "
+        f"[dim]({escape(t.limit_source)})[/dim]"
+    ]
     if report.inductor:
         i = report.inductor
-        lines.append(f"inductor candidates: {i['count']} {i['dtype']} from torch {i['torch_version']} "
-                     f"({escape(i['source'])}), before inductor scales block sizes down to small problem shapes")
+        lines.append(
+            f"inductor candidates: {i['count']} {i['dtype']} from torch {i['torch_version']} "
+            f"({escape(i['source'])}), before inductor scales block sizes down to small problem shapes"
+        )
         if i.get("prunes_by_smem") is False:
-            lines.append("  inductor does not drop the ones that do not fit by itself (torch._inductor.config."
-                         "max_autotune_prune_choices_based_on_shared_mem is off; TORCHINDUCTOR_MAX_AUTOTUNE_"
-                         "PRUNE_CHOICES_BASED_ON_SHARED_MEM=1 turns it on): max-autotune compiles them, they fail "
-                         "with 'out of resource', and it logs 'No valid triton configs'")
+            lines.append(
+                "  inductor does not drop the ones that do not fit by itself (torch._inductor.config."
+                "max_autotune_prune_choices_based_on_shared_mem is off; TORCHINDUCTOR_MAX_AUTOTUNE_"
+                "PRUNE_CHOICES_BASED_ON_SHARED_MEM=1 turns it on): max-autotune compiles them, they fail "
+                "with 'out of resource', and it logs 'No valid triton configs'"
+            )
     if report.script:
         for k in report.script["kernels"]:
-            lines.append(f"{escape(report.script['path'])}:{k['line']} kernel {escape(k['name'])}: "
-                         f"{k['configs']} config(s)")
+            lines.append(
+                f"{escape(report.script['path'])}:{k['line']} kernel {escape(k['name'])}: {k['configs']} config(s)"
+            )
             lines.extend(f"  [yellow]skipped {escape(s)}[/yellow]" for s in k["skipped"])
     dtypes = sorted({_dtype(v) for v in report.verdicts})
     layouts = sorted({(v.a_layout, v.b_layout) for v in report.verdicts if v.b_layout})
     parts = [f"dtype {dtypes[0]}"] if len(dtypes) == 1 else []
     parts += [f"A {a}-major, B {b}-major" + (" (K-major)" if b == "col" else "") for a, b in layouts]
     if t.resources is not None and any(v.occupancy for v in report.verdicts):
-        parts.append({"compiler": "registers from the compiler", "unknown": "registers unknown (≤: a bound)"}.get(
-            report.registers, f"registers {report.registers}"))
+        parts.append(
+            {"compiler": "registers from the compiler", "unknown": "registers unknown (≤: a bound)"}.get(
+                report.registers, f"registers {report.registers}"
+            )
+        )
     if parts:
         lines.append(" · ".join(parts))
     return lines
@@ -358,8 +475,10 @@ def _problem_lines(report: CheckReport, verdicts: list[TileVerdict]) -> list[str
         if v.status == CANNOT_COMPILE:
             out.append(f"  [red]cannot compile:[/red] {where}: {escape(v.cannot_compile or '')}")
         elif v.status == DOES_NOT_FIT:
-            out.append(f"  [red]does not fit:[/red] {where} needs {v.needed_bytes:,} B, {-v.margin_bytes:,} B "
-                       f"over {limit:,}; largest stage count that fits: {v.largest_stages_that_fit}")
+            out.append(
+                f"  [red]does not fit:[/red] {where} needs {v.needed_bytes:,} B, {-v.margin_bytes:,} B "
+                f"over {limit:,}; largest stage count that fits: {v.largest_stages_that_fit}"
+            )
         elif v.status == CANNOT_LAUNCH:
             out.append(f"  [red]cannot launch:[/red] {where}: {escape(v.cannot_launch or '')}")
         for p in v.problems:
@@ -374,19 +493,22 @@ def _cutlass_lines(report: CheckReport, verdicts: list[TileVerdict]) -> list[str
         c = v.cutlass
         if c is None:
             continue
-        out.append(f"[bold]{escape(v.spec)}[/bold] CUTLASS {c.family}: stage = A {c.a_tile_bytes:,} + "
-                   f"B {c.b_tile_bytes:,} + SFA {c.sfa_bytes:,} + SFB {c.sfb_bytes:,} + barriers {c.barrier_bytes} "
-                   f"= {c.stage_bytes:,} B; auto-carveout picks {c.auto_stages} stage(s) from "
-                   f"{c.family_capacity_bytes:,} - {c.kernel_carveout_bytes:,} (kernel) - "
-                   f"{c.epilogue_carveout_bytes:,} (epilogue) B")
+        out.append(
+            f"[bold]{escape(v.spec)}[/bold] CUTLASS {c.family}: stage = A {c.a_tile_bytes:,} + "
+            f"B {c.b_tile_bytes:,} + SFA {c.sfa_bytes:,} + SFB {c.sfb_bytes:,} + barriers {c.barrier_bytes} "
+            f"= {c.stage_bytes:,} B; auto-carveout picks {c.auto_stages} stage(s) from "
+            f"{c.family_capacity_bytes:,} - {c.kernel_carveout_bytes:,} (kernel) - "
+            f"{c.epilogue_carveout_bytes:,} (epilogue) B"
+        )
 
         def state(r: dict) -> str:
             if r["fits"] is None:
                 return f"fits if the epilogue needs <= {r['margin_bytes']:,} B"
             return "fits" if r["fits"] else f"{-r['margin_bytes']:,} B over"
 
-        out.append("  stages -> bytes: " + ", ".join(f"{r['stages']}: {r['bytes']:,} ({state(r)})"
-                                                    for r in c.stage_table))
+        out.append(
+            "  stages -> bytes: " + ", ".join(f"{r['stages']}: {r['bytes']:,} ({state(r)})" for r in c.stage_table)
+        )
         fitting = [str(r["stages"]) for r in c.stage_table if r["fits"]]
         maybe = [str(r["stages"]) for r in c.stage_table if r["fits"] is None]
         if maybe:
@@ -394,8 +516,10 @@ def _cutlass_lines(report: CheckReport, verdicts: list[TileVerdict]) -> list[str
         else:
             out.append(f"  stage counts that fit {limit:,} B: {', '.join(fitting) or 'none'}")
         if c.auto_stages_fit is False:
-            out.append(f"  [red]the builder's own pick ({c.auto_stages} stages, {c.auto_stages_launch_bytes:,} B) "
-                       f"does not fit this device: {c.auto_stages_launch_bytes - limit:,} B over[/red]")
+            out.append(
+                f"  [red]the builder's own pick ({c.auto_stages} stages, {c.auto_stages_launch_bytes:,} B) "
+                f"does not fit this device: {c.auto_stages_launch_bytes - limit:,} B over[/red]"
+            )
     return out
 
 
@@ -408,12 +532,22 @@ def render(report: CheckReport, show_all: bool = False) -> None:
         failures = report.failures()
         best = report.best_fits(SUMMARY_ROWS)
         if failures:
-            con.print(verdict_table(report, failures[:SUMMARY_ROWS],
-                                    title=f"{len(failures):,} that do not fit, launch or compile"
-                                          + (f" (first {SUMMARY_ROWS})" if len(failures) > SUMMARY_ROWS else "")))
+            con.print(
+                verdict_table(
+                    report,
+                    failures[:SUMMARY_ROWS],
+                    title=f"{len(failures):,} that do not fit, launch or compile"
+                    + (f" (first {SUMMARY_ROWS})" if len(failures) > SUMMARY_ROWS else ""),
+                )
+            )
         if best:
-            con.print(verdict_table(report, best, title=f"best {len(best)} of {report.fit_count:,} that fit "
-                                                        "(most output resident per SM)"))
+            con.print(
+                verdict_table(
+                    report,
+                    best,
+                    title=f"best {len(best)} of {report.fit_count:,} that fit (most output resident per SM)",
+                )
+            )
         shown = failures[:SUMMARY_ROWS] + best
     else:
         shown = report.verdicts
@@ -431,12 +565,19 @@ def render(report: CheckReport, show_all: bool = False) -> None:
         con.print(line)
     n, m = report.fit_count, len(report.verdicts)
     style = "green" if n == m else "red"
-    counts = ", ".join(f"{k.replace('_', ' ')}: {v:,}" for k, v in report.summary().items()
-                       if k not in ("total", "all_fit", "fits") and v)
-    con.print(f"[{style}]{n:,} of {m:,} fit[/{style}] {fmt_bytes(report.target.limit_bytes)} per block on "
-              f"{escape(report.target.name)}" + (f" ({counts})" if counts else ""))
+    counts = ", ".join(
+        f"{k.replace('_', ' ')}: {v:,}"
+        for k, v in report.summary().items()
+        if k not in ("total", "all_fit", "fits") and v
+    )
+    con.print(
+        f"[{style}]{n:,} of {m:,} fit[/{style}] {fmt_bytes(report.target.limit_bytes)} per block on "
+        f"{escape(report.target.name)}" + (f" ({counts})" if counts else "")
+    )
     if summarise:
-        con.print(f"[dim]{m:,} configs: the failures and the best fits are shown; --all prints every row, "
-                  "--json lists all[/dim]")
+        con.print(
+            f"[dim]{m:,} configs: the failures and the best fits are shown; --all prints every row, "
+            "--json lists all[/dim]"
+        )
     for note in report.notes:
         con.print(f"[dim]note: {escape(note)}[/dim]")

@@ -11,7 +11,6 @@ import importlib
 import re
 import textwrap
 import time
-from typing import Optional
 
 import typer
 from rich.console import Console
@@ -51,8 +50,11 @@ def _reject_unused_options() -> None:
             continue
         source = ctx.get_parameter_source(param.name)
         if source is not None and source.name in ("COMMANDLINE", "ENVIRONMENT"):
-            raise GpudiagError(f"{param.opts[0]} does not apply to --from-triton-cache, which checks the kernels "
-                               "as they were compiled", EXIT_USAGE)
+            raise GpudiagError(
+                f"{param.opts[0]} does not apply to --from-triton-cache, which checks the kernels "
+                "as they were compiled",
+                EXIT_USAGE,
+            )
 
 
 def _n(count: int, word: str) -> str:
@@ -63,7 +65,7 @@ def _short_name(name: str) -> str:
     return " ".join(re.sub(r"\b(NVIDIA|GeForce)\b", " ", name).split()) or name
 
 
-def named_targets(arch: Optional[str], gpu: Optional[str]) -> dict[str, CacheTarget]:
+def named_targets(arch: str | None, gpu: str | None) -> dict[str, CacheTarget]:
     """``--arch a,b`` and ``--gpu "X",Y`` (comma lists), by the label each cell is shown under."""
     found: dict[str, CacheTarget] = {}
     for item in filter(None, (s.strip() for s in (arch or "").split(","))):
@@ -76,13 +78,15 @@ def named_targets(arch: Optional[str], gpu: Optional[str]) -> dict[str, CacheTar
     return found
 
 
-def with_live_gpu(found: dict[str, CacheTarget], index: Optional[int]) -> list[CacheTarget]:
+def with_live_gpu(found: dict[str, CacheTarget], index: int | None) -> list[CacheTarget]:
     """The named targets, and the live GPU when none is named or ``--index`` asks for it."""
     if index is not None or not found:
         facts, why = live_or_none(index)
         if facts is None:
-            raise GpudiagError(f"no live GPU ({why}); give the targets to check: --arch sm_80,sm_89 and/or "
-                               "--gpu 'RTX 4090',gb10", EXIT_USAGE)
+            raise GpudiagError(
+                f"no live GPU ({why}); give the targets to check: --arch sm_80,sm_89 and/or --gpu 'RTX 4090',gb10",
+                EXIT_USAGE,
+            )
         label = _short_name(facts.name)
         found.setdefault(label, CacheTarget.of(label, facts))
     return list(found.values())
@@ -105,9 +109,16 @@ class _ProgressOnStderr:
             self.started = True
             self.last_line = time.monotonic()
             if self.err.is_terminal:
-                self.bar = Progress(TextColumn("recompiling"), BarColumn(), MofNCompleteColumn(),
-                                    TextColumn("kernel x target"), TimeElapsedColumn(), console=self.err,
-                                    transient=True, auto_refresh=False)  # no refresh thread: children are forked
+                self.bar = Progress(
+                    TextColumn("recompiling"),
+                    BarColumn(),
+                    MofNCompleteColumn(),
+                    TextColumn("kernel x target"),
+                    TimeElapsedColumn(),
+                    console=self.err,
+                    transient=True,
+                    auto_refresh=False,
+                )  # no refresh thread: children are forked
                 self.bar.start()
                 self.task = self.bar.add_task("", total=total)
             else:
@@ -124,13 +135,21 @@ class _ProgressOnStderr:
             self.bar.stop()
 
 
-def run_from_triton_cache(folders: Optional[list[str]], kernel: Optional[list[str]], arch: Optional[str],
-                          gpu: Optional[str], index: Optional[int], jobs: Optional[int], use_cache: bool,
-                          json_out: bool) -> None:
+def run_from_triton_cache(
+    folders: list[str] | None,
+    kernel: list[str] | None,
+    arch: str | None,
+    gpu: str | None,
+    index: int | None,
+    jobs: int | None,
+    use_cache: bool,
+    json_out: bool,
+) -> None:
     _reject_unused_options()
     if folders and len(folders) > 1:
-        raise GpudiagError(f"--from-triton-cache reads one cache folder, got {len(folders)}: "
-                           f"{', '.join(folders)}", EXIT_USAGE)
+        raise GpudiagError(
+            f"--from-triton-cache reads one cache folder, got {len(folders)}: {', '.join(folders)}", EXIT_USAGE
+        )
     if jobs is not None and jobs < 1:
         raise GpudiagError(f"--jobs must be at least 1, got {jobs}", EXIT_USAGE)
     named = named_targets(arch, gpu)  # bad input (an unknown arch or GPU) before the environment
@@ -152,7 +171,7 @@ def run_from_triton_cache(folders: Optional[list[str]], kernel: Optional[list[st
 CellText = tuple[str, str]  # (plain text, the same with rich markup): widths come from the plain one
 
 
-def _plain(text: str, style: Optional[str] = None) -> CellText:
+def _plain(text: str, style: str | None = None) -> CellText:
     return text, (f"[{style}]{escape(text)}[/{style}]" if style and text else escape(text))
 
 
@@ -176,11 +195,11 @@ def _blocks(cell: Cell) -> str:
     return f"{occ.blocks_per_sm} {limit}"
 
 
-def _num(n: Optional[int]) -> str:
+def _num(n: int | None) -> str:
     return "" if n is None else f"{n:,}"
 
 
-def _uniform_failure(row: KernelRow) -> Optional[str]:
+def _uniform_failure(row: KernelRow) -> str | None:
     """The reason every cell of a row shares when none was compiled (unreadable IR): shown once."""
     reasons = {c.reason for c in row.cells}
     if len(reasons) == 1 and all(c.status == "unknown" for c in row.cells):
@@ -188,8 +207,15 @@ def _uniform_failure(row: KernelRow) -> Optional[str]:
     return None
 
 
-COLUMNS = (("config", False), ("target", False), ("smem B", True), ("fits", False), ("regs", True),
-           ("spills", True), ("blk/SM", False))
+COLUMNS = (
+    ("config", False),
+    ("target", False),
+    ("smem B", True),
+    ("fits", False),
+    ("regs", True),
+    ("spills", True),
+    ("blk/SM", False),
+)
 WRAPPED = (0, 1)  # config and target wrap to keep the table inside the width; the numbers never do
 GAP = "  "
 
@@ -209,8 +235,12 @@ def _grid(rows: list[list[CellText]], width: int) -> str:
     header = [_plain(h, "bold") for h, _ in COLUMNS]
     lines = []
     for row in [header, [_plain("─" * w) for w in widths], *rows]:
-        pieces = [[_plain(t) for t in textwrap.wrap(cell[0], widths[i], break_on_hyphens=False)] or [_plain("")]
-                  if i in WRAPPED else [cell] for i, cell in enumerate(row)]
+        pieces = [
+            [_plain(t) for t in textwrap.wrap(cell[0], widths[i], break_on_hyphens=False)] or [_plain("")]
+            if i in WRAPPED
+            else [cell]
+            for i, cell in enumerate(row)
+        ]
         for k in range(max(len(p) for p in pieces)):
             parts = []
             for i, (piece, (_, right)) in enumerate(zip(pieces, COLUMNS)):
@@ -237,21 +267,37 @@ def _group_table(rows: list[KernelRow], width: int) -> tuple[str, list[tuple[str
             continue
         for i, cell in enumerate(row.cells):
             c = cell.compiled
-            table.append([_plain(config if i == 0 else ""), _plain(cell.target), _plain(_num(c.shared_bytes)),
-                          _fits(cell), _plain(_num(c.regs_per_thread)), _plain(_num(c.spills)),
-                          _plain(_blocks(cell))])
+            table.append(
+                [
+                    _plain(config if i == 0 else ""),
+                    _plain(cell.target),
+                    _plain(_num(c.shared_bytes)),
+                    _fits(cell),
+                    _plain(_num(c.regs_per_thread)),
+                    _plain(_num(c.spills)),
+                    _plain(_blocks(cell)),
+                ]
+            )
             if cell.status != "launches":
                 style = "yellow" if cell.status == "unknown" else "red"
                 problems.setdefault((config, cell.reason or "", style), []).append(cell.target)
-    lines = [(f"{config}{' on ' + ', '.join(targets) if targets else ''}: {reason}", style)
-             for (config, reason, style), targets in problems.items()]
+    lines = [
+        (f"{config}{' on ' + ', '.join(targets) if targets else ''}: {reason}", style)
+        for (config, reason, style), targets in problems.items()
+    ]
     return _grid(table, width), lines
 
 
-def _say(con, text: str, style: Optional[str] = None, indent: str = "", hang: str = "    ") -> None:
+def _say(con, text: str, style: str | None = None, indent: str = "", hang: str = "    ") -> None:
     """One statement, wrapped at the console's width with a hanging indent (nothing cut, no padding)."""
-    wrapped = textwrap.fill(text, width=max(20, con.width), initial_indent=indent, subsequent_indent=indent + hang,
-                            break_on_hyphens=False, break_long_words=True)
+    wrapped = textwrap.fill(
+        text,
+        width=max(20, con.width),
+        initial_indent=indent,
+        subsequent_indent=indent + hang,
+        break_on_hyphens=False,
+        break_long_words=True,
+    )
     con.print(escape(wrapped), style=style, soft_wrap=True, highlight=False)
 
 
@@ -265,8 +311,11 @@ def render(report: CacheCheckReport) -> None:
     version = f"Triton {report.triton_installed}"
     if report.version_differs:
         version += f" (the cache was written by {', '.join(cache.triton_versions)}: see the notes)"
-    _say(con, f"{_n(len(cache.kernels), 'kernel')} ({_n(names, 'name')}{filt}) x {_n(n_targets, 'target')} · "
-              f"{version}", "yellow" if report.version_differs else None)
+    _say(
+        con,
+        f"{_n(len(cache.kernels), 'kernel')} ({_n(names, 'name')}{filt}) x {_n(n_targets, 'target')} · {version}",
+        "yellow" if report.version_differs else None,
+    )
     con.print("targets (shared memory per block, opt-in):")
     for t in report.targets:
         where = "" if t.label == t.facts.sm else f" {t.facts.sm}"
@@ -290,19 +339,33 @@ def render(report: CacheCheckReport) -> None:
             _say(con, line, style, indent="  ")
     if shown < len(report.cells):
         con.print()
-        _say(con, f"{len(report.cells) - shown} cells that launch are not listed ({len(cache.kernels)} kernels); "
-                  "--json lists every cell, --kernel NAME shows one kernel")
+        _say(
+            con,
+            f"{len(report.cells) - shown} cells that launch are not listed ({len(cache.kernels)} kernels); "
+            "--json lists every cell, --kernel NAME shows one kernel",
+        )
 
     con.print()
     con.print("[bold]per target[/bold] (kernels):")
-    wording = {"launches": "launch", "does-not-fit": "do not fit", "cannot-launch": "cannot launch",
-               "cannot-compile": "cannot run there", "unknown": "not checked"}
+    wording = {
+        "launches": "launch",
+        "does-not-fit": "do not fit",
+        "cannot-launch": "cannot launch",
+        "cannot-compile": "cannot run there",
+        "unknown": "not checked",
+    }
     for s in report.summaries():
-        _say(con, f"{s.target}: " + ", ".join(f"{s.counts[k]} {wording[k]}" for k in STATUSES if s.counts.get(k)),
-             indent="  ")
+        _say(
+            con,
+            f"{s.target}: " + ", ".join(f"{s.counts[k]} {wording[k]}" for k in STATUSES if s.counts.get(k)),
+            indent="  ",
+        )
     every = sum(all(c.status == "launches" for c in r.cells) for g in report.groups for r in g.rows)
-    _say(con, f"launch on every target: {every} of {_n(len(cache.kernels), 'kernel')}",
-         "green" if report.all_launch else "red")
+    _say(
+        con,
+        f"launch on every target: {every} of {_n(len(cache.kernels), 'kernel')}",
+        "green" if report.all_launch else "red",
+    )
     for s in cache.skipped:
         _say(con, f"skipped {s.folder[:16]}{' ' + s.name if s.name else ''}: {s.reason}", "yellow")
     src = "compiled now" if report.cached == 0 else f"compiled now, {report.cached} from gpudiag's cache"

@@ -2,33 +2,53 @@
 
 from __future__ import annotations
 
-from typing import Optional
-
 import typer
 
 from gpudiag.cli.app import app
 from gpudiag.cli.output import console, emit_json
 
-SEVERITY_STYLE = {"fatal": "bold red", "wrong-results": "red", "performance": "yellow", "unknown": "cyan",
-                  "harmless": "green"}
+SEVERITY_STYLE = {
+    "fatal": "bold red",
+    "wrong-results": "red",
+    "performance": "yellow",
+    "unknown": "cyan",
+    "harmless": "green",
+}
 APPLIES_STYLE = {"yes": "bold red", "no": "green", "unknown": "yellow", "n/a": "dim"}
 KIND_LABEL = {"catalogue": "", "registry": "torch registry", "family": "family, not exact"}
 
 
 @app.command("explain-warning")
 def explain_warning_command(
-    text: Optional[str] = typer.Argument(None, metavar="TEXT", help="The warning or error line (any logger "
-                                         "prefix), several pasted lines, or an id: a catalogue id such as "
-                                         "inductor.not-enough-sms, a family id, or torch's GB0059."),
-    log: Optional[str] = typer.Option(None, "--log", "-l", metavar="FILE", help="Scan a whole log ('-' for "
-                                      "stdin; UTF-8 or UTF-16): each warning once with count, first line and "
-                                      "verdict, then the recompile and graph-break story."),
-    list_entries: bool = typer.Option(False, "--list", help="List the catalogue and the families, one line "
-                                      "each, and exit."),
-    gpu: Optional[str] = typer.Option(None, "--gpu", "-g", metavar="NAME", help="Give verdicts for a catalogue "
-                                      "GPU ('RTX 3070', 'H100') instead of the live one."),
-    json_out: bool = typer.Option(False, "--json", help="Print one JSON document (schema "
-                                  "gpudiag.explain-warning/1) and nothing else."),
+    text: str | None = typer.Argument(
+        None,
+        metavar="TEXT",
+        help="The warning or error line (any logger "
+        "prefix), several pasted lines, or an id: a catalogue id such as "
+        "inductor.not-enough-sms, a family id, or torch's GB0059.",
+    ),
+    log: str | None = typer.Option(
+        None,
+        "--log",
+        "-l",
+        metavar="FILE",
+        help="Scan a whole log ('-' for "
+        "stdin; UTF-8 or UTF-16): each warning once with count, first line and "
+        "verdict, then the recompile and graph-break story.",
+    ),
+    list_entries: bool = typer.Option(
+        False, "--list", help="List the catalogue and the families, one line each, and exit."
+    ),
+    gpu: str | None = typer.Option(
+        None,
+        "--gpu",
+        "-g",
+        metavar="NAME",
+        help="Give verdicts for a catalogue GPU ('RTX 3070', 'H100') instead of the live one.",
+    ),
+    json_out: bool = typer.Option(
+        False, "--json", help="Print one JSON document (schema gpudiag.explain-warning/1) and nothing else."
+    ),
 ) -> None:
     """What a torch.compile, Inductor or Triton warning means, whether it applies to your GPU, and the fix.
 
@@ -49,8 +69,9 @@ def explain_warning_command(
         raise typer.Exit(rep.exit_code)
 
 
-def _markup_free(con, text: str, indent: int = 0, style: str | None = None, lead: tuple[str, str] | None = None,
-                 **kw) -> None:
+def _markup_free(
+    con, text: str, indent: int = 0, style: str | None = None, lead: tuple[str, str] | None = None, **kw
+) -> None:
     """Plain text (no markup) wrapped to the console width, wrapped lines indented like the first;
     a word longer than the width (a path) is broken, never cut. `lead` is a styled (text, style)
     printed before the first line; wrapped lines then line up under `text`."""
@@ -64,13 +85,23 @@ def _markup_free(con, text: str, indent: int = 0, style: str | None = None, lead
         first = lead[0] + " " * max(indent - len(lead[0]), 0)
         indent = max(indent, len(lead[0]))
     pad = " " * indent
-    wrapped = textwrap.fill(text.strip(" "), width=max(con.width, indent + 20), initial_indent=" " * len(first),
-                            subsequent_indent=pad, break_long_words=True, break_on_hyphens=False,
-                            replace_whitespace=False, drop_whitespace=True) or pad
+    wrapped = (
+        textwrap.fill(
+            text.strip(" "),
+            width=max(con.width, indent + 20),
+            initial_indent=" " * len(first),
+            subsequent_indent=pad,
+            break_long_words=True,
+            break_on_hyphens=False,
+            replace_whitespace=False,
+            drop_whitespace=True,
+        )
+        or pad
+    )
     out = Text()
     if lead is not None:
         out.append(first, style=lead[1])
-        wrapped = wrapped[len(first):]
+        wrapped = wrapped[len(first) :]
     out.append(wrapped, style=style or "")
     con.print(out, highlight=False, soft_wrap=True, **kw)
 
@@ -80,8 +111,13 @@ def reflow(text: str) -> str:
     console wraps them to its own width; indented lines (code) and blank lines are kept."""
     out: list[str] = []
     for line in text.splitlines():
-        if out and line.strip() and not line.startswith((" ", "\t")) and out[-1].strip() \
-                and not out[-1].startswith((" ", "\t")):
+        if (
+            out
+            and line.strip()
+            and not line.startswith((" ", "\t"))
+            and out[-1].strip()
+            and not out[-1].startswith((" ", "\t"))
+        ):
             out[-1] = f"{out[-1]} {line.strip()}"
         else:
             out.append(line.rstrip())
@@ -96,21 +132,29 @@ def _prose(con, text: str, indent: int = 0) -> None:
 def _render_list(rep) -> None:
     con = console()
     for it in rep.listed:
-        _markup_free(con, f"{it.id}{' (family)' if it.kind == 'family' else ''}  {it.title}",
-                     lead=(f"{it.severity:13} ", SEVERITY_STYLE[it.severity]))
+        _markup_free(
+            con,
+            f"{it.id}{' (family)' if it.kind == 'family' else ''}  {it.title}",
+            lead=(f"{it.severity:13} ", SEVERITY_STYLE[it.severity]),
+        )
     families = sum(it.kind == "family" for it in rep.listed)
-    tail = (f"; graph breaks: {rep.registry_size} types from {rep.registry_label}" if rep.registry_label
-            else "; no graph-break registry in the installed torch")
+    tail = (
+        f"; graph breaks: {rep.registry_size} types from {rep.registry_label}"
+        if rep.registry_label
+        else "; no graph-break registry in the installed torch"
+    )
     _markup_free(con, f"{len(rep.listed) - families} entries, {families} families{tail}", style="dim")
 
 
 def _device_line(con, device) -> None:
     if device.name is None:
-        _markup_free(con, f"No GPU here and no --gpu: explained without device verdicts; {device.none_reason}.",
-                     style="yellow")
+        _markup_free(
+            con, f"No GPU here and no --gpu: explained without device verdicts; {device.none_reason}.", style="yellow"
+        )
     else:
-        _markup_free(con, f"Verdicts for {device.name} ({device.sm}, {device.sm_count} SMs, {device.origin}).",
-                     style="dim")
+        _markup_free(
+            con, f"Verdicts for {device.name} ({device.sm}, {device.sm_count} SMs, {device.origin}).", style="dim"
+        )
 
 
 def _heading(con, text: str) -> None:
@@ -145,8 +189,11 @@ def _render_one(rep) -> None:
     _prose(con, ex.trigger)
     src = ex.source
     where = f"{src.file} :: {src.function}" if src.function else src.file
-    versions = ", ".join(x for x in (f"since {src.since}" if src.since else "",
-                                     f"removed in {src.removed_in}" if src.removed_in else "") if x)
+    versions = ", ".join(
+        x
+        for x in (f"since {src.since}" if src.since else "", f"removed in {src.removed_in}" if src.removed_in else "")
+        if x
+    )
     _markup_free(con, f"source: {where}{' (' + versions + ')' if versions else ''}", style="dim")
     if src.changes:
         _markup_free(con, f"changed: {src.changes}", style="dim")
@@ -175,8 +222,12 @@ def _render_log(rep) -> None:
     con = console()
     log = rep.log
     enc = f" ({log.encoding})" if log.encoding != "utf-8" else ""
-    _markup_free(con, f"{log.source}: {log.lines:,} lines, {log.bytes_read:,} bytes{enc}, "
-                      f"{len(log.known)} explained, {len(log.unknown)} unrecognised group(s)", style="bold")
+    _markup_free(
+        con,
+        f"{log.source}: {log.lines:,} lines, {log.bytes_read:,} bytes{enc}, "
+        f"{len(log.known)} explained, {len(log.unknown)} unrecognised group(s)",
+        style="bold",
+    )
     _device_line(con, rep.device)
     if not log.known:
         con.print("[yellow]No warning or error in this log is explained by gpudiag.[/yellow]")
@@ -184,8 +235,12 @@ def _render_log(rep) -> None:
         ex, v = it.explanation, it.explanation.verdict
         label = KIND_LABEL[ex.kind]
         con.print()
-        _markup_free(con, f"{ex.id}  x{it.count}  first at line {it.first_line}{f'  ({label})' if label else ''}",
-                     lead=(f"{ex.severity:13} ", SEVERITY_STYLE[ex.severity]), style="bold")
+        _markup_free(
+            con,
+            f"{ex.id}  x{it.count}  first at line {it.first_line}{f'  ({label})' if label else ''}",
+            lead=(f"{ex.severity:13} ", SEVERITY_STYLE[ex.severity]),
+            style="bold",
+        )
         _markup_free(con, ex.title, 2)
         _markup_free(con, v.summary, 2, style=APPLIES_STYLE[v.applies])
         for c in v.commands:
@@ -218,8 +273,11 @@ def _render_story(con, story) -> None:
                 state.append(f"{max(f.limit - f.recompiles, 0)} recompiles left")
             if f.failed_recompile and not f.hit_limit:
                 state.append("a recompile raised (the fail_on_recompile stance)")
-            count = (f"recompiled {f.recompiles} time(s)" if f.recompiles else
-                     "its recompiles are not in this log (TORCH_LOGS=recompiles logs each)")
+            count = (
+                f"recompiled {f.recompiles} time(s)"
+                if f.recompiles
+                else "its recompiles are not in this log (TORCH_LOGS=recompiles logs each)"
+            )
             _markup_free(con, "; ".join([count, *state]), 4)
             for g in f.ranked_guards():
                 _markup_free(con, f"{g.finding.title}: in {g.count} recompile(s), e.g. {g.finding.failure}", 4)
@@ -239,17 +297,31 @@ def _render_story(con, story) -> None:
     if story.partitions_created or story.cudagraph_skips:
         _heading(con, "CUDA graphs")
         if story.partitions_created:
-            _markup_free(con, f"{story.partitions_created} graph partition(s), "
-                              f"{story.partitions_non_cudagraphable} not cudagraphable", 2)
+            _markup_free(
+                con,
+                f"{story.partitions_created} graph partition(s), "
+                f"{story.partitions_non_cudagraphable} not cudagraphable",
+                2,
+            )
         for p in story.partition_findings.values():
             ops = f" ({', '.join(p.ops)})" if p.ops else ""
             _markup_free(con, f"x{p.count} reason={p.reason}{ops}: {p.finding}", 2, style="dim" if p.benign else None)
         for reason, n in story.cudagraph_skips.most_common():
             _markup_free(con, f"x{n} skipped: {reason}", 2)
     if story.overflow:
-        _markup_free(con, f"... and {story.overflow} more recompile/graph-break records beyond what the story "
-                          "keeps (500 functions, 200 reasons)", 0, style="dim")
+        _markup_free(
+            con,
+            f"... and {story.overflow} more recompile/graph-break records beyond what the story "
+            "keeps (500 functions, 200 reasons)",
+            0,
+            style="dim",
+        )
 
 
-RENDERERS = {"list": _render_list, "text": _render_one, "id": _render_one, "no-match": _render_no_match,
-             "log": _render_log}
+RENDERERS = {
+    "list": _render_list,
+    "text": _render_one,
+    "id": _render_one,
+    "no-match": _render_no_match,
+    "log": _render_log,
+}

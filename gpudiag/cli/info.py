@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Optional
-
 import typer
 from rich import box
 from rich.columns import Columns
@@ -12,26 +10,43 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from gpudiag.info import report as core
 from gpudiag.cli.app import app
 from gpudiag.cli.output import console, emit_json, fmt, fmt_bytes, fmt_bytes_exact
 from gpudiag.device.facts import DeviceFacts
+from gpudiag.info import report as core
 
 ANSWER_STYLE = {"yes": "green", "no": "red", "unknown": "yellow"}
 
 
 @app.command("info")
 def info_command(
-    index: Optional[int] = typer.Option(None, "--index", "-i", metavar="N", min=0, help="Report only the GPU at this "
-                                        "CUDA ordinal (as CUDA_VISIBLE_DEVICES numbers them)."),
-    gpu: Optional[str] = typer.Option(None, "--gpu", "-g", metavar="NAME", help="Describe a GPU from the shipped "
-                                      "catalogue instead of probing one: a model ('RTX 3070', '3070', 'H100', 'rtx 4090 "
-                                      "laptop') or an architecture ('sm_121'). Needs no GPU; every value shows its "
-                                      "source (live readout, datasheet, third-party, derived)."),
-    json_out: bool = typer.Option(False, "--json", help="Print one JSON document (schema gpudiag.info/1) and "
-                                  "nothing else."),
-    torch_check: bool = typer.Option(False, "--torch", help="Also import torch and ask it directly (CUDA "
-                                     "availability, arch list, inductor's is_big_gpu). Slower: seconds."),
+    index: int | None = typer.Option(
+        None,
+        "--index",
+        "-i",
+        metavar="N",
+        min=0,
+        help="Report only the GPU at this CUDA ordinal (as CUDA_VISIBLE_DEVICES numbers them).",
+    ),
+    gpu: str | None = typer.Option(
+        None,
+        "--gpu",
+        "-g",
+        metavar="NAME",
+        help="Describe a GPU from the shipped "
+        "catalogue instead of probing one: a model ('RTX 3070', '3070', 'H100', 'rtx 4090 "
+        "laptop') or an architecture ('sm_121'). Needs no GPU; every value shows its "
+        "source (live readout, datasheet, third-party, derived).",
+    ),
+    json_out: bool = typer.Option(
+        False, "--json", help="Print one JSON document (schema gpudiag.info/1) and nothing else."
+    ),
+    torch_check: bool = typer.Option(
+        False,
+        "--torch",
+        help="Also import torch and ask it directly (CUDA "
+        "availability, arch list, inductor's is_big_gpu). Slower: seconds.",
+    ),
     list_gpus: bool = typer.Option(False, "--list-gpus", help="List the catalogue's GPUs and exit."),
 ) -> None:
     """What this GPU is and the limits kernel tuning depends on.
@@ -77,7 +92,9 @@ def _listing_stacked(rows: list[dict]) -> Group:
     """The catalogue one GPU per entry, for terminals too narrow for the table's five columns."""
     lines = [Text(f"{len(rows)} catalogue GPUs", style="bold")]
     for r in rows:
-        line = Text.assemble((r["name"], "bold"), f" · {r['sm']} · {fmt(r['sm_count'])} SMs · {fmt(r['memory_gib'], 'GiB')}")
+        line = Text.assemble(
+            (r["name"], "bold"), f" · {r['sm']} · {fmt(r['sm_count'])} SMs · {fmt(r['memory_gib'], 'GiB')}"
+        )
         if r["aliases"]:
             line.append(f" · also called {', '.join(r['aliases'])}", style="dim")
         lines.append(line)
@@ -122,28 +139,44 @@ def _panel(title: str, rows: list[tuple[str, str | Text]]) -> Panel:
 def _identity(f: DeviceFacts) -> Panel:
     rows: list[tuple[str, str | Text]] = [("name", f.name)]
     if f.is_live:
-        rows += [("CUDA index", f"{f.index} (NVML {fmt(f.nvml_index)})"), ("UUID", _val(f, "uuid", fmt(f.uuid))),
-                 ("PCI bus id", _val(f, "pci_bus_id", fmt(f.pci_bus_id))),
-                 ("board part", _val(f, "board_part_number", fmt(f.board_part_number)))]
-    rows += [("compute cap.", _val(f, "compute_capability", f"{f.sm} ({f.cc})")),
-             ("architecture", _val(f, "arch_name", fmt(f.arch_name))), ("SMs", _val(f, "sm_count", fmt(f.sm_count))),
-             ("CUDA cores", _val(f, "cuda_cores", fmt(f.cuda_cores))), ("warp size", _val(f, "warp_size", fmt(f.warp_size)))]
+        rows += [
+            ("CUDA index", f"{f.index} (NVML {fmt(f.nvml_index)})"),
+            ("UUID", _val(f, "uuid", fmt(f.uuid))),
+            ("PCI bus id", _val(f, "pci_bus_id", fmt(f.pci_bus_id))),
+            ("board part", _val(f, "board_part_number", fmt(f.board_part_number))),
+        ]
+    rows += [
+        ("compute cap.", _val(f, "compute_capability", f"{f.sm} ({f.cc})")),
+        ("architecture", _val(f, "arch_name", fmt(f.arch_name))),
+        ("SMs", _val(f, "sm_count", fmt(f.sm_count))),
+        ("CUDA cores", _val(f, "cuda_cores", fmt(f.cuda_cores))),
+        ("warp size", _val(f, "warp_size", fmt(f.warp_size))),
+    ]
     return _panel("identity & architecture", rows)
 
 
 def _limits(f: DeviceFacts) -> Panel:
-    return _panel("kernel-tuning limits", [
-        ("smem / block", _val(f, "smem_per_block_bytes", fmt_bytes_exact(f.smem_per_block_bytes))),
-        ("smem / block opt-in", _val(f, "smem_per_block_optin_bytes", fmt_bytes_exact(f.smem_per_block_optin_bytes))),
-        ("smem / SM", _val(f, "smem_per_sm_bytes", fmt_bytes_exact(f.smem_per_sm_bytes))),
-        ("smem reserved / block", _val(f, "smem_reserved_per_block_bytes", fmt_bytes_exact(f.smem_reserved_per_block_bytes))),
-        ("registers / SM", _val(f, "regs_per_sm", fmt(f.regs_per_sm))),
-        ("registers / block", _val(f, "regs_per_block", fmt(f.regs_per_block))),
-        ("threads / SM", _val(f, "max_threads_per_sm", fmt(f.max_threads_per_sm))),
-        ("threads / block", _val(f, "max_threads_per_block", fmt(f.max_threads_per_block))),
-        ("blocks / SM", _val(f, "max_blocks_per_sm", fmt(f.max_blocks_per_sm))),
-        ("L2 cache", _val(f, "l2_bytes", fmt_bytes(f.l2_bytes))),
-    ])
+    return _panel(
+        "kernel-tuning limits",
+        [
+            ("smem / block", _val(f, "smem_per_block_bytes", fmt_bytes_exact(f.smem_per_block_bytes))),
+            (
+                "smem / block opt-in",
+                _val(f, "smem_per_block_optin_bytes", fmt_bytes_exact(f.smem_per_block_optin_bytes)),
+            ),
+            ("smem / SM", _val(f, "smem_per_sm_bytes", fmt_bytes_exact(f.smem_per_sm_bytes))),
+            (
+                "smem reserved / block",
+                _val(f, "smem_reserved_per_block_bytes", fmt_bytes_exact(f.smem_reserved_per_block_bytes)),
+            ),
+            ("registers / SM", _val(f, "regs_per_sm", fmt(f.regs_per_sm))),
+            ("registers / block", _val(f, "regs_per_block", fmt(f.regs_per_block))),
+            ("threads / SM", _val(f, "max_threads_per_sm", fmt(f.max_threads_per_sm))),
+            ("threads / block", _val(f, "max_threads_per_block", fmt(f.max_threads_per_block))),
+            ("blocks / SM", _val(f, "max_blocks_per_sm", fmt(f.max_blocks_per_sm))),
+            ("L2 cache", _val(f, "l2_bytes", fmt_bytes(f.l2_bytes))),
+        ],
+    )
 
 
 def _memory(f: DeviceFacts) -> Panel:
@@ -151,10 +184,12 @@ def _memory(f: DeviceFacts) -> Panel:
     if f.is_live:
         rows.append(("used / free", f"{fmt_bytes(f.memory_used_bytes)} / {fmt_bytes(f.memory_free_bytes)}"))
     bw = f.memory_bandwidth_bytes_per_s
-    rows += [("bus width", _val(f, "memory_bus_width_bits", fmt(f.memory_bus_width_bits, "bit"))),
-             ("memory clock", _val(f, "memory_clock_max_mhz", fmt(f.memory_clock_max_mhz, "MHz"))),
-             ("bandwidth (peak)", _val(f, "memory_bandwidth_bytes_per_s", f"{bw / 1e9:,.0f} GB/s" if bw else "n/a")),
-             ("bf16 dense", _val(f, "bf16_dense_tflops", fmt(f.bf16_dense_tflops, "TFLOP/s")))]
+    rows += [
+        ("bus width", _val(f, "memory_bus_width_bits", fmt(f.memory_bus_width_bits, "bit"))),
+        ("memory clock", _val(f, "memory_clock_max_mhz", fmt(f.memory_clock_max_mhz, "MHz"))),
+        ("bandwidth (peak)", _val(f, "memory_bandwidth_bytes_per_s", f"{bw / 1e9:,.0f} GB/s" if bw else "n/a")),
+        ("bf16 dense", _val(f, "bf16_dense_tflops", fmt(f.bf16_dense_tflops, "TFLOP/s"))),
+    ]
     return _panel("memory & throughput", rows)
 
 
@@ -163,20 +198,26 @@ def _state(f: DeviceFacts) -> Panel | None:
     if s is None:
         return None
     reasons = s.throttle_reasons
-    return _panel("state", [
-        ("SM clock", f"{fmt(s.sm_clock_mhz)} / {fmt(s.sm_clock_max_mhz, 'MHz')} max"),
-        ("mem clock", f"{fmt(s.memory_clock_mhz)} / {fmt(s.memory_clock_max_mhz, 'MHz')} max"),
-        ("power", f"{fmt(s.power_draw_w)} / {fmt(s.power_limit_w, 'W')} limit"),
-        ("temperature", fmt(s.temperature_c, "°C")),
-        ("utilisation", f"GPU {fmt(s.utilization_gpu_pct, '%')}, memory {fmt(s.utilization_memory_pct, '%')}"),
-        ("perf state", fmt(s.performance_state)),
-        ("clock limits", "n/a" if reasons is None else (", ".join(reasons) or "none")),
-        ("ECC / MIG", f"{fmt(s.ecc_enabled)} / {fmt(s.mig_enabled)}"),
-        ("persistence", fmt(s.persistence_mode)),
-        ("compute mode", fmt(s.compute_mode)),
-        ("PCIe", f"gen {fmt(s.pcie_gen_current)}/{fmt(s.pcie_gen_max)} x{fmt(s.pcie_width_current)}/"
-                 f"x{fmt(s.pcie_width_max)} (current/max)"),
-    ])
+    return _panel(
+        "state",
+        [
+            ("SM clock", f"{fmt(s.sm_clock_mhz)} / {fmt(s.sm_clock_max_mhz, 'MHz')} max"),
+            ("mem clock", f"{fmt(s.memory_clock_mhz)} / {fmt(s.memory_clock_max_mhz, 'MHz')} max"),
+            ("power", f"{fmt(s.power_draw_w)} / {fmt(s.power_limit_w, 'W')} limit"),
+            ("temperature", fmt(s.temperature_c, "°C")),
+            ("utilisation", f"GPU {fmt(s.utilization_gpu_pct, '%')}, memory {fmt(s.utilization_memory_pct, '%')}"),
+            ("perf state", fmt(s.performance_state)),
+            ("clock limits", "n/a" if reasons is None else (", ".join(reasons) or "none")),
+            ("ECC / MIG", f"{fmt(s.ecc_enabled)} / {fmt(s.mig_enabled)}"),
+            ("persistence", fmt(s.persistence_mode)),
+            ("compute mode", fmt(s.compute_mode)),
+            (
+                "PCIe",
+                f"gen {fmt(s.pcie_gen_current)}/{fmt(s.pcie_gen_max)} x{fmt(s.pcie_width_current)}/"
+                f"x{fmt(s.pcie_width_max)} (current/max)",
+            ),
+        ],
+    )
 
 
 def _verdicts(d: core.DeviceReport) -> Group:
@@ -198,20 +239,41 @@ def _software(report: core.InfoReport) -> Panel:
         torch = f"{sw.torch_version} (built with CUDA {cuda})"
     else:
         torch = f"{sw.torch_version} ({cuda})"
-    return _panel("software", [
-        ("driver", f"{fmt(sw.driver_version)} (CUDA {fmt(sw.cuda_driver_version)})"),
-        ("torch", torch),
-        ("triton", fmt(sw.triton_version) if sw.triton_version else "not installed (`check-tiles --exact` needs it)"),
-        ("is_big_gpu", Text.assemble(report.sm_gate.describe(), (f" ({report.sm_gate.where})", "dim"))),
-        ("python / gpudiag", f"{sw.python_version} / {sw.gpudiag_version}"),
-    ])
+    return _panel(
+        "software",
+        [
+            ("driver", f"{fmt(sw.driver_version)} (CUDA {fmt(sw.cuda_driver_version)})"),
+            ("torch", torch),
+            (
+                "triton",
+                fmt(sw.triton_version) if sw.triton_version else "not installed (`check-tiles --exact` needs it)",
+            ),
+            ("is_big_gpu", Text.assemble(report.sm_gate.describe(), (f" ({report.sm_gate.where})", "dim"))),
+            ("python / gpudiag", f"{sw.python_version} / {sw.gpudiag_version}"),
+        ],
+    )
 
 
 def _no_device(nd: core.NoDevice) -> Panel:
-    return Panel(Group(Text(nd.reason, style="yellow"), _grid_of([
-        ("NVML", nd.nvml), ("CUDA driver", nd.cuda_driver),
-        ("CUDA_VISIBLE_DEVICES", "(not set)" if nd.cuda_visible_devices is None else repr(nd.cuda_visible_devices)),
-        ("instead", nd.hint)])), title="no GPU visible", box=box.ROUNDED, expand=False)
+    return Panel(
+        Group(
+            Text(nd.reason, style="yellow"),
+            _grid_of(
+                [
+                    ("NVML", nd.nvml),
+                    ("CUDA driver", nd.cuda_driver),
+                    (
+                        "CUDA_VISIBLE_DEVICES",
+                        "(not set)" if nd.cuda_visible_devices is None else repr(nd.cuda_visible_devices),
+                    ),
+                    ("instead", nd.hint),
+                ]
+            ),
+        ),
+        title="no GPU visible",
+        box=box.ROUNDED,
+        expand=False,
+    )
 
 
 def _sources(f: DeviceFacts) -> Group | None:
@@ -222,8 +284,11 @@ def _sources(f: DeviceFacts) -> Group | None:
         return None
     lines = [Text("catalogue sources", style="bold")]
     for i, s in shown:
-        lines.append(Text.assemble((f"[{i + 1}] {s['kind']}", "cyan"), (f" ({s['row']}: {', '.join(s['fields'])})", "dim"),
-                                   f" {s['text']}"))
+        lines.append(
+            Text.assemble(
+                (f"[{i + 1}] {s['kind']}", "cyan"), (f" ({s['row']}: {', '.join(s['fields'])})", "dim"), f" {s['text']}"
+            )
+        )
     return Group(*lines)
 
 
@@ -234,8 +299,13 @@ def render(report: core.InfoReport) -> None:
         header = f"{'GPU ' + str(f.index) + ' · ' if f.is_live else ''}{f.name} · {f.sm} {f.arch_name or ''} · {fmt(f.sm_count)} SMs"
         con.rule(Text(header, style="bold"))
         if not f.is_live:
-            con.print(Text("catalogue data, not measured on this machine: each value names the kind of source "
-                           "behind it and its number below", style="yellow"))
+            con.print(
+                Text(
+                    "catalogue data, not measured on this machine: each value names the kind of source "
+                    "behind it and its number below",
+                    style="yellow",
+                )
+            )
         panels = [_identity(f), _limits(f), _memory(f)]
         state = _state(f)
         if state is not None:
@@ -255,11 +325,19 @@ def render(report: core.InfoReport) -> None:
         if not tv.imported or tv.error:
             con.print(Text(f"torch check: {tv.error}", style="yellow"))
         else:
-            con.print(Text(f"torch check: torch {tv.version}, cuda available={tv.cuda_available}, "
-                           f"{tv.device_count} device(s), arch list {' '.join(tv.arch_list) or 'n/a'}, "
-                           f"float32 matmul precision '{tv.float32_matmul_precision}'"))
+            con.print(
+                Text(
+                    f"torch check: torch {tv.version}, cuda available={tv.cuda_available}, "
+                    f"{tv.device_count} device(s), arch list {' '.join(tv.arch_list) or 'n/a'}, "
+                    f"float32 matmul precision '{tv.float32_matmul_precision}'"
+                )
+            )
             for dv in tv.devices:
-                con.print(Text(f"  GPU {dv.index}: {dv.name}, {dv.sm_count} SMs, cc {dv.compute_capability}, "
-                               f"is_big_gpu()={dv.is_big_gpu}" + (f" ({dv.error})" if dv.error else "")))
+                con.print(
+                    Text(
+                        f"  GPU {dv.index}: {dv.name}, {dv.sm_count} SMs, cc {dv.compute_capability}, "
+                        f"is_big_gpu()={dv.is_big_gpu}" + (f" ({dv.error})" if dv.error else "")
+                    )
+                )
     for note in report.notes:
         con.print(Text(note, style="dim"))

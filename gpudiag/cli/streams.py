@@ -20,10 +20,39 @@ EXIT_BROKEN_PIPE = 128 + 13  # what a shell reports for a process ended by SIGPI
 
 # Symbols the reports use, and the ASCII a reader would type for them.
 _ASCII_FOR = {
-    "≥": ">=", "≤": "<=", "≠": "!=", "≈": "~", "×": "x", "−": "-", "–": "-", "—": "-", "…": "...",
-    "°": " deg", "µ": "u", "→": "->", "←": "<-", "·": "-", "‘": "'", "’": "'", "“": '"', "”": '"',
-    "✓": "ok", "✗": "x", "•": "*", "█": "#", "▏": "|", "▎": "|", "▍": "|", "▌": "|", "▋": "|",
-    "▊": "|", "▉": "|", "±": "+/-", "σ": "sigma", "Δ": "delta", "\u00a0": " ",
+    "≥": ">=",
+    "≤": "<=",
+    "≠": "!=",
+    "≈": "~",
+    "×": "x",
+    "−": "-",
+    "–": "-",
+    "—": "-",
+    "…": "...",
+    "°": " deg",
+    "µ": "u",
+    "→": "->",
+    "←": "<-",
+    "·": "-",
+    "‘": "'",
+    "’": "'",
+    "“": '"',
+    "”": '"',
+    "✓": "ok",
+    "✗": "x",
+    "•": "*",
+    "█": "#",
+    "▏": "|",
+    "▎": "|",
+    "▍": "|",
+    "▌": "|",
+    "▋": "|",
+    "▊": "|",
+    "▉": "|",
+    "±": "+/-",
+    "σ": "sigma",
+    "Δ": "delta",
+    "\u00a0": " ",
 }
 _HANDLER = "gpudiag-ascii"
 
@@ -31,7 +60,7 @@ _HANDLER = "gpudiag-ascii"
 def _transliterate(err: UnicodeError) -> tuple[str, int]:
     if not isinstance(err, UnicodeEncodeError):
         raise err
-    text = err.object[err.start:err.end]
+    text = err.object[err.start : err.end]
     return "".join(_ASCII_FOR.get(ch, "?") for ch in text), err.end
 
 

@@ -7,17 +7,26 @@ from __future__ import annotations
 
 from gpudiag.device.catalog import facts_from_cc, lookup, parse_cc
 from gpudiag.device.facts import DeviceFacts, DeviceState, SoftwareStack, Verdict
-from gpudiag.device.probe import probe as probe_devices, software_stack
+from gpudiag.device.probe import probe as probe_devices
+from gpudiag.device.probe import software_stack
 from gpudiag.errors import DeviceUnavailable
 
 __all__ = [
-    "DeviceFacts", "DeviceState", "SoftwareStack", "Verdict",
-    "probe_devices", "software_stack", "lookup", "resolve_target", "live_or_none",
+    "DeviceFacts",
+    "DeviceState",
+    "SoftwareStack",
+    "Verdict",
+    "live_or_none",
+    "lookup",
+    "probe_devices",
+    "resolve_target",
+    "software_stack",
 ]
 
 
-def resolve_target(gpu: str | None = None, index: int | None = None, arch: str | None = None,
-                   nvml_only: bool = False) -> DeviceFacts:
+def resolve_target(
+    gpu: str | None = None, index: int | None = None, arch: str | None = None, nvml_only: bool = False
+) -> DeviceFacts:
     """The one GPU a subcommand should reason about.
 
     ``gpu`` (a catalogue name) or ``arch`` (``sm_90``) need no live device; otherwise the live GPU

@@ -61,9 +61,12 @@ def features() -> dict[str, ArchFeature]:
     out = {}
     for row in load_toml("gpudiag.device", "data/arch_features.toml")["feature"]:
         out[row["id"]] = ArchFeature(
-            id=row["id"], what=row["what"], sources=tuple(row["sources"]),
+            id=row["id"],
+            what=row["what"],
+            sources=tuple(row["sources"]),
             min_cc=_cc(row["min_cc"]) if "min_cc" in row else None,
-            majors=tuple(row.get("majors", ())), notes=row.get("notes"),
+            majors=tuple(row.get("majors", ())),
+            notes=row.get("notes"),
         )
     return out
 

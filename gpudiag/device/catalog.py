@@ -28,9 +28,8 @@ from typing import Any
 
 from gpudiag.device import names
 from gpudiag.device.facts import DeviceFacts
-from gpudiag.files import load_toml
 from gpudiag.errors import GpudiagError
-
+from gpudiag.files import load_toml
 
 GIB = 1 << 30
 
@@ -184,8 +183,13 @@ def gpu_rows() -> tuple[GpuRow, ...]:
 @functools.lru_cache(maxsize=1)
 def families() -> tuple[Family, ...]:
     return tuple(
-        Family(f["name"], tuple(re.compile(p) for p in f["match"]), bool(f["covered"]),
-               parse_cc(f["compute_capability"]) if "compute_capability" in f else None, tuple(f["sources"]))
+        Family(
+            f["name"],
+            tuple(re.compile(p) for p in f["match"]),
+            bool(f["covered"]),
+            parse_cc(f["compute_capability"]) if "compute_capability" in f else None,
+            tuple(f["sources"]),
+        )
         for f in _load("gpu_families.toml")["family"]
     )
 
@@ -217,8 +221,9 @@ def lookup(query: str) -> DeviceFacts:
     the candidates) or an unknown one (naming the closest rows).
     """
     if len(query) > names.MAX_QUERY_CHARS:
-        raise GpudiagError(f"--gpu {shown(query)} is not a GPU name: GPU names are at most "
-                           f"{names.MAX_QUERY_CHARS} characters")
+        raise GpudiagError(
+            f"--gpu {shown(query)} is not a GPU name: GPU names are at most {names.MAX_QUERY_CHARS} characters"
+        )
     words = names.tokens(query)
     if not words:
         raise GpudiagError("--gpu needs a GPU name, e.g. --gpu 'RTX 3070' or --gpu sm_90")
@@ -234,12 +239,16 @@ def lookup(query: str) -> DeviceFacts:
     # name (the Maxwell "Jetson Nano" is not the "Jetson Orin Nano").
     family = _family(words)
     if family is not None and not family.covered:
-        raise GpudiagError(f"--gpu {shown(query)} is {family.name}: outside what gpudiag covers, which is "
-                           "NVIDIA GPUs of compute capability 7.0 (Volta) and newer")
+        raise GpudiagError(
+            f"--gpu {shown(query)} is {family.name}: outside what gpudiag covers, which is "
+            "NVIDIA GPUs of compute capability 7.0 (Volta) and newer"
+        )
     if family is not None:
         sm = f"sm_{family.compute_capability[0]}{family.compute_capability[1]}"
-        raise GpudiagError(f"--gpu {shown(query)} is {family.name}, which the catalogue has no row for; "
-                           f"--gpu {sm} gives its per-architecture limits (no SM count or memory)")
+        raise GpudiagError(
+            f"--gpu {shown(query)} is {family.name}, which the catalogue has no row for; "
+            f"--gpu {sm} gives its per-architecture limits (no SM count or memory)"
+        )
     matches = _scored(words)
     if matches:
         best = min(m.cost for m in matches)
@@ -249,14 +258,18 @@ def lookup(query: str) -> DeviceFacts:
             facts = facts_from_row(next(r for r in gpu_rows() if r.key == match.key))
             if match.memory_differs:
                 asked = names.memory_gib(words)
-                facts.notes.append(f"--gpu {shown(query)} asks for {asked:g} GB; the catalogue row {facts.name} "
-                                   f"has {_fmt_gib(facts.memory_total_bytes)}: its other values are this model's")
+                facts.notes.append(
+                    f"--gpu {shown(query)} asks for {asked:g} GB; the catalogue row {facts.name} "
+                    f"has {_fmt_gib(facts.memory_total_bytes)}: its other values are this model's"
+                )
             return facts
         rows = sorted(next(r for r in gpu_rows() if r.key == k).name for k in winners)
         raise GpudiagError(f"--gpu {shown(query)} is ambiguous: it matches {', '.join(rows)}. Name one of them.")
 
-    raise GpudiagError(f"unknown GPU {shown(query)}; closest catalogue names: {', '.join(closest_names(query))}"
-                       " (gpudiag info --list-gpus shows them all)")
+    raise GpudiagError(
+        f"unknown GPU {shown(query)}; closest catalogue names: {', '.join(closest_names(query))}"
+        " (gpudiag info --list-gpus shows them all)"
+    )
 
 
 def _fmt_gib(n: int | None) -> str:
@@ -286,8 +299,10 @@ def _architecture(query: str, cc: tuple[int, int]) -> DeviceFacts:
     same_cc = [r for r in gpu_rows() if r.compute_capability == cc]
     if len(same_cc) == 1:
         facts = facts_from_row(same_cc[0])
-        facts.notes.append(f"{query} resolved to the catalogue's only {facts.sm} model, {facts.name}; "
-                           "other parts of this architecture may differ in SM count and memory")
+        facts.notes.append(
+            f"{query} resolved to the catalogue's only {facts.sm} model, {facts.name}; "
+            "other parts of this architecture may differ in SM count and memory"
+        )
         return facts
     return facts_from_cc(cc)
 
@@ -359,8 +374,15 @@ def facts_from_row(row: GpuRow) -> DeviceFacts:
     facts = DeviceFacts(origin="catalogue", name=row.name, compute_capability=row.compute_capability)
     facts.catalogue_key = row.key
     _cite(facts, "compute_capability", best_source(row.sources, "compute_capability"))
-    for row_field in ("sm_count", "l2_bytes", "memory_gib", "memory_bus_width_bits", "memory_bandwidth_gbps",
-                      "bf16_dense_tflops", *CC_LIMIT_FIELDS):  # a row may override any per-cc limit
+    for row_field in (
+        "sm_count",
+        "l2_bytes",
+        "memory_gib",
+        "memory_bus_width_bits",
+        "memory_bandwidth_gbps",
+        "bf16_dense_tflops",
+        *CC_LIMIT_FIELDS,
+    ):  # a row may override any per-cc limit
         cite_row_field(facts, row, row_field)
     if d.get("arch_name"):
         facts.set("arch_name", d["arch_name"], "catalogue:gpu")

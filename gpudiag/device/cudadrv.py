@@ -135,7 +135,9 @@ class LibCuda:
 
     def attribute(self, ordinal: int, attr: int) -> int:
         v = ctypes.c_int()
-        self._check("cuDeviceGetAttribute", self._lib.cuDeviceGetAttribute(ctypes.byref(v), attr, self._device(ordinal)))
+        self._check(
+            "cuDeviceGetAttribute", self._lib.cuDeviceGetAttribute(ctypes.byref(v), attr, self._device(ordinal))
+        )
         return v.value
 
 

@@ -23,14 +23,46 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-NOISE = frozenset({
-    "nvidia", "geforce", "gpu", "graphics", "card", "generation", "edition", "tensor", "core", "nvgpu",
-    "founders", "accelerator", "module", "developer", "kit", "series", "the", "hbm2", "hbm2e", "hbm3",
-    "hbm3e", "gddr6", "gddr6x", "gddr7", "lpddr5", "lpddr5x",
-})
+NOISE = frozenset(
+    {
+        "nvidia",
+        "geforce",
+        "gpu",
+        "graphics",
+        "card",
+        "generation",
+        "edition",
+        "tensor",
+        "core",
+        "nvgpu",
+        "founders",
+        "accelerator",
+        "module",
+        "developer",
+        "kit",
+        "series",
+        "the",
+        "hbm2",
+        "hbm2e",
+        "hbm3",
+        "hbm3e",
+        "gddr6",
+        "gddr6x",
+        "gddr7",
+        "lpddr5",
+        "lpddr5x",
+    }
+)
 BRAND = frozenset({"rtx", "gtx", "tesla", "jetson", "dgx", "hgx", "superchip", "grace"})
-ARCH = {"volta": "Volta", "turing": "Turing", "ampere": "Ampere", "ada": "Ada Lovelace", "lovelace": "Ada Lovelace",
-        "hopper": "Hopper", "blackwell": "Blackwell"}
+ARCH = {
+    "volta": "Volta",
+    "turing": "Turing",
+    "ampere": "Ampere",
+    "ada": "Ada Lovelace",
+    "lovelace": "Ada Lovelace",
+    "hopper": "Hopper",
+    "blackwell": "Blackwell",
+}
 SYNONYMS = {"mobile": "laptop", "notebook": "laptop"}
 MEMORY_RX = re.compile(r"^(\d+(?:\.\d+)?)gb$")
 
@@ -75,8 +107,9 @@ class Match:
     memory_differs: bool
 
 
-def score(query: tuple[str, ...], name: tuple[str, ...], arch_name: str | None,
-          row_memory_gib: float | None) -> tuple[int, bool] | None:
+def score(
+    query: tuple[str, ...], name: tuple[str, ...], arch_name: str | None, row_memory_gib: float | None
+) -> tuple[int, bool] | None:
     """(cost, whether the row's memory differs from the query's), or None when ``name`` cannot be it."""
     wanted = set(query)
     have = set(name)

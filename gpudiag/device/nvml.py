@@ -9,8 +9,9 @@ exception: one unsupported counter must never cost the rest of the report.
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from types import ModuleType
-from typing import Any, Callable
+from typing import Any
 
 from gpudiag.device.facts import DeviceState
 
@@ -65,7 +66,7 @@ class Nvml:
         except Exception as exc:  # NVMLError_LibraryNotFound, DriverNotLoaded, ...
             raise NvmlUnavailable(_error_text(self.lib, exc)) from exc
 
-    def __enter__(self) -> "Nvml":
+    def __enter__(self) -> Nvml:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -96,10 +97,10 @@ class Nvml:
     def device_count(self) -> int:
         return int(self.lib.nvmlDeviceGetCount())
 
-    def device(self, index: int) -> "NvmlDevice":
+    def device(self, index: int) -> NvmlDevice:
         return NvmlDevice(self.lib, self.lib.nvmlDeviceGetHandleByIndex(index))
 
-    def device_by_pci_bus_id(self, bus_id: str) -> "NvmlDevice | None":
+    def device_by_pci_bus_id(self, bus_id: str) -> NvmlDevice | None:
         getter = getattr(self.lib, "nvmlDeviceGetHandleByPciBusId_v2", None) or self.lib.nvmlDeviceGetHandleByPciBusId
         try:
             return NvmlDevice(self.lib, getter(bus_id.encode() if isinstance(bus_id, str) else bus_id))
@@ -115,7 +116,9 @@ class NvmlDevice:
         self.handle = handle
         self.unavailable: dict[str, str] = {}
 
-    def read(self, field: str, fn_names: str | tuple[str, ...], *args: Any, convert: Callable[[Any], Any] | None = None) -> Any:
+    def read(
+        self, field: str, fn_names: str | tuple[str, ...], *args: Any, convert: Callable[[Any], Any] | None = None
+    ) -> Any:
         """Call the first NVML function that exists; on failure note why under ``field``."""
         names = (fn_names,) if isinstance(fn_names, str) else fn_names
         last = "not provided by this nvidia-ml-py"
@@ -148,10 +151,14 @@ class NvmlDevice:
         return normalise_bus_id(_text(info.busId)) if info is not None else None
 
     def board_part_number(self) -> str | None:
-        return self.read("board_part_number", "nvmlDeviceGetBoardPartNumber", convert=lambda v: _text(v).strip() or None)
+        return self.read(
+            "board_part_number", "nvmlDeviceGetBoardPartNumber", convert=lambda v: _text(v).strip() or None
+        )
 
     def compute_capability(self) -> tuple[int, int] | None:
-        return self.read("compute_capability", "nvmlDeviceGetCudaComputeCapability", convert=lambda v: (int(v[0]), int(v[1])))
+        return self.read(
+            "compute_capability", "nvmlDeviceGetCudaComputeCapability", convert=lambda v: (int(v[0]), int(v[1]))
+        )
 
     def num_gpu_cores(self) -> int | None:
         return self.read("cuda_cores", "nvmlDeviceGetNumGpuCores", convert=int)
@@ -174,17 +181,22 @@ class NvmlDevice:
         st.sm_clock_mhz = self.read("sm_clock_mhz", "nvmlDeviceGetClockInfo", lib.NVML_CLOCK_SM, convert=int)
         st.sm_clock_max_mhz = self.read("sm_clock_max_mhz", "nvmlDeviceGetMaxClockInfo", lib.NVML_CLOCK_SM, convert=int)
         st.memory_clock_mhz = self.read("memory_clock_mhz", "nvmlDeviceGetClockInfo", lib.NVML_CLOCK_MEM, convert=int)
-        st.memory_clock_max_mhz = self.read("memory_clock_max_mhz", "nvmlDeviceGetMaxClockInfo", lib.NVML_CLOCK_MEM, convert=int)
+        st.memory_clock_max_mhz = self.read(
+            "memory_clock_max_mhz", "nvmlDeviceGetMaxClockInfo", lib.NVML_CLOCK_MEM, convert=int
+        )
         st.power_draw_w = self.read("power_draw_w", "nvmlDeviceGetPowerUsage", convert=lambda mw: round(mw / 1000.0, 1))
         st.power_limit_w = self.read(
-            "power_limit_w", ("nvmlDeviceGetEnforcedPowerLimit", "nvmlDeviceGetPowerManagementLimit"),
+            "power_limit_w",
+            ("nvmlDeviceGetEnforcedPowerLimit", "nvmlDeviceGetPowerManagementLimit"),
             convert=lambda mw: round(mw / 1000.0, 1),
         )
         st.temperature_c = self.read("temperature_c", "nvmlDeviceGetTemperature", lib.NVML_TEMPERATURE_GPU, convert=int)
         util = self.read("utilization", "nvmlDeviceGetUtilizationRates")
         if util is not None:
             st.utilization_gpu_pct, st.utilization_memory_pct = int(util.gpu), int(util.memory)
-        st.performance_state = self.read("performance_state", "nvmlDeviceGetPerformanceState", convert=lambda p: f"P{int(p)}")
+        st.performance_state = self.read(
+            "performance_state", "nvmlDeviceGetPerformanceState", convert=lambda p: f"P{int(p)}"
+        )
         st.throttle_reasons = self.read(
             "throttle_reasons",
             ("nvmlDeviceGetCurrentClocksEventReasons", "nvmlDeviceGetCurrentClocksThrottleReasons"),
@@ -193,9 +205,13 @@ class NvmlDevice:
         st.ecc_enabled = self.read("ecc_enabled", "nvmlDeviceGetEccMode", convert=lambda v: bool(v[0]))
         st.mig_enabled = self.read("mig_enabled", "nvmlDeviceGetMigMode", convert=lambda v: bool(v[0]))
         st.persistence_mode = self.read("persistence_mode", "nvmlDeviceGetPersistenceMode", convert=bool)
-        st.compute_mode = self.read("compute_mode", "nvmlDeviceGetComputeMode", convert=lambda m: COMPUTE_MODES.get(int(m), str(m)))
+        st.compute_mode = self.read(
+            "compute_mode", "nvmlDeviceGetComputeMode", convert=lambda m: COMPUTE_MODES.get(int(m), str(m))
+        )
         st.pcie_gen_current = self.read("pcie_gen_current", "nvmlDeviceGetCurrPcieLinkGeneration", convert=int)
-        st.pcie_gen_max = self.read("pcie_gen_max", ("nvmlDeviceGetGpuMaxPcieLinkGeneration", "nvmlDeviceGetMaxPcieLinkGeneration"), convert=int)
+        st.pcie_gen_max = self.read(
+            "pcie_gen_max", ("nvmlDeviceGetGpuMaxPcieLinkGeneration", "nvmlDeviceGetMaxPcieLinkGeneration"), convert=int
+        )
         st.pcie_width_current = self.read("pcie_width_current", "nvmlDeviceGetCurrPcieLinkWidth", convert=int)
         st.pcie_width_max = self.read("pcie_width_max", "nvmlDeviceGetMaxPcieLinkWidth", convert=int)
         state_fields = set(st.__dataclass_fields__) | {"utilization"}

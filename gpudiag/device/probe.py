@@ -12,10 +12,10 @@ from __future__ import annotations
 import os
 
 from gpudiag import __version__
-from gpudiag.installed import versions
 from gpudiag.device import catalog, cudadrv, nvml
 from gpudiag.device.facts import DeviceFacts, SoftwareStack
 from gpudiag.errors import DeviceUnavailable, NoDeviceVisible
+from gpudiag.installed import versions
 
 NO_DEVICE_HINT = "use --gpu NAME to describe a catalogue GPU without one"
 
@@ -69,13 +69,16 @@ def _visible_env() -> str | None:
     return os.environ.get("CUDA_VISIBLE_DEVICES")
 
 
-def _no_device_error(nvml_count: int | None, why: str, nvml_status: str, driver_status: str,
-                     sw: SoftwareStack) -> NoDeviceVisible:
+def _no_device_error(
+    nvml_count: int | None, why: str, nvml_status: str, driver_status: str, sw: SoftwareStack
+) -> NoDeviceVisible:
     cvd = _visible_env()
     if cvd is not None and (nvml_count or 0) > 0:
         shown = cvd if cvd.strip() else "(empty)"
-        message = (f"CUDA_VISIBLE_DEVICES={shown} hides every GPU: NVML sees {nvml_count} on this machine "
-                   f"but CUDA sees none; unset it or name a GPU that exists (0..{nvml_count - 1} or a GPU UUID)")
+        message = (
+            f"CUDA_VISIBLE_DEVICES={shown} hides every GPU: NVML sees {nvml_count} on this machine "
+            f"but CUDA sees none; unset it or name a GPU that exists (0..{nvml_count - 1} or a GPU UUID)"
+        )
     elif nvml_count is None:
         message = f"no NVIDIA GPU here ({why}); {NO_DEVICE_HINT}"
     else:
@@ -110,8 +113,13 @@ def probe(index: int | None = None, nvml_only: bool = False) -> tuple[list[Devic
                 nvml_count = None
 
         nvml_status = _nvml_status(session, nvml_why, nvml_count)
-        driver_status = ("not initialised (NVML answers faster)" if skip_driver else
-                         f"not usable: {driver_why}" if driver is None else f"{count} device(s) visible")
+        driver_status = (
+            "not initialised (NVML answers faster)"
+            if skip_driver
+            else f"not usable: {driver_why}"
+            if driver is None
+            else f"{count} device(s) visible"
+        )
         if skip_driver or (driver is None and session is not None and driver_why and "not found" in driver_why):
             devices = _probe_nvml_only(session, nvml_count or 0, driver_skipped=skip_driver)
         elif driver is None or count == 0:
@@ -128,8 +136,9 @@ def probe(index: int | None = None, nvml_only: bool = False) -> tuple[list[Devic
             return devices, sw
 
         if not devices:
-            raise _no_device_error(nvml_count, "CUDA_VISIBLE_DEVICES matches no NVML device", nvml_status,
-                                   driver_status, sw)
+            raise _no_device_error(
+                nvml_count, "CUDA_VISIBLE_DEVICES matches no NVML device", nvml_status, driver_status, sw
+            )
         if index is not None:
             _check_index(index, len(devices))
             devices = [devices[index]]
@@ -159,14 +168,30 @@ def _probe_one(driver: cudadrv.CudaDriver, session: nvml.Nvml | None, ordinal: i
     facts = DeviceFacts(origin="live", name=driver.name(ordinal), compute_capability=cc, index=ordinal)
     facts.sources.update(name="cuda-driver", compute_capability="cuda-driver")
     src = "cuda-driver"
-    for name in ("sm_count", "warp_size", "smem_per_block_bytes", "smem_per_block_optin_bytes", "smem_per_sm_bytes",
-                 "smem_reserved_per_block_bytes", "regs_per_sm", "regs_per_block", "max_threads_per_sm",
-                 "max_threads_per_block", "max_blocks_per_sm", "l2_bytes", "memory_bus_width_bits"):
+    for name in (
+        "sm_count",
+        "warp_size",
+        "smem_per_block_bytes",
+        "smem_per_block_optin_bytes",
+        "smem_per_sm_bytes",
+        "smem_reserved_per_block_bytes",
+        "regs_per_sm",
+        "regs_per_block",
+        "max_threads_per_sm",
+        "max_threads_per_block",
+        "max_blocks_per_sm",
+        "l2_bytes",
+        "memory_bus_width_bits",
+    ):
         if name in attr:
             facts.set(name, attr[name], src)
         elif name in failed:
             facts.missing(name, failed[name])
-    for call, name in ((driver.uuid, "uuid"), (driver.pci_bus_id, "pci_bus_id"), (driver.total_memory, "memory_total_bytes")):
+    for call, name in (
+        (driver.uuid, "uuid"),
+        (driver.pci_bus_id, "pci_bus_id"),
+        (driver.total_memory, "memory_total_bytes"),
+    ):
         try:
             value = call(ordinal)
         except cudadrv.CudaDriverError as exc:
@@ -209,8 +234,10 @@ def _fill_from_nvml(facts: DeviceFacts, dev: nvml.NvmlDevice, cuda_side: bool = 
     if mig_slice:
         for name in ("memory_free_bytes", "memory_used_bytes"):
             facts.missing(name, "MIG: NVML reports the whole GPU, not this instance")
-        facts.notes.append("MIG is enabled: SM count, limits and total memory are this CUDA device's (the MIG "
-                           "instance); clocks, power, temperature and utilisation are the whole GPU's")
+        facts.notes.append(
+            "MIG is enabled: SM count, limits and total memory are this CUDA device's (the MIG "
+            "instance); clocks, power, temperature and utilisation are the whole GPU's"
+        )
     for name, why in dev.unavailable.items():
         if hasattr(facts, name) and name not in ("state",):
             facts.missing(name, why)
@@ -228,7 +255,11 @@ def _probe_nvml_only(session: nvml.Nvml, count: int, driver_skipped: bool = Fals
             if token.isdigit() and int(token) < count:
                 chosen.append(handles[int(token)])
             else:
-                match = [h for h in handles if (h.uuid() or "").startswith(token if token.startswith("GPU-") else f"GPU-{token}")]
+                match = [
+                    h
+                    for h in handles
+                    if (h.uuid() or "").startswith(token if token.startswith("GPU-") else f"GPU-{token}")
+                ]
                 if not match:
                     break  # CUDA stops at the first invalid entry
                 chosen.append(match[0])
@@ -236,14 +267,21 @@ def _probe_nvml_only(session: nvml.Nvml, count: int, driver_skipped: bool = Fals
     out = []
     for ordinal, dev in enumerate(handles):
         cc = dev.compute_capability() or (0, 0)
-        facts = DeviceFacts(origin="live", name=dev.name() or "unknown NVIDIA GPU", compute_capability=cc, index=ordinal)
+        facts = DeviceFacts(
+            origin="live", name=dev.name() or "unknown NVIDIA GPU", compute_capability=cc, index=ordinal
+        )
         facts.sources.update(name="nvml", compute_capability="nvml")
         facts.set("pci_bus_id", dev.pci_bus_id(), "nvml")
         _fill_from_nvml(facts, dev, cuda_side=False)
-        why = ("read through NVML only (the CUDA driver was not initialised, to answer faster)" if driver_skipped
-               else "the CUDA driver library (libcuda) is not loadable here")
-        facts.notes.append(f"{why}: per-architecture limits come from the catalogue, the SM count from NVML's core "
-                           "count divided by this architecture's FP32 lanes per SM (or the catalogue row)")
+        why = (
+            "read through NVML only (the CUDA driver was not initialised, to answer faster)"
+            if driver_skipped
+            else "the CUDA driver library (libcuda) is not loadable here"
+        )
+        facts.notes.append(
+            f"{why}: per-architecture limits come from the catalogue, the SM count from NVML's core "
+            "count divided by this architecture's FP32 lanes per SM (or the catalogue row)"
+        )
         _sm_count_and_l2_without_driver(facts)
         _finish(facts)
         out.append(facts)

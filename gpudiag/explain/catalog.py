@@ -22,8 +22,20 @@ from gpudiag.files import load_toml
 # Most costly first: reports sort by this rank. "unknown" is a family's: the subsystem is known, the cost not.
 SEVERITIES = ("fatal", "wrong-results", "performance", "unknown", "harmless")
 VERDICT_RULES = ("sm_gate", "rocm_gate", "smem", "threads", "tmem", "tf32", "triton_arch", "torch_arch")
-REQUIRED = ("id", "title", "severity", "needles", "patterns", "meaning", "trigger",
-            "source_file", "source_function", "source_text", "fixes", "examples")
+REQUIRED = (
+    "id",
+    "title",
+    "severity",
+    "needles",
+    "patterns",
+    "meaning",
+    "trigger",
+    "source_file",
+    "source_function",
+    "source_text",
+    "fixes",
+    "examples",
+)
 FAMILY_REQUIRED = ("id", "title", "severity", "meaning", "trigger", "source_file", "source_text", "fixes")
 
 
@@ -49,13 +61,25 @@ class Source:
         return self.file.split("/", 1)[0]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"file": self.file, "function": self.function, "text": self.text, "since": self.since,
-                "removed_in": self.removed_in, "changes": self.changes}
+        return {
+            "file": self.file,
+            "function": self.function,
+            "text": self.text,
+            "since": self.since,
+            "removed_in": self.removed_in,
+            "changes": self.changes,
+        }
 
 
 def _source(row: dict[str, Any]) -> Source:
-    return Source(row["source_file"], row["source_text"], row.get("source_function"), row.get("since"),
-                  row.get("removed_in"), row.get("changes"))
+    return Source(
+        row["source_file"],
+        row["source_text"],
+        row.get("source_function"),
+        row.get("since"),
+        row.get("removed_in"),
+        row.get("changes"),
+    )
 
 
 def _fixes(row: dict[str, Any]) -> tuple[Fix, ...]:
@@ -145,10 +169,18 @@ def _entry(row: dict[str, Any]) -> Entry:
     if row.get("verdict") and row["verdict"] not in VERDICT_RULES:
         raise GpudiagError(f"warnings catalogue entry {rid}: unknown verdict rule {row['verdict']!r}")
     return Entry(
-        id=rid, title=row["title"], severity=row["severity"], needles=tuple(row["needles"]),
-        patterns=_compile(rid, "warnings catalogue entry", row["patterns"]), meaning=row["meaning"].strip(),
-        trigger=row["trigger"].strip(), source=_source(row), fixes=_fixes(row), examples=tuple(row["examples"]),
-        generic=bool(row.get("generic", False)), verdict=row.get("verdict"),
+        id=rid,
+        title=row["title"],
+        severity=row["severity"],
+        needles=tuple(row["needles"]),
+        patterns=_compile(rid, "warnings catalogue entry", row["patterns"]),
+        meaning=row["meaning"].strip(),
+        trigger=row["trigger"].strip(),
+        source=_source(row),
+        fixes=_fixes(row),
+        examples=tuple(row["examples"]),
+        generic=bool(row.get("generic", False)),
+        verdict=row.get("verdict"),
         references=tuple(row.get("references", ())),
     )
 
@@ -170,9 +202,17 @@ def _family(row: dict[str, Any]) -> Family:
         raise GpudiagError(f"family {rid}: missing {', '.join(missing) or 'exceptions or emitters'}")
     if row["severity"] not in SEVERITIES:
         raise GpudiagError(f"family {rid}: severity {row['severity']!r} not in {SEVERITIES}")
-    return Family(rid, row["title"], row["severity"], frozenset(row.get("exceptions", ())),
-                  tuple(row.get("emitters", ())), row["meaning"].strip(), row["trigger"].strip(), _source(row),
-                  _fixes(row))
+    return Family(
+        rid,
+        row["title"],
+        row["severity"],
+        frozenset(row.get("exceptions", ())),
+        tuple(row.get("emitters", ())),
+        row["meaning"].strip(),
+        row["trigger"].strip(),
+        _source(row),
+        _fixes(row),
+    )
 
 
 def parse_families(data: dict[str, Any], catalogue_ids: set[str] = frozenset()) -> tuple[Family, ...]:
@@ -198,10 +238,20 @@ def families() -> tuple[Family, ...]:
 @functools.lru_cache(maxsize=1)
 def story_data() -> tuple[tuple[GuardClass, ...], tuple[PartitionReason, ...]]:
     data = load_toml("gpudiag.explain", "data/story.toml")
-    guards = tuple(GuardClass(r["id"], r["title"], _compile(r["id"], "guard class", r["patterns"]), r["fix"],
-                              _source(r)) for r in data.get("guard", ()))
-    partitions = tuple(PartitionReason(r["id"], _compile(r["id"], "partition reason", [r["pattern"]])[0], r["finding"],
-                                       bool(r.get("benign", False)), _source(r)) for r in data.get("partition", ()))
+    guards = tuple(
+        GuardClass(r["id"], r["title"], _compile(r["id"], "guard class", r["patterns"]), r["fix"], _source(r))
+        for r in data.get("guard", ())
+    )
+    partitions = tuple(
+        PartitionReason(
+            r["id"],
+            _compile(r["id"], "partition reason", [r["pattern"]])[0],
+            r["finding"],
+            bool(r.get("benign", False)),
+            _source(r),
+        )
+        for r in data.get("partition", ())
+    )
     return guards, partitions
 
 

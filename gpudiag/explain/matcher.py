@@ -15,8 +15,8 @@ cannot claim them.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Callable, Iterable
 
 from gpudiag.explain import normalize, registry
 from gpudiag.explain.catalog import Catalogue, Entry, Family
@@ -61,12 +61,16 @@ class Match:
 class Matcher:
     """The catalogue, torch's registry and the families, indexed for matching."""
 
-    def __init__(self, catalogue: Catalogue, families: Iterable[Family] = (),
-                 registry_loader: Callable[[], Registry | None] = registry.installed) -> None:
+    def __init__(
+        self,
+        catalogue: Catalogue,
+        families: Iterable[Family] = (),
+        registry_loader: Callable[[], Registry | None] = registry.installed,
+    ) -> None:
         self.catalogue = catalogue
         self.families = tuple(families)
         self._registry_loader = registry_loader
-        self._registry: Registry | None | bool = False  # False: not loaded yet (it costs ~20 ms)
+        self._registry: Registry | bool | None = False  # False: not loaded yet (it costs ~20 ms)
         self.by_needle: dict[str, list[Entry]] = {}
         for e in catalogue.entries:
             for n in e.needles:

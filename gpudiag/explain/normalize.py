@@ -27,21 +27,27 @@ ANSI_RX = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 # --tee), any role tag a job launcher adds the same way ("[trainer0]:[rank0]:"; the colon is required
 # for names other than torchrun's, so a bracketed word in a message is not taken for one),
 # (EngineCore_DP0 pid=12) (vLLM workers), a tqdm bar glued to the line ("[00:00<?, ?it/s]").
-LAUNCHER_RX = re.compile(r"^(?:\[(?:rank|default|local_rank)\d+\]:?\s?|\[[A-Za-z_]+\d+\]:\s?|\([A-Za-z]\w* pid=\d+\)\s"
-                         r"|[^\[\]]*\[\d\d:\d\d<[^\]]*\])")
+LAUNCHER_RX = re.compile(
+    r"^(?:\[(?:rank|default|local_rank)\d+\]:?\s?|\[[A-Za-z_]+\d+\]:\s?|\([A-Za-z]\w* pid=\d+\)\s"
+    r"|[^\[\]]*\[\d\d:\d\d<[^\]]*\])"
+)
 PYTEST_RX = re.compile(r"^E {2,}(?=\S)")
 # Wrappers that CI systems, job runners and apps put before a whole line, any of them, in any order:
 # a GitHub Actions timestamp ("2024-05-31T23:12:43.7832053Z "), a bracketed clock some runners and
 # notebooks add ("[01:17:10.938]: "), pytest's short test summary ("FAILED tests/x.py::test_y - ") and
 # ComfyUI's "!!! Exception during processing !!! ".
-RUNNER_RX = re.compile(r"^(?:\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z\s|\[\d\d:\d\d:\d\d(?:[.,]\d+)?\]:?\s"
-                       r"|(?:FAILED|ERROR) \S+::\S+ - |!!! Exception during processing !!!\s)")
+RUNNER_RX = re.compile(
+    r"^(?:\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z\s|\[\d\d:\d\d:\d\d(?:[.,]\d+)?\]:?\s"
+    r"|(?:FAILED|ERROR) \S+::\S+ - |!!! Exception during processing !!!\s)"
+)
 RUNNER_FIRST = frozenset("0123456789[FE!")
 # glog, as torch has logged since 2.2: level letter, MMDD, time, thread id, file:line]
 GLOG_RX = re.compile(r"^([IWEVDFC])\d{4} \d\d:\d\d:\d\d\.\d+\s+\d+ (\S+):(\d+)\] ?")
 # The common case in one match: optional launcher tag, glog header, compile-id and artifact tags.
-GLOG_LINE_RX = re.compile(r"^(?:\[(?:rank|default|local_rank)\d+\]:?\s?)?([IWEVDFC])\d{4} \d\d:\d\d:\d\d\.\d+\s+\d+ "
-                          r"(\S+):\d+\] ?((?:\[(?:!?\d+/\d+(?:_\d+)?|__\w+)\] ?)*)\s*")
+GLOG_LINE_RX = re.compile(
+    r"^(?:\[(?:rank|default|local_rank)\d+\]:?\s?)?([IWEVDFC])\d{4} \d\d:\d\d:\d\d\.\d+\s+\d+ "
+    r"(\S+):\d+\] ?((?:\[(?:!?\d+/\d+(?:_\d+)?|__\w+)\] ?)*)\s*"
+)
 # A glog header whose path was cut to ".../file.py:12]" when pasted.
 GLOG_CUT_RX = re.compile(r"^\.\.\.(/\S*?):(\d+)\] ?")
 # torch 2.0-2.1: "[2023-03-20 07:29:05,653] [0/0] torch._inductor.graph: [ERROR] message"
@@ -53,8 +59,10 @@ PY_LOGGING_BRACKET_RX = re.compile(r"^\[(DEBUG|INFO|WARNING|ERROR|CRITICAL)\]:?\
 LEVEL_LOGGER_RX = re.compile(r"^(DEBUG|INFO|WARNING|ERROR|CRITICAL) ([A-Za-z_][\w.]*): ")
 # The Python logging cookbook's "%(asctime)s - %(name)s - %(levelname)s - %(message)s", which many
 # training scripts and servers configure: "2025-07-16 17:42:26,498 - py.warnings - WARNING - msg".
-DASHED_LOGGING_RX = re.compile(r"^(?:\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(?:[,.]\d+)? - )?([A-Za-z_][\w.]*) - "
-                               r"(DEBUG|INFO|WARNING|ERROR|CRITICAL) - ")
+DASHED_LOGGING_RX = re.compile(
+    r"^(?:\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(?:[,.]\d+)? - )?([A-Za-z_][\w.]*) - "
+    r"(DEBUG|INFO|WARNING|ERROR|CRITICAL) - "
+)
 # vLLM's logger, the usual host of torch.compile errors in serving: "ERROR 04-03 06:14:31 [core.py:1108] msg"
 VLLM_RX = re.compile(r"^(DEBUG|INFO|WARNING|ERROR|CRITICAL) \d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)? \[[^\]]+\] ")
 # Compile ids and artifact tags, in any order: "[0/1] [__recompiles] ", "[__cudagraphs] [0/0_1] "
@@ -70,8 +78,17 @@ PACKAGE_PATH_RX = re.compile(r"(?:^|[/\\])((?:torch|triton|torchinductor|torchdy
 LEVELS = {"DEBUG": "D", "INFO": "I", "WARNING": "W", "ERROR": "E", "CRITICAL": "C"}
 GLOG_LEVELS = frozenset("IWEVDFC")
 # Exception classes torch and Triton raise whose names do not say "Error": recognised bare.
-BARE_EXCEPTIONS = frozenset({"Unsupported", "OutOfResources", "GuardOnDataDependentSymNode", "BypassFxGraphCache",
-                             "FailOnRecompileLimitHit", "SkipFrame", "ShortenTraceback"})
+BARE_EXCEPTIONS = frozenset(
+    {
+        "Unsupported",
+        "OutOfResources",
+        "GuardOnDataDependentSymNode",
+        "BypassFxGraphCache",
+        "FailOnRecompileLimitHit",
+        "SkipFrame",
+        "ShortenTraceback",
+    }
+)
 
 
 @dataclass(slots=True)
@@ -153,12 +170,14 @@ def parse(raw: str) -> Line:
 
     for _ in range(4):  # launcher prefixes nest: "[00:00<?, ?it/s][rank0]:W0202 ..."
         first = s[:1]
-        m = ((LAUNCHER_RX.match(s) if first in "[(" or "<" in s[:120] else None)
-             or (PYTEST_RX.match(s) if first == "E" else None)
-             or (RUNNER_RX.match(s) if first in RUNNER_FIRST else None))
+        m = (
+            (LAUNCHER_RX.match(s) if first in "[(" or "<" in s[:120] else None)
+            or (PYTEST_RX.match(s) if first == "E" else None)
+            or (RUNNER_RX.match(s) if first in RUNNER_FIRST else None)
+        )
         if not m or not m.group(0):
             break
-        s = s[m.end():].lstrip()
+        s = s[m.end() :].lstrip()
     first = s[:1]
     m = None
     if first in GLOG_LEVELS and (m := GLOG_RX.match(s)):
@@ -184,21 +203,21 @@ def parse(raw: str) -> Line:
         emitter, logger_tags = _logger_module(m.group(1))
         tags.extend(logger_tags)
     if m:
-        s = s[m.end():].lstrip()
+        s = s[m.end() :].lstrip()
     if s[:1] == "[" and (m := TAGS_RX.match(s)):
         for tag in TAG_RX.findall(m.group(0)):
             if tag.startswith("__"):
                 tags.append(tag.strip("_"))
             else:
                 compile_id = tag.lstrip("!")
-        s = s[m.end():].lstrip()
+        s = s[m.end() :].lstrip()
     header = stripped[: len(stripped) - len(s)]
     indented = header[-2:] == "  " if header else text[:1] in (" ", "\t")
     if "Warning: " in s and (m := PY_WARNING_RX.match(s)):
         category = m.group(3)
         if m.group(1):
             emitter = emitter or module_of_path(m.group(1)) or None
-        s = s[m.end():]
+        s = s[m.end() :]
     message = s.strip()
     exceptions, inner = _unwrap(message) if _may_wrap(message) else ((), message)
     return Line(text, message, level, emitter, tuple(tags), compile_id, category, exceptions, inner, header, indented)
@@ -222,11 +241,22 @@ def _glog_line(text: str, stripped: str, m: re.Match) -> Line:
     category = None
     if "Warning: " in s and (w := PY_WARNING_RX.match(s)):
         category = w.group(3)
-        s = s[w.end():]
+        s = s[w.end() :]
     message = s.strip()
     exceptions, inner = _unwrap(message) if _may_wrap(message) else ((), message)
-    return Line(text, message, level, module_of_path(path) or path, tags, compile_id, category, exceptions, inner,
-                header, header[-2:] == "  ")
+    return Line(
+        text,
+        message,
+        level,
+        module_of_path(path) or path,
+        tags,
+        compile_id,
+        category,
+        exceptions,
+        inner,
+        header,
+        header[-2:] == "  ",
+    )
 
 
 def _may_wrap(message: str) -> bool:
@@ -243,13 +273,13 @@ def _unwrap(message: str) -> tuple[tuple[str, ...], str]:
     rest = message
     if rest[:8] == "backend=" and (m := WRAPPER_RX.match(rest)):
         chain.append("BackendCompilerFailed")
-        rest = rest[m.end():]
+        rest = rest[m.end() :]
     while len(chain) < 6:
         m = EXCEPTION_RX.match(rest)
         if not m or not _is_exception(m.group(1)):
             break
         chain.append(m.group(1))
-        rest = WRAPPER_RX.sub("", rest[m.end():].lstrip())
+        rest = WRAPPER_RX.sub("", rest[m.end() :].lstrip())
     inner = rest.strip() if chain and rest.strip() else message
     if chain and inner != message:
         # keep the innermost exception's own name with its message: "RuntimeError: text"

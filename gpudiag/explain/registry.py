@@ -38,8 +38,15 @@ class GraphBreakType:
     url: str | None
 
     def to_dict(self) -> dict:
-        return {"id": self.gb_id, "type": self.gb_type, "explanation": self.explanation, "hints": list(self.hints),
-                "context": self.context, "current_wording": self.current, "url": self.url}
+        return {
+            "id": self.gb_id,
+            "type": self.gb_type,
+            "explanation": self.explanation,
+            "hints": list(self.hints),
+            "context": self.context,
+            "current_wording": self.current,
+            "url": self.url,
+        }
 
 
 @dataclass(frozen=True)
@@ -78,9 +85,15 @@ def parse(data: dict, path: str, torch_version: str | None, site_base: str | Non
         for i, row in enumerate(versions_of_id):
             if not isinstance(row, dict) or not row.get("Gb_type"):
                 continue
-            gb = GraphBreakType(gb_id, row["Gb_type"].strip(), (row.get("Explanation") or "").strip(),
-                                tuple(h.strip() for h in row.get("Hints") or () if h and h.strip()),
-                                (row.get("Context") or "").strip(), i == 0, url)
+            gb = GraphBreakType(
+                gb_id,
+                row["Gb_type"].strip(),
+                (row.get("Explanation") or "").strip(),
+                tuple(h.strip() for h in row.get("Hints") or () if h and h.strip()),
+                (row.get("Context") or "").strip(),
+                i == 0,
+                url,
+            )
             if i == 0:
                 reg.by_id[gb_id] = gb
             # The current wording wins where an old wording of another id has the same text.

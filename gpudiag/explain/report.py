@@ -15,7 +15,8 @@ from typing import Any
 
 from gpudiag.device.facts import DeviceFacts
 from gpudiag.errors import EXIT_NO, EXIT_OK, EXIT_USAGE, GpudiagError
-from gpudiag.explain import normalize, story as story_mod
+from gpudiag.explain import normalize
+from gpudiag.explain import story as story_mod
 from gpudiag.explain.catalog import SEVERITIES, Catalogue, Entry, Fix, Source, families, load
 from gpudiag.explain.matcher import Match, Matcher
 from gpudiag.explain.scan import ScanResult, scan_stream
@@ -26,12 +27,20 @@ SCHEMA = "gpudiag.explain-warning/1"
 WORD_RX = re.compile(r"[A-Za-z_][A-Za-z_.]{2,}")
 GB_ID_RX = re.compile(r"^GB\d{4}$", re.I)
 PLACEHOLDER_RX = re.compile(r"\{[^{}]+\}")
-GUARD_LINE_RX = re.compile(r"^(?:-\s+|last reason:\s+|.*triggered by the following guard failures?:\s*(?=\S))"
-                           r"(?:\d+/\d+:\s+)?(?P<failure>\S.*)$")
-GUARD_ENTRIES = ("dynamo.guard-failure-detail", "dynamo.recompile-limit", "dynamo.fail-on-recompile",
-                 "dynamo.recompiling")
-ORIGIN = {"catalogue": "gpudiag's catalogue (exact message)",
-          "family": "family answer: the emitter is known, this exact message is not"}
+GUARD_LINE_RX = re.compile(
+    r"^(?:-\s+|last reason:\s+|.*triggered by the following guard failures?:\s*(?=\S))"
+    r"(?:\d+/\d+:\s+)?(?P<failure>\S.*)$"
+)
+GUARD_ENTRIES = (
+    "dynamo.guard-failure-detail",
+    "dynamo.recompile-limit",
+    "dynamo.fail-on-recompile",
+    "dynamo.recompiling",
+)
+ORIGIN = {
+    "catalogue": "gpudiag's catalogue (exact message)",
+    "family": "family answer: the emitter is known, this exact message is not",
+}
 
 
 @dataclass
@@ -45,7 +54,7 @@ class Device:
     none_reason: str | None = None
 
     @classmethod
-    def of(cls, facts: DeviceFacts | None, why: str | None) -> "Device":
+    def of(cls, facts: DeviceFacts | None, why: str | None) -> Device:
         if facts is None:
             return cls(None, None, None, None, why or "no GPU")
         return cls(facts.name, facts.sm, facts.sm_count, facts.origin)
@@ -108,9 +117,11 @@ class Explanation:
         text = gb.explanation or gb.gb_type
         if PLACEHOLDER_RX.search(text):
             text += " ({...} parts are filled in with your code's values in the log)"
-        return (f"Dynamo could not trace this, so it ended the graph here: the code before and after "
-                f"compile separately with a Python step between them (raised instead when graph breaks are "
-                f"not allowed, e.g. fullgraph=True). torch's explanation: {text}")
+        return (
+            f"Dynamo could not trace this, so it ended the graph here: the code before and after "
+            f"compile separately with a Python step between them (raised instead when graph breaks are "
+            f"not allowed, e.g. fullgraph=True). torch's explanation: {text}"
+        )
 
     @property
     def trigger(self) -> str:
@@ -118,8 +129,10 @@ class Explanation:
         if m.described is not None:
             return m.described.trigger
         gb = m.graph_break
-        return (f"torch/_dynamo: unimplemented(gb_type={gb.gb_type!r}, context={gb.context!r}, ...) "
-                f"-> a graph break, or the Unsupported exception when one is not allowed.")
+        return (
+            f"torch/_dynamo: unimplemented(gb_type={gb.gb_type!r}, context={gb.context!r}, ...) "
+            f"-> a graph break, or the Unsupported exception when one is not allowed."
+        )
 
     @property
     def source(self) -> Source:
@@ -146,17 +159,22 @@ class Explanation:
     def to_dict(self) -> dict[str, Any]:
         e = self.match.entry
         return {
-            "id": self.id, "title": self.title, "severity": self.severity,
+            "id": self.id,
+            "title": self.title,
+            "severity": self.severity,
             "generic": bool(e.generic) if e is not None else self.kind == "family",
             "match": {"kind": self.kind, "exact": self.exact, "origin": self.origin},
-            "meaning": self.meaning, "trigger": self.trigger, "source": self.source.to_dict(),
+            "meaning": self.meaning,
+            "trigger": self.trigger,
+            "source": self.source.to_dict(),
             "verdict_rule": e.verdict if e is not None else None,
             "fixes": [{"text": f.text, "code": f.code} for f in self.fixes],
             "patterns": [p.pattern for p in e.patterns] if e is not None else [],
             "references": list(self.references),
             "graph_break": self.match.graph_break.to_dict() if self.match.graph_break else None,
             "guard": _guard_dict(self.guard),
-            "line": self.line, "verdict": vars(self.verdict),
+            "line": self.line,
+            "verdict": vars(self.verdict),
         }
 
 
@@ -240,12 +258,25 @@ class ExplainReport:
 
 def _log_dict(rep: LogReport) -> dict[str, Any]:
     return {
-        "source": rep.source, "bytes": rep.bytes_read, "lines": rep.lines, "encoding": rep.encoding,
+        "source": rep.source,
+        "bytes": rep.bytes_read,
+        "lines": rep.lines,
+        "encoding": rep.encoding,
         "tracebacks": rep.tracebacks,
-        "known": [{"id": it.explanation.id, "kind": it.explanation.kind, "exact": it.explanation.exact,
-                   "title": it.explanation.title, "severity": it.explanation.severity, "count": it.count,
-                   "first_line": it.first_line, "line": it.explanation.line, "verdict": vars(it.explanation.verdict)}
-                  for it in rep.known],
+        "known": [
+            {
+                "id": it.explanation.id,
+                "kind": it.explanation.kind,
+                "exact": it.explanation.exact,
+                "title": it.explanation.title,
+                "severity": it.explanation.severity,
+                "count": it.count,
+                "first_line": it.first_line,
+                "line": it.explanation.line,
+                "verdict": vars(it.explanation.verdict),
+            }
+            for it in rep.known
+        ],
         "unknown": [{"message": u.message, "count": u.count, "first_line": u.first_line} for u in rep.unknown],
         "unknown_overflow": rep.unknown_overflow,
         "story": rep.story.to_dict(),
@@ -260,13 +291,16 @@ class Context:
     no_device_reason: str | None
 
     @classmethod
-    def create(cls, facts: DeviceFacts | None, why: str | None) -> "Context":
+    def create(cls, facts: DeviceFacts | None, why: str | None) -> Context:
         cat = load()
         return cls(cat, Matcher(cat, families()), facts, why)
 
     def explain(self, match: Match, line: str | None) -> Explanation:
-        verdict = (verdict_for(match.entry, line or "", self.facts, self.no_device_reason) if match.entry is not None
-                   else Verdict("n/a", "no device-specific rule: it applies wherever it was printed"))
+        verdict = (
+            verdict_for(match.entry, line or "", self.facts, self.no_device_reason)
+            if match.entry is not None
+            else Verdict("n/a", "no device-specific rule: it applies wherever it was printed")
+        )
         parsed = normalize.parse(line) if line else None
         guard = None
         if parsed is not None and match.entry is not None and match.entry.id in GUARD_ENTRIES:
@@ -342,15 +376,25 @@ def explain_log(ctx: Context, path: str) -> LogReport:
 
 
 def _log_report(ctx: Context, label: str, result: ScanResult) -> LogReport:
-    report = LogReport(label, result.bytes_read, result.lines, result.encoding,
-                       unknown_overflow=result.unknown_overflow, tracebacks=result.tracebacks, story=result.story)
+    report = LogReport(
+        label,
+        result.bytes_read,
+        result.lines,
+        result.encoding,
+        unknown_overflow=result.unknown_overflow,
+        tracebacks=result.tracebacks,
+        story=result.story,
+    )
     for hit in result.known.values():
         report.known.append(LogItem(ctx.explain(hit.match, hit.line), hit.count, hit.first_line))
     rank = {s: i for i, s in enumerate(SEVERITIES)}
-    report.known.sort(key=lambda it: (rank[it.explanation.severity], not it.explanation.exact, -it.count,
-                                      it.first_line))
-    report.unknown = sorted((UnknownItem(u.message, u.count, u.first_line, u.line) for u in result.unknown.values()),
-                            key=lambda u: u.first_line)
+    report.known.sort(
+        key=lambda it: (rank[it.explanation.severity], not it.explanation.exact, -it.count, it.first_line)
+    )
+    report.unknown = sorted(
+        (UnknownItem(u.message, u.count, u.first_line, u.line) for u in result.unknown.values()),
+        key=lambda u: u.first_line,
+    )
     return report
 
 
@@ -372,12 +416,14 @@ def listing() -> ExplainReport:
     items = [ListedItem(e.id, "catalogue", e.severity, e.title) for e in load().entries]
     items += [ListedItem(f.id, "family", f.severity, f.title) for f in families()]
     reg = installed()
-    return ExplainReport("list", listed=items, registry_label=reg.label if reg else None,
-                         registry_size=len(reg.by_id) if reg else 0)
+    return ExplainReport(
+        "list", listed=items, registry_label=reg.label if reg else None, registry_size=len(reg.by_id) if reg else 0
+    )
 
 
-def build(text: str | None = None, log: str | None = None, list_entries: bool = False,
-          gpu: str | None = None) -> ExplainReport:
+def build(
+    text: str | None = None, log: str | None = None, list_entries: bool = False, gpu: str | None = None
+) -> ExplainReport:
     """The whole command: one of TEXT (a line, a paste, or an id), --log FILE, or --list."""
     if list_entries:
         return listing()
@@ -399,4 +445,4 @@ def build(text: str | None = None, log: str | None = None, list_entries: bool = 
     return ExplainReport("text", device, explanation=ex)
 
 
-__all__ = ["SCHEMA", "Device", "Explanation", "ExplainReport", "LogReport", "build"]
+__all__ = ["SCHEMA", "Device", "ExplainReport", "Explanation", "LogReport", "build"]

@@ -169,8 +169,9 @@ class LogScanner:
             raise GpudiagError("the log is empty: nothing to explain", EXIT_USAGE)
         kind = sniff(first)
         if kind == "binary":
-            raise GpudiagError("the log looks like a binary file (more than 10% NUL bytes and not UTF-16); "
-                               "pass a text log", EXIT_USAGE)
+            raise GpudiagError(
+                "the log looks like a binary file (more than 10% NUL bytes and not UTF-16); pass a text log", EXIT_USAGE
+            )
         source: BinaryIO | _Utf16Source = fh
         if kind is not None:
             source = _Utf16Source(fh, first, kind)
@@ -245,14 +246,17 @@ class LogScanner:
             last_lineno += chunk.count(b"\n", last_pos, start)
             last_pos = start
             end = find(b"\n", start)
-            raw = chunk[start:end if end != -1 else len(chunk)]
+            raw = chunk[start : end if end != -1 else len(chunk)]
             key = raw.translate(None, ASCII_DIGITS)
             memo_hit = memo.get(key)
             if memo_hit is not None:
                 match, story, unknown_key, ignored = memo_hit
                 if story:
-                    if match is not None and match.id in known_hits and self._story_line(
-                            chunk, end, raw, last_lineno + 1, done):
+                    if (
+                        match is not None
+                        and match.id in known_hits
+                        and self._story_line(chunk, end, raw, last_lineno + 1, done)
+                    ):
                         known_hits[match.id].count += 1
                         continue
                 elif not self._continues_previous(chunk, start, raw):
@@ -264,7 +268,7 @@ class LogScanner:
                         group.count += 1
                         continue
             self._raw_line(chunk, start, end, raw, key, last_lineno + 1, done)
-        self._previous_chunk_tail = chunk[rfind(b"\n", 0, len(chunk) - 1) + 1:-1]
+        self._previous_chunk_tail = chunk[rfind(b"\n", 0, len(chunk) - 1) + 1 : -1]
         # The newlines up to the last hit are counted already; count only the rest.
         return last_lineno - lines_before + chunk.count(b"\n", last_pos)
 
@@ -291,19 +295,43 @@ class LogScanner:
                 self._memo.clear()
             self._memo[key] = value
 
-    def _raw_line(self, chunk: bytes, start: int, end: int, raw: bytes, key: bytes, lineno: int, done: set[int]) -> None:
+    def _raw_line(
+        self, chunk: bytes, start: int, end: int, raw: bytes, key: bytes, lineno: int, done: set[int]
+    ) -> None:
         texts = normalize.segments(_decode(raw))
         for i, text in enumerate(texts):
             last = i == len(texts) - 1
-            self._line(chunk, start, end, normalize.parse(text), key if len(texts) == 1 else None, lineno, done,
-                       can_continue=last)
+            self._line(
+                chunk,
+                start,
+                end,
+                normalize.parse(text),
+                key if len(texts) == 1 else None,
+                lineno,
+                done,
+                can_continue=last,
+            )
 
-    def _line(self, chunk: bytes, start: int, end: int, line: Line, key: bytes | None, lineno: int, done: set[int],
-              can_continue: bool = True) -> None:
+    def _line(
+        self,
+        chunk: bytes,
+        start: int,
+        end: int,
+        line: Line,
+        key: bytes | None,
+        lineno: int,
+        done: set[int],
+        can_continue: bool = True,
+    ) -> None:
         if not line.message:
             return
         story = can_continue and self.story.starts_record(line.message)
-        if not story and line.header and start < len(chunk) and self._continues_previous(chunk, start, chunk[start:end]):
+        if (
+            not story
+            and line.header
+            and start < len(chunk)
+            and self._continues_previous(chunk, start, chunk[start:end])
+        ):
             return  # a multi-line glog record repeats its header on every line: only its first line counts
         match = self._classify(line, key, story)
         if story:
@@ -315,8 +343,9 @@ class LogScanner:
             self.result.tracebacks += 1
             self._finish_traceback(chunk, end + 1 if end != -1 else len(chunk), lineno, lineno, done)
             return
-        if not line.indented and (line.is_warning_or_error
-                                  or UNKNOWN_TEXT_RX.search(line.message if line.level else line.text)):
+        if not line.indented and (
+            line.is_warning_or_error or UNKNOWN_TEXT_RX.search(line.message if line.level else line.text)
+        ):
             self._unknown(line, lineno)
             self._remember(key, (None, story, group_key(line.message), False))
         else:
@@ -333,10 +362,10 @@ class LogScanner:
         if cut <= 0:
             return False
         if start > 0:
-            previous = chunk[chunk.rfind(b"\n", 0, start - 1) + 1:start - 1]
+            previous = chunk[chunk.rfind(b"\n", 0, start - 1) + 1 : start - 1]
         else:
             previous = self._previous_chunk_tail
-        return previous.startswith(raw[:cut + 2])
+        return previous.startswith(raw[: cut + 2])
 
     # -- story records
 
@@ -347,8 +376,12 @@ class LogScanner:
             return False  # a progress bar redrawn on the line: the general path splits it
         first = normalize.parse(text)
         nxt = end + 1
-        if first.header and 0 < nxt < len(chunk) and chunk[nxt:nxt + 1] not in b" \t\x1b" \
-                and not chunk.startswith(first.header.rstrip().encode("utf-8", "replace"), nxt):
+        if (
+            first.header
+            and 0 < nxt < len(chunk)
+            and chunk[nxt : nxt + 1] not in b" \t\x1b"
+            and not chunk.startswith(first.header.rstrip().encode("utf-8", "replace"), nxt)
+        ):
             self.story.feed(lineno, first, [])  # the common case: a one-line record
         else:
             self._open_record(chunk, end, lineno, first, done)
@@ -364,8 +397,12 @@ class LogScanner:
         first_lineno, first, rest = self._pending_record
         header = first.header.rstrip()
         header_bytes = header.encode("utf-8", "replace")
-        if header and pos < len(chunk) and chunk[pos:pos + 1] not in b" \t\x1b" \
-                and not chunk.startswith(header_bytes, pos):
+        if (
+            header
+            and pos < len(chunk)
+            and chunk[pos : pos + 1] not in b" \t\x1b"
+            and not chunk.startswith(header_bytes, pos)
+        ):
             self._flush_record()  # the common case: a one-line record
             return
         # Python logging (torch 2.0's "[date] logger: [LEVEL] ") prefixes only a record's first line;
@@ -385,9 +422,9 @@ class LogScanner:
                     text = normalize.clean(_decode(raw)).lstrip()  # a coloured line: compare without ANSI codes
                     if not text.startswith(header):
                         break
-                    rest.append(text[len(header):])
+                    rest.append(text[len(header) :])
                 else:
-                    rest.append(normalize.clean(_decode(raw.lstrip()[len(header_bytes):])))
+                    rest.append(normalize.clean(_decode(raw.lstrip()[len(header_bytes) :])))
             elif not raw.strip() or raw[:1] in (b" ", b"\t"):
                 rest.append(normalize.clean(_decode(raw)))
             else:
@@ -426,7 +463,7 @@ class LogScanner:
                     # "BackendCompilerFailed: backend='inductor' raised:" and the wrapped exception on the next line
                     nend = chunk.find(b"\n", end + 1)
                     nend = len(chunk) if nend == -1 else nend
-                    wrapped = normalize.parse(_decode(chunk[end + 1:nend]))
+                    wrapped = normalize.parse(_decode(chunk[end + 1 : nend]))
                     if wrapped.message:
                         done.add(end + 1)
                         line, key = normalize.parse(f"{line.text} {wrapped.message}"), None

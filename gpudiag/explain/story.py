@@ -33,26 +33,36 @@ from gpudiag.installed import versions
 
 RECOMPILING_RX = re.compile(r"Recompiling function (?P<name>\S+) in (?P<file>.+):(?P<line>\d+)$")
 # torch 2.0 logged a tuple: ('Recompiling function step in /x.py', "triggered by the following guard failure: ...")
-RECOMPILING_OLD_RX = re.compile(r"Recompiling function (?P<name>[^\s'\"]+) in (?P<file>[^'\"]+?)(?::(?P<line>\d+))?['\"]")
+RECOMPILING_OLD_RX = re.compile(
+    r"Recompiling function (?P<name>[^\s'\"]+) in (?P<file>[^'\"]+?)(?::(?P<line>\d+))?['\"]"
+)
 OLD_TRIGGER_RX = re.compile(r"triggered by the following guard failures?:\s*(?P<failure>.+?)['\"]?\)?$")
-LIMIT_RX = re.compile(r"torch(?:\._dynamo|dynamo) hit config\.(?P<kind>\w+) \((?P<limit>\d+)\)|torchdynamo hit recompilation "
-                      r"cache limit \((?P<old_limit>\d+)\) for function '(?P<name>[^']+)' \((?P<file>.+):(?P<line>\d+)\)")
+LIMIT_RX = re.compile(
+    r"torch(?:\._dynamo|dynamo) hit config\.(?P<kind>\w+) \((?P<limit>\d+)\)|torchdynamo hit recompilation "
+    r"cache limit \((?P<old_limit>\d+)\) for function '(?P<name>[^']+)' \((?P<file>.+):(?P<line>\d+)\)"
+)
 LIMIT_FUNCTION_RX = re.compile(r"^function: '(?P<name>[^']+)' \((?P<file>.+):(?P<line>\d+)\)")
 LAST_REASON_RX = re.compile(r"^(?:last reason|reasons):\s+(?P<failure>\S.*)")  # "reasons:" is torch 2.0's
 COMPILE_ID_PREFIX_RX = re.compile(r"^\d+/\d+:\s+")
-FAIL_ON_RECOMPILE_RX = re.compile(r"Detected recompile when torch\.compile stance is 'fail_on_recompile'\. filename: "
-                                  r"'(?P<file>[^']+)', function name: '(?P<name>[^']+)', line number: (?P<line>\d+)")
+FAIL_ON_RECOMPILE_RX = re.compile(
+    r"Detected recompile when torch\.compile stance is 'fail_on_recompile'\. filename: "
+    r"'(?P<file>[^']+)', function name: '(?P<name>[^']+)', line number: (?P<line>\d+)"
+)
 FAILURE_RX = re.compile(r"^-\s+(?:(?P<cid>\d+/\d+):\s+)?(?P<failure>\S.*)$")
 GUARD_GROUP_RX = re.compile(r"^guard (?P<n>\d+) failures:")
 HINT_RX = re.compile(r"\(HINT: (?P<hint>.+)\)\s*$")
 GUARD_CODE_COMMENT_RX = re.compile(r"\s+#.*$")
-GB_AT_RX = re.compile(r"Graph break (?:\(user stack suppressed due to duplicate graph break\) )?in user code at (?P<frame>.+:\d+)")
+GB_AT_RX = re.compile(
+    r"Graph break (?:\(user stack suppressed due to duplicate graph break\) )?in user code at (?P<frame>.+:\d+)"
+)
 GB_OLD_RX = re.compile(r"Graph break: (?:skip: )?(?:(?P<reason>.+?) )?from user code at:?")
 GB_REASON_RX = re.compile(r"^Graph Break Reason: (?P<reason>.+)")
 FILE_LINE_RX = re.compile(r'File "(?P<file>[^"]+)", line (?P<line>\d+)')
 EXPLANATION_RX = re.compile(r"^\s*Explanation:")
 UNSUPPORTED_RX = re.compile(r"(?:torch\._dynamo\.exc\.)?Unsupported: (?P<reason>.+)")
-PARTITIONS_RX = re.compile(r"Created (?P<n>\d+) graph partitions: (?P<ok>\d+) cudagraphable, (?P<bad>\d+) non-cudagraphable")
+PARTITIONS_RX = re.compile(
+    r"Created (?P<n>\d+) graph partitions: (?P<ok>\d+) cudagraphable, (?P<bad>\d+) non-cudagraphable"
+)
 OP_REASON_RX = re.compile(r"^(?P<op>\w+): reason=(?P<reason>.+?)(?:, ir=|$)")
 SKIP_CUDAGRAPHS_RX = re.compile(r"skipping cudagraphs? due to (?P<reason>.+)")
 FOUND_FROM = ". Found from"  # inductor appends the stack of the op that caused the skip
@@ -64,9 +74,11 @@ MAX_FRAMES = 100  # user frames listed per graph-break reason
 MAX_REMEMBERED = 4096  # compile ids and seen breaks kept for matching records together
 NUM_RX = re.compile(r"\d+")
 # What starts a story record: checked on every decoded log line, so kept to one cheap search.
-STORY_START_RX = re.compile(r"Recompiling function |hit config\.|hit recompilation cache limit|Detected recompile when"
-                            r"|Graph break (?:in user code|\(user stack|: )|Created \d+ graph partitions|^op\d+: reason="
-                            r"|skipping cudagraphs? due to|FailOnRecompileLimitHit")
+STORY_START_RX = re.compile(
+    r"Recompiling function |hit config\.|hit recompilation cache limit|Detected recompile when"
+    r"|Graph break (?:in user code|\(user stack|: )|Created \d+ graph partitions|^op\d+: reason="
+    r"|skipping cudagraphs? due to|FailOnRecompileLimitHit"
+)
 
 
 @dataclass
@@ -173,29 +185,59 @@ class Story:
         for g in self.graph_breaks.values():
             for frame, n in g.frames.items():
                 frames.setdefault(frame, Counter())[g.reason] += n
-        return sorted(((f, sum(c.values()), [r for r, _ in c.most_common()]) for f, c in frames.items()),
-                      key=lambda t: (-t[1], t[0]))
+        return sorted(
+            ((f, sum(c.values()), [r for r, _ in c.most_common()]) for f, c in frames.items()),
+            key=lambda t: (-t[1], t[0]),
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "functions": [{
-                "name": f.name, "location": f.location, "recompiles": f.recompiles, "limit": f.limit,
-                "limit_kind": f.limit_kind, "limit_from": f.limit_from,
-                "hit_limit": f.hit_limit, "failed": f.failed_recompile,
-                "guards": [{"class": g.finding.class_id, "title": g.finding.title, "recompiles": g.count,
-                            "example": g.finding.failure, "fix": g.finding.fix, "torch_hint": g.finding.hint}
-                           for g in f.ranked_guards()],
-            } for f in self.ranked_functions()],
+            "functions": [
+                {
+                    "name": f.name,
+                    "location": f.location,
+                    "recompiles": f.recompiles,
+                    "limit": f.limit,
+                    "limit_kind": f.limit_kind,
+                    "limit_from": f.limit_from,
+                    "hit_limit": f.hit_limit,
+                    "failed": f.failed_recompile,
+                    "guards": [
+                        {
+                            "class": g.finding.class_id,
+                            "title": g.finding.title,
+                            "recompiles": g.count,
+                            "example": g.finding.failure,
+                            "fix": g.finding.fix,
+                            "torch_hint": g.finding.hint,
+                        }
+                        for g in f.ranked_guards()
+                    ],
+                }
+                for f in self.ranked_functions()
+            ],
             "graph_breaks": {
-                "by_reason": [{"reason": g.reason, "graph_break_id": g.gb_id, "url": g.url, "count": g.count,
-                               "frames": [{"frame": fr, "count": n} for fr, n in g.frames.most_common()]}
-                              for g in self.ranked_breaks()],
-                "by_frame": [{"frame": fr, "count": n, "reasons": reasons} for fr, n, reasons in self.breaks_by_frame()],
+                "by_reason": [
+                    {
+                        "reason": g.reason,
+                        "graph_break_id": g.gb_id,
+                        "url": g.url,
+                        "count": g.count,
+                        "frames": [{"frame": fr, "count": n} for fr, n in g.frames.most_common()],
+                    }
+                    for g in self.ranked_breaks()
+                ],
+                "by_frame": [
+                    {"frame": fr, "count": n, "reasons": reasons} for fr, n, reasons in self.breaks_by_frame()
+                ],
             },
             "cudagraphs": {
-                "partitions": self.partitions_created, "non_cudagraphable": self.partitions_non_cudagraphable,
-                "findings": [{"reason": p.reason, "finding": p.finding, "benign": p.benign, "count": p.count,
-                              "ops": p.ops} for p in self.partition_findings.values()],
+                "partitions": self.partitions_created,
+                "non_cudagraphable": self.partitions_non_cudagraphable,
+                "findings": [
+                    {"reason": p.reason, "finding": p.finding, "benign": p.benign, "count": p.count, "ops": p.ops}
+                    for p in self.partition_findings.values()
+                ],
                 "skipped": [{"reason": r, "count": n} for r, n in self.cudagraph_skips.most_common()],
             },
             "overflow": self.overflow,
@@ -233,8 +275,9 @@ class StoryBuilder:
 
     # -- functions
 
-    def _function(self, name: str, file: str, line: str | None, lineno: int,
-                  compile_id: str | None) -> FunctionStory | None:
+    def _function(
+        self, name: str, file: str, line: str | None, lineno: int, compile_id: str | None
+    ) -> FunctionStory | None:
         location = f"{file}:{line}" if line else file
         key = f"{name} {location}"
         fs = self.story.functions.get(key)
@@ -352,8 +395,9 @@ class StoryBuilder:
                 self.story.overflow += 1
                 return
             gb = self.registry.lookup(reason, " ".join(lines), True) if self.registry is not None else None
-            group = self.story.graph_breaks[reason] = GraphBreakGroup(reason, gb.gb_id if gb else None,
-                                                                      gb.url if gb else None)
+            group = self.story.graph_breaks[reason] = GraphBreakGroup(
+                reason, gb.gb_id if gb else None, gb.url if gb else None
+            )
         group.count += 1
         frame = frame or "?"
         if frame not in group.frames and len(group.frames) >= MAX_FRAMES:
@@ -372,10 +416,10 @@ class StoryBuilder:
         elif "cudagraph" in msg and (m := SKIP_CUDAGRAPHS_RX.search(msg)):
             reason = m.group("reason")
             if FOUND_FROM in reason:
-                reason = reason[:reason.index(FOUND_FROM)]
+                reason = reason[: reason.index(FOUND_FROM)]
             reason = reason.strip()
             while reason.startswith("skipping cudagraphs due to "):  # inductor nests the prefix
-                reason = reason[len("skipping cudagraphs due to "):]
+                reason = reason[len("skipping cudagraphs due to ") :]
             reason = NUM_RX.sub("N", reason)  # "mutated inputs (3 instances)": one reason
             if reason in self.story.cudagraph_skips or len(self.story.cudagraph_skips) < MAX_GROUPS:
                 self.story.cudagraph_skips[reason] += 1

@@ -47,22 +47,38 @@ def _smem_source(facts: DeviceFacts) -> str:
 def sm_gate(facts: DeviceFacts, line: str, gate: SmGate | None = None) -> Verdict:
     gate = gate or installed_sm_gate()
     rule = f"{gate.where} [{gate.origin}]"
-    details = [f"installed torch {gate.torch_version or '(not installed)'}: {gate.describe()}",
-               "torch <= 2.3 used `sms < 80` (V100); 68 (RTX 3080) since torch 2.4, pytorch/pytorch#123121"]
+    details = [
+        f"installed torch {gate.torch_version or '(not installed)'}: {gate.describe()}",
+        "torch <= 2.3 used `sms < 80` (V100); 68 (RTX 3080) since torch 2.4, pytorch/pytorch#123121",
+    ]
     disabled = gate.disables_templates(facts.sm_count)
     if disabled is None:
         why = "SM count unknown" if facts.sm_count is None else "threshold unreadable"
         return Verdict("unknown", f"cannot tell ({why}) whether {facts.name} passes is_big_gpu", details, rule=rule)
     if disabled:
-        return Verdict("yes", f"applies to your GPU: {facts.sm_count} SMs < {gate.cuda_min_sms}, so max-autotune "
-                       "benchmarks only ATen/cuBLAS GEMMs on it", details, rule=rule)
-    return Verdict("no", f"does not apply: your {facts.name} has {facts.sm_count} SMs >= {gate.cuda_min_sms}; "
-                   "this line came from another machine or process (or an XPU/smaller GPU)", details, rule=rule)
+        return Verdict(
+            "yes",
+            f"applies to your GPU: {facts.sm_count} SMs < {gate.cuda_min_sms}, so max-autotune "
+            "benchmarks only ATen/cuBLAS GEMMs on it",
+            details,
+            rule=rule,
+        )
+    return Verdict(
+        "no",
+        f"does not apply: your {facts.name} has {facts.sm_count} SMs >= {gate.cuda_min_sms}; "
+        "this line came from another machine or process (or an XPU/smaller GPU)",
+        details,
+        rule=rule,
+    )
 
 
 def rocm_gate(facts: DeviceFacts, line: str) -> Verdict:
-    return Verdict("no", f"does not apply: this is a ROCm-build message and your {facts.name} is an NVIDIA GPU "
-                   "(on CUDA the SM-count gate applies instead)", rule="torch/_inductor/utils.py is_big_gpu")
+    return Verdict(
+        "no",
+        f"does not apply: this is a ROCm-build message and your {facts.name} is an NVIDIA GPU "
+        "(on CUDA the SM-count gate applies instead)",
+        rule="torch/_inductor/utils.py is_big_gpu",
+    )
 
 
 def _optin_owner(limit: int) -> str | None:
@@ -93,44 +109,77 @@ def smem(facts: DeviceFacts, line: str) -> Verdict:
     if optin is not None:
         details.append(f"{facts.name}: opt-in shared memory per block {optin:,} B ({_smem_source(facts)})")
     if req_m is None:
-        return Verdict("unknown", "the line has no 'Required:' number; check the tile configs against this GPU",
-                       details, [cmd], rule)
+        return Verdict(
+            "unknown",
+            "the line has no 'Required:' number; check the tile configs against this GPU",
+            details,
+            [cmd],
+            rule,
+        )
     required = int(req_m.group(1))
     limit = int(lim_m.group(1)) if lim_m else None
     if limit is not None and optin is not None and limit != optin:
         owner = _optin_owner(limit)
-        details.append(f"the line's hardware limit {limit:,} B is not your GPU's {optin:,} B: it was printed on "
-                       f"another GPU{f' ({owner})' if owner else ''}")
+        details.append(
+            f"the line's hardware limit {limit:,} B is not your GPU's {optin:,} B: it was printed on "
+            f"another GPU{f' ({owner})' if owner else ''}"
+        )
     if optin is None:
         return Verdict("unknown", f"needs {required:,} B; this GPU's opt-in limit is unknown", details, [cmd], rule)
     if required > optin:
-        return Verdict("yes", f"applies to your GPU: the config needs {required:,} B of shared memory > "
-                       f"{optin:,} B opt-in limit of {facts.name} (over by {required - optin:,} B)", details, [cmd], rule)
-    return Verdict("no", f"does not apply: {required:,} B fits {facts.name}'s {optin:,} B opt-in limit; "
-                   "this line came from a GPU with less shared memory", details, [cmd], rule)
+        return Verdict(
+            "yes",
+            f"applies to your GPU: the config needs {required:,} B of shared memory > "
+            f"{optin:,} B opt-in limit of {facts.name} (over by {required - optin:,} B)",
+            details,
+            [cmd],
+            rule,
+        )
+    return Verdict(
+        "no",
+        f"does not apply: {required:,} B fits {facts.name}'s {optin:,} B opt-in limit; "
+        "this line came from a GPU with less shared memory",
+        details,
+        [cmd],
+        rule,
+    )
 
 
 def threads(facts: DeviceFacts, line: str) -> Verdict:
     req_m, lim_m = REQUIRED_RX.search(line), LIMIT_RX.search(line)
     regs = facts.regs_per_block or 65536
-    rule = "triton/compiler/compiler.py: num_warps * warp_size > n_max_threads (CU_FUNC_ATTRIBUTE_MAX_THREADS_PER_BLOCK)"
+    rule = (
+        "triton/compiler/compiler.py: num_warps * warp_size > n_max_threads (CU_FUNC_ATTRIBUTE_MAX_THREADS_PER_BLOCK)"
+    )
     if req_m and lim_m:
         req, lim = int(req_m.group(1)), int(lim_m.group(1))
         per_thread = regs // max(lim, 1)
-        return Verdict("yes", f"applies on {facts.name} too: {regs:,} registers per block allow only {lim} threads "
-                       f"at this kernel's register count (~{per_thread}+ regs/thread), but num_warps needs {req}",
-                       [f"registers per block: {regs:,} ({facts.sources.get('regs_per_block', 'CUDA limit since Kepler')})"],
-                       rule=rule)
-    return Verdict("yes", f"register-limited launch: {regs:,} registers per block on {facts.name}; lower num_warps "
-                   "or tile sizes", rule=rule)
+        return Verdict(
+            "yes",
+            f"applies on {facts.name} too: {regs:,} registers per block allow only {lim} threads "
+            f"at this kernel's register count (~{per_thread}+ regs/thread), but num_warps needs {req}",
+            [f"registers per block: {regs:,} ({facts.sources.get('regs_per_block', 'CUDA limit since Kepler')})"],
+            rule=rule,
+        )
+    return Verdict(
+        "yes",
+        f"register-limited launch: {regs:,} registers per block on {facts.name}; lower num_warps or tile sizes",
+        rule=rule,
+    )
 
 
 def tmem(facts: DeviceFacts, line: str) -> Verdict:
     if arch.supports("tensor_memory", facts.compute_capability):
-        return Verdict("yes", f"applies: {facts.sm} has 512 tensor-memory columns per SM", rule="triton compiler.py tmem check")
+        return Verdict(
+            "yes", f"applies: {facts.sm} has 512 tensor-memory columns per SM", rule="triton compiler.py tmem check"
+        )
     rule = arch.feature("tensor_memory").rule
-    return Verdict("no", f"does not apply: your {facts.name} ({facts.sm}) has no tensor memory ({rule}); this line "
-                   "came from another GPU", rule="triton compiler.py tmem check")
+    return Verdict(
+        "no",
+        f"does not apply: your {facts.name} ({facts.sm}) has no tensor memory ({rule}); this line "
+        "came from another GPU",
+        rule="triton compiler.py tmem check",
+    )
 
 
 def _tf32_row(facts: DeviceFacts) -> dict | None:
@@ -139,31 +188,50 @@ def _tf32_row(facts: DeviceFacts) -> dict | None:
 
 def tf32(facts: DeviceFacts, line: str) -> Verdict:
     rule = "torch/_inductor/compile_fx.py _warn_tf32_disabled: capability >= (8, 0) and fp32_precision != 'tf32'"
-    precision = (f"precision: TF32 keeps fp32's 8-bit exponent but rounds inputs to a {TF32_MANTISSA_BITS}-bit "
-                 f"mantissa (fp32 has {FP32_MANTISSA_BITS}): relative input rounding ~2^-11 = 4.9e-4 instead of "
-                 "~6e-8; products accumulate in fp32")
+    precision = (
+        f"precision: TF32 keeps fp32's 8-bit exponent but rounds inputs to a {TF32_MANTISSA_BITS}-bit "
+        f"mantissa (fp32 has {FP32_MANTISSA_BITS}): relative input rounding ~2^-11 = 4.9e-4 instead of "
+        "~6e-8; products accumulate in fp32"
+    )
     tf32_cores = arch.feature("tf32_tensor_cores")
     if not tf32_cores.on(facts.compute_capability):
-        return Verdict("no", f"does not apply: {facts.name} has no TF32 tensor cores ({tf32_cores.compare(facts.compute_capability)}) "
-                       "and torch only warns where they exist; this line came from another GPU", [precision], rule=rule)
+        return Verdict(
+            "no",
+            f"does not apply: {facts.name} has no TF32 tensor cores ({tf32_cores.compare(facts.compute_capability)}) "
+            "and torch only warns where they exist; this line came from another GPU",
+            [precision],
+            rule=rule,
+        )
     row = _tf32_row(facts)
     if row:
         speed = row["tf32_tflops"] / row["fp32_tflops"]
-        summary = (f"applies to your GPU: fp32 matmul peak goes from {row['fp32_tflops']:g} to {row['tf32_tflops']:g} "
-                   f"TFLOP/s with TF32 (x{speed:.1f}, datasheet) on {row['name']}")
+        summary = (
+            f"applies to your GPU: fp32 matmul peak goes from {row['fp32_tflops']:g} to {row['tf32_tflops']:g} "
+            f"TFLOP/s with TF32 (x{speed:.1f}, datasheet) on {row['name']}"
+        )
         if speed < 1.1:
             # GeForce Ampere/Ada: dense TF32 tensor throughput equals the FP32 CUDA-core peak.
-            summary += ("; on this GPU TF32 tensor cores have no higher peak than plain fp32, so enabling it "
-                        "mostly trades precision for little or no speed")
+            summary += (
+                "; on this GPU TF32 tensor cores have no higher peak than plain fp32, so enabling it "
+                "mostly trades precision for little or no speed"
+            )
         return Verdict("yes", summary, [precision, f"source: {row['source']}"], rule=rule)
     if facts.bf16_dense_tflops:
         ceiling = facts.bf16_dense_tflops / 2
-        summary = (f"applies to your GPU ({facts.sm}): TF32 tensor cores allow up to ~{ceiling:g} TFLOP/s for fp32 "
-                   f"matmul (half the dense bf16 {facts.bf16_dense_tflops:g}); no fp32 datasheet row for this model")
-        return Verdict("yes", summary, [precision, "A100/H100 datasheets: dense TF32 tensor rate = 1/2 dense BF16"],
-                       rule=rule)
-    return Verdict("yes", f"applies to your GPU ({tf32_cores.compare(facts.compute_capability)}: TF32 tensor cores); no datasheet numbers "
-                   "for this model to size the speed-up", [precision], rule=rule)
+        summary = (
+            f"applies to your GPU ({facts.sm}): TF32 tensor cores allow up to ~{ceiling:g} TFLOP/s for fp32 "
+            f"matmul (half the dense bf16 {facts.bf16_dense_tflops:g}); no fp32 datasheet row for this model"
+        )
+        return Verdict(
+            "yes", summary, [precision, "A100/H100 datasheets: dense TF32 tensor rate = 1/2 dense BF16"], rule=rule
+        )
+    return Verdict(
+        "yes",
+        f"applies to your GPU ({tf32_cores.compare(facts.compute_capability)}: TF32 tensor cores); no datasheet numbers "
+        "for this model to size the speed-up",
+        [precision],
+        rule=rule,
+    )
 
 
 def triton_arch(facts: DeviceFacts, line: str) -> Verdict:
@@ -173,8 +241,12 @@ def triton_arch(facts: DeviceFacts, line: str) -> Verdict:
     triton = arch.feature("triton_codegen")
     if not triton.on(facts.compute_capability):
         return Verdict("yes", f"applies: {facts.name} is {triton.compare(facts.compute_capability)}{seen}", rule=rule)
-    return Verdict("no", f"does not apply: your {facts.name} is {triton.compare(facts.compute_capability)}, which Triton "
-                   f"supports; this line came from another GPU{seen}", rule=rule)
+    return Verdict(
+        "no",
+        f"does not apply: your {facts.name} is {triton.compare(facts.compute_capability)}, which Triton "
+        f"supports; this line came from another GPU{seen}",
+        rule=rule,
+    )
 
 
 def torch_arch(facts: DeviceFacts, line: str) -> Verdict:
@@ -188,13 +260,23 @@ def torch_arch(facts: DeviceFacts, line: str) -> Verdict:
         return Verdict("unknown", f"the line names no compute capability; yours is {facts.sm}", rule=rule)
     if tuple(cc) == tuple(facts.compute_capability):
         return Verdict("yes", f"applies to your GPU: it is {facts.sm}, the architecture the warning names", rule=rule)
-    return Verdict("no", f"does not apply: the line is about sm_{cc[0]}{cc[1]} but your {facts.name} is {facts.sm}; "
-                   "it came from another machine", rule=rule)
+    return Verdict(
+        "no",
+        f"does not apply: the line is about sm_{cc[0]}{cc[1]} but your {facts.name} is {facts.sm}; "
+        "it came from another machine",
+        rule=rule,
+    )
 
 
 RULES = {
-    "sm_gate": sm_gate, "rocm_gate": rocm_gate, "smem": smem, "threads": threads, "tmem": tmem,
-    "tf32": tf32, "triton_arch": triton_arch, "torch_arch": torch_arch,
+    "sm_gate": sm_gate,
+    "rocm_gate": rocm_gate,
+    "smem": smem,
+    "threads": threads,
+    "tmem": tmem,
+    "tf32": tf32,
+    "triton_arch": triton_arch,
+    "torch_arch": torch_arch,
 }
 
 
@@ -206,6 +288,10 @@ def verdict_for(entry: Entry, line: str, facts: DeviceFacts | None, no_device_re
         extra: list[str] = []
         if entry.verdict == "sm_gate":
             extra.append(f"installed torch: {installed_sm_gate().describe()}")
-        return Verdict("unknown", f"no GPU here and no --gpu given{why}: explained without a device verdict",
-                       extra, rule=entry.verdict)
+        return Verdict(
+            "unknown",
+            f"no GPU here and no --gpu given{why}: explained without a device verdict",
+            extra,
+            rule=entry.verdict,
+        )
     return RULES[entry.verdict](facts, line)

@@ -54,9 +54,7 @@ class InfoReport:
             "origin": self.origin,
             "software": asdict(self.software),
             "inductor_sm_gate": asdict(self.sm_gate),
-            "devices": [
-                {**d.facts.to_dict(), "verdicts": [asdict(v) for v in d.verdicts]} for d in self.devices
-            ],
+            "devices": [{**d.facts.to_dict(), "verdicts": [asdict(v) for v in d.verdicts]} for d in self.devices],
             "torch_check": asdict(self.torch_check) if self.torch_check is not None else None,
             "no_device": asdict(self.no_device) if self.no_device is not None else None,
             "notes": list(self.notes),
@@ -68,16 +66,21 @@ def live_report(index: int | None = None, torch_check: bool = False) -> InfoRepo
     try:
         devices, sw = device_probe.probe(index)
     except NoDeviceVisible as exc:
-        report = InfoReport("live", exc.software or device_probe.software_stack(), installed_sm_gate(), [],
-                            no_device=NoDevice(exc.message, exc.nvml, exc.cuda_driver,
-                                               os.environ.get("CUDA_VISIBLE_DEVICES")))
+        report = InfoReport(
+            "live",
+            exc.software or device_probe.software_stack(),
+            installed_sm_gate(),
+            [],
+            no_device=NoDevice(exc.message, exc.nvml, exc.cuda_driver, os.environ.get("CUDA_VISIBLE_DEVICES")),
+        )
     else:
         report = InfoReport("live", sw, installed_sm_gate(), [DeviceReport(f, all_verdicts(f, sw)) for f in devices])
     if torch_check:
         from gpudiag.installed import torch_view
 
-        report.torch_check = torch_view.check([d.facts.index for d in report.devices if d.facts.index is not None]
-                                              if report.devices else None)
+        report.torch_check = torch_view.check(
+            [d.facts.index for d in report.devices if d.facts.index is not None] if report.devices else None
+        )
     return report
 
 
@@ -93,8 +96,14 @@ def catalogue_listing() -> list[dict[str, Any]]:
     out = []
     for row in catalog.gpu_rows():
         cc = row.compute_capability
-        out.append({
-            "key": row.key, "name": row.name, "sm": f"sm_{cc[0]}{cc[1]}", "sm_count": row.data.get("sm_count"),
-            "memory_gib": row.data.get("memory_gib"), "aliases": list(row.data.get("aliases", ())),
-        })
+        out.append(
+            {
+                "key": row.key,
+                "name": row.name,
+                "sm": f"sm_{cc[0]}{cc[1]}",
+                "sm_count": row.data.get("sm_count"),
+                "memory_gib": row.data.get("memory_gib"),
+                "aliases": list(row.data.get("aliases", ())),
+            }
+        )
     return out

@@ -58,8 +58,11 @@ class SmGate:
 
 
 def _int_constants(node: ast.AST) -> list[int]:
-    return [n.value for n in ast.walk(node) if isinstance(n, ast.Constant) and isinstance(n.value, int)
-            and not isinstance(n.value, bool)]
+    return [
+        n.value
+        for n in ast.walk(node)
+        if isinstance(n, ast.Constant) and isinstance(n.value, int) and not isinstance(n.value, bool)
+    ]
 
 
 def parse_is_big_gpu(source: str) -> tuple[int | None, int | None, str | None, int | None, list[str]]:
@@ -71,7 +74,7 @@ def parse_is_big_gpu(source: str) -> tuple[int | None, int | None, str | None, i
         return None, None, None, None, []
     end = re.compile(r"\n(?=\S)").search(source, m.end())
     first_line = source.count("\n", 0, m.start()) + 1
-    tree = ast.parse(source[m.start():end.start() if end else len(source)])
+    tree = ast.parse(source[m.start() : end.start() if end else len(source)])
     fn = next((n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef) and n.name == "is_big_gpu"), None)
     if fn is None:
         return None, None, None, None, []
@@ -114,8 +117,15 @@ def installed_sm_gate() -> SmGate:
             cuda_min = None
         else:
             if cuda_min is not None:
-                return SmGate(cuda_min, xpu_min, rocm_rule, version, "source",
-                              f"torch/_inductor/utils.py:{line} is_big_gpu (torch {version})", extra)
+                return SmGate(
+                    cuda_min,
+                    xpu_min,
+                    rocm_rule,
+                    version,
+                    "source",
+                    f"torch/_inductor/utils.py:{line} is_big_gpu (torch {version})",
+                    extra,
+                )
     return history_gate(version)
 
 

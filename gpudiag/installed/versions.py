@@ -43,12 +43,12 @@ def source_text(module: str, relative: str) -> str | None:
         return None
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def torch_version() -> str | None:
     return package_version("torch")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def triton_version() -> str | None:
     # PyPI's wheel is "triton"; ROCm and nightly builds ship "pytorch-triton(-rocm)".
     for dist in ("triton", "pytorch-triton", "pytorch-triton-rocm", "triton-nightly"):
@@ -80,7 +80,7 @@ def python_version() -> str:
 
 
 def version_tuple(version: str | None) -> tuple[int, ...]:
-    """"2.11.0+cu130" -> (2, 11, 0); "2.6.0a0+git" -> (2, 6, 0); None -> ()."""
+    """ "2.11.0+cu130" -> (2, 11, 0); "2.6.0a0+git" -> (2, 6, 0); None -> ()."""
     if not version:
         return ()
     m = re.match(r"(\d+(?:\.\d+)*)", version)

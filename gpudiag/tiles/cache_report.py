@@ -35,7 +35,7 @@ class CacheTarget:
     sm: SmResources
 
     @classmethod
-    def of(cls, label: str, facts: DeviceFacts) -> "CacheTarget":
+    def of(cls, label: str, facts: DeviceFacts) -> CacheTarget:
         return cls(label, facts, SmResources.for_device(facts))  # raises when a limit is unknown
 
     @property
@@ -49,12 +49,19 @@ class CacheTarget:
 
     def to_dict(self) -> dict[str, Any]:
         f = self.facts
-        return {"label": self.label, "name": f.name, "sm": f.sm, "origin": f.origin,
-                "catalogue_key": f.catalogue_key, "sm_count": f.sm_count,
-                "smem_per_block_optin_bytes": f.smem_per_block_optin_bytes,
-                "smem_per_sm_bytes": f.smem_per_sm_bytes, "regs_per_sm": f.regs_per_sm,
-                "max_threads_per_sm": f.max_threads_per_sm,
-                "limits_source": f.sources.get("smem_per_block_optin_bytes")}
+        return {
+            "label": self.label,
+            "name": f.name,
+            "sm": f.sm,
+            "origin": f.origin,
+            "catalogue_key": f.catalogue_key,
+            "sm_count": f.sm_count,
+            "smem_per_block_optin_bytes": f.smem_per_block_optin_bytes,
+            "smem_per_sm_bytes": f.smem_per_sm_bytes,
+            "regs_per_sm": f.regs_per_sm,
+            "max_threads_per_sm": f.max_threads_per_sm,
+            "limits_source": f.sources.get("smem_per_block_optin_bytes"),
+        }
 
 
 @dataclass
@@ -77,14 +84,25 @@ class Cell:
     def to_dict(self) -> dict[str, Any]:
         c = self.compiled
         return {
-            "target": self.target, "status": self.status, "reason": self.reason,
-            "shared_bytes": c.shared_bytes, "limit_bytes": self.limit_bytes, "margin_bytes": self.margin_bytes,
+            "target": self.target,
+            "status": self.status,
+            "reason": self.reason,
+            "shared_bytes": c.shared_bytes,
+            "limit_bytes": self.limit_bytes,
+            "margin_bytes": self.margin_bytes,
             "margin_pct": None if self.margin_pct is None else round(self.margin_pct, 2),
-            "regs_per_thread": c.regs_per_thread, "spills": c.spills, "local_bytes": c.local_bytes,
-            "num_warps": c.num_warps, "tmem_columns": c.tmem_columns, "regs_source": c.regs_source,
+            "regs_per_thread": c.regs_per_thread,
+            "spills": c.spills,
+            "local_bytes": c.local_bytes,
+            "num_warps": c.num_warps,
+            "tmem_columns": c.tmem_columns,
+            "regs_source": c.regs_source,
             "occupancy": self.occupancy.to_dict() if self.occupancy else None,
-            "matches_recorded": self.matches_recorded, "failure": c.failure,
-            "compiler_output": c.compiler_output, "cached": c.cached, "compile_s": round(c.compile_s, 3),
+            "matches_recorded": self.matches_recorded,
+            "failure": c.failure,
+            "compiler_output": c.compiler_output,
+            "cached": c.cached,
+            "compile_s": round(c.compile_s, 3),
         }
 
 
@@ -155,14 +173,21 @@ class CacheCheckReport:
         return {
             "schema": SCHEMA,
             "cache": self.cache.to_dict(),
-            "triton": {"installed": self.triton_installed, "cache_written_by": self.cache.triton_versions,
-                       "differs": self.version_differs},
+            "triton": {
+                "installed": self.triton_installed,
+                "cache_written_by": self.cache.triton_versions,
+                "differs": self.version_differs,
+            },
             "targets": [t.to_dict() for t in self.targets],
             "groups": [g.to_dict() for g in self.groups],
             "summary": [s.to_dict() for s in self.summaries()],
             "all_launch": self.all_launch,
-            "compile": {"jobs": self.jobs, "compiled": self.compiled, "cached": self.cached,
-                        "wall_s": round(self.wall_s, 3)},
+            "compile": {
+                "jobs": self.jobs,
+                "compiled": self.compiled,
+                "cached": self.cached,
+                "wall_s": round(self.wall_s, 3),
+            },
             "notes": self.notes,
         }
 
@@ -184,12 +209,15 @@ def _cell(kernel: CachedKernel, target: CacheTarget, res: rc.CompiledResources, 
     if target.capability == kernel.recorded_capability and kernel.recorded_shared is not None:
         cell.matches_recorded = shared == kernel.recorded_shared
     warps = res.num_warps or kernel.num_warps
-    cell.occupancy = occupancy(target.sm, threads=warps * target.sm.warp_size, smem_bytes=shared,
-                               regs_per_thread=res.regs_per_thread)
+    cell.occupancy = occupancy(
+        target.sm, threads=warps * target.sm.warp_size, smem_bytes=shared, regs_per_thread=res.regs_per_thread
+    )
     if cell.margin_bytes < 0:
         cell.status = "does-not-fit"
-        cell.reason = (f"out of resource: shared memory, needs {shared:,} B > {target.limit_bytes:,} B per block "
-                       f"({-cell.margin_bytes:,} B over)")
+        cell.reason = (
+            f"out of resource: shared memory, needs {shared:,} B > {target.limit_bytes:,} B per block "
+            f"({-cell.margin_bytes:,} B over)"
+        )
     elif res.tmem_columns and res.tmem_columns > TMEM_COLUMNS:
         cell.status = "cannot-launch"
         cell.reason = f"out of resource: tensor memory, {res.tmem_columns} columns > {TMEM_COLUMNS}"
@@ -201,9 +229,14 @@ def _cell(kernel: CachedKernel, target: CacheTarget, res: rc.CompiledResources, 
 
 
 def _job(kernel: CachedKernel, target: CacheTarget) -> rc.RecompileJob:
-    return rc.RecompileJob(ttir_path=str(kernel.ttir_path), ttir_sha256=kernel.ttir_sha256, name=kernel.name,
-                           options=tuple(sorted(kernel.options.items())), capability=target.capability,
-                           warp_size=kernel.recorded_warp_size)
+    return rc.RecompileJob(
+        ttir_path=str(kernel.ttir_path),
+        ttir_sha256=kernel.ttir_sha256,
+        name=kernel.name,
+        options=tuple(sorted(kernel.options.items())),
+        capability=target.capability,
+        warp_size=kernel.recorded_warp_size,
+    )
 
 
 def _notes(report: CacheCheckReport) -> list[str]:
@@ -215,12 +248,15 @@ def _notes(report: CacheCheckReport) -> list[str]:
             f"the cache was written by Triton {written} and the installed Triton is {installed}: every number is "
             f"what {installed} builds from the cached IR. Its pipeliner, layouts and ptxas can allocate differently "
             f"from {written}, so the kernels as {written} builds them may differ; IR {installed} cannot read is "
-            f"marked unknown. For {written}'s own numbers, run gpudiag where Triton {written} is installed")
+            f"marked unknown. For {written}'s own numbers, run gpudiag where Triton {written} is installed"
+        )
     own = [c for g in report.groups for r in g.rows for c in r.cells if c.matches_recorded is not None]
     if own:
         same = sum(c.matches_recorded for c in own)
-        notes.append(f"on the cache's own target, {same} of {len(own)} recompiled kernels use the shared memory "
-                     "their cache metadata records")
+        notes.append(
+            f"on the cache's own target, {same} of {len(own)} recompiled kernels use the shared memory "
+            "their cache metadata records"
+        )
     notes += [
         "each kernel is recompiled as cached: the configs inductor or the autotuner chose on the GPU that ran the "
         "workload. On another GPU they may choose others (inductor and autotuners prune and pick per device); "
@@ -234,8 +270,13 @@ def _notes(report: CacheCheckReport) -> list[str]:
     return notes
 
 
-def check_cache(cache: TritonCache, targets: list[CacheTarget], parallel: int | None = None,
-                use_cache: bool = True, on_progress: rc.Progress | None = None) -> CacheCheckReport:
+def check_cache(
+    cache: TritonCache,
+    targets: list[CacheTarget],
+    parallel: int | None = None,
+    use_cache: bool = True,
+    on_progress: rc.Progress | None = None,
+) -> CacheCheckReport:
     """Recompile every kernel of ``cache`` for every target and judge each cell."""
     t0 = time.perf_counter()
     pairs = [(k, t) for k in cache.kernels for t in targets]
@@ -247,12 +288,19 @@ def check_cache(cache: TritonCache, targets: list[CacheTarget], parallel: int | 
     groups: dict[str, KernelGroup] = {}
     for i, kernel in enumerate(cache.kernels):  # sorted by name, then config
         groups.setdefault(kernel.name, KernelGroup(kernel.name, [])).rows.append(
-            KernelRow(kernel, cells[i * n:(i + 1) * n]))
+            KernelRow(kernel, cells[i * n : (i + 1) * n])
+        )
     unique = dict(zip(jobs, results))
     compiled = sum(not r.cached for r in unique.values())
     report = CacheCheckReport(
-        cache=cache, targets=targets, groups=list(groups.values()), triton_installed=installed,
-        jobs=parallel or rc.default_jobs(), compiled=compiled, cached=len(unique) - compiled,
-        wall_s=time.perf_counter() - t0)
+        cache=cache,
+        targets=targets,
+        groups=list(groups.values()),
+        triton_installed=installed,
+        jobs=parallel or rc.default_jobs(),
+        compiled=compiled,
+        cached=len(unique) - compiled,
+        wall_s=time.perf_counter() - t0,
+    )
     report.notes = _notes(report)
     return report

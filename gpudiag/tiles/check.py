@@ -4,16 +4,27 @@ returns a ``CheckReport``. Never prints; raises ``GpudiagError``."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from gpudiag.errors import EXIT_USAGE, GpudiagError
 from gpudiag.tiles import estimate as est
 from gpudiag.tiles import exact as exact_mod
 from gpudiag.tiles.dtypes import DType, lookup
 from gpudiag.tiles.parse import TileConfig, parse_file, parse_tile
-from gpudiag.tiles.report import (CANNOT_COMPILE, CANNOT_LAUNCH, DOES_NOT_FIT, FITS, MAX_REGS_PER_THREAD, UNKNOWN,
-                                  CheckReport, CutlassInfo, ExactInfo, TileVerdict)
+from gpudiag.tiles.report import (
+    CANNOT_COMPILE,
+    CANNOT_LAUNCH,
+    DOES_NOT_FIT,
+    FITS,
+    MAX_REGS_PER_THREAD,
+    UNKNOWN,
+    CheckReport,
+    CutlassInfo,
+    ExactInfo,
+    TileVerdict,
+)
 from gpudiag.tiles.target import Target, resolve_target, validate_selectors
 from gpudiag.tiles.waves import Shape, parse_shape, waves
 
@@ -99,22 +110,24 @@ def validate(req: CheckRequest) -> Shape | None:
         raise GpudiagError(f"--jobs must be 1..{exact_mod.MAX_JOBS} parallel compiles, got {req.jobs}", EXIT_USAGE)
     if req.regs is not None:
         if not 1 <= req.regs <= MAX_REGS_PER_THREAD:
-            raise GpudiagError(f"--regs must be 1..{MAX_REGS_PER_THREAD} registers per thread (the most a thread "
-                               f"can have), got {req.regs}", EXIT_USAGE)
+            raise GpudiagError(
+                f"--regs must be 1..{MAX_REGS_PER_THREAD} registers per thread (the most a thread "
+                f"can have), got {req.regs}",
+                EXIT_USAGE,
+            )
         if req.exact:
-            raise GpudiagError("--regs and --exact both give registers: --exact reads them from the compiler; "
-                               "drop one", EXIT_USAGE)
+            raise GpudiagError(
+                "--regs and --exact both give registers: --exact reads them from the compiler; drop one", EXIT_USAGE
+            )
     if any(x is not None and x < 0 for x in (req.epilogue_smem, req.kernel_carveout)):
         raise GpudiagError("--epilogue-smem and --kernel-carveout must be >= 0", EXIT_USAGE)
     if req.scale_vector is not None and req.scale_vector <= 0:
-        raise GpudiagError(f"--scale-vector must be a positive number of elements, got {req.scale_vector}",
-                           EXIT_USAGE)
+        raise GpudiagError(f"--scale-vector must be a positive number of elements, got {req.scale_vector}", EXIT_USAGE)
     if req.from_inductor:
         from gpudiag.tiles.inductor import SETS
 
         if req.inductor_set not in SETS:
-            raise GpudiagError(f"unknown --inductor-set '{req.inductor_set}': one of {', '.join(SETS)}",
-                               EXIT_USAGE)
+            raise GpudiagError(f"unknown --inductor-set '{req.inductor_set}': one of {', '.join(SETS)}", EXIT_USAGE)
     validate_selectors(req.gpu, req.arch, req.index, req.smem_limit, req.sms)
     return parse_shape(req.shape) if req.shape is not None else None
 
@@ -130,23 +143,36 @@ def collect_configs(req: CheckRequest) -> tuple[list[TileConfig], dict[str, Any]
 
         ind = inductor_configs(req.inductor_set)
         own_dtype = ind.dtype if req.dtype is None else None
-        configs.extend(TileConfig(c.block_m, c.block_n, c.block_k, c.stages, c.warps, c.k_in_bytes, c.where,
-                                  c.group, own_dtype) for c in ind.configs)
-        inductor_info = {"torch_version": ind.torch_version, "source": ind.source, "set": req.inductor_set,
-                         "count": len(ind.configs), "dtype": own_dtype or req.dtype or "fp16",
-                         "dtype_source": ind.dtype_source if own_dtype else "--dtype",
-                         "prunes_by_smem": ind.prunes_by_smem}
+        configs.extend(
+            TileConfig(c.block_m, c.block_n, c.block_k, c.stages, c.warps, c.k_in_bytes, c.where, c.group, own_dtype)
+            for c in ind.configs
+        )
+        inductor_info = {
+            "torch_version": ind.torch_version,
+            "source": ind.source,
+            "set": req.inductor_set,
+            "count": len(ind.configs),
+            "dtype": own_dtype or req.dtype or "fp16",
+            "dtype_source": ind.dtype_source if own_dtype else "--dtype",
+            "prunes_by_smem": ind.prunes_by_smem,
+        }
     if req.from_script:
         from gpudiag.tiles.from_script import kernels_from_script
 
         kernels = kernels_from_script(req.from_script)
-        script_info = {"path": req.from_script, "kernels": [
-            {"name": k.name, "line": k.line, "configs": len(k.configs), "skipped": k.skipped} for k in kernels]}
+        script_info = {
+            "path": req.from_script,
+            "kernels": [
+                {"name": k.name, "line": k.line, "configs": len(k.configs), "skipped": k.skipped} for k in kernels
+            ],
+        }
         for k in kernels:
             configs.extend(k.configs)
     if not configs:
-        raise GpudiagError("no tile configs given: pass tiles like 128x128x64:3@4, --file, --from-inductor or "
-                           "--from-script", EXIT_USAGE)
+        raise GpudiagError(
+            "no tile configs given: pass tiles like 128x128x64:3@4, --file, --from-inductor or --from-script",
+            EXIT_USAGE,
+        )
     return configs, inductor_info, script_info
 
 
@@ -175,8 +201,9 @@ def _block_k_elements(cfg: TileConfig, a: DType) -> int:
         return cfg.block_k
     elems, rem = divmod(cfg.block_k * 8, a.bits)
     if rem:
-        raise GpudiagError(f"tile '{cfg.spec()}': {cfg.block_k} bytes of K is not a whole number of {a.name} elements",
-                           EXIT_USAGE)
+        raise GpudiagError(
+            f"tile '{cfg.spec()}': {cfg.block_k} bytes of K is not a whole number of {a.name} elements", EXIT_USAGE
+        )
     return elems
 
 
@@ -189,26 +216,44 @@ def _estimate(tile: est.MatmulTile, target: Target) -> tuple[est.SmemEstimate, i
     """The estimate and the largest stage count it allows; without an architecture, the largest of
     the families' estimates."""
     if target.capability is not None:
-        return (est.triton_smem(tile, target.capability),
-                est.largest_stages_that_fit(tile, target.capability, target.limit_bytes))
-    pairs = [(est.triton_smem(tile, cc), est.largest_stages_that_fit(tile, cc, target.limit_bytes))
-             for cc in UNNAMED_TARGET_FAMILIES]
+        return (
+            est.triton_smem(tile, target.capability),
+            est.largest_stages_that_fit(tile, target.capability, target.limit_bytes),
+        )
+    pairs = [
+        (est.triton_smem(tile, cc), est.largest_stages_that_fit(tile, cc, target.limit_bytes))
+        for cc in UNNAMED_TARGET_FAMILIES
+    ]
     return max(pairs, key=lambda p: p[0].needed_bytes)[0], min(p[1] for p in pairs)
 
 
-def check(configs: list[TileConfig], target: Target, req: CheckRequest, shape: Shape | None = None,
-          progress: Progress | None = None) -> CheckReport:
+def check(
+    configs: list[TileConfig],
+    target: Target,
+    req: CheckRequest,
+    shape: Shape | None = None,
+    progress: Progress | None = None,
+) -> CheckReport:
     if shape is not None and not target.sm_count:
-        raise GpudiagError(f"--shape needs the target's SM count, which {target.name} does not give: "
-                           "add --sms N or use --gpu NAME / a live GPU", EXIT_USAGE)
+        raise GpudiagError(
+            f"--shape needs the target's SM count, which {target.name} does not give: "
+            "add --sms N or use --gpu NAME / a live GPU",
+            EXIT_USAGE,
+        )
     triton = req.model == "triton"
     if triton and target.capability is not None and target.capability not in est.MODELLED and not req.exact:
         modelled = ", ".join(f"sm_{c}" for c in est.MODELLED)
-        raise GpudiagError(f"the Triton estimate models {modelled} (the architectures Triton emits tensor-core "
-                           f"code for); for {target.sm} use --exact", EXIT_USAGE)
+        raise GpudiagError(
+            f"the Triton estimate models {modelled} (the architectures Triton emits tensor-core "
+            f"code for); for {target.sm} use --exact",
+            EXIT_USAGE,
+        )
     if req.exact and target.capability is None:
-        raise GpudiagError("--exact needs an architecture to compile for: give --arch sm_XY or --gpu NAME "
-                           "(--smem-limit alone names none)", EXIT_USAGE)
+        raise GpudiagError(
+            "--exact needs an architecture to compile for: give --arch sm_XY or --gpu NAME "
+            "(--smem-limit alone names none)",
+            EXIT_USAGE,
+        )
 
     # Configs repeat (a 100,000-line file has a few thousand distinct ones): each distinct config is
     # checked once and its verdict copied for the others, with their own name and place.
@@ -225,11 +270,14 @@ def check(configs: list[TileConfig], target: Target, req: CheckRequest, shape: S
                 b = lookup(req.b_dtype) if (req.b_dtype and not cfg.dtype) else a
                 types[cfg.dtype] = (a, b, lookup(a.out) if a.out else a)
             a, b, out = types[cfg.dtype]
-            item = distinct[key] = (_triton_item(cfg, a, b, out, target, req) if triton
-                                    else _cutlass_item(cfg, a, b, target, req))
+            item = distinct[key] = (
+                _triton_item(cfg, a, b, out, target, req) if triton else _cutlass_item(cfg, a, b, target, req)
+            )
         if item.any_target_problem and cfg.where.startswith("argument"):
-            raise GpudiagError(f"tile '{cfg.spec()}' ({cfg.where}): Triton cannot compile it: "
-                               f"{item.verdict.cannot_compile}", EXIT_USAGE)
+            raise GpudiagError(
+                f"tile '{cfg.spec()}' ({cfg.where}): Triton cannot compile it: {item.verdict.cannot_compile}",
+                EXIT_USAGE,
+            )
         if progress is not None and n % 5000 == 4999:
             progress("checking", n + 1, len(configs))
     items = list(distinct.values())
@@ -245,15 +293,23 @@ def check(configs: list[TileConfig], target: Target, req: CheckRequest, shape: S
         verdicts.append(v)
     if progress is not None:
         progress("checking", len(configs), len(configs))
-    return CheckReport(target, req.model, req.exact, verdicts, *_notes(verdicts, target, req, shape),
-                       registers=("compiler" if req.exact else f"--regs {req.regs}" if req.regs else "unknown"),
-                       triton_version=exact_mod.triton_version() if req.exact else None, shape=shape,
-                       groups=req.groups)
+    return CheckReport(
+        target,
+        req.model,
+        req.exact,
+        verdicts,
+        *_notes(verdicts, target, req, shape),
+        registers=("compiler" if req.exact else f"--regs {req.regs}" if req.regs else "unknown"),
+        triton_version=exact_mod.triton_version() if req.exact else None,
+        shape=shape,
+        groups=req.groups,
+    )
 
 
 def _verdict(cfg: TileConfig, a: DType, b: DType, bk: int, stages: int, warps: int | None, method: str) -> TileVerdict:
-    return TileVerdict(cfg.spec(), cfg.where, cfg.group, a.name, b.name, cfg.block_m, cfg.block_n, bk, stages,
-                       warps, method)
+    return TileVerdict(
+        cfg.spec(), cfg.where, cfg.group, a.name, b.name, cfg.block_m, cfg.block_n, bk, stages, warps, method
+    )
 
 
 def _triton_item(cfg: TileConfig, a: DType, b: DType, out: DType, target: Target, req: CheckRequest) -> _Item:
@@ -283,12 +339,26 @@ def _cutlass_item(cfg: TileConfig, a: DType, b: DType, target: Target, req: Chec
     from gpudiag.tiles import cutlass as cutlass_model
 
     if target.capability is None:
-        raise GpudiagError("--model cutlass needs an architecture (its builders' constants differ per "
-                           "family): give --arch sm_XY or --gpu NAME", EXIT_USAGE)
+        raise GpudiagError(
+            "--model cutlass needs an architecture (its builders' constants differ per "
+            "family): give --arch sm_XY or --gpu NAME",
+            EXIT_USAGE,
+        )
     bk = _block_k_elements(cfg, a)
     block_scaled = req.block_scaled if req.block_scaled is not None else a.bits == 4
-    m = cutlass_model.stage_model(cfg.block_m, cfg.block_n, bk, a, b, target.capability, req.grouped,
-                                  req.epilogue_smem or 0, req.kernel_carveout, block_scaled, req.scale_vector)
+    m = cutlass_model.stage_model(
+        cfg.block_m,
+        cfg.block_n,
+        bk,
+        a,
+        b,
+        target.capability,
+        req.grouped,
+        req.epilogue_smem or 0,
+        req.kernel_carveout,
+        block_scaled,
+        req.scale_vector,
+    )
     limit = target.limit_bytes
     table = []
     for s in range(1, max(m.auto_stages, cfg.stages or 0, 1) + 2):
@@ -300,10 +370,22 @@ def _cutlass_item(cfg: TileConfig, a: DType, b: DType, target: Target, req: Chec
     stages = cfg.stages if cfg.stages is not None else max(m.auto_stages, 1)  # CUTLASS's auto rule picks it
     auto_bytes = cutlass_model.launch_bytes(m, m.auto_stages) if m.auto_stages else None
     v = _verdict(cfg, a, b, bk, stages, cfg.warps, "cutlass-model")
-    v.cutlass = CutlassInfo(m.family, m.family_capacity_bytes, m.kernel_carveout_bytes, m.epilogue_carveout_bytes,
-                            m.stage_bytes, m.a_tile_bytes, m.b_tile_bytes, m.sfa_bytes, m.sfb_bytes,
-                            m.barrier_bytes, m.auto_stages, auto_bytes,
-                            None if auto_bytes is None else auto_bytes <= limit, table)
+    v.cutlass = CutlassInfo(
+        m.family,
+        m.family_capacity_bytes,
+        m.kernel_carveout_bytes,
+        m.epilogue_carveout_bytes,
+        m.stage_bytes,
+        m.a_tile_bytes,
+        m.b_tile_bytes,
+        m.sfa_bytes,
+        m.sfb_bytes,
+        m.barrier_bytes,
+        m.auto_stages,
+        auto_bytes,
+        None if auto_bytes is None else auto_bytes <= limit,
+        table,
+    )
     v.needed_bytes = v.estimate_bytes = cutlass_model.launch_bytes(m, stages)
     v.largest_stages_that_fit = cutlass_model.largest_stages_that_fit(m, limit)
     v.largest_stages_source = "cutlass-model"
@@ -320,8 +402,7 @@ def _apply_exact(items: list[_Item], target: Target, req: CheckRequest, progress
     todo = [it for it in items if it.tile is not None]
 
     def job(t: est.MatmulTile, stages: int) -> exact_mod.ExactJob:
-        return exact_mod.job_for(t.block_m, t.block_n, t.block_k, stages, t.warps, t.a, t.b, t.a_layout,
-                                 t.b_layout, cc)
+        return exact_mod.job_for(t.block_m, t.block_n, t.block_k, stages, t.warps, t.a, t.b, t.a_layout, t.b_layout, cc)
 
     def run(jobs: list[exact_mod.ExactJob], what: str) -> list[exact_mod.ExactResult]:
         cb = (lambda done, total: progress(what, done, total)) if progress is not None else None
@@ -329,8 +410,9 @@ def _apply_exact(items: list[_Item], target: Target, req: CheckRequest, progress
 
     for it, r in zip(todo, run([job(it.tile, it.tile.stages) for it in todo], "compiling")):
         v = it.verdict
-        v.exact = ExactInfo(r.shared_bytes, r.regs_per_thread, r.spills, r.error, r.error_summary, r.cached,
-                            round(r.compile_s, 3))
+        v.exact = ExactInfo(
+            r.shared_bytes, r.regs_per_thread, r.spills, r.error, r.error_summary, r.cached, round(r.compile_s, 3)
+        )
         if r.error:
             v.status, v.fits, v.needed_bytes, v.cannot_compile = CANNOT_COMPILE, False, None, r.error_summary
             continue
@@ -387,8 +469,10 @@ def _finish(v: TileVerdict, target: Target, req: CheckRequest, shape: Shape | No
         # Without the epilogue's storage the total is a lower bound: never claim a fit it
         # cannot back (the DGX Spark failure is exactly an epilogue that did not fit).
         v.fits = None
-        v.problems.append(f"fits only if the epilogue's shared storage is at most {v.margin_bytes:,} B; "
-                          "give it with --epilogue-smem BYTES for a yes/no answer")
+        v.problems.append(
+            f"fits only if the epilogue's shared storage is at most {v.margin_bytes:,} B; "
+            "give it with --epilogue-smem BYTES for a yes/no answer"
+        )
     regs = v.exact.regs_per_thread if v.exact is not None else req.regs
     if v.warps is not None and v.needed_bytes is not None:
         v.occupancy = target.occupancy(v.warps * 32, v.needed_bytes, regs)
@@ -403,12 +487,21 @@ def _finish(v: TileVerdict, target: Target, req: CheckRequest, shape: Shape | No
     if shape is not None and target.sm_count:
         occ = v.occupancy
         blocks = occ.blocks_per_sm if occ is not None and occ.blocks_per_sm > 0 else None
-        v.waves = waves(shape, v.block_m, v.block_n, v.block_k, target.sm_count, req.groups, blocks,
-                        blocks is not None and not occ.registers_known)
+        v.waves = waves(
+            shape,
+            v.block_m,
+            v.block_n,
+            v.block_k,
+            target.sm_count,
+            req.groups,
+            blocks,
+            blocks is not None and not occ.registers_known,
+        )
 
 
-def _notes(verdicts: list[TileVerdict], target: Target, req: CheckRequest,
-           shape: Shape | None) -> tuple[list[str], list[str]]:
+def _notes(
+    verdicts: list[TileVerdict], target: Target, req: CheckRequest, shape: Shape | None
+) -> tuple[list[str], list[str]]:
     notes: list[str] = []
     sources: list[str] = []
     for d in sorted({d for v in verdicts for d in (v.a_dtype, v.b_dtype)}):
@@ -416,18 +509,26 @@ def _notes(verdicts: list[TileVerdict], target: Target, req: CheckRequest,
     if req.model == "triton":
         notes.extend(TRITON_NOTES)
         if target.capability is None:
-            notes.append("no architecture named (a bare --smem-limit): each estimate is the largest of the "
-                         + ", ".join(f"sm_{c}" for c in UNNAMED_TARGET_FAMILIES) + " families' numbers")
+            notes.append(
+                "no architecture named (a bare --smem-limit): each estimate is the largest of the "
+                + ", ".join(f"sm_{c}" for c in UNNAMED_TARGET_FAMILIES)
+                + " families' numbers"
+            )
         lay = {(v.a_layout, v.b_layout) for v in verdicts if v.b_layout}
         if lay:
-            notes.append("operand layouts: " + ", ".join(f"A {a}-major, B {b}-major" for a, b in sorted(lay)) +
-                         " (row: the last dimension contiguous; B col = K-major; change with --a-layout/--b-layout)")
+            notes.append(
+                "operand layouts: "
+                + ", ".join(f"A {a}-major, B {b}-major" for a, b in sorted(lay))
+                + " (row: the last dimension contiguous; B col = K-major; change with --a-layout/--b-layout)"
+            )
         if req.exact:
-            notes.append(f"exact: compiled the Triton matmul (gpudiag/tiles/matmul_kernel.py) with Triton "
-                         f"{exact_mod.triton_version()} for {target.sm}, pointers/strides/M/N/K divisible by 16 "
-                         "and unit strides as constants, as a launch with aligned tensors specialises it; registers "
-                         "from cuobjdump -res-usage; spills as Triton counts them (local bytes / 4); the largest "
-                         "stage count that fits from compiling the stage counts next to the estimate's")
+            notes.append(
+                f"exact: compiled the Triton matmul (gpudiag/tiles/matmul_kernel.py) with Triton "
+                f"{exact_mod.triton_version()} for {target.sm}, pointers/strides/M/N/K divisible by 16 "
+                "and unit strides as constants, as a launch with aligned tensors specialises it; registers "
+                "from cuobjdump -res-usage; spills as Triton counts them (local bytes / 4); the largest "
+                "stage count that fits from compiling the stage counts next to the estimate's"
+            )
     else:
         from gpudiag.tiles import cutlass as cutlass_model
 
@@ -440,14 +541,18 @@ def _notes(verdicts: list[TileVerdict], target: Target, req: CheckRequest,
             notes.append(f"epilogue shared storage {req.epilogue_smem} B (--epilogue-smem)")
         for fam in c.families:
             if fam.name in fams:
-                notes.append(f"{fam.name} builder: capacity {fam.capacity_bytes} B for the whole family "
-                             f"({', '.join('sm_%d' % x for x in fam.archs)}), not this device's limit; "
-                             f"carveout: {fam.carveout_parts}")
+                notes.append(
+                    f"{fam.name} builder: capacity {fam.capacity_bytes} B for the whole family "
+                    f"({', '.join('sm_%d' % x for x in fam.archs)}), not this device's limit; "
+                    f"carveout: {fam.carveout_parts}"
+                )
                 sources.extend(fam.sources)
         sources.extend(c.sources)
         if any(v.cutlass and v.cutlass.sfa_bytes for v in verdicts):
-            notes.append("block-scaled: one 1-byte scale factor per vector of K elements, in 128-row blocks of "
-                         "4 (Sm1xxBlockScaledConfig); SFB rows = max(BN, 128) as the sm120 builder lays them out")
+            notes.append(
+                "block-scaled: one 1-byte scale factor per vector of K elements, in 128-row blocks of "
+                "4 (Sm1xxBlockScaledConfig); SFB rows = max(BN, 128) as the sm120 builder lays them out"
+            )
         if any(v.warps is None for v in verdicts):
             notes.append("occupancy needs the block's threads: give warps (@N) for CUTLASS configs")
     if target.resources is not None:
@@ -456,12 +561,16 @@ def _notes(verdicts: list[TileVerdict], target: Target, req: CheckRequest,
         elif req.regs is not None:
             notes.append(f"registers: {req.regs} per thread (--regs) for every config")
         else:
-            notes.append("registers unknown (give --exact or --regs N): blocks per SM is the shared-memory and "
-                         "thread bound, an upper bound; the register limit is not applied")
+            notes.append(
+                "registers unknown (give --exact or --regs N): blocks per SM is the shared-memory and "
+                "thread bound, an upper bound; the register limit is not applied"
+            )
     else:
         notes.append("occupancy unknown: the target gives no SM limits (name a GPU or an architecture)")
     if shape is not None:
-        notes.append("waves: with occupancy = ceil(tiles / (SMs x blocks per SM)), the persistent grid is SMs x "
-                     "blocks per SM; one block per SM = ceil(tiles / SMs) and fewest SMs = ceil(tiles / waves) "
-                     "(DeepGEMM's rule, for kernels that run one block per SM)")
+        notes.append(
+            "waves: with occupancy = ceil(tiles / (SMs x blocks per SM)), the persistent grid is SMs x "
+            "blocks per SM; one block per SM = ceil(tiles / SMs) and fewest SMs = ceil(tiles / waves) "
+            "(DeepGEMM's rule, for kernels that run one block per SM)"
+        )
     return notes, sources

@@ -20,10 +20,9 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass, field
 
-from gpudiag.files import load_toml
 from gpudiag.errors import EXIT_USAGE, GpudiagError
+from gpudiag.files import load_toml
 from gpudiag.tiles.dtypes import DType
-
 
 
 @dataclass(frozen=True)
@@ -49,12 +48,26 @@ class CutlassConstants:
 @functools.lru_cache(maxsize=1)
 def constants() -> CutlassConstants:
     raw = load_toml("gpudiag.tiles", "data/cutlass.toml")
-    fams = tuple(Family(f["name"], tuple(f["archs"]), int(f["capacity_bytes"]), int(f["kernel_carveout"]),
-                        int(f["grouped_carveout"]), f.get("carveout_parts", ""), tuple(f.get("sources", ())))
-                 for f in raw["family"])
+    fams = tuple(
+        Family(
+            f["name"],
+            tuple(f["archs"]),
+            int(f["capacity_bytes"]),
+            int(f["kernel_carveout"]),
+            int(f["grouped_carveout"]),
+            f.get("carveout_parts", ""),
+            tuple(f.get("sources", ())),
+        )
+        for f in raw["family"]
+    )
     vecs = {d: int(s["vector"]) for s in raw.get("scale_format", []) for d in s["dtypes"]}
-    return CutlassConstants(int(raw["pipeline_stage_bytes"]), int(raw["tensor_alignment"]), fams, vecs,
-                            tuple(raw.get("pipeline_sources", ())))
+    return CutlassConstants(
+        int(raw["pipeline_stage_bytes"]),
+        int(raw["tensor_alignment"]),
+        fams,
+        vecs,
+        tuple(raw.get("pipeline_sources", ())),
+    )
 
 
 def family_for(capability: int) -> Family:
@@ -90,12 +103,24 @@ def scale_factor_bytes(rows: int, bk: int, vector: int) -> int:
     return _round_up(max(rows, 1), 128) * _round_up(-(-bk // vector), 4)
 
 
-def stage_model(bm: int, bn: int, bk: int, a: DType, b: DType, capability: int, grouped: bool,
-                epilogue_smem: int, kernel_carveout: int | None, block_scaled: bool,
-                scale_vector: int | None) -> CutlassStageModel:
+def stage_model(
+    bm: int,
+    bn: int,
+    bk: int,
+    a: DType,
+    b: DType,
+    capability: int,
+    grouped: bool,
+    epilogue_smem: int,
+    kernel_carveout: int | None,
+    block_scaled: bool,
+    scale_vector: int | None,
+) -> CutlassStageModel:
     c = constants()
     fam = family_for(capability)
-    carve = kernel_carveout if kernel_carveout is not None else (fam.grouped_carveout if grouped else fam.kernel_carveout)
+    carve = (
+        kernel_carveout if kernel_carveout is not None else (fam.grouped_carveout if grouped else fam.kernel_carveout)
+    )
     a_bytes, b_bytes = a.bytes_for(bm * bk), b.bytes_for(bn * bk)
     vec = None
     sfa = sfb = 0
@@ -108,15 +133,31 @@ def stage_model(bm: int, bn: int, bk: int, a: DType, b: DType, capability: int, 
         sfb = scale_factor_bytes(max(bn, 128), bk, vec)
     stage = a_bytes + b_bytes + c.pipeline_stage_bytes + sfa + sfb
     auto = max(0, (fam.capacity_bytes - carve - epilogue_smem) // stage)
-    return CutlassStageModel(fam.name, fam.capacity_bytes, carve, epilogue_smem, a_bytes, b_bytes, sfa, sfb,
-                             c.pipeline_stage_bytes, stage, auto, vec)
+    return CutlassStageModel(
+        fam.name,
+        fam.capacity_bytes,
+        carve,
+        epilogue_smem,
+        a_bytes,
+        b_bytes,
+        sfa,
+        sfb,
+        c.pipeline_stage_bytes,
+        stage,
+        auto,
+        vec,
+    )
 
 
 def launch_bytes(m: CutlassStageModel, stages: int) -> int:
     """Modelled ``sizeof(SharedStorage)`` for ``stages``: what cudaFuncSetAttribute is asked for."""
     align = constants().tensor_alignment
-    tensors = _round_up(_round_up(stages * m.a_tile_bytes, align) + _round_up(stages * m.b_tile_bytes, align)
-                        + stages * (m.sfa_bytes + m.sfb_bytes), align)
+    tensors = _round_up(
+        _round_up(stages * m.a_tile_bytes, align)
+        + _round_up(stages * m.b_tile_bytes, align)
+        + stages * (m.sfa_bytes + m.sfb_bytes),
+        align,
+    )
     return _round_up(tensors + stages * m.barrier_bytes + m.kernel_carveout_bytes + m.epilogue_carveout_bytes, align)
 
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass, field
 
-from gpudiag.files import load_toml
 from gpudiag.errors import EXIT_USAGE, GpudiagError
-
+from gpudiag.files import load_toml
 
 
 @dataclass(frozen=True)
@@ -32,10 +31,17 @@ def table() -> dict[str, DType]:
     raw = load_toml("gpudiag.tiles", "data/dtypes.toml")
     out: dict[str, DType] = {}
     for row in raw["dtype"]:
-        dt = DType(name=row["name"], bits=int(row["bits"]), aliases=tuple(row.get("aliases", ())),
-                   triton=row.get("triton"), torch=row.get("torch"), out=row.get("out"),
-                   b_layout=row.get("b_layout", "row"), dot_precision=row.get("dot_precision"),
-                   sources=tuple(row.get("sources", ())))
+        dt = DType(
+            name=row["name"],
+            bits=int(row["bits"]),
+            aliases=tuple(row.get("aliases", ())),
+            triton=row.get("triton"),
+            torch=row.get("torch"),
+            out=row.get("out"),
+            b_layout=row.get("b_layout", "row"),
+            dot_precision=row.get("dot_precision"),
+            sources=tuple(row.get("sources", ())),
+        )
         for key in (dt.name, *dt.aliases):
             out[key.lower()] = dt
     return out

@@ -89,8 +89,10 @@ def tile_problem(tile: MatmulTile) -> str | None:
 def target_problem(tile: MatmulTile, capability: int) -> str | None:
     """Why Triton cannot compile this matmul for ``sm_<capability>`` in particular, or None."""
     if capability < 89 and "fp8e4m3" in (tile.a.name, tile.b.name):
-        return (f"fp8e4m3 needs sm_89 or later (Triton on sm_{capability} supports only fp8e5m2 and fp8e4b15, "
-                "promoted to fp16)")
+        return (
+            f"fp8e4m3 needs sm_89 or later (Triton on sm_{capability} supports only fp8e5m2 and fp8e4b15, "
+            "promoted to fp16)"
+        )
     return None
 
 
@@ -168,8 +170,7 @@ def _fma_size_per_thread(bm: int, bn: int, warps: int) -> tuple[int, int]:
 
 
 @functools.lru_cache(maxsize=4096)
-def epilogue_bytes(kind: str, bm: int, bn: int, warps: int, out_bits: int, capability: int,
-                   int8: bool = False) -> int:
+def epilogue_bytes(kind: str, bm: int, bn: int, warps: int, out_bits: int, capability: int, int8: bool = False) -> int:
     """Scratch of the accumulator's conversion to the store's coalesced layout."""
     shape = (bm, bn)
     if kind == MMA_SYNC:
@@ -207,8 +208,18 @@ _LARGEST: dict[tuple, int] = {}
 
 
 def _key(tile: MatmulTile, capability: int) -> tuple:
-    return (tile.block_m, tile.block_n, tile.block_k, tile.warps, tile.a.name, tile.b.name, tile.out.name,
-            tile.a_layout, tile.b_layout, capability)
+    return (
+        tile.block_m,
+        tile.block_n,
+        tile.block_k,
+        tile.warps,
+        tile.a.name,
+        tile.b.name,
+        tile.out.name,
+        tile.a_layout,
+        tile.b_layout,
+        capability,
+    )
 
 
 def _plan(tile: MatmulTile, capability: int) -> _Plan:
@@ -217,10 +228,16 @@ def _plan(tile: MatmulTile, capability: int) -> _Plan:
     if plan is None:
         kind = mma_kind(tile, capability)
         plan = _PLANS[key] = _Plan(
-            kind, tile.a.bytes_for(tile.block_m * tile.block_k), tile.b.bytes_for(tile.block_k * tile.block_n),
-            _async(tile, "a", kind), _async(tile, "b", kind), kind == MMA_SYNC and _fp8_promoted(tile, capability),
-            epilogue_bytes(kind, tile.block_m, tile.block_n, tile.warps, tile.out.bits, capability,
-                           tile.a.name == "int8"))
+            kind,
+            tile.a.bytes_for(tile.block_m * tile.block_k),
+            tile.b.bytes_for(tile.block_k * tile.block_n),
+            _async(tile, "a", kind),
+            _async(tile, "b", kind),
+            kind == MMA_SYNC and _fp8_promoted(tile, capability),
+            epilogue_bytes(
+                kind, tile.block_m, tile.block_n, tile.warps, tile.out.bits, capability, tile.a.name == "int8"
+            ),
+        )
     return plan
 
 
@@ -250,8 +267,17 @@ def triton_smem(tile: MatmulTile, capability: int) -> SmemEstimate:
     Triton reports as ``metadata.shared`` and checks against the opt-in limit)."""
     plan = _plan(tile, capability)
     a_buf, b_buf, barriers, pipeline = _buffers(plan, tile.stages)
-    return SmemEstimate(plan.kind, plan.a_tile, plan.b_tile, a_buf, b_buf, barriers, pipeline, plan.epilogue,
-                        max(pipeline, plan.epilogue))
+    return SmemEstimate(
+        plan.kind,
+        plan.a_tile,
+        plan.b_tile,
+        a_buf,
+        b_buf,
+        barriers,
+        pipeline,
+        plan.epilogue,
+        max(pipeline, plan.epilogue),
+    )
 
 
 def largest_stages_that_fit(tile: MatmulTile, capability: int, limit: int) -> int:

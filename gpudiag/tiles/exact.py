@@ -24,9 +24,10 @@ import re
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from gpudiag import files
 from gpudiag.errors import EXIT_USAGE, GpudiagError
@@ -91,7 +92,7 @@ def summarize_error(text: str) -> str:
         reason = ptxas[0]
     elif cause:  # Triton's own message was only the source excerpt; say where and what failed
         where = lines[0].rstrip(":") if lines[0].startswith("at ") else ""
-        reason = cause[-1][len("caused by "):] + (f" {where}" if where else "") + f" ({lines[-2]})"
+        reason = cause[-1][len("caused by ") :] + (f" {where}" if where else "") + f" ({lines[-2]})"
     elif kind == "CompilationError" and len(lines) > 1:
         reason = lines[-1]  # Triton puts the source excerpt first and the message last
     else:
@@ -120,17 +121,21 @@ def cache_dir() -> Path:
 
 
 def cache_key(job: ExactJob, tv: str) -> str:
-    blob = json.dumps({"schema": CACHE_SCHEMA, "triton": tv, "kernel": kernel_source_hash(), **asdict(job)},
-                      sort_keys=True)
+    blob = json.dumps(
+        {"schema": CACHE_SCHEMA, "triton": tv, "kernel": kernel_source_hash(), **asdict(job)}, sort_keys=True
+    )
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
 def _strides(job: ExactJob) -> dict[str, int | None]:
     """Which strides are the unit stride (specialised to the constant 1) for these layouts."""
     return {
-        "stride_am": 1 if job.a_layout == "col" else None, "stride_ak": 1 if job.a_layout == "row" else None,
-        "stride_bk": 1 if job.b_layout == "col" else None, "stride_bn": 1 if job.b_layout == "row" else None,
-        "stride_cm": None, "stride_cn": 1,
+        "stride_am": 1 if job.a_layout == "col" else None,
+        "stride_ak": 1 if job.a_layout == "row" else None,
+        "stride_bk": 1 if job.b_layout == "col" else None,
+        "stride_bn": 1 if job.b_layout == "row" else None,
+        "stride_cm": None,
+        "stride_cn": 1,
     }
 
 
@@ -138,8 +143,9 @@ def _divisibility_attr():
     """``[["tt.divisibility", 16]]`` as the installed Triton's backend spells it."""
     try:
         from triton.backends.compiler import BaseBackend
+
         return BaseBackend.parse_attr("D")
-    except Exception:  # noqa: BLE001 - older layouts of the same information
+    except Exception:
         return [["tt.divisibility", 16]]
 
 
@@ -152,9 +158,14 @@ def build_source(job: ExactJob):
     names = list(matmul_kernel.arg_names)
     sig: dict[str, str] = {n: "i32" for n in names}
     sig.update(a_ptr=f"*{job.a_dtype}", b_ptr=f"*{job.b_dtype}", c_ptr=f"*{job.out_dtype}")
-    const: dict[str, Any] = {"BLOCK_M": job.block_m, "BLOCK_N": job.block_n, "BLOCK_K": job.block_k,
-                             "GROUP_M": GROUP_M, "ACC_INT": job.a_dtype == "i8",
-                             "DOT_PRECISION": job.dot_precision}
+    const: dict[str, Any] = {
+        "BLOCK_M": job.block_m,
+        "BLOCK_N": job.block_n,
+        "BLOCK_K": job.block_k,
+        "GROUP_M": GROUP_M,
+        "ACC_INT": job.a_dtype == "i8",
+        "DOT_PRECISION": job.dot_precision,
+    }
     for name, value in _strides(job).items():
         if value == 1:
             const[name] = 1
@@ -167,8 +178,10 @@ def build_source(job: ExactJob):
     if "constexprs" in params:  # Triton >= 3.3 (3.6 on the H100 machine, 3.9 in CI)
         attrs = {(names.index(n),): divisible for n in names if sig[n] != "constexpr"}
         return ASTSource(matmul_kernel, sig, {(names.index(k),): v for k, v in const.items()}, attrs)
-    raise GpudiagError(f"--exact supports Triton >= 3.3 (ASTSource with constexprs/attrs); this is Triton "
-                       f"{triton_version()}", EXIT_USAGE)
+    raise GpudiagError(
+        f"--exact supports Triton >= 3.3 (ASTSource with constexprs/attrs); this is Triton {triton_version()}",
+        EXIT_USAGE,
+    )
 
 
 def _cuobjdump() -> str | None:
@@ -176,10 +189,11 @@ def _cuobjdump() -> str | None:
 
     try:
         import triton.backends.nvidia as nv
+
         cand = Path(nv.__file__).parent / "bin" / "cuobjdump"
         if cand.is_file():
             return str(cand)
-    except Exception:  # noqa: BLE001
+    except Exception:
         pass
     return shutil.which("cuobjdump")
 
@@ -215,19 +229,24 @@ def compile_job(job: ExactJob) -> ExactResult:
         from triton.backends.compiler import GPUTarget
 
         src = build_source(job)
-        kernel = triton.compile(src, target=GPUTarget("cuda", job.capability, job.warp_size),
-                                options={"num_warps": job.warps, "num_stages": job.stages})
+        kernel = triton.compile(
+            src,
+            target=GPUTarget("cuda", job.capability, job.warp_size),
+            options={"num_warps": job.warps, "num_stages": job.stages},
+        )
         shared = int(kernel.metadata.shared)
         regs, local, how = _resource_usage(kernel.asm["cubin"])
     except GpudiagError:
         raise
-    except Exception as exc:  # noqa: BLE001 - the compiler's own failure is the answer for this config
+    except Exception as exc:
         cause = exc.__cause__
         why = f"\ncaused by {type(cause).__name__}: {cause}".rstrip(": ") if cause is not None else ""
-        return ExactResult(None, None, None, None, time.perf_counter() - t0, False,
-                           error=f"{type(exc).__name__}: {exc}{why}")
-    return ExactResult(shared, regs, None if local is None else local // 4, local, time.perf_counter() - t0, False,
-                       regs_source=how)
+        return ExactResult(
+            None, None, None, None, time.perf_counter() - t0, False, error=f"{type(exc).__name__}: {exc}{why}"
+        )
+    return ExactResult(
+        shared, regs, None if local is None else local // 4, local, time.perf_counter() - t0, False, regs_source=how
+    )
 
 
 def _init_worker(triton_cache: str, tmp: str) -> None:
@@ -276,8 +295,9 @@ def default_jobs() -> int:
 Progress = Callable[[int, int], None]  # (compiled so far, to compile)
 
 
-def run_exact(jobs: list[ExactJob], parallel: int | None = None, use_cache: bool = True,
-              progress: Progress | None = None) -> list[ExactResult]:
+def run_exact(
+    jobs: list[ExactJob], parallel: int | None = None, use_cache: bool = True, progress: Progress | None = None
+) -> list[ExactResult]:
     """Results in the order of ``jobs``; identical jobs compile once, in isolated worker processes."""
     tv = triton_version()
     if tv is None:
@@ -293,16 +313,18 @@ def run_exact(jobs: list[ExactJob], parallel: int | None = None, use_cache: bool
         else:
             todo.append(job)
     if todo:
-        for job, res in zip(todo, _compile_isolated(todo, min(parallel or default_jobs(), len(todo)), use_cache,
-                                                    progress)):
+        for job, res in zip(
+            todo, _compile_isolated(todo, min(parallel or default_jobs(), len(todo)), use_cache, progress)
+        ):
             results[job] = res
             if use_cache:
                 _write_cache(paths[job], res)
     return [results[j] for j in jobs]
 
 
-def _compile_isolated(todo: list[ExactJob], workers: int, use_cache: bool,
-                      progress: Progress | None) -> list[ExactResult]:
+def _compile_isolated(
+    todo: list[ExactJob], workers: int, use_cache: bool, progress: Progress | None
+) -> list[ExactResult]:
     import concurrent.futures as cf
     import multiprocessing
     import shutil
@@ -314,15 +336,23 @@ def _compile_isolated(todo: list[ExactJob], workers: int, use_cache: bool,
     ctx = multiprocessing.get_context("fork" if "fork" in methods else methods[0])
     out: list[ExactResult | None] = [None] * len(todo)
     try:
-        with cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker,
-                                    initargs=(triton_cache, tmp)) as pool:
+        with cf.ProcessPoolExecutor(
+            max_workers=workers, mp_context=ctx, initializer=_init_worker, initargs=(triton_cache, tmp)
+        ) as pool:
             futures = {pool.submit(_worker, asdict(job)): i for i, job in enumerate(todo)}
             for n, fut in enumerate(cf.as_completed(futures), 1):
                 try:
                     out[futures[fut]] = ExactResult(**fut.result())
-                except Exception as exc:  # noqa: BLE001 - a worker that died (out of memory, a signal)
-                    out[futures[fut]] = ExactResult(None, None, None, None, 0.0, False,
-                                                    error=f"{type(exc).__name__}: the compile process failed: {exc}")
+                except Exception as exc:
+                    out[futures[fut]] = ExactResult(
+                        None,
+                        None,
+                        None,
+                        None,
+                        0.0,
+                        False,
+                        error=f"{type(exc).__name__}: the compile process failed: {exc}",
+                    )
                 if progress is not None:
                     progress(n, len(todo))
     finally:
@@ -335,12 +365,37 @@ def layouts_for(a: DType, b: DType, a_layout: str | None, b_layout: str | None) 
     return (a_layout or "row"), (b_layout or b.b_layout)
 
 
-def job_for(bm: int, bn: int, bk: int, stages: int | None, warps: int | None, a: DType, b: DType,
-            a_layout: str, b_layout: str, capability: int) -> ExactJob:
+def job_for(
+    bm: int,
+    bn: int,
+    bk: int,
+    stages: int | None,
+    warps: int | None,
+    a: DType,
+    b: DType,
+    a_layout: str,
+    b_layout: str,
+    capability: int,
+) -> ExactJob:
     if a.triton is None or b.triton is None:
         bad = a if a.triton is None else b
-        raise GpudiagError(f"--exact cannot compile {bad.name}: the matmul kernel takes "
-                           "fp32, tf32, fp16, bf16, fp8e4m3, fp8e5m2 or int8", EXIT_USAGE)
+        raise GpudiagError(
+            f"--exact cannot compile {bad.name}: the matmul kernel takes "
+            "fp32, tf32, fp16, bf16, fp8e4m3, fp8e5m2 or int8",
+            EXIT_USAGE,
+        )
     precision = a.dot_precision or b.dot_precision or "default"
-    return ExactJob(bm, bn, bk, stages or DEFAULT_STAGES, warps or DEFAULT_WARPS, a.triton, b.triton,
-                    a.out or "fp32", precision, a_layout, b_layout, capability)
+    return ExactJob(
+        bm,
+        bn,
+        bk,
+        stages or DEFAULT_STAGES,
+        warps or DEFAULT_WARPS,
+        a.triton,
+        b.triton,
+        a.out or "fp32",
+        precision,
+        a_layout,
+        b_layout,
+        capability,
+    )

@@ -102,8 +102,17 @@ def _config(call: ast.AST, path: str, kernel: str, names) -> TileConfig:
         raise ValueError(f"line {call.lineno}: no BLOCK_M/BLOCK_N/BLOCK_K (or BLOCK_SIZE_*) in the Config (has {have})")
     st = extra.get("num_stages", upper.get("NUM_STAGES"))
     w = extra.get("num_warps", upper.get("NUM_WARPS"))
-    return validate(TileConfig(int(bm), int(bn), int(bk), int(st) if st is not None else None,
-                               int(w) if w is not None else None, where=where, group=kernel))
+    return validate(
+        TileConfig(
+            int(bm),
+            int(bn),
+            int(bk),
+            int(st) if st is not None else None,
+            int(w) if w is not None else None,
+            where=where,
+            group=kernel,
+        )
+    )
 
 
 def kernels_from_script(path: str) -> list[ScriptKernel]:
@@ -135,8 +144,10 @@ def kernels_from_script(path: str) -> list[ScriptKernel]:
             resolved = _resolve(cfg_node, names, funcs)
             if not isinstance(resolved, (ast.List, ast.Tuple)):
                 kind = type(resolved).__name__
-                k.skipped.append(f"line {getattr(cfg_node, 'lineno', dec.lineno)}: configs is computed ({kind}), "
-                                 "not a literal list: gpudiag never runs the script")
+                k.skipped.append(
+                    f"line {getattr(cfg_node, 'lineno', dec.lineno)}: configs is computed ({kind}), "
+                    "not a literal list: gpudiag never runs the script"
+                )
             else:
                 for elt in resolved.elts:
                     try:

@@ -33,9 +33,13 @@ SET_DTYPES = {
     "scaled_mm": ("fp8e4m3", "torch._inductor.kernel.mm.tuned_scaled_mm: torch._scaled_mm takes fp8 operands"),
     "int8_mm": ("int8", "torch._inductor.kernel.mm.tuned_int_mm: torch._int_mm takes int8 operands"),
 }
-_LEGACY_SETS = {"mm": "mm_kernel_configs", "persistent_mm": "persistent_mm_kernel_configs",
-                "scaled_mm": "scaled_mm_kernel_configs", "extra_mm": "extra_mm_kernel_configs",
-                "int8_mm": "int8_mm_kernel_configs"}
+_LEGACY_SETS = {
+    "mm": "mm_kernel_configs",
+    "persistent_mm": "persistent_mm_kernel_configs",
+    "scaled_mm": "scaled_mm_kernel_configs",
+    "extra_mm": "extra_mm_kernel_configs",
+    "int8_mm": "int8_mm_kernel_configs",
+}
 
 
 @dataclass(frozen=True)
@@ -66,12 +70,17 @@ def _to_tile(raw, where: str, group: str) -> TileConfig | None:
         vals = raw["config"]
         bm, bn, bk, st, w = (list(vals) + [None, None])[:5]
     else:
-        bm, bn, bk = _field(raw, "block_m", "BLOCK_M"), _field(raw, "block_n", "BLOCK_N"), _field(raw, "block_k", "BLOCK_K")
+        bm, bn, bk = (
+            _field(raw, "block_m", "BLOCK_M"),
+            _field(raw, "block_n", "BLOCK_N"),
+            _field(raw, "block_k", "BLOCK_K"),
+        )
         st, w = _field(raw, "num_stages"), _field(raw, "num_warps")
     if bm is None or bn is None or bk is None:
         return None
-    return validate(TileConfig(int(bm), int(bn), int(bk), int(st) if st else None, int(w) if w else None,
-                               where=where, group=group))
+    return validate(
+        TileConfig(int(bm), int(bn), int(bk), int(st) if st else None, int(w) if w else None, where=where, group=group)
+    )
 
 
 def inductor_configs(which: str = "mm") -> InductorConfigs:
@@ -79,13 +88,13 @@ def inductor_configs(which: str = "mm") -> InductorConfigs:
         raise GpudiagError(f"unknown --inductor-set '{which}': one of {', '.join(SETS)}", EXIT_USAGE)
     try:
         torch = importlib.import_module("torch")
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         raise GpudiagError(f"--from-inductor needs torch, which does not import here: {exc}", EXIT_USAGE) from None
     version = str(torch.__version__)
     for modname in ("torch._inductor.template_heuristics.triton", "torch._inductor.template_heuristics"):
         try:
             mod = importlib.import_module(modname)
-        except Exception:  # noqa: BLE001 - this torch keeps them elsewhere
+        except Exception:
             continue
         cls = getattr(mod, "CUDAConfigHeuristic", None)
         if cls is None:
@@ -93,15 +102,20 @@ def inductor_configs(which: str = "mm") -> InductorConfigs:
         heuristic = cls()
         raw = getattr(heuristic, SETS[which], None)
         if raw is None:
-            raise GpudiagError(f"torch {version} has no inductor config set '{which}' ({modname}.CUDAConfigHeuristic."
-                               f"{SETS[which]} is missing)", EXIT_USAGE)
+            raise GpudiagError(
+                f"torch {version} has no inductor config set '{which}' ({modname}.CUDAConfigHeuristic."
+                f"{SETS[which]} is missing)",
+                EXIT_USAGE,
+            )
         src = f"{modname}.CUDAConfigHeuristic.{SETS[which]}"
         break
     else:
         try:
             mod = importlib.import_module("torch._inductor.kernel.mm_common")
-        except Exception as exc:  # noqa: BLE001
-            raise GpudiagError(f"torch {version}: cannot import inductor's matmul heuristics: {exc}", EXIT_USAGE) from None
+        except Exception as exc:
+            raise GpudiagError(
+                f"torch {version}: cannot import inductor's matmul heuristics: {exc}", EXIT_USAGE
+            ) from None
         attr = _LEGACY_SETS.get(which)
         raw = getattr(mod, attr, None) if attr else None
         if raw is None:
@@ -115,9 +129,10 @@ def inductor_configs(which: str = "mm") -> InductorConfigs:
     if not configs:
         raise GpudiagError(f"torch {version}: {src} holds no configs", EXIT_USAGE)
     try:
-        prune = getattr(importlib.import_module("torch._inductor.config"),
-                        "max_autotune_prune_choices_based_on_shared_mem", None)
-    except Exception:  # noqa: BLE001 - informative only
+        prune = getattr(
+            importlib.import_module("torch._inductor.config"), "max_autotune_prune_choices_based_on_shared_mem", None
+        )
+    except Exception:
         prune = None
     own = SET_DTYPES.get(which, (None, None))
     return InductorConfigs(version, src, configs, None if prune is None else bool(prune), *own)

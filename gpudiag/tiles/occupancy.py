@@ -40,8 +40,10 @@ def _granularities(major: int) -> dict[str, int]:
     rules = sorted(_rules()["rule"], key=lambda r: r["min_major"])
     applicable = [r for r in rules if r["min_major"] <= major]
     if not applicable:
-        raise GpudiagError(f"occupancy is modelled from compute capability {rules[0]['min_major']}.0 on; "
-                           f"this target is {major}.x", EXIT_USAGE)
+        raise GpudiagError(
+            f"occupancy is modelled from compute capability {rules[0]['min_major']}.0 on; this target is {major}.x",
+            EXIT_USAGE,
+        )
     return {k: v for k, v in applicable[-1].items() if k != "min_major"}
 
 
@@ -64,19 +66,24 @@ class SmResources:
     max_regs_per_thread: int
 
     @classmethod
-    def for_device(cls, facts: Any) -> "SmResources":
+    def for_device(cls, facts: Any) -> SmResources:
         """From ``DeviceFacts`` (live, catalogue or per-architecture); raises if a limit is unknown."""
         needed = {
-            "regs_per_sm": facts.regs_per_sm, "regs_per_block": facts.regs_per_block,
-            "max_threads_per_sm": facts.max_threads_per_sm, "max_threads_per_block": facts.max_threads_per_block,
-            "max_blocks_per_sm": facts.max_blocks_per_sm, "smem_per_sm": facts.smem_per_sm_bytes,
+            "regs_per_sm": facts.regs_per_sm,
+            "regs_per_block": facts.regs_per_block,
+            "max_threads_per_sm": facts.max_threads_per_sm,
+            "max_threads_per_block": facts.max_threads_per_block,
+            "max_blocks_per_sm": facts.max_blocks_per_sm,
+            "smem_per_sm": facts.smem_per_sm_bytes,
             "smem_per_block_optin": facts.smem_per_block_optin_bytes,
-            "smem_reserved_per_block": facts.smem_reserved_per_block_bytes, "warp_size": facts.warp_size,
+            "smem_reserved_per_block": facts.smem_reserved_per_block_bytes,
+            "warp_size": facts.warp_size,
         }
         missing = sorted(k for k, v in needed.items() if v is None)
         if missing:
-            raise GpudiagError(f"occupancy needs {', '.join(missing)} for {facts.name}, and the target does not "
-                               "give them", EXIT_USAGE)
+            raise GpudiagError(
+                f"occupancy needs {', '.join(missing)} for {facts.name}, and the target does not give them", EXIT_USAGE
+            )
         return cls(**needed, **_granularities(facts.compute_capability[0]))
 
 
@@ -114,19 +121,30 @@ class Occupancy:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "threads_per_block": self.threads_per_block, "warps_per_block": self.warps_per_block,
-            "smem_per_block": self.smem_per_block, "regs_per_thread": self.regs_per_thread,
+            "threads_per_block": self.threads_per_block,
+            "warps_per_block": self.warps_per_block,
+            "smem_per_block": self.smem_per_block,
+            "regs_per_thread": self.regs_per_thread,
             "regs_per_block": self.regs_per_block,
-            "blocks_per_sm_by": {"smem": self.by_smem, "regs": self.by_regs, "warps": self.by_warps,
-                                 "blocks": self.by_blocks},
-            "blocks_per_sm": self.blocks_per_sm, "limiters": list(self.limiters),
-            "registers_known": self.registers_known, "active_warps": self.active_warps,
-            "max_warps": self.max_warps, "occupancy": round(self.occupancy, 4), "cannot_launch": self.cannot_launch,
+            "blocks_per_sm_by": {
+                "smem": self.by_smem,
+                "regs": self.by_regs,
+                "warps": self.by_warps,
+                "blocks": self.by_blocks,
+            },
+            "blocks_per_sm": self.blocks_per_sm,
+            "limiters": list(self.limiters),
+            "registers_known": self.registers_known,
+            "active_warps": self.active_warps,
+            "max_warps": self.max_warps,
+            "occupancy": round(self.occupancy, 4),
+            "cannot_launch": self.cannot_launch,
         }
 
 
-def occupancy(sm: SmResources, *, threads: int, smem_bytes: int, regs_per_thread: int | None,
-              static_smem_bytes: int = 0) -> Occupancy:
+def occupancy(
+    sm: SmResources, *, threads: int, smem_bytes: int, regs_per_thread: int | None, static_smem_bytes: int = 0
+) -> Occupancy:
     """Blocks per SM for ``threads`` threads, ``smem_bytes`` of dynamic shared memory (Triton's
     ``metadata.shared``; Triton and CUTLASS kernels opt in above 48 KiB) plus ``static_smem_bytes``,
     and ``regs_per_thread`` registers (None when unknown)."""
@@ -148,8 +166,10 @@ def occupancy(sm: SmResources, *, threads: int, smem_bytes: int, regs_per_thread
 
     smem = _round_up(static_smem_bytes + smem_bytes + sm.smem_reserved_per_block, sm.smem_alloc_unit)
     if smem > sm.smem_per_block_optin + sm.smem_reserved_per_block:
-        reasons.append(f"out of resource: shared memory, {static_smem_bytes + smem_bytes:,} B > "
-                       f"{sm.smem_per_block_optin:,} B per block (opt-in)")
+        reasons.append(
+            f"out of resource: shared memory, {static_smem_bytes + smem_bytes:,} B > "
+            f"{sm.smem_per_block_optin:,} B per block (opt-in)"
+        )
         by_smem = 0
     else:
         by_smem = sm.smem_per_sm // smem
@@ -165,9 +185,11 @@ def occupancy(sm: SmResources, *, threads: int, smem_bytes: int, regs_per_thread
             reasons.append(f"{regs_per_thread} registers per thread > {sm.max_regs_per_thread}")
             by_regs = 0
         elif max(assumed, regs_block) > sm.regs_per_block:
-            reasons.append(f"too many resources requested for launch: {regs_per_thread} registers x "
-                           f"{threads:,} threads needs {max(assumed, regs_block):,} registers > "
-                           f"{sm.regs_per_block:,} per block")
+            reasons.append(
+                f"too many resources requested for launch: {regs_per_thread} registers x "
+                f"{threads:,} threads needs {max(assumed, regs_block):,} registers > "
+                f"{sm.regs_per_block:,} per block"
+            )
             by_regs = 0
         elif per_warp == 0:
             by_regs = sm.max_blocks_per_sm
@@ -178,9 +200,18 @@ def occupancy(sm: SmResources, *, threads: int, smem_bytes: int, regs_per_thread
     limits = {"smem": by_smem, "regs": by_regs, "warps": by_warps, "blocks": sm.max_blocks_per_sm}
     blocks = min(v for v in limits.values() if v is not None)
     return Occupancy(
-        threads_per_block=threads, warps_per_block=warps, smem_per_block=smem, regs_per_thread=regs_per_thread,
-        regs_per_block=regs_block, by_smem=by_smem, by_regs=by_regs, by_warps=by_warps,
-        by_blocks=sm.max_blocks_per_sm, blocks_per_sm=blocks,
-        limiters=tuple(k for k in LIMITS if limits[k] == blocks), active_warps=blocks * warps,
-        max_warps=max_warps, cannot_launch="; ".join(reasons) or None,
+        threads_per_block=threads,
+        warps_per_block=warps,
+        smem_per_block=smem,
+        regs_per_thread=regs_per_thread,
+        regs_per_block=regs_block,
+        by_smem=by_smem,
+        by_regs=by_regs,
+        by_warps=by_warps,
+        by_blocks=sm.max_blocks_per_sm,
+        blocks_per_sm=blocks,
+        limiters=tuple(k for k in LIMITS if limits[k] == blocks),
+        active_warps=blocks * warps,
+        max_warps=max_warps,
+        cannot_launch="; ".join(reasons) or None,
     )

@@ -62,7 +62,9 @@ def validate(cfg: TileConfig) -> TileConfig:
     if cfg.stages is not None and not 1 <= cfg.stages <= MAX_STAGES:
         raise _bad(f"tile '{cfg.spec()}'{where}: stages must be 1..{MAX_STAGES}, got {cfg.stages}")
     if cfg.warps is not None and cfg.warps not in VALID_WARPS:
-        raise _bad(f"tile '{cfg.spec()}'{where}: warps must be one of {', '.join(map(str, VALID_WARPS))}, got {cfg.warps}")
+        raise _bad(
+            f"tile '{cfg.spec()}'{where}: warps must be one of {', '.join(map(str, VALID_WARPS))}, got {cfg.warps}"
+        )
     return cfg
 
 
@@ -73,8 +75,11 @@ def parse_tile(text: str, where: str = "") -> TileConfig:
         loc = f" ({where})" if where else ""
         raise _bad(f"malformed tile '{text}'{loc}: expected BMxBNxBK[:STAGES][@WARPS], e.g. 128x256x64:3@8")
     bm, bn, bk, kb, st, w = m.groups()
-    return validate(TileConfig(int(bm), int(bn), int(bk), int(st) if st else None, int(w) if w else None,
-                               k_in_bytes=bool(kb), where=where))
+    return validate(
+        TileConfig(
+            int(bm), int(bn), int(bk), int(st) if st else None, int(w) if w else None, k_in_bytes=bool(kb), where=where
+        )
+    )
 
 
 # Field names people use for the same thing (Triton kwargs, inductor GemmConfig, CSV headers).
@@ -117,17 +122,32 @@ def _from_fields(norm: dict[str, Any], where: str, group: str | None = None) -> 
     """A config from fields already named by their canonical keys (block_m, ..., tile, dtype)."""
     if "tile" in norm:
         cfg = parse_tile(str(norm["tile"]), where)
-        return TileConfig(cfg.block_m, cfg.block_n, cfg.block_k, cfg.stages, cfg.warps, cfg.k_in_bytes, where, group,
-                          norm.get("dtype"))
+        return TileConfig(
+            cfg.block_m,
+            cfg.block_n,
+            cfg.block_k,
+            cfg.stages,
+            cfg.warps,
+            cfg.k_in_bytes,
+            where,
+            group,
+            norm.get("dtype"),
+        )
     missing = [k for k in ("block_m", "block_n", "block_k") if k not in norm]
     if missing:
-        raise _bad(f"{where}: missing {', '.join(missing)} (need block_m, block_n, block_k; optional num_stages, num_warps)")
+        raise _bad(
+            f"{where}: missing {', '.join(missing)} (need block_m, block_n, block_k; optional num_stages, num_warps)"
+        )
     cfg = TileConfig(
-        _int(norm["block_m"], "block_m", where), _int(norm["block_n"], "block_n", where),
+        _int(norm["block_m"], "block_m", where),
+        _int(norm["block_n"], "block_n", where),
         _int(norm["block_k"], "block_k", where),
         _int(norm["stages"], "num_stages", where) if "stages" in norm else None,
         _int(norm["warps"], "num_warps", where) if "warps" in norm else None,
-        where=where, group=group, dtype=str(norm["dtype"]) if "dtype" in norm else None)
+        where=where,
+        group=group,
+        dtype=str(norm["dtype"]) if "dtype" in norm else None,
+    )
     return validate(cfg)
 
 
@@ -140,7 +160,7 @@ def _items_from_document(doc: Any, name: str, line_of) -> list[TileConfig]:
         else:
             doc = [doc]
     if not isinstance(doc, list):
-        raise _bad(f"{name}: expected a list of configs (or {{\"configs\": [...]}}), got {type(doc).__name__}")
+        raise _bad(f'{name}: expected a list of configs (or {{"configs": [...]}}), got {type(doc).__name__}')
     out = []
     for i, item in enumerate(doc):
         where = f"{name}:{line_of(i)}" if line_of(i) else f"{name} item {i + 1}"
@@ -152,8 +172,10 @@ def _items_from_document(doc: Any, name: str, line_of) -> list[TileConfig]:
             keys = ("block_m", "block_n", "block_k", "num_stages", "num_warps")
             out.append(from_mapping(dict(zip(keys, item)), where))
         else:
-            raise _bad(f"{where}: a config is a string like '128x128x64:3@4', an object with block_m/block_n/block_k, "
-                       f"or a list [BM, BN, BK, stages, warps]; got {item!r}")
+            raise _bad(
+                f"{where}: a config is a string like '128x128x64:3@4', an object with block_m/block_n/block_k, "
+                f"or a list [BM, BN, BK, stages, warps]; got {item!r}"
+            )
     return out
 
 
@@ -201,8 +223,10 @@ def parse_yaml(text: str, name: str) -> list[TileConfig]:
     try:
         import yaml  # PyYAML is optional: not a declared dependency of gpudiag
     except ImportError:
-        raise _bad(f"{name}: reading YAML needs PyYAML, which is not installed; `pip install pyyaml`, "
-                   "or give the configs as JSON or CSV") from None
+        raise _bad(
+            f"{name}: reading YAML needs PyYAML, which is not installed; `pip install pyyaml`, "
+            "or give the configs as JSON or CSV"
+        ) from None
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         doc = yaml.safe_load(text)
@@ -227,8 +251,11 @@ def parse_yaml(text: str, name: str) -> list[TileConfig]:
 
 
 def parse_csv(text: str, name: str) -> list[TileConfig]:
-    numbered = [(i, r) for i, r in enumerate(csv.reader(io.StringIO(text)), 1)
-                if r and not r[0].lstrip().startswith("#") and (r[0].strip() or any(c.strip() for c in r))]
+    numbered = [
+        (i, r)
+        for i, r in enumerate(csv.reader(io.StringIO(text)), 1)
+        if r and not r[0].lstrip().startswith("#") and (r[0].strip() or any(c.strip() for c in r))
+    ]
     if not numbered:
         raise _bad(f"{name}: the file holds no configs")
     first_line, header = numbered[0]
@@ -242,7 +269,9 @@ def parse_csv(text: str, name: str) -> list[TileConfig]:
             if len(cells) == 1:
                 out.append(parse_tile(cells[0], where))
             else:
-                out.append(from_mapping(dict(zip(("block_m", "block_n", "block_k", "num_stages", "num_warps"), cells)), where))
+                out.append(
+                    from_mapping(dict(zip(("block_m", "block_n", "block_k", "num_stages", "num_warps"), cells)), where)
+                )
         return out
     keys = [_ALIAS.get(f) for f in fields]  # named once for the whole file, not per row
     numeric = ("block_m", "block_n", "block_k", "stages", "warps")
@@ -253,8 +282,7 @@ def parse_csv(text: str, name: str) -> list[TileConfig]:
             raise _bad(f"{name}:{line}: {len(r)} columns but the header has {len(fields)}")
         if plain:  # the common file: integers only, read without building a dict per row
             try:
-                bm, bn, bk, st, w = (int(r[c]) if c is not None and c < len(r) and r[c].strip() else None
-                                     for c in cols)
+                bm, bn, bk, st, w = (int(r[c]) if c is not None and c < len(r) and r[c].strip() else None for c in cols)
                 if bm is not None and bn is not None and bk is not None:
                     out.append(validate(TileConfig(bm, bn, bk, st, w, where=f"{name}:{line}")))
                     continue

@@ -29,10 +29,11 @@ import signal
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from gpudiag import files
 from gpudiag.errors import EXIT_USAGE, GpudiagError
@@ -41,8 +42,14 @@ from gpudiag.tiles.exact import _resource_usage, default_jobs  # cuobjdump -res-
 CACHE_SCHEMA = 1
 COMPILE_TIMEOUT_S = 900.0  # one kernel, one target; the slowest seen: FlexAttention's backward, 66 s on a loaded VM
 # Environment variables that locate files rather than change what is compiled: not part of the key.
-_LOCATION_VARS = {"TRITON_CACHE_DIR", "TRITON_HOME", "TRITON_DUMP_DIR", "TRITON_OVERRIDE_DIR",
-                  "TRITON_CACHE_MANAGER", "TRITON_REMOTE_CACHE_BACKEND"}
+_LOCATION_VARS = {
+    "TRITON_CACHE_DIR",
+    "TRITON_HOME",
+    "TRITON_DUMP_DIR",
+    "TRITON_OVERRIDE_DIR",
+    "TRITON_CACHE_MANAGER",
+    "TRITON_REMOTE_CACHE_BACKEND",
+}
 
 
 @dataclass(frozen=True)
@@ -61,11 +68,24 @@ class RecompileJob:
     warp_size: int = 32
 
     def key(self, triton_version: str) -> str:
-        env = sorted((k, v) for k, v in os.environ.items()
-                     if k.startswith(("TRITON_", "PTXAS_", "DISABLE_", "LLVM_", "MLIR_")) and k not in _LOCATION_VARS)
-        blob = json.dumps({"schema": CACHE_SCHEMA, "triton": triton_version, "ttir": self.ttir_sha256,
-                           "options": self.options, "capability": self.capability, "warp_size": self.warp_size,
-                           "env": env}, sort_keys=True, default=str)
+        env = sorted(
+            (k, v)
+            for k, v in os.environ.items()
+            if k.startswith(("TRITON_", "PTXAS_", "DISABLE_", "LLVM_", "MLIR_")) and k not in _LOCATION_VARS
+        )
+        blob = json.dumps(
+            {
+                "schema": CACHE_SCHEMA,
+                "triton": triton_version,
+                "ttir": self.ttir_sha256,
+                "options": self.options,
+                "capability": self.capability,
+                "warp_size": self.warp_size,
+                "env": env,
+            },
+            sort_keys=True,
+            default=str,
+        )
         return hashlib.sha256(blob.encode()).hexdigest()
 
 
@@ -115,7 +135,7 @@ def _ttir_source(path: str, name: str):
 
     class CachedTTIR(ASTSource):
         # Not a Python function: only what triton.compile asks of a source is defined.
-        def __init__(self) -> None:  # noqa: D401 - deliberately not ASTSource.__init__ (no JITFunction)
+        def __init__(self) -> None:
             self.fn = None
             self.name = name
             self.ext = "ttir"
@@ -126,6 +146,7 @@ def _ttir_source(path: str, name: str):
             self.attrs: dict = {}
             try:
                 from triton.backends.compiler import Language
+
                 self.language = Language.TRITON
             except ImportError:  # Triton before the Gluon split
                 pass
@@ -140,7 +161,7 @@ def _ttir_source(path: str, name: str):
             context = args[-1]
             try:
                 module = ir.parse_mlir_module(self.path, context)
-            except Exception as exc:  # noqa: BLE001 - MLIR reports the line on stderr, this says which stage
+            except Exception as exc:
                 raise _Unreadable(str(exc)) from None
             module.context = context
             return module
@@ -159,22 +180,33 @@ def compile_now(job: RecompileJob) -> CompiledResources:
 
     t0 = time.perf_counter()
     try:
-        kernel = triton.compile(_ttir_source(job.ttir_path, job.name),
-                                target=GPUTarget("cuda", job.capability, job.warp_size), options=dict(job.options))
+        kernel = triton.compile(
+            _ttir_source(job.ttir_path, job.name),
+            target=GPUTarget("cuda", job.capability, job.warp_size),
+            options=dict(job.options),
+        )
     except _Unreadable as exc:
         return CompiledResources(failure="parse", reason=str(exc), compile_s=time.perf_counter() - t0)
     except (OSError, MemoryError) as exc:
-        return CompiledResources(failure="environment", reason=f"{type(exc).__name__}: {exc}",
-                                 compile_s=time.perf_counter() - t0)
-    except Exception as exc:  # noqa: BLE001 - the compiler's refusal is the answer for this target
-        return CompiledResources(failure="compile", reason=f"{type(exc).__name__}: {exc}",
-                                 compile_s=time.perf_counter() - t0)
+        return CompiledResources(
+            failure="environment", reason=f"{type(exc).__name__}: {exc}", compile_s=time.perf_counter() - t0
+        )
+    except Exception as exc:
+        return CompiledResources(
+            failure="compile", reason=f"{type(exc).__name__}: {exc}", compile_s=time.perf_counter() - t0
+        )
     md = kernel.metadata
     regs, local, how = _resource_usage(kernel.asm["cubin"])
     return CompiledResources(
-        shared_bytes=int(md.shared), regs_per_thread=regs, spills=None if local is None else local // 4,
-        local_bytes=local, num_warps=int(md.num_warps), tmem_columns=getattr(md, "tmem_size", None),
-        regs_source=how, compile_s=time.perf_counter() - t0)
+        shared_bytes=int(md.shared),
+        regs_per_thread=regs,
+        spills=None if local is None else local // 4,
+        local_bytes=local,
+        num_warps=int(md.num_warps),
+        tmem_columns=getattr(md, "tmem_size", None),
+        regs_source=how,
+        compile_s=time.perf_counter() - t0,
+    )
 
 
 def _child(job: RecompileJob, workdir: str) -> None:
@@ -238,14 +270,17 @@ def _finish(workdir: str, exitcode: int | None, started: float, timed_out: bool)
         output = ""
     elapsed = time.perf_counter() - started
     if timed_out:
-        return CompiledResources(failure="environment", reason=f"the compile did not finish in {COMPILE_TIMEOUT_S:.0f} s",
-                                 compiler_output=output or None, compile_s=elapsed)
+        return CompiledResources(
+            failure="environment",
+            reason=f"the compile did not finish in {COMPILE_TIMEOUT_S:.0f} s",
+            compiler_output=output or None,
+            compile_s=elapsed,
+        )
     try:
         res = CompiledResources(**json.loads(Path(workdir, "result.json").read_text(encoding="utf-8")))
     except (OSError, ValueError, TypeError):
         how = f"signal {-exitcode}" if exitcode is not None and exitcode < 0 else f"exit status {exitcode}"
-        res = CompiledResources(failure="environment", compile_s=elapsed,
-                                reason=f"the compiler's process died ({how})")
+        res = CompiledResources(failure="environment", compile_s=elapsed, reason=f"the compiler's process died ({how})")
     if res.failure is not None:
         whole = "\n".join(x for x in (res.reason, output) if x)
         res.compiler_output = whole
@@ -278,13 +313,17 @@ def _write_cached(path: Path, res: CompiledResources) -> None:
 Progress = Callable[[int, int], None]  # (cells done, cells in all), called as each finishes
 
 
-def recompile(jobs: list[RecompileJob], parallel: int | None = None, use_cache: bool = True,
-              on_progress: Progress | None = None) -> list[CompiledResources]:
+def recompile(
+    jobs: list[RecompileJob], parallel: int | None = None, use_cache: bool = True, on_progress: Progress | None = None
+) -> list[CompiledResources]:
     """The compiled resources of every job, in order; identical jobs compile once, cached ones not at all."""
     tv = triton_version()
     if tv is None:
-        raise GpudiagError("--from-triton-cache needs Triton to recompile the kernels, and it is not installed "
-                           "here (pip install triton)", EXIT_USAGE)
+        raise GpudiagError(
+            "--from-triton-cache needs Triton to recompile the kernels, and it is not installed "
+            "here (pip install triton)",
+            EXIT_USAGE,
+        )
     unique = list(dict.fromkeys(jobs))
     results: dict[RecompileJob, CompiledResources] = {}
     paths = {job: cache_dir() / f"{job.key(tv)}.json" for job in unique}
@@ -300,8 +339,9 @@ def recompile(jobs: list[RecompileJob], parallel: int | None = None, use_cache: 
         on_progress(done, total)
     if todo:
         if "fork" not in multiprocessing.get_all_start_methods():
-            raise GpudiagError("--from-triton-cache compiles in forked processes, which this platform lacks",
-                               EXIT_USAGE)
+            raise GpudiagError(
+                "--from-triton-cache compiles in forked processes, which this platform lacks", EXIT_USAGE
+            )
         for job, res in _run_children(todo, parallel or default_jobs(), tv):
             results[job] = res
             if use_cache:
@@ -320,9 +360,10 @@ def _run_children(todo: list[RecompileJob], parallel: int, version: str | None =
     """Yield (job, result) as each forked compile finishes, at most ``parallel`` at a time."""
     try:
         import triton  # noqa: F401 - imported once here, inherited by every forked child
-    except Exception as exc:  # noqa: BLE001 - a broken install is an environment that cannot answer
-        raise GpudiagError(f"Triton {version} is installed but does not import: "
-                           f"{type(exc).__name__}: {exc}", EXIT_USAGE) from None
+    except Exception as exc:
+        raise GpudiagError(
+            f"Triton {version} is installed but does not import: {type(exc).__name__}: {exc}", EXIT_USAGE
+        ) from None
     ctx = multiprocessing.get_context("fork")
     root = tempfile.mkdtemp(prefix="gpudiag-recompile-")
     running: dict[int, tuple[Any, RecompileJob, str, float]] = {}

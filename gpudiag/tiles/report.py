@@ -4,8 +4,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
-from typing import Any, Iterator
+from typing import Any
 
 from gpudiag.tiles.estimate import SmemEstimate
 from gpudiag.tiles.occupancy import Occupancy
@@ -96,7 +97,7 @@ class TileVerdict:
     def cannot_launch(self) -> str | None:
         return self.occupancy.cannot_launch if self.occupancy is not None else None
 
-    def renamed(self, spec: str, where: str, group: str | None) -> "TileVerdict":
+    def renamed(self, spec: str, where: str, group: str | None) -> TileVerdict:
         """The same verdict for a repeat of this config elsewhere in the input (its numbers are shared)."""
         twin = object.__new__(TileVerdict)
         twin.__dict__.update(self.__dict__)
@@ -116,18 +117,35 @@ class TileVerdict:
             return d[1]
 
         return {
-            "spec": self.spec, "where": self.where, "group": self.group, "a_dtype": self.a_dtype,
-            "b_dtype": self.b_dtype, "a_layout": self.a_layout, "b_layout": self.b_layout,
-            "block_m": self.block_m, "block_n": self.block_n, "block_k": self.block_k, "stages": self.stages,
-            "warps": self.warps, "method": self.method, "status": self.status, "needed_bytes": self.needed_bytes,
-            "estimate_bytes": self.estimate_bytes, "margin_bytes": self.margin_bytes, "margin_pct": self.margin_pct,
-            "fits": self.fits, "largest_stages_that_fit": self.largest_stages_that_fit,
+            "spec": self.spec,
+            "where": self.where,
+            "group": self.group,
+            "a_dtype": self.a_dtype,
+            "b_dtype": self.b_dtype,
+            "a_layout": self.a_layout,
+            "b_layout": self.b_layout,
+            "block_m": self.block_m,
+            "block_n": self.block_n,
+            "block_k": self.block_k,
+            "stages": self.stages,
+            "warps": self.warps,
+            "method": self.method,
+            "status": self.status,
+            "needed_bytes": self.needed_bytes,
+            "estimate_bytes": self.estimate_bytes,
+            "margin_bytes": self.margin_bytes,
+            "margin_pct": self.margin_pct,
+            "fits": self.fits,
+            "largest_stages_that_fit": self.largest_stages_that_fit,
             "largest_stages_source": self.largest_stages_source,
-            "smem": shared(self.smem, asdict), "occupancy": shared(self.occupancy, Occupancy.to_dict),
-            "registers_source": self.registers_source, "cannot_compile": self.cannot_compile,
+            "smem": shared(self.smem, asdict),
+            "occupancy": shared(self.occupancy, Occupancy.to_dict),
+            "registers_source": self.registers_source,
+            "cannot_compile": self.cannot_compile,
             "cannot_launch": self.cannot_launch,
             "exact": None if self.exact is None else asdict(self.exact),
-            "cutlass": shared(self.cutlass, asdict), "waves": shared(self.waves, WaveReport.to_dict),
+            "cutlass": shared(self.cutlass, asdict),
+            "waves": shared(self.waves, WaveReport.to_dict),
             "problems": self.problems,
         }
 
@@ -140,8 +158,13 @@ def resident_work(v: TileVerdict) -> tuple:
     occ = v.occupancy
     eff = v.waves.with_occupancy.efficiency if v.waves is not None and v.waves.with_occupancy else 0.0
     fits_registers = v.warps is None or v.block_m * v.block_n <= MAX_REGS_PER_THREAD * 32 * v.warps
-    return (fits_registers, (occ.blocks_per_sm if occ else 1) * v.block_m * v.block_n,
-            occ.active_warps if occ else 0, eff, v.margin_bytes or 0)
+    return (
+        fits_registers,
+        (occ.blocks_per_sm if occ else 1) * v.block_m * v.block_n,
+        occ.active_warps if occ else 0,
+        eff,
+        v.margin_bytes or 0,
+    )
 
 
 @dataclass
@@ -188,11 +211,19 @@ class CheckReport:
 
     def to_dict(self, with_verdicts: bool = True) -> dict[str, Any]:
         d: dict[str, Any] = {
-            "schema": SCHEMA, "target": self.target.to_dict(), "model": self.model, "exact": self.exact,
-            "registers": self.registers, "triton_version": self.triton_version,
-            "shape": None if self.shape is None else self.shape.to_dict(), "groups": self.groups,
-            "inductor": self.inductor, "script": self.script, "summary": self.summary(),
-            "notes": self.notes, "sources": self.sources,
+            "schema": SCHEMA,
+            "target": self.target.to_dict(),
+            "model": self.model,
+            "exact": self.exact,
+            "registers": self.registers,
+            "triton_version": self.triton_version,
+            "shape": None if self.shape is None else self.shape.to_dict(),
+            "groups": self.groups,
+            "inductor": self.inductor,
+            "script": self.script,
+            "summary": self.summary(),
+            "notes": self.notes,
+            "sources": self.sources,
         }
         if with_verdicts:
             memo: dict[int, Any] = {}

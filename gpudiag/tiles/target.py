@@ -34,14 +34,25 @@ class Target:
     def to_dict(self) -> dict[str, Any]:
         r = self.resources
         return {
-            "name": self.name, "sm": self.sm, "capability": self.capability, "limit_bytes": self.limit_bytes,
-            "limit_source": self.limit_source, "sm_count": self.sm_count, "sm_count_source": self.sm_count_source,
+            "name": self.name,
+            "sm": self.sm,
+            "capability": self.capability,
+            "limit_bytes": self.limit_bytes,
+            "limit_source": self.limit_source,
+            "sm_count": self.sm_count,
+            "sm_count_source": self.sm_count_source,
             "origin": self.origin,
-            "sm_resources": None if r is None else {
-                "smem_per_sm_bytes": r.smem_per_sm, "smem_reserved_per_block_bytes": r.smem_reserved_per_block,
-                "regs_per_sm": r.regs_per_sm, "regs_per_block": r.regs_per_block,
-                "max_threads_per_sm": r.max_threads_per_sm, "max_threads_per_block": r.max_threads_per_block,
-                "max_blocks_per_sm": r.max_blocks_per_sm},
+            "sm_resources": None
+            if r is None
+            else {
+                "smem_per_sm_bytes": r.smem_per_sm,
+                "smem_reserved_per_block_bytes": r.smem_reserved_per_block,
+                "regs_per_sm": r.regs_per_sm,
+                "regs_per_block": r.regs_per_block,
+                "max_threads_per_sm": r.max_threads_per_sm,
+                "max_threads_per_block": r.max_threads_per_block,
+                "max_blocks_per_sm": r.max_blocks_per_sm,
+            },
         }
 
 
@@ -50,8 +61,9 @@ def _occupancy(resources: SmResources, threads: int, smem_bytes: int, regs: int 
     return occupancy(resources, threads=threads, smem_bytes=smem_bytes, regs_per_thread=regs)
 
 
-def validate_selectors(gpu: str | None, arch: str | None, index: int | None, smem_limit: int | None,
-                       sms: int | None) -> None:
+def validate_selectors(
+    gpu: str | None, arch: str | None, index: int | None, smem_limit: int | None, sms: int | None
+) -> None:
     """Reject contradictory or impossible target options before any GPU or catalogue is consulted."""
     if sum(x is not None for x in (gpu, arch, index)) > 1:
         raise GpudiagError("give at most one of --gpu, --arch and --index", EXIT_USAGE)
@@ -65,8 +77,13 @@ def validate_selectors(gpu: str | None, arch: str | None, index: int | None, sme
         raise GpudiagError(f"--index must be >= 0, got {index}", EXIT_USAGE)
 
 
-def resolve_target(gpu: str | None = None, arch: str | None = None, index: int | None = None,
-                   smem_limit: int | None = None, sms: int | None = None) -> Target:
+def resolve_target(
+    gpu: str | None = None,
+    arch: str | None = None,
+    index: int | None = None,
+    smem_limit: int | None = None,
+    sms: int | None = None,
+) -> Target:
     """The one target of a check. A bare ``--smem-limit`` names no architecture; otherwise the
     catalogue (``--gpu``/``--arch``) or the live GPU gives the limits, ``--smem-limit`` and
     ``--sms`` overriding theirs."""
@@ -76,23 +93,36 @@ def resolve_target(gpu: str | None = None, arch: str | None = None, index: int |
     if gpu is not None or arch is not None or index is not None:
         facts = device.resolve_target(gpu=gpu, arch=arch, index=index)
     elif smem_limit is not None:
-        return Target(f"{smem_limit:,} B limit", None, None, smem_limit, "--smem-limit", sms,
-                      "--sms" if sms else None, "--smem-limit")
+        return Target(
+            f"{smem_limit:,} B limit",
+            None,
+            None,
+            smem_limit,
+            "--smem-limit",
+            sms,
+            "--sms" if sms else None,
+            "--smem-limit",
+        )
     else:
         facts, why = device.live_or_none()
         if facts is None:
-            raise GpudiagError(f"no live GPU ({why}); give --gpu NAME, --arch sm_XY or --smem-limit BYTES",
-                               EXIT_USAGE)
+            raise GpudiagError(f"no live GPU ({why}); give --gpu NAME, --arch sm_XY or --smem-limit BYTES", EXIT_USAGE)
     return target_from_facts(facts, smem_limit, sms)
 
 
 def target_from_facts(facts: DeviceFacts, smem_limit: int | None = None, sms: int | None = None) -> Target:
     limit = smem_limit if smem_limit is not None else facts.smem_per_block_optin_bytes
     if limit is None:
-        raise GpudiagError(f"{facts.name}: its per-block shared-memory limit is unknown; give --smem-limit BYTES",
-                           EXIT_USAGE)
-    source = "--smem-limit" if smem_limit is not None else (
-        f"cudaDevAttrMaxSharedMemoryPerBlockOptin ({facts.sources.get('smem_per_block_optin_bytes', facts.origin)})")
+        raise GpudiagError(
+            f"{facts.name}: its per-block shared-memory limit is unknown; give --smem-limit BYTES", EXIT_USAGE
+        )
+    source = (
+        "--smem-limit"
+        if smem_limit is not None
+        else (
+            f"cudaDevAttrMaxSharedMemoryPerBlockOptin ({facts.sources.get('smem_per_block_optin_bytes', facts.origin)})"
+        )
+    )
     major, minor = facts.compute_capability
     try:
         resources = SmResources.for_device(facts)
@@ -102,5 +132,4 @@ def target_from_facts(facts: DeviceFacts, smem_limit: int | None = None, sms: in
         resources = dataclasses.replace(resources, smem_per_block_optin=smem_limit)
     count = sms if sms is not None else facts.sm_count
     count_source = "--sms" if sms is not None else (facts.sources.get("sm_count", facts.origin) if count else None)
-    return Target(facts.name, facts.sm, major * 10 + minor, limit, source, count, count_source, facts.origin,
-                  resources)
+    return Target(facts.name, facts.sm, major * 10 + minor, limit, source, count, count_source, facts.origin, resources)

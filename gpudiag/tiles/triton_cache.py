@@ -18,7 +18,7 @@ import hashlib
 import json
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,9 +31,21 @@ from gpudiag.errors import EXIT_USAGE, GpudiagError
 # triton/backends/nvidia/compiler.py. Keys the installed Triton does not know are dropped by its own
 # parse_options, as they would be on a launch.
 CARRIED_OPTIONS = (
-    "num_warps", "num_ctas", "num_stages", "maxnreg", "enable_fp_fusion", "enable_reflect_ftz",
-    "launch_cooperative_grid", "launch_pdl", "debug", "sanitize_overflow", "ptx_options", "sched4reg", "clc",
-    "instrumentation_mode", "min_shared_mem",
+    "num_warps",
+    "num_ctas",
+    "num_stages",
+    "maxnreg",
+    "enable_fp_fusion",
+    "enable_reflect_ftz",
+    "launch_cooperative_grid",
+    "launch_pdl",
+    "debug",
+    "sanitize_overflow",
+    "ptx_options",
+    "sched4reg",
+    "clc",
+    "instrumentation_mode",
+    "min_shared_mem",
 )
 # Folder names Triton's cache managers use: base32 of a sha256 (Triton 3.x), hex sha256 or md5 (2.x).
 _ENTRY_NAME = re.compile(r"[A-Z2-7]{52}|[0-9a-f]{64}|[0-9a-f]{32}")
@@ -90,12 +102,20 @@ class CachedKernel:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "name": self.name, "folder": self.folder, "config": self.config_label,
-            "ttir_sha256": self.ttir_sha256, "num_warps": self.num_warps, "num_stages": self.num_stages,
-            "num_ctas": self.num_ctas, "options": self.options,
+            "name": self.name,
+            "folder": self.folder,
+            "config": self.config_label,
+            "ttir_sha256": self.ttir_sha256,
+            "num_warps": self.num_warps,
+            "num_stages": self.num_stages,
+            "num_ctas": self.num_ctas,
+            "options": self.options,
             "dots": [{"m": d.m, "n": d.n, "k": d.k, "a_type": d.a_type} for d in self.dots],
-            "recorded": {"target": self.recorded_target, "shared_bytes": self.recorded_shared,
-                         "triton_version": self.triton_version},
+            "recorded": {
+                "target": self.recorded_target,
+                "shared_bytes": self.recorded_shared,
+                "triton_version": self.triton_version,
+            },
         }
 
 
@@ -123,10 +143,16 @@ class TritonCache:
         return sorted({k.triton_version for k in self.kernels if k.triton_version})
 
     def to_dict(self) -> dict[str, Any]:
-        return {"path": str(self.path), "found_by": self.found_by, "kernels_found": self.kernels_found,
-                "kernels": len(self.kernels), "filtered_out": self.filtered_out, "other_entries": self.not_kernels,
-                "triton_versions": self.triton_versions,
-                "skipped": [{"folder": s.folder, "name": s.name, "reason": s.reason} for s in self.skipped]}
+        return {
+            "path": str(self.path),
+            "found_by": self.found_by,
+            "kernels_found": self.kernels_found,
+            "kernels": len(self.kernels),
+            "filtered_out": self.filtered_out,
+            "other_entries": self.not_kernels,
+            "triton_versions": self.triton_versions,
+            "skipped": [{"folder": s.folder, "name": s.name, "reason": s.reason} for s in self.skipped],
+        }
 
 
 def locate(folder: str | os.PathLike[str] | None) -> tuple[Path, str]:
@@ -146,7 +172,7 @@ def _dots(ttir: str) -> tuple[DotShape, ...]:
         op = line.find("tt.dot")
         if op < 0 or not re.match(r"tt\.dot(_scaled)?\s", line[op:]):
             continue
-        types = _TENSOR.findall(line[line.find(" : ", op):])
+        types = _TENSOR.findall(line[line.find(" : ", op) :])
         if len(types) < 2:
             continue
         a_dims = [int(x) for x in types[0][0].split("x")]
@@ -188,8 +214,12 @@ def _read_entry(entry: Path, meta_path: Path) -> CachedKernel | SkippedEntry | N
     name = str(meta["name"])
     ttir_path = meta_path.with_suffix(".ttir")
     if not ttir_path.is_file():
-        return SkippedEntry(folder, name, f"no {ttir_path.name} beside its metadata (a cache written with "
-                                    "TRITON_STORE_BINARY_ONLY=1 keeps only the binary, which cannot be recompiled)")
+        return SkippedEntry(
+            folder,
+            name,
+            f"no {ttir_path.name} beside its metadata (a cache written with "
+            "TRITON_STORE_BINARY_ONLY=1 keeps only the binary, which cannot be recompiled)",
+        )
     try:
         raw = ttir_path.read_bytes()
         text = raw.decode("utf-8")
@@ -199,18 +229,27 @@ def _read_entry(entry: Path, meta_path: Path) -> CachedKernel | SkippedEntry | N
         return SkippedEntry(folder, name, f"{ttir_path.name} is not Triton IR (it defines no tt.func)")
     shared = meta.get("shared")
     return CachedKernel(
-        folder=folder, name=name, ttir_path=ttir_path, ttir_sha256=hashlib.sha256(raw).hexdigest(),
-        recorded_capability=capability, recorded_warp_size=warp_size,
-        triton_version=meta.get("triton_version"), num_warps=num_warps, num_stages=num_stages,
-        num_ctas=num_ctas, recorded_shared=int(shared) if isinstance(shared, int) else None,
-        options={k: meta[k] for k in CARRIED_OPTIONS if meta.get(k) is not None}, dots=_dots(text),
+        folder=folder,
+        name=name,
+        ttir_path=ttir_path,
+        ttir_sha256=hashlib.sha256(raw).hexdigest(),
+        recorded_capability=capability,
+        recorded_warp_size=warp_size,
+        triton_version=meta.get("triton_version"),
+        num_warps=num_warps,
+        num_stages=num_stages,
+        num_ctas=num_ctas,
+        recorded_shared=int(shared) if isinstance(shared, int) else None,
+        options={k: meta[k] for k in CARRIED_OPTIONS if meta.get(k) is not None},
+        dots=_dots(text),
     )
 
 
 def _kernel_metadata_files(entry: Path) -> list[Path]:
     try:
-        return sorted(p for p in entry.iterdir()
-                      if p.suffix == ".json" and not p.name.startswith("__grp__") and p.is_file())
+        return sorted(
+            p for p in entry.iterdir() if p.suffix == ".json" and not p.name.startswith("__grp__") and p.is_file()
+        )
     except OSError:
         return []
 
@@ -267,8 +306,13 @@ def read_cache(folder: str | os.PathLike[str] | None, name_filter: list[str] | N
     kernel with Triton IR, or has no kernel the filter matches.
     """
     path, found_by = locate(folder)
-    where = f"{path}" + ("" if found_by == "argument" else f" (from {found_by})" if found_by != "default"
-                         else " (Triton's default cache)")
+    where = f"{path}" + (
+        ""
+        if found_by == "argument"
+        else f" (from {found_by})"
+        if found_by != "default"
+        else " (Triton's default cache)"
+    )
     if not path.exists():
         raise GpudiagError(f"no such folder: {where}", EXIT_USAGE)
     if not path.is_dir():
@@ -279,13 +323,13 @@ def read_cache(folder: str | os.PathLike[str] | None, name_filter: list[str] | N
         raise GpudiagError(f"cannot read {where}: {exc.strerror or exc}", EXIT_USAGE) from None
     entries = [c for c in children if c.is_dir() and _looks_like_entry(c)]
     if not children:
-        raise GpudiagError(f"{where} is empty: run the workload once with TRITON_CACHE_DIR={path} to fill it",
-                           EXIT_USAGE)
+        raise GpudiagError(
+            f"{where} is empty: run the workload once with TRITON_CACHE_DIR={path} to fill it", EXIT_USAGE
+        )
     if not entries:
         below = _caches_below(path)
         hint = f"; Triton caches inside it: {', '.join(str(p) for p in below)}" if below else ""
-        raise GpudiagError(f"{where} is not a Triton cache (no folder in it holds a compiled kernel){hint}",
-                           EXIT_USAGE)
+        raise GpudiagError(f"{where} is not a Triton cache (no folder in it holds a compiled kernel){hint}", EXIT_USAGE)
 
     kernels: list[CachedKernel] = []
     skipped: list[SkippedEntry] = []
@@ -298,19 +342,31 @@ def read_cache(folder: str | os.PathLike[str] | None, name_filter: list[str] | N
             (kernels if isinstance(r, CachedKernel) else skipped).append(r)
     total = len(kernels)
     if not kernels and not skipped:
-        raise GpudiagError(f"{where} holds no compiled kernel ({not_kernels} other entries: launchers, autotuner "
-                           "results)", EXIT_USAGE)
+        raise GpudiagError(
+            f"{where} holds no compiled kernel ({not_kernels} other entries: launchers, autotuner results)", EXIT_USAGE
+        )
     if not kernels:
         reasons = "; ".join(f"{s.folder[:12]}: {s.reason}" for s in skipped[:3])
-        raise GpudiagError(f"no kernel in {where} can be checked ({len(skipped)} skipped: {reasons}"
-                           f"{'; ...' if len(skipped) > 3 else ''})", EXIT_USAGE)
+        raise GpudiagError(
+            f"no kernel in {where} can be checked ({len(skipped)} skipped: {reasons}"
+            f"{'; ...' if len(skipped) > 3 else ''})",
+            EXIT_USAGE,
+        )
     chosen = [k for k in kernels if matches(k.name, name_filter)]
     if not chosen:
         names = sorted({k.name for k in kernels})
         shown = ", ".join(names[:12]) + (f" and {len(names) - 12} more" if len(names) > 12 else "")
-        raise GpudiagError(f"no kernel in {where} matches --kernel {' '.join(name_filter or [])}; its kernels: "
-                           f"{shown}", EXIT_USAGE)
+        raise GpudiagError(
+            f"no kernel in {where} matches --kernel {' '.join(name_filter or [])}; its kernels: {shown}", EXIT_USAGE
+        )
     chosen.sort(key=lambda k: (k.name, [(d.m, d.n, d.k) for d in k.dots], k.num_warps, k.num_stages, k.folder))
     skipped = [s for s in skipped if s.name is None or matches(s.name, name_filter)]
-    return TritonCache(path=path, found_by=found_by, kernels=chosen, skipped=skipped, kernels_found=total,
-                       filtered_out=total - len(chosen), not_kernels=not_kernels)
+    return TritonCache(
+        path=path,
+        found_by=found_by,
+        kernels=chosen,
+        skipped=skipped,
+        kernels_found=total,
+        filtered_out=total - len(chosen),
+        not_kernels=not_kernels,
+    )

@@ -46,8 +46,9 @@ def _extent(bases: list[Basis], dim: int) -> int:
     return top * 2 if top else 1
 
 
-def fit_to_shape(shape: tuple[int, int], register: list[Basis], lane: list[Basis], warp: list[Basis],
-                 rep_order: tuple[int, int]) -> Layout:
+def fit_to_shape(
+    shape: tuple[int, int], register: list[Basis], lane: list[Basis], warp: list[Basis], rep_order: tuple[int, int]
+) -> Layout:
     """``combineCtaCgaWithShape``: repeat in registers up to ``shape`` (``rep_order``'s dimension first),
     then broadcast (zero) every basis that reaches past it."""
     register = list(register)
@@ -65,8 +66,13 @@ def fit_to_shape(shape: tuple[int, int], register: list[Basis], lane: list[Basis
     return Layout(shape, clip(register), clip(lane), clip(warp))
 
 
-def blocked_params(shape: tuple[int, int], size_per_thread: tuple[int, int], order: tuple[int, int],
-                   num_warps: int, warp_size: int = 32) -> tuple[tuple[int, int], tuple[int, int]]:
+def blocked_params(
+    shape: tuple[int, int],
+    size_per_thread: tuple[int, int],
+    order: tuple[int, int],
+    num_warps: int,
+    warp_size: int = 32,
+) -> tuple[tuple[int, int], tuple[int, int]]:
     """``BlockedEncodingAttr::get``: threads per warp and warps per CTA, fastest dimension first."""
     tpw = [1, 1]
     wpc = [1, 1]
@@ -83,15 +89,25 @@ def blocked_params(shape: tuple[int, int], size_per_thread: tuple[int, int], ord
     return (tpw[0], tpw[1]), (wpc[0], wpc[1])
 
 
-def blocked(shape: tuple[int, int], size_per_thread: tuple[int, int], order: tuple[int, int],
-            num_warps: int, warp_size: int = 32) -> Layout:
+def blocked(
+    shape: tuple[int, int],
+    size_per_thread: tuple[int, int],
+    order: tuple[int, int],
+    num_warps: int,
+    warp_size: int = 32,
+) -> Layout:
     """A ``#ttg.blocked`` layout built the way the compiler builds it from a size per thread."""
     tpw, wpc = blocked_params(shape, size_per_thread, order, num_warps, warp_size)
     return blocked_layout(shape, size_per_thread, tpw, wpc, order)
 
 
-def blocked_layout(shape: tuple[int, int], size_per_thread: tuple[int, int], threads_per_warp: tuple[int, int],
-                   warps_per_cta: tuple[int, int], order: tuple[int, int]) -> Layout:
+def blocked_layout(
+    shape: tuple[int, int],
+    size_per_thread: tuple[int, int],
+    threads_per_warp: tuple[int, int],
+    warps_per_cta: tuple[int, int],
+    order: tuple[int, int],
+) -> Layout:
     """``BlockedEncodingAttr::toLinearLayout``: registers, then lanes, then warps, fastest dimension first."""
     reg: list[Basis] = []
     lane: list[Basis] = []
@@ -116,7 +132,7 @@ def mma_accumulator(shape: tuple[int, int], warps: tuple[int, int], instr_n: int
     reg += [(8, 0)] + _identity(instr_n // 8, 1, 8)
     warp: list[Basis] = []
     tile = [16, instr_n]
-    for d in ((0, 1) if hopper else (1, 0)):
+    for d in (0, 1) if hopper else (1, 0):
         warp += _identity(warps[d], d, tile[d])
     return fit_to_shape(shape, reg, lane, warp, (1, 0))
 
@@ -229,8 +245,16 @@ class _Swizzle:
     reps: int  # log2 of the turns the conversion takes
 
 
-def _swizzle(src_regs: list[int], dst_regs: list[int], dim: int, bitwidth: int, vbasis: list[int],
-             tile_src: list[int], tile_dst: list[int], leave_reps: int = 0) -> _Swizzle:
+def _swizzle(
+    src_regs: list[int],
+    dst_regs: list[int],
+    dim: int,
+    bitwidth: int,
+    vbasis: list[int],
+    tile_src: list[int],
+    tile_dst: list[int],
+    leave_reps: int = 0,
+) -> _Swizzle:
     """``optimalSwizzling`` (the core) followed by ``buildReps``: a basis that is a register in both
     layouts and falls in the segment becomes a turn ("rep") instead of more shared memory."""
     len_bank = min(log2(1024 // ((1 << len(vbasis)) * bitwidth)), dim - len(vbasis))
@@ -299,8 +323,18 @@ class _Solver:
         return None if sel is None else sel >> (self.n_regs + self.n_lanes)
 
 
-def _tile_vbasis(a_regs, a_lanes, b_regs, b_lanes, b_solve_a: _Solver, n_reg_a: int, n_reg_b: int,
-                 lane_tile_a: tuple[int, ...], lane_tile_b: tuple[int, ...], dim: int) -> list[int] | None:
+def _tile_vbasis(
+    a_regs,
+    a_lanes,
+    b_regs,
+    b_lanes,
+    b_solve_a: _Solver,
+    n_reg_a: int,
+    n_reg_b: int,
+    lane_tile_a: tuple[int, ...],
+    lane_tile_b: tuple[int, ...],
+    dim: int,
+) -> list[int] | None:
     """``optimalSwizzlingTile``: the vector bases that let both sides use their instruction."""
     vb = _intersection(a_regs, b_regs, dim)
     if len(vb) < n_reg_b:
@@ -314,7 +348,7 @@ def _tile_vbasis(a_regs, a_lanes, b_regs, b_lanes, b_solve_a: _Solver, n_reg_a: 
         pre = b_solve_a.preimage(b_lanes[lane_tile_b[i]])
         if pre is None or pre[0] == 0:
             return None
-    for idx_a, idx_b in zip(lane_tile_a, lane_tile_b[len(lane_tile_b) - len(lane_tile_a):]):
+    for idx_a, idx_b in zip(lane_tile_a, lane_tile_b[len(lane_tile_b) - len(lane_tile_a) :]):
         pre = b_solve_a.preimage(b_lanes[idx_b])
         if pre is None or pre[1] != (1 << idx_a):
             return None
@@ -323,7 +357,7 @@ def _tile_vbasis(a_regs, a_lanes, b_regs, b_lanes, b_solve_a: _Solver, n_reg_a: 
 
 def _ldst_vbasis(src_regs, dst_regs, src_lanes, dst_lanes, dim: int, bitwidth: int) -> list[int]:
     """``getVbasis``: vectorisation when no ld/stmatrix pairing applies."""
-    vb = _intersection(src_regs, dst_regs, dim)[:log2(128 // bitwidth)]
+    vb = _intersection(src_regs, dst_regs, dim)[: log2(128 // bitwidth)]
     per_bank = 0 if bitwidth > 32 else log2(32 // bitwidth)
     lane_src, lane_dst = set(src_lanes), set(dst_lanes)
     max_vec = log2(128 // max(bitwidth, 32))
@@ -341,8 +375,9 @@ def _ldst_vbasis(src_regs, dst_regs, src_lanes, dst_lanes, dim: int, bitwidth: i
 
     vec_src = True
     if (1 << len(vb)) * bitwidth < 32:
+
         def prefix(p, regs):
-            return list(regs[:len(p)]) == list(p)
+            return list(regs[: len(p)]) == list(p)
 
         src_prefix, dst_prefix = prefix(vb, src_regs), prefix(vb, dst_regs)
         if vb and not src_prefix and not dst_prefix:
@@ -381,7 +416,7 @@ def _ldst_swizzle(src_regs, dst_regs, src_lanes, dst_lanes, dim: int, bitwidth: 
         t = list(lanes)
         if (1 << n) * bitwidth > 32:
             drop = log2((1 << n) * bitwidth // 32)
-            t = t[:len(t) - drop] if drop else t
+            t = t[: len(t) - drop] if drop else t
         return [b for b in t if b not in vb]
 
     return _swizzle(src_regs, dst_regs, dim, bitwidth, vb, tile(src_lanes, src_regs), tile(dst_lanes, dst_regs))

@@ -47,13 +47,16 @@ class Waves:
     efficiency: float  # 0..1
 
     @classmethod
-    def of(cls, tiles: int, slots: int) -> "Waves":
+    def of(cls, tiles: int, slots: int) -> Waves:
         w = -(-tiles // slots)
         return cls(w, (tiles - (w - 1) * slots) / slots, tiles / (w * slots))
 
     def to_dict(self) -> dict[str, Any]:
-        return {"waves": self.waves, "last_wave_fill": round(self.last_wave_fill, 4),
-                "efficiency": round(self.efficiency, 4)}
+        return {
+            "waves": self.waves,
+            "last_wave_fill": round(self.last_wave_fill, 4),
+            "efficiency": round(self.efficiency, 4),
+        }
 
 
 @dataclass(frozen=True)
@@ -69,11 +72,16 @@ class WaveReport:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "tiles": self.tiles, "k_iterations": self.k_iterations, "blocks_per_sm": self.blocks_per_sm,
-            "blocks_per_sm_is_upper_bound": self.blocks_per_sm_is_bound, "persistent_grid": self.persistent_grid,
+            "tiles": self.tiles,
+            "k_iterations": self.k_iterations,
+            "blocks_per_sm": self.blocks_per_sm,
+            "blocks_per_sm_is_upper_bound": self.blocks_per_sm_is_bound,
+            "persistent_grid": self.persistent_grid,
             "with_occupancy": None if self.with_occupancy is None else self.with_occupancy.to_dict(),
-            "one_block_per_sm": {**self.one_block_per_sm.to_dict(),
-                                 "fewest_sms_same_waves": self.fewest_sms_same_waves},
+            "one_block_per_sm": {
+                **self.one_block_per_sm.to_dict(),
+                "fewest_sms_same_waves": self.fewest_sms_same_waves,
+            },
         }
 
 
@@ -87,13 +95,30 @@ def parse_shape(text: str) -> Shape:
     return shape
 
 
-def waves(shape: Shape, bm: int, bn: int, bk: int, sms: int, groups: int = 1, blocks_per_sm: int | None = None,
-          blocks_per_sm_is_bound: bool = False) -> WaveReport:
+def waves(
+    shape: Shape,
+    bm: int,
+    bn: int,
+    bk: int,
+    sms: int,
+    groups: int = 1,
+    blocks_per_sm: int | None = None,
+    blocks_per_sm_is_bound: bool = False,
+) -> WaveReport:
     if sms <= 0:
-        raise GpudiagError("the target's SM count is unknown: wave math needs it (use --gpu NAME or a live GPU)",
-                           EXIT_USAGE)
+        raise GpudiagError(
+            "the target's SM count is unknown: wave math needs it (use --gpu NAME or a live GPU)", EXIT_USAGE
+        )
     tiles = -(-shape.m // bm) * -(-shape.n // bn) * groups
     one = Waves.of(tiles, sms)
     grid = sms * blocks_per_sm if blocks_per_sm else None
-    return WaveReport(tiles, -(-shape.k // bk), blocks_per_sm, blocks_per_sm_is_bound, grid,
-                      Waves.of(tiles, grid) if grid else None, one, -(-tiles // one.waves))
+    return WaveReport(
+        tiles,
+        -(-shape.k // bk),
+        blocks_per_sm,
+        blocks_per_sm_is_bound,
+        grid,
+        Waves.of(tiles, grid) if grid else None,
+        one,
+        -(-tiles // one.waves),
+    )

@@ -1,4 +1,5 @@
 """fp32 GEMM + GELU (Linear(8192, 8192) -> GELU), prefill size, in the KernelBench format."""
+
 import torch
 import torch.nn as nn
 

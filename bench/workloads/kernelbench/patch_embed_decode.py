@@ -1,4 +1,5 @@
 """ViT-B/16 patch embedding, decode size, in the KernelBench format."""
+
 import torch
 import torch.nn as nn
 

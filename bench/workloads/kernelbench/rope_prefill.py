@@ -1,4 +1,5 @@
 """RoPE apply, prefill size, in the KernelBench format."""
+
 import torch
 import torch.nn as nn
 

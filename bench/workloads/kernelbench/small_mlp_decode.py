@@ -1,4 +1,5 @@
 """small MLP, fp32, decode size, in the KernelBench format."""
+
 import torch
 import torch.nn as nn
 

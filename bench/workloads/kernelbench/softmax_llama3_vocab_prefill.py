@@ -6,6 +6,7 @@ issue time is tens of microseconds). The honesty checks of bench/bakeoff_checks.
 GPU-bound workload; 2048 rather than 4096 tokens because making the inputs on the CPU took 16 s per
 process at 4096.
 """
+
 import torch
 import torch.nn as nn
 

@@ -1,4 +1,5 @@
 """softmax over a 32k vocabulary, decode size, in the KernelBench format."""
+
 import torch
 import torch.nn as nn
 

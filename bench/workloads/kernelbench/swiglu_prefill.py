@@ -1,4 +1,5 @@
 """SwiGLU MLP, prefill size, in the KernelBench format."""
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
