@@ -104,7 +104,8 @@ def answer_text(doc: object, line: str) -> str:
 def run_explain(root: Path, env: dict, line: str) -> dict:
     """One fresh process: exit code and parsed JSON (None when stdout is not JSON)."""
     proc = subprocess.run(
-        [sys.executable, "-m", "gpudiag", "explain-warning", "--json", line],
+        # "--" ends the options: a pasted line may start with "-" (a Markdown list item, a pytest "- ")
+        [sys.executable, "-m", "gpudiag", "explain-warning", "--json", "--", line],
         cwd=str(root),
         env=env,
         capture_output=True,
