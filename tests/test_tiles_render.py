@@ -215,6 +215,10 @@ def test_all_prints_every_row_on_one_line_in_plain_columns(cli, no_gpu, tmp_path
     assert not any(ln != ln.rstrip() for ln in table)  # no padding at the ends of the rows
     header = next(i for i, ln in enumerate(lines) if ln.startswith("config"))
     assert lines[header + 1].startswith("───") and lines[header].split()[:4] == ["config", "smem", "B", "margin"]
+    # in colour (a terminal): the same rows, styled
+    r = cli("check-tiles", "--file", str(f), "--arch", "sm_90", "--all", env={"COLUMNS": "80", "FORCE_COLOR": "1"})
+    plain = re.sub(r"\x1b\[[0-9;]*m", "", r.stdout)
+    assert "\x1b[32myes\x1b[0m" in r.stdout and plain.splitlines() == lines
 
 
 def test_grid_wraps_text_columns_never_labels_or_numbers():

@@ -343,23 +343,28 @@ def _limiter(v: TileVerdict) -> tuple[str, str | None]:
     return ",".join(occ.limiters), None
 
 
-def verdict_tables(report: CheckReport, verdicts: list[TileVerdict], width: int, title: str | None = None) -> list[str]:
+def verdict_tables(
+    report: CheckReport, verdicts: list[TileVerdict], width: int, title: str | None = None, styled: bool = True
+) -> list[str]:
     """One table, or one per kernel when the configs come from several (--from-script)."""
     groups = list(dict.fromkeys(v.group for v in verdicts))
     if len(groups) <= 1:
-        return [verdict_table(report, verdicts, width, title)]
+        return [verdict_table(report, verdicts, width, title, styled)]
     return [
         verdict_table(
             report,
             [v for v in verdicts if v.group == g],
             width,
             f"[bold]{escape(g or 'other')}[/bold]" + (f" · {title}" if title else ""),
+            styled,
         )
         for g in groups
     ]
 
 
-def verdict_table(report: CheckReport, verdicts: list[TileVerdict], width: int, title: str | None = None) -> str:
+def verdict_table(
+    report: CheckReport, verdicts: list[TileVerdict], width: int, title: str | None = None, styled: bool = True
+) -> str:
     several = len(report.dtype_labels()) > 1
     cols = [Column("config")]
     if several:
@@ -394,13 +399,13 @@ def verdict_table(report: CheckReport, verdicts: list[TileVerdict], width: int, 
             e = v.exact
             row += [(_num(e.regs_per_thread) if e else "-", None), (_num(e.spills) if e else "-", None)]
         rows.append(row)
-    return grid(cols, rows, width, title)
+    return grid(cols, rows, width, title, styled)
 
 
 WAVES_ONE_TABLE_WIDTH = 110  # narrower consoles get the one-block-per-SM figures in a second table
 
 
-def waves_tables(report: CheckReport, verdicts: list[TileVerdict], width: int) -> list[str]:
+def waves_tables(report: CheckReport, verdicts: list[TileVerdict], width: int, styled: bool = True) -> list[str]:
     s, t = report.shape, report.target
     assert s is not None
     title = f"{s.m}x{s.n}x{s.k}" + (f" x {report.groups} groups" if report.groups > 1 else "") + f" on {t.sm_count} SMs"
@@ -432,13 +437,14 @@ def waves_tables(report: CheckReport, verdicts: list[TileVerdict], width: int) -
 
     if width >= WAVES_ONE_TABLE_WIDTH:
         both = [occ_cells(v, w) + one_cells(w) for v, w in rows]
-        return [grid(occ_cols + one_cols, both, width, title + ": with occupancy | at one block per SM")]
-    first = grid(occ_cols, [occ_cells(v, w) for v, w in rows], width, title + ": waves with occupancy")
+        return [grid(occ_cols + one_cols, both, width, title + ": with occupancy | at one block per SM", styled)]
+    first = grid(occ_cols, [occ_cells(v, w) for v, w in rows], width, title + ": waves with occupancy", styled)
     second = grid(
         [Column("config"), *one_cols],
         [[(v.display_spec, None), *one_cells(w)] for v, w in rows],
         width,
         title + ": at one block per SM (DeepGEMM)",
+        styled,
     )
     return [first, second]
 
@@ -550,9 +556,15 @@ def _cutlass_lines(report: CheckReport, verdicts: list[TileVerdict]) -> list[str
 
 def render(report: CheckReport, show_all: bool = False, explain: bool = False) -> None:
     con = console()
+    # Without colour (a pipe, a file, NO_COLOR) the tables are plain text written as is: rich need not
+    # parse 10,000 rows of markup. With colour, markup printed without measuring: the lines already fit.
+    styled = con.color_system is not None
 
     def table(text: str) -> None:
-        con.print(text, soft_wrap=True, highlight=False)  # lines already fit: rich need not measure them
+        if styled:
+            con.print(text, soft_wrap=True, highlight=False)
+        else:
+            con.file.write(text + "\n")
 
     for line in _header(report):
         con.print(line)
@@ -568,6 +580,7 @@ def render(report: CheckReport, show_all: bool = False, explain: bool = False) -
                     con.width,
                     title=f"{len(failures):,} that do not fit, launch or compile"
                     + (f" (first {SUMMARY_ROWS})" if len(failures) > SUMMARY_ROWS else ""),
+                    styled=styled,
                 )
             )
         if best:
@@ -577,15 +590,16 @@ def render(report: CheckReport, show_all: bool = False, explain: bool = False) -
                     best,
                     con.width,
                     title=f"best {len(best)} of {report.fit_count:,} that fit (most output resident per SM)",
+                    styled=styled,
                 )
             )
         shown = failures[:SUMMARY_ROWS] + best
     else:
         shown = report.verdicts
-        for text in verdict_tables(report, shown, con.width):
+        for text in verdict_tables(report, shown, con.width, styled=styled):
             table(text)
     if report.shape is not None:
-        for text in waves_tables(report, shown, con.width):
+        for text in waves_tables(report, shown, con.width, styled):
             table(text)
     problems = _problem_lines(report, report.failures()[:SUMMARY_ROWS] if summarise else report.verdicts)
     for line in problems[:40]:

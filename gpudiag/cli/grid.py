@@ -5,7 +5,8 @@ seconds. Here the widths come from the plain text, once, and each row is padded 
 (a cell wraps only where its column allows it, and only when the width forces it). Numbers and
 config labels are never broken; text columns break at their own separators; headers at spaces.
 The result is rich markup (a cell's style), to be printed with ``soft_wrap=True``: the lines
-already fit.
+already fit; or, with ``styled=False`` (output without colour: a pipe, a file), the plain text
+itself, which needs no markup parsed at all.
 """
 
 from __future__ import annotations
@@ -55,12 +56,16 @@ def _wrap(text: str, width: int, how: str | None) -> list[str]:
     return lines + [cur]
 
 
-def _styled(text: str, style: str | None) -> str:
+def _markup(text: str, style: str | None) -> str:
     t = escape(text) if "[" in text else text
     return f"[{style}]{t}[/{style}]" if style and text else t
 
 
-def _title(title: str, width: int) -> list[str]:
+def _unstyled(text: str, style: str | None) -> str:
+    return text
+
+
+def _title(title: str, width: int, styled: bool) -> list[str]:
     """The title (rich markup) as is, or wrapped as plain text where it is wider than the console."""
     if "[" not in title and len(title) <= width:
         return [title]
@@ -68,8 +73,9 @@ def _title(title: str, width: int) -> list[str]:
 
     plain = Text.from_markup(title).plain
     if len(plain) <= width:
-        return [title]
-    return [escape(line) for line in textwrap.wrap(plain, max(width, 20), break_on_hyphens=False)]
+        return [title if styled else plain]
+    lines = textwrap.wrap(plain, max(width, 20), break_on_hyphens=False)
+    return [escape(line) for line in lines] if styled else lines
 
 
 def widths(columns: list[Column], rows: list[list[Cell]], width: int) -> tuple[list[int], int]:
@@ -103,12 +109,15 @@ def widths(columns: list[Column], rows: list[list[Cell]], width: int) -> tuple[l
     return got, gap
 
 
-def grid(columns: list[Column], rows: list[list[Cell]], width: int, title: str | None = None) -> str:
-    """The rows under a bold header and a rule, as rich markup, each line at most ``width`` wide
-    where the columns can be narrowed that far."""
+def grid(
+    columns: list[Column], rows: list[list[Cell]], width: int, title: str | None = None, styled: bool = True
+) -> str:
+    """The rows under a bold header and a rule, as rich markup (``styled``) or plain text, each line
+    at most ``width`` wide where the columns can be narrowed that far."""
     w, gap = widths(columns, rows, width)
     sep = " " * gap
-    out = [] if title is None else _title(title, width)
+    out = [] if title is None else _title(title, width, styled)
+    fmt = _markup if styled else _unstyled
 
     def emit(cells: list[tuple[list[str], str | None]]) -> None:
         height = max(len(lines) for lines, _ in cells)
@@ -117,7 +126,7 @@ def grid(columns: list[Column], rows: list[list[Cell]], width: int, title: str |
             for i, (lines, style) in enumerate(cells):
                 text = lines[k] if k < len(lines) else ""
                 pad = " " * (w[i] - len(text))
-                parts.append(pad + _styled(text, style) if columns[i].right else _styled(text, style) + pad)
+                parts.append(pad + fmt(text, style) if columns[i].right else fmt(text, style) + pad)
             out.append(sep.join(parts).rstrip())
 
     emit([(_wrap(c.header, w[i], "words"), "bold") for i, c in enumerate(columns)])
@@ -127,7 +136,7 @@ def grid(columns: list[Column], rows: list[list[Cell]], width: int, title: str |
             parts = []
             for i, (text, style) in enumerate(row):
                 pad = " " * (w[i] - len(text))
-                parts.append(pad + _styled(text, style) if columns[i].right else _styled(text, style) + pad)
+                parts.append(pad + fmt(text, style) if columns[i].right else fmt(text, style) + pad)
             out.append(sep.join(parts).rstrip())
         else:
             emit([(_wrap(text, w[i], columns[i].wrap), style) for i, (text, style) in enumerate(row)])
