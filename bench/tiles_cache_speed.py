@@ -42,7 +42,7 @@ sys.path.insert(0, str(ROOT))
 
 
 def _targets(archs: list[str]):
-    from gpudiag.cli.check_tiles_cache import named_targets
+    from gpudiag.tiles.cache_request import named_targets
     from gpudiag.device.catalog import gpu_rows, parse_cc
 
     ccs = {parse_cc(a) for a in archs}
