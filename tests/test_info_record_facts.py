@@ -1,4 +1,4 @@
-"""bench/info_record_facts.py turns a live GPU's facts into a catalogue row: tested on the facts the
+"""bench/info/record_facts.py turns a live GPU's facts into a catalogue row: tested on the facts the
 H200 recorded on 2026-12-01 (the recording itself needs a GPU)."""
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ DATA = ROOT / "gpudiag/device/data"
 
 
 def _script():
-    spec = importlib.util.spec_from_file_location("info_record_facts", ROOT / "bench/info_record_facts.py")
+    spec = importlib.util.spec_from_file_location("info_record_facts", ROOT / "bench/info/record_facts.py")
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod

@@ -1,6 +1,6 @@
 """The per-architecture estimate against Triton's compiler on every family, held-out sets included.
 
-tests/data/tiles_cross_arch_ground_truth.json was recorded by bench/tiles_cross_arch_ground_truth.py
+tests/data/tiles_cross_arch_ground_truth.json was recorded by bench/tiles/cross_arch_ground_truth.py
 (the Triton matmul compiled on this CPU for each GPUTarget with Triton 3.9; raw results in
 bench/results/2026-12-02-cpu-tiles-cross-arch/), and tiles_cross_arch_ground_truth_triton36.json
 compiles the same configs with Triton 3.6, the GPU machine's (bench/results/2026-12-02-cpu-tiles-
