@@ -8,6 +8,7 @@ paragraphs; they are rendered as they are.
 
 from __future__ import annotations
 
+import importlib
 import inspect
 import sys
 from pathlib import Path
@@ -72,7 +73,7 @@ def _option_lines(param) -> tuple[str, str]:
     return names, help_text
 
 
-def _page(cmd, name: str, see_also: list[str]) -> str:
+def _page(cmd, name: str, see_also: list[str], module: str | None = None) -> str:
     help_paras = _paragraphs(cmd.help or "")
     summary = (cmd.short_help or (help_paras[0] if help_paras else name)).rstrip(".")
     out = [
@@ -103,6 +104,11 @@ def _page(cmd, name: str, see_also: list[str]) -> str:
         out.append(".SH COMMANDS")
         for sub_name, sub in sorted(cmd.commands.items()):
             out += [".TP", f".B {_esc(sub_name)}", _esc(sub.get_short_help_str(limit=200))]
+    sections = getattr(importlib.import_module(module), "man_sections", None) if module else None
+    for title, paras in (sections() if sections else {}).items():
+        out.append(f".SH {title}")
+        for para in paras:
+            out += [".PP", _esc(para)]
     out.append(".SH EXIT STATUS")
     for code, text in EXIT_TEXT.items():
         out += [".TP", f".B {code}", _esc(text)]
@@ -113,7 +119,7 @@ def _page(cmd, name: str, see_also: list[str]) -> str:
 
 def generate() -> dict[str, str]:
     """{file name: page text} for the top-level command and every registered subcommand."""
-    from gpudiag.cli.app import full_app
+    from gpudiag.cli.app import SUBCOMMAND_MODULES, full_app
 
     app = full_app()
 
@@ -123,7 +129,9 @@ def generate() -> dict[str, str]:
     pages = {"gpudiag.1": _page(group, "gpudiag", [n for n in names if n != "gpudiag"])}
     for s in subs:
         page_name = f"gpudiag-{s}"
-        pages[f"{page_name}.1"] = _page(group.commands[s], page_name, [n for n in names if n != page_name])
+        pages[f"{page_name}.1"] = _page(
+            group.commands[s], page_name, [n for n in names if n != page_name], SUBCOMMAND_MODULES[s]
+        )
     return pages
 
 

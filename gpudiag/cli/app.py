@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib
-import json
 import os
 import sys
 
@@ -11,21 +10,20 @@ import typer
 from typer.core import TyperGroup
 
 from gpudiag import __version__
+from gpudiag.cli import params
 from gpudiag.cli.streams import EXIT_BROKEN_PIPE, flush_stdout, make_streams_safe, silence_stdout
 from gpudiag.errors import EXIT_USAGE, GpudiagError
 
 ERROR_SCHEMA_ID = "gpudiag.error/1"
 
 
+# The click this Typer uses: its own vendored copy (``typer._click``, Typer 0.22 and later) or click.
+CLICK = typer.BadParameter.__module__.rsplit(".", 1)[0]
+
+
 def _usage_error_types() -> tuple[type, ...]:
-    """click's UsageError, and the copy newer Typer vendors as ``typer._click``."""
-    types: list[type] = []
-    for module in ("typer._click.exceptions", "click.exceptions"):
-        try:
-            types.append(importlib.import_module(module).UsageError)
-        except (ImportError, AttributeError):
-            pass
-    return tuple(types)
+    """click's UsageError, from the click this Typer uses (never importing the other one)."""
+    return tuple(c for c in typer.BadParameter.__mro__ if c.__name__ == "UsageError")
 
 
 USAGE_ERRORS = _usage_error_types()
@@ -51,16 +49,22 @@ class GpudiagGroup(TyperGroup):
     (``gpudiag.error/1``): a script that parses stdout always gets JSON.
     """
 
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        params.install(self)
+
+    def get_command(self, ctx, cmd_name):
+        return params.install(super().get_command(ctx, cmd_name))
+
+    def list_commands(self, ctx) -> list[str]:
+        return list(SUBCOMMANDS)
+
     def format_commands(self, ctx, formatter) -> None:
-        """Each command's whole first sentence, wrapped to the terminal, never cut with '...'."""
-        rows = []
-        for name in self.list_commands(ctx):
-            cmd = self.get_command(ctx, name)
-            if cmd is not None and not cmd.hidden:
-                rows.append((name, cmd.get_short_help_str(limit=10_000)))
-        if rows:
-            with formatter.section("Commands"):
-                formatter.write_dl(rows)
+        """Each command's whole first sentence, wrapped to the terminal, never cut with '...'. Written
+        in SUBCOMMANDS, so that ``gpudiag --help`` loads no command (tests/test_cli_help.py keeps each
+        equal to its command's own first sentence)."""
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, summary) for name, (_, summary) in SUBCOMMANDS.items()])
 
     def invoke(self, ctx: typer.Context):  # type: ignore[override]
         args = _subcommand_args(ctx)
@@ -71,6 +75,8 @@ class GpudiagGroup(TyperGroup):
             if to_stderr:
                 typer.echo(f"gpudiag: {message}", err=True)
             if wants_json:
+                import json
+
                 try:
                     sys.stdout.write(json.dumps(error_document(command, message, code), indent=2) + "\n")
                 except BrokenPipeError:
@@ -102,7 +108,7 @@ def _keep_hyphenated_words_whole() -> None:
     """Help text wraps between words only: "max-autotune" or "--max-regression" split at a hyphen
     cannot be copied back. click's wrap_text builds its TextWrapper from ``_textwrap`` at each call
     and offers no switch, so the class it finds there gets ``break_on_hyphens=False``."""
-    for name in ("typer._click._textwrap", "click._textwrap"):  # Typer's vendored click, then click
+    for name in (f"{CLICK}._textwrap",):
         try:
             module = importlib.import_module(name)
         except ImportError:
@@ -153,15 +159,28 @@ def root(
     """
 
 
-# Each subcommand is one module that registers itself on ``app`` when imported. Importing only
-# the one being run keeps start-up short (explaining one warning line must not pay for bakeoff's
-# or check-tiles' imports); --help, man pages and tests load them all.
-SUBCOMMAND_MODULES = {
-    "info": "gpudiag.cli.info",
-    "explain-warning": "gpudiag.cli.explain_warning",
-    "check-tiles": "gpudiag.cli.check_tiles",
-    "bakeoff": "gpudiag.cli.bakeoff",
+# Each subcommand is one module that registers itself on ``app`` when imported, with the first
+# sentence of its help. Importing only the one being run keeps start-up short (explaining one warning
+# line must not pay for bakeoff's or check-tiles' imports); ``gpudiag --help`` imports none of them,
+# and a command's module imports its core only when the command runs. Man pages and tests load all.
+SUBCOMMANDS = {
+    "info": ("gpudiag.cli.info", "What this GPU is and the limits kernel tuning depends on."),
+    "explain-warning": (
+        "gpudiag.cli.explain_warning",
+        "What a torch.compile, Inductor or Triton warning means, whether it applies to your GPU, and the fix.",
+    ),
+    "check-tiles": (
+        "gpudiag.cli.check_tiles",
+        "Will these tile configs fit this GPU's shared memory, by how much, and how well will they occupy it, "
+        "before anything is launched.",
+    ),
+    "bakeoff": (
+        "gpudiag.cli.bakeoff",
+        "Which torch.compile mode, and which settings beyond it, is really fastest for this workload on this "
+        "GPU, measured fairly.",
+    ),
 }
+SUBCOMMAND_MODULES = {name: module for name, (module, _) in SUBCOMMANDS.items()}
 
 
 def load_subcommands(names: list[str] | None = None) -> typer.Typer:
@@ -176,11 +195,14 @@ def full_app() -> typer.Typer:
 
 
 def _requested_subcommand(argv: list[str]) -> list[str] | None:
+    """The subcommand modules a command line needs: none for the root's own options (--help,
+    --version) or no arguments, the one named, or all of them for a name that is no command (the
+    error then suggests one)."""
     for arg in argv:
         if arg.startswith("-"):
-            return None  # an option before the subcommand (--help, --version): load everything
+            continue  # the root's options take no value
         return [arg] if arg in SUBCOMMAND_MODULES else None
-    return None
+    return []
 
 
 def main() -> None:

@@ -11,7 +11,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich import box
@@ -22,16 +22,20 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from gpudiag.bakeoff.harness import Progress
-from gpudiag.bakeoff.knobs import AUTO, KNOBS, NONE
-from gpudiag.bakeoff.loader import ScriptError
-from gpudiag.bakeoff.modes import ALL_MODES
-from gpudiag.bakeoff.report import BakeoffReport, WorkloadSummary, times
-from gpudiag.bakeoff.results import ModeResult
-from gpudiag.bakeoff.session import Bakeoff
-from gpudiag.bakeoff.settings import Limits, Settings
 from gpudiag.cli.app import app
 from gpudiag.cli.output import console, emit_json, fmt_bytes
+
+if TYPE_CHECKING:
+    from gpudiag.bakeoff.harness import Progress
+    from gpudiag.bakeoff.report import BakeoffReport, WorkloadSummary
+    from gpudiag.bakeoff.results import ModeResult
+    from gpudiag.bakeoff.session import Bakeoff
+
+# Declaring the command imports no core (`bakeoff --help` stays as fast as Typer itself), so the words
+# its options list are written here; tests/test_cli_help.py keeps them equal to gpudiag.bakeoff's.
+ALL_MODES = ("eager", "default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")  # modes.ALL_MODES
+AUTO, NONE = "auto", "none"  # knobs.AUTO, knobs.NONE
+KNOBS = ("tf32", "coordinate_descent_tuning", "freezing", "dynamic", "static")  # knobs.KNOBS
 
 STATUS_STYLE = {
     "ok": "green",
@@ -215,6 +219,10 @@ def bakeoff_command(
         None, "--max-compile-s", metavar="SECONDS", help="Fail when a compiled row's cold compile takes longer."
     ),
 ) -> None:
+    from gpudiag.bakeoff.loader import ScriptError
+    from gpudiag.bakeoff.session import Bakeoff
+    from gpudiag.bakeoff.settings import Limits, Settings
+
     settings = Settings(
         script=str(script),
         modes=modes,
@@ -336,6 +344,8 @@ def _vs_fp64(r: ModeResult) -> str:
     n = r.numerics
     if n is None:
         return "—"
+    from gpudiag.bakeoff.report import times
+
     cost = f" ({times(n.cost)})" if n.cost is not None else ""
     text = f"{n.rel_rmse:.1e}{cost}"
     return text if n.ok else f"[bold red]{text} ✗[/bold red]"
@@ -356,7 +366,7 @@ def _counts(r: ModeResult) -> str:
     return "—" if o.graph_breaks is None else f"{o.graph_breaks}/{o.recompiles}"
 
 
-Column = tuple[str, Callable[[ModeResult], str]]
+Column = tuple[str, Callable[["ModeResult"], str]]
 
 
 def _columns(rows: list[ModeResult], ws: WorkloadSummary) -> list[Column]:

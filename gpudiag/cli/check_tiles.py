@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sys
 import time
+from typing import TYPE_CHECKING
 
 import typer
 from rich import box
@@ -13,9 +14,21 @@ from rich.table import Table
 
 from gpudiag.cli.app import app
 from gpudiag.cli.output import console, fmt_bytes
-from gpudiag.tiles import check as core
-from gpudiag.tiles.inductor import SETS
-from gpudiag.tiles.report import CANNOT_COMPILE, CANNOT_LAUNCH, DOES_NOT_FIT, FITS, UNKNOWN, CheckReport, TileVerdict
+
+if TYPE_CHECKING:
+    from gpudiag.tiles.report import CheckReport, TileVerdict
+
+# Declaring the command imports no core (`check-tiles --help` stays as fast as Typer itself), so the
+# words it needs from gpudiag.tiles are written here; tests/test_cli_help.py keeps them equal.
+INDUCTOR_SETS = ("mm", "scaled_mm", "persistent_mm", "extra_mm", "exhaustive", "int8_mm")  # tiles.inductor.SETS
+# gpudiag.tiles.report's verdicts
+CANNOT_COMPILE, DOES_NOT_FIT, CANNOT_LAUNCH, UNKNOWN, FITS = (
+    "cannot-compile",
+    "does-not-fit",
+    "cannot-launch",
+    "unknown",
+    "fits",
+)
 
 FULL_TABLE_ROWS = 40  # more verdicts than this: a summary (failures, best fits) unless --all
 SUMMARY_ROWS = 10
@@ -39,8 +52,16 @@ CHECK_TILES_HELP = (
     "or --regs; without them, blocks per SM is the shared-memory and thread bound. --model cutlass "
     "models CUTLASS 3.x builders (stage bytes + barriers + scale factors, the StageCountAutoCarveout "
     "rule, 1024-byte aligned storage).\n\n"
-    "Assumptions: " + "; ".join(core.TRITON_NOTES + core.CUTLASS_NOTES) + "."
+    "The assumptions each model makes are printed under its report, in the JSON's notes, and in the "
+    "man page (ASSUMPTIONS)."
 )
+
+
+def man_sections() -> dict[str, list[str]]:
+    """The man page's sections beyond the help: the assumptions each model makes (from the core)."""
+    from gpudiag.tiles import check as core
+
+    return {"ASSUMPTIONS": [*core.TRITON_NOTES, *core.CUTLASS_NOTES]}
 
 
 @app.command("check-tiles", help=CHECK_TILES_HELP)
@@ -69,7 +90,7 @@ def check_tiles_command(
         "mm",
         "--inductor-set",
         metavar="SET",
-        help="Which inductor candidate list: " + ", ".join(SETS) + ". scaled_mm is checked as fp8 and int8_mm "
+        help="Which inductor candidate list: " + ", ".join(INDUCTOR_SETS) + ". scaled_mm is checked as fp8 and int8_mm "
         "as int8 unless --dtype says otherwise.",
     ),
     from_script: str | None = typer.Option(
@@ -206,6 +227,8 @@ def check_tiles_command(
         from gpudiag.cli.check_tiles_cache import run_from_triton_cache
 
         return run_from_triton_cache(tiles, kernel, arch, gpu, index, jobs, not no_cache, json_out)
+    from gpudiag.tiles import check as core
+
     request = core.CheckRequest(
         tiles=list(tiles or []),
         files=list(file or []),

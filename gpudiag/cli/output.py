@@ -3,29 +3,37 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
+if TYPE_CHECKING:
+    from rich.console import Console
 
 KIB, MIB, GIB = 1 << 10, 1 << 20, 1 << 30
 
 
-class ReportConsole(Console):
+@functools.cache
+def _console_class() -> type:
     """rich's Console, but a reader closing the pipe early is left to the app to handle.
 
-    rich answers a broken pipe with ``SystemExit(1)``, and 1 means "the answer is no" here.
+    rich answers a broken pipe with ``SystemExit(1)``, and 1 means "the answer is no" here. Made on
+    first use: ``--json`` output and ``--help`` never import rich.
     """
+    from rich.console import Console
 
-    def on_broken_pipe(self) -> None:
-        self.quiet = True
-        raise BrokenPipeError("stdout closed by the reader")
+    class ReportConsole(Console):
+        def on_broken_pipe(self) -> None:
+            self.quiet = True
+            raise BrokenPipeError("stdout closed by the reader")
+
+    return ReportConsole
 
 
-def console(file=None) -> ReportConsole:
+def console(file=None) -> Console:
     # Created per call so that Typer's test runner, which swaps sys.stdout, captures the output.
-    return ReportConsole(file=file or sys.stdout, highlight=False, soft_wrap=False)
+    return _console_class()(file=file or sys.stdout, highlight=False, soft_wrap=False)
 
 
 def _default(obj: Any) -> Any:

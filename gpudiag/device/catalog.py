@@ -20,7 +20,6 @@ Adding a GPU means adding a row; no code changes. ``--gpu`` names are matched by
 
 from __future__ import annotations
 
-import difflib
 import functools
 import re
 from dataclasses import dataclass
@@ -318,6 +317,8 @@ def closest_names(query: str, n: int = 5) -> list[str]:
         spelled.setdefault(" ".join(ws), row.name)
     ranked = [name for name, k in sorted(overlap.items(), key=lambda kv: -kv[1]) if k > 0]
     typed = " ".join(names.tokens(query[: names.MAX_QUERY_CHARS]))
+    import difflib  # only for a name the catalogue does not know
+
     similar = difflib.get_close_matches(typed, list(spelled), n=n * 3, cutoff=0.4)
     out: list[str] = []
     for name in [*ranked[:n], *(spelled[h] for h in similar)]:
