@@ -13,7 +13,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from gpudiag.cli.app import app
-from gpudiag.cli.output import console, fmt_bytes
+from gpudiag.cli.output import console, finish, fmt_bytes
 
 if TYPE_CHECKING:
     from gpudiag.tiles.report import CheckReport, TileVerdict
@@ -259,13 +259,7 @@ def check_tiles_command(
     )
     with _Progress() as progress:
         report = core.check_tiles(request, progress.update)
-    if json_out:
-        for chunk in report.json_chunks():
-            sys.stdout.write(chunk)
-    else:
-        render(report, show_all)
-    if not report.all_fit:
-        raise typer.Exit(1)
+    finish(report, json_out, lambda r: render(r, show_all))
 
 
 class _Progress:

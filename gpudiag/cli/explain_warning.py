@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from gpudiag.cli.app import app
-from gpudiag.cli.output import console, emit_json
+from gpudiag.cli.output import console, finish
 
 SEVERITY_STYLE = {
     "fatal": "bold red",
@@ -61,12 +61,7 @@ def explain_warning_command(
     from gpudiag.explain import report as core
 
     rep = core.build(text=text, log=log, list_entries=list_entries, gpu=gpu)
-    if json_out:
-        emit_json(rep.to_dict())
-    else:
-        RENDERERS[rep.form](rep)
-    if rep.exit_code:
-        raise typer.Exit(rep.exit_code)
+    finish(rep, json_out, lambda r: RENDERERS[r.form](r))
 
 
 def _markup_free(

@@ -6,7 +6,8 @@ import dataclasses
 import functools
 import json
 import sys
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -43,6 +44,37 @@ def _default(obj: Any) -> Any:
     if isinstance(obj, (set, frozenset, tuple)):
         return list(obj)
     return str(obj)
+
+
+class Report(Protocol):
+    """What every command's report offers the CLI: its JSON, its exit status, and the lines it also
+    says on stderr (a reason, a failed gate). A report may stream its JSON (``json_chunks``)."""
+
+    @property
+    def exit_code(self) -> int: ...
+
+    def to_dict(self) -> dict[str, Any]: ...
+
+
+def finish(report: Report, json_out: bool, render: Callable[[Any], None]) -> None:
+    """The tail every command shares: the report as one JSON document (``--json``) or rendered, then
+    its stderr lines as ``gpudiag: ...``, then its exit status (none written here: the report's)."""
+    import typer
+
+    if json_out:
+        chunks = getattr(report, "json_chunks", None)
+        if chunks is not None:
+            for chunk in chunks():
+                sys.stdout.write(chunk)
+        else:
+            emit_json(report.to_dict())
+    else:
+        render(report)
+    lines = getattr(report, "stderr_lines", None)
+    for line in lines() if lines is not None else []:
+        typer.echo(f"gpudiag: {line}", err=True)
+    if report.exit_code:
+        raise typer.Exit(report.exit_code)
 
 
 def emit_json(document: Any) -> None:
