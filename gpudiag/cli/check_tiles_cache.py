@@ -8,17 +8,15 @@ report (rich at any width, nothing cut at 80 columns) or its JSON.
 from __future__ import annotations
 
 import importlib
-import re
 import textwrap
 import time
 
-import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from gpudiag.cli.output import console, emit_json
-from gpudiag.device import live_or_none, resolve_target
+from gpudiag.cli.output import console, finish
+from gpudiag.device import selection
 from gpudiag.errors import EXIT_USAGE, GpudiagError
 from gpudiag.tiles.cache_report import STATUSES, CacheCheckReport, CacheTarget, Cell, KernelRow, check_cache
 from gpudiag.tiles.triton_cache import read_cache
@@ -61,33 +59,19 @@ def _n(count: int, word: str) -> str:
     return f"{count:,} {word}{'' if count == 1 else 's'}"
 
 
-def _short_name(name: str) -> str:
-    return " ".join(re.sub(r"\b(NVIDIA|GeForce)\b", " ", name).split()) or name
-
-
-def named_targets(arch: str | None, gpu: str | None) -> dict[str, CacheTarget]:
+def named_targets(arch: str | None, gpu: str | None, index: int | None = None) -> dict[str, CacheTarget]:
     """``--arch a,b`` and ``--gpu "X",Y`` (comma lists), by the label each cell is shown under."""
-    found: dict[str, CacheTarget] = {}
-    for item in filter(None, (s.strip() for s in (arch or "").split(","))):
-        facts = resolve_target(arch=item)
-        found.setdefault(facts.sm, CacheTarget.of(facts.sm, facts))
-    for item in filter(None, (s.strip() for s in (gpu or "").split(","))):
-        facts = resolve_target(gpu=item)
-        label = _short_name(facts.name)
-        found.setdefault(label, CacheTarget.of(label, facts))
-    return found
+    sel = selection.select(gpu, arch, index, many=True)
+    return {t.label: CacheTarget.of(t.label, t.facts) for t in selection.resolve_named(sel)}
 
 
 def with_live_gpu(found: dict[str, CacheTarget], index: int | None) -> list[CacheTarget]:
     """The named targets, and the live GPU when none is named or ``--index`` asks for it."""
     if index is not None or not found:
-        facts, why = live_or_none(index)
+        facts, why = selection.live(index)
         if facts is None:
-            raise GpudiagError(
-                f"no live GPU ({why}); give the targets to check: --arch sm_80,sm_89 and/or --gpu 'RTX 4090',gb10",
-                EXIT_USAGE,
-            )
-        label = _short_name(facts.name)
+            raise GpudiagError(selection.no_live_message(why or "none visible"), EXIT_USAGE)
+        label = selection.short_name(facts.name)
         found.setdefault(label, CacheTarget.of(label, facts))
     return list(found.values())
 
@@ -152,7 +136,7 @@ def run_from_triton_cache(
         )
     if jobs is not None and jobs < 1:
         raise GpudiagError(f"--jobs must be at least 1, got {jobs}", EXIT_USAGE)
-    named = named_targets(arch, gpu)  # bad input (an unknown arch or GPU) before the environment
+    named = named_targets(arch, gpu, index)  # bad input (an unknown arch or GPU) before the environment
     cache = read_cache(folders[0] if folders else None, kernel)
     targets = with_live_gpu(named, index)
     progress = _ProgressOnStderr()
@@ -160,12 +144,7 @@ def run_from_triton_cache(
         report = check_cache(cache, targets, parallel=jobs, use_cache=use_cache, on_progress=progress)
     finally:
         progress.close()
-    if json_out:
-        emit_json(report.to_dict())
-    else:
-        render(report)
-    if not report.all_launch:
-        raise typer.Exit(1)
+    finish(report, json_out, render)
 
 
 CellText = tuple[str, str]  # (plain text, the same with rich markup): widths come from the plain one

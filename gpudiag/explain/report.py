@@ -399,15 +399,11 @@ def _log_report(ctx: Context, label: str, result: ScanResult) -> LogReport:
 
 
 def _device(gpu: str | None) -> tuple[DeviceFacts | None, str | None]:
-    from gpudiag.device import live_or_none, resolve_target
+    from gpudiag.device import selection
 
-    if gpu is not None:
-        if not gpu.strip():
-            raise GpudiagError("--gpu needs a GPU name ('H100', 'RTX 3070'; see gpudiag info --list-gpus)", EXIT_USAGE)
-        return resolve_target(gpu=gpu), None
     # NVML answers everything explain's verdicts need (SM count, compute capability, hence the
     # per-architecture limits) without cuInit, a quarter of this command's time on an H100 host.
-    return live_or_none(nvml_only=True)
+    return selection.resolve_or_none(selection.select(gpu=gpu), nvml_only=True)
 
 
 def listing() -> ExplainReport:
