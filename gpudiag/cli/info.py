@@ -15,26 +15,37 @@ def info_command(
         "-i",
         metavar="N",
         min=0,
-        help="Report only the GPU at this CUDA ordinal (as CUDA_VISIBLE_DEVICES numbers them).",
+        help="Report only the live GPU at this CUDA ordinal (as CUDA_VISIBLE_DEVICES numbers them). With "
+        "--gpu or --arch, compare it with them.",
     ),
     gpu: str | None = typer.Option(
         None,
         "--gpu",
         "-g",
-        metavar="NAME",
-        help="Describe a GPU from the shipped "
-        "catalogue instead of probing one: a model ('RTX 3070', '3070', 'H100', 'rtx 4090 "
-        "laptop') or an architecture ('sm_121'). Needs no GPU; every value shows its "
-        "source (live readout, datasheet, third-party, derived).",
+        metavar="NAME[,NAME...]",
+        help="Describe a GPU from the shipped catalogue instead of probing one: a model ('RTX 3070', "
+        "'3070', 'H100', 'rtx 4090 laptop') or an architecture ('sm_121'). Needs no GPU; every value shows "
+        "its source (live readout, datasheet, third-party, derived). Two or more, comma-separated "
+        "(--gpu h100,'rtx 4090'): only what differs for kernel tuning, side by side.",
+    ),
+    arch: str | None = typer.Option(
+        None,
+        "--arch",
+        metavar="SM[,SM...]",
+        help="Describe an architecture (sm_89, sm_120): its limits by compute capability, no SM count. "
+        "Two or more, or beside --gpu: compared side by side.",
     ),
     json_out: bool = typer.Option(
-        False, "--json", help="Print one JSON document (schema gpudiag.info/1) and nothing else."
+        False,
+        "--json",
+        help="Print one JSON document and nothing else (schema gpudiag.info/1; gpudiag.info-compare/1 "
+        "for two or more GPUs; gpudiag.gpus/1 with --list-gpus).",
     ),
     torch_check: bool = typer.Option(
         False,
         "--torch",
         help="Also import torch and ask it directly (CUDA "
-        "availability, arch list, inductor's is_big_gpu). Slower: seconds.",
+        "availability, arch list, inductor's is_big_gpu). Slower: seconds. Live GPUs only.",
     ),
     list_gpus: bool = typer.Option(False, "--list-gpus", help="List the catalogue's GPUs and exit."),
 ) -> None:
@@ -47,28 +58,20 @@ def info_command(
     per SM, published bf16 TFLOP/s) come from the shipped catalogue and are marked as such, with the
     kind of source behind them. Without a GPU it still reports the software stack and why no GPU is
     visible, and exits 2.
+
+    Will configs tuned on one GPU carry over to another? --gpu A,B (any catalogue GPUs, no GPU needed)
+    shows, side by side, only what differs for kernel tuning: shared memory per block (opt-in) and per
+    SM, the SM count against inductor's is_big_gpu gate, registers, L2 and bandwidth, and TMA, wgmma,
+    tcgen05, fp8 and fp4, with what each difference means for a tuned config.
     """
-    from gpudiag.cli.output import emit_json
+    from gpudiag.cli.output import finish
     from gpudiag.info import report as core
 
-    if list_gpus:
-        rows = core.catalogue_listing()
-        if json_out:
-            emit_json({"schema": "gpudiag.gpus/1", "gpus": rows})
-            return
-        from gpudiag.cli import info_render
+    report = core.listing() if list_gpus else core.build(gpu, arch, index, torch_check)
+    finish(report, json_out, _render)
 
-        info_render.listing(rows)
-        return
-    if gpu is not None and index is not None:
-        raise typer.BadParameter("--gpu and --index exclude each other: --gpu needs no live device")
-    report = core.catalogue_report(gpu) if gpu is not None else core.live_report(index, torch_check)
-    if json_out:
-        emit_json(report.to_dict())
-    else:
-        from gpudiag.cli import info_render
 
-        info_render.render(report)
-    if report.no_device is not None:
-        typer.echo(f"gpudiag: {report.no_device.reason}", err=True)
-        raise typer.Exit(report.exit_code)
+def _render(report) -> None:
+    from gpudiag.cli import info_render
+
+    info_render.render_any(report)

@@ -16,6 +16,18 @@ from gpudiag.info import report as core
 ANSWER_STYLE = {"yes": "green", "no": "red", "unknown": "yellow"}
 
 
+def render_any(report) -> None:
+    """The renderer for whichever report ``info`` built."""
+    if isinstance(report, core.GpuListing):
+        listing(report.rows)
+    elif isinstance(report, core.InfoReport):
+        render(report)
+    else:
+        from gpudiag.cli import info_compare_render
+
+        info_compare_render.render(report)
+
+
 def listing(rows: list[dict]) -> None:
     con = console()
     con.print(_listing(rows) if con.width >= 120 else _listing_stacked(rows))
