@@ -81,7 +81,7 @@ def test_option_words_equal_the_cores():
     from gpudiag.cli import bakeoff, check_tiles
     from gpudiag.tiles import inductor, report
 
-    assert check_tiles.INDUCTOR_SETS == tuple(inductor.SETS)
+    assert tuple(inductor.SETS) == check_tiles.INDUCTOR_SETS
     assert (
         check_tiles.CANNOT_COMPILE,
         check_tiles.DOES_NOT_FIT,
@@ -89,6 +89,14 @@ def test_option_words_equal_the_cores():
         check_tiles.UNKNOWN,
         check_tiles.FITS,
     ) == (report.CANNOT_COMPILE, report.DOES_NOT_FIT, report.CANNOT_LAUNCH, report.UNKNOWN, report.FITS)
-    assert bakeoff.ALL_MODES == tuple(modes.ALL_MODES)
+    assert tuple(modes.ALL_MODES) == bakeoff.ALL_MODES
     assert (bakeoff.AUTO, bakeoff.NONE) == (knobs.AUTO, knobs.NONE)
-    assert bakeoff.KNOBS == tuple(knobs.KNOBS)
+    assert tuple(knobs.KNOBS) == bakeoff.KNOBS
+
+
+@pytest.mark.parametrize("command", list(app_module.SUBCOMMANDS))
+def test_help_shows_no_python_types(cli, command):
+    r = cli(command, "--help", env={"COLUMNS": "100"})
+    assert r.exit_code == 0
+    for word in ("<str>", "<path>", "<int>", "<list", "{", "...]..."):
+        assert word not in r.stdout, (command, word)

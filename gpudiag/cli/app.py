@@ -53,6 +53,16 @@ class GpudiagGroup(TyperGroup):
         super().__init__(*args, **kwargs)
         params.install(self)
 
+    def make_context(self, info_name, args, parent=None, **extra):
+        """The root's own options parsed: a mistake there (``gpudiag --frob``) is one line too."""
+        try:
+            return super().make_context(info_name, args, parent=parent, **extra)
+        except USAGE_ERRORS as exc:
+            if type(exc).__name__ == "NoArgsIsHelpError":  # no arguments: the help, as asked
+                raise
+            typer.echo(f"gpudiag: {params.usage_line(exc)} (gpudiag --help)", err=True)
+            raise typer.Exit(EXIT_USAGE) from None
+
     def get_command(self, ctx, cmd_name):
         return params.install(super().get_command(ctx, cmd_name))
 
@@ -71,9 +81,8 @@ class GpudiagGroup(TyperGroup):
         command = args[0] if args else None
         wants_json = "--json" in args[1:]
 
-        def fail(message: str, code: int, *, to_stderr: bool = True) -> typer.Exit:
-            if to_stderr:
-                typer.echo(f"gpudiag: {message}", err=True)
+        def fail(message: str, code: int, *, prefix: str = "gpudiag") -> typer.Exit:
+            typer.echo(f"{prefix}: {message}", err=True)
             if wants_json:
                 import json
 
@@ -92,9 +101,9 @@ class GpudiagGroup(TyperGroup):
         except BrokenPipeError:  # the reader closed stdout early (| head): stop quietly
             silence_stdout()
             raise typer.Exit(EXIT_BROKEN_PIPE) from None
-        except USAGE_ERRORS as exc:  # a bad option: click prints the usage and the message
-            fail(exc.format_message(), exc.exit_code, to_stderr=False)
-            raise
+        except USAGE_ERRORS as exc:  # a bad option or value: one line in gpudiag's words, exit 2
+            name = f"gpudiag {command}" if command in SUBCOMMANDS else "gpudiag"
+            raise fail(f"{params.usage_line(exc)} ({name} --help)", EXIT_USAGE, prefix=name) from None
         except Exception as exc:  # a bug in gpudiag: still no traceback unless asked for
             # Typer's (or click's, in older Typer) own exceptions carry usage errors and exits.
             if type(exc).__module__.startswith(("click", "typer")) or os.environ.get("GPUDIAG_DEBUG"):

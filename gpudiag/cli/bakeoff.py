@@ -98,6 +98,32 @@ HELP = _paragraphs("""
     """)
 
 
+# The man page's EXAMPLES and EXIT STATUS (gpudiag.manpages); 130, 141, 143 and 129 are worded there.
+MAN_EXAMPLES = (
+    (
+        "gpudiag bakeoff model.py",
+        "every torch.compile mode, then the knobs the workload calls for, each in a clean process",
+    ),
+    ("gpudiag bakeoff model.py --modes default,max-autotune --quick", "two modes with short timing budgets"),
+    ("gpudiag bakeoff model.py --output run.json", "the JSON document, rewritten after every measurement"),
+    (
+        "gpudiag bakeoff model.py --baseline run.json --max-regression 5",
+        "a CI gate: fail when a row is over 5% slower than an earlier run",
+    ),
+    (
+        "timeout 3600 gpudiag bakeoff model.py --output run.json",
+        "stopped by SIGTERM: exit 143, the partial report kept",
+    ),
+)
+MAN_EXIT_STATUS = {
+    0: "the bake-off ran and every gate passed.",
+    1: "every mode failed, or a gate failed (one line per failed gate).",
+    2: "bad input: a missing script, no workload found, the script raising or exiting, bad options, "
+    "--device cuda without a GPU, an unusable --output or --baseline.",
+}
+MAN_SIGNALS = (130, 141, 143, 129)
+
+
 @app.command("bakeoff", help=HELP)
 def bakeoff_command(
     script: Path = typer.Argument(

@@ -57,6 +57,26 @@ CHECK_TILES_HELP = (
 )
 
 
+# The man page's EXAMPLES and EXIT STATUS (gpudiag.manpages); 130, 141, 143 and 129 are worded there.
+MAN_EXAMPLES = (
+    ("gpudiag check-tiles 128x256x64:3@8 --gpu 'RTX 4090'", "does one config fit a GPU you do not have"),
+    ("gpudiag check-tiles 128x128x64:4@4 --dtype fp8 --arch sm_120", "an fp8 config on an architecture"),
+    ("gpudiag check-tiles 128x256x64:3@8 --exact --arch sm_90", "the Triton compiler's own answer, on a CPU"),
+    ("gpudiag check-tiles --from-inductor --gpu l4", "the matmul candidates the installed inductor would autotune"),
+    ("gpudiag check-tiles --file configs.json --json", "a file of configs, as JSON for a script or a CI gate"),
+    (
+        "gpudiag check-tiles --from-triton-cache --arch sm_80,sm_89 --gpu 'RTX 4090'",
+        "every kernel of a Triton cache, recompiled for each target",
+    ),
+)
+MAN_EXIT_STATUS = {
+    0: "every config fits (every cache kernel launches on every target).",
+    1: "a config does not fit, cannot launch or cannot compile (a CI gate).",
+    2: "bad input (a malformed tile, an unknown GPU), a bad option, or no GPU and no target named.",
+}
+MAN_SIGNALS = (130, 141, 143, 129)
+
+
 def man_sections() -> dict[str, list[str]]:
     """The man page's sections beyond the help: the assumptions each model makes (from the core)."""
     from gpudiag.tiles import check as core

@@ -6,6 +6,25 @@ import typer
 
 from gpudiag.cli.app import app
 
+# The man page's EXAMPLES and EXIT STATUS (gpudiag.manpages); 130, 141, 143 and 129 are worded there.
+MAN_EXAMPLES = (
+    ("gpudiag info", "every visible GPU: identity, kernel-tuning limits, memory, live state, torch.compile verdicts"),
+    (
+        "gpudiag info --gpu 'RTX 4090'",
+        "a GPU from the catalogue, on a machine without one; each value names its source",
+    ),
+    ("gpudiag info --gpu h100,'rtx 4090'", "only what differs for kernel tuning between two GPUs, side by side"),
+    ("gpudiag info --index 0 --gpu h100", "this machine's GPU 0 beside an H100: will configs tuned here carry over?"),
+    ("gpudiag info --json | jq '.devices[0].smem_per_block_optin_bytes'", "one limit, for a script"),
+    ("gpudiag info --list-gpus", "every GPU the catalogue knows, with the names it answers to"),
+)
+MAN_EXIT_STATUS = {
+    0: "the report was printed.",
+    2: "usage error or bad input (an unknown GPU name), or no GPU visible (the report still shows the "
+    "software stack and why).",
+}
+MAN_SIGNALS = (130, 141, 143, 129)
+
 
 @app.command("info")
 def info_command(

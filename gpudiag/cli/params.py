@@ -101,7 +101,22 @@ def install(command: Any) -> Any:
     return command
 
 
+def _argument_words(param: Any) -> None:
+    """An argument shown by its metavar only: "TEXT", not "TEXT <str>"; "[TILE...]", not "[TILE...]...";
+    "SCRIPT", not "{SCRIPT}" (Typer 0.22+ prints Python's type and braces)."""
+    if getattr(param, "param_type_name", "") != "argument" or not hasattr(param, "_usage_display_name"):
+        return
+    name = param.metavar or (param.name or "").upper()
+    if param.nargs != 1 and not name.endswith("..."):
+        name += "..."
+    usage = name if param.required else f"[{name}]"
+    param.display_type_rich = lambda ctx=None, **kw: ""
+    param._usage_display_name = lambda: usage
+    param._rich_display_name = lambda: name
+
+
 def _install(param: Any) -> None:
+    _argument_words(param)
     descriptor = getattr(param, "type_descriptor", None)
     if descriptor is None or getattr(param, "_runtime_param", "absent") is not None:
         return  # not a Typer parameter with the coercion hook, or already given one
@@ -119,3 +134,34 @@ def _install(param: Any) -> None:
         return
     convert, words = _KINDS[leaf]
     param._runtime_param = PlainCoercion(convert, words, getattr(info, "min", None), getattr(info, "max", None))
+
+
+def usage_line(exc: Any) -> str:
+    """A click/Typer usage error as one gpudiag sentence, without click's "Usage:" block or Python
+    and pydantic words: "no option --frob; did you mean --jobs?"."""
+    import re
+
+    kind = type(exc).__name__
+    message = str(getattr(exc, "message", "") or exc).strip()
+    if isinstance(exc, WordedBadParameter):
+        return message
+    if kind == "NoSuchOption":
+        possible = sorted(getattr(exc, "possibilities", None) or ())
+        guess = f"; did you mean {' or '.join(possible[:3])}?" if possible else ""
+        return f"no option {exc.option_name}{guess}"
+    if kind == "BadOptionUsage" and "requires an argument" in message:
+        return f"{exc.option_name} needs a value"
+    if kind == "MissingParameter":
+        param = getattr(exc, "param", None)
+        return f"missing {option_label(param)}" if param is not None else "a required argument is missing"
+    if kind == "BadParameter":
+        param = getattr(exc, "param", None)
+        where = option_label(param) if param is not None else (getattr(exc, "param_hint", None) or "a value")
+        return f"bad value for {where}: {message}"
+    if m := re.match(r"No such command '(.+?)'\.(?: Did you mean '(.+?)'\?)?", message):
+        guess = f"; did you mean {m.group(2)}?" if m.group(2) else ""
+        return f"no command {m.group(1)!r}{guess}"
+    if m := re.match(r"Got unexpected extra argument(?:s|\(s\))? \((.+)\)", message):
+        return f"unexpected argument{'s' if ' ' in m.group(1) else ''} {m.group(1)}"
+    first = message.splitlines()[0] if message else kind
+    return first[:1].lower() + first[1:].rstrip(".")
