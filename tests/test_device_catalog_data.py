@@ -48,6 +48,7 @@ VALUE_FIELDS = (
     "l2_bytes",
     "memory_gib",
     "memory_bus_width_bits",
+    "memory_clock_max_mhz",
     "memory_bandwidth_gbps",
     "bf16_dense_tflops",
     *catalog.CC_LIMIT_FIELDS,
@@ -58,6 +59,7 @@ GPU_KNOWN_FIELDS = set(GPU_REQUIRED) | {
     "l2_bytes",
     "memory_gib",
     "memory_bus_width_bits",
+    "memory_clock_max_mhz",
     "memory_bandwidth_gbps",
     "bf16_dense_tflops",
     "notes",
@@ -402,3 +404,18 @@ def test_h200_row_is_the_live_h200():
                         checked += 1
     assert checked >= 14
     assert doc["cuda"]["name"] in row["nvml_names"]
+
+
+def test_memory_clock_and_bus_give_the_bandwidth():
+    """A memory clock (deviceQuery's, half the data rate) x 2 x the bus equals the row's bandwidth; on
+    GB10's LPDDR5x deviceQuery's clock is the data rate itself (8533 MHz for LPDDR5x-8533)."""
+    data_rate_clock = {"dgx-spark-gb10"}
+    checked = 0
+    for row in catalog.gpu_rows():
+        d = row.data
+        if d.get("memory_clock_max_mhz") and d.get("memory_bus_width_bits") and d.get("memory_bandwidth_gbps"):
+            rate = 1 if row.key in data_rate_clock else 2
+            derived = d["memory_bus_width_bits"] / 8 * d["memory_clock_max_mhz"] * rate / 1000
+            assert abs(derived - d["memory_bandwidth_gbps"]) / d["memory_bandwidth_gbps"] < 0.03, (row.key, derived)
+            checked += 1
+    assert checked >= 20

@@ -32,9 +32,39 @@ def _console_class() -> type:
     return ReportConsole
 
 
+class _NoTrailingSpaces:
+    """A text stream that drops the spaces rich pads lines with (panels, table cells) before each
+    newline: piped output carries none. A terminal gets rich's output as it is."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+        self._pending = ""
+
+    def write(self, text: str) -> int:
+        lines = (self._pending + text).split("\n")
+        self._pending = lines.pop()
+        if lines:
+            self._stream.write("\n".join(line.rstrip(" ") for line in lines) + "\n")
+        return len(text)
+
+    def flush(self) -> None:
+        if self._pending:
+            self._stream.write(self._pending)
+            self._pending = ""
+        self._stream.flush()
+
+    def __getattr__(self, name: str) -> Any:  # isatty, fileno, encoding: the stream's own
+        return getattr(self._stream, name)
+
+
 def console(file=None) -> Console:
     # Created per call so that Typer's test runner, which swaps sys.stdout, captures the output.
-    return _console_class()(file=file or sys.stdout, highlight=False, soft_wrap=False)
+    stream = file or sys.stdout
+    try:
+        terminal = stream.isatty()
+    except (AttributeError, ValueError):
+        terminal = False
+    return _console_class()(file=stream if terminal else _NoTrailingSpaces(stream), highlight=False, soft_wrap=False)
 
 
 def _default(obj: Any) -> Any:
@@ -109,6 +139,8 @@ def fmt(value: Any, unit: str = "") -> str:
         return "n/a"
     if isinstance(value, bool):
         return "yes" if value else "no"
-    if isinstance(value, float):
+    if isinstance(value, int):
+        value = f"{value:,}"  # registers / SM 65,536
+    elif isinstance(value, float):
         value = f"{value:g}"
     return f"{value}{(' ' + unit) if unit else ''}"

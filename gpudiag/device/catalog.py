@@ -380,6 +380,7 @@ def facts_from_row(row: GpuRow) -> DeviceFacts:
         "l2_bytes",
         "memory_gib",
         "memory_bus_width_bits",
+        "memory_clock_max_mhz",
         "memory_bandwidth_gbps",
         "bf16_dense_tflops",
         *CC_LIMIT_FIELDS,
