@@ -139,3 +139,42 @@ def test_unknown_names_the_closest_rows():
 def test_cli_full_width_name(cli, no_gpu):
     r = cli("info", "--gpu", "Ｈ１００", "--json")
     assert r.exit_code == 0 and '"catalogue_key": "h100-sxm"' in r.stdout
+
+
+@pytest.mark.parametrize(
+    "typed, first",
+    [
+        ("B150", ["NVIDIA B200", "NVIDIA B300 (Blackwell Ultra, HGX B300)"]),
+        ("H300", ["NVIDIA H200 NVL", "NVIDIA H200 SXM 141GB"]),
+        ("RTX 5095", ["NVIDIA GeForce RTX 5090"]),
+        ("RTX 3095 laptop", ["NVIDIA GeForce RTX 3080 Laptop GPU"]),
+        ("GB400", ["NVIDIA GB300 (Blackwell Ultra GPU in Grace Blackwell Ultra Superchip)"]),
+    ],
+)
+def test_closest_prefers_the_same_line_and_generation(typed, first):
+    assert catalog.closest_names(typed)[: len(first)] == first
+
+
+def test_b100_is_named_with_its_architecture_and_same_architecture_models():
+    with pytest.raises(GpudiagError) as exc:
+        catalog.lookup("B100")
+    words = exc.value.message
+    assert "NVIDIA B100 (Blackwell, sm_100)" in words and "--gpu sm_100" in words and "NVIDIA B200" in words
+    assert "V100" not in words and "A100" not in words
+
+
+@pytest.mark.parametrize(
+    "typed, key",
+    [
+        ("V100S", "v100s-pcie-32gb"),
+        ("Tesla V100S-PCIE-32GB", "v100s-pcie-32gb"),
+        ("A16", "a16"),
+        ("T4G", "t4"),
+        ("GB300", "gb300"),
+        ("RTX PRO 6000 Blackwell Max-Q", "rtx-pro-6000-blackwell-max-q"),
+        ("NVIDIA RTX PRO 6000 Blackwell Max-Q Workstation Edition", "rtx-pro-6000-blackwell-max-q"),
+        ("rtx pro 6000", "rtx-pro-6000-blackwell"),
+    ],
+)
+def test_names_users_type(typed, key):
+    assert catalog.lookup(typed).catalogue_key == key
