@@ -41,3 +41,22 @@ def test_piped_output_has_no_trailing_spaces(cli, no_gpu, args):
         r = cli(*args, env={"COLUMNS": width})
         assert r.exit_code == 0
         assert [line for line in r.stdout.splitlines() if line != line.rstrip(" ")] == []
+
+
+def test_quoted_names_are_never_broken_at_80_columns(cli, no_gpu):
+    """'NVIDIA GeForce RTX 4090' in a cited source stays on one line, in every catalogue report."""
+    import re
+
+    for row in catalog.gpu_rows():
+        narrow = cli("info", "--gpu", row.key, env={"COLUMNS": "80"}).stdout
+        wide = cli("info", "--gpu", row.key, env={"COLUMNS": "400"}).stdout
+        assert max(len(line) for line in narrow.splitlines()) <= 80, row.key
+        for quoted in set(re.findall(r"'[^'\n]{1,40}'", wide)):
+            assert quoted in narrow, (row.key, quoted)
+
+
+def test_a_config_label_is_never_broken_at_80_columns(cli, no_gpu):
+    args = ["check-tiles", "128x256x64:3@8", "64x64x32:2@4", "--gpu", "h100", "--regs", "128", "--shape", "4096x4096x4096"]
+    narrow = cli(*args, env={"COLUMNS": "80"}).stdout
+    for label in ("128x256x64:3@8", "64x64x32:2@4"):
+        assert label in narrow

@@ -395,7 +395,12 @@ def verdict_table(report: CheckReport, verdicts: list[TileVerdict], title: str |
     if report.exact:
         cols += ["regs", "spill"]
     for c in cols:
-        table.add_column(c, justify="left" if c in ("config", "dtype", "fits", "limit") else "right", overflow="fold")
+        table.add_column(
+            c,
+            justify="left" if c in ("config", "dtype", "fits", "limit") else "right",
+            overflow="fold",
+            no_wrap=c == "config",  # a config label is never broken (128x256x64:3@8)
+        )
     for v in verdicts:
         occ = v.occupancy
         row = (
@@ -447,7 +452,7 @@ def waves_tables(report: CheckReport, verdicts: list[TileVerdict], width: int) -
     def table(title: str, cols: tuple[str, ...]) -> Table:
         tab = _table(title=title, title_justify="left")
         for c in cols:
-            tab.add_column(c, justify="left" if c == "config" else "right", overflow="fold")
+            tab.add_column(c, justify="left" if c == "config" else "right", overflow="fold", no_wrap=c == "config")
         return tab
 
     if width >= WAVES_ONE_TABLE_WIDTH:

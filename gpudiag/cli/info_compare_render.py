@@ -9,7 +9,7 @@ from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
-from gpudiag.cli.output import console, fmt_bytes_exact
+from gpudiag.cli.output import console, fmt_bytes_exact, wrapped
 from gpudiag.info.compare import CompareReport, Row
 
 
@@ -65,5 +65,5 @@ def render(report: CompareReport) -> None:
     if report.same:
         con.print(Text(f"The same on all: {', '.join(_label(r, report) for r in report.same)}.", style="dim"))
     for note in report.notes:
-        con.print(Text(f"- {note}"))
+        con.print(wrapped([(f"- {note}", None)], con.width, indent=2))
     con.print(Text("Each value's source (live, datasheet, third-party, derived, cc table): --json.", style="dim"))

@@ -9,7 +9,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from gpudiag.cli.output import console, fmt, fmt_bytes, fmt_bytes_exact
+from gpudiag.cli.output import console, fmt, fmt_bytes, fmt_bytes_exact, wrapped
 from gpudiag.device.facts import DeviceFacts
 from gpudiag.info import report as core
 
@@ -230,7 +230,7 @@ def _no_device(nd: core.NoDevice) -> Panel:
     )
 
 
-def _sources(f: DeviceFacts) -> Group | None:
+def _sources(f: DeviceFacts, width: int) -> Group | None:
     """The catalogue sources behind this report's values, numbered as the values cite them."""
     cited = {ev["source"] for ev in f.evidence.values()}
     shown = [(i, s) for i, s in enumerate(f.catalogue_sources) if not f.is_live or i in cited]
@@ -239,8 +239,14 @@ def _sources(f: DeviceFacts) -> Group | None:
     lines = [Text("catalogue sources", style="bold")]
     for i, s in shown:
         lines.append(
-            Text.assemble(
-                (f"[{i + 1}] {s['kind']}", "cyan"), (f" ({s['row']}: {', '.join(s['fields'])})", "dim"), f" {s['text']}"
+            wrapped(
+                [
+                    (f"[{i + 1}] {s['kind']}", "cyan"),
+                    (f" ({s['row']}: {', '.join(s['fields'])})", "dim"),
+                    (f" {s['text']}", None),
+                ],
+                width,
+                indent=4,
             )
         )
     return Group(*lines)
@@ -267,8 +273,8 @@ def render(report: core.InfoReport) -> None:
         con.print(Columns(panels, equal=False, expand=False))
         con.print(_verdicts(d))
         for note in f.notes:
-            con.print(Text(f"note: {note}", style="dim"))
-        sources = _sources(f)
+            con.print(wrapped([(f"note: {note}", "dim")], con.width, indent=6))
+        sources = _sources(f, con.width)
         if sources is not None:
             con.print(sources)
     if report.no_device is not None:
@@ -296,4 +302,4 @@ def render(report: core.InfoReport) -> None:
                     )
                 )
     for note in report.notes:
-        con.print(Text(note, style="dim"))
+        con.print(wrapped([(note, "dim")], con.width))

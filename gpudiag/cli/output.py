@@ -5,12 +5,14 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
+import re
 import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from rich.console import Console
+    from rich.text import Text
 
 KIB, MIB, GIB = 1 << 10, 1 << 20, 1 << 30
 
@@ -105,6 +107,39 @@ def finish(report: Report, json_out: bool, render: Callable[[Any], None]) -> Non
         typer.echo(f"gpudiag: {line}", err=True)
     if report.exit_code:
         raise typer.Exit(report.exit_code)
+
+
+QUOTED_NAME = re.compile(r"'[^'\n]{1,40}'")  # 'NVIDIA GeForce RTX 4090', 'rtx 4090 laptop': a name, kept whole
+
+
+def wrapped(segments: list[tuple[str, str | None]], width: int, indent: int = 0) -> Text:
+    """Styled text wrapped at spaces to ``width``, later lines indented by ``indent``, where a quoted
+    name ('NVIDIA GeForce RTX 4090') is never broken across lines (rich wraps at any space)."""
+    import textwrap
+
+    from rich.text import Text
+
+    plain = "".join(text for text, _ in segments)
+    styles: list[str | None] = [style for text, style in segments for _ in text]
+    kept = QUOTED_NAME.sub(lambda m: m.group(0).replace(" ", "\x00"), plain)
+    lines = textwrap.wrap(
+        kept,
+        width=max(width, indent + 20),
+        subsequent_indent=" " * indent,
+        break_long_words=False,
+        break_on_hyphens=False,
+    )
+    out = Text()
+    pos = 0
+    for n, line in enumerate(lines):
+        body = line[indent:] if n else line
+        start = kept.find(body, pos)
+        if n:
+            out.append("\n" + " " * indent)
+        for i, ch in enumerate(body):
+            out.append(" " if ch == "\x00" else ch, style=styles[start + i] if start >= 0 else None)
+        pos = start + len(body) if start >= 0 else pos
+    return out
 
 
 def emit_json(document: Any) -> None:
