@@ -96,9 +96,9 @@ def _page(cmd, name: str, see_also: list[str], module: str | None = None) -> str
         f"{_esc(name)} \\- {_esc(summary)}",
         ".SH SYNOPSIS",
     ]
-    from gpudiag.cli import params
+    from gpudiag.cli import params as cli_params
 
-    params.install(cmd)  # arguments shown as the help shows them (SCRIPT, [TILE...])
+    cli_params.install(cmd)  # arguments shown as the help shows them (SCRIPT, [TILE...])
     usage = " ".join(cmd.collect_usage_pieces(typer.Context(cmd, info_name=name)))
     out.append(f".B {_esc(name.replace('-', ' ', 1) if name != 'gpudiag' else name)}\n{_esc(usage)}")
     out.append(".SH DESCRIPTION")
@@ -153,13 +153,14 @@ def generate() -> dict[str, str]:
     app = full_app()
 
     group = typer.main.get_command(app)
-    subs = sorted(group.commands)
+    commands = group.commands  # type: ignore[attr-defined]  # a click Group: the app has a callback
+    subs = sorted(commands)
     names = ["gpudiag"] + [f"gpudiag-{s}" for s in subs]
     pages = {"gpudiag.1": _page(group, "gpudiag", [n for n in names if n != "gpudiag"])}
     for s in subs:
         page_name = f"gpudiag-{s}"
         pages[f"{page_name}.1"] = _page(
-            group.commands[s], page_name, [n for n in names if n != page_name], SUBCOMMAND_MODULES[s]
+            commands[s], page_name, [n for n in names if n != page_name], SUBCOMMAND_MODULES[s]
         )
     return pages
 

@@ -43,7 +43,7 @@ def test_attribute_numbers_agree_with_the_driver_module():
 
 
 def test_h200_facts_give_the_catalogue_row():
-    mod, row, checks = _row()
+    _mod, row, checks = _row()
     assert row["key"] == "h200" and row["nvml_names"] == ["NVIDIA H200"] and row["compute_capability"] == "9.0"
     # the two fields the lead's first version lost (they were looked up by a cuda-bindings name)
     assert "smem_per_block_bytes: live 49152" in " ".join(checks) and "regs_per_block: live 65536" in " ".join(checks)

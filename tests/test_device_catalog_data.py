@@ -183,7 +183,7 @@ def test_gpu_row_fields(row):
         if field in row:
             assert isinstance(row[field], (int, float)) and row[field] > 0
     # Volta/Turing have no BF16 tensor cores: the field must be absent and the row must say why
-    major, minor = _cc_key(row["compute_capability"])
+    major, _ = _cc_key(row["compute_capability"])
     if major == 7:
         assert "bf16_dense_tflops" not in row
         assert "BF16" in row.get("notes", "")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
-FAKE_TORCH = '''
+FAKE_TORCH = """
 import sys, warnings
 print("A module that was compiled using NumPy 1.x cannot be run in NumPy 2.0.0 as it may crash.", file=sys.stderr)
 warnings.warn("Failed to initialize NumPy: _ARRAY_API not found (Triggered internally at tensor_numpy.cpp:84.)")
@@ -23,7 +23,7 @@ class cuda:
     @staticmethod
     def is_available():
         return False
-'''
+"""
 
 
 def test_numpy_warning_named_in_the_report_not_on_stderr(tmp_path):

@@ -56,7 +56,17 @@ def test_quoted_names_are_never_broken_at_80_columns(cli, no_gpu):
 
 
 def test_a_config_label_is_never_broken_at_80_columns(cli, no_gpu):
-    args = ["check-tiles", "128x256x64:3@8", "64x64x32:2@4", "--gpu", "h100", "--regs", "128", "--shape", "4096x4096x4096"]
+    args = [
+        "check-tiles",
+        "128x256x64:3@8",
+        "64x64x32:2@4",
+        "--gpu",
+        "h100",
+        "--regs",
+        "128",
+        "--shape",
+        "4096x4096x4096",
+    ]
     narrow = cli(*args, env={"COLUMNS": "80"}).stdout
     for label in ("128x256x64:3@8", "64x64x32:2@4"):
         assert label in narrow

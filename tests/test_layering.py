@@ -104,9 +104,9 @@ def test_shared_packages_import_no_command():
 def test_commands_import_each_other_only_through_a_link_module():
     def rule(module, imported):
         mine, theirs = _layer(module), _layer(imported)
-        if mine in COMMANDS and imported.startswith("gpudiag.") and theirs in COMMANDS and theirs != mine:
-            if theirs not in LINKS.get(module, set()):
-                return f"{mine} may use {theirs} only through a module named in tests/test_layering.py LINKS"
+        crosses = mine in COMMANDS and imported.startswith("gpudiag.") and theirs in COMMANDS and theirs != mine
+        if crosses and theirs not in LINKS.get(module, set()):
+            return f"{mine} may use {theirs} only through a module named in tests/test_layering.py LINKS"
         return None
 
     assert _violations(rule) == []

@@ -108,7 +108,7 @@ def test_equal_to_the_compiler_in_each_set(rows, which):
 def agreement_table() -> dict:
     """Equal / compiled per Triton version, set and architecture (the table in docs/BENCHMARKS.md)."""
     out: dict = defaultdict(lambda: defaultdict(dict))
-    for name, table in TABLES.items():
+    for table in TABLES.values():
         for which in ("tuning", "held-out-inductor", "held-out-arch"):
             for cc in sorted({r["cc"] for r in table["rows"] if r["set"] == which}):
                 out[table["meta"]["triton"]][which][f"sm_{cc}"] = _agreement(

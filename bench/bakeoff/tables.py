@@ -12,7 +12,8 @@ def ms(x):
 
 
 for path in sys.argv[1:]:
-    d = json.load(open(path))
+    with open(path) as fh:
+        d = json.load(fh)
     print(f"#### `{d['settings']['script'].split('/')[-1]}` ({'complete' if d['complete'] else 'interrupted'})\n")
     summary = {w["workload"]: w for w in d["summary"]["workloads"]}
     for wl in d["workloads"]:

@@ -30,6 +30,7 @@ import os
 import platform
 import sys
 import time
+from typing import ClassVar
 
 TILES = [
     (16, 16, 16),
@@ -143,7 +144,7 @@ def compile_one(spec: dict) -> dict:
 class Driver:
     """The handful of libcuda calls this needs, through ctypes (the process already has a context)."""
 
-    FUNC_ATTRS = {
+    FUNC_ATTRS: ClassVar[dict[str, int]] = {
         "max_threads_per_block": 0,
         "static_shared_bytes": 1,
         "const_bytes": 2,
@@ -153,7 +154,7 @@ class Driver:
         "binary_version": 6,
         "max_dynamic_shared_bytes": 8,
     }
-    DEV_ATTRS = {
+    DEV_ATTRS: ClassVar[dict[str, int]] = {
         "max_threads_per_block": 1,
         "regs_per_block": 12,
         "sm_count": 16,

@@ -21,7 +21,7 @@ ERROR_SCHEMA_ID = "gpudiag.error/1"
 CLICK = typer.BadParameter.__module__.rsplit(".", 1)[0]
 
 
-def _usage_error_types() -> tuple[type, ...]:
+def _usage_error_types() -> tuple[type[Exception], ...]:
     """click's UsageError, from the click this Typer uses (never importing the other one)."""
     return tuple(c for c in typer.BadParameter.__mro__ if c.__name__ == "UsageError")
 
@@ -122,7 +122,7 @@ def _keep_hyphenated_words_whole() -> None:
             module = importlib.import_module(name)
         except ImportError:
             continue
-        base = module.TextWrapper
+        base = getattr(module, "TextWrapper")  # noqa: B009 - a module attribute mypy cannot see
         if getattr(base, "keeps_hyphenated_words", False):
             continue
 
@@ -133,7 +133,7 @@ def _keep_hyphenated_words_whole() -> None:
                 kwargs["break_on_hyphens"] = False
                 super().__init__(*args, **kwargs)
 
-        module.TextWrapper = TextWrapper
+        setattr(module, "TextWrapper", TextWrapper)  # noqa: B010
 
 
 _keep_hyphenated_words_whole()

@@ -306,7 +306,7 @@ class _ProgressView:
 
     def __init__(self, err: Console) -> None:
         self.err = err
-        self.status = None
+        self.status: Any = None  # rich's Status while a bake-off runs
         self.t0 = time.monotonic()
 
     def begin(self, bake: Bakeoff) -> None:
@@ -488,13 +488,13 @@ def bar_chart(con: Console, rows: list[ModeResult], winner: str | None) -> None:
     stacked = bar_w < BAR_WIDTH // 2  # long labels: each on its own line above its bar
     if stacked:
         bar_w = min(BAR_WIDTH, con.width - value_w - 3)
-    top = max(r.per_call_ms for r in timed)
+    top = max(r.per_call_ms or 0.0 for r in timed)  # every timed row has one
     t = Table.grid(padding=(0, 1))
     for _ in range(1 if stacked else 2):
         t.add_column(no_wrap=True)
     t.add_column(no_wrap=True, justify="right")
     for r in timed:
-        n = max(1, round(bar_w * r.per_call_ms / top))
+        n = max(1, round(bar_w * (r.per_call_ms or 0.0) / top))
         colour = "green" if r.label == winner else ("red" if r.status == "mismatch" else "cyan")
         bar = f"[{colour}]{'█' * n}[/{colour}]{' ' * (bar_w - n)}"
         if stacked:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich import box
@@ -289,7 +289,7 @@ class _Progress:
     def __init__(self) -> None:
         self.start = time.monotonic()
         self.terminal = sys.stderr.isatty()
-        self.bar = None
+        self.bar: Any = None  # a rich Progress, made on first use
         self.tasks: dict[str, int] = {}
         self.last_line = float("-inf")
 
@@ -428,6 +428,7 @@ WAVES_ONE_TABLE_WIDTH = 110  # narrower consoles get the one-block-per-SM figure
 
 def waves_tables(report: CheckReport, verdicts: list[TileVerdict], width: int) -> list[Table]:
     s, t = report.shape, report.target
+    assert s is not None  # waves are shown only with --shape
     title = f"{s.m}x{s.n}x{s.k}" + (f" x {report.groups} groups" if report.groups > 1 else "") + f" on {t.sm_count} SMs"
     occ_cols = ("config", "tiles", "blk/SM", "grid", "waves", "last", "eff.")
     one_cols = ("waves 1/SM", "fewest SMs", "K iters")
@@ -517,6 +518,7 @@ def _problem_lines(report: CheckReport, verdicts: list[TileVerdict]) -> list[str
         if v.status == CANNOT_COMPILE:
             out.append(f"  [red]cannot compile:[/red] {where}: {escape(v.cannot_compile or '')}")
         elif v.status == DOES_NOT_FIT:
+            assert v.needed_bytes is not None and v.margin_bytes is not None  # a config that does not fit has both
             out.append(
                 f"  [red]does not fit:[/red] {where} needs {v.needed_bytes:,} B, {-v.margin_bytes:,} B "
                 f"over {limit:,}; largest stage count that fits: {v.largest_stages_that_fit}"
@@ -557,7 +559,7 @@ def _cutlass_lines(report: CheckReport, verdicts: list[TileVerdict]) -> list[str
             out.append(f"  stage counts that fit {limit:,} B, depending on the epilogue: {', '.join(maybe)}")
         else:
             out.append(f"  stage counts that fit {limit:,} B: {', '.join(fitting) or 'none'}")
-        if c.auto_stages_fit is False:
+        if c.auto_stages_fit is False and c.auto_stages_launch_bytes is not None:
             out.append(
                 f"  [red]the builder's own pick ({c.auto_stages} stages, {c.auto_stages_launch_bytes:,} B) "
                 f"does not fit this device: {c.auto_stages_launch_bytes - limit:,} B over[/red]"

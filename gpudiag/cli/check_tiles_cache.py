@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 import textwrap
 import time
+from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
@@ -82,7 +83,7 @@ class _ProgressOnStderr:
     def __init__(self) -> None:
         self.err = Console(stderr=True, highlight=False)
         self.bar: Progress | None = None
-        self.task = None
+        self.task: Any = None  # the bar's TaskID
         self.last_line = 0.0
         self.started = False
 
@@ -345,8 +346,8 @@ def render(report: CacheCheckReport) -> None:
         f"launch on every target: {every} of {_n(len(cache.kernels), 'kernel')}",
         "green" if report.all_launch else "red",
     )
-    for s in cache.skipped:
-        _say(con, f"skipped {s.folder[:16]}{' ' + s.name if s.name else ''}: {s.reason}", "yellow")
+    for skip in cache.skipped:
+        _say(con, f"skipped {skip.folder[:16]}{' ' + skip.name if skip.name else ''}: {skip.reason}", "yellow")
     src = "compiled now" if report.cached == 0 else f"compiled now, {report.cached} from gpudiag's cache"
     _say(con, f"{report.compiled} {src}; {report.wall_s:.1f} s with {report.jobs} parallel compiles", "dim")
     for note in report.notes:

@@ -194,7 +194,8 @@ def families() -> tuple[Family, ...]:
 
 
 def cc_limits(cc: tuple[int, int]) -> CCLimits | None:
-    return cc_table().get(tuple(cc))
+    major, minor = cc  # a list from JSON is a tuple here
+    return cc_table().get((int(major), int(minor)))
 
 
 @functools.lru_cache(maxsize=1)
@@ -242,7 +243,7 @@ def lookup(query: str) -> DeviceFacts:
             f"--gpu {shown(query)} is {family.name}: outside what gpudiag covers, which is "
             "NVIDIA GPUs of compute capability 7.0 (Volta) and newer"
         )
-    if family is not None:
+    if family is not None and family.compute_capability is not None:  # covered: the data file gives one
         sm = f"sm_{family.compute_capability[0]}{family.compute_capability[1]}"
         same_arch = [name for name in closest_names(query) if lookup_row_cc(name) == family.compute_capability]
         closest = f"; the catalogue's closest {sm} models: {', '.join(same_arch)}" if same_arch else ""
@@ -339,7 +340,7 @@ def closest_names(query: str, n: int = 5) -> list[str]:
     same_line: dict[str, tuple[bool, bool, int]] = {}
     overlap: dict[str, int] = {}
     spelled: dict[str, str] = {}
-    for row, name, ws in _name_index():
+    for row, _name, ws in _name_index():
         shared = len(words & (set(ws) - names.BRAND))
         overlap[row.name] = max(overlap.get(row.name, 0), shared)
         spelled.setdefault(" ".join(ws), row.name)

@@ -8,6 +8,7 @@ inductor's own ``is_big_gpu`` for each device.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass
@@ -33,7 +34,7 @@ class TorchView:
     import_warnings: list[str] = field(default_factory=list)  # what importing torch printed or warned
 
 
-def _import_torch() -> tuple[object | None, list[str], str | None]:
+def _import_torch() -> tuple[Any, list[str], str | None]:
     """torch, and what importing it said, kept out of gpudiag's stderr.
 
     A torch built against NumPy 1.x under NumPy 2.x prints NumPy's long compatibility notice and
@@ -46,12 +47,12 @@ def _import_torch() -> tuple[object | None, list[str], str | None]:
     said = io.StringIO()
     with warnings.catch_warnings(record=True) as caught, contextlib.redirect_stderr(said):
         warnings.simplefilter("always")
+        torch: Any = None
+        error: str | None = None
         try:
             import torch
         except Exception as exc:  # ImportError, or a broken install raising anything
-            torch, error = None, f"import torch failed: {type(exc).__name__}: {exc}"
-        else:
-            error = None
+            error = f"import torch failed: {type(exc).__name__}: {exc}"
     lines = [str(w.message).splitlines()[0] for w in caught]
     if said.getvalue().strip() and not lines:
         lines.append(said.getvalue().strip().splitlines()[0])

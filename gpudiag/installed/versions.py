@@ -39,7 +39,9 @@ def _dist_info_version(module: str, dist: str) -> str | None:
         return None
     prefix = dist.replace("-", "_").lower() + "-"
     try:
-        infos = [p for p in root.parent.iterdir() if p.name.endswith(".dist-info") and p.name.lower().startswith(prefix)]
+        infos = [
+            p for p in root.parent.iterdir() if p.name.endswith(".dist-info") and p.name.lower().startswith(prefix)
+        ]
     except OSError:
         return None
     if len(infos) != 1:
@@ -64,7 +66,7 @@ def package_dir(module: str) -> Path | None:
         return None
     if spec is None or not spec.submodule_search_locations:
         return None
-    return Path(list(spec.submodule_search_locations)[0])
+    return Path(next(iter(spec.submodule_search_locations)))
 
 
 def source_text(module: str, relative: str) -> str | None:

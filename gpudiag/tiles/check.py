@@ -401,6 +401,10 @@ def _apply_exact(items: list[_Item], target: Target, req: CheckRequest, progress
     assert cc is not None
     todo = [it for it in items if it.tile is not None]
 
+    def tile_of(it: _Item) -> est.MatmulTile:
+        assert it.tile is not None  # todo holds only the items with a Triton tile
+        return it.tile
+
     def job(t: est.MatmulTile, stages: int) -> exact_mod.ExactJob:
         return exact_mod.job_for(t.block_m, t.block_n, t.block_k, stages, t.warps, t.a, t.b, t.a_layout, t.b_layout, cc)
 
@@ -408,7 +412,7 @@ def _apply_exact(items: list[_Item], target: Target, req: CheckRequest, progress
         cb = (lambda done, total: progress(what, done, total)) if progress is not None else None
         return exact_mod.run_exact(jobs, req.jobs, req.use_cache, cb)
 
-    for it, r in zip(todo, run([job(it.tile, it.tile.stages) for it in todo], "compiling")):
+    for it, r in zip(todo, run([job(tile_of(it), tile_of(it).stages) for it in todo], "compiling")):
         v = it.verdict
         v.exact = ExactInfo(
             r.shared_bytes, r.regs_per_thread, r.spills, r.error, r.error_summary, r.cached, round(r.compile_s, 3)
@@ -425,25 +429,26 @@ def _apply_exact(items: list[_Item], target: Target, req: CheckRequest, progress
     searching = [it for it in todo if it.verdict.exact and not it.verdict.exact.error]
     shared: dict[tuple[int, int], int | None] = {}  # (item, stages) -> compiled bytes (None: failed)
     for i, it in enumerate(searching):
-        shared[(i, it.tile.stages)] = it.verdict.exact.shared_bytes
+        assert it.verdict.exact is not None  # searching holds only compiled items
+        shared[(i, tile_of(it).stages)] = it.verdict.exact.shared_bytes
     cand = {i: min(max(it.verdict.largest_stages_that_fit or 0, 0), est.MAX_STAGES) for i, it in enumerate(searching)}
     done: dict[int, int] = {}
     while len(done) < len(searching):
         need = []
-        for i, it in enumerate(searching):
+        for i in range(len(searching)):
             if i in done:
                 continue
             for s in (cand[i], cand[i] + 1):
                 if 1 <= s <= est.MAX_STAGES and (i, s) not in shared:
                     need.append((i, s))
         if need:
-            for (i, s), r in zip(need, run([job(searching[i].tile, s) for i, s in need], "stage counts")):
+            for (i, s), r in zip(need, run([job(tile_of(searching[i]), s) for i, s in need], "stage counts")):
                 shared[(i, s)] = None if r.error else r.shared_bytes
         for i in range(len(searching)):
             if i in done:
                 continue
 
-            def fits(s: int) -> bool:
+            def fits(s: int, i: int = i) -> bool:
                 got = shared.get((i, s))
                 return got is not None and got <= limit
 
@@ -495,7 +500,7 @@ def _finish(v: TileVerdict, target: Target, req: CheckRequest, shape: Shape | No
             target.sm_count,
             req.groups,
             blocks,
-            blocks is not None and not occ.registers_known,
+            blocks is not None and occ is not None and not occ.registers_known,
         )
 
 
@@ -543,7 +548,7 @@ def _notes(
             if fam.name in fams:
                 notes.append(
                     f"{fam.name} builder: capacity {fam.capacity_bytes} B for the whole family "
-                    f"({', '.join('sm_%d' % x for x in fam.archs)}), not this device's limit; "
+                    f"({', '.join(f'sm_{x}' for x in fam.archs)}), not this device's limit; "
                     f"carveout: {fam.carveout_parts}"
                 )
                 sources.extend(fam.sources)

@@ -204,7 +204,7 @@ class CheckReport:
 
     def best_fits(self, n: int) -> list[TileVerdict]:
         """The ``n`` distinct fitting configs that keep the most output resident per SM (``resident_work``)."""
-        distinct = {}
+        distinct: dict[tuple[str, str, str], TileVerdict] = {}
         for v in self.verdicts:
             if v.status == FITS:
                 distinct.setdefault((v.display_spec, v.a_dtype, v.b_dtype), v)

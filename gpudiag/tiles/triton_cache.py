@@ -339,7 +339,10 @@ def read_cache(folder: str | os.PathLike[str] | None, name_filter: list[str] | N
         if not found:
             not_kernels += 1
         for r in found:
-            (kernels if isinstance(r, CachedKernel) else skipped).append(r)
+            if isinstance(r, CachedKernel):
+                kernels.append(r)
+            else:
+                skipped.append(r)
     total = len(kernels)
     if not kernels and not skipped:
         raise GpudiagError(
