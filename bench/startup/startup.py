@@ -13,7 +13,7 @@ Targets (issue 20):
 Without a GPU, `info`, the probe and live `check-tiles` exit 2 after finding none; their times are
 recorded but their targets are not judged.
 
-    python3 -m bench.startup.startup [--repeat 7] [--out F.json]
+    python3 -m bench.startup.startup [--repeat 7] [--out F.json] [--root OTHER_CHECKOUT]
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ SUBCOMMANDS = ("info", "explain-warning", "check-tiles", "bakeoff")
 COMMANDS: dict[str, tuple[list[str], str | None, float | None, float | None, bool]] = {
     "python -c pass": ([sys.executable, "-c", "pass"], None, None, None, False),
     "import typer, rich.console": ([sys.executable, "-c", "import typer, rich.console"], None, None, None, False),
-    "probe_minimal": ([sys.executable, "-m", "bench.startup.probe_minimal"], None, None, None, True),
+    "probe_minimal": ([sys.executable, str(Path(__file__).with_name("probe_minimal.py"))], None, None, None, True),
     "gpudiag --help": ([*GPUDIAG, "--help"], "import typer, rich.console", 1.3, None, False),
     **{
         f"{sub} --help": ([*GPUDIAG, sub, "--help"], "import typer, rich.console", 1.3, None, False)
@@ -59,9 +59,9 @@ def _env() -> dict[str, str]:
     return env
 
 
-def _run(argv: list[str], env: dict[str, str]) -> tuple[float, int]:
+def _run(argv: list[str], env: dict[str, str], root: Path) -> tuple[float, int]:
     t0 = time.perf_counter()
-    rc = subprocess.run(argv, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode
+    rc = subprocess.run(argv, env=env, cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode
     return time.perf_counter() - t0, rc
 
 
@@ -72,13 +72,13 @@ def _dist(name: str) -> str | None:
         return None
 
 
-def measure(repeat: int) -> dict:
+def measure(repeat: int, root: Path = ROOT) -> dict:
     env = _env()
-    rcs = {name: _run(argv, env)[1] for name, (argv, *_rest) in COMMANDS.items()}  # fills the bytecode cache
+    rcs = {name: _run(argv, env, root)[1] for name, (argv, *_rest) in COMMANDS.items()}  # fills the bytecode cache
     times: dict[str, list[float]] = {name: [] for name in COMMANDS}
     for _ in range(repeat):
         for name, (argv, *_rest) in COMMANDS.items():
-            times[name].append(_run(argv, env)[0])
+            times[name].append(_run(argv, env, root)[0])
     median = {name: statistics.median(ts) for name, ts in times.items()}
     gpu = rcs["probe_minimal"] == 0
     rows = []
@@ -114,6 +114,7 @@ def measure(repeat: int) -> dict:
             "triton": _dist("triton"),
             "nvidia-ml-py": _dist("nvidia-ml-py"),
             "repeat": repeat,
+            "root": str(root),
             "script": "bench/startup/startup.py",
         },
         "rows": rows,
@@ -139,8 +140,11 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--repeat", type=int, default=7)
     ap.add_argument("--out", type=Path, help="write the JSON here as well")
+    ap.add_argument(
+        "--root", type=Path, default=ROOT, help="the checkout whose gpudiag is timed (an earlier one: before)"
+    )
     a = ap.parse_args()
-    doc = measure(a.repeat)
+    doc = measure(a.repeat, a.root.resolve())
     print(render(doc))
     if a.out:
         a.out.write_text(json.dumps(doc, indent=2) + "\n")
