@@ -47,6 +47,13 @@ COMMANDS: dict[str, tuple[list[str], str | None, float | None, float | None, boo
         for sub in SUBCOMMANDS
     },
     "info": ([*GPUDIAG, "info"], "probe_minimal", 1.2, None, True),
+    "info, driver started in order": (
+        ["env", "GPUDIAG_NO_PREFETCH=1", *GPUDIAG, "info"],
+        "probe_minimal",
+        None,
+        None,
+        True,
+    ),
     "info --gpu H200": ([*GPUDIAG, "info", "--gpu", "H200"], None, None, 0.3, False),
     "explain-warning LINE": ([*GPUDIAG, "explain-warning", LINE], None, None, 0.3, False),
     "check-tiles 128x256x64:3@8": ([*GPUDIAG, "check-tiles", "128x256x64:3@8"], None, None, 0.5, True),

@@ -45,6 +45,22 @@ def software_stack(nvml_session: nvml.Nvml | None = None, driver: cudadrv.CudaDr
     return s
 
 
+def warm(nvml_only: bool = False) -> None:
+    """Start NVML and the CUDA driver ahead of the probe: their first init is most of a live report's
+    time (0.3 s of cuInit on an H100 host), and ctypes releases the GIL while they run, so a thread
+    started early overlaps them with Python's imports. The probe's own calls then find them started;
+    what fails here is the probe's to find and report, so nothing is raised."""
+    try:
+        nvml.Nvml()
+    except Exception:
+        pass
+    if not nvml_only:
+        try:
+            cudadrv.open_driver()
+        except Exception:
+            pass
+
+
 def _open_nvml() -> tuple[nvml.Nvml | None, str | None]:
     try:
         return nvml.Nvml(), None
