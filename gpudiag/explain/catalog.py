@@ -21,7 +21,7 @@ from gpudiag.files import load_toml
 
 # Most costly first: reports sort by this rank. "unknown" is a family's: the subsystem is known, the cost not.
 SEVERITIES = ("fatal", "wrong-results", "performance", "unknown", "harmless")
-VERDICT_RULES = ("sm_gate", "rocm_gate", "smem", "threads", "tmem", "tf32", "triton_arch", "torch_arch")
+VERDICT_RULES = ("sm_gate", "rocm_gate", "smem", "threads", "tmem", "tf32", "triton_arch", "torch_arch", "ptx_feature")
 REQUIRED = (
     "id",
     "title",
@@ -148,6 +148,7 @@ class Entry:
     culprit: tuple[re.Pattern, ...] = ()  # named groups: what the message names (function, module, dim)
     summary: str = ""  # one sentence about the culprit, {group} filled in; shown when every part is known
     evidence: tuple[re.Pattern, ...] = ()  # what counts as compile evidence for this entry (default: any)
+    refines: str | None = None  # the id of a broader entry this one is a special case of (tried first)
 
     def matches(self, text: str) -> bool:
         return any(p.search(text) for p in self.patterns)
@@ -243,6 +244,7 @@ def _entry(row: dict[str, Any]) -> Entry:
         culprit=culprit,
         summary=" ".join(row.get("summary", "").split()),
         evidence=_compile(rid, "warnings catalogue entry", row.get("evidence", [])),
+        refines=row.get("refines"),
     )
 
 
@@ -253,6 +255,9 @@ def parse(data: dict[str, Any]) -> Catalogue:
         if e.id in by_id:
             raise GpudiagError(f"warnings catalogue: duplicate id {e.id}")
         by_id[e.id] = e
+    for e in entries:
+        if e.refines is not None and e.refines not in by_id:
+            raise GpudiagError(f"warnings catalogue entry {e.id}: refines unknown entry {e.refines}")
     return Catalogue(entries, by_id)
 
 

@@ -117,7 +117,9 @@ class Matcher:
                 for e in entries:
                     if e not in seen:
                         seen.append(e)
-        seen.sort(key=lambda e: e.generic)
+        # specific before generic; an entry for a special case (one that names its culprit) before the
+        # general entry of the same message
+        seen.sort(key=lambda e: (e.generic, e.refines is None))
         return seen
 
     def match(self, raw: str) -> Match | None:

@@ -343,7 +343,7 @@ class Context:
         return cls(cat, Matcher(cat, families()), facts, why)
 
     def explain(self, match: Match, line: str | None, paste: str | None = None) -> Explanation:
-        parsed = normalize.parse(line.splitlines()[0] if line else "") if line else None
+        parsed = normalize.parse(line) if line else None
         around = paste or line or ""
         d = match.described
         evidence = (
