@@ -142,4 +142,6 @@ def test_registry_text_of_a_log_line_ends_in_its_link(installed_registry):
         "about this graph break, please visit: https://meta-pytorch.github.io/compile-graph-break-site/gb/gb0124.html"
     )
     match = m.match(text)
-    assert match.kind == "registry" and match.id == "GB0124"
+    # the link names GB0124 (Tensor.item()); the catalogue's entry for that graph break answers, carrying it
+    assert match.graph_break.gb_id == "GB0124" and match.graph_break.matched_by == "link"
+    assert match.kind == "catalogue" and match.id == "dynamo.graph-break-item"

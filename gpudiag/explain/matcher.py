@@ -137,6 +137,11 @@ class Matcher:
                     generic = generic or e
         gb = self.graph_break(line)
         if gb is not None:
+            # a catalogue entry for this graph-break type (reached from a pasted Explanation:/Hint: line
+            # or an older wording) gives our own fixes with torch's
+            for e in self.candidates(gb.gb_type):
+                if not e.generic and e.matches(gb.gb_type):
+                    return Match("catalogue", e.id, entry=e, graph_break=gb)
             return Match("registry", gb.gb_id, graph_break=gb)
         if generic is not None:
             return Match("catalogue", generic.id, entry=generic)

@@ -70,7 +70,21 @@ class GraphBreakType:
         """A template with the parts the user's line gave filled in (the others left as {...})."""
         if not self.filled:
             return text
-        return PLACEHOLDER_RX.sub(lambda m: self.filled.get(m.group(1), m.group(0)), text)
+        out = PLACEHOLDER_RX.sub(self._value, text)
+        # an older wording's "type: detail" fills the one part the new wording leaves open
+        if "detail" in self.filled and len(set(PLACEHOLDER_RX.findall(out))) == 1:
+            out = PLACEHOLDER_RX.sub(self.filled["detail"], out)
+        return out
+
+    def _value(self, m: re.Match) -> str:
+        """A part the line gave; ``{self.python_type_name()}`` is shown as what the line said ``self`` was."""
+        expr = m.group(1)
+        if expr in self.filled:
+            return self.filled[expr]
+        head = re.match(r"[A-Za-z_]\w*", expr)
+        if head and head.group(0) in self.filled and expr[len(head.group(0)) : len(head.group(0)) + 1] in ".(":
+            return self.filled[head.group(0)]
+        return m.group(0)
 
     @property
     def shown_explanation(self) -> str:
@@ -270,7 +284,9 @@ def join_hints(hints: tuple[str, ...] | list[str]) -> list[str]:
     """The registry keeps a hint's implicitly concatenated string pieces apart; join them back."""
     out: list[str] = []
     for piece in hints:
-        if out and not out[-1].rstrip().endswith((".", "!", "?", ":")):
+        # a piece that continues a sentence: the previous one has no closing punctuation and this one
+        # does not start a new sentence
+        if out and not out[-1].rstrip().endswith((".", "!", "?", ":")) and not piece.strip()[:1].isupper():
             out[-1] = f"{out[-1].rstrip()} {piece.strip()}"
         else:
             out.append(piece.strip())

@@ -186,8 +186,12 @@ class Explanation:
             )
         if m.graph_break is None:
             return own
-        torch_hints = tuple(Fix(f"torch's hint: {h}", "") for h in join_hints(m.graph_break.shown_hints))
-        return own + torch_hints if m.entry is not None else torch_hints
+        gb = m.graph_break
+        torch_hints = tuple(Fix(f"torch's hint: {h}", "") for h in join_hints(gb.shown_hints))
+        if m.entry is not None:
+            return own + torch_hints
+        culprit_fixes, version_note = _registry_fixes(gb)
+        return culprit_fixes + torch_hints + version_note + (() if torch_hints else (GRAPH_BREAK_LOG_FIX,))
 
     @property
     def references(self) -> tuple[str, ...]:
@@ -219,6 +223,41 @@ class Explanation:
             "line": self.line,
             "verdict": vars(self.verdict),
         }
+
+
+GRAPH_BREAK_LOG_FIX = Fix(
+    "See where this graph break happens (the user frame) and what else breaks the graph:",
+    'TORCH_LOGS="graph_breaks" python train.py',
+)
+
+
+def _registry_fixes(gb) -> tuple[tuple[Fix, ...], tuple[Fix, ...]]:
+    """What a registry answer can say about the culprit its line named (torch < 2.8 lines name the
+    object and the method or function dynamo could not trace)."""
+    out: list[Fix] = []
+    f = gb.filled
+    what = f.get("name") or f.get("fn") or f.get("func")
+    obj = f.get("self") or f.get("obj")
+    if what or obj:
+        target = f"`{what}`" + (f" on {obj}" if obj and what else "") if what else f"{obj}"
+        out.append(
+            Fix(
+                f"The culprit is {target}: call it outside the compiled region (before or after the compiled "
+                "function, or in a function under @torch.compiler.disable), or use an equivalent torch "
+                "operation dynamo can trace.",
+                "",
+            )
+        )
+    note: list[Fix] = []
+    if gb.matched_by.startswith(("context", "gb_type (older")):
+        note.append(
+            Fix(
+                f"This is a torch < 2.8 wording: newer torch traces more of Python; after upgrading, this graph "
+                f"break (if it remains) reads {gb.gb_type!r} ({gb.gb_id}) with torch's own hints.",
+                "",
+            )
+        )
+    return tuple(out), tuple(note)
 
 
 def _culprit_names(e: Entry) -> set[str]:
