@@ -391,7 +391,7 @@ class Context:
             else True  # an id: the entry as written
         )
         general = d is not None and d.scope == "general" and not evidence
-        if match.entry is not None and not general:
+        if match.entry is not None and not (general and match.entry.verdict):
             verdict = verdict_for(match.entry, line or "", self.facts, self.no_device_reason)
         elif general:
             verdict = Verdict("n/a", "no device-specific rule here: nothing in the line shows the compile stack")
