@@ -52,8 +52,11 @@ class Fix:
     # inner error ("inner") or when it does not ("no-inner"); None: always
     when: str | None = None
     needs: str | None = None  # a culprit part ({name} in text/code) the fix is about; dropped without it
+    if_line: re.Pattern | None = None  # shown only when the line (or paste) matches
 
-    def shown(self, compile_evidence: bool, has_inner: bool, culprit: dict[str, str]) -> Fix | None:
+    def shown(self, compile_evidence: bool, has_inner: bool, culprit: dict[str, str], text: str = "") -> Fix | None:
+        if self.if_line is not None and not self.if_line.search(text):
+            return None
         if (self.when == "compile" and not compile_evidence) or (self.when == "general" and compile_evidence):
             return None
         if (self.when == "inner" and not has_inner) or (self.when == "no-inner" and has_inner):
@@ -112,7 +115,8 @@ def _fixes(row: dict[str, Any]) -> tuple[Fix, ...]:
     for f in row["fixes"]:
         if f.get("when") not in (None, *FIX_WHEN):
             raise GpudiagError(f"{row.get('id')}: fix 'when' {f.get('when')!r} not in {FIX_WHEN}")
-        out.append(Fix(f["text"], f.get("code", ""), f.get("when"), f.get("needs")))
+        if_line = _compile(str(row.get("id")), "fix if_line of", [f["if_line"]])[0] if f.get("if_line") else None
+        out.append(Fix(f["text"], f.get("code", ""), f.get("when"), f.get("needs"), if_line))
     return tuple(out)
 
 

@@ -74,6 +74,8 @@ class Explanation:
     evidence: bool = True  # the line or the paste shows torch.compile / inductor / Triton at work
     culprit: dict[str, str] = field(default_factory=dict)  # what the message names, from the entry's patterns
     inner: str | None = None  # the innermost wrapped error, where the line wraps one
+    quiet: bool = False  # an INFO/DEBUG/verbose log line that is no warning, error or exception
+    paste: str = ""  # the line, or the whole paste it came from
 
     @property
     def scope(self) -> str:
@@ -98,6 +100,11 @@ class Explanation:
             return gb.shown_explanation
         if self.kind == "family" and self.inner:
             return f"The wrapped error is: {self.inner}"
+        if self.kind == "family" and self.quiet:
+            return (
+                "This is an INFO/DEBUG log line of that part of the stack, not a warning or an error: "
+                "normal output, nothing to fix."
+            )
         return ""
 
     @property
@@ -124,6 +131,8 @@ class Explanation:
 
     @property
     def severity(self) -> str:
+        if self.kind == "family" and self.quiet:
+            return "harmless"
         return "fatal" if self.raised and self.kind == "registry" else self.match.severity
 
     @property
@@ -173,7 +182,7 @@ class Explanation:
         m = self.match
         own: tuple[Fix, ...] = ()
         if m.described is not None:
-            shown = (f.shown(self.evidence, bool(self.inner), self.culprit) for f in m.described.fixes)
+            shown = (f.shown(self.evidence, bool(self.inner), self.culprit, self.paste) for f in m.described.fixes)
             own = tuple(f for f in shown if f is not None)
             # a fix about the culprit first: it is the one for this message
             own = tuple(
@@ -403,6 +412,13 @@ class Context:
         if not culprit and match.graph_break is not None:
             culprit = dict(match.graph_break.filled)
         inner = parsed.inner if parsed is not None and parsed.exceptions and parsed.inner != parsed.message else None
+        quiet = bool(
+            parsed is not None
+            and parsed.level in ("D", "I", "V")
+            and not parsed.exceptions
+            and not parsed.category
+            and not re.search(r"(?i)\b(error|warn|fail|exception|traceback)", parsed.message)
+        )
         guard = None
         if parsed is not None and match.entry is not None and match.entry.id in GUARD_ENTRIES:
             for text in (parsed.message, *(t for t in parsed.message.splitlines()[1:])):
@@ -412,7 +428,17 @@ class Context:
         reg = self.matcher.registry
         raised = bool(parsed and any(x.rsplit(".", 1)[-1] == "Unsupported" for x in parsed.exceptions))
         return Explanation(
-            match, line, verdict, reg.label if reg is not None else None, guard, raised, evidence, culprit, inner
+            match,
+            line,
+            verdict,
+            reg.label if reg is not None else None,
+            guard,
+            raised,
+            evidence,
+            culprit,
+            inner,
+            quiet,
+            around,
         )
 
     def by_id(self, ident: str) -> Explanation | None:
@@ -420,9 +446,8 @@ class Context:
             return self.explain(Match("catalogue", entry.id, entry=entry), None)
         if family := next((f for f in self.matcher.families if f.id == ident), None):
             return self.explain(Match("family", family.id, family=family), None)
-        if GB_ID_RX.match(ident) and self.matcher.registry is not None:
-            if gb := self.matcher.registry.get(ident):
-                return self.explain(Match("registry", gb.gb_id, graph_break=gb), None)
+        if GB_ID_RX.match(ident) and self.matcher.registry is not None and (gb := self.matcher.registry.get(ident)):
+            return self.explain(Match("registry", gb.gb_id, graph_break=gb), None)
         return None
 
 
