@@ -247,7 +247,17 @@ def _registry_fixes(gb) -> tuple[tuple[Fix, ...], tuple[Fix, ...]]:
     f = gb.filled
     what = f.get("name") or f.get("fn") or f.get("func")
     obj = f.get("self") or f.get("obj")
-    if what or obj:
+    exc = re.match(r"BuiltinVariable\((\w+(?:Error|Exception|Warning))\)", obj or "")
+    if exc:
+        out.append(
+            Fix(
+                f"Creating the exception {exc.group(1)} inside the compiled region was not supported by this torch: "
+                "raise it outside the compiled function, replace the check by torch._check(...), or upgrade torch "
+                "(newer releases trace raising exceptions).",
+                "",
+            )
+        )
+    elif what or obj:
         target = f"`{what}`" + (f" on {obj}" if obj and what else "") if what else f"{obj}"
         out.append(
             Fix(
