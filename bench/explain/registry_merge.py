@@ -34,8 +34,9 @@ import subprocess
 import sys
 import tempfile
 import zipfile
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 MEMBER = "torch/_dynamo/graph_break_registry.json"
 DEFAULT_OUT = Path(__file__).resolve().parents[2] / "gpudiag" / "explain" / "data" / "graph_break_registry.json"
@@ -240,7 +241,7 @@ def main(argv: list[str] | None = None) -> int:
     if not found:
         print("no registry found", file=sys.stderr)
         return 1
-    doc = {
+    doc: dict[str, Any] = {
         "about": "torch's graph-break registries merged by bench/explain/registry_merge.py; each wording "
         "lists the torch versions whose registry has it ('torch') and where it is the current one ('current_in')",
         "generated": datetime.date.today().isoformat(),

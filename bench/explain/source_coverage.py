@@ -181,9 +181,9 @@ def messages(package: str, root: Path, files: list[Path], bare: bool = False) ->
                         text = PERCENT_RX.sub(lambda m: "42" if m.group(0)[-1] in "dif" else "foo", text)
                         kind = f"log.{attr}"
                         line = f"{LOG_LEVELS[attr]}1201 10:00:00.000000 1 {rel}:{node.lineno}] {text}"
-            if kind and text and _literal_words(text) >= MIN_WORDS:
+            if kind and line and text and _literal_words(text) >= MIN_WORDS:
                 first = line.splitlines()[0].strip()
-                out.append({"kind": kind, "file": rel, "lineno": node.lineno, "line": first})
+                out.append({"kind": kind, "file": rel, "lineno": getattr(node, "lineno", 0), "line": first})
     return out
 
 

@@ -141,6 +141,7 @@ class Explanation:
         if m.described is not None:
             return m.described.meaning
         gb = m.graph_break
+        assert gb is not None  # a match without our own text is a registry match
         text = gb.shown_explanation
         if text and PLACEHOLDER_RX.search(text):
             text += " ({...} parts are filled in with your code's values in the log)"
@@ -165,6 +166,7 @@ class Explanation:
         if m.described is not None:
             return m.described.trigger
         gb = m.graph_break
+        assert gb is not None
         return (
             f"torch/_dynamo: unimplemented(gb_type={gb.gb_type!r}, context={gb.context!r}, ...) "
             f"-> a graph break, or the Unsupported exception when one is not allowed."
@@ -181,15 +183,16 @@ class Explanation:
     def fixes(self) -> tuple[Fix, ...]:
         m = self.match
         own: tuple[Fix, ...] = ()
-        if m.described is not None:
-            shown = (f.shown(self.evidence, bool(self.inner), self.culprit, self.paste) for f in m.described.fixes)
+        described = m.described
+        if described is not None:
+            shown = (f.shown(self.evidence, bool(self.inner), self.culprit, self.paste) for f in described.fixes)
             own = tuple(f for f in shown if f is not None)
             # a fix about the culprit first: it is the one for this message
             own = tuple(
                 sorted(
                     own,
                     key=lambda f: (
-                        0 if any(f.text == fill(g.text, self.culprit) and g.needs for g in m.described.fixes) else 1
+                        0 if any(f.text == fill(g.text, self.culprit) and g.needs for g in described.fixes) else 1
                     ),
                 )
             )

@@ -320,15 +320,13 @@ RULES = {
     "torch_arch": torch_arch,
     "ptx_feature": ptx_feature,
 }
-# Rules that judge the line on its own (its target) when there is no device.
-WITHOUT_DEVICE = {"ptx_feature"}
 
 
 def verdict_for(entry: Entry, line: str, facts: DeviceFacts | None, no_device_reason: str | None = None) -> Verdict:
     if entry.verdict is None:
         return Verdict("n/a", "no device-specific rule: it applies wherever it was printed")
-    if facts is None and entry.verdict in WITHOUT_DEVICE:
-        return RULES[entry.verdict](facts, line)
+    if entry.verdict == "ptx_feature":  # judges the line's own target, with or without a device
+        return ptx_feature(facts, line)
     if facts is None:
         why = f" ({no_device_reason})" if no_device_reason else ""
         extra: list[str] = []
