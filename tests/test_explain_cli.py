@@ -424,3 +424,28 @@ def test_a_family_answer_says_it_is_one(cli, no_gpu):
 def test_a_continuation_line_says_so_and_repeats_its_setting(cli, no_gpu):
     d = _explain(cli, 'For more information, run with TORCH_LOGS="dynamic"')
     assert "continuation" in d["meaning"] and 'TORCH_LOGS="dynamic"' in _fix_text(d)
+
+
+def test_a_pinned_copy_during_capture_gets_the_copy_fix_first(cli, no_gpu):
+    d = _explain(
+        cli,
+        "RuntimeError: Cannot copy between CPU and CUDA tensors during CUDA graph capture unless the "
+        "CPU tensor is pinned.",
+    )
+    assert d["id"] == "cudagraphs.capture-sync-not-permitted" and d["scope"] == "general"
+    assert "pin_memory" in d["fixes"][0]["text"] + d["fixes"][0]["code"]
+
+
+def test_onnx_dynamo_export_step1_points_at_torch_export(cli, no_gpu):
+    d = _explain(
+        cli,
+        "torch.onnx._internal.exporter._errors.TorchExportError: Failed to export the model with "
+        "torch.export. This is step 1/3 of exporting the model to ONNX. Next steps:",
+    )
+    assert d["id"] == "onnx.dynamo-export-step1" and "dynamo=False" in _fix_text(d)
+
+
+def test_an_aoti_dlopen_failure_names_the_loader_error(cli, no_gpu):
+    d = _explain(cli, "RuntimeError: Error in dlopen: /tmp/m/data/aotinductor/model/c.so: undefined symbol: _ZN3foo")
+    assert d["id"] == "aoti.dlopen-failed" and "undefined symbol: _ZN3foo" in d["summary"]
+    assert d["scope"] == "compile"  # the aotinductor path is the evidence

@@ -228,3 +228,8 @@ def test_merge_resolves_or_drops_placeholders_and_keeps_versions():
     assert a["explanation"] == "Dynamo saw {x} twice" and a["hints"] == ["Do it."]
     assert a["torch"] == ["2.10.0", "2.9.0"] and a["current_in"] == ["2.10.0", "2.9.0"]
     assert doc["graph_breaks"]["GB0002"][0]["explanation"] == ""  # unresolvable: dropped, never shown
+
+
+def test_a_developer_debug_context_line_is_matched_by_its_template():
+    m = Matcher(load(), families()).match("  Developer debug context: call_method SizeVariable() numel [] {}")
+    assert m.graph_break.gb_id == "GB0156" and m.graph_break.filled["name"] == "numel"

@@ -258,6 +258,8 @@ class Registry:
         if not body:
             return None
         key = _norm(body)
+        if label == "developer debug context":  # torch's context line is the old message: match its template
+            return self._by_context(body)
         if label == "hint":
             hit = self._hints.get(key)
             return replace(hit, matched_by="hint") if hit else None

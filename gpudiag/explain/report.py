@@ -187,12 +187,15 @@ class Explanation:
         if described is not None:
             shown = (f.shown(self.evidence, bool(self.inner), self.culprit, self.paste) for f in described.fixes)
             own = tuple(f for f in shown if f is not None)
-            # a fix about the culprit first: it is the one for this message
+            # a fix about the culprit, or one shown because the line matched it, first: it is the one for this message
             own = tuple(
                 sorted(
                     own,
                     key=lambda f: (
-                        0 if any(f.text == fill(g.text, self.culprit) and g.needs for g in described.fixes) else 1
+                        0
+                        if f.if_line is not None
+                        or any(f.text == fill(g.text, self.culprit) and g.needs for g in described.fixes)
+                        else 1
                     ),
                 )
             )
