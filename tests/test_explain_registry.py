@@ -233,3 +233,16 @@ def test_merge_resolves_or_drops_placeholders_and_keeps_versions():
 def test_a_developer_debug_context_line_is_matched_by_its_template():
     m = Matcher(load(), families()).match("  Developer debug context: call_method SizeVariable() numel [] {}")
     assert m.graph_break.gb_id == "GB0156" and m.graph_break.filled["name"] == "numel"
+
+
+def test_a_torch_2_1_graph_break_line_names_int_of_a_tensor(cli, no_gpu):
+    line = (
+        "[2023-10-20 17:55:43,251] [0/0] torch._dynamo.symbolic_convert.__graph_breaks: [DEBUG] Graph break: "
+        "call_function BuiltinVariable(int) [TensorVariable()] {} from user code at:"
+    )
+    d = json.loads(cli("explain-warning", "--json", line).stdout)
+    assert (
+        d["graph_break"]["matched_by"].startswith("context")
+        and d["graph_break"]["filled"]["self"] == "BuiltinVariable(int)"
+    )
+    assert "int() of a tensor" in d["fixes"][0]["text"] and "capture_scalar_outputs" in d["fixes"][0]["code"]

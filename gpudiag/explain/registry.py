@@ -34,7 +34,11 @@ SHIPPED = "data/graph_break_registry.json"
 DEFAULT_SITE = "https://meta-pytorch.github.io/compile-graph-break-site/gb/"
 SITE_URL_RX = re.compile(r"compile-graph-break-site/gb/gb(\d{4})\.html", re.I)
 SITE_BASE_RX = re.compile(r"GRAPH_BREAK_SITE_URL\s*=\s*\(?\s*[\"']([^\"']+)[\"']")
-REASON_PREFIX_RX = re.compile(r"^(?:Graph Break Reason:\s*)?(?:(?:torch\._dynamo\.exc\.)?Unsupported:\s*)?")
+REASON_PREFIX_RX = re.compile(
+    r"^(?:Graph [Bb]reak(?: [Rr]eason)?:\s*)?(?:(?:torch\._dynamo\.exc\.)?Unsupported:\s*)?(?:Reason:\s*)?"
+)
+# torch 2.1-2.3 logged "Graph break: <reason> from user code at:" (the frames follow on the next lines)
+FROM_USER_CODE_RX = re.compile(r"\s+from user code at:?\s*$")
 LABEL_RX = re.compile(r"^(Explanation|Hint|Developer debug context):\s*", re.I)
 PLACEHOLDER_RX = re.compile(r"\{([^{}]+)\}")
 # A field that holds a variable or call expression instead of its text (the registry is extracted
@@ -233,7 +237,7 @@ class Registry:
         if "compile-graph-break-site" in text and (m := SITE_URL_RX.search(text)):
             gb = self.get(f"GB{m.group(1)}")
             return replace(gb, matched_by="link") if gb else None
-        candidate = REASON_PREFIX_RX.sub("", message, count=1).strip()
+        candidate = FROM_USER_CODE_RX.sub("", REASON_PREFIX_RX.sub("", message, count=1)).strip()
         if lab := LABEL_RX.match(candidate):
             return self._by_label(lab.group(1).lower(), candidate[lab.end() :].strip())
         hit = self.by_type.get(candidate)

@@ -254,7 +254,17 @@ def _registry_fixes(gb) -> tuple[tuple[Fix, ...], tuple[Fix, ...]]:
     what = f.get("name") or f.get("fn") or f.get("func")
     obj = f.get("self") or f.get("obj")
     exc = re.match(r"BuiltinVariable\((\w+(?:Error|Exception|Warning))\)", obj or "")
-    if exc:
+    scalar = re.match(r"BuiltinVariable\((int|float|bool)\)", obj or "")
+    if scalar and "TensorVariable" in f.get("args", ""):
+        out.append(
+            Fix(
+                f"The culprit is {scalar.group(1)}() of a tensor: converting a tensor to a Python {scalar.group(1)} "
+                "needs its value, which is data-dependent while tracing (like .item()). Keep it a tensor "
+                "(compare or compute with tensor ops), or let dynamo capture scalars:",
+                "torch._dynamo.config.capture_scalar_outputs = True",
+            )
+        )
+    elif exc:
         out.append(
             Fix(
                 f"Creating the exception {exc.group(1)} inside the compiled region was not supported by this torch: "
