@@ -437,7 +437,12 @@ class Context:
             culprit = match.entry.culprit_of(around)
         if not culprit and match.graph_break is not None:
             culprit = dict(match.graph_break.filled)
-        inner = parsed.inner if parsed is not None and parsed.exceptions and parsed.inner != parsed.message else None
+        # a wrapped error: a chain of two or more exceptions ("InductorError: OSError: ...")
+        inner = (
+            parsed.inner
+            if parsed is not None and len(parsed.exceptions) >= 2 and parsed.inner != parsed.message
+            else None
+        )
         quiet = bool(
             parsed is not None
             and parsed.level in ("D", "I", "V")
