@@ -185,6 +185,22 @@ def _render_one(rep) -> None:
     v = ex.verdict
     _markup_free(con, ex.title, style="bold")
     _markup_free(con, ex.id, lead=(f"{ex.severity:13} ", SEVERITY_STYLE[ex.severity]), style="dim")
+    if ex.summary:
+        _markup_free(con, ex.summary, style="bold")
+    if ex.kind == "family":
+        _markup_free(
+            con,
+            "Family answer (a last resort): gpudiag knows what emitted this line, not this exact message; "
+            "the advice below is for that part of the stack.",
+            style="yellow",
+        )
+    elif ex.scope == "general":
+        _markup_free(
+            con,
+            "General answer: eager PyTorch (and other tools) print this line too, and nothing in it shows "
+            "torch.compile, inductor or Triton at work; compile-specific causes are left out.",
+            style="cyan",
+        )
     _markup_free(con, f"Source of this explanation: {ex.origin}.", style="dim" if ex.exact else "yellow")
     _device_line(con, rep.device)
     _heading(con, "Your GPU")
