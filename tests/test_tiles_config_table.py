@@ -421,3 +421,12 @@ def test_the_h200_rule_loads_the_h200_table_on_an_h200_nvl(cli, no_gpu, tmp_path
     (tt,) = doc["target_tables"]
     assert set(tt["device_names"]) == {"NVIDIA_H200_NVL", "NVIDIA_H200"}
     assert tt["families"][0]["found"]
+
+
+def test_write_fitted_keeps_sglangs_version_folder(cli, no_gpu, tmp_path):
+    src = tmp_path / "configs"
+    write(src, f"triton_3_4_0/E=8,N=7168,device_name={H100}.json", SMALL)
+    out = tmp_path / "out"
+    assert run(cli, str(src), "--arch", "sm_120", "--write-fitted", str(out)).exit_code == 1
+    fitted = out / "sm_120" / "triton_3_4_0" / f"E=8,N=7168,device_name={H100}.json"
+    assert json.loads(fitted.read_text())["256"]["num_stages"] == 3

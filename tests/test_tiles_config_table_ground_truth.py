@@ -1,7 +1,8 @@
 """The fused-MoE estimate against the compiler: gpudiag's fused-MoE kernel model
 (gpudiag/tiles/moe_kernel.py) compiled with Triton 3.9 on a CPU for every distinct entry of a sample
-of real vLLM and SGLang tables, on sm_80, sm_86, sm_89, sm_90 and sm_120
-(bench/tiles/moe_ground_truth.py; tests/data/tiles_moe_ground_truth.json).
+of real vLLM and SGLang tables, on sm_80, sm_86, sm_89, sm_90 and sm_120, and with Triton 3.6 (the GPU
+machine's) on sm_86, sm_89 and sm_90 (bench/tiles/moe_ground_truth.py;
+tests/data/tiles_moe_ground_truth.json, tests/data/tiles_moe_ground_truth_triton36.json).
 
 The estimate must equal the compiled shared memory on every entry, and its refusals (cannot run
 there) must be exactly the compiler's: no false fit and no false misfit."""
@@ -15,13 +16,17 @@ import pytest
 
 from gpudiag.tiles import moe_estimate as me
 
-DATA = json.loads((Path(__file__).resolve().parent / "data" / "tiles_moe_ground_truth.json").read_text())
+HERE = Path(__file__).resolve().parent / "data"
+DATA = json.loads((HERE / "tiles_moe_ground_truth.json").read_text())
+DATA36 = json.loads((HERE / "tiles_moe_ground_truth_triton36.json").read_text())
 ROWS = DATA["rows"]
+ROWS36 = [{**r, "triton": "3.6"} for r in DATA36["rows"]]
 
 
 def _id(r):
     return (
-        f"sm_{r['cc']}-{r['quant']}-{r['block_m']}x{r['block_n']}x{r['block_k']}:{r['stages']}@{r['warps']}"
+        r.get("triton", "")
+        + f"sm_{r['cc']}-{r['quant']}-{r['block_m']}x{r['block_n']}x{r['block_k']}:{r['stages']}@{r['warps']}"
         + ("-w2" if r.get("routed_weight") else "")
         + ("-pc" if r.get("per_channel") else "")
         + ("-evenk" if r.get("even_k") else "")
@@ -33,9 +38,22 @@ def test_the_sample_is_the_real_tables():
     assert meta["triton"].startswith("3.9") and meta["tables"] >= 30 and meta["distinct_entries"] >= 150
     assert {r["cc"] for r in ROWS} == {80, 86, 89, 90, 120}
     assert {r["quant"] for r in ROWS} == {"none", "fp8_w8a8", "fp8_w8a8_block", "int8_w8a16", "int8_w8a8"}
+    assert DATA36["meta"]["triton"] == "3.6.0" and {r["cc"] for r in ROWS36} == {86, 89, 90}
 
 
-@pytest.mark.parametrize("row", ROWS, ids=_id)
+def test_triton_36_compiles_what_39_compiles():
+    """Both Triton versions allocate the same shared memory for these kernels, and refuse the same."""
+    by39 = {
+        (r["quant"], r["block_m"], r["block_n"], r["block_k"], r["stages"], r["warps"], r["cc"]): r.get("shared")
+        for r in ROWS
+        if not (r.get("routed_weight") or r.get("per_channel") or r.get("even_k"))
+    }
+    for r in ROWS36:
+        key = (r["quant"], r["block_m"], r["block_n"], r["block_k"], r["stages"], r["warps"], r["cc"])
+        assert r.get("shared") == by39[key], _id(r)
+
+
+@pytest.mark.parametrize("row", ROWS + ROWS36, ids=_id)
 def test_estimate_equals_the_compiler(row):
     args = (row["quant"], row["block_m"], row["block_n"], row["block_k"], row["stages"], row["warps"])
     why = me.problem(*args, row["cc"])

@@ -201,10 +201,11 @@ def write_fitted_tables(report: tc.TableReport, out: Path) -> dict:
             if doc is None:
                 skipped.append({"table": c.table.path, "why": changes})
                 continue
-            dest = folder / c.table.label
+            sub = folder / f"triton_{c.table.folder_triton.replace('.', '_')}" if c.table.folder_triton else folder
+            dest = sub / c.table.label  # SGLang's tables keep their configs/triton_X_Y_Z folder
             if dest.resolve() in inputs:
                 raise GpudiagError(f"--write-fitted: {dest} is one of the tables being checked", EXIT_USAGE)
-            folder.mkdir(parents=True, exist_ok=True)
+            sub.mkdir(parents=True, exist_ok=True)
             dest.write_text(json.dumps(doc, indent=4) + "\n", encoding="utf-8")
             done.append({"table": c.table.path, "written": str(dest), "changes": changes})
         if done or skipped:
@@ -225,7 +226,7 @@ def _readme(tt: tc.TableTarget, done: list, skipped: list, today: str, exact: bo
         "tuned for another GPU and are not tuned for this one. Re-tune for the best speed.",
         "",
         "vLLM reads a folder of tables from `VLLM_TUNED_CONFIG_FOLDER`; SGLang from `SGLANG_MOE_CONFIG_DIR`"
-        "/configs/triton_<version>/. Each runtime looks a table up by the name of the GPU it runs on"
+        "/configs/triton_<version>/ (SGLang's tables are written under their triton_X_Y_Z folder here). Each runtime looks a table up by the name of the GPU it runs on"
         + (
             ": "
             + ", ".join(
