@@ -430,3 +430,10 @@ def test_write_fitted_keeps_sglangs_version_folder(cli, no_gpu, tmp_path):
     assert run(cli, str(src), "--arch", "sm_120", "--write-fitted", str(out)).exit_code == 1
     fitted = out / "sm_120" / "triton_3_4_0" / f"E=8,N=7168,device_name={H100}.json"
     assert json.loads(fitted.read_text())["256"]["num_stages"] == 3
+
+
+def test_an_8_bit_k_below_32_is_invalid_everywhere(cli, no_gpu, tmp_path):
+    p = write(tmp_path, f"E=8,N=7168,device_name={H100},dtype=fp8_w8a8.json", {"1": entry(16, 64, 16, 4, 3)})
+    doc = json.loads(run(cli, str(p), "--arch", "sm_86,sm_90", "--json").stdout)
+    for r in doc["tables"][0]["results"]:
+        assert r["entries"][0]["status"] == "invalid" and "K >= 32" in r["entries"][0]["reason"]

@@ -285,11 +285,16 @@ def launched_block_k(table: ct.Table, entry: ct.Entry) -> int:
 
 @functools.lru_cache(maxsize=65536)
 def _estimate(quant: str, bm: int, bn: int, bk: int, stages: int, warps: int, cc: int, limit: int):
+    """(status, why, smem, largest): INVALID where no Triton compiles it (a problem on every target),
+    CANNOT_RUN where this architecture's Triton refuses it, else the estimate."""
+    why = me.problem(quant, bm, bn, bk, stages, warps, None)
+    if why is not None:
+        return INVALID, why, None, None
     why = me.problem(quant, bm, bn, bk, stages, warps, cc)
     if why is not None:
-        return why, None, None
+        return CANNOT_RUN, why, None, None
     smem = me.moe_smem(quant, bm, bn, bk, stages, warps, cc)
-    return None, smem, me.largest_stages_that_fit(quant, bm, bn, bk, warps, cc, limit)
+    return None, None, smem, me.largest_stages_that_fit(quant, bm, bn, bk, warps, cc, limit)
 
 
 def check_entry(quant: str, e: ct.Entry, bk: int, tt: TableTarget) -> EntryVerdict:
@@ -299,11 +304,9 @@ def check_entry(quant: str, e: ct.Entry, bk: int, tt: TableTarget) -> EntryVerdi
         return v
     assert e.block_m is not None and e.block_n is not None
     limit = tt.target.limit_bytes
-    why, smem, largest = _estimate(quant, e.block_m, e.block_n, bk, e.stages, e.warps, tt.capability, limit)
-    if why is not None:
-        # A problem every target shares (a power of two, K too small for the dtype) makes the entry invalid.
-        v.status = CANNOT_RUN if "sm_" in why else INVALID
-        v.reason = why
+    status, why, smem, largest = _estimate(quant, e.block_m, e.block_n, bk, e.stages, e.warps, tt.capability, limit)
+    if status is not None:
+        v.status, v.reason = status, why
         return v
     v.needed_bytes, v.mma = smem.needed_bytes, smem.mma
     v.margin_bytes = limit - smem.needed_bytes
