@@ -2,7 +2,7 @@
 (gpudiag/tiles/moe_kernel.py) compiled with the installed Triton, on this CPU, for every distinct
 entry of a folder of real vLLM / SGLang fused-MoE tables, on sm_80, sm_86, sm_89, sm_90 and sm_120.
 
-    PYTHONPATH=. python3 bench/tiles/moe_ground_truth.py --tables DIR --out OUTDIR [--jobs 2]
+    python3 -m bench.tiles.moe_ground_truth --tables DIR --out OUTDIR [--jobs 2]
         [--archs 80,86,89,90,120] [--routed-weight] [--variants]
 
 The tables are read with gpudiag's own reader (gpudiag/tiles/config_table.py) and are not copied
@@ -29,8 +29,6 @@ import platform
 import sys
 import time
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from gpudiag.tiles import config_table, moe_exact
 from gpudiag.tiles.exact import triton_version

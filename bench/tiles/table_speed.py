@@ -2,7 +2,7 @@
 (18 entries each, written here at random in vLLM's format) against 5 targets, in process (reading,
 checking, the JSON document) and end to end (a fresh `python -m gpudiag` process, text and --json).
 
-    PYTHONPATH=. python3 bench/tiles/table_speed.py [--tables 400] [--repeat 3] [--out F.json]
+    python3 -m bench.tiles.table_speed [--tables 400] [--repeat 3] [--out F.json]
 
 The target set: --arch sm_80,sm_86,sm_89,sm_90,sm_120. Goal (issue 19): under 2 s.
 """
@@ -19,8 +19,6 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 ARCHS = "sm_80,sm_86,sm_89,sm_90,sm_120"
 BATCH = (1, 2, 4, 8, 16, 24, 32, 48, 64, 96, 128, 256, 512, 1024, 1536, 2048, 3072, 4096)
