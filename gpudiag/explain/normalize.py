@@ -11,9 +11,11 @@ off into a :class:`Line`: the message, who emitted it (a dotted module such as
 ``torch._inductor.utils``, from the logger name or the file path, Windows paths included), its level,
 tags, warning category and the exception chain. Matching then looks only at the message, innermost
 wrapped exception first. Also parsed: the Python logging cookbook's ``asctime - name - LEVEL -`` and
-vLLM's ``ERROR 04-03 06:14:31 [core.py:1108]`` headers, and what CI and apps put before a whole line
-(a GitHub Actions timestamp, a runner's ``[01:17:10.938]:`` clock, pytest's ``FAILED x.py::t - ``
-summary, ComfyUI's ``!!! Exception during processing !!!``).
+vLLM's ``ERROR 04-03 06:14:31 [core.py:1108]`` headers. What CI systems, launchers, container
+runtimes and log collectors put before a whole line is peeled off first (:func:`split_runner`: CI
+timestamps, a runner's clock, journald, srun, docker compose, torch's and torchrun's rank tags,
+pytest's ``E`` and ``FAILED x.py::t - ``, ComfyUI's ``!!! Exception during processing !!!`` ...); the
+prefixes that name a process give the line its ``rank``.
 """
 
 from __future__ import annotations
@@ -25,7 +27,6 @@ from dataclasses import dataclass
 # CSI colour/cursor codes, and the OSC/APC strings some CI systems write before a line (Buildkite's
 # "\x1b_bk;t=1717197163783\x07" timestamp).
 ANSI_RX = re.compile(r"\x1b(?:\[[0-9;?]*[A-Za-z]|[\]_P^][^\x07\x1b]*(?:\x07|\x1b\\))")
-PYTEST_RX = re.compile(r"^E {2,}(?=\S)")
 
 # ------------------------------------------------------------------ runner and launcher prefixes
 #
@@ -33,7 +34,6 @@ PYTEST_RX = re.compile(r"^E {2,}(?=\S)")
 # number of them and in any order ("2024-05-31T23:12:43.7832053Z [default0]:[rank0]:W0531 ..."). Each
 # pattern consumes its own separator and no more, so a line's indentation after the prefix survives. A
 # ``rank`` group names the process that wrote the line (see :func:`split_runner`).
-_ISO = r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d)?"
 _SYSLOG_TIME = r"[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d(?:\.\d+)?"
 _LEVELS = r"(?:DEBUG|INFO|WARNING|WARN|ERROR|CRITICAL|FATAL)"
 RUNNER_PATTERNS: tuple[tuple[str, str, re.Pattern], ...] = tuple(

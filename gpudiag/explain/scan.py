@@ -17,10 +17,11 @@ Every line is read; none is dropped silently. Each line ends up in exactly one o
 
 Speed comes from deciding each distinct line once. A chunk's lines are keyed by their bytes with the
 ASCII digits removed (timestamps, pids, shapes and counts differ, the answer does not); the keys are
-split and deduplicated in C, the new ones searched for tokens in one joined blob, and only lines with a
-token are decoded, parsed and matched, once per key. The per-line loop then only counts, except for
-the lines that need their neighbours (records, tracebacks, the story), which are handled per
-occurrence and per rank: lines of other ranks interleaved with a record do not end it.
+split and counted in C, the new ones searched for tokens in one joined blob, and only lines with a
+token are decoded, parsed and matched, once per key. Python then walks only from the lines that need
+their neighbours (records, tracebacks, the story; found with ``list.index`` on the keys' modes), for
+as long as a record stays open, per rank: lines of other ranks interleaved with a record do not end
+it, and on a multi-rank log lines without an open rank's tag are passed over with one ``startswith``.
 
 Input: UTF-8 (a BOM is skipped), UTF-16 and UTF-32 (BOM or NUL pattern; transcoded), gzip, bzip2 and
 xz (decompressed as they are read). Binary data is refused after a bounded sniff of the first 64 KiB.
