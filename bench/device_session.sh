@@ -7,7 +7,7 @@
 #            the live tile table again (bench/tiles_ground_truth.py); the driver's occupancy for the maxnreg
 #            sweep again, with shared-memory sizes that tell the 128- and 256-byte allocation units apart;
 #            then, one at a time, --from-triton-cache's and check-tiles' speed on the 16 cores
-#   bakeoff  bench/bakeoff_gpu_session.sh (knobs on the fp32 GEMM, the gate across two torch settings, the
+#   bakeoff  bench/bakeoff/gpu_session.sh (knobs on the fp32 GEMM, the gate across two torch settings, the
 #            honesty checks on a GPU-bound workload), alone on the machine so its timings are quiet
 #   explain  the gpu tests, explain-warning's latency, scan and source citations on this host
 #   knobs    the gpu tests, every knob asked by name (dynamic and static included), --from-triton-cache
@@ -76,7 +76,7 @@ final)
     > "$W/gpu_tests.txt" 2>&1
   note "gpu tests rc=$?"; pack
   mkdir -p "$W/checks"
-  timeout -s TERM -k 10 $(( $(left) - 80 )) python3 bench/bakeoff_checks.py --device cuda --out "$W/checks" \
+  timeout -s TERM -k 10 $(( $(left) - 80 )) python3 bench/bakeoff/checks.py --device cuda --out "$W/checks" \
     --tag softmax_llama3 --script bench/workloads/kernelbench/softmax_llama3_vocab_prefill.py > "$W/checks/checks.log" 2>&1
   note "checks (softmax_llama3_vocab prefill, full budgets) rc=$?"; pack
   timeout 40 python3 -m pytest -q -p no:cacheprovider tests/test_explain_catalog.py tests/test_explain_registry.py \
@@ -116,7 +116,7 @@ knobs)
     --arch sm_90,sm_120 --jobs 16 > "$W/cache_check.txt" 2>&1; note "from-triton-cache sm_90,sm_120 rc=$? (1: cells that cannot launch)"
   ;;
 bakeoff)
-  timeout $(( BUDGET - 10 )) bash bench/bakeoff_gpu_session.sh "$W/bakeoff" $(( BUDGET - 20 )) > "$W/bakeoff.txt" 2>&1
+  timeout $(( BUDGET - 10 )) bash bench/bakeoff/gpu_session.sh "$W/bakeoff" $(( BUDGET - 20 )) > "$W/bakeoff.txt" 2>&1
   note "bakeoff rc=$?"
   ;;
 esac

@@ -3,15 +3,17 @@ ReLU, Linear 1024->1024, batch 256, fp32), all five modes:
 
 (a) gpudiag's per-mode medians vs a plain do_bench of the same compiled callable, run by the same child
     process right after gpudiag's own timing (a_same_process), and vs a hand-written do_bench in a separate
-    process (bench/bakeoff_handwritten_do_bench.py, compiling each mode from the cache the bake-off kept): within 3%;
+    process (bench/bakeoff/handwritten_do_bench.py, compiling each mode from the cache the bake-off kept): within 3%;
 (b) the same bake-off twice (both fork children from a torch-importing zygote unless --run2-spawn fresh):
     the same advice (the same winner, or the same two best called a tie both times), medians within 3%,
     and the ranking figure (per_call_ms) within 3%;
-plus the harness-overhead breakdown of both runs (bakeoff_overhead.breakdown), and what the CI gate
+plus the harness-overhead breakdown of both runs (overhead.breakdown), and what the CI gate
 (`--baseline run1 --max-regression 3`) says of run 2: GPU-bound rows by the percentage, launch-bound rows
 beyond their measured spread.
 
-    PYTHONPATH=. python3 bench/bakeoff_checks.py --device cuda --out DIR [--script KB.py --tag NAME]
+    PYTHONPATH=. python3 bench/bakeoff/checks.py --device cuda --out DIR [--script KB.py --tag NAME]
+
+(gpudiag from the checkout through PYTHONPATH; overhead.py beside this file from the script's own folder.)
 
 --script runs the same checks on another KernelBench file, e.g. a GPU-bound control.
 """
@@ -26,10 +28,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from bakeoff_overhead import MLP, bake, breakdown, import_torch_s
+from overhead import MLP, bake, breakdown, import_torch_s
 
 TOL = 0.03
 
@@ -41,16 +40,10 @@ def winner(doc: dict) -> str | None:
 def gate_against(baseline_path: Path, doc: dict, pct: float = TOL * 100) -> dict:
     """gpudiag's own --baseline gate, applied to ``doc`` with ``baseline_path`` as the earlier run."""
     from gpudiag.bakeoff import gate
-    from gpudiag.bakeoff.results import BakeoffRun, ModeResult
+    from gpudiag.bakeoff.results import BakeoffRun, from_dict
     from gpudiag.bakeoff.settings import Limits
 
-    run = BakeoffRun(
-        settings={},
-        device=doc["device"],
-        versions={},
-        started_at="",
-        rows=[ModeResult.from_dict(r) for r in doc["rows"]],
-    )
+    run = from_dict(BakeoffRun, doc)  # the rows, the device and the environment, as the run recorded them
     limits = Limits(baseline=str(baseline_path), max_regression_pct=pct)
     return gate.evaluate(run, limits, gate.load_baseline(str(baseline_path))).to_dict()
 
@@ -100,7 +93,7 @@ def main() -> None:
     hand = subprocess.run(
         [
             sys.executable,
-            str(Path(__file__).parent / "bakeoff_handwritten_do_bench.py"),
+            str(Path(__file__).parent / "handwritten_do_bench.py"),
             str(script),
             "--device",
             a.device,

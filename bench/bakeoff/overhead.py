@@ -2,12 +2,12 @@
 
 For a bake-off run: total wall time, the sum of the modes' cold compile times, the sum of their
 timing budgets (warm-up + reps), and N x the time of `python -c "import torch"` (N = processes
-started: the script probe plus one per mode). Overhead = wall - compile - budgets - N x import,
+started: one per measurement; the first also lists the script's workloads). Overhead = wall - compile - budgets - N x import,
 reported as a share of the wall; also the share when the import cost is counted as overhead.
 Runs the MLP bake-off with both ways of starting children (fork from a torch-importing zygote,
 and a fresh interpreter per mode) so the two can be compared.
 
-    PYTHONPATH=. python3 bench/bakeoff_overhead.py --device cuda --out DIR
+    PYTHONPATH=. python3 bench/bakeoff/overhead.py --device cuda --out DIR
 """
 
 from __future__ import annotations
@@ -20,13 +20,11 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
 from gpudiag.bakeoff.modes import ALL_MODES
 from gpudiag.bakeoff.session import run_bakeoff
 from gpudiag.bakeoff.settings import Settings
 
-MLP = Path(__file__).resolve().parent / "workloads" / "kernelbench" / "small_mlp_prefill.py"
+MLP = Path(__file__).resolve().parents[1] / "workloads" / "kernelbench" / "small_mlp_prefill.py"
 
 
 def import_torch_s(times: int = 3) -> float:
@@ -60,7 +58,7 @@ def breakdown(doc: dict, import_s: float) -> dict:
         )
         / 1e3
     )
-    n = 1 + sum(1 for r in rows if r["status"] not in ("skipped", "not_run"))
+    n = sum(1 for r in rows if r["status"] not in ("skipped", "not_run"))  # one process per measurement
     wall = doc["wall_s"]
     overhead = wall - compile_sum - first_calls - budget_sum - n * import_s
     overhead_incl_import = wall - compile_sum - first_calls - budget_sum

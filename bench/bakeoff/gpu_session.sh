@@ -7,15 +7,15 @@
 #            in TF32) and a run with another (the default, full fp32): --baseline --max-regression 5 must fail
 #            with exit 1 and one line; the other gates (--max-graph-breaks, --max-recompiles,
 #            --max-compile-s) pass;
-#   3 checks: bench/bakeoff_checks.py (medians against a plain and a hand-written do_bench, the same bake-off
+#   3 checks: bench/bakeoff/checks.py (medians against a plain and a hand-written do_bench, the same bake-off
 #            twice, and the gate of run 2 against run 1) on a GPU-bound workload, RMSNorm prefill;
 #   4 launch-bound gate, if time is left: the small MLP at decode size twice, gated on each other.
-# Usage (repository root): bash bench/bakeoff_gpu_session.sh OUTDIR [BUDGET_SECONDS=280] [DEVICE=cuda]
+# Usage (repository root): bash bench/bakeoff/gpu_session.sh OUTDIR [BUDGET_SECONDS=280] [DEVICE=cuda]
 # OUTDIR gets at most 7 files: env.txt, progress.txt, knobs_80col.txt, knobs.json, gate.txt,
 # checks_summary.json and raw.tgz (every JSON document, report and log). DEVICE=cpu is the dry run
 # (with GEMM=bench/workloads/kernelbench/gemm_fp32_decode.py, or smaller, on a small machine).
 set -u
-OUT=${1:?usage: bakeoff_gpu_session.sh OUTDIR [BUDGET_SECONDS] [DEVICE]}
+OUT=${1:?usage: gpu_session.sh OUTDIR [BUDGET_SECONDS] [DEVICE]}
 BUDGET=${2:-280}
 DEVICE=${3:-cuda}
 START=$(date +%s)
@@ -51,7 +51,7 @@ pack
 
 # 3 the honesty checks on a GPU-bound workload (and the gate of its run 2 against its run 1)
 if [ "$(left)" -gt 100 ]; then
-  timeout -s TERM -k 10 "$(( $(left) - 20 ))" python3 bench/bakeoff_checks.py --device "$DEVICE" --quick --out "$RAW" \
+  timeout -s TERM -k 10 "$(( $(left) - 20 ))" python3 bench/bakeoff/checks.py --device "$DEVICE" --quick --out "$RAW" \
     --tag control --script bench/workloads/kernelbench/rmsnorm_prefill.py > "$RAW/checks.log" 2>&1
   log "3 checks (rmsnorm prefill, --quick): rc=$?"
   cp "$RAW/control_summary.json" "$OUT/checks_summary.json" 2>/dev/null
