@@ -13,6 +13,7 @@ import pytest
 from bakeoff_rows import census, row
 
 from gpudiag.bakeoff import harness as core
+from gpudiag.bakeoff import launcher
 from gpudiag.bakeoff.results import ModeResult, ScriptListing, WarningLine, WorkloadInfo
 from gpudiag.bakeoff.session import Bakeoff, run_bakeoff
 from gpudiag.bakeoff.settings import Settings
@@ -207,7 +208,7 @@ def test_a_knob_with_nothing_to_act_on_is_never_called_an_effect(monkeypatch, sc
     ],
 )
 def test_crash_reason(rc, tail, status, text):
-    s, reason = core.crash_reason(rc, tail)
+    s, reason = launcher.crash_reason(rc, tail)
     assert s == status and text in reason
 
 
@@ -391,7 +392,7 @@ def test_the_census_finds_dead_work_and_what_the_knobs_need():
     x = torch.randn(8, 64)
 
     def work():
-        junk = torch.zeros(1 << 22)  # 16 MiB nothing reads
+        junk = torch.zeros(1 << 22)  # noqa: F841 - 16 MiB nothing reads
         x.mul_(1.0)  # a write into an input outlives the call: live
         return torch.relu(lin(x)).sum(dim=1)
 

@@ -52,7 +52,7 @@ for mode in a.modes.split(","):
         torch.cuda.synchronize()
         from triton.testing import do_bench
 
-        median = do_bench(lambda: fn(*inputs), warmup=a.warmup, rep=a.rep, return_mode="median")
+        median = do_bench(lambda: fn(*inputs), warmup=a.warmup, rep=a.rep, return_mode="median")  # noqa: B023
     else:
         end = time.perf_counter() + a.warmup / 1e3
         while time.perf_counter() < end:

@@ -24,7 +24,6 @@ import re
 import shutil
 import signal
 import tempfile
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -49,11 +48,11 @@ from gpudiag.bakeoff.results import (
     label,
 )
 from gpudiag.bakeoff.settings import Settings
+from gpudiag.bakeoff.stops import StopSignals
 from gpudiag.errors import EXIT_USAGE, GpudiagError, Stopped
 from gpudiag.installed import versions
 
 POLL_S = 0.2
-STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
 
 
 @dataclass
@@ -76,35 +75,6 @@ class Finished:
     row: ModeResult | None
     wall_s: float
     log_tail: list[str]
-
-
-class _StopSignals:
-    """While a run lasts, SIGTERM and SIGHUP raise ``Stopped`` in the main thread (Ctrl-C already raises
-    KeyboardInterrupt), except a signal that was ignored on entry (``nohup``), which stays ignored;
-    during the clean-up after a stop, further signals are held off. ``restore`` puts back whatever
-    handlers were there before."""
-
-    WATCHED = (*STOP_SIGNALS, signal.SIGINT)
-
-    def __init__(self) -> None:
-        self.active = threading.current_thread() is threading.main_thread()
-        self.previous = {sig: signal.getsignal(sig) for sig in self.WATCHED} if self.active else {}
-        if self.active:
-            for sig in STOP_SIGNALS:
-                if self.previous[sig] != signal.SIG_IGN:
-                    signal.signal(sig, self._stop)
-
-    @staticmethod
-    def _stop(signum: int, _frame: Any) -> None:
-        raise Stopped(signum)
-
-    def hold(self) -> None:
-        for sig in self.previous:
-            signal.signal(sig, signal.SIG_IGN)
-
-    def restore(self) -> None:
-        for sig, handler in self.previous.items():
-            signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
 
 
 def _now() -> str:
@@ -141,27 +111,6 @@ def device_summary(facts: Any) -> RunDevice:
         is_big_gpu_source=gate.where,
         gemm_templates_disabled=gate.disables_templates(facts.sm_count),
     )
-
-
-_ERROR_LINE = re.compile(
-    r"^([A-Za-z_][\w.]*(Error|Exception|Interrupt)|Segmentation fault|Killed|Fatal Python error)\b"
-)
-
-
-def crash_reason(returncode: int | None, tail: list[str]) -> tuple[str, str]:
-    """(status, one-line reason) for a child that left no result."""
-    text = "\n".join(tail).lower()
-    error_lines = [ln.strip() for ln in tail if _ERROR_LINE.match(ln.strip())]
-    last = error_lines[-1] if error_lines else (tail[-1].strip() if tail else "")
-    if "out of memory" in text or "outofmemoryerror" in text:
-        return "oom", last or "out of memory"
-    if returncode is not None and returncode < 0:
-        try:
-            name = signal.Signals(-returncode).name
-        except ValueError:
-            name = f"signal {-returncode}"
-        return "crashed", f"killed by {name}" + (f" after: {last}" if last else "")
-    return "crashed", f"exited with code {returncode} without a result" + (f": {last}" if last else "")
 
 
 class Harness:
@@ -300,7 +249,7 @@ class Harness:
                 f"stopped after the {self.settings.timeout_s:g} s --timeout while {phase_words(phase)}",
             )
         else:
-            status, reason = crash_reason(returncode, tail)
+            status, reason = launcher.crash_reason(returncode, tail)
         failure = ModeResult(
             workload,
             request.mode,
@@ -334,7 +283,7 @@ class Harness:
         t0 = time.monotonic()
         self.workdir = Path(tempfile.mkdtemp(prefix="gpudiag-bakeoff-"))
         self.run.harness.spawn = self.settings.spawn
-        signals = _StopSignals()
+        signals = StopSignals()
         pending: list[ModeResult] = []
         report_it = False  # whether the run got far enough to have a document (a refused script has none)
         try:

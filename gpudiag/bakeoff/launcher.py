@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import select
 import signal
 import subprocess
@@ -236,3 +237,24 @@ def log_tail(path: Path, n: int = 12) -> list[str]:
     except OSError:
         return []
     return [ln for ln in text.splitlines() if ln.strip()][-n:]
+
+
+_ERROR_LINE = re.compile(
+    r"^([A-Za-z_][\w.]*(Error|Exception|Interrupt)|Segmentation fault|Killed|Fatal Python error)\b"
+)
+
+
+def crash_reason(returncode: int | None, tail: list[str]) -> tuple[str, str]:
+    """(status, one-line reason) for a child that left no result."""
+    text = "\n".join(tail).lower()
+    error_lines = [ln.strip() for ln in tail if _ERROR_LINE.match(ln.strip())]
+    last = error_lines[-1] if error_lines else (tail[-1].strip() if tail else "")
+    if "out of memory" in text or "outofmemoryerror" in text:
+        return "oom", last or "out of memory"
+    if returncode is not None and returncode < 0:
+        try:
+            name = signal.Signals(-returncode).name
+        except ValueError:
+            name = f"signal {-returncode}"
+        return "crashed", f"killed by {name}" + (f" after: {last}" if last else "")
+    return "crashed", f"exited with code {returncode} without a result" + (f": {last}" if last else "")

@@ -150,7 +150,7 @@ def _check_environment(environ: Mapping[str, str], modes: list[str]) -> None:
     if disabled and compiled:
         raise GpudiagError(
             f"{disabled} is set: torch.compile returns your code unchanged, so {', '.join(compiled)} would "
-            "each be eager under another name; unset it, or give --modes eager"
+            f"{'each ' if len(compiled) > 1 else ''}be eager under another name; unset it, or give --modes eager"
         )
 
 
