@@ -41,7 +41,6 @@ PREFIXES = (
     "CUBLAS_",
     "CUBLASLT_",
     "CUDNN_",
-    "NCCL_",
     "TORCH_CUDNN_",
     "TORCH_BLAS_",
     "TORCH_ALLOW_TF32_",

@@ -554,7 +554,12 @@ def render(rep: BakeoffReport) -> None:
     con = console()
     run, summary = rep.run, rep.summary
     v, st = run.versions, run.settings
-    con.rule(f"[bold]gpudiag bakeoff[/bold] · {_escape(Path(st.script).name)} · {_escape(_where(run))}")
+    title = f"gpudiag bakeoff · {Path(st.script).name} · {_where(run)}"
+    if len(title) + 6 <= con.width:
+        con.rule(f"[bold]gpudiag bakeoff[/bold] · {_escape(Path(st.script).name)} · {_escape(_where(run))}")
+    else:  # a rule cuts its title with "…": a GPU's name must stay whole
+        con.print(Text(title, style="bold"))
+        con.rule()
     con.print(
         f"[dim]torch {v.torch} · triton {v.triton} · python {v.python} · "
         f"timing {st.warmup_ms:g} ms warm-up + {st.rep_ms:g} ms reps · "
