@@ -166,9 +166,9 @@ def test_exceptions_of_other_packages_get_no_family():
 def test_bad_rows_are_reported_by_id():
     from gpudiag.errors import GpudiagError
 
-    with pytest.raises(GpudiagError, match="broken.entry"):
+    with pytest.raises(GpudiagError, match=r"broken\.entry"):
         parse({"warning": [{"id": "broken.entry", "title": "t"}]})
-    with pytest.raises(GpudiagError, match="broken.family"):
+    with pytest.raises(GpudiagError, match=r"broken\.family"):
         parse_families({"family": [{"id": "broken.family", "title": "t"}]})
     with pytest.raises(GpudiagError, match="already used"):
         parse_families(

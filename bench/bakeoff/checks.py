@@ -11,9 +11,7 @@ plus the harness-overhead breakdown of both runs (overhead.breakdown), and what 
 (`--baseline run1 --max-regression 3`) says of run 2: GPU-bound rows by the percentage, launch-bound rows
 beyond their measured spread.
 
-    PYTHONPATH=. python3 bench/bakeoff/checks.py --device cuda --out DIR [--script KB.py --tag NAME]
-
-(gpudiag from the checkout through PYTHONPATH; overhead.py beside this file from the script's own folder.)
+    python3 -m bench.bakeoff.checks --device cuda --out DIR [--script KB.py --tag NAME]
 
 --script runs the same checks on another KernelBench file, e.g. a GPU-bound control.
 """
@@ -28,7 +26,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from overhead import MLP, bake, breakdown, import_torch_s
+from bench.bakeoff.overhead import MLP, bake, breakdown, import_torch_s
 
 TOL = 0.03
 

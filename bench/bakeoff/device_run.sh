@@ -3,7 +3,7 @@
 #   checks:    bench/bakeoff/checks.py on the small MLP (launch-bound) and on rmsnorm prefill
 #              (GPU-bound control): checks (a) and (b) and the harness overhead;
 #   workloads: the six bench/workloads/ scripts (decode + prefill each) with --quick, modes only (the knobs are
-#              bench/bakeoff/gpu_session.sh's), tables and JSON.
+#              bakeoff_gpu_session.sh's), tables and JSON.
 # Usage (from the repository root): bash bench/bakeoff/device_run.sh OUTDIR [BUDGET_SECONDS] [checks|workloads|all]
 # WORKLOADS="rope swiglu" picks and orders the workloads.
 set -u
@@ -17,9 +17,9 @@ export PYTHONPATH=.${PYTHONPATH:+:$PYTHONPATH} PYTHONUNBUFFERED=1
 { date -Is; nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm,power.limit --format=csv;
   python3 -c "import sys,torch,triton;print('python',sys.version.split()[0],'torch',torch.__version__,'cuda',torch.version.cuda,'triton',triton.__version__)"; nproc; } > "$OUT/env.txt" 2>&1
 if [ "$PART" != workloads ]; then
-  timeout -s INT "$(left)" python3 bench/bakeoff/checks.py --device cuda --out "$OUT" --tag mlp > "$OUT/mlp.log" 2>&1
+  timeout -s INT "$(left)" python3 -m bench.bakeoff.checks --device cuda --out "$OUT" --tag mlp > "$OUT/mlp.log" 2>&1
   echo "checks mlp: rc=$? at $(( $(date +%s) - START )) s" >> "$OUT/progress.txt"
-  timeout -s INT "$(left)" python3 bench/bakeoff/checks.py --device cuda --out "$OUT" --tag control \
+  timeout -s INT "$(left)" python3 -m bench.bakeoff.checks --device cuda --out "$OUT" --tag control \
     --script bench/workloads/kernelbench/rmsnorm_prefill.py > "$OUT/control.log" 2>&1
   echo "checks control: rc=$? at $(( $(date +%s) - START )) s" >> "$OUT/progress.txt"
 fi

@@ -51,7 +51,7 @@ pack
 
 # 3 the honesty checks on a GPU-bound workload (and the gate of its run 2 against its run 1)
 if [ "$(left)" -gt 100 ]; then
-  timeout -s TERM -k 10 "$(( $(left) - 20 ))" python3 bench/bakeoff/checks.py --device "$DEVICE" --quick --out "$RAW" \
+  timeout -s TERM -k 10 "$(( $(left) - 20 ))" python3 -m bench.bakeoff.checks --device "$DEVICE" --quick --out "$RAW" \
     --tag control --script bench/workloads/kernelbench/rmsnorm_prefill.py > "$RAW/checks.log" 2>&1
   log "3 checks (rmsnorm prefill, --quick): rc=$?"
   cp "$RAW/control_summary.json" "$OUT/checks_summary.json" 2>/dev/null

@@ -4,7 +4,7 @@ The reference for check (a) of bench/bakeoff/checks.py: no gpudiag code is used 
 or time the model. With --cache-root, each mode compiles against the cache folder that the
 bake-off kept for it, so this times the very kernels the bake-off timed (not a fresh autotune).
 
-    python bench/bakeoff/handwritten_do_bench.py SCRIPT --modes eager,default --device cuda [--cache-root DIR]
+    python -m bench.bakeoff.handwritten_do_bench SCRIPT --modes eager,default --device cuda [--cache-root DIR]
 """
 
 import argparse
@@ -52,7 +52,7 @@ for mode in a.modes.split(","):
         torch.cuda.synchronize()
         from triton.testing import do_bench
 
-        median = do_bench(lambda: fn(*inputs), warmup=a.warmup, rep=a.rep, return_mode="median")  # noqa: B023
+        median = do_bench(lambda fn=fn: fn(*inputs), warmup=a.warmup, rep=a.rep, return_mode="median")
     else:
         end = time.perf_counter() + a.warmup / 1e3
         while time.perf_counter() < end:

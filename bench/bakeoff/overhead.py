@@ -7,7 +7,7 @@ reported as a share of the wall; also the share when the import cost is counted 
 Runs the MLP bake-off with both ways of starting children (fork from a torch-importing zygote,
 and a fresh interpreter per mode) so the two can be compared.
 
-    PYTHONPATH=. python3 bench/bakeoff/overhead.py --device cuda --out DIR
+    python3 -m bench.bakeoff.overhead --device cuda --out DIR
 """
 
 from __future__ import annotations

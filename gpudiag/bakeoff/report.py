@@ -111,11 +111,11 @@ def build(run: BakeoffRun, limits: Limits | None = None, baseline: Baseline | No
 
 
 def _ranked(rows: list[ModeResult]) -> list[ModeResult]:
-    return sorted((r for r in rows if r.timed), key=lambda r: r.per_call_ms)
+    return sorted((r for r in rows if r.timed), key=lambda r: r.timed_ms)
 
 
 def _beyond_spread(fast: ModeResult, slow: ModeResult) -> bool:
-    return fast.timing.per_call_q3_ms < slow.timing.per_call_q1_ms
+    return fast.timed_timing.per_call_q3_ms < slow.timed_timing.per_call_q1_ms
 
 
 def summarize_workload(
@@ -123,7 +123,7 @@ def summarize_workload(
 ) -> WorkloadSummary:
     ranked = _ranked(rows)
     eager = next((r for r in rows if r.mode == "eager" and not r.knobs and r.timed), None)
-    speedups = {r.label: eager.per_call_ms / r.per_call_ms for r in ranked if r.per_call_ms} if eager else {}
+    speedups = {r.label: eager.timed_ms / r.timed_ms for r in ranked if r.timed_ms} if eager else {}
     ws = WorkloadSummary(
         name,
         None,
@@ -145,7 +145,7 @@ def summarize_workload(
         if len(ranked) > 1:
             second = ranked[1]
             ws.runner_up, ws.runner_up_ms = second.label, second.per_call_ms
-            ws.margin = second.per_call_ms / best.per_call_ms - 1.0
+            ws.margin = second.timed_ms / best.timed_ms - 1.0
             ws.within_noise = not _beyond_spread(best, second)
     return ws
 
@@ -163,7 +163,7 @@ def _knob_effects(name: str, rows: list[ModeResult], variants: list[VariantDecis
             KnobEffect(
                 r.label,
                 base.label,
-                base.per_call_ms / r.per_call_ms if both else None,
+                base.timed_ms / r.timed_ms if both else None,
                 _beyond_spread(r, base) or _beyond_spread(base, r) if both else None,
                 r.status,
                 n.rel_rmse if n else None,
@@ -230,7 +230,7 @@ def _cudagraphs_hurt(run: BakeoffRun, inputs: dict[str, int]) -> list[str]:
             g, p = timed.get(graphs), timed.get(plain)
             if not g or not p:
                 continue
-            slower = g.per_call_ms / p.per_call_ms - 1.0
+            slower = g.timed_ms / p.timed_ms - 1.0
             if slower > HURT_THRESHOLD and _beyond_spread(p, g):
                 text = f"{graphs} was {slower:.0%} slower than {plain} on {name}"
                 copied = inputs.get(name)
@@ -308,7 +308,7 @@ def recommend(run: BakeoffRun, s: Summary) -> str:
     if s.cudagraphs_hurt:
         parts.append("CUDA graphs hurt here: " + "; ".join(s.cudagraphs_hurt) + ".")
         if any(INPUT_COPY_NOTE.split("{")[0] in h for h in s.cudagraphs_hurt):
-            # Measured (bench/bakeoff_diag_cudagraph_input_copy.py): the copy is the whole gap on softmax_vocab's
+            # Measured (bench/bakeoff/diag_cudagraph_input_copy.py): the copy is the whole gap on softmax_vocab's
             # prefill, and torch._dynamo.mark_static_address() on the input did not remove it (torch 2.11).
             parts.append(
                 "A CUDA-graph mode copies each input tensor into its graph's own buffers on every "

@@ -16,6 +16,7 @@ from pathlib import Path
 from gpudiag.bakeoff import report
 from gpudiag.bakeoff.gate import Baseline, load_baseline
 from gpudiag.bakeoff.harness import Harness, Progress
+from gpudiag.bakeoff.report import BakeoffReport
 from gpudiag.bakeoff.results import BakeoffRun
 from gpudiag.bakeoff.settings import Settings
 from gpudiag.errors import GpudiagError
@@ -32,7 +33,7 @@ class Bakeoff:
             self.baseline = load_baseline(self.settings.limits.baseline)
             self.baseline.check_device(self.harness.run.device)
 
-    def report(self, run: BakeoffRun) -> report.BakeoffReport:
+    def report(self, run: BakeoffRun) -> BakeoffReport:
         return report.build(run, self.settings.limits, self.baseline)
 
     def _write_output(self, run: BakeoffRun) -> None:
@@ -45,9 +46,9 @@ class Bakeoff:
             why = f"{self.settings.output}: cannot write it: {exc.strerror}" if exc.strerror else str(exc)
             raise GpudiagError(f"--output {why}") from None
 
-    def run(self) -> report.BakeoffReport:
+    def run(self) -> BakeoffReport:
         return self.report(self.harness.execute())
 
 
-def run_bakeoff(settings: Settings, on_progress: Callable[[Progress], None] | None = None) -> report.BakeoffReport:
+def run_bakeoff(settings: Settings, on_progress: Callable[[Progress], None] | None = None) -> BakeoffReport:
     return Bakeoff(settings, on_progress).run()

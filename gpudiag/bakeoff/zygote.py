@@ -26,7 +26,7 @@ import time
 
 # torch.cuda.is_available() calls cuInit unless this is set, and inductor's modules ask it at import.
 # A zygote whose driver is initialised can never give its forked children CUDA ("Cannot re-initialize
-# CUDA in forked subprocess"), so the zygote asks NVML instead (bench/bakeoff_diag_zygote_preload.py measured
+# CUDA in forked subprocess"), so the zygote asks NVML instead (bench/bakeoff/diag_zygote_preload.py measured
 # it on the H100: children work, and each saves the ~3.5 s of importing inductor itself).
 NVML_CHECK = "PYTORCH_NVML_BASED_CUDA_CHECK"
 PRELOAD = ("torch._dynamo", "torch._inductor.config", "torch._inductor.compile_fx")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from gpudiag.cli.app import app
-from gpudiag.cli.output import console, emit_json
+from gpudiag.cli.output import console, finish
 
 SEVERITY_STYLE = {
     "fatal": "bold red",
@@ -16,6 +16,28 @@ SEVERITY_STYLE = {
 }
 APPLIES_STYLE = {"yes": "bold red", "no": "green", "unknown": "yellow", "n/a": "dim"}
 KIND_LABEL = {"catalogue": "", "registry": "torch registry", "family": "family, not exact"}
+
+
+# The man page's EXAMPLES and EXIT STATUS (gpudiag.manpages); 130, 141, 143 and 129 are worded there.
+MAN_EXAMPLES = (
+    (
+        "gpudiag explain-warning 'Not enough SMs to use max_autotune_gemm mode'",
+        "what one pasted line means, whether it applies to this GPU, and the fix",
+    ),
+    (
+        "gpudiag explain-warning --log train.log",
+        "every warning of a log once, then the recompile and graph-break story",
+    ),
+    ("python train.py 2>&1 | gpudiag explain-warning --log -", "the same, read from a pipe"),
+    ("gpudiag explain-warning inductor.not-enough-sms --gpu 'RTX 3070'", "one entry by its id, for a catalogue GPU"),
+    ("gpudiag explain-warning --list", "every catalogue entry and family, one line each"),
+)
+MAN_EXIT_STATUS = {
+    0: "explained.",
+    1: "nothing recognised (the closest entries are shown).",
+    2: "empty, binary or unreadable input, an unknown GPU name, or a bad option.",
+}
+MAN_SIGNALS = (130, 141, 143, 129)
 
 
 @app.command("explain-warning")
@@ -61,12 +83,7 @@ def explain_warning_command(
     from gpudiag.explain import report as core
 
     rep = core.build(text=text, log=log, list_entries=list_entries, gpu=gpu)
-    if json_out:
-        emit_json(rep.to_dict())
-    else:
-        RENDERERS[rep.form](rep)
-    if rep.exit_code:
-        raise typer.Exit(rep.exit_code)
+    finish(rep, json_out, lambda r: RENDERERS[r.form](r))
 
 
 def _markup_free(

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -215,7 +216,7 @@ def _family(row: dict[str, Any]) -> Family:
     )
 
 
-def parse_families(data: dict[str, Any], catalogue_ids: set[str] = frozenset()) -> tuple[Family, ...]:
+def parse_families(data: dict[str, Any], catalogue_ids: Iterable[str] = ()) -> tuple[Family, ...]:
     families = tuple(_family(r) for r in data.get("family", ()))
     seen: set[str] = set(catalogue_ids)
     for f in families:

@@ -49,7 +49,10 @@ class Match:
     @property
     def title(self) -> str:
         d = self.described
-        return d.title if d is not None else f"Graph break: {self.graph_break.gb_type}"
+        if d is not None:
+            return d.title
+        assert self.graph_break is not None  # a match is a catalogue entry, a family or a registry type
+        return f"Graph break: {self.graph_break.gb_type}"
 
     @property
     def severity(self) -> str:

@@ -114,6 +114,7 @@ class Explanation:
         if m.described is not None:
             return m.described.meaning
         gb = m.graph_break
+        assert gb is not None  # a match is a catalogue entry, a family or a registry type
         text = gb.explanation or gb.gb_type
         if PLACEHOLDER_RX.search(text):
             text += " ({...} parts are filled in with your code's values in the log)"
@@ -129,6 +130,7 @@ class Explanation:
         if m.described is not None:
             return m.described.trigger
         gb = m.graph_break
+        assert gb is not None  # a match is a catalogue entry, a family or a registry type
         return (
             f"torch/_dynamo: unimplemented(gb_type={gb.gb_type!r}, context={gb.context!r}, ...) "
             f"-> a graph break, or the Unsupported exception when one is not allowed."
@@ -139,7 +141,9 @@ class Explanation:
         m = self.match
         if m.described is not None:
             return m.described.source
-        return Source("torch/_dynamo/graph_break_registry.json", m.graph_break.gb_type, m.graph_break.gb_id)
+        gb = m.graph_break
+        assert gb is not None  # a match is a catalogue entry, a family or a registry type
+        return Source("torch/_dynamo/graph_break_registry.json", gb.gb_type, gb.gb_id)
 
     @property
     def fixes(self) -> tuple[Fix, ...]:
@@ -248,10 +252,12 @@ class ExplainReport:
             return doc
         doc["device"] = vars(self.device) if self.device else None
         if self.form in ("text", "id"):
+            assert self.explanation is not None  # the text and id forms carry one
             doc.update(self.explanation.to_dict())
         elif self.form == "no-match":
             doc.update(text=self.text, closest=[{"id": e.id, "title": e.title} for e in self.closest])
         else:
+            assert self.log is not None  # the remaining form is the log's
             doc.update(_log_dict(self.log))
         return doc
 
@@ -317,9 +323,8 @@ class Context:
             return self.explain(Match("catalogue", entry.id, entry=entry), None)
         if family := next((f for f in self.matcher.families if f.id == ident), None):
             return self.explain(Match("family", family.id, family=family), None)
-        if GB_ID_RX.match(ident) and self.matcher.registry is not None:
-            if gb := self.matcher.registry.get(ident):
-                return self.explain(Match("registry", gb.gb_id, graph_break=gb), None)
+        if GB_ID_RX.match(ident) and self.matcher.registry is not None and (gb := self.matcher.registry.get(ident)):
+            return self.explain(Match("registry", gb.gb_id, graph_break=gb), None)
         return None
 
 
@@ -399,15 +404,11 @@ def _log_report(ctx: Context, label: str, result: ScanResult) -> LogReport:
 
 
 def _device(gpu: str | None) -> tuple[DeviceFacts | None, str | None]:
-    from gpudiag.device import live_or_none, resolve_target
+    from gpudiag.device import selection
 
-    if gpu is not None:
-        if not gpu.strip():
-            raise GpudiagError("--gpu needs a GPU name ('H100', 'RTX 3070'; see gpudiag info --list-gpus)", EXIT_USAGE)
-        return resolve_target(gpu=gpu), None
     # NVML answers everything explain's verdicts need (SM count, compute capability, hence the
     # per-architecture limits) without cuInit, a quarter of this command's time on an H100 host.
-    return live_or_none(nvml_only=True)
+    return selection.resolve_or_none(selection.select(gpu=gpu), nvml_only=True)
 
 
 def listing() -> ExplainReport:

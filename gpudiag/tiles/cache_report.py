@@ -156,6 +156,11 @@ class CacheCheckReport:
         return all(c.status == "launches" for c in self.cells)
 
     @property
+    def exit_code(self) -> int:
+        """1 when any cell does not launch or could not be checked, else 0."""
+        return 0 if self.all_launch else 1
+
+    @property
     def version_differs(self) -> bool:
         return any(v != self.triton_installed for v in self.cache.triton_versions)
 
@@ -252,7 +257,7 @@ def _notes(report: CacheCheckReport) -> list[str]:
         )
     own = [c for g in report.groups for r in g.rows for c in r.cells if c.matches_recorded is not None]
     if own:
-        same = sum(c.matches_recorded for c in own)
+        same = sum(bool(c.matches_recorded) for c in own)
         notes.append(
             f"on the cache's own target, {same} of {len(own)} recompiled kernels use the shared memory "
             "their cache metadata records"

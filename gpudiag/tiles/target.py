@@ -25,11 +25,13 @@ class Target:
     origin: str  # "live", "catalogue", "--smem-limit"
     resources: SmResources | None = None  # None: the SM's limits are unknown, so is occupancy
 
-    def occupancy(self, threads: int, smem_bytes: int, regs_per_thread: int | None) -> Occupancy | None:
+    def occupancy(
+        self, threads: int, smem_bytes: int, regs_per_thread: int | None, regs_lower_bound: int | None = None
+    ) -> Occupancy | None:
         """Blocks of a kernel per SM of this target (the driver's rule); None without SM limits."""
         if self.resources is None:
             return None
-        return _occupancy(self.resources, threads, smem_bytes, regs_per_thread)
+        return _occupancy(self.resources, threads, smem_bytes, regs_per_thread, regs_lower_bound)
 
     def to_dict(self) -> dict[str, Any]:
         r = self.resources
@@ -57,24 +59,24 @@ class Target:
 
 
 @functools.lru_cache(maxsize=65536)
-def _occupancy(resources: SmResources, threads: int, smem_bytes: int, regs: int | None) -> Occupancy:
-    return occupancy(resources, threads=threads, smem_bytes=smem_bytes, regs_per_thread=regs)
+def _occupancy(
+    resources: SmResources, threads: int, smem_bytes: int, regs: int | None, regs_lower_bound: int | None
+) -> Occupancy:
+    return occupancy(
+        resources, threads=threads, smem_bytes=smem_bytes, regs_per_thread=regs, regs_lower_bound=regs_lower_bound
+    )
 
 
 def validate_selectors(
     gpu: str | None, arch: str | None, index: int | None, smem_limit: int | None, sms: int | None
 ) -> None:
-    """Reject contradictory or impossible target options before any GPU or catalogue is consulted."""
-    if sum(x is not None for x in (gpu, arch, index)) > 1:
-        raise GpudiagError("give at most one of --gpu, --arch and --index", EXIT_USAGE)
-    if gpu is not None and not gpu.strip():
-        raise GpudiagError("--gpu needs a GPU name, e.g. --gpu 'RTX 4090' or --gpu h100", EXIT_USAGE)
-    if smem_limit is not None and smem_limit <= 0:
-        raise GpudiagError(f"--smem-limit must be a positive number of bytes, got {smem_limit}", EXIT_USAGE)
+    """Reject contradictory or impossible target options before any GPU or catalogue is consulted
+    (the device policy's words: gpudiag.device.selection)."""
+    from gpudiag.device import selection
+
+    selection.select(gpu, arch, index, smem_limit)
     if sms is not None and sms <= 0:
         raise GpudiagError(f"--sms must be a positive SM count, got {sms}", EXIT_USAGE)
-    if index is not None and index < 0:
-        raise GpudiagError(f"--index must be >= 0, got {index}", EXIT_USAGE)
 
 
 def resolve_target(
@@ -87,12 +89,11 @@ def resolve_target(
     """The one target of a check. A bare ``--smem-limit`` names no architecture; otherwise the
     catalogue (``--gpu``/``--arch``) or the live GPU gives the limits, ``--smem-limit`` and
     ``--sms`` overriding theirs."""
-    from gpudiag import device
+    from gpudiag.device import selection
 
     validate_selectors(gpu, arch, index, smem_limit, sms)
-    if gpu is not None or arch is not None or index is not None:
-        facts = device.resolve_target(gpu=gpu, arch=arch, index=index)
-    elif smem_limit is not None:
+    sel = selection.select(gpu, arch, index, smem_limit)
+    if sel.wants_live and index is None and smem_limit is not None:
         return Target(
             f"{smem_limit:,} B limit",
             None,
@@ -103,10 +104,7 @@ def resolve_target(
             "--sms" if sms else None,
             "--smem-limit",
         )
-    else:
-        facts, why = device.live_or_none()
-        if facts is None:
-            raise GpudiagError(f"no live GPU ({why}); give --gpu NAME, --arch sm_XY or --smem-limit BYTES", EXIT_USAGE)
+    facts = selection.resolve_one(sel, instead=("--gpu NAME", "--arch SM", "--smem-limit BYTES"))
     return target_from_facts(facts, smem_limit, sms)
 
 
