@@ -253,11 +253,46 @@ def check_tiles_command(
         help="After the report, how each number is computed (the model, the rules, their sources); "
         "--json always carries them.",
     ),
+    from_config_table: str | None = typer.Option(
+        None,
+        "--from-config-table",
+        metavar="PATH",
+        help="Check vLLM's and SGLang's fused-MoE config tables (E=..,N=..,device_name=...json; a file or a "
+        "folder), or lists of Triton configs, against each target (--gpu and --arch take comma lists; else "
+        "the live GPU): every entry fits, does not fit, cannot launch or cannot run there, its margin and the "
+        "largest stage count that fits; which GPU loads which table (device_name). Exit 1 if anything does "
+        "not fit. JSON schema gpudiag.check-tiles-table/1.",
+    ),
+    write_fitted: str | None = typer.Option(
+        None,
+        "--write-fitted",
+        metavar="DIR",
+        help="--from-config-table: write each table that does not fit a target to DIR/<target>/, every "
+        "entry that does not fit at the largest stage count that does (derived, not tuned; a README.md "
+        "says so). Never writes inside PATH.",
+    ),
 ) -> None:
     if from_triton_cache:  # a mode of its own: gpudiag/cli/check_tiles_cache.py
         from gpudiag.cli.check_tiles_cache import run_from_triton_cache
 
         return run_from_triton_cache(tiles, kernel, arch, gpu, index, jobs, not no_cache, json_out)
+    if from_config_table is not None or write_fitted is not None:  # gpudiag/cli/check_tiles_table.py
+        from gpudiag.cli.check_tiles_table import run_from_config_table
+
+        return run_from_config_table(
+            from_config_table,
+            tiles,
+            arch,
+            gpu,
+            index,
+            exact,
+            jobs,
+            not no_cache,
+            json_out,
+            dtype,
+            write_fitted,
+            show_all,
+        )
     from gpudiag.tiles import check as core
 
     request = core.CheckRequest(

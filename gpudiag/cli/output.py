@@ -34,6 +34,10 @@ def _console_class() -> type:
     return ReportConsole
 
 
+# Spaces at a line's end, also where colour codes close the line after them (FORCE_COLOR into a pipe).
+_TRAILING_SPACES = re.compile(r" +((?:\x1b\[[0-9;]*m)*)$")
+
+
 class _NoTrailingSpaces:
     """A text stream that drops the spaces rich pads lines with (panels, table cells) before each
     newline: piped output carries none. A terminal gets rich's output as it is."""
@@ -46,7 +50,7 @@ class _NoTrailingSpaces:
         lines = (self._pending + text).split("\n")
         self._pending = lines.pop()
         if lines:
-            self._stream.write("\n".join(line.rstrip(" ") for line in lines) + "\n")
+            self._stream.write("\n".join(_TRAILING_SPACES.sub(r"\1", line) for line in lines) + "\n")
         return len(text)
 
     def flush(self) -> None:

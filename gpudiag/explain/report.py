@@ -17,8 +17,9 @@ from gpudiag.device.facts import DeviceFacts
 from gpudiag.errors import EXIT_NO, EXIT_OK, EXIT_USAGE, GpudiagError
 from gpudiag.explain import normalize
 from gpudiag.explain import story as story_mod
-from gpudiag.explain.catalog import SEVERITIES, Catalogue, Entry, Fix, Source, families, load
-from gpudiag.explain.matcher import Match, Matcher
+from gpudiag.explain.catalog import SEVERITIES, Catalogue, Entry, Fix, Source, families, fill, load
+from gpudiag.explain.matcher import Match, Matcher, compile_evidence
+from gpudiag.explain.registry import join_hints
 from gpudiag.explain.scan import ScanResult, scan_stream
 from gpudiag.explain.story import GuardFinding, Story
 from gpudiag.explain.verdicts import Verdict, verdict_for
@@ -60,17 +61,6 @@ class Device:
         return cls(facts.name, facts.sm, facts.sm_count, facts.origin)
 
 
-def join_hints(hints: tuple[str, ...]) -> list[str]:
-    """The registry keeps a hint's implicitly concatenated string pieces apart; join them back."""
-    out: list[str] = []
-    for piece in hints:
-        if out and not out[-1].rstrip().endswith((".", "!", "?", ":")):
-            out[-1] = f"{out[-1].rstrip()} {piece.strip()}"
-        else:
-            out.append(piece.strip())
-    return out
-
-
 @dataclass
 class Explanation:
     """What a line (or an id) means, where the explanation came from, and the verdict for this GPU."""
@@ -81,6 +71,41 @@ class Explanation:
     registry_label: str | None = None  # "torch 2.13.0 torch/_dynamo/graph_break_registry.json"
     guard: GuardFinding | None = None
     raised: bool = False  # the line is the Unsupported exception itself (fullgraph/export): fatal
+    evidence: bool = True  # the line or the paste shows torch.compile / inductor / Triton at work
+    culprit: dict[str, str] = field(default_factory=dict)  # what the message names, from the entry's patterns
+    inner: str | None = None  # the innermost wrapped error, where the line wraps one
+    quiet: bool = False  # an INFO/DEBUG/verbose log line that is no warning, error or exception
+    paste: str = ""  # the line, or the whole paste it came from
+
+    @property
+    def scope(self) -> str:
+        """ "general" when the answer does not claim a compile-stack problem (eager lines, other tools)."""
+        d = self.match.described
+        return "general" if d is not None and d.scope == "general" and not self.evidence else "compile"
+
+    @property
+    def specific(self) -> bool:
+        """The answer is about this message (not a family's, not a catch-all template's)."""
+        return self.kind != "family" and not (self.match.entry is not None and self.match.entry.generic)
+
+    @property
+    def summary(self) -> str:
+        """One sentence naming the culprit, where the message names one; else empty."""
+        e = self.match.entry
+        if e is not None and e.summary and self.culprit:
+            text = fill(e.summary, self.culprit)
+            return "" if "{" in text and any(f"{{{k}}}" in text for k in _culprit_names(e)) else text
+        gb = self.match.graph_break
+        if gb is not None and gb.filled and gb.shown_explanation and "{" not in gb.shown_explanation:
+            return gb.shown_explanation
+        if self.kind == "family" and self.inner:
+            return f"The wrapped error is: {self.inner}"
+        if self.kind == "family" and self.quiet:
+            return (
+                "This is an INFO/DEBUG log line of that part of the stack, not a warning or an error: "
+                "normal output, nothing to fix."
+            )
+        return ""
 
     @property
     def id(self) -> str:
@@ -106,6 +131,8 @@ class Explanation:
 
     @property
     def severity(self) -> str:
+        if self.kind == "family" and self.quiet:
+            return "harmless"
         return "fatal" if self.raised and self.kind == "registry" else self.match.severity
 
     @property
@@ -114,14 +141,23 @@ class Explanation:
         if m.described is not None:
             return m.described.meaning
         gb = m.graph_break
-        assert gb is not None  # a match is a catalogue entry, a family or a registry type
-        text = gb.explanation or gb.gb_type
-        if PLACEHOLDER_RX.search(text):
+        assert gb is not None  # a match without our own text is a registry match
+        text = gb.shown_explanation
+        if text and PLACEHOLDER_RX.search(text):
             text += " ({...} parts are filled in with your code's values in the log)"
+        said = f" torch's explanation: {text}" if text else ""
+        when = ""
+        if gb.matched_by.startswith("context"):
+            when = (
+                f" Your line is the older (torch < 2.8) form of this graph break; torch >= 2.8 calls it "
+                f"{gb.gb_type!r} ({gb.gb_id})."
+            )
+        elif gb.versions:
+            when = f" (This wording is in torch {', '.join(sorted(gb.versions))}.)"
         return (
             f"Dynamo could not trace this, so it ended the graph here: the code before and after "
             f"compile separately with a Python step between them (raised instead when graph breaks are "
-            f"not allowed, e.g. fullgraph=True). torch's explanation: {text}"
+            f"not allowed, e.g. fullgraph=True).{said}{when}"
         )
 
     @property
@@ -148,11 +184,31 @@ class Explanation:
     @property
     def fixes(self) -> tuple[Fix, ...]:
         m = self.match
-        own = m.described.fixes if m.described is not None else ()
+        own: tuple[Fix, ...] = ()
+        described = m.described
+        if described is not None:
+            shown = (f.shown(self.evidence, bool(self.inner), self.culprit, self.paste) for f in described.fixes)
+            own = tuple(f for f in shown if f is not None)
+            # a fix about the culprit, or one shown because the line matched it, first: it is the one for this message
+            own = tuple(
+                sorted(
+                    own,
+                    key=lambda f: (
+                        0
+                        if f.if_line is not None
+                        or any(f.text == fill(g.text, self.culprit) and g.needs for g in described.fixes)
+                        else 1
+                    ),
+                )
+            )
         if m.graph_break is None:
             return own
-        torch_hints = tuple(Fix(f"torch's hint: {h}", "") for h in join_hints(m.graph_break.hints))
-        return own + torch_hints if m.entry is not None else torch_hints
+        gb = m.graph_break
+        torch_hints = tuple(Fix(f"torch's hint: {h}", "") for h in join_hints(gb.shown_hints))
+        if m.entry is not None:
+            return own + torch_hints
+        culprit_fixes, version_note = _registry_fixes(gb)
+        return culprit_fixes + torch_hints + version_note + (() if torch_hints else (GRAPH_BREAK_LOG_FIX,))
 
     @property
     def references(self) -> tuple[str, ...]:
@@ -166,6 +222,10 @@ class Explanation:
             "id": self.id,
             "title": self.title,
             "severity": self.severity,
+            "scope": self.scope,
+            "specific": self.specific,
+            "summary": self.summary or None,
+            "culprit": dict(self.culprit),
             "generic": bool(e.generic) if e is not None else self.kind == "family",
             "match": {"kind": self.kind, "exact": self.exact, "origin": self.origin},
             "meaning": self.meaning,
@@ -182,6 +242,65 @@ class Explanation:
         }
 
 
+GRAPH_BREAK_LOG_FIX = Fix(
+    "See where this graph break happens (the user frame) and what else breaks the graph:",
+    'TORCH_LOGS="graph_breaks" python train.py',
+)
+
+
+def _registry_fixes(gb) -> tuple[tuple[Fix, ...], tuple[Fix, ...]]:
+    """What a registry answer can say about the culprit its line named (torch < 2.8 lines name the
+    object and the method or function dynamo could not trace)."""
+    out: list[Fix] = []
+    f = gb.filled
+    what = f.get("name") or f.get("fn") or f.get("func")
+    obj = f.get("self") or f.get("obj")
+    exc = re.match(r"BuiltinVariable\((\w+(?:Error|Exception|Warning))\)", obj or "")
+    scalar = re.match(r"BuiltinVariable\((int|float|bool)\)", obj or "")
+    if scalar and "TensorVariable" in f.get("args", ""):
+        out.append(
+            Fix(
+                f"The culprit is {scalar.group(1)}() of a tensor: converting a tensor to a Python {scalar.group(1)} "
+                "needs its value, which is data-dependent while tracing (like .item()). Keep it a tensor "
+                "(compare or compute with tensor ops), or let dynamo capture scalars:",
+                "torch._dynamo.config.capture_scalar_outputs = True",
+            )
+        )
+    elif exc:
+        out.append(
+            Fix(
+                f"Creating the exception {exc.group(1)} inside the compiled region was not supported by this torch: "
+                "raise it outside the compiled function, replace the check by torch._check(...), or upgrade torch "
+                "(newer releases trace raising exceptions).",
+                "",
+            )
+        )
+    elif what or obj:
+        target = f"`{what}`" + (f" on {obj}" if obj and what else "") if what else f"{obj}"
+        out.append(
+            Fix(
+                f"The culprit is {target}: call it outside the compiled region (before or after the compiled "
+                "function, or in a function under @torch.compiler.disable), or use an equivalent torch "
+                "operation dynamo can trace.",
+                "",
+            )
+        )
+    note: list[Fix] = []
+    if gb.matched_by.startswith(("context", "gb_type (older")):
+        note.append(
+            Fix(
+                f"This is a torch < 2.8 wording: newer torch traces more of Python; after upgrading, this graph "
+                f"break (if it remains) reads {gb.gb_type!r} ({gb.gb_id}) with torch's own hints.",
+                "",
+            )
+        )
+    return tuple(out), tuple(note)
+
+
+def _culprit_names(e: Entry) -> set[str]:
+    return {n for p in e.culprit for n in p.groupindex}
+
+
 def _guard_dict(g: GuardFinding | None) -> dict[str, Any] | None:
     if g is None:
         return None
@@ -193,6 +312,7 @@ class LogItem:
     explanation: Explanation
     count: int
     first_line: int
+    informational: bool = False  # only on INFO/DEBUG lines (a family answer there is normal output)
 
 
 @dataclass
@@ -201,6 +321,7 @@ class UnknownItem:
     count: int
     first_line: int
     line: str
+    kind: str = "warning"  # "warning" (warning, error, exception) | "other" (names the compile stack)
 
 
 @dataclass
@@ -214,6 +335,18 @@ class LogReport:
     unknown_overflow: int = 0
     tracebacks: int = 0
     story: Story = field(default_factory=Story)
+    compression: str | None = None
+    explained_lines: int = 0
+    unknown_lines: int = 0
+    record_lines: int = 0
+    skipped: dict[str, int] = field(default_factory=dict)  # reason -> lines
+    stories: dict[str | None, Story] = field(default_factory=dict)  # per rank or process, when several
+    divergence: list[str] = field(default_factory=list)
+    broken: str | None = None  # why reading stopped before the end of the log
+
+    @property
+    def read(self) -> int:
+        return self.explained_lines + self.unknown_lines + self.record_lines
 
 
 @dataclass
@@ -240,7 +373,9 @@ class ExplainReport:
 
     @property
     def exit_code(self) -> int:
-        if self.form == "no-match" or (self.form == "log" and self.log is not None and not self.log.known):
+        if self.form == "no-match" or (
+            self.form == "log" and self.log is not None and all(it.informational for it in self.log.known)
+        ):
             return EXIT_NO
         return EXIT_OK
 
@@ -268,6 +403,15 @@ def _log_dict(rep: LogReport) -> dict[str, Any]:
         "bytes": rep.bytes_read,
         "lines": rep.lines,
         "encoding": rep.encoding,
+        "compression": rep.compression,
+        "broken": rep.broken,
+        "counts": {
+            "read": rep.read,
+            "explained": rep.explained_lines,
+            "unknown": rep.unknown_lines,
+            "in_records": rep.record_lines,
+            "skipped": [{"reason": why, "lines": n} for why, n in rep.skipped.items()],
+        },
         "tracebacks": rep.tracebacks,
         "known": [
             {
@@ -278,14 +422,21 @@ def _log_dict(rep: LogReport) -> dict[str, Any]:
                 "severity": it.explanation.severity,
                 "count": it.count,
                 "first_line": it.first_line,
+                "informational": it.informational,
                 "line": it.explanation.line,
                 "verdict": vars(it.explanation.verdict),
             }
             for it in rep.known
         ],
-        "unknown": [{"message": u.message, "count": u.count, "first_line": u.first_line} for u in rep.unknown],
+        "unknown": [
+            {"message": u.message, "count": u.count, "first_line": u.first_line, "kind": u.kind} for u in rep.unknown
+        ],
         "unknown_overflow": rep.unknown_overflow,
         "story": rep.story.to_dict(),
+        "ranks": [{"rank": rank, "story": st.to_dict()} for rank, st in rep.stories.items()]
+        if len(rep.stories) > 1
+        else [],
+        "divergence": rep.divergence,
     }
 
 
@@ -301,13 +452,40 @@ class Context:
         cat = load()
         return cls(cat, Matcher(cat, families()), facts, why)
 
-    def explain(self, match: Match, line: str | None) -> Explanation:
-        verdict = (
-            verdict_for(match.entry, line or "", self.facts, self.no_device_reason)
-            if match.entry is not None
-            else Verdict("n/a", "no device-specific rule: it applies wherever it was printed")
-        )
+    def explain(self, match: Match, line: str | None, paste: str | None = None) -> Explanation:
         parsed = normalize.parse(line) if line else None
+        around = paste or line or ""
+        d = match.described
+        evidence = (
+            compile_evidence(around, parsed, d.evidence if d is not None else ())
+            if line
+            else True  # an id: the entry as written
+        )
+        general = d is not None and d.scope == "general" and not evidence
+        if match.entry is not None and not (general and match.entry.verdict):
+            verdict = verdict_for(match.entry, line or "", self.facts, self.no_device_reason)
+        elif general:
+            verdict = Verdict("n/a", "no device-specific rule here: nothing in the line shows the compile stack")
+        else:
+            verdict = Verdict("n/a", "no device-specific rule: it applies wherever it was printed")
+        culprit: dict[str, str] = {}
+        if match.entry is not None and line:
+            culprit = match.entry.culprit_of(around)
+        if not culprit and match.graph_break is not None:
+            culprit = dict(match.graph_break.filled)
+        # a wrapped error: a chain of two or more exceptions ("InductorError: OSError: ...")
+        inner = (
+            parsed.inner
+            if parsed is not None and len(parsed.exceptions) >= 2 and parsed.inner != parsed.message
+            else None
+        )
+        quiet = bool(
+            parsed is not None
+            and parsed.level in ("D", "I", "V")
+            and not parsed.exceptions
+            and not parsed.category
+            and not re.search(r"(?i)\b(error|warn|fail|exception|traceback)", parsed.message)
+        )
         guard = None
         if parsed is not None and match.entry is not None and match.entry.id in GUARD_ENTRIES:
             for text in (parsed.message, *(t for t in parsed.message.splitlines()[1:])):
@@ -316,7 +494,19 @@ class Context:
                     break
         reg = self.matcher.registry
         raised = bool(parsed and any(x.rsplit(".", 1)[-1] == "Unsupported" for x in parsed.exceptions))
-        return Explanation(match, line, verdict, reg.label if reg is not None else None, guard, raised)
+        return Explanation(
+            match,
+            line,
+            verdict,
+            reg.label if reg is not None else None,
+            guard,
+            raised,
+            evidence,
+            culprit,
+            inner,
+            quiet,
+            around,
+        )
 
     def by_id(self, ident: str) -> Explanation | None:
         if entry := self.catalogue.get(ident):
@@ -360,7 +550,7 @@ def explain_text(ctx: Context, text: str) -> Explanation | None:
     _, i, match, line = best
     if match.entry is not None and match.entry.id in GUARD_ENTRIES and "\n" in text.strip():
         line = "\n".join(ln.rstrip() for ln in text.strip().splitlines()[i:])  # the record's failure lines too
-    return ctx.explain(match, line)
+    return ctx.explain(match, line, text if "\n" in text.strip() else None)
 
 
 def explain_log(ctx: Context, path: str) -> LogReport:
@@ -389,16 +579,30 @@ def _log_report(ctx: Context, label: str, result: ScanResult) -> LogReport:
         unknown_overflow=result.unknown_overflow,
         tracebacks=result.tracebacks,
         story=result.story,
+        compression=result.compression,
+        explained_lines=result.explained_lines,
+        unknown_lines=result.unknown_lines,
+        record_lines=result.record_lines,
+        skipped=dict(result.skipped),
+        stories=result.stories,
+        divergence=result.divergence,
+        broken=result.broken,
     )
     for hit in result.known.values():
-        report.known.append(LogItem(ctx.explain(hit.match, hit.line), hit.count, hit.first_line))
+        report.known.append(LogItem(ctx.explain(hit.match, hit.line), hit.count, hit.first_line, hit.informational))
     rank = {s: i for i, s in enumerate(SEVERITIES)}
     report.known.sort(
-        key=lambda it: (rank[it.explanation.severity], not it.explanation.exact, -it.count, it.first_line)
+        key=lambda it: (
+            it.informational,
+            rank[it.explanation.severity],
+            not it.explanation.exact,
+            -it.count,
+            it.first_line,
+        )
     )
     report.unknown = sorted(
-        (UnknownItem(u.message, u.count, u.first_line, u.line) for u in result.unknown.values()),
-        key=lambda u: u.first_line,
+        (UnknownItem(u.message, u.count, u.first_line, u.line, u.kind) for u in result.unknown.values()),
+        key=lambda u: (u.kind != "warning", u.first_line),
     )
     return report
 
