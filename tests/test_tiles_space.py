@@ -304,7 +304,7 @@ def test_cli_shards_and_merge(cli, no_gpu, fake_children, tmp_path):
         p = tmp_path / f"shard{k}.json"
         p.write_text(r.stdout)
         paths.append(str(p))
-    r = cli("check-tiles", "--merge", paths[0], "--merge", paths[1], "--json")
+    r = cli("check-tiles", "--merge", *paths, "--json")
     doc = json.loads(r.stdout)
     assert r.exit_code == 0 and doc["space"]["screened"] == 16 and doc["space"]["missing"] == []
     assert doc["space"]["merged_from"] == paths
@@ -320,6 +320,8 @@ def test_cli_shards_and_merge(cli, no_gpu, fake_children, tmp_path):
         (["--kernel", f"{TUTORIAL}:matmul_kernel", "--exact"], "--exact does not apply to --kernel"),
         (["--kernel", f"{TUTORIAL}:matmul_kernel", "--shard", "3/2"], "--shard takes K/N"),
         (["--merge", "a.json", "--kernel", TUTORIAL], "--merge reads the JSON documents"),
+        (["--merge"], "--merge joins the JSON documents given as arguments"),
+        (["128x128x64", "--kernel", TUTORIAL], "tile arguments do not apply"),
         (["--kernel", f"{TUTORIAL}:matmul_kernel"], "no live GPU"),
     ],
 )

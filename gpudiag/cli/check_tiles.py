@@ -50,7 +50,8 @@ def check_tiles_command(
         metavar="TILE...",
         show_default=False,
         help="Tile configs BMxBNxBK[:STAGES][@WARPS], e.g. 128x256x64:3@8. A K written as 64B means 64 bytes "
-        "of K (CUTLASS and TensorRT-LLM tile names). With --from-triton-cache: the cache folder.",
+        "of K (CUTLASS and TensorRT-LLM tile names). With --from-triton-cache: the cache folder. With "
+        "--merge: the JSON documents.",
     ),
     file: list[str] | None = typer.Option(
         None,
@@ -227,11 +228,10 @@ def check_tiles_command(
         help="With --kernel: screen only the K-th of N even parts of the space (1 <= K <= N), one "
         "shard per machine; --merge joins their --json documents.",
     ),
-    merge: list[str] | None = typer.Option(
-        None,
+    merge: bool = typer.Option(
+        False,
         "--merge",
-        metavar="JSON",
-        help="Join the --json documents of --kernel shards into one answer. Repeatable.",
+        help="Join the --json documents of --kernel shards, given as the arguments (shard-*.json), into one answer.",
     ),
     write_surviving: str | None = typer.Option(
         None,
@@ -259,7 +259,7 @@ def check_tiles_command(
             configs,
             signature,
             shard,
-            merge,
+            list(tiles or []) if merge else None,
             write_surviving,
             write_dropped,
             arch,

@@ -22,6 +22,7 @@ from gpudiag.tiles.space_report import SpaceReport, merge
 
 # The check-tiles parameters that mean something in this mode; any other one given is an error.
 USED_PARAMS = {
+    "tiles",  # with --merge: the documents
     "kernel",
     "configs",
     "signature",
@@ -48,14 +49,7 @@ WORDS = {
 
 
 def _reject_unused_options() -> None:
-    ctx = None
-    for module in ("typer._click.globals", "click"):
-        try:
-            ctx = importlib.import_module(module).get_current_context(silent=True)
-        except (ImportError, AttributeError):
-            continue
-        if ctx is not None:
-            break
+    ctx = _context()
     if ctx is None:
         return
     for param in ctx.command.params:
@@ -68,6 +62,24 @@ def _reject_unused_options() -> None:
                 "config and target",
                 EXIT_USAGE,
             )
+
+
+def _given_tiles() -> bool:
+    ctx = _context()
+    if ctx is None:
+        return False
+    return bool(ctx.params.get("tiles"))
+
+
+def _context():
+    for module in ("typer._click.globals", "click"):
+        try:
+            ctx = importlib.import_module(module).get_current_context(silent=True)
+        except (ImportError, AttributeError):
+            continue
+        if ctx is not None:
+            return ctx
+    return None
 
 
 def _kernel(refs: list[str] | None) -> kernel_spec.KernelSpec:
@@ -119,7 +131,9 @@ def run_space(
     _reject_unused_options()
     if jobs is not None and jobs < 1:
         raise GpudiagError(f"--jobs must be at least 1, got {jobs}", EXIT_USAGE)
-    if merge_files:
+    if merge_files is not None:
+        if not merge_files:
+            raise GpudiagError("--merge joins the JSON documents given as arguments: --merge shard-*.json", EXIT_USAGE)
         if kernel or configs or signature or shard:
             raise GpudiagError(
                 "--merge reads the JSON documents of earlier runs; --kernel, --configs, --signature and --shard "
@@ -128,6 +142,11 @@ def run_space(
             )
         report = merge([(p, SpaceReport.from_dict(kernel_spec.read_json(p, "--merge"), p)) for p in merge_files])
     else:
+        if _given_tiles():
+            raise GpudiagError(
+                "--kernel screens the configs of --configs (or of the kernel's module); tile arguments do not apply",
+                EXIT_USAGE,
+            )
         from gpudiag.tiles import space
 
         shard_kn = space.parse_shard(shard)
