@@ -264,8 +264,9 @@ def check_tiles_command(
         None,
         "--signature",
         metavar="SPEC.json",
-        help='With --kernel: the argument types, {"signature": {"a_ptr": "*bf16", "M": "i32", '
-        '"stride_ak": 1}, "constants": {...}}, where the module has no gpudiag_kernels().',
+        help='With --kernel: the argument types as JSON, a "signature" object mapping each argument to its '
+        'type ("*bf16", "i32", or 1 for a unit stride) and an optional "constants" object, where the module '
+        "has no gpudiag_kernels().",
     ),
     shard: str | None = typer.Option(
         None,
