@@ -177,11 +177,11 @@ def test_every_command_exits_128_plus_the_signal(cli, monkeypatch, no_gpu, signu
     """check-tiles turned SIGTERM into Ctrl-C's KeyboardInterrupt and exited 130 where bakeoff exited 143."""
     from gpudiag.errors import Stopped
     from gpudiag.info import report as info_core
-    from gpudiag.tiles import recompile
+    from gpudiag.tiles import compile_engine
 
     if signum != signal.SIGINT:  # what check-tiles' compile pool raises on a stop signal
         with pytest.raises(Stopped) as raised:
-            recompile._interrupt(signum, None)
+            compile_engine._interrupt(signum, None)
         assert raised.value.signum == signum
 
     def stopped(*a, **k):

@@ -61,6 +61,11 @@ class Device:
         return cls(facts.name, facts.sm, facts.sm_count, facts.origin)
 
 
+# Verdicts about what the target's hardware has: true whoever generated the code (Triton or nvcc), so
+# they stand in a general answer too.
+HARDWARE_VERDICTS = (None, "ptx_feature")
+
+
 @dataclass
 class Explanation:
     """What a line (or an id) means, where the explanation came from, and the verdict for this GPU."""
@@ -462,7 +467,7 @@ class Context:
             else True  # an id: the entry as written
         )
         general = d is not None and d.scope == "general" and not evidence
-        if match.entry is not None and not (general and match.entry.verdict):
+        if match.entry is not None and not (general and match.entry.verdict not in HARDWARE_VERDICTS):
             verdict = verdict_for(match.entry, line or "", self.facts, self.no_device_reason)
         elif general:
             verdict = Verdict("n/a", "no device-specific rule here: nothing in the line shows the compile stack")
