@@ -125,3 +125,31 @@ def test_duplicate_headings_get_numbered_anchors(tmp_path: Path):
     doc = tmp_path / "x.md"
     doc.write_text("# A\n## Examples\n```\n## not a heading\n```\n## Examples\n", encoding="utf-8")
     assert anchors(doc) == {"a", "examples", "examples-1"}
+
+
+# A path of this repository named in `code` (a script, a data file, a results folder) must exist too:
+# renaming a file without its docs is the same drift as a broken link.
+REPO_PATH = re.compile(r"^(?:bench|tests|gpudiag|docs|man)/[\w.\-/]+$")
+
+
+def named_paths(path: Path) -> list[tuple[int, str]]:
+    out = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        for m in INLINE_CODE.finditer(line):
+            text = m.group(2).strip()
+            first = text.split()[0] if text.split() else ""
+            for candidate in {text, first}:
+                candidate = candidate.rstrip(".,:;)")
+                if REPO_PATH.match(candidate) and "*" not in candidate:
+                    out.append((number, candidate))
+    return sorted(set(out))
+
+
+PATH_CASES = [(doc, number, p) for doc in DOCS for number, p in named_paths(doc)]
+
+
+@pytest.mark.parametrize(
+    ("doc", "number", "named"), PATH_CASES, ids=[f"{d.relative_to(ROOT)}:{n}:{p}" for d, n, p in PATH_CASES]
+)
+def test_named_repository_path_exists(doc: Path, number: int, named: str):
+    assert (ROOT / named).exists(), f"{doc.relative_to(ROOT)}:{number}: `{named}` does not exist"
