@@ -42,8 +42,8 @@ sys.path.insert(0, str(ROOT))
 
 
 def _targets(archs: list[str]):
-    from gpudiag.cli.check_tiles_cache import named_targets
     from gpudiag.device.catalog import gpu_rows, parse_cc
+    from gpudiag.tiles.cache_request import named_targets
 
     ccs = {parse_cc(a) for a in archs}
     names = [r.name for r in gpu_rows() if r.compute_capability in ccs]

@@ -3,8 +3,10 @@ architecture family on this CPU (Triton compiles for any ``GPUTarget`` without a
 
 Each row is one config compiled through gpudiag's own ``--exact`` path (the kernel in
 gpudiag/tiles/matmul_kernel.py, specialised as an aligned launch specialises it): the compiler's
-shared memory, registers and spills, or its error. Three sets, so a test can say how the estimate
-does on configs it was not tuned on:
+shared memory, registers and spills, or its error. Rows of 32-bit float operands record the
+``input_precision`` the dot was compiled with (``fp32``: tl.dot's default, tf32; ``fp32-ieee``:
+full precision on the FMA units; ``tf32``: passed explicitly). Four sets, so a test can say how
+the estimate does on configs it was not tuned on:
 
   tuning            seeded random configs on sm_80, 86, 89, 90, 100, 120 (the distribution the
                     estimate was developed against)
@@ -12,6 +14,9 @@ does on configs it was not tuned on:
                     int8_mm in int8, persistent_mm), on several of those architectures
   held-out-arch     seeded random configs on sm_87, sm_103 and sm_121, never looked at while
                     developing the estimate
+  fp32-tf32         fp32 as tl.dot multiplies it by default (tf32): the fp32 configs of the sets
+                    above, then seeded random fp32 configs (K from 8) on sm_80, 86, 89, 90 and 120,
+                    and the configs the ieee-only estimate got wrong on sm_90 (issue 19)
 
     PYTHONPATH=. python3 bench/tiles_cross_arch_ground_truth.py --out DIR [--jobs 2] [--cache DIR]
         [--rows-from tests/data/tiles_cross_arch_ground_truth.json]
@@ -41,12 +46,21 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import dataclasses
+
 from gpudiag.tiles import exact
 from gpudiag.tiles.dtypes import lookup
+from gpudiag.tiles.precision import dot_precision
 
 TUNING_ARCHS = (80, 86, 89, 90, 100, 120)
 HELD_OUT_ARCHS = (87, 103, 121)
-DTYPES = ("fp16", "bf16", "fp16", "bf16", "fp32", "tf32", "fp8e4m3", "fp8e5m2", "int8")
+# fp32-ieee was named fp32 until fp32 came to mean tl.dot's default (tf32): the same seeded draws.
+DTYPES = ("fp16", "bf16", "fp16", "bf16", "fp32-ieee", "tf32", "fp8e4m3", "fp8e5m2", "int8")
+FP32_ARCHS = (80, 86, 89, 90, 120)
+FP32_PER_ARCH = 16
+# Configs the estimate put below the compiler on sm_90 while it took fp32 for ieee (issue 19): the
+# false fit 256x256x32:4@4 (estimated 196,608 B, compiled 262,144 B > 232,448 B) among them.
+FP32_FIXED = ((90, 256, 256, 32, 4, 4), (90, 128, 128, 64, 4, 8), (90, 64, 128, 64, 6, 4), (90, 64, 64, 8, 3, 4))
 # (inductor set, dtype, architectures, how many of the set)
 INDUCTOR = (
     ("mm", "bf16", (86, 89, 100), None),
@@ -74,7 +88,24 @@ def random_configs(rnd: random.Random, n: int) -> list[tuple]:
             rnd.choice((2, 4, 4, 8, 8)),
         )
         acc = cfg[1] * cfg[2] // (32 * cfg[5])
-        if acc <= MAX_ACC_PER_THREAD and (dt != "fp32" or acc * cfg[3] <= MAX_FMA_PER_THREAD):
+        if acc <= MAX_ACC_PER_THREAD and (dt != "fp32-ieee" or acc * cfg[3] <= MAX_FMA_PER_THREAD):
+            out.append(cfg)
+    return out
+
+
+def fp32_configs(rnd: random.Random, n: int) -> list[tuple]:
+    """fp32 at tl.dot's default precision (tf32 tensor cores): K from 8, the smallest Triton >= 3.8 takes."""
+    out = []
+    while len(out) < n:
+        cfg = (
+            "fp32",
+            rnd.choice((16, 32, 64, 128, 256)),
+            rnd.choice((16, 32, 64, 128, 256)),
+            rnd.choice((8, 16, 32, 64, 128)),
+            rnd.choice((1, 2, 3, 4, 5)),
+            rnd.choice((2, 4, 4, 8, 8)),
+        )
+        if cfg[1] * cfg[2] // (32 * cfg[5]) <= MAX_ACC_PER_THREAD:
             out.append(cfg)
     return out
 
@@ -98,7 +129,27 @@ def grid(per_arch: int, held_out_per_arch: int) -> list[dict]:
     rnd = random.Random(121)
     for cc in HELD_OUT_ARCHS:
         rows += [{"set": "held-out-arch", "cc": cc, "cfg": c} for c in random_configs(rnd, held_out_per_arch)]
+    rows += [
+        {"set": "fp32-tf32", "cc": r["cc"], "cfg": ("fp32", *r["cfg"][1:])}
+        for r in list(rows)
+        if r["cfg"][0] == "fp32-ieee"
+    ]
+    rows += [{"set": "fp32-tf32", "cc": cc, "cfg": ("fp32", *c)} for cc, *c in FP32_FIXED]
+    rnd = random.Random(32)
+    for cc in FP32_ARCHS:
+        rows += [{"set": "fp32-tf32", "cc": cc, "cfg": c} for c in fp32_configs(rnd, FP32_PER_ARCH)]
     return rows
+
+
+def operands(dt: str, recorded_precision: str | None = None):
+    """The operand type as the compile gets it, with a 32-bit float dot's precision made explicit
+    (so the compile and its cache key do not depend on TRITON_F32_DEFAULT), and that precision."""
+    d = lookup(dt)
+    p = dot_precision(d)
+    if p is None:
+        return d, None
+    value = recorded_precision or p.value
+    return dataclasses.replace(d, dot_precision=value), value
 
 
 def env_text() -> str:
@@ -135,6 +186,7 @@ def main() -> int:
                 **({"inductor_set": r["inductor_set"]} if "inductor_set" in r else {}),
                 "cc": r["cc"],
                 "cfg": (r["dtype"], r["block_m"], r["block_n"], r["block_k"], r["stages"], r["warps"]),
+                "input_precision": r.get("input_precision"),
             }
             for r in json.loads(Path(args.rows_from).read_text())["rows"]
         ]
@@ -143,7 +195,7 @@ def main() -> int:
     jobs = []
     for r in rows:
         dt, bm, bn, bk, st, w = r["cfg"]
-        d = lookup(dt)
+        d, r["input_precision"] = operands(dt, r.get("input_precision"))
         jobs.append(exact.job_for(bm, bn, bk, st, w, d, d, "row", d.b_layout, r["cc"]))
     t0 = time.perf_counter()
     results = exact.run_exact(
@@ -162,6 +214,7 @@ def main() -> int:
                 **({"inductor_set": r["inductor_set"]} if "inductor_set" in r else {}),
                 "cc": r["cc"],
                 "dtype": dt,
+                **({"input_precision": r["input_precision"]} if r["input_precision"] else {}),
                 "block_m": bm,
                 "block_n": bn,
                 "block_k": bk,

@@ -1,6 +1,6 @@
 """Ground truth for check-tiles' occupancy: what the CUDA driver says about compiled Triton kernels.
 
-For a grid of Triton matmul configs (tiles 16..256, warps 1..8, stages 1..4, fp16 and fp32) and a
+For a grid of Triton matmul configs (tiles 16..256, warps 1..8, stages 1..4, fp16 and fp32-ieee) and a
 register sweep (the same kernel capped with ``maxnreg`` from 24 to 255 registers at 1..8 warps),
 each kernel is compiled for this GPU's architecture (in parallel, with Triton's own compiler), its
 cubin loaded through Triton's driver, and the driver is asked:
@@ -47,7 +47,7 @@ TILES = [
 ]
 WARPS = (1, 2, 4, 8)
 STAGES = (1, 2, 3, 4)
-DTYPES = ("fp16", "fp32")
+DTYPES = ("fp16", "fp32-ieee")  # fp32-ieee: full precision, what "fp32" meant before 2026-12-07
 REG_CAPS = (24, 32, 40, 48, 56, 64, 72, 80, 88, 96, 104, 112, 120, 128, 144, 160, 168, 184, 200, 216, 232, 248, 255)
 SMEM_SWEEP = (
     0,
@@ -107,7 +107,7 @@ def grid() -> list[dict]:
     for w in WARPS:
         for cap in REG_CAPS:
             jobs.append(
-                {"kind": "regs", "dtype": "fp32", "block": (64, 64, 32), "warps": w, "stages": 2, "maxnreg": cap}
+                {"kind": "regs", "dtype": "fp32-ieee", "block": (64, 64, 32), "warps": w, "stages": 2, "maxnreg": cap}
             )
     return jobs
 

@@ -186,6 +186,47 @@ def test_damaged_entries_are_skipped_one_line_each(tmp_path):
     assert all("\n" not in r for r in reasons.values())
 
 
+def _unreadable(monkeypatch, *folders: Path) -> None:
+    """Folders that cannot be listed (chmod 000 is no obstacle to root, who runs CI)."""
+    real = Path.iterdir
+
+    def iterdir(self):
+        if self in folders:
+            raise PermissionError(13, "Permission denied", str(self))
+        return real(self)
+
+    monkeypatch.setattr(Path, "iterdir", iterdir)
+
+
+def test_an_unreadable_kernel_folder_is_counted_and_listed(tmp_path, monkeypatch):
+    cache = _copy_entries(tmp_path / "c", "matmul_bias_relu", "row_softmax")
+    entries = sorted(p for p in cache.iterdir() if p.is_dir())
+    odd = cache / "not-a-hash-name"
+    odd.mkdir()
+    _unreadable(monkeypatch, entries[0], odd)
+    result = read_cache(cache)
+    reasons = {s.folder: s.reason for s in result.skipped}
+    assert reasons == {
+        entries[0].name: "unreadable folder: Permission denied",
+        "not-a-hash-name": "unreadable folder: Permission denied",
+    }
+    assert len(result.kernels) == len(entries) - 1
+
+
+def test_the_report_says_how_many_entries_were_not_checked(cli, no_gpu, fake_children, tmp_path, monkeypatch):
+    cache = _copy_entries(tmp_path / "c", "row_softmax")
+    (cache / ("B" * 52)).mkdir()  # a kernel's folder by its name, unreadable
+    _unreadable(monkeypatch, cache / ("B" * 52))
+    r = cli("check-tiles", "--from-triton-cache", str(cache), "--arch", "sm_90", env={"COLUMNS": "200"})
+    text = " ".join(r.stdout.split())
+    assert "1 entry not checked: listed at the end" in text and "not checked: 1 cache entry" in text
+    assert f"skipped {'B' * 16}: unreadable folder: Permission denied" in text
+    doc = json.loads(cli("check-tiles", "--from-triton-cache", str(cache), "--arch", "sm_90", "--json").stdout)
+    assert doc["cache"]["skipped"] == [
+        {"folder": "B" * 52, "name": None, "reason": "unreadable folder: Permission denied"}
+    ]
+
+
 def test_a_cache_with_nothing_checkable_or_nothing_matching_is_a_usage_error(tmp_path):
     cache = _copy_entries(tmp_path / "c", "row_softmax")
     with pytest.raises(GpudiagError) as err:

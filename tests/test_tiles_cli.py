@@ -19,8 +19,10 @@ def test_live_h100_estimate(cli, fake_h100):
     assert v["margin_pct"] == pytest.approx(100 * (232448 - 147456) / 232448, abs=0.01)
     assert v["smem"]["mma"] == "wgmma" and v["smem"]["a_buffers"] == 3 and v["largest_stages_that_fit"] == 4
     occ = v["occupancy"]
-    assert occ["blocks_per_sm_by"]["smem"] == 1 and occ["blocks_per_sm"] == 1 and occ["limiters"] == ["smem"]
-    assert occ["registers_known"] is False and occ["blocks_per_sm_by"]["regs"] is None
+    assert occ["blocks_per_sm_by"]["smem"] == 1 and occ["blocks_per_sm"] == 1
+    # registers unknown: bounded below by the accumulator's, 128x256 fp32 over 256 threads = 128, + 24
+    assert occ["registers_known"] is False and occ["regs_lower_bound"] == 152 and occ["limiters"] == ["smem", "regs"]
+    assert v["registers_bound"] == {"accumulator": 128, "lower_bound": 152, "cap": 255, "spills_likely": False}
     assert doc["registers"] == "unknown" and v["status"] == "fits" and v["cannot_launch"] is None
     assert doc["summary"] == {
         "total": 2,
@@ -67,6 +69,9 @@ def test_no_target_without_gpu_is_usage_error(cli, no_gpu):
         (["128x128x64", "--gpu", " ", "--smem-limit", "1000"], "--gpu needs a GPU name"),
         (["96x96x32:2@4"], "tile '96x96x32:2@4' (argument 1): Triton cannot compile it: BM=96 is not a power of two"),
         (["1x1x1"], "BK=1 is below 16 (tl.dot needs K >= 16"),
+        (["64x64x16", "--dtype", "fp8"], "BK=16 is below 32 (tl.dot needs K >= 32 for 8-bit operands"),
+        (["64x64x4", "--dtype", "fp32"], "BK=4 is below 8"),
+        (["128x128x16", "--dtype", "fp8", "--model", "cutlass"], "below the MMA instruction's K of 32"),
         (["128x128x64", "--from-inductor", "--inductor-set", "nope"], "unknown --inductor-set"),
     ],
 )
@@ -299,3 +304,157 @@ def test_exact_cli_small(cli, no_gpu, tmp_path, monkeypatch):
     assert v["needed_bytes"] <= v["estimate_bytes"]
     r = cli("check-tiles", "32x32x64", "--dtype", "fp4", "--exact", "--arch", "sm_90")
     assert r.exit_code == 2 and "cannot compile fp4" in r.stderr
+
+
+# --- issue 19 §5: defects found as a new user ------------------------------------------------------
+
+
+def test_fp8_k_16_on_an_h100_is_refused_not_a_fit(cli, no_gpu, tmp_path):
+    r = cli("check-tiles", "64x64x16", "--dtype", "fp8", "--gpu", "h100")
+    assert r.exit_code == 2 and "fits" not in r.stdout and "below 32" in r.stderr
+    f = tmp_path / "t.csv"  # in a file: a verdict, not an error
+    f.write_text("tile\n64x64x16\n64x64x32\n")
+    doc = json.loads(cli("check-tiles", "--file", str(f), "--dtype", "fp8", "--gpu", "h100", "--json").stdout)
+    assert [v["status"] for v in doc["verdicts"]] == ["cannot-compile", "fits"]
+
+
+def test_fp32_k_8_is_accepted(cli, no_gpu):
+    r = cli("check-tiles", "64x64x8", "--dtype", "fp32", "--gpu", "h100", "--json")
+    assert r.exit_code == 0, r.stderr
+    v = json.loads(r.stdout)["verdicts"][0]
+    assert v["status"] == "fits" and v["needed_bytes"] == 16384 and v["input_precision"] == "tf32"
+
+
+def test_fp32_is_tf32_by_default_and_the_header_says_so(cli, no_gpu, monkeypatch):
+    monkeypatch.delenv("TRITON_F32_DEFAULT", raising=False)
+    r = cli("check-tiles", "256x256x32:4@4", "--dtype", "fp32", "--gpu", "h100", env={"COLUMNS": "200"})
+    assert r.exit_code == 1  # the issue's false fit: 262,144 B > 232,448 B
+    assert "262,144" in r.stdout and "fp32 dot precision: tf32 on the tensor cores" in r.stdout
+    assert "TRITON_F32_DEFAULT unset" in r.stdout and "--dtype fp32-ieee for full precision" in r.stdout
+    doc = json.loads(cli("check-tiles", "256x256x32:4@4", "--dtype", "fp32", "--gpu", "h100", "--json").stdout)
+    assert doc["input_precisions"][0]["input_precision"] == "tf32"
+    r = cli("check-tiles", "256x256x32:4@4", "--dtype", "fp32-ieee", "--gpu", "h100", env={"COLUMNS": "200"})
+    assert r.exit_code == 0 and "196,608" in r.stdout and "full fp32 on the FMA units" in r.stdout
+    r = cli("check-tiles", "128x128x32:2@4", "--dtype", "fp16", "--gpu", "h100")
+    assert "fp32 dot precision" not in r.stdout
+
+
+def test_triton_f32_default_is_honoured_and_named(cli, no_gpu):
+    r = cli(
+        "check-tiles",
+        "256x256x32:4@4",
+        "--dtype",
+        "fp32",
+        "--gpu",
+        "h100",
+        "--json",
+        env={"TRITON_F32_DEFAULT": "ieee"},
+    )
+    doc = json.loads(r.stdout)
+    assert doc["verdicts"][0]["needed_bytes"] == 196608 and doc["verdicts"][0]["input_precision"] == "ieee"
+    assert "TRITON_F32_DEFAULT=ieee" in doc["input_precisions"][0]["source"]
+    r = cli("check-tiles", "64x64x32", "--dtype", "fp32", "--gpu", "h100", env={"TRITON_F32_DEFAULT": "tf32x3"})
+    assert r.exit_code == 2 and "not modelled by the estimate" in r.stderr and "--exact" in r.stderr
+    r = cli("check-tiles", "64x64x32", "--dtype", "fp32", "--gpu", "h100", env={"TRITON_F32_DEFAULT": "half"})
+    assert r.exit_code == 2 and "TRITON_F32_DEFAULT='half'" in r.stderr
+
+
+def test_inductor_fp32_follows_its_own_allow_tf32(cli, no_gpu, monkeypatch):
+    torch = pytest.importorskip("torch")
+    monkeypatch.delenv("TRITON_F32_DEFAULT", raising=False)
+    args = ("check-tiles", "--from-inductor", "--dtype", "fp32", "--gpu", "h100", "--json")
+    doc = json.loads(cli(*args).stdout)
+    matmul = torch.backends.cuda.matmul
+    tf32 = getattr(matmul, "fp32_precision", None) == "tf32" or (
+        not isinstance(getattr(matmul, "fp32_precision", None), str) and matmul.allow_tf32
+    )
+    assert doc["inductor"]["allow_tf32"] is tf32 and "ALLOW_TF32" in doc["inductor"]["allow_tf32_source"]
+    assert {v["input_precision"] for v in doc["verdicts"]} == {"tf32" if tf32 else "ieee"}
+    # TRITON_F32_DEFAULT wins over allow_tf32, as in tl.dot
+    doc = json.loads(cli(*args, env={"TRITON_F32_DEFAULT": "tf32"}).stdout)
+    assert {v["input_precision"] for v in doc["verdicts"]} == {"tf32"}
+    # and an explicit precision is the user's
+    doc = json.loads(cli("check-tiles", "--from-inductor", "--dtype", "tf32", "--gpu", "h100", "--json").stdout)
+    assert {v["input_precision"] for v in doc["verdicts"]} == {"tf32"} and doc["inductor"]["allow_tf32"] is None
+
+
+def test_best_fits_rank_with_the_accumulators_registers(cli, no_gpu):
+    """128x256x32:3@8 fp8 on an RTX 4090: shared memory alone allows 4 blocks per SM, but its accumulator
+    alone takes 128 registers a thread (the compiler gives it 255 and 1 block): ranked behind the others."""
+    tiles = ["128x256x32:3@8", "64x64x32:3@4", "128x128x32:3@4", "64x128x64:3@4"] * 11  # > 40: summarised
+    r = cli("check-tiles", *tiles, "--dtype", "fp8", "--gpu", "rtx 4090", "--json")
+    v = json.loads(r.stdout)["verdicts"][0]
+    occ = v["occupancy"]
+    assert occ["blocks_per_sm"] == 1 and occ["limiters"] == ["regs"] and occ["regs_lower_bound"] == 152
+    assert occ["blocks_per_sm_by"]["smem"] == 4 and v["registers_bound"]["accumulator"] == 128
+    r = cli("check-tiles", *tiles, "--dtype", "fp8", "--gpu", "rtx 4090", env={"COLUMNS": "120"})
+    best = r.stdout.split("best 4 of")[1].splitlines()[3:7]
+    assert best[-1].startswith("128x256x32:3@8") and "≤1" in best[-1], best
+
+
+def test_spills_are_flagged_when_the_accumulator_leaves_no_room(cli, no_gpu):
+    r = cli("check-tiles", "128x256x64:2@4", "--gpu", "h100", "--json")
+    v = json.loads(r.stdout)["verdicts"][0]
+    assert v["registers_bound"]["spills_likely"] is True and v["occupancy"]["regs_lower_bound"] is None
+    assert any(p.startswith("spills likely: its accumulator takes 256 registers a thread") for p in v["problems"])
+    assert v["status"] == "fits"  # a warning, not a verdict
+
+
+def test_only_the_notes_that_apply_follow_one_config(cli, no_gpu):
+    r = cli("check-tiles", "128x128x64:3@4", "--gpu", "h100", env={"COLUMNS": "100"})
+    notes = [ln for ln in r.stdout.splitlines() if ln.startswith("note:")]
+    assert len(notes) == 1 and "registers unknown" in notes[0]
+    assert "stages/warps not given" not in r.stdout and "--explain" in r.stdout
+    assert len(r.stdout.splitlines()) <= 12
+    r = cli("check-tiles", "128x128x64", "--gpu", "h100")
+    assert "note: stages/warps not given: Triton's defaults, 3 stages and 4 warps" in r.stdout
+    r = cli("check-tiles", "128x128x64", "128x128x64:3@4", "--gpu", "h100", env={"COLUMNS": "200"})
+    assert "stages/warps not given: Triton's defaults, 3 stages and 4 warps (1 of 2 configs)" in r.stdout
+    r = cli("check-tiles", "128x128x64:3@4", "--gpu", "h100", "--explain", env={"COLUMNS": "200"})
+    text = r.stdout
+    assert "how: estimate: Triton's own allocation" in text and "how: fits = needed" in text
+    assert "how: smallest K: tl.dot needs K >= 32 for 8-bit" in text and "source: fp16:" in text
+    doc = json.loads(cli("check-tiles", "128x128x64:3@4", "--gpu", "h100", "--json").stdout)
+    assert any(n.startswith("estimate: Triton's own allocation") for n in doc["explain"])
+    assert not any("stages/warps not given" in n for n in doc["notes"])
+
+
+def test_cutlass_flags_a_k_below_the_mma_instruction(cli, no_gpu, tmp_path):
+    f = tmp_path / "t.csv"
+    f.write_text("tile\n128x128x16\n128x128x32\n")
+    r = cli("check-tiles", "--file", str(f), "--dtype", "fp8", "--model", "cutlass", "--arch", "sm_90", "--json")
+    bad, good = json.loads(r.stdout)["verdicts"]
+    assert bad["status"] == "cannot-compile" and "MMA instruction's K of 32" in bad["cannot_compile"]
+    assert bad["cutlass"] is None and good["cutlass"]["auto_stages"] > 0
+    assert len(good["cutlass"]["stage_table"]) <= 16
+    # bf16's K is 16, block-scaled fp4's 64
+    r = cli("check-tiles", "128x128x16", "--dtype", "bf16", "--model", "cutlass", "--arch", "sm_90", "--json")
+    assert json.loads(r.stdout)["verdicts"][0]["status"] != "cannot-compile"
+    r = cli("check-tiles", "128x128x32", "--dtype", "fp4", "--model", "cutlass", "--arch", "sm_120")
+    assert r.exit_code == 2 and "K of 64" in r.stderr
+
+
+def test_file_from_stdin(cli, no_gpu):
+    r = cli("check-tiles", "--file", "-", "--arch", "sm_89", "--json", input="128x128x64:3@4\n64x64x32\n")
+    assert [v["where"] for v in json.loads(r.stdout)["verdicts"]] == ["stdin:1", "stdin:2"]
+    r = cli(
+        "check-tiles",
+        "--file",
+        "-",
+        "--arch",
+        "sm_89",
+        "--json",
+        input='[{"BLOCK_M": 64, "BLOCK_N": 64, "BLOCK_K": 32}]',
+    )
+    assert json.loads(r.stdout)["verdicts"][0]["spec"] == "64x64x32"
+
+
+def test_file_that_is_a_folder_or_too_big_is_one_line(cli, no_gpu, tmp_path):
+    r = cli("check-tiles", "--file", str(tmp_path), "--arch", "sm_89")
+    assert r.exit_code == 2 and "is a folder" in r.stderr and "no such file" not in r.stderr
+    big = tmp_path / "big.csv"
+    with open(big, "wb") as f:  # a sparse gigabyte: nothing is read
+        f.truncate(2**30)
+    r = cli("check-tiles", "--file", str(big), "--arch", "sm_89")
+    assert r.exit_code == 2 and len(r.stderr.strip().splitlines()) == 1
+    assert "1.0 GiB is more than a config list" in r.stderr and "internal error" not in r.stderr

@@ -9,6 +9,7 @@ from gpudiag.tiles import estimate as est
 from gpudiag.tiles.dtypes import lookup
 
 FP16, BF16, FP8, INT8, FP32 = (lookup(n) for n in ("fp16", "bf16", "fp8e4m3", "int8", "fp32"))
+FP32_IEEE, TF32 = lookup("fp32-ieee"), lookup("tf32")
 
 
 def tile(bm, bn, bk, stages, warps=4, dt=FP16, b_layout=None):
@@ -82,12 +83,119 @@ def test_fp8_promoted_operands_share_one_place():
     [
         (96, 96, 32, 4, "BM=96 is not a power of two"),
         (1, 1, 1, 4, "BK=1 is below 16"),
-        (64, 64, 8, 4, "BK=8 is below 16"),
+        (64, 64, 8, 4, "BK=8 is below 16 (tl.dot needs K >= 16 for 16-bit operands"),
         (64, 64, 32, 3, "3 warps"),
     ],
 )
 def test_tiles_triton_cannot_compile(bm, bn, bk, warps, words):
     assert words in est.tile_problem(tile(bm, bn, bk, 2, warps=warps))
+
+
+@pytest.mark.parametrize(
+    "dt, bk, version, refused",
+    [
+        (FP8, 16, None, "BK=16 is below 32 (tl.dot needs K >= 32 for 8-bit operands"),
+        (INT8, 16, "3.6.0", "below 32"),
+        (FP8, 32, None, None),
+        (FP16, 16, None, None),
+        (FP32, 8, None, None),  # min_dot_size: 8 for 32-bit operands from Triton 3.8 on
+        (FP32, 8, "3.9.0", None),
+        (FP32, 8, "3.8.0", None),
+        (
+            FP32,
+            8,
+            "3.7.0",
+            "BK=8 is below 16 (tl.dot needs K >= 16 for 32-bit operands on NVIDIA GPUs with Triton 3.7.0",
+        ),
+        (FP32, 8, "3.6.0", "below 16"),
+        (TF32, 4, None, "BK=4 is below 8"),
+    ],
+)
+def test_smallest_k_follows_the_operand_width_and_the_triton(dt, bk, version, refused):
+    """triton/backends/nvidia/compiler.py min_dot_size: (1, 1, 32) for 8-bit, (1, 1, 8) for 32-bit
+    (3.8 and 3.9; 16 in 3.6 and 3.7), (1, 1, 16) otherwise, the same for every architecture."""
+    problem = est.tile_problem(tile(64, 64, bk, 3, dt=dt), version)
+    assert problem is None if refused is None else refused in problem
+
+
+def test_fp32_is_tl_dots_default_tf32_and_fp32_ieee_is_fma(monkeypatch):
+    """tl.dot with no input_precision multiplies fp32 as tf32: wgmma on sm_90 with `stages` buffers. The
+    issue's false fit: 256x256x32:4@4 needs 262,144 B, over sm_90's 232,448, not the FMA path's 196,608."""
+    monkeypatch.delenv("TRITON_F32_DEFAULT", raising=False)
+    e = est.triton_smem(tile(256, 256, 32, 4, dt=FP32), 90)
+    assert (e.mma, e.a_buffers, e.needed_bytes) == ("wgmma", 4, 262144)
+    assert est.input_precision(tile(256, 256, 32, 4, dt=FP32)) == "tf32"
+    e = est.triton_smem(tile(256, 256, 32, 4, dt=FP32_IEEE), 90)
+    assert (e.mma, e.a_buffers, e.needed_bytes) == ("fma", 3, 196608)
+    assert est.triton_smem(tile(256, 256, 32, 4, dt=TF32), 90).needed_bytes == 262144
+    # mma.sync families pipeline stages-1 either way
+    assert est.triton_smem(tile(128, 128, 32, 3, dt=FP32), 89).needed_bytes == 65536
+
+
+def test_triton_f32_default_decides_for_fp32_only(monkeypatch):
+    from gpudiag.errors import GpudiagError
+    from gpudiag.tiles import precision
+
+    monkeypatch.setenv("TRITON_F32_DEFAULT", "ieee")
+    assert est.triton_smem(tile(256, 256, 32, 4, dt=FP32), 90).mma == "fma"
+    assert est.triton_smem(tile(256, 256, 32, 4, dt=TF32), 90).mma == "wgmma"  # an explicit precision wins
+    p = precision.dot_precision(FP32)
+    assert (p.value, p.modelled) == ("ieee", True) and "TRITON_F32_DEFAULT=ieee" in p.source
+    assert precision.dot_precision(FP16) is None
+    monkeypatch.setenv("TRITON_F32_DEFAULT", "TF32x3")  # Triton lower-cases it
+    assert precision.dot_precision(FP32).value == "tf32x3" and not precision.dot_precision(FP32).modelled
+    monkeypatch.setenv("TRITON_F32_DEFAULT", "fp64")
+    with pytest.raises(GpudiagError) as exc:
+        precision.dot_precision(FP32)
+    assert "tf32, tf32x3, ieee, bf16x3, bf16x6" in exc.value.message
+    monkeypatch.delenv("TRITON_F32_DEFAULT")
+    assert precision.f32_default(allow_tf32=False).value == "ieee"  # tl.dot(allow_tf32=False)
+    assert precision.f32_default(allow_tf32=True).value == "tf32"
+
+
+@pytest.mark.parametrize(
+    "bm, bn, warps, mma, acc, bound, spills",
+    [
+        (128, 256, 8, "mma.sync", 128, 152, False),  # the RTX 4090 case of issue 19
+        (64, 64, 4, "wgmma", 32, 56, False),
+        (128, 128, 4, "tcgen05", 128, 140, False),  # in tensor memory during the loop: a smaller floor
+        (128, 256, 4, "wgmma", 256, 255, True),
+        (256, 256, 32, "mma.sync", 64, 64, True),  # 1,024 threads: ptxas caps a thread at 64
+    ],
+)
+def test_register_lower_bound_from_the_accumulator(bm, bn, warps, mma, acc, bound, spills):
+    from gpudiag.tiles.registers import accumulator_bound
+
+    rb = accumulator_bound(bm, bn, warps, mma)
+    assert (rb.accumulator, rb.lower_bound, rb.spills_likely) == (acc, bound, spills)
+
+
+def test_register_lower_bound_is_below_every_compiled_kernel():
+    """The floors stay under every kernel of tests/data: each compiled kernel the bound says does not
+    spill has at least the bound's registers; each it says spills does (ptxas then picks any count:
+    a 2-warp 128x128 kernel on sm_90 got 32 registers and 1,660 spills, so no bound is used then)."""
+    import json
+    from pathlib import Path
+
+    from gpudiag.tiles.registers import accumulator_bound
+
+    data = Path(__file__).parent / "data"
+    rows = []
+    for name in ("tiles_cross_arch_ground_truth", "tiles_cross_arch_ground_truth_triton36"):
+        for r in json.loads((data / f"{name}.json").read_text())["rows"]:
+            if r["n_regs"]:
+                rows.append((r, r["cc"], r["block_m"], r["block_n"], r["warps"], r["n_regs"], r["n_spills"]))
+    for r in json.loads((data / "h200_occupancy_ground_truth.json").read_text())["rows"]:
+        if r["kind"] == "grid":
+            rows.append((r, 90, r["block"][0], r["block"][1], r["warps"], r["n_regs"], r["n_spills"]))
+    assert len(rows) > 900
+    for r, cc, bm, bn, warps, regs, spills in rows:
+        mma = "tcgen05" if cc in (100, 103) and warps in (4, 8) and bm % 64 == 0 else "mma.sync"
+        rb = accumulator_bound(bm, bn, warps, mma)
+        if rb.spills_likely:
+            assert spills > 0, r
+        else:
+            assert regs >= rb.lower_bound, r
 
 
 def test_fp8e4m3_needs_sm_89():

@@ -1,6 +1,10 @@
 """The live tables (bench/tiles_ground_truth.py, launched on an H100 on 2026-11-23 and an H200 on
 2026-12-01, Triton 3.6) against --exact on this CPU machine and against the estimate, and the
-estimate against the shared memory of the 404 kernels compiled for the H200's occupancy table."""
+estimate against the shared memory of the 404 kernels compiled for the H200's occupancy table.
+
+Their fp32 kernels were launched with input_precision='ieee' (full precision: max_rel_error 0.0,
+stages-1 buffers on sm_90 where a tf32 wgmma takes stages): the tables name them fp32-ieee, and
+--dtype fp32 (tl.dot's default, tf32) is the tables' tf32 rows."""
 
 from __future__ import annotations
 
@@ -25,7 +29,8 @@ def _truth(row):
 
 def test_table_is_a_real_grid():
     assert len(ROWS) >= 30
-    assert {r["dtype"] for r in ROWS} >= {"fp16", "bf16", "fp32", "fp8e4m3"}
+    assert {r["dtype"] for r in ROWS} >= {"fp16", "bf16", "fp32-ieee", "tf32", "fp8e4m3"}
+    assert all(r["max_rel_error"] == 0.0 for r in ROWS if r["dtype"] == "fp32-ieee" and r["launched"])
     assert any(not r["launched"] for r in ROWS) and any(r["launched"] for r in ROWS)
     assert all(_truth(r) is not None for r in ROWS)
     assert {r["stages"] for r in ROWS} >= {1, 2, 3, 4, 5, 6} and {r["warps"] for r in ROWS} >= {2, 4, 8}
@@ -49,8 +54,8 @@ def test_estimate_equals_every_launched_and_refused_kernel(rows):
 
 def test_estimate_against_the_h200_occupancy_grid():
     """The 312 matmul kernels of the H200 occupancy table (tiles 16..256, warps 1..8, stages 1..4, fp16 and
-    fp32): the estimate is never below the compiled kernel's shared memory and equals it for all but the
-    fp32 (FMA) kernels at one stage and one warp, where the compiler stages only one operand."""
+    fp32-ieee): the estimate is never below the compiled kernel's shared memory and equals it for all but
+    the fp32-ieee (FMA) kernels at one stage and one warp, where the compiler stages only one operand."""
     rows = [
         r for r in json.loads((DATA / "h200_occupancy_ground_truth.json").read_text())["rows"] if r["kind"] == "grid"
     ]
@@ -62,7 +67,7 @@ def test_estimate_against_the_h200_occupancy_grid():
         if got != r["shared"]:
             off.append(r)
     assert len(off) <= 0.02 * len(rows)
-    assert all(r["dtype"] == "fp32" and r["stages"] == 1 and r["warps"] == 1 for r in off)
+    assert all(r["dtype"] == "fp32-ieee" and r["stages"] == 1 and r["warps"] == 1 for r in off)
 
 
 @pytest.mark.slow
@@ -158,7 +163,18 @@ def test_check_tiles_occupancy_equals_the_driver_on_the_h200():
         cfg = TileConfig(*r["block"], r["stages"], r["warps"], dtype=r["dtype"])
         v = check([cfg], target, CheckRequest(regs=r["n_regs"])).verdicts[0]
         if v.needed_bytes != r["shared"]:
-            continue  # the few fp32 one-warp kernels the estimate is above (see the test above)
+            continue  # the few fp32-ieee one-warp kernels the estimate is above (see the test above)
         assert v.occupancy.blocks_per_sm == r["blocks_per_sm"], r
         compared += 1
     assert compared >= 300
+
+
+def test_fp32_means_tl_dots_default_the_live_tf32_rows():
+    """--dtype fp32 is tl.dot with no input_precision: tf32 on sm_90's wgmma, so the live table's tf32
+    rows (launched with input_precision='tf32') are its numbers, and its fp32-ieee rows are not."""
+    tf32 = [r for r in ROWS if r["dtype"] == "tf32"]
+    assert tf32
+    for r in tf32:
+        assert _estimate("fp32", r["block_m"], r["block_n"], r["block_k"], r["stages"], r["warps"], "row") == _truth(r)
+    r = next(r for r in ROWS if r["dtype"] == "fp32-ieee" and r["stages"] == 3)
+    assert _estimate("fp32", r["block_m"], r["block_n"], r["block_k"], 3, r["warps"], "row") > _truth(r)

@@ -74,6 +74,18 @@ CASES = {
         "168",
     ],
     "cutlass": ["128x256x64B", "--dtype", "fp4", "--model", "cutlass", "--arch", "sm_121", "--grouped"],
+    "fp32-explain": ["256x256x32:4@4", "64x64x8", "--dtype", "fp32", "--gpu", "h100", "--explain"],
+    "mixed-precisions-exact": [
+        "128x128x32:3@8",
+        "64x64x32:2@4",
+        "--dtype",
+        "fp32-ieee",
+        "--b-dtype",
+        "fp8e4m3",
+        "--gpu",
+        "rtx 4090",
+        "--exact",
+    ],
 }
 
 
@@ -182,3 +194,48 @@ def test_progress_goes_to_stderr_after_a_second(monkeypatch, capsys):
         p.update("compiling", 9, 10)  # 14 s
     out, err = capsys.readouterr()
     assert out == "" and err.splitlines() == ["gpudiag: compiling 2/10", "gpudiag: compiling 9/10"]
+
+
+def test_all_prints_every_row_on_one_line_in_plain_columns(cli, no_gpu, tmp_path):
+    """--all over many configs: one line per config, the same columns as the summary's, at 80 columns."""
+    f = tmp_path / "many.csv"
+    rows = [
+        f"{bm},{bn},{bk},{s},{w}"
+        for bm in (32, 64, 128, 256)
+        for bn in (32, 64, 128, 256)
+        for bk in (16, 32, 64)
+        for s in (1, 2, 3, 4, 5)
+        for w in (2, 4, 8)
+    ]
+    f.write_text("BLOCK_M,BLOCK_N,BLOCK_K,num_stages,num_warps\n" + "\n".join(rows) + "\n")
+    r = cli("check-tiles", "--file", str(f), "--arch", "sm_90", "--all", env={"COLUMNS": "80"})
+    lines = r.stdout.splitlines()
+    table = [ln for ln in lines if re.match(r"\d+x\d+x\d+:", ln)]
+    assert len(table) == len(rows) and max(len(ln) for ln in lines) <= 80
+    assert not any(ln != ln.rstrip() for ln in table)  # no padding at the ends of the rows
+    header = next(i for i, ln in enumerate(lines) if ln.startswith("config"))
+    assert lines[header + 1].startswith("───") and lines[header].split()[:4] == ["config", "smem", "B", "margin"]
+    # in colour (a terminal): the same rows, styled
+    r = cli("check-tiles", "--file", str(f), "--arch", "sm_90", "--all", env={"COLUMNS": "80", "FORCE_COLOR": "1"})
+    plain = re.sub(r"\x1b\[[0-9;]*m", "", r.stdout)
+    assert "\x1b[32myes\x1b[0m" in r.stdout and plain.splitlines() == lines
+
+
+def test_grid_wraps_text_columns_never_labels_or_numbers():
+    from gpudiag.cli.grid import Column, grid
+
+    cols = [Column("config"), Column("dtype", wrap="x"), Column("smem B", right=True), Column("limit", wrap="commas")]
+    rows = [[("128x256x64:3@8", None), ("fp32-ieeexfp8e4m3", None), ("229,376", None), ("smem,regs,warps", "red")]]
+    wide = grid(cols, rows, 200)
+    assert wide.splitlines()[2].split() == [
+        "128x256x64:3@8",
+        "fp32-ieeexfp8e4m3",
+        "229,376",
+        "[red]smem,regs,warps[/red]",
+    ]
+    narrow = grid(cols, rows, 40).splitlines()
+    plain = [re.sub(r"\[/?\w+\]", "", ln) for ln in narrow]
+    assert max(len(ln) for ln in plain) <= 40
+    assert plain[2].startswith("128x256x64:3@8") and "229,376" in plain[2]
+    assert "fp32-ieeex" in plain[2] and "fp8e4m3" in plain[3]  # the dtype broke after its 'x'
+    assert any("smem," in ln for ln in plain) and any("warps" in ln for ln in plain[3:])

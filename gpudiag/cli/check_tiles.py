@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import sys
 import time
+from typing import Any
 
 import typer
-from rich import box
 from rich.markup import escape
-from rich.table import Table
 
 from gpudiag.cli.app import app
+from gpudiag.cli.grid import Cell, Column, grid
 from gpudiag.cli.output import console, fmt_bytes
 from gpudiag.tiles import check as core
 from gpudiag.tiles.inductor import SETS
@@ -31,15 +31,20 @@ CHECK_TILES_HELP = (
     "all. With --shape: tiles, waves with that occupancy, the persistent grid size, and the one-block-"
     "per-SM figures. Exit code 1 when any config does not fit, cannot launch or cannot compile (a CI "
     "gate), 2 on bad input; a tile given as an argument that no Triton can compile (a block size that is "
-    "not a power of two, K below 16) is bad input.\n\n"
+    "not a power of two, K below tl.dot's smallest: 32 for 8-bit types, 16 for 16-bit, 8 for 32-bit) is "
+    "bad input.\n\n"
     "The estimate (instant, no GPU) models Triton's own allocation for the standard matmul on each "
     "architecture family: sm_80/86/89/120 (mma.sync), sm_90 (wgmma) and sm_100 (tcgen05), from Triton's "
     "pipeliner and layout code; --exact compiles the real Triton matmul for the target on this machine, "
     "and the largest stage count that fits then comes from the compiler too. Registers come from --exact "
-    "or --regs; without them, blocks per SM is the shared-memory and thread bound. --model cutlass "
+    "or --regs; without them, blocks per SM is bounded by shared memory, threads and the accumulator's "
+    "registers (at least BM x BN / threads each). fp32 is tl.dot's default, tf32 on the tensor cores "
+    "(TRITON_F32_DEFAULT, when set, decides; the report names the precision); fp32-ieee is full "
+    "precision on the FMA units. --model cutlass "
     "models CUTLASS 3.x builders (stage bytes + barriers + scale factors, the StageCountAutoCarveout "
     "rule, 1024-byte aligned storage).\n\n"
-    "Assumptions: " + "; ".join(core.TRITON_NOTES + core.CUTLASS_NOTES) + "."
+    "Stages or warps left out are Triton's defaults, 3 stages and 4 warps. --explain prints how each "
+    "number is computed and where each rule comes from."
 )
 
 
@@ -57,7 +62,8 @@ def check_tiles_command(
         "--file",
         "-f",
         metavar="FILE",
-        help="Read configs from a JSON, YAML (needs PyYAML) or CSV file; parsed as data, never evaluated.",
+        help="Read configs from a JSON, YAML (needs PyYAML) or CSV file (a CSV saved by Excel too), or - for "
+        "standard input; parsed as data, never evaluated.",
     ),
     from_inductor: bool = typer.Option(
         False,
@@ -84,8 +90,9 @@ def check_tiles_command(
         "-d",
         metavar="DTYPE",
         show_default=False,
-        help="Element type of A (and B unless --b-dtype): fp32, tf32, fp16, bf16, fp8 (= fp8e4m3), fp8e5m2, "
-        "int8, fp4. Default: fp16, or the type an inductor set is for.",
+        help="Element type of A (and B unless --b-dtype): fp32 (as tl.dot multiplies it by default: tf32), "
+        "fp32-ieee (full precision, FMA), tf32, fp16, bf16, fp8 (= fp8e4m3), fp8e5m2, int8, fp4. Default: "
+        "fp16, or the type an inductor set is for.",
     ),
     b_dtype: str | None = typer.Option(None, "--b-dtype", metavar="DTYPE", help="Element type of B where it differs."),
     a_layout: str | None = typer.Option(
@@ -201,6 +208,12 @@ def check_tiles_command(
         "only kernels whose name contains NAME, or matches it as a glob "
         "(triton_mm*). Repeatable.",
     ),
+    explain: bool = typer.Option(
+        False,
+        "--explain",
+        help="After the report, how each number is computed (the model, the rules, their sources); "
+        "--json always carries them.",
+    ),
 ) -> None:
     if from_triton_cache:  # a mode of its own: gpudiag/cli/check_tiles_cache.py
         from gpudiag.cli.check_tiles_cache import run_from_triton_cache
@@ -240,7 +253,7 @@ def check_tiles_command(
         for chunk in report.json_chunks():
             sys.stdout.write(chunk)
     else:
-        render(report, show_all)
+        render(report, show_all, explain)
     if not report.all_fit:
         raise typer.Exit(1)
 
@@ -252,7 +265,7 @@ class _Progress:
     def __init__(self) -> None:
         self.start = time.monotonic()
         self.terminal = sys.stderr.isatty()
-        self.bar = None
+        self.bar: Any = None  # a rich Progress once shown (imported then: most runs never show one)
         self.tasks: dict[str, int] = {}
         self.last_line = float("-inf")
 
@@ -294,13 +307,15 @@ class _Progress:
 
 
 # --- text rendering (80 columns: wrap or stack, never cut) ----------------------------------------
+# Tables are plain aligned text (gpudiag/cli/grid.py), not rich Tables: --all over 10,000 configs
+# prints in about the time the summary takes (bench/tiles/tiles_render_speed.py).
 
 FITS_TEXT = {
-    FITS: "[green]yes[/green]",
-    DOES_NOT_FIT: "[red]NO[/red]",
-    CANNOT_LAUNCH: "[yellow]yes[/yellow]",
-    UNKNOWN: "[yellow]?[/yellow]",
-    CANNOT_COMPILE: "[red]NO[/red]",
+    FITS: ("yes", "green"),
+    DOES_NOT_FIT: ("NO", "red"),
+    CANNOT_LAUNCH: ("yes", "yellow"),
+    UNKNOWN: ("?", "yellow"),
+    CANNOT_COMPILE: ("NO", "red"),
 }
 
 
@@ -308,12 +323,8 @@ def _num(n: int | None) -> str:
     return "-" if n is None else f"{n:,}"
 
 
-def _table(**kw) -> Table:
-    return Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, collapse_padding=True, **kw)
-
-
 def _dtype(v: TileVerdict) -> str:
-    return v.a_dtype if v.a_dtype == v.b_dtype else f"{v.a_dtype}x{v.b_dtype}"
+    return v.dtype_label
 
 
 def _blocks(v: TileVerdict) -> str:
@@ -323,106 +334,118 @@ def _blocks(v: TileVerdict) -> str:
     return str(occ.blocks_per_sm) if occ.registers_known or occ.blocks_per_sm == 0 else f"≤{occ.blocks_per_sm}"
 
 
-def _limiter(v: TileVerdict) -> str:
+def _limiter(v: TileVerdict) -> tuple[str, str | None]:
     occ = v.occupancy
     if occ is None:
-        return "-"
+        return "-", None
     if v.status == CANNOT_LAUNCH:
-        return "[red]can't launch[/red]"
-    return ",".join(occ.limiters)
+        return "can't launch", "red"
+    return ",".join(occ.limiters), None
 
 
-def verdict_tables(report: CheckReport, verdicts: list[TileVerdict], title: str | None = None) -> list[Table]:
+def verdict_tables(
+    report: CheckReport, verdicts: list[TileVerdict], width: int, title: str | None = None, styled: bool = True
+) -> list[str]:
     """One table, or one per kernel when the configs come from several (--from-script)."""
     groups = list(dict.fromkeys(v.group for v in verdicts))
     if len(groups) <= 1:
-        return [verdict_table(report, verdicts, title)]
+        return [verdict_table(report, verdicts, width, title, styled)]
     return [
         verdict_table(
             report,
             [v for v in verdicts if v.group == g],
+            width,
             f"[bold]{escape(g or 'other')}[/bold]" + (f" · {title}" if title else ""),
+            styled,
         )
         for g in groups
     ]
 
 
-def verdict_table(report: CheckReport, verdicts: list[TileVerdict], title: str | None = None) -> Table:
-    dtypes = {_dtype(v) for v in report.verdicts}
-    table = _table(title=title, title_justify="left")
-    cols = (
-        ["config"]
-        + (["dtype"] if len(dtypes) > 1 else [])
-        + ["smem B", "margin", "fits", "max st", "blk/SM", "occ", "limit"]
-    )
+def verdict_table(
+    report: CheckReport, verdicts: list[TileVerdict], width: int, title: str | None = None, styled: bool = True
+) -> str:
+    several = len(report.dtype_labels()) > 1
+    cols = [Column("config")]
+    if several:
+        cols.append(Column("dtype", wrap="x"))
+    cols += [
+        Column("smem B", right=True),
+        Column("margin", right=True),
+        Column("fits"),
+        Column("max st", right=True),
+        Column("blk/SM", right=True),
+        Column("occ", right=True),
+        Column("limit", wrap="commas"),
+    ]
     if report.exact:
-        cols += ["regs", "spill"]
-    for c in cols:
-        table.add_column(c, justify="left" if c in ("config", "dtype", "fits", "limit") else "right", overflow="fold")
+        cols += [Column("regs", right=True), Column("spill", right=True)]
+    rows = []
     for v in verdicts:
         occ = v.occupancy
-        row = (
-            [v.display_spec]
-            + ([_dtype(v)] if len(dtypes) > 1 else [])
-            + [
-                _num(v.needed_bytes),
-                "-" if v.margin_bytes is None else f"{v.margin_bytes:+,}",
-                FITS_TEXT[v.status],
-                _num(v.largest_stages_that_fit),
-                _blocks(v),
-                "-" if occ is None else f"{100 * occ.occupancy:.0f}%",
-                _limiter(v),
-            ]
-        )
+        row: list[Cell] = [(v.display_spec, None)]
+        if several:
+            row.append((_dtype(v), None))
+        row += [
+            (_num(v.needed_bytes), None),
+            ("-" if v.margin_bytes is None else f"{v.margin_bytes:+,}", None),
+            FITS_TEXT[v.status],
+            (_num(v.largest_stages_that_fit), None),
+            (_blocks(v), None),
+            ("-" if occ is None else f"{100 * occ.occupancy:.0f}%", None),
+            _limiter(v),
+        ]
         if report.exact:
             e = v.exact
-            row += [_num(e.regs_per_thread) if e else "-", _num(e.spills) if e else "-"]
-        table.add_row(*row)
-    return table
+            row += [(_num(e.regs_per_thread) if e else "-", None), (_num(e.spills) if e else "-", None)]
+        rows.append(row)
+    return grid(cols, rows, width, title, styled)
 
 
 WAVES_ONE_TABLE_WIDTH = 110  # narrower consoles get the one-block-per-SM figures in a second table
 
 
-def waves_tables(report: CheckReport, verdicts: list[TileVerdict], width: int) -> list[Table]:
+def waves_tables(report: CheckReport, verdicts: list[TileVerdict], width: int, styled: bool = True) -> list[str]:
     s, t = report.shape, report.target
+    assert s is not None
     title = f"{s.m}x{s.n}x{s.k}" + (f" x {report.groups} groups" if report.groups > 1 else "") + f" on {t.sm_count} SMs"
-    occ_cols = ("config", "tiles", "blk/SM", "grid", "waves", "last", "eff.")
-    one_cols = ("waves 1/SM", "fewest SMs", "K iters")
+    occ_cols = [Column("config")] + [
+        Column(c, right=True) for c in ("tiles", "blk/SM", "grid", "waves", "last", "eff.")
+    ]
+    one_cols = [Column(c, right=True) for c in ("waves 1/SM", "fewest SMs", "K iters")]
     rows = [(v, v.waves) for v in verdicts if v.waves is not None]
 
-    def occ_cells(v: TileVerdict, w) -> list[str]:
+    def occ_cells(v: TileVerdict, w) -> list[Cell]:
         occ = w.with_occupancy
         bound = "≤" if w.blocks_per_sm_is_bound else ""
         return [
-            v.display_spec,
-            f"{w.tiles:,}",
-            "-" if w.blocks_per_sm is None else f"{bound}{w.blocks_per_sm}",
-            _num(w.persistent_grid),
-            "-" if occ is None else f"{'≥' if bound else ''}{occ.waves:,}",
-            "-" if occ is None else f"{100 * occ.last_wave_fill:.0f}%",
-            "-" if occ is None else f"{100 * occ.efficiency:.0f}%",
+            (v.display_spec, None),
+            (f"{w.tiles:,}", None),
+            ("-" if w.blocks_per_sm is None else f"{bound}{w.blocks_per_sm}", None),
+            (_num(w.persistent_grid), None),
+            ("-" if occ is None else f"{'≥' if bound else ''}{occ.waves:,}", None),
+            ("-" if occ is None else f"{100 * occ.last_wave_fill:.0f}%", None),
+            ("-" if occ is None else f"{100 * occ.efficiency:.0f}%", None),
         ]
 
-    def one_cells(w) -> list[str]:
-        return [f"{w.one_block_per_sm.waves:,}", f"{w.fewest_sms_same_waves:,}", f"{w.k_iterations:,}"]
-
-    def table(title: str, cols: tuple[str, ...]) -> Table:
-        tab = _table(title=title, title_justify="left")
-        for c in cols:
-            tab.add_column(c, justify="left" if c == "config" else "right", overflow="fold")
-        return tab
+    def one_cells(w) -> list[Cell]:
+        return [
+            (f"{w.one_block_per_sm.waves:,}", None),
+            (f"{w.fewest_sms_same_waves:,}", None),
+            (f"{w.k_iterations:,}", None),
+        ]
 
     if width >= WAVES_ONE_TABLE_WIDTH:
-        both = table(title + ": with occupancy | at one block per SM", occ_cols + one_cols)
-        for v, w in rows:
-            both.add_row(*occ_cells(v, w), *one_cells(w))
-        return [both]
-    first = table(title + ": waves with occupancy", occ_cols)
-    second = table(title + ": at one block per SM (DeepGEMM)", ("config",) + one_cols)
-    for v, w in rows:
-        first.add_row(*occ_cells(v, w))
-        second.add_row(v.display_spec, *one_cells(w))
+        both = [occ_cells(v, w) + one_cells(w) for v, w in rows]
+        return [grid(occ_cols + one_cols, both, width, title + ": with occupancy | at one block per SM", styled)]
+    first = grid(occ_cols, [occ_cells(v, w) for v, w in rows], width, title + ": waves with occupancy", styled)
+    second = grid(
+        [Column("config"), *one_cols],
+        [[(v.display_spec, None), *one_cells(w)] for v, w in rows],
+        width,
+        title + ": at one block per SM (DeepGEMM)",
+        styled,
+    )
     return [first, second]
 
 
@@ -439,6 +462,8 @@ def _header(report: CheckReport) -> list[str]:
             f"inductor candidates: {i['count']} {i['dtype']} from torch {i['torch_version']} "
             f"({escape(i['source'])}), before inductor scales block sizes down to small problem shapes"
         )
+        if i.get("allow_tf32_source"):
+            lines.append(f"  inductor's fp32 dots: {escape(i['allow_tf32_source'])}")
         if i.get("prunes_by_smem") is False:
             lines.append(
                 "  inductor does not drop the ones that do not fit by itself (torch._inductor.config."
@@ -452,9 +477,15 @@ def _header(report: CheckReport) -> list[str]:
                 f"{escape(report.script['path'])}:{k['line']} kernel {escape(k['name'])}: {k['configs']} config(s)"
             )
             lines.extend(f"  [yellow]skipped {escape(s)}[/yellow]" for s in k["skipped"])
-    dtypes = sorted({_dtype(v) for v in report.verdicts})
+    dtypes = report.dtype_labels()
     layouts = sorted({(v.a_layout, v.b_layout) for v in report.verdicts if v.b_layout})
     parts = [f"dtype {dtypes[0]}"] if len(dtypes) == 1 else []
+    precision_lines = []
+    for p in report.precisions:
+        value = p["input_precision"]
+        what = {"ieee": "full fp32 on the FMA units", "tf32": "tf32 on the tensor cores"}.get(value, value)
+        hint = "; --dtype fp32-ieee for full precision" if value != "ieee" and "--dtype" not in p["source"] else ""
+        precision_lines.append(f"fp32 dot precision: {what} ({escape(p['source'])}{hint})")
     parts += [f"A {a}-major, B {b}-major" + (" (K-major)" if b == "col" else "") for a, b in layouts]
     if t.resources is not None and any(v.occupancy for v in report.verdicts):
         parts.append(
@@ -464,7 +495,7 @@ def _header(report: CheckReport) -> list[str]:
         )
     if parts:
         lines.append(" · ".join(parts))
-    return lines
+    return lines + precision_lines
 
 
 def _problem_lines(report: CheckReport, verdicts: list[TileVerdict]) -> list[str]:
@@ -476,7 +507,7 @@ def _problem_lines(report: CheckReport, verdicts: list[TileVerdict]) -> list[str
             out.append(f"  [red]cannot compile:[/red] {where}: {escape(v.cannot_compile or '')}")
         elif v.status == DOES_NOT_FIT:
             out.append(
-                f"  [red]does not fit:[/red] {where} needs {v.needed_bytes:,} B, {-v.margin_bytes:,} B "
+                f"  [red]does not fit:[/red] {where} needs {v.needed_bytes or 0:,} B, {-(v.margin_bytes or 0):,} B "
                 f"over {limit:,}; largest stage count that fits: {v.largest_stages_that_fit}"
             )
         elif v.status == CANNOT_LAUNCH:
@@ -515,7 +546,7 @@ def _cutlass_lines(report: CheckReport, verdicts: list[TileVerdict]) -> list[str
             out.append(f"  stage counts that fit {limit:,} B, depending on the epilogue: {', '.join(maybe)}")
         else:
             out.append(f"  stage counts that fit {limit:,} B: {', '.join(fitting) or 'none'}")
-        if c.auto_stages_fit is False:
+        if c.auto_stages_fit is False and c.auto_stages_launch_bytes is not None:
             out.append(
                 f"  [red]the builder's own pick ({c.auto_stages} stages, {c.auto_stages_launch_bytes:,} B) "
                 f"does not fit this device: {c.auto_stages_launch_bytes - limit:,} B over[/red]"
@@ -523,8 +554,18 @@ def _cutlass_lines(report: CheckReport, verdicts: list[TileVerdict]) -> list[str
     return out
 
 
-def render(report: CheckReport, show_all: bool = False) -> None:
+def render(report: CheckReport, show_all: bool = False, explain: bool = False) -> None:
     con = console()
+    # Without colour (a pipe, a file, NO_COLOR) the tables are plain text written as is: rich need not
+    # parse 10,000 rows of markup. With colour, markup printed without measuring: the lines already fit.
+    styled = con.color_system is not None
+
+    def table(text: str) -> None:
+        if styled:
+            con.print(text, soft_wrap=True, highlight=False)
+        else:
+            con.file.write(text + "\n")
+
     for line in _header(report):
         con.print(line)
     summarise = len(report.verdicts) > FULL_TABLE_ROWS and not show_all
@@ -532,30 +573,34 @@ def render(report: CheckReport, show_all: bool = False) -> None:
         failures = report.failures()
         best = report.best_fits(SUMMARY_ROWS)
         if failures:
-            con.print(
+            table(
                 verdict_table(
                     report,
                     failures[:SUMMARY_ROWS],
+                    con.width,
                     title=f"{len(failures):,} that do not fit, launch or compile"
                     + (f" (first {SUMMARY_ROWS})" if len(failures) > SUMMARY_ROWS else ""),
+                    styled=styled,
                 )
             )
         if best:
-            con.print(
+            table(
                 verdict_table(
                     report,
                     best,
+                    con.width,
                     title=f"best {len(best)} of {report.fit_count:,} that fit (most output resident per SM)",
+                    styled=styled,
                 )
             )
         shown = failures[:SUMMARY_ROWS] + best
     else:
         shown = report.verdicts
-        for table in verdict_tables(report, shown):
-            con.print(table)
+        for text in verdict_tables(report, shown, con.width, styled=styled):
+            table(text)
     if report.shape is not None:
-        for table in waves_tables(report, shown, con.width):
-            con.print(table)
+        for text in waves_tables(report, shown, con.width, styled):
+            table(text)
     problems = _problem_lines(report, report.failures()[:SUMMARY_ROWS] if summarise else report.verdicts)
     for line in problems[:40]:
         con.print(line)
@@ -581,3 +626,10 @@ def render(report: CheckReport, show_all: bool = False) -> None:
         )
     for note in report.notes:
         con.print(f"[dim]note: {escape(note)}[/dim]")
+    if explain:
+        for note in report.explain:
+            con.print(f"[dim]how: {escape(note)}[/dim]")
+        for source in report.sources:
+            con.print(f"[dim]source: {escape(source)}[/dim]")
+    elif report.explain:
+        con.print("[dim]--explain: how each number is computed, and the sources[/dim]")

@@ -1,16 +1,16 @@
 """``gpudiag check-tiles --from-triton-cache [DIR]``: options in, the kernel x target matrix out.
 
-``check_tiles.py`` declares the options and hands over here; this module resolves the targets,
-runs the core (``gpudiag.tiles.cache_report``) with a progress bar on stderr, and renders the
-report (rich at any width, nothing cut at 80 columns) or its JSON.
+``check_tiles.py`` declares the options and hands over here; this module rejects the options that do
+not apply, hands the request to the core (``gpudiag.tiles.cache_request``: which cache, which
+targets) with a progress bar on stderr, and renders the report (nothing cut at 80 columns) or its JSON.
 """
 
 from __future__ import annotations
 
 import importlib
-import re
 import textwrap
 import time
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -18,10 +18,11 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from gpudiag.cli.output import console, emit_json
-from gpudiag.device import live_or_none, resolve_target
 from gpudiag.errors import EXIT_USAGE, GpudiagError
-from gpudiag.tiles.cache_report import STATUSES, CacheCheckReport, CacheTarget, Cell, KernelRow, check_cache
-from gpudiag.tiles.triton_cache import read_cache
+from gpudiag.tiles.cache_report import STATUSES, CacheCheckReport, Cell, KernelRow
+from gpudiag.tiles.cache_request import CacheRequest, check_cache_request, named_targets, with_live_gpu
+
+__all__ = ["named_targets", "render", "run_from_triton_cache", "with_live_gpu"]
 
 # The check-tiles parameters that mean something with --from-triton-cache; any other one given is an error.
 USED_PARAMS = {"tiles", "from_triton_cache", "kernel", "gpu", "arch", "index", "jobs", "no_cache", "json_out"}
@@ -61,44 +62,13 @@ def _n(count: int, word: str) -> str:
     return f"{count:,} {word}{'' if count == 1 else 's'}"
 
 
-def _short_name(name: str) -> str:
-    return " ".join(re.sub(r"\b(NVIDIA|GeForce)\b", " ", name).split()) or name
-
-
-def named_targets(arch: str | None, gpu: str | None) -> dict[str, CacheTarget]:
-    """``--arch a,b`` and ``--gpu "X",Y`` (comma lists), by the label each cell is shown under."""
-    found: dict[str, CacheTarget] = {}
-    for item in filter(None, (s.strip() for s in (arch or "").split(","))):
-        facts = resolve_target(arch=item)
-        found.setdefault(facts.sm, CacheTarget.of(facts.sm, facts))
-    for item in filter(None, (s.strip() for s in (gpu or "").split(","))):
-        facts = resolve_target(gpu=item)
-        label = _short_name(facts.name)
-        found.setdefault(label, CacheTarget.of(label, facts))
-    return found
-
-
-def with_live_gpu(found: dict[str, CacheTarget], index: int | None) -> list[CacheTarget]:
-    """The named targets, and the live GPU when none is named or ``--index`` asks for it."""
-    if index is not None or not found:
-        facts, why = live_or_none(index)
-        if facts is None:
-            raise GpudiagError(
-                f"no live GPU ({why}); give the targets to check: --arch sm_80,sm_89 and/or --gpu 'RTX 4090',gb10",
-                EXIT_USAGE,
-            )
-        label = _short_name(facts.name)
-        found.setdefault(label, CacheTarget.of(label, facts))
-    return list(found.values())
-
-
 class _ProgressOnStderr:
     """A progress bar on a terminal; elsewhere a plain line every few seconds. Never on stdout."""
 
     def __init__(self) -> None:
         self.err = Console(stderr=True, highlight=False)
         self.bar: Progress | None = None
-        self.task = None
+        self.task: Any = None
         self.last_line = 0.0
         self.started = False
 
@@ -146,18 +116,10 @@ def run_from_triton_cache(
     json_out: bool,
 ) -> None:
     _reject_unused_options()
-    if folders and len(folders) > 1:
-        raise GpudiagError(
-            f"--from-triton-cache reads one cache folder, got {len(folders)}: {', '.join(folders)}", EXIT_USAGE
-        )
-    if jobs is not None and jobs < 1:
-        raise GpudiagError(f"--jobs must be at least 1, got {jobs}", EXIT_USAGE)
-    named = named_targets(arch, gpu)  # bad input (an unknown arch or GPU) before the environment
-    cache = read_cache(folders[0] if folders else None, kernel)
-    targets = with_live_gpu(named, index)
+    request = CacheRequest(list(folders or []), kernel, arch, gpu, index, jobs, use_cache)
     progress = _ProgressOnStderr()
     try:
-        report = check_cache(cache, targets, parallel=jobs, use_cache=use_cache, on_progress=progress)
+        report = check_cache_request(request, on_progress=progress)
     finally:
         progress.close()
     if json_out:
@@ -308,6 +270,9 @@ def render(report: CacheCheckReport) -> None:
     _say(con, f"check-tiles --from-triton-cache {cache.path}{found}", "bold")
     names, n_targets = len(report.groups), len(report.targets)
     filt = f", {cache.filtered_out} left out by --kernel" if cache.filtered_out else ""
+    if cache.skipped:
+        n = len(cache.skipped)
+        filt += f", {n:,} {'entry' if n == 1 else 'entries'} not checked: listed at the end"
     version = f"Triton {report.triton_installed}"
     if report.version_differs:
         version += f" (the cache was written by {', '.join(cache.triton_versions)}: see the notes)"
@@ -366,8 +331,12 @@ def render(report: CacheCheckReport) -> None:
         f"launch on every target: {every} of {_n(len(cache.kernels), 'kernel')}",
         "green" if report.all_launch else "red",
     )
-    for s in cache.skipped:
-        _say(con, f"skipped {s.folder[:16]}{' ' + s.name if s.name else ''}: {s.reason}", "yellow")
+    if cache.skipped:
+        n = len(cache.skipped)
+        _say(con, f"not checked: {n:,} cache {'entry' if n == 1 else 'entries'}", "yellow")
+    for entry in cache.skipped:
+        name = f" {entry.name}" if entry.name else ""
+        _say(con, f"skipped {entry.folder[:16]}{name}: {entry.reason}", "yellow", indent="  ")
     src = "compiled now" if report.cached == 0 else f"compiled now, {report.cached} from gpudiag's cache"
     _say(con, f"{report.compiled} {src}; {report.wall_s:.1f} s with {report.jobs} parallel compiles", "dim")
     for note in report.notes:

@@ -252,7 +252,7 @@ def _notes(report: CacheCheckReport) -> list[str]:
         )
     own = [c for g in report.groups for r in g.rows for c in r.cells if c.matches_recorded is not None]
     if own:
-        same = sum(c.matches_recorded for c in own)
+        same = sum(bool(c.matches_recorded) for c in own)
         notes.append(
             f"on the cache's own target, {same} of {len(own)} recompiled kernels use the shared memory "
             "their cache metadata records"

@@ -78,6 +78,44 @@ def family_for(capability: int) -> Family:
     raise GpudiagError(f"the CUTLASS model has no builder family for sm_{capability} (known: {known})", EXIT_USAGE)
 
 
+# One MMA instruction's K is 32 bytes of the A operand on every family the model covers: sm90 GMMA
+# (SM90_64xNx16_F32F16F16_SS, SM90_64xNx32_F32E4M3E4M3_SS, SM90_64xNx8_F32TF32TF32_SS in
+# cute/arch/mma_sm90_gmma.hpp), sm100 UMMA (SM100_MMA_F16BF16_SS K=16, SM100_MMA_F8F6F4_SS K=32,
+# SM100_MMA_MXF4_SS K=64 in cute/arch/mma_sm100_umma.hpp) and sm120 (SM120_16x8x32_TN for f8f6f4,
+# SM120_16x8x64_TN_VS for block-scaled fp4 in cute/arch/mma_sm120.hpp). fp4 without block scales goes
+# through the f8f6f4 instructions, K=32 elements. A tile's K must be a whole number of them: the
+# collective builders tile the CTA shape by the MMA atom's shape, and a K that does not divide fails
+# to compile.
+MMA_K_BYTES = 32
+MMA_K_FP4_UNSCALED = 32
+MMA_K_NOTE = (
+    "CUTLASS MMA K: one GMMA (sm_90), UMMA (sm_100) or sm_120 MMA instruction takes 32 bytes of K: 16 "
+    "elements of 16-bit types, 32 of 8-bit, 8 of tf32, 64 of block-scaled fp4 (32 of unscaled fp4); a "
+    "tile whose K is not a multiple of it does not compile (cute/arch/mma_sm90_gmma.hpp, "
+    "mma_sm100_umma.hpp, mma_sm120.hpp)"
+)
+MAX_STAGE_TABLE = 16  # stage counts listed per config (the stage rule never picks more on these families)
+
+
+def mma_k(a: DType, block_scaled: bool) -> int:
+    """K elements of one MMA instruction for A of type ``a``."""
+    if a.bits == 4 and not block_scaled:
+        return MMA_K_FP4_UNSCALED
+    return MMA_K_BYTES * 8 // a.bits
+
+
+def k_problem(bk: int, a: DType, block_scaled: bool) -> str | None:
+    """Why a CUTLASS 3.x GEMM with this K cannot be built, or None."""
+    k = mma_k(a, block_scaled)
+    if bk % k:
+        below = "below" if bk < k else "not a multiple of"
+        return (
+            f"K={bk} {a.name} is {below} the MMA instruction's K of {k} ({MMA_K_BYTES} bytes of K per GMMA/UMMA/"
+            "sm_120 MMA): the collective builder cannot tile it"
+        )
+    return None
+
+
 def _round_up(n: int, m: int) -> int:
     return -(-n // m) * m
 

@@ -21,8 +21,9 @@ then dies as soon as it is read, so two unpipelined fp8 buffers share one place.
 
 Which MMA a dot lowers to follows AccelerateMatmul.cpp (``getMMAVersionSafe``, ``supportMMA``):
 wgmma on sm_90 with a multiple of 4 warps and BM % 64 == 0; tcgen05 on sm_100/103 with 4 or 8
-warps and BM % 64 == 0; mma.sync (v2) otherwise, and on sm_80/86/87/89/120/121; fp32 operands at
-full precision (``input_precision="ieee"``) use FMA. The epilogue's scratch is computed from the
+warps and BM % 64 == 0; mma.sync (v2) otherwise, and on sm_80/86/87/89/120/121. fp32 operands go
+to the tensor cores as tf32 (tl.dot's default, ``precision.py``) like any 16-bit dot; at full
+precision (``input_precision="ieee"``) they use FMA. The epilogue's scratch is computed from the
 layouts themselves (``triton_layouts``).
 """
 
@@ -31,12 +32,19 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 
+from gpudiag.tiles import precision as prec
 from gpudiag.tiles import triton_layouts as tl
 from gpudiag.tiles.dtypes import DType
 
 MMA_SYNC, WGMMA, TCGEN05, FMA = "mma.sync", "wgmma", "tcgen05", "fma"
 WARP_SIZE = 32
-MIN_DOT_K = 16  # tl.dot on NVIDIA: "Input shapes should have M >= 1, N >= 1 and K >= 16"
+# tl.dot's smallest K on NVIDIA GPUs, by operand bits: min_dot_size in triton/backends/nvidia/compiler.py
+# ("Input shapes should have M >= 1, N >= 1 and K >= ..."), the same for every architecture. 8-bit: 32 in
+# every Triton; 32-bit: 8 from Triton 3.8 on (triton-lang/triton#10234), 16 before; others 16.
+MIN_DOT_K = 16
+MIN_DOT_K_8BIT = 32
+MIN_DOT_K_32BIT = 8
+MIN_DOT_K_32BIT_SINCE = (3, 8)
 MBARRIER_BYTES = 8
 NVMMA_ALIGN = 1024  # a 128-byte-swizzled operand buffer starts on a 1024-byte boundary
 SHARED_ALIGN = 16
@@ -59,6 +67,7 @@ class MatmulTile:
     out: DType
     a_layout: str = "row"  # row: K contiguous; col: M contiguous
     b_layout: str = "row"  # row: N contiguous; col: K contiguous (K-major)
+    precision: str | None = None  # tl.dot's input_precision for fp32 operands; None: from the dtypes (precision.py)
 
 
 @dataclass(frozen=True)
@@ -74,13 +83,42 @@ class SmemEstimate:
     needed_bytes: int
 
 
-def tile_problem(tile: MatmulTile) -> str | None:
-    """Why no Triton can compile this matmul for any GPU (Triton's front end refuses it), or None."""
+def _version(text: str | None) -> tuple[int, int] | None:
+    try:
+        major, minor = (text or "").split(".")[:2]
+        return int(major), int(minor)
+    except ValueError:
+        return None
+
+
+def min_dot_k(bits: int, triton_version: str | None = None) -> int:
+    """The smallest K ``tl.dot`` accepts for operands of ``bits`` on NVIDIA GPUs, with this Triton
+    (None: the newest rule, Triton >= 3.8)."""
+    if bits == 8:
+        return MIN_DOT_K_8BIT
+    if bits == 32:
+        v = _version(triton_version)
+        return MIN_DOT_K_32BIT if v is None or v >= MIN_DOT_K_32BIT_SINCE else MIN_DOT_K
+    return MIN_DOT_K
+
+
+def tile_problem(tile: MatmulTile, triton_version: str | None = None) -> str | None:
+    """Why no Triton (``triton_version``'s front end; None: the newest) can compile this matmul for
+    any GPU, or None."""
     for name, v in (("BM", tile.block_m), ("BN", tile.block_n), ("BK", tile.block_k)):
         if v & (v - 1):
             return f"{name}={v} is not a power of two (tl.arange's range must be a power of 2)"
-    if tile.block_k < MIN_DOT_K:
-        return f"BK={tile.block_k} is below 16 (tl.dot needs K >= 16 on NVIDIA GPUs)"
+    bits = max(tile.a.bits, tile.b.bits)
+    need = min_dot_k(bits, triton_version)
+    if tile.block_k < need:
+        since = ""
+        if bits == 32:
+            since = (
+                f" with Triton {triton_version}; 8 from Triton 3.8 on"
+                if need > MIN_DOT_K_32BIT
+                else " (Triton >= 3.8; 16 before)"
+            )
+        return f"BK={tile.block_k} is below {need} (tl.dot needs K >= {need} for {bits}-bit operands on NVIDIA GPUs{since})"
     if tile.warps & (tile.warps - 1) or tile.warps * WARP_SIZE > 1024:
         return f"{tile.warps} warps: num_warps must be a power of two, at most 32 (1,024 threads)"
     return None
@@ -96,8 +134,16 @@ def target_problem(tile: MatmulTile, capability: int) -> str | None:
     return None
 
 
+def input_precision(tile: MatmulTile) -> str | None:
+    """tl.dot's input_precision for this tile's operands (None: not 32-bit floats, no choice)."""
+    if tile.precision is not None:
+        return tile.precision
+    p = prec.dot_precision(tile.a, tile.b)
+    return p.value if p is not None else None
+
+
 def mma_kind(tile: MatmulTile, capability: int) -> str:
-    if tile.a.dot_precision == "ieee" or tile.b.dot_precision == "ieee":
+    if input_precision(tile) == "ieee":
         return FMA
     if capability == 90 and tile.warps % 4 == 0 and tile.block_m % 64 == 0 and tile.block_n % 16 == 0:
         return WGMMA
@@ -218,6 +264,7 @@ def _key(tile: MatmulTile, capability: int) -> tuple:
         tile.out.name,
         tile.a_layout,
         tile.b_layout,
+        input_precision(tile),
         capability,
     )
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
+from typing import Any
 
 from gpudiag.errors import EXIT_USAGE, GpudiagError
 from gpudiag.tiles.parse import TileConfig, validate
@@ -136,3 +137,56 @@ def inductor_configs(which: str = "mm") -> InductorConfigs:
         prune = None
     own = SET_DTYPES.get(which, (None, None))
     return InductorConfigs(version, src, configs, None if prune is None else bool(prune), *own)
+
+
+# ALLOW_TF32, the tl.dot(allow_tf32=...) of inductor's matmul templates (triton_mm, triton_persistent_tma_mm,
+# the scaled and int8 sets through the same mm template), as MMTemplateConfigMixin.get_extra_kwargs sets it
+# (torch/_inductor/template_heuristics/triton.py, torch >= 2.9):
+#     torch.backends.cuda.matmul.fp32_precision == "tf32" and M >= 16 and min(N, K) >= 512
+# and, before, mm_options in torch/_inductor/kernel/mm_common.py:
+#     torch.backends.cuda.matmul.allow_tf32 and (not force_same_precision or M % 16 == N % 16 == K % 8 == 0)
+TF32_MIN_M, TF32_MIN_NK = 16, 512
+
+
+@dataclass(frozen=True)
+class AllowTf32:
+    allowed: bool
+    source: str
+
+
+def _shape_allows(shape: Any, legacy: bool) -> tuple[bool, str]:
+    if shape is None:
+        rule = "M, N, K multiples of 16, 16, 8" if legacy else f"M >= {TF32_MIN_M} and min(N, K) >= {TF32_MIN_NK}"
+        return True, f"for shapes with {rule} (give --shape to decide)"
+    if legacy:
+        ok = shape.m % 16 == 0 and shape.n % 16 == 0 and shape.k % 8 == 0
+        return ok, f"{shape.m}x{shape.n}x{shape.k} {'is' if ok else 'is not'} aligned to 16, 16, 8"
+    ok = shape.m >= TF32_MIN_M and min(shape.n, shape.k) >= TF32_MIN_NK
+    return ok, f"{shape.m}x{shape.n}x{shape.k} {'meets' if ok else 'misses'} M >= 16 and min(N, K) >= 512"
+
+
+def allow_tf32(shape: Any = None) -> AllowTf32:
+    """Inductor's ALLOW_TF32 for its matmul templates in this process's torch: whether their fp32
+    dots run as tf32. torch's default is full fp32 precision ('highest'): a workload that calls
+    torch.set_float32_matmul_precision('high') gets tf32, and gpudiag cannot see that from here."""
+    try:
+        matmul = importlib.import_module("torch").backends.cuda.matmul
+    except Exception as exc:
+        raise GpudiagError(f"--from-inductor needs torch, which does not import here: {exc}", EXIT_USAGE) from None
+    precision = getattr(matmul, "fp32_precision", None)
+    if isinstance(precision, str):  # torch >= 2.9
+        on = precision == "tf32"
+        why = f"torch.backends.cuda.matmul.fp32_precision is '{precision}'"
+        legacy = False
+    else:
+        on = bool(getattr(matmul, "allow_tf32", False))
+        why = f"torch.backends.cuda.matmul.allow_tf32 is {on}"
+        legacy = True
+    if not on:
+        return AllowTf32(
+            False,
+            f"ALLOW_TF32=False: {why} in this process (torch's default; a workload that calls "
+            "torch.set_float32_matmul_precision('high') gets tf32: give --dtype tf32 for it)",
+        )
+    ok, shape_why = _shape_allows(shape, legacy)
+    return AllowTf32(ok, f"ALLOW_TF32={ok}: {why}, {shape_why}")

@@ -14,6 +14,10 @@ publishes it in ``cuda_occupancy.h``, not an approximation of it:
   reservation (1 KiB since Ampere), rounded up to the allocation unit (128 B since Ampere);
 - warps and blocks per SM cap the rest.
 
+Without the kernel's registers (no compile), a lower bound on them (``registers.py``: the
+accumulator's) still bounds the blocks per SM from above; it never makes a block unlaunchable,
+since ptxas caps a Triton kernel's registers at what lets one block launch (and spills the rest).
+
 The granularities come from ``data/occupancy.toml``; every other number from the device.
 ``tests/data/h200_occupancy_ground_truth.json`` holds the driver's answers on an H200 that the
 tests replay through this module.
@@ -109,6 +113,7 @@ class Occupancy:
     active_warps: int
     max_warps: int
     cannot_launch: str | None = None  # the reason no block of this kernel can run, as the driver would refuse
+    regs_lower_bound: int | None = None  # registers unknown: the bound by_regs was computed from
 
     @property
     def occupancy(self) -> float:
@@ -135,6 +140,7 @@ class Occupancy:
             "blocks_per_sm": self.blocks_per_sm,
             "limiters": list(self.limiters),
             "registers_known": self.registers_known,
+            "regs_lower_bound": self.regs_lower_bound,
             "active_warps": self.active_warps,
             "max_warps": self.max_warps,
             "occupancy": round(self.occupancy, 4),
@@ -143,11 +149,18 @@ class Occupancy:
 
 
 def occupancy(
-    sm: SmResources, *, threads: int, smem_bytes: int, regs_per_thread: int | None, static_smem_bytes: int = 0
+    sm: SmResources,
+    *,
+    threads: int,
+    smem_bytes: int,
+    regs_per_thread: int | None,
+    static_smem_bytes: int = 0,
+    regs_lower_bound: int | None = None,
 ) -> Occupancy:
     """Blocks per SM for ``threads`` threads, ``smem_bytes`` of dynamic shared memory (Triton's
     ``metadata.shared``; Triton and CUTLASS kernels opt in above 48 KiB) plus ``static_smem_bytes``,
-    and ``regs_per_thread`` registers (None when unknown)."""
+    and ``regs_per_thread`` registers (None when unknown; then ``regs_lower_bound``, if given, bounds
+    the blocks per SM from above)."""
     if threads <= 0:
         raise GpudiagError(f"a block needs at least one thread, not {threads}", EXIT_USAGE)
     if smem_bytes < 0 or static_smem_bytes < 0:
@@ -194,8 +207,10 @@ def occupancy(
         elif per_warp == 0:
             by_regs = sm.max_blocks_per_sm
         else:
-            warps_per_partition = (sm.regs_per_sm // sm.sub_partitions) // per_warp
-            by_regs = (warps_per_partition * sm.sub_partitions) // warps
+            by_regs = _blocks_by_regs(sm, per_warp, warps)
+    elif regs_lower_bound:
+        # at least this many registers: at most this many blocks (never "cannot launch": ptxas caps them)
+        by_regs = max(1, _blocks_by_regs(sm, _round_up(regs_lower_bound * sm.warp_size, sm.reg_alloc_unit), warps))
 
     limits = {"smem": by_smem, "regs": by_regs, "warps": by_warps, "blocks": sm.max_blocks_per_sm}
     blocks = min(v for v in limits.values() if v is not None)
@@ -214,4 +229,10 @@ def occupancy(
         active_warps=blocks * warps,
         max_warps=max_warps,
         cannot_launch="; ".join(reasons) or None,
+        regs_lower_bound=regs_lower_bound if regs_per_thread is None else None,
     )
+
+
+def _blocks_by_regs(sm: SmResources, per_warp: int, warps: int) -> int:
+    warps_per_partition = (sm.regs_per_sm // sm.sub_partitions) // per_warp
+    return (warps_per_partition * sm.sub_partitions) // warps

@@ -2,6 +2,9 @@
 
 Files are parsed with data-only parsers (``json``, ``csv``, ``yaml.safe_load``); nothing is evaluated.
 Every error names what was wrong and where (argument, or file and line) and raises ``GpudiagError`` (exit 2).
+A file is read whole, up to ``MAX_FILE_BYTES``: a regular file, ``-`` for standard input, or a pipe
+(``<(...)``, a FIFO), as UTF-8 with or without a byte-order mark, any line endings (a CSV saved by
+Excel: BOM, CRLF, and ``;`` between fields where the locale's decimal mark is a comma).
 """
 
 from __future__ import annotations
@@ -9,7 +12,10 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import re
+import stat
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +26,9 @@ from gpudiag.errors import EXIT_USAGE, GpudiagError
 MAX_BLOCK = 1024
 MAX_STAGES = 16
 VALID_WARPS = (1, 2, 4, 8, 16, 32)
+# The largest config file read: 100,000 configs take about 3 MB; anything far bigger is not a config list.
+MAX_FILE_BYTES = 64 * 1024 * 1024
+STDIN = "-"
 
 _TILE_RE = re.compile(r"^\s*(\d+)\s*[xX]\s*(\d+)\s*[xX]\s*(\d+)\s*([bB])?\s*(?::\s*(\d+))?\s*(?:@\s*(\d+))?\s*$")
 
@@ -37,6 +46,7 @@ class TileConfig:
     where: str = ""  # "argument 2", "tiles.csv:4", "script.py:12 kernel matmul"
     group: str | None = None  # kernel name for --from-script, inductor set for --from-inductor
     dtype: str | None = None  # per-config dtype from a file row, overrides --dtype
+    precision: str | None = None  # tl.dot's input_precision for fp32 operands where the source says (inductor)
 
     def spec(self) -> str:
         k = f"{self.block_k}B" if self.k_in_bytes else str(self.block_k)
@@ -210,11 +220,17 @@ def _json_item_lines(text: str) -> list[int]:
     return lines
 
 
+def _too_deep(name: str, what: str) -> GpudiagError:
+    return _bad(f"{name}: invalid {what}: nested deeper than a config list ever is (Python's parser gave up)")
+
+
 def parse_json(text: str, name: str) -> list[TileConfig]:
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
         raise _bad(f"{name}:{exc.lineno}: invalid JSON: {exc.msg}") from None
+    except RecursionError:
+        raise _too_deep(name, "JSON") from None
     lines = _json_item_lines(text)
     return _items_from_document(doc, name, lambda i: lines[i] if i < len(lines) else None)
 
@@ -235,6 +251,8 @@ def parse_yaml(text: str, name: str) -> list[TileConfig]:
         line = f":{mark.line + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise _bad(f"{name}{line}: invalid YAML: {problem}") from None
+    except RecursionError:
+        raise _too_deep(name, "YAML") from None
     lines: list[int] = []
     if node is not None:
         seq = node
@@ -250,12 +268,28 @@ def parse_yaml(text: str, name: str) -> list[TileConfig]:
     return _items_from_document(doc, name, lambda i: lines[i] if i < len(lines) else None)
 
 
+def _delimiter(text: str) -> str:
+    """``,``; or ``;`` or a tab where the first line that is not a comment has that and no comma."""
+    for line in text.splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            if "," not in line:
+                for d in (";", "\t"):
+                    if d in line:
+                        return d
+            break
+    return ","
+
+
 def parse_csv(text: str, name: str) -> list[TileConfig]:
-    numbered = [
-        (i, r)
-        for i, r in enumerate(csv.reader(io.StringIO(text)), 1)
-        if r and not r[0].lstrip().startswith("#") and (r[0].strip() or any(c.strip() for c in r))
-    ]
+    reader = csv.reader(io.StringIO(text), delimiter=_delimiter(text))
+    try:
+        numbered = [
+            (reader.line_num, r)
+            for r in reader
+            if r and not r[0].lstrip().startswith("#") and (r[0].strip() or any(c.strip() for c in r))
+        ]
+    except csv.Error as exc:
+        raise _bad(f"{name}:{reader.line_num}: malformed CSV: {exc}") from None
     if not numbered:
         raise _bad(f"{name}: the file holds no configs")
     first_line, header = numbered[0]
@@ -294,27 +328,87 @@ def parse_csv(text: str, name: str) -> list[TileConfig]:
     return out
 
 
-def parse_file(path: str) -> list[TileConfig]:
-    p = Path(path)
-    if not p.is_file():
-        raise _bad(f"{path}: no such file")
+def _size(n: int) -> str:
+    return f"{n / 2**30:.1f} GiB" if n >= 2**30 else f"{n / 2**20:.0f} MiB"
+
+
+def _too_big(name: str, size: str) -> GpudiagError:
+    return _bad(
+        f"{name}: {size} is more than a config list: check-tiles reads files of at most "
+        f"{_size(MAX_FILE_BYTES)}; split it, or check the file is the one you meant"
+    )
+
+
+def _read_stream(f, name: str) -> bytes:
+    data = f.read(MAX_FILE_BYTES + 1)
+    if len(data) > MAX_FILE_BYTES:
+        raise _too_big(name, f"more than {_size(MAX_FILE_BYTES)}")
+    return data
+
+
+def read_bytes(path: str) -> tuple[bytes, str, bool]:
+    """The file's bytes, the name to show, and whether it is a stream (stdin, a pipe, a FIFO) whose
+    format is read from its content. Bounded: never more than ``MAX_FILE_BYTES`` is read."""
+    if path == STDIN:
+        stream = getattr(sys.stdin, "buffer", None)
+        if stream is None:
+            return sys.stdin.read(MAX_FILE_BYTES + 1).encode("utf-8"), "stdin", True
+        return _read_stream(stream, "stdin"), "stdin", True
     try:
-        text = p.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise _bad(f"{path}: cannot read: {exc}") from None
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise _bad(f"{path}: no such file") from None
+    except OSError as exc:
+        raise _bad(f"{path}: cannot read: {exc.strerror or exc}") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise _bad(f"{path} is a folder, not a file of configs: give the file in it (.json, .yaml or .csv)")
+    regular = stat.S_ISREG(st.st_mode)
+    if regular and st.st_size > MAX_FILE_BYTES:
+        raise _too_big(path, _size(st.st_size))
+    try:
+        with open(path, "rb") as f:
+            return _read_stream(f, path), path, not regular
+    except OSError as exc:
+        raise _bad(f"{path}: cannot read: {exc.strerror or exc}") from None
+
+
+def _sniff(text: str) -> str:
+    """The format of configs given without a file name to tell it: json, yaml or csv."""
+    first = next((ln.strip() for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")), "")
+    if first[:1] in "[{":
+        return "json"
+    if first.startswith("- ") or first == "-" or re.match(r"^[A-Za-z_][\w-]*:\s*$|^[A-Za-z_][\w-]*:\s", first):
+        return "yaml"
+    return "csv"
+
+
+def parse_file(path: str) -> list[TileConfig]:
+    """The configs of a file (``-``: standard input), by its suffix, or by its content when it has none."""
+    data, name, stream = read_bytes(path)
+    try:
+        text = data.decode("utf-8-sig")  # a CSV saved by Excel starts with a byte-order mark
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise _bad(
+            f"{name}:{line}: not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start}): save it as "
+            "UTF-8 (Excel: CSV UTF-8)"
+        ) from None
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
     if not text.strip():
-        raise _bad(f"{path}: the file is empty")
-    suffix = p.suffix.lower()
-    if suffix == ".json":
-        configs = parse_json(text, path)
-    elif suffix in (".yaml", ".yml"):
-        configs = parse_yaml(text, path)
-    elif suffix in (".csv", ".txt", ".tsv"):
-        configs = parse_csv(text.replace("\t", ",") if suffix == ".tsv" else text, path)
+        raise _bad(f"{name}: the {'input' if stream else 'file'} is empty")
+    suffix = "" if path == STDIN else Path(path).suffix.lower()
+    kind = {".json": "json", ".yaml": "yaml", ".yml": "yaml", ".csv": "csv", ".txt": "csv", ".tsv": "tsv"}.get(suffix)
+    if kind is None and (stream or not suffix):
+        kind = _sniff(text)
+    if kind == "json":
+        configs = parse_json(text, name)
+    elif kind == "yaml":
+        configs = parse_yaml(text, name)
+    elif kind in ("csv", "tsv"):
+        configs = parse_csv(text.replace("\t", ",") if kind == "tsv" else text, name)
     else:
-        configs = None
-    if configs == []:
-        raise _bad(f"{path}: the file holds no configs")
-    if configs is not None:
-        return configs
-    raise _bad(f"{path}: unknown file type '{suffix or '(none)'}': use .json, .yaml/.yml or .csv")
+        raise _bad(f"{name}: unknown file type '{suffix}': use .json, .yaml/.yml or .csv")
+    if not configs:
+        raise _bad(f"{name}: the file holds no configs")
+    return configs

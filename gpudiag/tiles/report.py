@@ -10,6 +10,7 @@ from typing import Any
 
 from gpudiag.tiles.estimate import SmemEstimate
 from gpudiag.tiles.occupancy import Occupancy
+from gpudiag.tiles.registers import RegisterBound
 from gpudiag.tiles.target import Target
 from gpudiag.tiles.waves import Shape, WaveReport
 
@@ -85,6 +86,26 @@ class TileVerdict:
     cutlass: CutlassInfo | None = None
     waves: WaveReport | None = None
     problems: list[str] = field(default_factory=list)
+    input_precision: str | None = None  # tl.dot's input_precision for fp32 operands (tf32, ieee, ...)
+    input_precision_source: str | None = None
+    registers_bound: RegisterBound | None = None  # registers unknown: the accumulator's lower bound
+
+    @property
+    def dtype_label(self) -> str:
+        """``fp16``, ``fp16xfp8e4m3``; an fp32 dot with its precision: ``fp32 (tf32)``."""
+        d = self.a_dtype if self.a_dtype == self.b_dtype else f"{self.a_dtype}x{self.b_dtype}"
+        if self.input_precision and self.input_precision not in self.a_dtype:
+            d += f" ({self.input_precision})"
+        return d
+
+    @property
+    def spills_likely(self) -> bool | None:
+        """Whether the kernel spills: the compiler's count, else the accumulator's bound, else unknown."""
+        if self.exact is not None and self.exact.spills is not None:
+            return self.exact.spills > 0
+        if self.registers_bound is not None:
+            return self.registers_bound.spills_likely
+        return None
 
     @property
     def display_spec(self) -> str:
@@ -147,17 +168,23 @@ class TileVerdict:
             "cutlass": shared(self.cutlass, asdict),
             "waves": shared(self.waves, WaveReport.to_dict),
             "problems": self.problems,
+            "input_precision": self.input_precision,
+            "registers_bound": shared(self.registers_bound, RegisterBound.to_dict),
         }
 
 
 def resident_work(v: TileVerdict) -> tuple:
-    """How much a fitting config keeps busy: output elements resident per SM (blocks per SM x BM x BN),
-    then resident warps, wave efficiency and headroom; configs whose accumulator alone needs more than
-    the 255 registers a thread can have (they spill) come last. Tiny tiles fill every warp slot but do
-    little each."""
+    """How much a fitting config keeps busy: output elements resident per SM (blocks per SM x BM x BN,
+    blocks per SM bounded by registers too: the compiler's, or at least the accumulator's), then
+    resident warps, wave efficiency and headroom; configs that spill (or, uncompiled, whose
+    accumulator leaves no room in the registers a thread can have) come last. Tiny tiles fill every
+    warp slot but do little each."""
     occ = v.occupancy
     eff = v.waves.with_occupancy.efficiency if v.waves is not None and v.waves.with_occupancy else 0.0
-    fits_registers = v.warps is None or v.block_m * v.block_n <= MAX_REGS_PER_THREAD * 32 * v.warps
+    spills = v.spills_likely
+    if spills is None:
+        spills = v.warps is not None and v.block_m * v.block_n > MAX_REGS_PER_THREAD * 32 * v.warps
+    fits_registers = not spills
     return (
         fits_registers,
         (occ.blocks_per_sm if occ else 1) * v.block_m * v.block_n,
@@ -181,6 +208,15 @@ class CheckReport:
     triton_version: str | None = None
     shape: Shape | None = None
     groups: int = 1
+    explain: list[str] = field(default_factory=list)  # how the numbers are computed (--explain)
+    precisions: list[dict[str, str]] = field(default_factory=list)  # fp32 dots: input_precision and why
+
+    def dtype_labels(self) -> list[str]:
+        """The distinct operand types of the verdicts (``TileVerdict.dtype_label``), sorted."""
+        seen: dict[tuple, TileVerdict] = {}
+        for v in self.verdicts:
+            seen.setdefault((v.a_dtype, v.b_dtype, v.input_precision), v)
+        return sorted({v.dtype_label for v in seen.values()})
 
     def count(self, status: str) -> int:
         return sum(1 for v in self.verdicts if v.status == status)
@@ -199,7 +235,7 @@ class CheckReport:
 
     def best_fits(self, n: int) -> list[TileVerdict]:
         """The ``n`` distinct fitting configs that keep the most output resident per SM (``resident_work``)."""
-        distinct = {}
+        distinct: dict[tuple[str, str, str], TileVerdict] = {}
         for v in self.verdicts:
             if v.status == FITS:
                 distinct.setdefault((v.display_spec, v.a_dtype, v.b_dtype), v)
@@ -223,6 +259,8 @@ class CheckReport:
             "script": self.script,
             "summary": self.summary(),
             "notes": self.notes,
+            "explain": self.explain,
+            "input_precisions": self.precisions,
             "sources": self.sources,
         }
         if with_verdicts:

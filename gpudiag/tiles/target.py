@@ -25,11 +25,13 @@ class Target:
     origin: str  # "live", "catalogue", "--smem-limit"
     resources: SmResources | None = None  # None: the SM's limits are unknown, so is occupancy
 
-    def occupancy(self, threads: int, smem_bytes: int, regs_per_thread: int | None) -> Occupancy | None:
+    def occupancy(
+        self, threads: int, smem_bytes: int, regs_per_thread: int | None, regs_lower_bound: int | None = None
+    ) -> Occupancy | None:
         """Blocks of a kernel per SM of this target (the driver's rule); None without SM limits."""
         if self.resources is None:
             return None
-        return _occupancy(self.resources, threads, smem_bytes, regs_per_thread)
+        return _occupancy(self.resources, threads, smem_bytes, regs_per_thread, regs_lower_bound)
 
     def to_dict(self) -> dict[str, Any]:
         r = self.resources
@@ -57,8 +59,12 @@ class Target:
 
 
 @functools.lru_cache(maxsize=65536)
-def _occupancy(resources: SmResources, threads: int, smem_bytes: int, regs: int | None) -> Occupancy:
-    return occupancy(resources, threads=threads, smem_bytes=smem_bytes, regs_per_thread=regs)
+def _occupancy(
+    resources: SmResources, threads: int, smem_bytes: int, regs: int | None, regs_lower_bound: int | None
+) -> Occupancy:
+    return occupancy(
+        resources, threads=threads, smem_bytes=smem_bytes, regs_per_thread=regs, regs_lower_bound=regs_lower_bound
+    )
 
 
 def validate_selectors(

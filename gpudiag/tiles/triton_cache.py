@@ -246,21 +246,21 @@ def _read_entry(entry: Path, meta_path: Path) -> CachedKernel | SkippedEntry | N
 
 
 def _kernel_metadata_files(entry: Path) -> list[Path]:
-    try:
-        return sorted(
-            p for p in entry.iterdir() if p.suffix == ".json" and not p.name.startswith("__grp__") and p.is_file()
-        )
-    except OSError:
-        return []
+    """The kernel metadata files in a cache entry; raises OSError when the folder cannot be read."""
+    return sorted(
+        p for p in entry.iterdir() if p.suffix == ".json" and not p.name.startswith("__grp__") and p.is_file()
+    )
 
 
 def _looks_like_entry(entry: Path) -> bool:
+    """A cache entry: named as Triton names them, or holding a group file. A folder that cannot be
+    read may be one: it is taken as one, so that it is reported rather than passed over."""
     if _ENTRY_NAME.fullmatch(entry.name):
         return True
     try:
         return any(p.name.startswith("__grp__") for p in entry.iterdir())
     except OSError:
-        return False
+        return True
 
 
 def _caches_below(path: Path, depth: int = 3, limit: int = 3) -> list[Path]:
@@ -335,11 +335,19 @@ def read_cache(folder: str | os.PathLike[str] | None, name_filter: list[str] | N
     skipped: list[SkippedEntry] = []
     not_kernels = 0
     for entry in entries:
-        found = [r for r in (_read_entry(entry, m) for m in _kernel_metadata_files(entry)) if r is not None]
+        try:
+            metadata = _kernel_metadata_files(entry)
+        except OSError as exc:  # a kernel's folder that cannot be read is a kernel not checked: say so
+            skipped.append(SkippedEntry(entry.name, None, f"unreadable folder: {exc.strerror or exc}"))
+            continue
+        found = [r for r in (_read_entry(entry, m) for m in metadata) if r is not None]
         if not found:
             not_kernels += 1
         for r in found:
-            (kernels if isinstance(r, CachedKernel) else skipped).append(r)
+            if isinstance(r, CachedKernel):
+                kernels.append(r)
+            else:
+                skipped.append(r)
     total = len(kernels)
     if not kernels and not skipped:
         raise GpudiagError(
