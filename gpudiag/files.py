@@ -14,19 +14,22 @@ the user names (``--output``) is written the same way, onto the file a symlink p
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import sys
-import tempfile
+import zlib
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10 only
-    import tomli as tomllib
+
+def _toml_loads(text: str) -> dict[str, Any]:
+    """Parse TOML; imported on a cache miss only (every command reads the JSON copy after the first run)."""
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - Python 3.10 only
+        import tomli as tomllib
+    return tomllib.loads(text)
 
 
 def cache_dir() -> Path:
@@ -44,6 +47,8 @@ def write_json_atomic(path: str | os.PathLike[str], document: Any, *, indent: in
     Raises OSError (and TypeError/ValueError for unserialisable data); the temporary file is removed.
     """
     target = Path(path)
+    import tempfile  # writes only: reads never pay for it
+
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=str(target.resolve().parent))
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
@@ -90,6 +95,8 @@ def write_user_file(path: str | os.PathLike[str], text: str) -> Path:
         umask = os.umask(0)
         os.umask(umask)
         mode = 0o666 & ~umask
+    import tempfile  # writes only: reads never pay for it
+
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=str(target.parent))
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
@@ -109,7 +116,7 @@ def load_toml(package: str, relative: str) -> dict[str, Any]:
     try:
         path = Path(str(resource))
         st = path.stat()
-        key = hashlib.sha1(f"{path}:{st.st_size}:{st.st_mtime_ns}".encode()).hexdigest()[:20]
+        key = f"{zlib.crc32(str(path).encode()):08x}-{st.st_size:x}-{st.st_mtime_ns:x}"  # no hashlib: 10 ms of OpenSSL
         cached = cache_dir() / f"{path.stem}-{key}.json"
     except (OSError, TypeError, ValueError):  # not a plain file (zipped package): no cache
         cached = None
@@ -118,7 +125,7 @@ def load_toml(package: str, relative: str) -> dict[str, Any]:
             return json.loads(cached.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             pass
-    data = tomllib.loads(resource.read_text(encoding="utf-8"))
+    data = _toml_loads(resource.read_text(encoding="utf-8"))
     if cached is not None:
         try:
             cached.parent.mkdir(parents=True, exist_ok=True)

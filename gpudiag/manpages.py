@@ -8,6 +8,7 @@ paragraphs; they are rendered as they are.
 
 from __future__ import annotations
 
+import importlib
 import inspect
 import sys
 from pathlib import Path
@@ -23,6 +24,20 @@ EXIT_TEXT = {
     EXIT_NO: "the answer is no: a config does not fit, nothing was recognised, or every mode failed.",
     EXIT_USAGE: "usage error, bad input, or an environment that cannot answer (no GPU, no driver).",
 }
+# What a signal makes every command exit with (each command lists the ones that apply: MAN_SIGNALS).
+SIGNAL_TEXT = {
+    130: "interrupted by Ctrl-C (SIGINT).",
+    141: "the reader of stdout went away (a closed pipe, as with | head): the output stops quietly.",
+    143: "stopped by SIGTERM (timeout, Slurm, a CI cancellation).",
+    129: "stopped by SIGHUP (the terminal closed).",
+}
+ROOT_EXAMPLES = (
+    ("gpudiag info", "this GPU and the limits kernel tuning depends on"),
+    ("gpudiag info --gpu h100,'rtx 4090'", "what differs between two GPUs for kernel tuning"),
+    ("gpudiag explain-warning --log train.log", "every torch.compile warning of a log, explained"),
+    ("gpudiag check-tiles 128x256x64:3@8 --gpu 'RTX 4090'", "will a tile config fit"),
+    ("gpudiag bakeoff model.py", "which torch.compile mode is fastest for a workload"),
+)
 
 
 def _esc(text: str) -> str:
@@ -59,8 +74,8 @@ def _metavar(param) -> str:
 
 def _option_lines(param) -> tuple[str, str]:
     if _is_argument(param):
-        name = param.name.upper()
-        if getattr(param, "nargs", 1) == -1:
+        name = param.metavar or param.name.upper()
+        if getattr(param, "nargs", 1) == -1 and not name.endswith("..."):
             name += "..."
         return name, getattr(param, "help", None) or ""
     names = ", ".join(param.opts + param.secondary_opts)
@@ -72,7 +87,7 @@ def _option_lines(param) -> tuple[str, str]:
     return names, help_text
 
 
-def _page(cmd, name: str, see_also: list[str]) -> str:
+def _page(cmd, name: str, see_also: list[str], module: str | None = None) -> str:
     help_paras = _paragraphs(cmd.help or "")
     summary = (cmd.short_help or (help_paras[0] if help_paras else name)).rstrip(".")
     out = [
@@ -81,6 +96,9 @@ def _page(cmd, name: str, see_also: list[str]) -> str:
         f"{_esc(name)} \\- {_esc(summary)}",
         ".SH SYNOPSIS",
     ]
+    from gpudiag.cli import params as cli_params
+
+    cli_params.install(cmd)  # arguments shown as the help shows them (SCRIPT, [TILE...])
     usage = " ".join(cmd.collect_usage_pieces(typer.Context(cmd, info_name=name)))
     out.append(f".B {_esc(name.replace('-', ' ', 1) if name != 'gpudiag' else name)}\n{_esc(usage)}")
     out.append(".SH DESCRIPTION")
@@ -103,8 +121,25 @@ def _page(cmd, name: str, see_also: list[str]) -> str:
         out.append(".SH COMMANDS")
         for sub_name, sub in sorted(cmd.commands.items()):
             out += [".TP", f".B {_esc(sub_name)}", _esc(sub.get_short_help_str(limit=200))]
+    data = importlib.import_module(module) if module else None
+    sections = getattr(data, "man_sections", None)
+    for title, paras in (sections() if sections else {}).items():
+        out.append(f".SH {title}")
+        for para in paras:
+            out += [".PP", _esc(para)]
+    examples = getattr(data, "MAN_EXAMPLES", ROOT_EXAMPLES if module is None else ())
+    if examples:
+        out.append(".SH EXAMPLES")
+        for line, what in examples:
+            out += [
+                ".TP",
+                f".B {_esc(line)}",
+                _esc(what[:1].upper() + what[1:] + ("" if what.endswith((".", "?")) else ".")),
+            ]
+    statuses = dict(getattr(data, "MAN_EXIT_STATUS", EXIT_TEXT))
+    statuses.update({code: SIGNAL_TEXT[code] for code in getattr(data, "MAN_SIGNALS", tuple(SIGNAL_TEXT))})
     out.append(".SH EXIT STATUS")
-    for code, text in EXIT_TEXT.items():
+    for code, text in statuses.items():
         out += [".TP", f".B {code}", _esc(text)]
     out.append(".SH SEE ALSO")
     out.append(", ".join(f"\\fB{_esc(s)}\\fR(1)" for s in see_also))
@@ -113,17 +148,20 @@ def _page(cmd, name: str, see_also: list[str]) -> str:
 
 def generate() -> dict[str, str]:
     """{file name: page text} for the top-level command and every registered subcommand."""
-    from gpudiag.cli.app import full_app
+    from gpudiag.cli.app import SUBCOMMAND_MODULES, full_app
 
     app = full_app()
 
     group = typer.main.get_command(app)
-    subs = sorted(group.commands)
+    commands = group.commands  # type: ignore[attr-defined]  # a click Group: the app has a callback
+    subs = sorted(commands)
     names = ["gpudiag"] + [f"gpudiag-{s}" for s in subs]
     pages = {"gpudiag.1": _page(group, "gpudiag", [n for n in names if n != "gpudiag"])}
     for s in subs:
         page_name = f"gpudiag-{s}"
-        pages[f"{page_name}.1"] = _page(group.commands[s], page_name, [n for n in names if n != page_name])
+        pages[f"{page_name}.1"] = _page(
+            commands[s], page_name, [n for n in names if n != page_name], SUBCOMMAND_MODULES[s]
+        )
     return pages
 
 

@@ -347,7 +347,7 @@ def test_the_census_finds_dead_work_and_what_the_knobs_need():
     x = torch.randn(8, 64)
 
     def work():
-        junk = torch.zeros(1 << 22)  # 16 MiB nothing reads
+        _junk = torch.zeros(1 << 22)  # 16 MiB nothing reads
         x.mul_(1.0)  # a write into an input outlives the call: live
         return torch.relu(lin(x)).sum(dim=1)
 

@@ -96,7 +96,7 @@ def _error_doc(r) -> dict:
     [
         (("info", "--index", "3", "--json"), "info"),
         (("info", "--gpu", "MI300X", "--json"), "info"),
-        (("info", "--gpu", "h100", "--index", "0", "--json"), "info"),
+        (("info", "--gpu", "h100", "--torch", "--json"), "info"),
         (
             ("explain-warning", "--gpu", "no-such-gpu-xyz", "Not enough SMs to use max_autotune_gemm mode", "--json"),
             "explain-warning",

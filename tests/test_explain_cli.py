@@ -273,3 +273,179 @@ def test_long_words_are_broken_not_cut(cli, no_gpu, tmp_path):
     r = cli("explain-warning", "--log", str(log), env={"COLUMNS": "80"})
     assert r.exit_code == 0 and all(len(ln) <= 80 for ln in r.stdout.splitlines())
     assert f"{path}:1" in "".join(ln.strip() for ln in r.stdout.splitlines())
+
+
+# ------------------------------------------------------------------ specific, unwrapped, scoped answers (issue 18)
+
+
+def _explain(cli, *lines):
+    return _json(cli("explain-warning", "--json", "\n".join(lines)))
+
+
+def _fix_text(d):
+    return "\n".join(f["text"] + "\n" + f["code"] for f in d["fixes"])
+
+
+def test_a_dimension_marked_dynamic_but_specialized_is_named(cli, no_gpu):
+    d = _explain(cli, "You marked L['x'].size()[0] as dynamic but your code specialized it to be a constant (8)")
+    assert d["id"] == "dynamo.marked-dynamic-specialized" and d["specific"]
+    assert d["culprit"] == {"dim": "L['x'].size()[0]", "value": "8"}
+    assert "L['x'].size()[0]" in d["summary"] and "8" in d["summary"]
+    assert "maybe_mark_dynamic" in _fix_text(d) and "L['x'].size()[0]" in d["fixes"][0]["text"]
+
+
+def test_a_stdlib_inlining_refusal_names_the_function_and_keeps_it_out(cli, no_gpu):
+    d = _explain(cli, "torch._dynamo.exc.Unsupported: 'skip function deepcopy in file /usr/lib/python3.10/copy.py'")
+    assert d["id"] == "dynamo.graph-break-stdlib-skipped"
+    assert "`deepcopy`" in d["summary"] and "/usr/lib/python3.10/copy.py" in d["summary"]
+    assert "deepcopy" in d["fixes"][0]["text"] and "custom_op" in _fix_text(d)
+
+
+def test_a_skipped_site_packages_function_is_not_called_stdlib(cli, no_gpu):
+    d = _explain(cli, "in skipfiles: Sampler.draw  | draw /opt/venv/lib/python3.9/site-packages/sampler/core.py")
+    assert d["id"] == "dynamo.graph-break-skipped-function"
+
+
+def test_rnn_graph_breaks_get_allow_rnn_and_warnings_warn_gets_the_version(cli, no_gpu):
+    d = _explain(cli, "torch._dynamo.exc.Unsupported: Attempted to wrap RNN, GRU, or LSTM")
+    assert d["id"] == "dynamo.graph-break-rnn" and "torch._dynamo.config.allow_rnn = True" in _fix_text(d)
+    old = _explain(cli, "torch._dynamo.exc.Unsupported: TorchDynamo purposely graph breaks on RNN, GRU, LSTMs")
+    assert old["id"] == "dynamo.graph-break-rnn"
+    w = _explain(
+        cli, "torch._dynamo.exc.Unsupported: Graph break due to unsupported Python builtin _warnings.warn. Please file"
+    )
+    assert w["id"] == "dynamo.graph-break-warnings-warn"
+    assert "2.4" in w["meaning"] and "2.5" in w["meaning"] and "reorderable_logging_functions" in _fix_text(w)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Step 1: torchdynamo start tracing forward /app/x.py:10",
+        "I1204 10:00:00.000000 1 torch/_dynamo/symbolic_convert.py:2400] [0/0] Step 2: calling compiler function inductor",
+        "[2023-06-22 00:52:13,435] torch._dynamo.eval_frame: [DEBUG] skipping __init__ /usr/lib/python3.10/contextlib.py",
+    ],
+)
+def test_progress_lines_are_harmless(cli, no_gpu, line):
+    d = _explain(cli, line)
+    assert d["severity"] == "harmless" and "nothing to fix" in (d["meaning"] + _fix_text(d)).lower()
+    assert "graph break" not in d["title"].lower()
+
+
+def test_a_debug_line_of_a_known_emitter_is_normal_output(cli, no_gpu):
+    d = _explain(cli, "[2023-10-03 08:02:50,054] [0/0] torch._inductor.codecache: [DEBUG] fx graph cache: on-disk miss")
+    assert d["match"]["kind"] == "family" and d["severity"] == "harmless" and "nothing to fix" in d["summary"]
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "torch._inductor.exc.InductorError: OSError: [Errno 16] Device or resource busy: '/nfs/u/.triton/cache/Xk/.nfs0001'",
+        "torch._dynamo.exc.BackendCompilerFailed: backend='inductor' raised: PermissionError: [WinError 5] Access is "
+        "denied: 'C:\\Users\\me\\AppData\\Local\\Temp\\torchinductor_me\\triton\\0\\x.json'",
+        "FileNotFoundError: [Errno 2] No such file or directory: '/shared/.triton/cache/ab/__grp__k.json.tmp.pid_7_1'",
+    ],
+)
+def test_a_shared_cache_gets_the_local_cache_directory_fix(cli, no_gpu, line):
+    d = _explain(cli, line)
+    assert d["id"] == "triton.cache-shared-filesystem"
+    assert "TRITON_CACHE_DIR" in _fix_text(d) and "TORCHINDUCTOR_CACHE_DIR" in _fix_text(d)
+    assert d["culprit"]["path"].strip("'").startswith(("/", "C:"))  # the path, not backend='inductor'
+
+
+def test_a_wrapper_with_an_old_raised_wording_is_unwrapped(cli, no_gpu):
+    d = _explain(
+        cli, "BackendCompilerFailed: debug_wrapper raised AssertionError: Torch not compiled with CUDA enabled"
+    )
+    assert d["id"] == "torch.not-compiled-with-cuda" and "cu12" in _fix_text(d)
+
+
+def test_an_mlir_location_in_a_compilation_error_names_the_kernel_line(cli, no_gpu):
+    d = _explain(
+        cli, "triton.compiler.errors.CompilationError: at 1:8: loc(\"/tmp/k.py\":12:8): error: 'tt.dot' op bad"
+    )
+    assert d["id"] == "triton.mlir-diagnostic" and "/tmp/k.py:12" in d["summary"]
+
+
+def test_tcgen05_on_consumer_blackwell_is_a_device_verdict_without_a_gpu(cli, no_gpu):
+    line = "ptxas /tmp/a.ptx, line 312; error   : Instruction 'tcgen05.mma' not supported on .target 'sm_120a'"
+    d = _explain(cli, line)
+    assert d["id"] == "triton.ptx-feature-not-on-target" and d["verdict_rule"] == "ptx_feature"
+    assert d["verdict"]["applies"] == "yes" and "consumer Blackwell" in d["verdict"]["summary"]
+    assert d["culprit"] == {"instruction": "tcgen05.mma", "target": "sm_120a"}
+
+
+def test_tcgen05_verdict_for_a_named_gpu(cli, no_gpu):
+    line = "ptxas /tmp/a.ptx, line 312; error   : Instruction 'tcgen05.mma' not supported on .target 'sm_120a'"
+    d = _json(cli("explain-warning", "--json", "--gpu", "H100", line))
+    assert d["verdict"]["applies"] == "yes" and "has no tcgen05" in d["verdict"]["summary"]
+
+
+def test_an_eager_oom_gets_the_general_answer(cli, no_gpu):
+    d = _explain(
+        cli,
+        "torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 20.00 MiB. GPU 0 has a total "
+        "capacity of 3.81 GiB of which 1.56 MiB is free.",
+    )
+    assert d["scope"] == "general" and "max-autotune" not in _fix_text(d)
+    assert "20.00 MiB" in d["summary"] and "3.81 GiB" in d["summary"]
+    compiled = _explain(cli, "W1201 10:00:00.000000 1 torch/_inductor/select_algorithm.py:1] CUDA out of memory.")
+    assert compiled["scope"] == "compile" and "max-autotune-no-cudagraphs" in _fix_text(compiled)
+
+
+def test_a_launch_resource_error_is_general_unless_triton_says_it(cli, no_gpu):
+    eager = _explain(cli, "RuntimeError: CUDA error: too many resources requested for launch")
+    assert eager["scope"] == "general" and "num_warps" not in _fix_text(eager)
+    assert eager["verdict"]["applies"] == "n/a"
+    triton = _explain(cli, "RuntimeError: Triton Error [CUDA]: too many resources requested for launch")
+    assert triton["scope"] == "compile" and "num_warps" in _fix_text(triton)
+
+
+def test_a_missing_triton_module_checks_the_importer_first(cli, no_gpu):
+    alone = _explain(cli, "ModuleNotFoundError: No module named 'triton.language.extra.cuda'")
+    assert alone["id"] == "triton.module-missing" and alone["scope"] == "general"
+    assert "libdevice" in _fix_text(alone) and "pins" not in _fix_text(alone)
+    frames = _explain(
+        cli,
+        '  File "/venv/lib/python3.12/site-packages/torch/_inductor/runtime/triton_compat.py", line 9, in <module>',
+        "ModuleNotFoundError: No module named 'triton.language.extra.cuda'",
+    )
+    assert frames["scope"] == "compile" and "pins" in _fix_text(frames)
+
+
+def test_a_family_answer_says_it_is_one(cli, no_gpu):
+    r = cli("explain-warning", "torch._inductor.exc.InductorError: something inductor has never said before")
+    assert r.exit_code == 0 and "Family answer" in r.stdout
+    d = _explain(cli, "torch._dynamo.exc.BackendCompilerFailed: backend='inductor' raised: KeyError: 'zz'")
+    assert d["match"]["kind"] == "family" and not d["specific"] and "KeyError: 'zz'" in d["summary"]
+    assert "Paste the wrapped exception" not in _fix_text(d)  # it is on the line already
+
+
+def test_a_continuation_line_says_so_and_repeats_its_setting(cli, no_gpu):
+    d = _explain(cli, 'For more information, run with TORCH_LOGS="dynamic"')
+    assert "continuation" in d["meaning"] and 'TORCH_LOGS="dynamic"' in _fix_text(d)
+
+
+def test_a_pinned_copy_during_capture_gets_the_copy_fix_first(cli, no_gpu):
+    d = _explain(
+        cli,
+        "RuntimeError: Cannot copy between CPU and CUDA tensors during CUDA graph capture unless the "
+        "CPU tensor is pinned.",
+    )
+    assert d["id"] == "cudagraphs.capture-sync-not-permitted" and d["scope"] == "general"
+    assert "pin_memory" in d["fixes"][0]["text"] + d["fixes"][0]["code"]
+
+
+def test_onnx_dynamo_export_step1_points_at_torch_export(cli, no_gpu):
+    d = _explain(
+        cli,
+        "torch.onnx._internal.exporter._errors.TorchExportError: Failed to export the model with "
+        "torch.export. This is step 1/3 of exporting the model to ONNX. Next steps:",
+    )
+    assert d["id"] == "onnx.dynamo-export-step1" and "dynamo=False" in _fix_text(d)
+
+
+def test_an_aoti_dlopen_failure_names_the_loader_error(cli, no_gpu):
+    d = _explain(cli, "RuntimeError: Error in dlopen: /tmp/m/data/aotinductor/model/c.so: undefined symbol: _ZN3foo")
+    assert d["id"] == "aoti.dlopen-failed" and "undefined symbol: _ZN3foo" in d["summary"]
+    assert d["scope"] == "compile"  # the aotinductor path is the evidence

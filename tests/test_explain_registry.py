@@ -142,4 +142,107 @@ def test_registry_text_of_a_log_line_ends_in_its_link(installed_registry):
         "about this graph break, please visit: https://meta-pytorch.github.io/compile-graph-break-site/gb/gb0124.html"
     )
     match = m.match(text)
-    assert match.kind == "registry" and match.id == "GB0124"
+    # the link names GB0124 (Tensor.item()); the catalogue's entry for that graph break answers, carrying it
+    assert match.graph_break.gb_id == "GB0124" and match.graph_break.matched_by == "link"
+    assert match.kind == "catalogue" and match.id == "dynamo.graph-break-item"
+
+
+# ------------------------------------------------------------------ the shipped registry of several releases (issue 18 §3)
+
+
+def test_the_shipped_registry_merges_several_torch_releases():
+    reg = registry.shipped()
+    assert reg is not None and len(reg.sources) >= 2 and len(reg.by_id) > 500
+    assert all(gb.versions for gb in reg.wordings)
+    assert set(reg.get("GB0088").versions) <= set(reg.sources)
+
+
+def test_no_placeholder_is_ever_shown():
+    reg = registry.shipped()
+    for gb in reg.wordings:
+        shown = [gb.shown_explanation, *gb.shown_hints]
+        assert not any(registry.is_placeholder(t) for t in shown if t), gb.gb_id
+    # observed_exn_gb_explanation was resolved from torch's source, not printed
+    assert "no exception handler" in reg.get("GB0088").explanation
+
+
+def test_placeholder_explanations_are_not_printed_as_prose(cli, no_gpu):
+    d = json.loads(cli("explain-warning", "--json", "GB0088").stdout)
+    assert "observed_exn_gb_explanation" not in json.dumps(d)
+    assert "no exception handler" in d["meaning"]
+
+
+@pytest.mark.parametrize(
+    "line,gb_id,matched_by",
+    [
+        (
+            "  Explanation: Dynamo found no exception handler at the top-level compiled function when encountering "
+            "an exception. Exception will propagate outside the compiled region.",
+            "GB0088",
+            "explanation",
+        ),
+        ("torch._dynamo.exc.Unsupported: call_method SizeVariable() numel [] {}", "GB0156", "context"),
+        ("torch._dynamo.exc.Unsupported: uninitialized nn.Module: MyModel", "GB0119", "gb_type (older"),
+        ("copy.deepcopy(TensorVariable())", "GB4198", "context"),
+    ],
+)
+def test_registry_matches_pasted_explanations_and_older_wordings(line, gb_id, matched_by):
+    m = Matcher(load(), families()).match(line)
+    assert m.graph_break is not None and m.graph_break.gb_id == gb_id
+    assert m.graph_break.matched_by.startswith(matched_by)
+
+
+def test_a_pasted_hint_reaches_the_catalogue_entry_of_its_graph_break():
+    line = "  Hint: Set torch._dynamo.config.allow_rnn=True to enable experimental support for RNN, GRU, and LSTM in Dynamo"
+    m = Matcher(load(), families()).match(line)
+    assert m.id == "dynamo.graph-break-rnn" and m.graph_break.matched_by == "hint"
+
+
+def test_an_old_wording_names_its_culprit(cli, no_gpu):
+    d = json.loads(
+        cli("explain-warning", "--json", "torch._dynamo.exc.Unsupported: call_method SizeVariable() numel [] {}").stdout
+    )
+    assert d["graph_break"]["filled"]["name"] == "numel"
+    assert "`numel`" in d["summary"] and "SizeVariable()" in d["summary"]
+    assert any("torch < 2.8" in f["text"] for f in d["fixes"])
+    u = json.loads(
+        cli("explain-warning", "--json", "torch._dynamo.exc.Unsupported: uninitialized nn.Module: MyModel").stdout
+    )
+    assert "MyModel" in u["summary"] and "super().__init__()" in u["fixes"][0]["text"]
+
+
+def test_merge_resolves_or_drops_placeholders_and_keeps_versions():
+    from bench.explain import registry_merge as rm
+
+    resolve = rm.string_assignments(['msg_text = ("Dynamo saw " f"{x} twice")', "other = 1"])
+    assert resolve == {"msg_text": "Dynamo saw {x} twice"}
+    rows = {
+        "GB0001": [{"Gb_type": "A thing", "Context": "c", "Explanation": "msg_text", "Hints": ["str(e)", "Do it."]}],
+        "GB0002": [{"Gb_type": "B thing", "Context": "", "Explanation": "make_error_message(e)", "Hints": []}],
+    }
+    older = {
+        "GB0001": [{"Gb_type": "A thing", "Context": "c", "Explanation": "msg_text", "Hints": ["str(e)", "Do it."]}]
+    }
+    doc = rm.merge([("2.9.0", "a", older, resolve), ("2.10.0", "b", rows, resolve)])
+    a = doc["graph_breaks"]["GB0001"][0]
+    assert a["explanation"] == "Dynamo saw {x} twice" and a["hints"] == ["Do it."]
+    assert a["torch"] == ["2.10.0", "2.9.0"] and a["current_in"] == ["2.10.0", "2.9.0"]
+    assert doc["graph_breaks"]["GB0002"][0]["explanation"] == ""  # unresolvable: dropped, never shown
+
+
+def test_a_developer_debug_context_line_is_matched_by_its_template():
+    m = Matcher(load(), families()).match("  Developer debug context: call_method SizeVariable() numel [] {}")
+    assert m.graph_break.gb_id == "GB0156" and m.graph_break.filled["name"] == "numel"
+
+
+def test_a_torch_2_1_graph_break_line_names_int_of_a_tensor(cli, no_gpu):
+    line = (
+        "[2023-10-20 17:55:43,251] [0/0] torch._dynamo.symbolic_convert.__graph_breaks: [DEBUG] Graph break: "
+        "call_function BuiltinVariable(int) [TensorVariable()] {} from user code at:"
+    )
+    d = json.loads(cli("explain-warning", "--json", line).stdout)
+    assert (
+        d["graph_break"]["matched_by"].startswith("context")
+        and d["graph_break"]["filled"]["self"] == "BuiltinVariable(int)"
+    )
+    assert "int() of a tensor" in d["fixes"][0]["text"] and "capture_scalar_outputs" in d["fixes"][0]["code"]

@@ -1,5 +1,5 @@
 """The line sets of tests/data/explain_sets: lines from other tools stay unrecognised, and the share of
-real pasted torch/Triton lines explained does not fall below what bench/explain_recognition.py
+real pasted torch/Triton lines explained does not fall below what bench/explain/recognition.py
 measured (docs/BENCHMARKS.md). In-process here; the bench runs a fresh CLI process per line."""
 
 from __future__ import annotations

@@ -125,7 +125,7 @@ def test_live_probe_agrees_with_catalogue_row(live):
     for dev in live["devices"]:
         row = catalog.find_row_for_live_name(dev["name"])
         assert row is not None, (
-            f"no catalogue row lists {dev['name']!r} in nvml_names: record one with bench/info_record_facts.py"
+            f"no catalogue row lists {dev['name']!r} in nvml_names: record one with bench/info/record_facts.py"
         )
         cat = catalog.facts_from_row(row)
         live_fields = {f for s in row.sources if s.kind == "live" for f in s.fields}

@@ -54,3 +54,20 @@ def test_help_keeps_everything_at_80_and_200_columns(cli):
                     assert squash(param.help) in text, (args, param.name)
             for para in (cmd.help or "").split("\n\n"):
                 assert squash(para) in text, (args, para[:40])
+
+
+def test_every_page_has_examples_and_its_exit_statuses():
+    for name, text in manpages.generate().items():
+        assert ".SH EXAMPLES" in text, name
+        statuses = text.split(".SH EXIT STATUS")[1].split(".SH SEE ALSO")[0]
+        codes = [int(line.split()[1]) for line in statuses.splitlines() if line.startswith(".B ")]
+        assert {0, 2, 130, 141, 143, 129} <= set(codes), (name, codes)
+        for line in text.split(".SH EXAMPLES")[1].split(".SH")[0].splitlines():
+            if line.startswith(".B "):
+                assert line.startswith(".B gpudiag ") or " gpudiag " in line, (name, line)
+
+
+def test_synopsis_and_arguments_show_no_python_types():
+    for name, text in manpages.generate().items():
+        for word in ("<str>", "<path>", "<list", "{SCRIPT}", "...]..."):
+            assert word not in text, (name, word)

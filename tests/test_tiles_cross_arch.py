@@ -1,6 +1,6 @@
 """The per-architecture estimate against Triton's compiler on every family, held-out sets included.
 
-tests/data/tiles_cross_arch_ground_truth.json was recorded by bench/tiles_cross_arch_ground_truth.py
+tests/data/tiles_cross_arch_ground_truth.json was recorded by bench/tiles/cross_arch_ground_truth.py
 (the Triton matmul compiled on this CPU for each GPUTarget with Triton 3.9; raw results in
 bench/results/2026-12-02-cpu-tiles-cross-arch/, then with the fp32-tf32 set in
 bench/results/2026-12-07-cpu-tiles-cross-arch-fp32/), and tiles_cross_arch_ground_truth_triton36.json

@@ -1,4 +1,4 @@
-"""The live tables (bench/tiles_ground_truth.py, launched on an H100 on 2026-11-23 and an H200 on
+"""The live tables (bench/tiles/ground_truth.py, launched on an H100 on 2026-11-23 and an H200 on
 2026-12-01, Triton 3.6) against --exact on this CPU machine and against the estimate, and the
 estimate against the shared memory of the 404 kernels compiled for the H200's occupancy table.
 

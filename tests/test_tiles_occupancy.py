@@ -1,6 +1,6 @@
 """check-tiles' occupancy equals the driver's cuOccupancyMaxActiveBlocksPerMultiprocessor on an H200.
 
-tests/data/h200_occupancy_ground_truth.json was recorded by bench/tiles_occupancy_ground_truth.py:
+tests/data/h200_occupancy_ground_truth.json was recorded by bench/tiles/occupancy_ground_truth.py:
 404 Triton kernels compiled for sm_90 (tiles 16..256, warps 1..8, stages 1..4, fp16 and fp32, and a
 maxnreg sweep from 24 to 255 registers), each loaded and asked at its launch configuration, plus
 61,300 launches swept over block sizes and dynamic shared-memory sizes.

@@ -164,7 +164,7 @@ def _regression(run: BakeoffRun, pct: float, baseline: Baseline, launch_bound_pc
         current = now.get((b.workload, b.label))
         if not b.timed or current is None or current.status in ("skipped", "not_run", "interrupted"):
             continue
-        if current.timed and (b.launch_bound or current.timing.launch_bound) and launch_bound_pct is None:
+        if current.timed and (b.launch_bound or current.timed_timing.launch_bound) and launch_bound_pct is None:
             not_gated.append(Breach(b.workload, b.label, _change(b, current)))
             continue
         checked += 1

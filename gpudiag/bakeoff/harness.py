@@ -167,6 +167,7 @@ class Harness:
     ) -> None:
         self.settings = settings
         self.script = settings.validate()
+        assert settings.modes is not None  # validate() resolves them
         self.modes: list[str] = list(settings.modes)
         self.knobs_auto, self.knobs_asked = knob_table.parse(settings.knobs)
         self.on_progress = on_progress or (lambda p: None)
@@ -198,6 +199,7 @@ class Harness:
     def _spec(self, workload: str | None, mode: str, knobs: tuple[str, ...], tag: str) -> Spec:
         assert self.workdir is not None
         s = self.settings
+        assert s.warmup_ms is not None and s.rep_ms is not None  # validate() resolves them
         return Spec(
             script=str(self.script.resolve()),
             entry=s.entry,

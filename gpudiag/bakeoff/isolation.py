@@ -58,7 +58,9 @@ def enter(root: str | os.PathLike[str]) -> list[str]:
         os.environ[var] = str(root / sub)
     tempfile.tempdir = None  # gettempdir() caches its answer: make it read TMPDIR again
     after = _state_roots()
-    moved = _rebase_loaded_paths({old: after[k] for k, old in before.items() if old and after[k] != old})
+    moved = _rebase_loaded_paths(
+        {old: new for k, old in before.items() if old and (new := after[k]) is not None and new != old}
+    )
     _clear_inductor_caches()
     return moved
 

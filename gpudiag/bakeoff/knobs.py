@@ -115,7 +115,7 @@ def lowered_precision(knobs: list[str]) -> str | None:
 
 def _fastest(rows: list[ModeResult], compiled: bool) -> ModeResult | None:
     timed = [r for r in rows if r.timed and not r.knobs and (r.mode != "eager" or not compiled)]
-    return min(timed, key=lambda r: r.per_call_ms) if timed else None
+    return min(timed, key=lambda r: r.timed_ms) if timed else None
 
 
 def _signal(name: str, rows: list[ModeResult], base: ModeResult, device: str) -> str | None:
@@ -226,7 +226,7 @@ def combination(workload: str, rows: list[ModeResult]) -> VariantDecision | None
     won = []
     for r in rows:
         base = plain.get(r.mode)
-        if len(r.knobs) == 1 and r.timed and base and r.timing.per_call_q3_ms < base.timing.per_call_q1_ms:
+        if len(r.knobs) == 1 and r.timed and base and r.timed_timing.per_call_q3_ms < base.timed_timing.per_call_q1_ms:
             won.append(r.knobs[0])
     target = _fastest(rows, any(KNOBS[k].compiled_only for k in won))
     if len(won) < 2 or target is None:

@@ -53,7 +53,7 @@ class FreshChild:
 
     def __init__(self, spec: dict, spec_path: Path, log_path: Path) -> None:
         spec_path.write_text(json.dumps(spec), encoding="utf-8")
-        self._log = open(log_path, "ab")
+        self._log = open(log_path, "ab")  # noqa: SIM115 - the child writes to it for its whole life; closed in close()
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "gpudiag.bakeoff.child", str(spec_path)],
             stdin=subprocess.DEVNULL,
@@ -87,7 +87,7 @@ class Zygote:
     """The long-lived torch-importing process children are forked from."""
 
     def __init__(self, log_path: Path, state_dir: Path | None = None) -> None:
-        self._log = open(log_path, "ab")
+        self._log = open(log_path, "ab")  # noqa: SIM115 - the zygote's log for its whole life; closed in close()
         t0 = time.perf_counter()
         argv = [sys.executable, "-m", "gpudiag.bakeoff.zygote", *([str(state_dir)] if state_dir else [])]
         self.proc = subprocess.Popen(
@@ -121,10 +121,12 @@ class Zygote:
             left = deadline - time.monotonic()
             if left <= 0:
                 return None
-            ready, _, _ = select.select([self.proc.stdout], [], [], left)
+            out = self.proc.stdout
+            assert out is not None  # started with stdout=PIPE
+            ready, _, _ = select.select([out], [], [], left)
             if not ready:
                 return None
-            chunk = os.read(self.proc.stdout.fileno(), 65536)
+            chunk = os.read(out.fileno(), 65536)
             if not chunk:  # the zygote died
                 return {"event": "dead"}
             self._buf += chunk
@@ -133,6 +135,7 @@ class Zygote:
 
     def start(self, spec: dict, log_path: Path) -> ForkedChild:
         try:
+            assert self.proc.stdin is not None  # started with stdin=PIPE
             self.proc.stdin.write((json.dumps({"spec": spec, "log": str(log_path)}) + "\n").encode())
         except (BrokenPipeError, OSError) as exc:
             raise GpudiagError(f"the bake-off worker died: {exc}") from None

@@ -107,11 +107,13 @@ def observations(caught: list, script: str, collector: LogCollector) -> Observat
         from torch._dynamo.utils import counters
     except ImportError:
         return obs
-    breaks = counters.get("graph_break", {})
+    breaks: Any = counters.get("graph_break") or {}
+    stats: Any = counters.get("stats") or {}
+    inductor: Any = counters.get("inductor") or {}
     obs.graph_breaks = int(sum(breaks.values()))
     obs.graph_break_reasons = [str(k).splitlines()[0][:200] for k in list(breaks)[:MAX_REASONS]]
-    obs.unique_graphs = int(counters.get("stats", {}).get("unique_graphs", 0))
-    obs.cudagraph_skips = int(counters.get("inductor", {}).get("cudagraph_skips", 0))
+    obs.unique_graphs = int(stats.get("unique_graphs", 0))
+    obs.cudagraph_skips = int(inductor.get("cudagraph_skips", 0))
     try:
         from torch._inductor import metrics
 

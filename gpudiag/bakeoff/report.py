@@ -107,17 +107,17 @@ def build(run: BakeoffRun, limits: Limits | None = None, baseline: Baseline | No
 
 
 def _ranked(rows: list[ModeResult]) -> list[ModeResult]:
-    return sorted((r for r in rows if r.timed), key=lambda r: r.per_call_ms)
+    return sorted((r for r in rows if r.timed), key=lambda r: r.timed_ms)
 
 
 def _beyond_spread(fast: ModeResult, slow: ModeResult) -> bool:
-    return fast.timing.per_call_q3_ms < slow.timing.per_call_q1_ms
+    return fast.timed_timing.per_call_q3_ms < slow.timed_timing.per_call_q1_ms
 
 
 def summarize_workload(name: str, rows: list[ModeResult]) -> WorkloadSummary:
     ranked = _ranked(rows)
     eager = next((r for r in rows if r.mode == "eager" and not r.knobs and r.timed), None)
-    speedups = {r.label: eager.per_call_ms / r.per_call_ms for r in ranked if r.per_call_ms} if eager else {}
+    speedups = {r.label: eager.timed_ms / r.timed_ms for r in ranked if r.timed_ms} if eager else {}
     ws = WorkloadSummary(
         name,
         None,
@@ -139,7 +139,7 @@ def summarize_workload(name: str, rows: list[ModeResult]) -> WorkloadSummary:
         if len(ranked) > 1:
             second = ranked[1]
             ws.runner_up, ws.runner_up_ms = second.label, second.per_call_ms
-            ws.margin = second.per_call_ms / best.per_call_ms - 1.0
+            ws.margin = second.timed_ms / best.timed_ms - 1.0
             ws.within_noise = not _beyond_spread(best, second)
     return ws
 
@@ -157,7 +157,7 @@ def _knob_effects(rows: list[ModeResult]) -> list[KnobEffect]:
             KnobEffect(
                 r.label,
                 base.label,
-                base.per_call_ms / r.per_call_ms if both else None,
+                base.timed_ms / r.timed_ms if both else None,
                 _beyond_spread(r, base) or _beyond_spread(base, r) if both else None,
                 r.status,
                 n.rel_rmse if n else None,
@@ -222,7 +222,7 @@ def _cudagraphs_hurt(run: BakeoffRun, inputs: dict[str, int]) -> list[str]:
             g, p = timed.get(graphs), timed.get(plain)
             if not g or not p:
                 continue
-            slower = g.per_call_ms / p.per_call_ms - 1.0
+            slower = g.timed_ms / p.timed_ms - 1.0
             if slower > HURT_THRESHOLD and _beyond_spread(p, g):
                 text = f"{graphs} was {slower:.0%} slower than {plain} on {name}"
                 copied = inputs.get(name)

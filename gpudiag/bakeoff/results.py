@@ -90,7 +90,7 @@ class Record:
     """A record that travels as JSON: ``asdict`` out, ``from_dict`` back in."""
 
     def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
+        return dataclasses.asdict(self)  # type: ignore[call-overload]  # every Record subclass is a dataclass
 
     @classmethod
     def from_dict(cls, data: dict) -> Any:
@@ -228,6 +228,17 @@ class ModeResult(Record):
         return self.timing.per_call_ms if self.timing else None
 
     @property
+    def timed_timing(self) -> Timing:
+        """The timing of a row known to be timed (``timed`` is True): never None."""
+        assert self.timing is not None, f"{self.label} has no timing"
+        return self.timing
+
+    @property
+    def timed_ms(self) -> float:
+        """``per_call_ms`` of a row known to be timed: a float, never None."""
+        return self.timed_timing.per_call_ms
+
+    @property
     def median_ms(self) -> float | None:
         return self.timing.median_ms if self.timing else None
 
@@ -339,6 +350,6 @@ def _convert(hint: Any, value: Any) -> Any:
     if origin is dict:
         _, item = typing.get_args(hint) or (Any, Any)
         return {k: _convert(item, v) for k, v in value.items()}
-    if dataclasses.is_dataclass(hint) and isinstance(value, dict):
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint) and isinstance(value, dict):
         return from_dict(hint, value)
     return value

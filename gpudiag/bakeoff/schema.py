@@ -31,7 +31,7 @@ def _type(hint: Any, defs: dict) -> dict:
     if origin is dict:
         _, value = typing.get_args(hint)
         return {"type": "object", "additionalProperties": _type(value, defs)}
-    if dataclasses.is_dataclass(hint):
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
         _define(hint, defs)
         return {"$ref": f"#/$defs/{hint.__name__}"}
     simple = {str: "string", bool: "boolean", int: "integer", float: "number", dict: "object", list: "array"}

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from gpudiag.bakeoff import report
 from gpudiag.bakeoff.gate import Baseline, load_baseline
 from gpudiag.bakeoff.harness import Harness, Progress
+from gpudiag.bakeoff.report import BakeoffReport
 from gpudiag.bakeoff.results import BakeoffRun
 from gpudiag.bakeoff.settings import Settings
 from gpudiag.errors import GpudiagError
@@ -29,7 +30,7 @@ class Bakeoff:
             self.baseline = load_baseline(settings.limits.baseline)
             self.baseline.check_device(self.harness.run.device)
 
-    def report(self, run: BakeoffRun) -> report.BakeoffReport:
+    def report(self, run: BakeoffRun) -> BakeoffReport:
         return report.build(run, self.settings.limits, self.baseline)
 
     def _write_output(self, run: BakeoffRun) -> None:
@@ -42,9 +43,9 @@ class Bakeoff:
             why = f"{self.settings.output}: cannot write it: {exc.strerror}" if exc.strerror else str(exc)
             raise GpudiagError(f"--output {why}") from None
 
-    def run(self) -> report.BakeoffReport:
+    def run(self) -> BakeoffReport:
         return self.report(self.harness.execute())
 
 
-def run_bakeoff(settings: Settings, on_progress: Callable[[Progress], None] | None = None) -> report.BakeoffReport:
+def run_bakeoff(settings: Settings, on_progress: Callable[[Progress], None] | None = None) -> BakeoffReport:
     return Bakeoff(settings, on_progress).run()

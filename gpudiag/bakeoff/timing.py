@@ -184,6 +184,8 @@ def with_per_call(t: Timing) -> Timing:
     else:
         t.launch_bound = False
     if t.launch_bound:
+        # launch-bound is judged from the loop, which measures its median and quartiles together
+        assert t.loop_ms is not None and t.loop_q1_ms is not None and t.loop_q3_ms is not None
         t.per_call_ms, t.per_call_q1_ms, t.per_call_q3_ms = t.loop_ms, t.loop_q1_ms, t.loop_q3_ms
         t.per_call_source = "loop"
     return t

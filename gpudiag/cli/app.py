@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib
-import json
 import os
 import sys
 
@@ -11,21 +10,20 @@ import typer
 from typer.core import TyperGroup
 
 from gpudiag import __version__
+from gpudiag.cli import params
 from gpudiag.cli.streams import EXIT_BROKEN_PIPE, flush_stdout, make_streams_safe, silence_stdout
 from gpudiag.errors import EXIT_USAGE, GpudiagError
 
 ERROR_SCHEMA_ID = "gpudiag.error/1"
 
 
-def _usage_error_types() -> tuple[type, ...]:
-    """click's UsageError, and the copy newer Typer vendors as ``typer._click``."""
-    types: list[type] = []
-    for module in ("typer._click.exceptions", "click.exceptions"):
-        try:
-            types.append(importlib.import_module(module).UsageError)
-        except (ImportError, AttributeError):
-            pass
-    return tuple(types)
+# The click this Typer uses: its own vendored copy (``typer._click``, Typer 0.22 and later) or click.
+CLICK = typer.BadParameter.__module__.rsplit(".", 1)[0]
+
+
+def _usage_error_types() -> tuple[type[Exception], ...]:
+    """click's UsageError, from the click this Typer uses (never importing the other one)."""
+    return tuple(c for c in typer.BadParameter.__mro__ if c.__name__ == "UsageError")
 
 
 USAGE_ERRORS = _usage_error_types()
@@ -51,26 +49,43 @@ class GpudiagGroup(TyperGroup):
     (``gpudiag.error/1``): a script that parses stdout always gets JSON.
     """
 
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        params.install(self)
+
+    def make_context(self, info_name, args, parent=None, **extra):
+        """The root's own options parsed: a mistake there (``gpudiag --frob``) is one line too."""
+        try:
+            return super().make_context(info_name, args, parent=parent, **extra)
+        except USAGE_ERRORS as exc:
+            if type(exc).__name__ == "NoArgsIsHelpError":  # no arguments: the help, as asked
+                raise
+            typer.echo(f"gpudiag: {params.usage_line(exc)} (gpudiag --help)", err=True)
+            raise typer.Exit(EXIT_USAGE) from None
+
+    def get_command(self, ctx, cmd_name):
+        return params.install(super().get_command(ctx, cmd_name))
+
+    def list_commands(self, ctx) -> list[str]:
+        return list(SUBCOMMANDS)
+
     def format_commands(self, ctx, formatter) -> None:
-        """Each command's whole first sentence, wrapped to the terminal, never cut with '...'."""
-        rows = []
-        for name in self.list_commands(ctx):
-            cmd = self.get_command(ctx, name)
-            if cmd is not None and not cmd.hidden:
-                rows.append((name, cmd.get_short_help_str(limit=10_000)))
-        if rows:
-            with formatter.section("Commands"):
-                formatter.write_dl(rows)
+        """Each command's whole first sentence, wrapped to the terminal, never cut with '...'. Written
+        in SUBCOMMANDS, so that ``gpudiag --help`` loads no command (tests/test_cli_help.py keeps each
+        equal to its command's own first sentence)."""
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, summary) for name, (_, summary) in SUBCOMMANDS.items()])
 
     def invoke(self, ctx: typer.Context):  # type: ignore[override]
         args = _subcommand_args(ctx)
         command = args[0] if args else None
         wants_json = "--json" in args[1:]
 
-        def fail(message: str, code: int, *, to_stderr: bool = True) -> typer.Exit:
-            if to_stderr:
-                typer.echo(f"gpudiag: {message}", err=True)
+        def fail(message: str, code: int, *, prefix: str = "gpudiag") -> typer.Exit:
+            typer.echo(f"{prefix}: {message}", err=True)
             if wants_json:
+                import json
+
                 try:
                     sys.stdout.write(json.dumps(error_document(command, message, code), indent=2) + "\n")
                 except BrokenPipeError:
@@ -86,9 +101,9 @@ class GpudiagGroup(TyperGroup):
         except BrokenPipeError:  # the reader closed stdout early (| head): stop quietly
             silence_stdout()
             raise typer.Exit(EXIT_BROKEN_PIPE) from None
-        except USAGE_ERRORS as exc:  # a bad option: click prints the usage and the message
-            fail(exc.format_message(), exc.exit_code, to_stderr=False)
-            raise
+        except USAGE_ERRORS as exc:  # a bad option or value: one line in gpudiag's words, exit 2
+            name = f"gpudiag {command}" if command in SUBCOMMANDS else "gpudiag"
+            raise fail(f"{params.usage_line(exc)} ({name} --help)", EXIT_USAGE, prefix=name) from None
         except Exception as exc:  # a bug in gpudiag: still no traceback unless asked for
             # Typer's (or click's, in older Typer) own exceptions carry usage errors and exits.
             if type(exc).__module__.startswith(("click", "typer")) or os.environ.get("GPUDIAG_DEBUG"):
@@ -102,12 +117,12 @@ def _keep_hyphenated_words_whole() -> None:
     """Help text wraps between words only: "max-autotune" or "--max-regression" split at a hyphen
     cannot be copied back. click's wrap_text builds its TextWrapper from ``_textwrap`` at each call
     and offers no switch, so the class it finds there gets ``break_on_hyphens=False``."""
-    for name in ("typer._click._textwrap", "click._textwrap"):  # Typer's vendored click, then click
+    for name in (f"{CLICK}._textwrap",):
         try:
             module = importlib.import_module(name)
         except ImportError:
             continue
-        base = module.TextWrapper
+        base = getattr(module, "TextWrapper")  # noqa: B009 - a module attribute mypy cannot see
         if getattr(base, "keeps_hyphenated_words", False):
             continue
 
@@ -118,7 +133,7 @@ def _keep_hyphenated_words_whole() -> None:
                 kwargs["break_on_hyphens"] = False
                 super().__init__(*args, **kwargs)
 
-        module.TextWrapper = TextWrapper
+        setattr(module, "TextWrapper", TextWrapper)  # noqa: B010
 
 
 _keep_hyphenated_words_whole()
@@ -153,15 +168,28 @@ def root(
     """
 
 
-# Each subcommand is one module that registers itself on ``app`` when imported. Importing only
-# the one being run keeps start-up short (explaining one warning line must not pay for bakeoff's
-# or check-tiles' imports); --help, man pages and tests load them all.
-SUBCOMMAND_MODULES = {
-    "info": "gpudiag.cli.info",
-    "explain-warning": "gpudiag.cli.explain_warning",
-    "check-tiles": "gpudiag.cli.check_tiles",
-    "bakeoff": "gpudiag.cli.bakeoff",
+# Each subcommand is one module that registers itself on ``app`` when imported, with the first
+# sentence of its help. Importing only the one being run keeps start-up short (explaining one warning
+# line must not pay for bakeoff's or check-tiles' imports); ``gpudiag --help`` imports none of them,
+# and a command's module imports its core only when the command runs. Man pages and tests load all.
+SUBCOMMANDS = {
+    "info": ("gpudiag.cli.info", "What this GPU is and the limits kernel tuning depends on."),
+    "explain-warning": (
+        "gpudiag.cli.explain_warning",
+        "What a torch.compile, Inductor or Triton warning means, whether it applies to your GPU, and the fix.",
+    ),
+    "check-tiles": (
+        "gpudiag.cli.check_tiles",
+        "Will these tile configs fit this GPU's shared memory, by how much, and how well will they occupy it, "
+        "before anything is launched.",
+    ),
+    "bakeoff": (
+        "gpudiag.cli.bakeoff",
+        "Which torch.compile mode, and which settings beyond it, is really fastest for this workload on this "
+        "GPU, measured fairly.",
+    ),
 }
+SUBCOMMAND_MODULES = {name: module for name, (module, _) in SUBCOMMANDS.items()}
 
 
 def load_subcommands(names: list[str] | None = None) -> typer.Typer:
@@ -176,15 +204,44 @@ def full_app() -> typer.Typer:
 
 
 def _requested_subcommand(argv: list[str]) -> list[str] | None:
+    """The subcommand modules a command line needs: none for the root's own options (--help,
+    --version) or no arguments, the one named, or all of them for a name that is no command (the
+    error then suggests one)."""
     for arg in argv:
         if arg.startswith("-"):
-            return None  # an option before the subcommand (--help, --version): load everything
+            continue  # the root's options take no value
         return [arg] if arg in SUBCOMMAND_MODULES else None
-    return None
+    return []
+
+
+# Options that name a GPU other than the live one, or ask for no GPU at all: with any of them, the
+# driver is not started ahead (a command that never probes must not pay for, or race, its start).
+NOT_LIVE = frozenset(
+    {"--gpu", "-g", "--arch", "--smem-limit", "--list-gpus", "--list", "--from-triton-cache", "--exact", "--help", "-h"}
+)
+
+
+def _start_driver_early(argv: list[str]) -> None:
+    """The commands that report on the live GPU start NVML and libcuda in a thread now, so that the
+    driver's own start (most of `gpudiag info`'s time) overlaps Python's imports of the CLI and the
+    report. explain-warning needs NVML only. GPUDIAG_NO_PREFETCH=1 probes in order instead."""
+    if not argv or argv[0] not in ("info", "explain-warning", "check-tiles") or os.environ.get("GPUDIAG_NO_PREFETCH"):
+        return
+    if any(a.split("=", 1)[0] in NOT_LIVE for a in argv[1:]):
+        return
+    import threading
+
+    def warm() -> None:
+        from gpudiag.device import probe
+
+        probe.warm(nvml_only=argv[0] == "explain-warning")
+
+    threading.Thread(target=warm, name="gpudiag-driver-start", daemon=True).start()
 
 
 def main() -> None:
     make_streams_safe()
+    _start_driver_early(sys.argv[1:])
     load_subcommands(_requested_subcommand(sys.argv[1:]))
     try:
         app(prog_name="gpudiag")

@@ -11,7 +11,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich import box
@@ -22,16 +22,20 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from gpudiag.bakeoff.harness import Progress
-from gpudiag.bakeoff.knobs import AUTO, KNOBS, NONE
-from gpudiag.bakeoff.loader import ScriptError
-from gpudiag.bakeoff.modes import ALL_MODES
-from gpudiag.bakeoff.report import BakeoffReport, WorkloadSummary, times
-from gpudiag.bakeoff.results import ModeResult
-from gpudiag.bakeoff.session import Bakeoff
-from gpudiag.bakeoff.settings import Limits, Settings
 from gpudiag.cli.app import app
 from gpudiag.cli.output import console, emit_json, fmt_bytes
+
+if TYPE_CHECKING:
+    from gpudiag.bakeoff.harness import Progress
+    from gpudiag.bakeoff.report import BakeoffReport, WorkloadSummary
+    from gpudiag.bakeoff.results import ModeResult
+    from gpudiag.bakeoff.session import Bakeoff
+
+# Declaring the command imports no core (`bakeoff --help` stays as fast as Typer itself), so the words
+# its options list are written here; tests/test_cli_help.py keeps them equal to gpudiag.bakeoff's.
+ALL_MODES = ("eager", "default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")  # modes.ALL_MODES
+AUTO, NONE = "auto", "none"  # knobs.AUTO, knobs.NONE
+KNOBS = ("tf32", "coordinate_descent_tuning", "freezing", "dynamic", "static")  # knobs.KNOBS
 
 STATUS_STYLE = {
     "ok": "green",
@@ -92,6 +96,32 @@ HELP = _paragraphs("""
     or exiting, bad options, --device cuda without a GPU, an unusable --output or --baseline); 143
     or 129 stopped by SIGTERM or SIGHUP, 130 by Ctrl-C (the partial report is kept).
     """)
+
+
+# The man page's EXAMPLES and EXIT STATUS (gpudiag.manpages); 130, 141, 143 and 129 are worded there.
+MAN_EXAMPLES = (
+    (
+        "gpudiag bakeoff model.py",
+        "every torch.compile mode, then the knobs the workload calls for, each in a clean process",
+    ),
+    ("gpudiag bakeoff model.py --modes default,max-autotune --quick", "two modes with short timing budgets"),
+    ("gpudiag bakeoff model.py --output run.json", "the JSON document, rewritten after every measurement"),
+    (
+        "gpudiag bakeoff model.py --baseline run.json --max-regression 5",
+        "a CI gate: fail when a row is over 5% slower than an earlier run",
+    ),
+    (
+        "timeout 3600 gpudiag bakeoff model.py --output run.json",
+        "stopped by SIGTERM: exit 143, the partial report kept",
+    ),
+)
+MAN_EXIT_STATUS = {
+    0: "the bake-off ran and every gate passed.",
+    1: "every mode failed, or a gate failed (one line per failed gate).",
+    2: "bad input: a missing script, no workload found, the script raising or exiting, bad options, "
+    "--device cuda without a GPU, an unusable --output or --baseline.",
+}
+MAN_SIGNALS = (130, 141, 143, 129)
 
 
 @app.command("bakeoff", help=HELP)
@@ -215,6 +245,10 @@ def bakeoff_command(
         None, "--max-compile-s", metavar="SECONDS", help="Fail when a compiled row's cold compile takes longer."
     ),
 ) -> None:
+    from gpudiag.bakeoff.loader import ScriptError
+    from gpudiag.bakeoff.session import Bakeoff
+    from gpudiag.bakeoff.settings import Limits, Settings
+
     settings = Settings(
         script=str(script),
         modes=modes,
@@ -272,7 +306,7 @@ class _ProgressView:
 
     def __init__(self, err: Console) -> None:
         self.err = err
-        self.status = None
+        self.status: Any = None  # rich's Status while a bake-off runs
         self.t0 = time.monotonic()
 
     def begin(self, bake: Bakeoff) -> None:
@@ -336,6 +370,8 @@ def _vs_fp64(r: ModeResult) -> str:
     n = r.numerics
     if n is None:
         return "—"
+    from gpudiag.bakeoff.report import times
+
     cost = f" ({times(n.cost)})" if n.cost is not None else ""
     text = f"{n.rel_rmse:.1e}{cost}"
     return text if n.ok else f"[bold red]{text} ✗[/bold red]"
@@ -356,7 +392,7 @@ def _counts(r: ModeResult) -> str:
     return "—" if o.graph_breaks is None else f"{o.graph_breaks}/{o.recompiles}"
 
 
-Column = tuple[str, Callable[[ModeResult], str]]
+Column = tuple[str, Callable[["ModeResult"], str]]
 
 
 def _columns(rows: list[ModeResult], ws: WorkloadSummary) -> list[Column]:
@@ -452,13 +488,13 @@ def bar_chart(con: Console, rows: list[ModeResult], winner: str | None) -> None:
     stacked = bar_w < BAR_WIDTH // 2  # long labels: each on its own line above its bar
     if stacked:
         bar_w = min(BAR_WIDTH, con.width - value_w - 3)
-    top = max(r.per_call_ms for r in timed)
+    top = max(r.per_call_ms or 0.0 for r in timed)  # every timed row has one
     t = Table.grid(padding=(0, 1))
     for _ in range(1 if stacked else 2):
         t.add_column(no_wrap=True)
     t.add_column(no_wrap=True, justify="right")
     for r in timed:
-        n = max(1, round(bar_w * r.per_call_ms / top))
+        n = max(1, round(bar_w * (r.per_call_ms or 0.0) / top))
         colour = "green" if r.label == winner else ("red" if r.status == "mismatch" else "cyan")
         bar = f"[{colour}]{'█' * n}[/{colour}]{' ' * (bar_w - n)}"
         if stacked:

@@ -5,17 +5,29 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.markup import escape
 
 from gpudiag.cli.app import app
 from gpudiag.cli.grid import Cell, Column, grid
-from gpudiag.cli.output import console, fmt_bytes
-from gpudiag.tiles import check as core
-from gpudiag.tiles.inductor import SETS
-from gpudiag.tiles.report import CANNOT_COMPILE, CANNOT_LAUNCH, DOES_NOT_FIT, FITS, UNKNOWN, CheckReport, TileVerdict
+from gpudiag.cli.output import console, finish, fmt_bytes
+
+if TYPE_CHECKING:
+    from gpudiag.tiles.report import CheckReport, TileVerdict
+
+# Declaring the command imports no core (`check-tiles --help` stays as fast as Typer itself), so the
+# words it needs from gpudiag.tiles are written here; tests/test_cli_help.py keeps them equal.
+INDUCTOR_SETS = ("mm", "scaled_mm", "persistent_mm", "extra_mm", "exhaustive", "int8_mm")  # tiles.inductor.SETS
+# gpudiag.tiles.report's verdicts
+CANNOT_COMPILE, DOES_NOT_FIT, CANNOT_LAUNCH, UNKNOWN, FITS = (
+    "cannot-compile",
+    "does-not-fit",
+    "cannot-launch",
+    "unknown",
+    "fits",
+)
 
 FULL_TABLE_ROWS = 40  # more verdicts than this: a summary (failures, best fits) unless --all
 SUMMARY_ROWS = 10
@@ -44,8 +56,35 @@ CHECK_TILES_HELP = (
     "models CUTLASS 3.x builders (stage bytes + barriers + scale factors, the StageCountAutoCarveout "
     "rule, 1024-byte aligned storage).\n\n"
     "Stages or warps left out are Triton's defaults, 3 stages and 4 warps. --explain prints how each "
-    "number is computed and where each rule comes from."
+    "number is computed and where each rule comes from. The assumptions each model makes are also in the JSON's explain field and in the man page (ASSUMPTIONS)."
 )
+
+
+# The man page's EXAMPLES and EXIT STATUS (gpudiag.manpages); 130, 141, 143 and 129 are worded there.
+MAN_EXAMPLES = (
+    ("gpudiag check-tiles 128x256x64:3@8 --gpu 'RTX 4090'", "does one config fit a GPU you do not have"),
+    ("gpudiag check-tiles 128x128x64:4@4 --dtype fp8 --arch sm_120", "an fp8 config on an architecture"),
+    ("gpudiag check-tiles 128x256x64:3@8 --exact --arch sm_90", "the Triton compiler's own answer, on a CPU"),
+    ("gpudiag check-tiles --from-inductor --gpu l4", "the matmul candidates the installed inductor would autotune"),
+    ("gpudiag check-tiles --file configs.json --json", "a file of configs, as JSON for a script or a CI gate"),
+    (
+        "gpudiag check-tiles --from-triton-cache --arch sm_80,sm_89 --gpu 'RTX 4090'",
+        "every kernel of a Triton cache, recompiled for each target",
+    ),
+)
+MAN_EXIT_STATUS = {
+    0: "every config fits (every cache kernel launches on every target).",
+    1: "a config does not fit, cannot launch or cannot compile (a CI gate).",
+    2: "bad input (a malformed tile, an unknown GPU), a bad option, or no GPU and no target named.",
+}
+MAN_SIGNALS = (130, 141, 143, 129)
+
+
+def man_sections() -> dict[str, list[str]]:
+    """The man page's sections beyond the help: the assumptions each model makes (from the core)."""
+    from gpudiag.tiles import check as core
+
+    return {"ASSUMPTIONS": [*core.TRITON_NOTES, *core.CUTLASS_NOTES]}
 
 
 @app.command("check-tiles", help=CHECK_TILES_HELP)
@@ -75,7 +114,7 @@ def check_tiles_command(
         "mm",
         "--inductor-set",
         metavar="SET",
-        help="Which inductor candidate list: " + ", ".join(SETS) + ". scaled_mm is checked as fp8 and int8_mm "
+        help="Which inductor candidate list: " + ", ".join(INDUCTOR_SETS) + ". scaled_mm is checked as fp8 and int8_mm "
         "as int8 unless --dtype says otherwise.",
     ),
     from_script: str | None = typer.Option(
@@ -214,11 +253,48 @@ def check_tiles_command(
         help="After the report, how each number is computed (the model, the rules, their sources); "
         "--json always carries them.",
     ),
+    from_config_table: str | None = typer.Option(
+        None,
+        "--from-config-table",
+        metavar="PATH",
+        help="Check vLLM's and SGLang's fused-MoE config tables (E=..,N=..,device_name=...json; a file or a "
+        "folder), or lists of Triton configs, against each target (--gpu and --arch take comma lists; else "
+        "the live GPU): every entry fits, does not fit, cannot launch or cannot run there, its margin and the "
+        "largest stage count that fits; which GPU loads which table (device_name). Exit 1 if anything does "
+        "not fit. JSON schema gpudiag.check-tiles-table/1.",
+    ),
+    write_fitted: str | None = typer.Option(
+        None,
+        "--write-fitted",
+        metavar="DIR",
+        help="--from-config-table: write each table that does not fit a target to DIR/<target>/, every "
+        "entry that does not fit at the largest stage count that does (derived, not tuned; a README.md "
+        "says so). Never writes inside PATH.",
+    ),
 ) -> None:
     if from_triton_cache:  # a mode of its own: gpudiag/cli/check_tiles_cache.py
         from gpudiag.cli.check_tiles_cache import run_from_triton_cache
 
         return run_from_triton_cache(tiles, kernel, arch, gpu, index, jobs, not no_cache, json_out)
+    if from_config_table is not None or write_fitted is not None:  # gpudiag/cli/check_tiles_table.py
+        from gpudiag.cli.check_tiles_table import run_from_config_table
+
+        return run_from_config_table(
+            from_config_table,
+            tiles,
+            arch,
+            gpu,
+            index,
+            exact,
+            jobs,
+            not no_cache,
+            json_out,
+            dtype,
+            write_fitted,
+            show_all,
+        )
+    from gpudiag.tiles import check as core
+
     request = core.CheckRequest(
         tiles=list(tiles or []),
         files=list(file or []),
@@ -249,13 +325,7 @@ def check_tiles_command(
     )
     with _Progress() as progress:
         report = core.check_tiles(request, progress.update)
-    if json_out:
-        for chunk in report.json_chunks():
-            sys.stdout.write(chunk)
-    else:
-        render(report, show_all, explain)
-    if not report.all_fit:
-        raise typer.Exit(1)
+    finish(report, json_out, lambda r: render(r, show_all, explain))
 
 
 class _Progress:
@@ -506,6 +576,7 @@ def _problem_lines(report: CheckReport, verdicts: list[TileVerdict]) -> list[str
         if v.status == CANNOT_COMPILE:
             out.append(f"  [red]cannot compile:[/red] {where}: {escape(v.cannot_compile or '')}")
         elif v.status == DOES_NOT_FIT:
+            assert v.needed_bytes is not None and v.margin_bytes is not None  # a config that does not fit has both
             out.append(
                 f"  [red]does not fit:[/red] {where} needs {v.needed_bytes or 0:,} B, {-(v.margin_bytes or 0):,} B "
                 f"over {limit:,}; largest stage count that fits: {v.largest_stages_that_fit}"

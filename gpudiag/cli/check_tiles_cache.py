@@ -12,12 +12,11 @@ import textwrap
 import time
 from typing import Any
 
-import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from gpudiag.cli.output import console, emit_json
+from gpudiag.cli.output import console, finish
 from gpudiag.errors import EXIT_USAGE, GpudiagError
 from gpudiag.tiles.cache_report import STATUSES, CacheCheckReport, Cell, KernelRow
 from gpudiag.tiles.cache_request import CacheRequest, check_cache_request, named_targets, with_live_gpu
@@ -122,12 +121,7 @@ def run_from_triton_cache(
         report = check_cache_request(request, on_progress=progress)
     finally:
         progress.close()
-    if json_out:
-        emit_json(report.to_dict())
-    else:
-        render(report)
-    if not report.all_launch:
-        raise typer.Exit(1)
+    finish(report, json_out, render)
 
 
 CellText = tuple[str, str]  # (plain text, the same with rich markup): widths come from the plain one

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from gpudiag.cli.app import app
-from gpudiag.cli.output import console, emit_json
+from gpudiag.cli.output import console, finish
 
 SEVERITY_STYLE = {
     "fatal": "bold red",
@@ -16,6 +16,28 @@ SEVERITY_STYLE = {
 }
 APPLIES_STYLE = {"yes": "bold red", "no": "green", "unknown": "yellow", "n/a": "dim"}
 KIND_LABEL = {"catalogue": "", "registry": "torch registry", "family": "family, not exact"}
+
+
+# The man page's EXAMPLES and EXIT STATUS (gpudiag.manpages); 130, 141, 143 and 129 are worded there.
+MAN_EXAMPLES = (
+    (
+        "gpudiag explain-warning 'Not enough SMs to use max_autotune_gemm mode'",
+        "what one pasted line means, whether it applies to this GPU, and the fix",
+    ),
+    (
+        "gpudiag explain-warning --log train.log",
+        "every warning of a log once, then the recompile and graph-break story",
+    ),
+    ("python train.py 2>&1 | gpudiag explain-warning --log -", "the same, read from a pipe"),
+    ("gpudiag explain-warning inductor.not-enough-sms --gpu 'RTX 3070'", "one entry by its id, for a catalogue GPU"),
+    ("gpudiag explain-warning --list", "every catalogue entry and family, one line each"),
+)
+MAN_EXIT_STATUS = {
+    0: "explained.",
+    1: "nothing recognised (the closest entries are shown).",
+    2: "empty, binary or unreadable input, an unknown GPU name, or a bad option.",
+}
+MAN_SIGNALS = (130, 141, 143, 129)
 
 
 @app.command("explain-warning")
@@ -61,12 +83,7 @@ def explain_warning_command(
     from gpudiag.explain import report as core
 
     rep = core.build(text=text, log=log, list_entries=list_entries, gpu=gpu)
-    if json_out:
-        emit_json(rep.to_dict())
-    else:
-        RENDERERS[rep.form](rep)
-    if rep.exit_code:
-        raise typer.Exit(rep.exit_code)
+    finish(rep, json_out, lambda r: RENDERERS[r.form](r))
 
 
 def _markup_free(
@@ -168,6 +185,22 @@ def _render_one(rep) -> None:
     v = ex.verdict
     _markup_free(con, ex.title, style="bold")
     _markup_free(con, ex.id, lead=(f"{ex.severity:13} ", SEVERITY_STYLE[ex.severity]), style="dim")
+    if ex.summary:
+        _markup_free(con, ex.summary, style="bold")
+    if ex.kind == "family":
+        _markup_free(
+            con,
+            "Family answer (a last resort): gpudiag knows what emitted this line, not this exact message; "
+            "the advice below is for that part of the stack.",
+            style="yellow",
+        )
+    elif ex.scope == "general":
+        _markup_free(
+            con,
+            "General answer: eager PyTorch (and other tools) print this line too, and nothing in it shows "
+            "torch.compile, inductor or Triton at work; compile-specific causes are left out.",
+            style="cyan",
+        )
     _markup_free(con, f"Source of this explanation: {ex.origin}.", style="dim" if ex.exact else "yellow")
     _device_line(con, rep.device)
     _heading(con, "Your GPU")

@@ -1,48 +1,34 @@
 """The shared device model: ``DeviceFacts`` from a live probe or the offline catalogue.
 
-Subcommands call ``resolve_target`` and never talk to NVML or the driver themselves.
+selection   which GPU a command talks about: --gpu, --arch, --index, the live GPU, --smem-limit
+            (the one policy, and the one wording of every mistake)
+facts       DeviceFacts, DeviceState, SoftwareStack, Verdict: what a GPU is, whatever told us
+probe       the live GPU(s): NVML (nvml) and the CUDA driver through ctypes (cudadrv)
+catalog     the shipped catalogue (data/gpus.toml, data/cc_limits.toml) and the names people type (names)
+arch        what an architecture can do (data/arch_features.toml); verdicts: torch.compile's questions
+
+Commands never talk to NVML or the driver themselves. Importing this package is cheap: the probe
+and the catalogue load when first asked.
 """
 
 from __future__ import annotations
 
-from gpudiag.device.catalog import facts_from_cc, lookup, parse_cc
 from gpudiag.device.facts import DeviceFacts, DeviceState, SoftwareStack, Verdict
-from gpudiag.device.probe import probe as probe_devices
-from gpudiag.device.probe import software_stack
-from gpudiag.errors import DeviceUnavailable
 
-__all__ = [
-    "DeviceFacts",
-    "DeviceState",
-    "SoftwareStack",
-    "Verdict",
-    "live_or_none",
-    "lookup",
-    "probe_devices",
-    "resolve_target",
-    "software_stack",
-]
+__all__ = ["DeviceFacts", "DeviceState", "SoftwareStack", "Verdict", "live_or_none", "resolve_target"]
 
 
 def resolve_target(
     gpu: str | None = None, index: int | None = None, arch: str | None = None, nvml_only: bool = False
 ) -> DeviceFacts:
-    """The one GPU a subcommand should reason about.
+    """The one GPU a single-GPU command reasons about (``selection.resolve_one``)."""
+    from gpudiag.device import selection
 
-    ``gpu`` (a catalogue name) or ``arch`` (``sm_90``) need no live device; otherwise the live GPU
-    at CUDA ordinal ``index`` (default 0). Raises ``GpudiagError``/``DeviceUnavailable`` (exit 2).
-    """
-    if gpu:
-        return lookup(gpu)
-    if arch:
-        return facts_from_cc(parse_cc(arch))
-    devices, _ = probe_devices(index if index is not None else 0, nvml_only=nvml_only)
-    return devices[0]
+    return selection.resolve_one(selection.select(gpu, arch, index), nvml_only=nvml_only)
 
 
 def live_or_none(index: int | None = None, nvml_only: bool = False) -> tuple[DeviceFacts | None, str | None]:
     """The live GPU, or (None, why) where there is none: for commands that still answer without one."""
-    try:
-        return resolve_target(index=index, nvml_only=nvml_only), None
-    except DeviceUnavailable as exc:
-        return None, exc.message
+    from gpudiag.device import selection
+
+    return selection.live(index, nvml_only=nvml_only)

@@ -20,7 +20,6 @@ Adding a GPU means adding a row; no code changes. ``--gpu`` names are matched by
 
 from __future__ import annotations
 
-import difflib
 import functools
 import re
 from dataclasses import dataclass
@@ -195,7 +194,8 @@ def families() -> tuple[Family, ...]:
 
 
 def cc_limits(cc: tuple[int, int]) -> CCLimits | None:
-    return cc_table().get(tuple(cc))
+    major, minor = cc  # a list from JSON is a tuple here
+    return cc_table().get((int(major), int(minor)))
 
 
 @functools.lru_cache(maxsize=1)
@@ -243,11 +243,13 @@ def lookup(query: str) -> DeviceFacts:
             f"--gpu {shown(query)} is {family.name}: outside what gpudiag covers, which is "
             "NVIDIA GPUs of compute capability 7.0 (Volta) and newer"
         )
-    if family is not None:
+    if family is not None and family.compute_capability is not None:  # covered: the data file gives one
         sm = f"sm_{family.compute_capability[0]}{family.compute_capability[1]}"
+        same_arch = [name for name in closest_names(query) if lookup_row_cc(name) == family.compute_capability]
+        closest = f"; the catalogue's closest {sm} models: {', '.join(same_arch)}" if same_arch else ""
         raise GpudiagError(
             f"--gpu {shown(query)} is {family.name}, which the catalogue has no row for; "
-            f"--gpu {sm} gives its per-architecture limits (no SM count or memory)"
+            f"--gpu {sm} gives its per-architecture limits (no SM count or memory){closest}"
         )
     matches = _scored(words)
     if matches:
@@ -270,6 +272,11 @@ def lookup(query: str) -> DeviceFacts:
         f"unknown GPU {shown(query)}; closest catalogue names: {', '.join(closest_names(query))}"
         " (gpudiag info --list-gpus shows them all)"
     )
+
+
+def lookup_row_cc(name: str) -> tuple[int, int] | None:
+    """The compute capability of the catalogue row called ``name`` (its full name)."""
+    return next((r.compute_capability for r in gpu_rows() if r.name == name), None)
 
 
 def _fmt_gib(n: int | None) -> str:
@@ -307,20 +314,50 @@ def _architecture(query: str, cc: tuple[int, int]) -> DeviceFacts:
     return facts_from_cc(cc)
 
 
+def _model_line(words) -> tuple[str, int] | None:
+    """The letters and number a model name is built from: ("b", 100) for B100, ("rtx", 5090) for
+    RTX 5090, ("gb", 300) for GB300; None for a name without one."""
+    words = list(words)
+    for i, w in enumerate(words):
+        if w.isdigit() and i > 0 and words[i - 1].isalpha():
+            return words[i - 1], int(w)
+    return None
+
+
+def _generation(line: tuple[str, int]) -> tuple[str, int]:
+    """A product line's generation: the thousands of a four-digit GeForce/workstation number (RTX
+    3090 and 3060), else the line's letters alone (B100, B200 and B300 are one Blackwell line)."""
+    word, number = line
+    return (word, number // 1000) if number >= 1000 else (word, 0)
+
+
 def closest_names(query: str, n: int = 5) -> list[str]:
-    """Rows sharing the most words with ``query``, then the most similar spellings."""
-    words = set(names.tokens(query[: names.MAX_QUERY_CHARS]))
+    """Rows of the same product line and generation first (B200 and B300 for "B100", nearest number
+    first), then rows sharing the most words with ``query``, then the most similar spellings."""
+    typed_words = names.tokens(query[: names.MAX_QUERY_CHARS])
+    words = set(typed_words)
+    line = _model_line(typed_words)
+    same_line: dict[str, tuple[bool, bool, int]] = {}
     overlap: dict[str, int] = {}
     spelled: dict[str, str] = {}
-    for row, name, ws in _name_index():
+    for row, _name, ws in _name_index():
         shared = len(words & (set(ws) - names.BRAND))
         overlap[row.name] = max(overlap.get(row.name, 0), shared)
         spelled.setdefault(" ".join(ws), row.name)
+        theirs = _model_line(ws)
+        if line is not None and theirs is not None and theirs[0] == line[0]:
+            laptop = ("laptop" in ws) != ("laptop" in words)  # a laptop part for a laptop query
+            rank = (_generation(theirs) != _generation(line), laptop, abs(theirs[1] - line[1]))
+            if row.name not in same_line or rank < same_line[row.name]:
+                same_line[row.name] = rank
+    lined = sorted(same_line, key=lambda name: (same_line[name], name))
     ranked = [name for name, k in sorted(overlap.items(), key=lambda kv: -kv[1]) if k > 0]
-    typed = " ".join(names.tokens(query[: names.MAX_QUERY_CHARS]))
+    typed = " ".join(typed_words)
+    import difflib  # only for a name the catalogue does not know
+
     similar = difflib.get_close_matches(typed, list(spelled), n=n * 3, cutoff=0.4)
     out: list[str] = []
-    for name in [*ranked[:n], *(spelled[h] for h in similar)]:
+    for name in [*lined, *ranked[:n], *(spelled[h] for h in similar)]:
         if name not in out:
             out.append(name)
     if not out:
@@ -379,6 +416,7 @@ def facts_from_row(row: GpuRow) -> DeviceFacts:
         "l2_bytes",
         "memory_gib",
         "memory_bus_width_bits",
+        "memory_clock_max_mhz",
         "memory_bandwidth_gbps",
         "bf16_dense_tflops",
         *CC_LIMIT_FIELDS,

@@ -45,6 +45,22 @@ def software_stack(nvml_session: nvml.Nvml | None = None, driver: cudadrv.CudaDr
     return s
 
 
+def warm(nvml_only: bool = False) -> None:
+    """Start NVML and the CUDA driver ahead of the probe: their first init is most of a live report's
+    time (0.3 s of cuInit on an H100 host), and ctypes releases the GIL while they run, so a thread
+    started early overlaps them with Python's imports. The probe's own calls then find them started;
+    what fails here is the probe's to find and report, so nothing is raised."""
+    try:
+        nvml.Nvml()
+    except Exception:
+        pass
+    if not nvml_only:
+        try:
+            cudadrv.open_driver()
+        except Exception:
+            pass
+
+
 def _open_nvml() -> tuple[nvml.Nvml | None, str | None]:
     try:
         return nvml.Nvml(), None
@@ -73,7 +89,7 @@ def _no_device_error(
     nvml_count: int | None, why: str, nvml_status: str, driver_status: str, sw: SoftwareStack
 ) -> NoDeviceVisible:
     cvd = _visible_env()
-    if cvd is not None and (nvml_count or 0) > 0:
+    if cvd is not None and nvml_count is not None and nvml_count > 0:
         shown = cvd if cvd.strip() else "(empty)"
         message = (
             f"CUDA_VISIBLE_DEVICES={shown} hides every GPU: NVML sees {nvml_count} on this machine "
@@ -120,7 +136,7 @@ def probe(index: int | None = None, nvml_only: bool = False) -> tuple[list[Devic
             if driver is None
             else f"{count} device(s) visible"
         )
-        if skip_driver or (driver is None and session is not None and driver_why and "not found" in driver_why):
+        if session is not None and (skip_driver or (driver is None and driver_why and "not found" in driver_why)):
             devices = _probe_nvml_only(session, nvml_count or 0, driver_skipped=skip_driver)
         elif driver is None or count == 0:
             why = driver_why or "the CUDA driver reports 0 devices"
@@ -128,7 +144,7 @@ def probe(index: int | None = None, nvml_only: bool = False) -> tuple[list[Devic
                 why = f"{driver_why}; NVML: {nvml_why}"
             raise _no_device_error(nvml_count, why, nvml_status, driver_status, sw)
         else:
-            ordinals = range(count)
+            ordinals: list[int] = list(range(count))
             if index is not None:
                 _check_index(index, count)
                 ordinals = [index]
@@ -197,7 +213,7 @@ def _probe_one(driver: cudadrv.CudaDriver, session: nvml.Nvml | None, ordinal: i
         except cudadrv.CudaDriverError as exc:
             facts.missing(name, str(exc))
             continue
-        facts.set(name, nvml.normalise_bus_id(value) if name == "pci_bus_id" else value, src)
+        facts.set(name, nvml.normalise_bus_id(str(value)) if name == "pci_bus_id" else value, src)
 
     dev = session.device_by_pci_bus_id(facts.pci_bus_id) if (session and facts.pci_bus_id) else None
     if dev is None:

@@ -28,7 +28,8 @@ def gemm_templates(facts: DeviceFacts, gate: SmGate | None = None) -> Verdict:
             "max_autotune_gemm", q, "unknown", f"SM count unknown; inductor needs >= {gate.cuda_min_sms} SMs", rule
         )
     if not disabled:
-        why = f"{facts.sm_count} SMs >= {gate.cuda_min_sms} (is_big_gpu in torch {gate.torch_version or '?'})"
+        where = f"is_big_gpu in torch {gate.torch_version}" if gate.torch_version else "torch not installed"
+        why = f"{facts.sm_count} SMs >= {gate.cuda_min_sms} ({where})"
         return Verdict("max_autotune_gemm", q, "yes", why, rule)
     why = (
         f"{facts.sm_count} SMs < {gate.cuda_min_sms}: is_big_gpu() is False, so max-autotune logs "

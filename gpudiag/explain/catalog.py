@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,7 +22,7 @@ from gpudiag.files import load_toml
 
 # Most costly first: reports sort by this rank. "unknown" is a family's: the subsystem is known, the cost not.
 SEVERITIES = ("fatal", "wrong-results", "performance", "unknown", "harmless")
-VERDICT_RULES = ("sm_gate", "rocm_gate", "smem", "threads", "tmem", "tf32", "triton_arch", "torch_arch")
+VERDICT_RULES = ("sm_gate", "rocm_gate", "smem", "threads", "tmem", "tf32", "triton_arch", "torch_arch", "ptx_feature")
 REQUIRED = (
     "id",
     "title",
@@ -39,10 +40,38 @@ REQUIRED = (
 FAMILY_REQUIRED = ("id", "title", "severity", "meaning", "trigger", "source_file", "source_text", "fixes")
 
 
+FIX_WHEN = ("compile", "general", "inner", "no-inner")
+SCOPES = ("compile", "general")
+CULPRIT_RX = re.compile(r"\{(\w+)\}")
+
+
 @dataclass(frozen=True)
 class Fix:
     text: str
     code: str
+    # shown only: with compile evidence ("compile"), without it ("general"), when the line wraps an
+    # inner error ("inner") or when it does not ("no-inner"); None: always
+    when: str | None = None
+    needs: str | None = None  # a culprit part ({name} in text/code) the fix is about; dropped without it
+    if_line: re.Pattern | None = None  # shown only when the line (or paste) matches
+
+    def shown(self, compile_evidence: bool, has_inner: bool, culprit: dict[str, str], text: str = "") -> Fix | None:
+        if self.if_line is not None and not self.if_line.search(text):
+            return None
+        if (self.when == "compile" and not compile_evidence) or (self.when == "general" and compile_evidence):
+            return None
+        if (self.when == "inner" and not has_inner) or (self.when == "no-inner" and has_inner):
+            return None
+        if self.needs is None:
+            return self
+        if not culprit.get(self.needs):
+            return None
+        return Fix(fill(self.text, culprit), fill(self.code, culprit), self.when)
+
+
+def fill(template: str, values: dict[str, str]) -> str:
+    """``{name}`` parts replaced by the culprit the line named (others left as they are: code has braces)."""
+    return CULPRIT_RX.sub(lambda m: values.get(m.group(1), m.group(0)), template)
 
 
 @dataclass(frozen=True)
@@ -83,7 +112,13 @@ def _source(row: dict[str, Any]) -> Source:
 
 
 def _fixes(row: dict[str, Any]) -> tuple[Fix, ...]:
-    return tuple(Fix(f["text"], f.get("code", "")) for f in row["fixes"])
+    out = []
+    for f in row["fixes"]:
+        if f.get("when") not in (None, *FIX_WHEN):
+            raise GpudiagError(f"{row.get('id')}: fix 'when' {f.get('when')!r} not in {FIX_WHEN}")
+        if_line = _compile(str(row.get("id")), "fix if_line of", [f["if_line"]])[0] if f.get("if_line") else None
+        out.append(Fix(f["text"], f.get("code", ""), f.get("when"), f.get("needs"), if_line))
+    return tuple(out)
 
 
 def _compile(rid: str, kind: str, patterns: list[str]) -> tuple[re.Pattern, ...]:
@@ -112,9 +147,22 @@ class Entry:
     generic: bool = False
     verdict: str | None = None
     references: tuple[str, ...] = ()
+    # "general": the line also comes from eager PyTorch or other tools; compile-specific causes and
+    # fixes (when = "compile") are given only when the line or the paste shows the compile stack.
+    scope: str = "compile"
+    culprit: tuple[re.Pattern, ...] = ()  # named groups: what the message names (function, module, dim)
+    summary: str = ""  # one sentence about the culprit, {group} filled in; shown when every part is known
+    evidence: tuple[re.Pattern, ...] = ()  # what counts as compile evidence for this entry (default: any)
+    refines: str | None = None  # the id of a broader entry this one is a special case of (tried first)
 
     def matches(self, text: str) -> bool:
         return any(p.search(text) for p in self.patterns)
+
+    def culprit_of(self, text: str) -> dict[str, str]:
+        for p in self.culprit:
+            if m := p.search(text):
+                return {k: v.strip() for k, v in m.groupdict().items() if v and v.strip()}
+        return {}
 
 
 @dataclass(frozen=True, eq=False)
@@ -130,6 +178,14 @@ class Family:
     trigger: str
     source: Source
     fixes: tuple[Fix, ...]
+    scope: str = "compile"
+    generic: bool = True
+    culprit: tuple[re.Pattern, ...] = ()
+    summary: str = ""
+    evidence: tuple[re.Pattern, ...] = ()
+
+    def culprit_of(self, text: str) -> dict[str, str]:
+        return {}
 
 
 @dataclass(frozen=True)
@@ -168,6 +224,13 @@ def _entry(row: dict[str, Any]) -> Entry:
         raise GpudiagError(f"warnings catalogue entry {rid}: severity {row['severity']!r} not in {SEVERITIES}")
     if row.get("verdict") and row["verdict"] not in VERDICT_RULES:
         raise GpudiagError(f"warnings catalogue entry {rid}: unknown verdict rule {row['verdict']!r}")
+    if row.get("scope", "compile") not in SCOPES:
+        raise GpudiagError(f"warnings catalogue entry {rid}: scope {row['scope']!r} not in {SCOPES}")
+    culprit = _compile(rid, "warnings catalogue entry", row.get("culprit", []))
+    names = {n for p in culprit for n in p.groupindex}
+    for part in CULPRIT_RX.findall(row.get("summary", "")) + [f["needs"] for f in row["fixes"] if f.get("needs")]:
+        if part not in names:
+            raise GpudiagError(f"warnings catalogue entry {rid}: {{{part}}} is not a group of its culprit patterns")
     return Entry(
         id=rid,
         title=row["title"],
@@ -182,6 +245,11 @@ def _entry(row: dict[str, Any]) -> Entry:
         generic=bool(row.get("generic", False)),
         verdict=row.get("verdict"),
         references=tuple(row.get("references", ())),
+        scope=row.get("scope", "compile"),
+        culprit=culprit,
+        summary=" ".join(row.get("summary", "").split()),
+        evidence=_compile(rid, "warnings catalogue entry", row.get("evidence", [])),
+        refines=row.get("refines"),
     )
 
 
@@ -192,6 +260,9 @@ def parse(data: dict[str, Any]) -> Catalogue:
         if e.id in by_id:
             raise GpudiagError(f"warnings catalogue: duplicate id {e.id}")
         by_id[e.id] = e
+    for e in entries:
+        if e.refines is not None and e.refines not in by_id:
+            raise GpudiagError(f"warnings catalogue entry {e.id}: refines unknown entry {e.refines}")
     return Catalogue(entries, by_id)
 
 
@@ -212,10 +283,11 @@ def _family(row: dict[str, Any]) -> Family:
         row["trigger"].strip(),
         _source(row),
         _fixes(row),
+        row.get("scope", "compile"),
     )
 
 
-def parse_families(data: dict[str, Any], catalogue_ids: set[str] = frozenset()) -> tuple[Family, ...]:
+def parse_families(data: dict[str, Any], catalogue_ids: Iterable[str] = ()) -> tuple[Family, ...]:
     families = tuple(_family(r) for r in data.get("family", ()))
     seen: set[str] = set(catalogue_ids)
     for f in families:

@@ -15,6 +15,7 @@ cannot claim them.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -25,6 +26,28 @@ from gpudiag.explain.registry import GraphBreakType, Registry
 
 # How exact a match is: lower wins when several lines of a paste match.
 EXACT, GENERIC, FAMILY = 0, 1, 2
+
+# Signs that torch.compile, dynamo, inductor or Triton were at work when a line was printed: their
+# modules or file paths, their exception wrappers, their artifact tags and compile ids, their caches.
+COMPILE_EVIDENCE_RX = re.compile(
+    r"torch[./\\]_(?:dynamo|inductor|functorch|higher_order_ops)|torch[./\\]_?export|\btorchinductor|\btorchdynamo"
+    r"|\btriton\b|\bTriton\b|torch\.compile|BackendCompilerFailed|InductorError|LoweringException"
+    r"|cudagraph|CUDAGraph|compile_fx|aot_autograd|AOTAutograd|max-autotune|reduce-overhead|\[__\w+\]"
+    r"|\[\d+/\d+(?:_\d+)?\]|triton_(?:poi|red|per|mm|tem)_|\bdynamo\b|\binductor\b"
+)
+COMPILE_EMITTERS = ("torch._dynamo", "torch._inductor", "torch._functorch", "torch.export", "torch._export", "triton")
+
+
+def compile_evidence(text: str, line: Line | None = None, patterns: tuple[re.Pattern, ...] = ()) -> bool:
+    """Whether the line (or the paste or log around it) shows the compile stack at work.
+
+    ``patterns`` replace the default signs where an entry needs stronger ones (an ImportError of a
+    Triton module is compile evidence only when torch's own frames did the import)."""
+    if patterns:
+        return any(p.search(text) for p in patterns)
+    if line is not None and (line.tags or (line.emitter or "").startswith(COMPILE_EMITTERS)):
+        return True
+    return bool(COMPILE_EVIDENCE_RX.search(text))
 
 
 @dataclass(frozen=True, eq=False)
@@ -49,7 +72,10 @@ class Match:
     @property
     def title(self) -> str:
         d = self.described
-        return d.title if d is not None else f"Graph break: {self.graph_break.gb_type}"
+        if d is not None:
+            return d.title
+        assert self.graph_break is not None  # a match is a catalogue entry, a family or a registry type
+        return f"Graph break: {self.graph_break.gb_type}"
 
     @property
     def severity(self) -> str:
@@ -94,7 +120,9 @@ class Matcher:
                 for e in entries:
                     if e not in seen:
                         seen.append(e)
-        seen.sort(key=lambda e: e.generic)
+        # specific before generic; an entry for a special case (one that names its culprit) before the
+        # general entry of the same message
+        seen.sort(key=lambda e: (e.generic, e.refines is None))
         return seen
 
     def match(self, raw: str) -> Match | None:
@@ -112,6 +140,11 @@ class Matcher:
                     generic = generic or e
         gb = self.graph_break(line)
         if gb is not None:
+            # a catalogue entry for this graph-break type (reached from a pasted Explanation:/Hint: line
+            # or an older wording) gives our own fixes with torch's
+            for e in self.candidates(gb.gb_type):
+                if not e.generic and e.matches(gb.gb_type):
+                    return Match("catalogue", e.id, entry=e, graph_break=gb)
             return Match("registry", gb.gb_id, graph_break=gb)
         if generic is not None:
             return Match("catalogue", generic.id, entry=generic)

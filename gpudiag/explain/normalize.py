@@ -263,6 +263,11 @@ def _may_wrap(message: str) -> bool:
     return ": " in message or message[-5:] in ("Error", "ption") or message[:8] == "backend="
 
 
+# What wrappers put between their class name and the wrapped exception: BackendCompilerFailed's
+# "backend='inductor' raised:" and torch 2.0's "debug_wrapper raised" / "compile_fn raised" (no colon).
+RAISED_BY_RX = re.compile(r"^(?:backend=['\"‘’]?\w+['\"‘’]?|[a-z_]\w*) raised:?\s*(?=[A-Z_a-z])")
+
+
 def _unwrap(message: str) -> tuple[tuple[str, ...], str]:
     """The exception chain of ``A: B: C: text`` (outermost first) and the innermost message.
 
@@ -279,7 +284,9 @@ def _unwrap(message: str) -> tuple[tuple[str, ...], str]:
         if not m or not _is_exception(m.group(1)):
             break
         chain.append(m.group(1))
-        rest = WRAPPER_RX.sub("", rest[m.end() :].lstrip())
+        rest = rest[m.end() :].lstrip()
+        if (r := RAISED_BY_RX.match(rest)) and (e := EXCEPTION_RX.match(rest[r.end() :])) and _is_exception(e.group(1)):
+            rest = rest[r.end() :]
     inner = rest.strip() if chain and rest.strip() else message
     if chain and inner != message:
         # keep the innermost exception's own name with its message: "RuntimeError: text"

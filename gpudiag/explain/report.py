@@ -17,8 +17,9 @@ from gpudiag.device.facts import DeviceFacts
 from gpudiag.errors import EXIT_NO, EXIT_OK, EXIT_USAGE, GpudiagError
 from gpudiag.explain import normalize
 from gpudiag.explain import story as story_mod
-from gpudiag.explain.catalog import SEVERITIES, Catalogue, Entry, Fix, Source, families, load
-from gpudiag.explain.matcher import Match, Matcher
+from gpudiag.explain.catalog import SEVERITIES, Catalogue, Entry, Fix, Source, families, fill, load
+from gpudiag.explain.matcher import Match, Matcher, compile_evidence
+from gpudiag.explain.registry import join_hints
 from gpudiag.explain.scan import ScanResult, scan_stream
 from gpudiag.explain.story import GuardFinding, Story
 from gpudiag.explain.verdicts import Verdict, verdict_for
@@ -60,17 +61,6 @@ class Device:
         return cls(facts.name, facts.sm, facts.sm_count, facts.origin)
 
 
-def join_hints(hints: tuple[str, ...]) -> list[str]:
-    """The registry keeps a hint's implicitly concatenated string pieces apart; join them back."""
-    out: list[str] = []
-    for piece in hints:
-        if out and not out[-1].rstrip().endswith((".", "!", "?", ":")):
-            out[-1] = f"{out[-1].rstrip()} {piece.strip()}"
-        else:
-            out.append(piece.strip())
-    return out
-
-
 @dataclass
 class Explanation:
     """What a line (or an id) means, where the explanation came from, and the verdict for this GPU."""
@@ -81,6 +71,41 @@ class Explanation:
     registry_label: str | None = None  # "torch 2.13.0 torch/_dynamo/graph_break_registry.json"
     guard: GuardFinding | None = None
     raised: bool = False  # the line is the Unsupported exception itself (fullgraph/export): fatal
+    evidence: bool = True  # the line or the paste shows torch.compile / inductor / Triton at work
+    culprit: dict[str, str] = field(default_factory=dict)  # what the message names, from the entry's patterns
+    inner: str | None = None  # the innermost wrapped error, where the line wraps one
+    quiet: bool = False  # an INFO/DEBUG/verbose log line that is no warning, error or exception
+    paste: str = ""  # the line, or the whole paste it came from
+
+    @property
+    def scope(self) -> str:
+        """ "general" when the answer does not claim a compile-stack problem (eager lines, other tools)."""
+        d = self.match.described
+        return "general" if d is not None and d.scope == "general" and not self.evidence else "compile"
+
+    @property
+    def specific(self) -> bool:
+        """The answer is about this message (not a family's, not a catch-all template's)."""
+        return self.kind != "family" and not (self.match.entry is not None and self.match.entry.generic)
+
+    @property
+    def summary(self) -> str:
+        """One sentence naming the culprit, where the message names one; else empty."""
+        e = self.match.entry
+        if e is not None and e.summary and self.culprit:
+            text = fill(e.summary, self.culprit)
+            return "" if "{" in text and any(f"{{{k}}}" in text for k in _culprit_names(e)) else text
+        gb = self.match.graph_break
+        if gb is not None and gb.filled and gb.shown_explanation and "{" not in gb.shown_explanation:
+            return gb.shown_explanation
+        if self.kind == "family" and self.inner:
+            return f"The wrapped error is: {self.inner}"
+        if self.kind == "family" and self.quiet:
+            return (
+                "This is an INFO/DEBUG log line of that part of the stack, not a warning or an error: "
+                "normal output, nothing to fix."
+            )
+        return ""
 
     @property
     def id(self) -> str:
@@ -106,6 +131,8 @@ class Explanation:
 
     @property
     def severity(self) -> str:
+        if self.kind == "family" and self.quiet:
+            return "harmless"
         return "fatal" if self.raised and self.kind == "registry" else self.match.severity
 
     @property
@@ -114,13 +141,23 @@ class Explanation:
         if m.described is not None:
             return m.described.meaning
         gb = m.graph_break
-        text = gb.explanation or gb.gb_type
-        if PLACEHOLDER_RX.search(text):
+        assert gb is not None  # a match without our own text is a registry match
+        text = gb.shown_explanation
+        if text and PLACEHOLDER_RX.search(text):
             text += " ({...} parts are filled in with your code's values in the log)"
+        said = f" torch's explanation: {text}" if text else ""
+        when = ""
+        if gb.matched_by.startswith("context"):
+            when = (
+                f" Your line is the older (torch < 2.8) form of this graph break; torch >= 2.8 calls it "
+                f"{gb.gb_type!r} ({gb.gb_id})."
+            )
+        elif gb.versions:
+            when = f" (This wording is in torch {', '.join(sorted(gb.versions))}.)"
         return (
             f"Dynamo could not trace this, so it ended the graph here: the code before and after "
             f"compile separately with a Python step between them (raised instead when graph breaks are "
-            f"not allowed, e.g. fullgraph=True). torch's explanation: {text}"
+            f"not allowed, e.g. fullgraph=True).{said}{when}"
         )
 
     @property
@@ -129,6 +166,7 @@ class Explanation:
         if m.described is not None:
             return m.described.trigger
         gb = m.graph_break
+        assert gb is not None  # a match is a catalogue entry, a family or a registry type
         return (
             f"torch/_dynamo: unimplemented(gb_type={gb.gb_type!r}, context={gb.context!r}, ...) "
             f"-> a graph break, or the Unsupported exception when one is not allowed."
@@ -139,16 +177,38 @@ class Explanation:
         m = self.match
         if m.described is not None:
             return m.described.source
-        return Source("torch/_dynamo/graph_break_registry.json", m.graph_break.gb_type, m.graph_break.gb_id)
+        gb = m.graph_break
+        assert gb is not None  # a match is a catalogue entry, a family or a registry type
+        return Source("torch/_dynamo/graph_break_registry.json", gb.gb_type, gb.gb_id)
 
     @property
     def fixes(self) -> tuple[Fix, ...]:
         m = self.match
-        own = m.described.fixes if m.described is not None else ()
+        own: tuple[Fix, ...] = ()
+        described = m.described
+        if described is not None:
+            shown = (f.shown(self.evidence, bool(self.inner), self.culprit, self.paste) for f in described.fixes)
+            own = tuple(f for f in shown if f is not None)
+            # a fix about the culprit, or one shown because the line matched it, first: it is the one for this message
+            own = tuple(
+                sorted(
+                    own,
+                    key=lambda f: (
+                        0
+                        if f.if_line is not None
+                        or any(f.text == fill(g.text, self.culprit) and g.needs for g in described.fixes)
+                        else 1
+                    ),
+                )
+            )
         if m.graph_break is None:
             return own
-        torch_hints = tuple(Fix(f"torch's hint: {h}", "") for h in join_hints(m.graph_break.hints))
-        return own + torch_hints if m.entry is not None else torch_hints
+        gb = m.graph_break
+        torch_hints = tuple(Fix(f"torch's hint: {h}", "") for h in join_hints(gb.shown_hints))
+        if m.entry is not None:
+            return own + torch_hints
+        culprit_fixes, version_note = _registry_fixes(gb)
+        return culprit_fixes + torch_hints + version_note + (() if torch_hints else (GRAPH_BREAK_LOG_FIX,))
 
     @property
     def references(self) -> tuple[str, ...]:
@@ -162,6 +222,10 @@ class Explanation:
             "id": self.id,
             "title": self.title,
             "severity": self.severity,
+            "scope": self.scope,
+            "specific": self.specific,
+            "summary": self.summary or None,
+            "culprit": dict(self.culprit),
             "generic": bool(e.generic) if e is not None else self.kind == "family",
             "match": {"kind": self.kind, "exact": self.exact, "origin": self.origin},
             "meaning": self.meaning,
@@ -176,6 +240,65 @@ class Explanation:
             "line": self.line,
             "verdict": vars(self.verdict),
         }
+
+
+GRAPH_BREAK_LOG_FIX = Fix(
+    "See where this graph break happens (the user frame) and what else breaks the graph:",
+    'TORCH_LOGS="graph_breaks" python train.py',
+)
+
+
+def _registry_fixes(gb) -> tuple[tuple[Fix, ...], tuple[Fix, ...]]:
+    """What a registry answer can say about the culprit its line named (torch < 2.8 lines name the
+    object and the method or function dynamo could not trace)."""
+    out: list[Fix] = []
+    f = gb.filled
+    what = f.get("name") or f.get("fn") or f.get("func")
+    obj = f.get("self") or f.get("obj")
+    exc = re.match(r"BuiltinVariable\((\w+(?:Error|Exception|Warning))\)", obj or "")
+    scalar = re.match(r"BuiltinVariable\((int|float|bool)\)", obj or "")
+    if scalar and "TensorVariable" in f.get("args", ""):
+        out.append(
+            Fix(
+                f"The culprit is {scalar.group(1)}() of a tensor: converting a tensor to a Python {scalar.group(1)} "
+                "needs its value, which is data-dependent while tracing (like .item()). Keep it a tensor "
+                "(compare or compute with tensor ops), or let dynamo capture scalars:",
+                "torch._dynamo.config.capture_scalar_outputs = True",
+            )
+        )
+    elif exc:
+        out.append(
+            Fix(
+                f"Creating the exception {exc.group(1)} inside the compiled region was not supported by this torch: "
+                "raise it outside the compiled function, replace the check by torch._check(...), or upgrade torch "
+                "(newer releases trace raising exceptions).",
+                "",
+            )
+        )
+    elif what or obj:
+        target = f"`{what}`" + (f" on {obj}" if obj and what else "") if what else f"{obj}"
+        out.append(
+            Fix(
+                f"The culprit is {target}: call it outside the compiled region (before or after the compiled "
+                "function, or in a function under @torch.compiler.disable), or use an equivalent torch "
+                "operation dynamo can trace.",
+                "",
+            )
+        )
+    note: list[Fix] = []
+    if gb.matched_by.startswith(("context", "gb_type (older")):
+        note.append(
+            Fix(
+                f"This is a torch < 2.8 wording: newer torch traces more of Python; after upgrading, this graph "
+                f"break (if it remains) reads {gb.gb_type!r} ({gb.gb_id}) with torch's own hints.",
+                "",
+            )
+        )
+    return tuple(out), tuple(note)
+
+
+def _culprit_names(e: Entry) -> set[str]:
+    return {n for p in e.culprit for n in p.groupindex}
 
 
 def _guard_dict(g: GuardFinding | None) -> dict[str, Any] | None:
@@ -248,10 +371,12 @@ class ExplainReport:
             return doc
         doc["device"] = vars(self.device) if self.device else None
         if self.form in ("text", "id"):
+            assert self.explanation is not None  # the text and id forms carry one
             doc.update(self.explanation.to_dict())
         elif self.form == "no-match":
             doc.update(text=self.text, closest=[{"id": e.id, "title": e.title} for e in self.closest])
         else:
+            assert self.log is not None  # the remaining form is the log's
             doc.update(_log_dict(self.log))
         return doc
 
@@ -295,13 +420,40 @@ class Context:
         cat = load()
         return cls(cat, Matcher(cat, families()), facts, why)
 
-    def explain(self, match: Match, line: str | None) -> Explanation:
-        verdict = (
-            verdict_for(match.entry, line or "", self.facts, self.no_device_reason)
-            if match.entry is not None
-            else Verdict("n/a", "no device-specific rule: it applies wherever it was printed")
-        )
+    def explain(self, match: Match, line: str | None, paste: str | None = None) -> Explanation:
         parsed = normalize.parse(line) if line else None
+        around = paste or line or ""
+        d = match.described
+        evidence = (
+            compile_evidence(around, parsed, d.evidence if d is not None else ())
+            if line
+            else True  # an id: the entry as written
+        )
+        general = d is not None and d.scope == "general" and not evidence
+        if match.entry is not None and not (general and match.entry.verdict):
+            verdict = verdict_for(match.entry, line or "", self.facts, self.no_device_reason)
+        elif general:
+            verdict = Verdict("n/a", "no device-specific rule here: nothing in the line shows the compile stack")
+        else:
+            verdict = Verdict("n/a", "no device-specific rule: it applies wherever it was printed")
+        culprit: dict[str, str] = {}
+        if match.entry is not None and line:
+            culprit = match.entry.culprit_of(around)
+        if not culprit and match.graph_break is not None:
+            culprit = dict(match.graph_break.filled)
+        # a wrapped error: a chain of two or more exceptions ("InductorError: OSError: ...")
+        inner = (
+            parsed.inner
+            if parsed is not None and len(parsed.exceptions) >= 2 and parsed.inner != parsed.message
+            else None
+        )
+        quiet = bool(
+            parsed is not None
+            and parsed.level in ("D", "I", "V")
+            and not parsed.exceptions
+            and not parsed.category
+            and not re.search(r"(?i)\b(error|warn|fail|exception|traceback)", parsed.message)
+        )
         guard = None
         if parsed is not None and match.entry is not None and match.entry.id in GUARD_ENTRIES:
             for text in (parsed.message, *(t for t in parsed.message.splitlines()[1:])):
@@ -310,16 +462,27 @@ class Context:
                     break
         reg = self.matcher.registry
         raised = bool(parsed and any(x.rsplit(".", 1)[-1] == "Unsupported" for x in parsed.exceptions))
-        return Explanation(match, line, verdict, reg.label if reg is not None else None, guard, raised)
+        return Explanation(
+            match,
+            line,
+            verdict,
+            reg.label if reg is not None else None,
+            guard,
+            raised,
+            evidence,
+            culprit,
+            inner,
+            quiet,
+            around,
+        )
 
     def by_id(self, ident: str) -> Explanation | None:
         if entry := self.catalogue.get(ident):
             return self.explain(Match("catalogue", entry.id, entry=entry), None)
         if family := next((f for f in self.matcher.families if f.id == ident), None):
             return self.explain(Match("family", family.id, family=family), None)
-        if GB_ID_RX.match(ident) and self.matcher.registry is not None:
-            if gb := self.matcher.registry.get(ident):
-                return self.explain(Match("registry", gb.gb_id, graph_break=gb), None)
+        if GB_ID_RX.match(ident) and self.matcher.registry is not None and (gb := self.matcher.registry.get(ident)):
+            return self.explain(Match("registry", gb.gb_id, graph_break=gb), None)
         return None
 
 
@@ -355,7 +518,7 @@ def explain_text(ctx: Context, text: str) -> Explanation | None:
     _, i, match, line = best
     if match.entry is not None and match.entry.id in GUARD_ENTRIES and "\n" in text.strip():
         line = "\n".join(ln.rstrip() for ln in text.strip().splitlines()[i:])  # the record's failure lines too
-    return ctx.explain(match, line)
+    return ctx.explain(match, line, text if "\n" in text.strip() else None)
 
 
 def explain_log(ctx: Context, path: str) -> LogReport:
@@ -399,15 +562,11 @@ def _log_report(ctx: Context, label: str, result: ScanResult) -> LogReport:
 
 
 def _device(gpu: str | None) -> tuple[DeviceFacts | None, str | None]:
-    from gpudiag.device import live_or_none, resolve_target
+    from gpudiag.device import selection
 
-    if gpu is not None:
-        if not gpu.strip():
-            raise GpudiagError("--gpu needs a GPU name ('H100', 'RTX 3070'; see gpudiag info --list-gpus)", EXIT_USAGE)
-        return resolve_target(gpu=gpu), None
     # NVML answers everything explain's verdicts need (SM count, compute capability, hence the
     # per-architecture limits) without cuInit, a quarter of this command's time on an H100 host.
-    return live_or_none(nvml_only=True)
+    return selection.resolve_or_none(selection.select(gpu=gpu), nvml_only=True)
 
 
 def listing() -> ExplainReport:

@@ -263,7 +263,11 @@ class LogScanner:
                     # A line seen before (other digits): counted without being decoded.
                     if ignored:
                         continue
-                    group = known_hits.get(match.id) if match is not None else unknown_hits.get(unknown_key)
+                    group: KnownHit | UnknownHit | None
+                    if match is not None:
+                        group = known_hits.get(match.id)
+                    else:
+                        group = unknown_hits.get(unknown_key) if unknown_key is not None else None
                     if group is not None:
                         group.count += 1
                         continue
@@ -394,7 +398,7 @@ class LogScanner:
     def _continue_record(self, chunk: bytes, pos: int, lineno: int, done: set[int]) -> None:
         """Read the record's continuation lines from pos; flush it, or keep it open at the chunk end."""
         assert self._pending_record is not None
-        first_lineno, first, rest = self._pending_record
+        _first_lineno, first, rest = self._pending_record
         header = first.header.rstrip()
         header_bytes = header.encode("utf-8", "replace")
         if (

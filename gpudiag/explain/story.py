@@ -437,7 +437,8 @@ class StoryBuilder:
         if pf is None:
             if known:
                 m = known.pattern.search(reason)
-                finding = known.finding.format(**{k: v for k, v in m.groupdict().items() if v})
+                groups = m.groupdict() if m is not None else {}
+                finding = known.finding.format(**{k: v for k, v in groups.items() if v})
             else:
                 finding = "inductor kept this op out of the CUDA graph (reason not in gpudiag's table)"
             pf = self.story.partition_findings[key] = PartitionFinding(reason, finding, bool(known and known.benign))

@@ -268,6 +268,47 @@ def torch_arch(facts: DeviceFacts, line: str) -> Verdict:
     )
 
 
+TARGET_RX = re.compile(r"\bsm_(\d+?)(\d)[af]?\b")
+# PTX instruction families and the architecture feature (gpudiag/device/data/arch_features.toml) each needs
+PTX_FEATURES = (
+    (re.compile(r"tcgen05|kind::f8f6f4|tensor_memory|\btmem\b", re.I), "tcgen05"),
+    (re.compile(r"wgmma", re.I), "wgmma"),
+    (re.compile(r"cp\.async\.bulk|\btma\b", re.I), "tma"),
+    (re.compile(r"e4m3|e5m2|\bf8\b|fp8", re.I), "fp8_tensor_cores"),
+    (re.compile(r"\.tf32\b", re.I), "tf32_tensor_cores"),
+    (re.compile(r"\.bf16\b|bf16", re.I), "bf16_tensor_cores"),
+)
+
+
+def ptx_feature(facts: DeviceFacts | None, line: str) -> Verdict:
+    """An instruction the line's target lacks: said from the architecture rules, for the line's target
+    and, where there is one, for this GPU."""
+    rule = "gpudiag/device/data/arch_features.toml"
+    feature_id = next((fid for rx, fid in PTX_FEATURES if rx.search(line)), None)
+    m = TARGET_RX.search(line)
+    target = (int(m.group(1)), int(m.group(2))) if m else None
+    if feature_id is None:
+        return Verdict("unknown", "the instruction's architecture rule is not known to gpudiag", rule=rule)
+    feat = arch.feature(feature_id)
+    details = [f"{feat.what}: {feat.rule} ({'; '.join(feat.sources)})"]
+    parts = []
+    if target is not None:
+        on = feat.on(target)
+        parts.append(
+            f"the line's target {arch.sm_name(target)} {'has' if on else 'has no'} {feature_id} ({feat.compare(target)})"
+        )
+        if feature_id == "tcgen05" and target[0] == 12:
+            parts[-1] += ": consumer Blackwell (RTX 50xx, RTX PRO, GB10) has no tcgen05 or tensor memory"
+    applies: Applies = "unknown"
+    if facts is not None:
+        mine = feat.on(facts.compute_capability)
+        parts.append(f"your {facts.name} ({facts.sm}) {'has' if mine else 'has no'} {feature_id}")
+        applies = "no" if mine else "yes"
+    elif target is not None:
+        applies = "no" if feat.on(target) else "yes"
+    return Verdict(applies, "; ".join(parts) or f"{feature_id}: {feat.rule}", details, rule=rule)
+
+
 RULES = {
     "sm_gate": sm_gate,
     "rocm_gate": rocm_gate,
@@ -277,12 +318,15 @@ RULES = {
     "tf32": tf32,
     "triton_arch": triton_arch,
     "torch_arch": torch_arch,
+    "ptx_feature": ptx_feature,
 }
 
 
 def verdict_for(entry: Entry, line: str, facts: DeviceFacts | None, no_device_reason: str | None = None) -> Verdict:
     if entry.verdict is None:
         return Verdict("n/a", "no device-specific rule: it applies wherever it was printed")
+    if entry.verdict == "ptx_feature":  # judges the line's own target, with or without a device
+        return ptx_feature(facts, line)
     if facts is None:
         why = f" ({no_device_reason})" if no_device_reason else ""
         extra: list[str] = []

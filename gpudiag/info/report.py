@@ -10,10 +10,11 @@ from gpudiag.device import catalog
 from gpudiag.device import probe as device_probe
 from gpudiag.device.facts import DeviceFacts, SoftwareStack, Verdict
 from gpudiag.device.verdicts import all_verdicts
-from gpudiag.errors import EXIT_OK, EXIT_USAGE, NoDeviceVisible
+from gpudiag.errors import EXIT_OK, EXIT_USAGE, GpudiagError, NoDeviceVisible
 from gpudiag.installed.sm_gate import SmGate, installed_sm_gate
 
 SCHEMA_ID = "gpudiag.info/1"
+LIST_SCHEMA_ID = "gpudiag.gpus/1"
 
 
 @dataclass
@@ -47,6 +48,10 @@ class InfoReport:
     def exit_code(self) -> int:
         """2 when there was no GPU to report on: the report still says everything else it knows."""
         return EXIT_USAGE if self.no_device is not None else EXIT_OK
+
+    def stderr_lines(self) -> list[str]:
+        """What the CLI also says on stderr: why there was no GPU."""
+        return [self.no_device.reason] if self.no_device is not None else []
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -84,12 +89,59 @@ def live_report(index: int | None = None, torch_check: bool = False) -> InfoRepo
     return report
 
 
-def catalogue_report(name: str) -> InfoReport:
-    facts = catalog.lookup(name)
+def catalogue_report(facts: DeviceFacts) -> InfoReport:
+    """One GPU from the catalogue (``--gpu NAME``) or one architecture (``--arch sm_XY``)."""
     sw = device_probe.software_stack()
     report = InfoReport("catalogue", sw, installed_sm_gate(), [DeviceReport(facts, all_verdicts(facts))])
     report.notes.append("catalogue data from the sources listed, not measured on this machine")
     return report
+
+
+TORCH_NEEDS_LIVE = (
+    "--torch asks the installed torch about this machine's GPUs; it does not apply to --gpu or --arch "
+    "(catalogue data): drop one of them"
+)
+
+
+def build(
+    gpu: str | None = None, arch: str | None = None, index: int | None = None, torch_check: bool = False
+) -> InfoReport | Any:
+    """The whole command, by the device policy (gpudiag.device.selection): nothing named, the live
+    GPUs (``--index``: one); one name, that GPU from the catalogue; two or more targets (names, or a
+    name and ``--index``), a comparison of what differs for kernel tuning (info.compare)."""
+    from gpudiag.device import selection
+
+    sel = selection.select(gpu, arch, index, many=True)
+    if torch_check and sel.named:
+        raise GpudiagError(TORCH_NEEDS_LIVE, EXIT_USAGE)
+    if sel.named == 0:
+        return live_report(index, torch_check)
+    if sel.named == 1 and not sel.wants_live:
+        return catalogue_report(selection.resolve_named(sel)[0].facts)
+    from gpudiag.info import compare
+
+    targets = selection.resolve(sel)
+    if len(targets) < 2:  # --index N and a name that is that very GPU
+        return catalogue_report(targets[0].facts)
+    return compare.compare(targets)
+
+
+@dataclass
+class GpuListing:
+    """``--list-gpus``: the catalogue's GPUs, one row each."""
+
+    rows: list[dict[str, Any]]
+    exit_code: int = EXIT_OK
+
+    def stderr_lines(self) -> list[str]:
+        return []
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"schema": LIST_SCHEMA_ID, "gpus": self.rows}
+
+
+def listing() -> GpuListing:
+    return GpuListing(catalogue_listing())
 
 
 def catalogue_listing() -> list[dict[str, Any]]:

@@ -8,6 +8,7 @@ inductor's own ``is_big_gpu`` for each device.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass
@@ -30,14 +31,39 @@ class TorchView:
     float32_matmul_precision: str | None = None
     devices: list[TorchDeviceView] = field(default_factory=list)
     error: str | None = None
+    import_warnings: list[str] = field(default_factory=list)  # what importing torch printed or warned
+
+
+def _import_torch() -> tuple[Any, list[str], str | None]:
+    """torch, and what importing it said, kept out of gpudiag's stderr.
+
+    A torch built against NumPy 1.x under NumPy 2.x prints NumPy's long compatibility notice and
+    warns "Failed to initialize NumPy": the report names the problem once instead of leaking both.
+    """
+    import contextlib
+    import io
+    import warnings
+
+    said = io.StringIO()
+    with warnings.catch_warnings(record=True) as caught, contextlib.redirect_stderr(said):
+        warnings.simplefilter("always")
+        torch: Any = None
+        error: str | None = None
+        try:
+            import torch
+        except Exception as exc:  # ImportError, or a broken install raising anything
+            error = f"import torch failed: {type(exc).__name__}: {exc}"
+    lines = [str(w.message).splitlines()[0] for w in caught]
+    if said.getvalue().strip() and not lines:
+        lines.append(said.getvalue().strip().splitlines()[0])
+    return torch, list(dict.fromkeys(lines)), error
 
 
 def check(indices: list[int] | None = None) -> TorchView:
-    try:
-        import torch
-    except Exception as exc:  # ImportError, or a broken install raising anything
-        return TorchView(imported=False, error=f"import torch failed: {type(exc).__name__}: {exc}")
-    view = TorchView(imported=True, version=torch.__version__)
+    torch, said, error = _import_torch()
+    if torch is None:
+        return TorchView(imported=False, error=error, import_warnings=said)
+    view = TorchView(imported=True, version=torch.__version__, import_warnings=said)
     try:
         view.float32_matmul_precision = torch.get_float32_matmul_precision()
         view.cuda_available = bool(torch.cuda.is_available())

@@ -156,6 +156,11 @@ class CacheCheckReport:
         return all(c.status == "launches" for c in self.cells)
 
     @property
+    def exit_code(self) -> int:
+        """1 when any cell does not launch or could not be checked, else 0."""
+        return 0 if self.all_launch else 1
+
+    @property
     def version_differs(self) -> bool:
         return any(v != self.triton_installed for v in self.cache.triton_versions)
 

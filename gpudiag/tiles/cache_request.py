@@ -5,7 +5,6 @@ compiles. The CLI only parses and renders; this never prints and raises ``Gpudia
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -36,38 +35,23 @@ def validate(req: CacheRequest) -> None:
         raise GpudiagError(f"--jobs must be at least 1, got {req.jobs}", EXIT_USAGE)
 
 
-def short_name(name: str) -> str:
-    """The label a GPU's cells are shown under: its name without 'NVIDIA' and 'GeForce'."""
-    return " ".join(re.sub(r"\b(NVIDIA|GeForce)\b", " ", name).split()) or name
-
-
-def named_targets(arch: str | None, gpu: str | None) -> dict[str, CacheTarget]:
+def named_targets(arch: str | None, gpu: str | None, index: int | None = None) -> dict[str, CacheTarget]:
     """``--arch a,b`` and ``--gpu "X",Y`` (comma lists), by the label each cell is shown under."""
-    from gpudiag.device import resolve_target
+    from gpudiag.device import selection
 
-    found: dict[str, CacheTarget] = {}
-    for item in filter(None, (s.strip() for s in (arch or "").split(","))):
-        facts = resolve_target(arch=item)
-        found.setdefault(facts.sm, CacheTarget.of(facts.sm, facts))
-    for item in filter(None, (s.strip() for s in (gpu or "").split(","))):
-        facts = resolve_target(gpu=item)
-        label = short_name(facts.name)
-        found.setdefault(label, CacheTarget.of(label, facts))
-    return found
+    sel = selection.select(gpu, arch, index, many=True)
+    return {t.label: CacheTarget.of(t.label, t.facts) for t in selection.resolve_named(sel)}
 
 
 def with_live_gpu(found: dict[str, CacheTarget], index: int | None) -> list[CacheTarget]:
     """The named targets, and the live GPU when none is named or ``--index`` asks for it."""
     if index is not None or not found:
-        from gpudiag.device import live_or_none
+        from gpudiag.device import selection
 
-        facts, why = live_or_none(index)
+        facts, why = selection.live(index)
         if facts is None:
-            raise GpudiagError(
-                f"no live GPU ({why}); give the targets to check: --arch sm_80,sm_89 and/or --gpu 'RTX 4090',gb10",
-                EXIT_USAGE,
-            )
-        label = short_name(facts.name)
+            raise GpudiagError(selection.no_live_message(why or "none visible"), EXIT_USAGE)
+        label = selection.short_name(facts.name)
         found.setdefault(label, CacheTarget.of(label, facts))
     return list(found.values())
 
@@ -78,7 +62,7 @@ def check_cache_request(req: CacheRequest, on_progress: Progress | None = None) 
     from gpudiag.tiles.triton_cache import read_cache
 
     validate(req)
-    named = named_targets(req.arch, req.gpu)
+    named = named_targets(req.arch, req.gpu, req.index)  # bad input before the environment
     cache = read_cache(req.folders[0] if req.folders else None, req.kernels)
     targets = with_live_gpu(named, req.index)
     return check_cache(cache, targets, parallel=req.jobs, use_cache=req.use_cache, on_progress=on_progress)

@@ -259,7 +259,7 @@ def _init_worker(triton_cache: str, tmp: str) -> None:
     log = os.open(os.path.join(tmp, f"compile-{os.getpid()}.log"), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     os.dup2(log, 1)
     os.dup2(log, 2)
-    sys.stdout = sys.stderr = open(log, "w", closefd=False)
+    sys.stdout = sys.stderr = open(log, "w", closefd=False)  # noqa: SIM115 - the worker's streams until it exits
 
 
 def _worker(job_dict: dict[str, Any]) -> dict[str, Any]:

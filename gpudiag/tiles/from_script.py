@@ -52,8 +52,9 @@ def _module_lists(tree: ast.Module) -> tuple[dict[str, ast.AST], dict[str, ast.A
             names[node.target.id] = node.value
         elif isinstance(node, ast.FunctionDef):
             rets = [n for n in ast.walk(node) if isinstance(n, ast.Return) and n.value is not None]
-            if len(rets) == 1:
-                funcs[node.name] = rets[0].value
+            value = rets[0].value if len(rets) == 1 else None
+            if value is not None:
+                funcs[node.name] = value
     return names, funcs
 
 
@@ -133,7 +134,7 @@ def kernels_from_script(path: str) -> list[ScriptKernel]:
         if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             continue
         for dec in node.decorator_list:
-            if not _is_autotune(dec):
+            if not isinstance(dec, ast.Call) or not _is_autotune(dec):
                 continue
             k = ScriptKernel(node.name, node.lineno)
             cfg_node = next((kw.value for kw in dec.keywords if kw.arg == "configs"), dec.args[0] if dec.args else None)

@@ -219,8 +219,9 @@ def _child(job: RecompileJob, workdir: str) -> None:
     os.dup2(log, 1)
     os.dup2(log, 2)
     # Triton prints (the PTX of a failed ptxas run) through sys.stdout, which may not be fd 1 here.
-    sys.stdout = open(1, "w", encoding="utf-8", errors="replace", closefd=False, buffering=1)
-    sys.stderr = open(2, "w", encoding="utf-8", errors="replace", closefd=False, buffering=1)
+    # the worker's own streams until it exits (fd 1 and 2 are its log)
+    sys.stdout = open(1, "w", encoding="utf-8", errors="replace", closefd=False, buffering=1)  # noqa: SIM115
+    sys.stderr = open(2, "w", encoding="utf-8", errors="replace", closefd=False, buffering=1)  # noqa: SIM115
     os.environ["TRITON_CACHE_DIR"] = os.path.join(workdir, "triton-cache")
     os.environ["TMPDIR"] = workdir
     tempfile.tempdir = workdir  # ptxas's .ptx/.log temporaries, left behind when it fails

@@ -229,6 +229,11 @@ class CheckReport:
     def all_fit(self) -> bool:
         return all(v.status == FITS for v in self.verdicts)
 
+    @property
+    def exit_code(self) -> int:
+        """1 when any config does not fit, cannot launch or cannot compile (the CI gate), else 0."""
+        return 0 if self.all_fit else 1
+
     def failures(self) -> list[TileVerdict]:
         """Every config that is not a clean fit, worst status first, in input order within one."""
         return sorted((v for v in self.verdicts if v.status != FITS), key=lambda v: STATUSES.index(v.status))

@@ -70,17 +70,13 @@ def _occupancy(
 def validate_selectors(
     gpu: str | None, arch: str | None, index: int | None, smem_limit: int | None, sms: int | None
 ) -> None:
-    """Reject contradictory or impossible target options before any GPU or catalogue is consulted."""
-    if sum(x is not None for x in (gpu, arch, index)) > 1:
-        raise GpudiagError("give at most one of --gpu, --arch and --index", EXIT_USAGE)
-    if gpu is not None and not gpu.strip():
-        raise GpudiagError("--gpu needs a GPU name, e.g. --gpu 'RTX 4090' or --gpu h100", EXIT_USAGE)
-    if smem_limit is not None and smem_limit <= 0:
-        raise GpudiagError(f"--smem-limit must be a positive number of bytes, got {smem_limit}", EXIT_USAGE)
+    """Reject contradictory or impossible target options before any GPU or catalogue is consulted
+    (the device policy's words: gpudiag.device.selection)."""
+    from gpudiag.device import selection
+
+    selection.select(gpu, arch, index, smem_limit)
     if sms is not None and sms <= 0:
         raise GpudiagError(f"--sms must be a positive SM count, got {sms}", EXIT_USAGE)
-    if index is not None and index < 0:
-        raise GpudiagError(f"--index must be >= 0, got {index}", EXIT_USAGE)
 
 
 def resolve_target(
@@ -93,12 +89,11 @@ def resolve_target(
     """The one target of a check. A bare ``--smem-limit`` names no architecture; otherwise the
     catalogue (``--gpu``/``--arch``) or the live GPU gives the limits, ``--smem-limit`` and
     ``--sms`` overriding theirs."""
-    from gpudiag import device
+    from gpudiag.device import selection
 
     validate_selectors(gpu, arch, index, smem_limit, sms)
-    if gpu is not None or arch is not None or index is not None:
-        facts = device.resolve_target(gpu=gpu, arch=arch, index=index)
-    elif smem_limit is not None:
+    sel = selection.select(gpu, arch, index, smem_limit)
+    if sel.wants_live and index is None and smem_limit is not None:
         return Target(
             f"{smem_limit:,} B limit",
             None,
@@ -109,10 +104,7 @@ def resolve_target(
             "--sms" if sms else None,
             "--smem-limit",
         )
-    else:
-        facts, why = device.live_or_none()
-        if facts is None:
-            raise GpudiagError(f"no live GPU ({why}); give --gpu NAME, --arch sm_XY or --smem-limit BYTES", EXIT_USAGE)
+    facts = selection.resolve_one(sel, instead=("--gpu NAME", "--arch SM", "--smem-limit BYTES"))
     return target_from_facts(facts, smem_limit, sms)
 
 

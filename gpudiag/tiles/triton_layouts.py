@@ -423,12 +423,13 @@ def _ldst_swizzle(src_regs, dst_regs, src_lanes, dst_lanes, dim: int, bitwidth: 
 
 
 # LocalMemOpTile{laneContig, laneAddr} of getSrcDstTiles: ld/st.shared, ld/stmatrix, and .trans
-_LDST = ((), (0, 1, 2))
-_MATRIX = ((0, 1), (2, 3, 4))
-_MATRIX_TRANS = ((2, 3, 4), (0, 1))
+_Tile = tuple[tuple[int, ...], tuple[int, ...]]
+_LDST: _Tile = ((), (0, 1, 2))
+_MATRIX: _Tile = ((0, 1), (2, 3, 4))
+_MATRIX_TRANS: _Tile = ((2, 3, 4), (0, 1))
 
 
-def _tiles(capability: int, bitwidth: int) -> tuple[list, list]:
+def _tiles(capability: int, bitwidth: int) -> tuple[list[_Tile], list[_Tile]]:
     src, dst = [_LDST], [_LDST]
     ldmatrix, stmatrix = capability >= 75, capability >= 90
     if bitwidth <= 32:

@@ -2,7 +2,7 @@
 
 512 MiB of bf16 logits in, 1 GiB of fp32 probabilities out: about 0.6 ms per call on an H200 even when
 fused (4096 tokens measured 1.20 ms fused, 3.50 ms eager), so every mode is GPU-bound there (host
-issue time is tens of microseconds). The honesty checks of bench/bakeoff_checks.py use it as their
+issue time is tens of microseconds). The honesty checks of bench/bakeoff/checks.py use it as their
 GPU-bound workload; 2048 rather than 4096 tokens because making the inputs on the CPU took 16 s per
 process at 4096.
 """

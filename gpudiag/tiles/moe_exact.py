@@ -1,0 +1,205 @@
+"""``--exact`` for fused-MoE tables: compile gpudiag's fused-MoE kernel model (``moe_kernel.py``) for a
+target on this machine (no GPU) and read the compiler's shared memory, registers and spills.
+
+The kernel is specialised as vLLM's and SGLang's launches specialise it: every pointer, N, K and the
+strides that are not 1 divisible by 16 (K is a multiple of 16 for every model these tables are
+tuned for), the unit strides (A's and B's K stride, C's column stride, the scales' K stride) as the
+constant 1. The scales' row strides are K / 128, often not a multiple of 16 (7168 / 128 = 56), so
+they get no divisibility. Both GEMMs of a MoE layer run with the same table entry: the first
+gathers each token ``top_k`` times, the second multiplies by the routing weight; a config has to
+fit both, so both are compiled and the larger number counts.
+
+Compiles run in forked worker processes whose output goes to a log (as ``exact.py``'s), results
+are cached on disk keyed by Triton version, the job and the kernel's source.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from gpudiag import files
+from gpudiag.errors import EXIT_USAGE, GpudiagError
+from gpudiag.tiles import exact
+
+CACHE_SCHEMA = 1
+# (triton element type of A, of B) per quantisation; the output is bf16 for all.
+OPERANDS = {
+    "none": ("bf16", "bf16"),
+    "fp8_w8a8": ("fp8e4nv", "fp8e4nv"),
+    "fp8_w8a8_block": ("fp8e4nv", "fp8e4nv"),
+    "int8_w8a16": ("bf16", "i8"),
+    "int8_w8a8": ("i8", "i8"),
+}
+_SCALED = ("fp8_w8a8", "fp8_w8a8_block", "int8_w8a16", "int8_w8a8")
+# Arguments that are 1 at every launch (the launcher makes them the constant 1).
+UNIT_STRIDES = ("stride_ak", "stride_bk", "stride_cn", "stride_ask", "stride_bsk")
+NOT_DIVISIBLE = ("stride_asm", "stride_bsn", "EM", "valid_tokens")
+
+
+@dataclass(frozen=True)
+class MoeJob:
+    """Everything that decides the compiled kernel (the cache key)."""
+
+    block_m: int
+    block_n: int
+    block_k: int
+    stages: int
+    warps: int
+    quant: str  # one of moe_kernel.QUANTS
+    capability: int
+    routed_weight: bool = False  # the second GEMM (w2) multiplies by the routing weight
+    top_k: int = 2
+    per_channel: bool = False
+    even_k: bool = False  # SGLang drops the K mask when BLOCK_SIZE_K divides K
+    scale_block: tuple[int, int] = (128, 128)  # block_shape of fp8_w8a8_block
+    warp_size: int = 32
+
+
+def kernel_source_hash() -> str:
+    return hashlib.sha256(Path(__file__).with_name("moe_kernel.py").read_bytes()).hexdigest()[:16]
+
+
+def build_source(job: MoeJob):
+    from triton.compiler import ASTSource
+
+    from gpudiag.tiles.moe_kernel import fused_moe_model
+
+    names = list(fused_moe_model.arg_names)
+    a, b = OPERANDS[job.quant]
+    sig: dict[str, str] = {n: "i32" for n in names}
+    sig.update(
+        a_ptr=f"*{a}",
+        b_ptr=f"*{b}",
+        c_ptr="*bf16",
+        a_scale_ptr="*fp32",
+        b_scale_ptr="*fp32",
+        routed_weight_ptr="*fp32",
+        token_ids_ptr="*i32",
+        block_expert_ptr="*i32",
+        padded_tokens_ptr="*i32",
+    )
+    import triton.language as tl
+
+    const: dict[str, Any] = {
+        "SCALE_BLOCK_N": job.scale_block[0] if job.quant == "fp8_w8a8_block" else 0,
+        "SCALE_BLOCK_K": job.scale_block[1] if job.quant == "fp8_w8a8_block" else 0,
+        "BLOCK_SIZE_M": job.block_m,
+        "BLOCK_SIZE_N": job.block_n,
+        "BLOCK_SIZE_K": job.block_k,
+        "GROUP_SIZE_M": 8,
+        "TOP_K": 1 if job.routed_weight else job.top_k,
+        "ROUTED_WEIGHT": job.routed_weight,
+        "QUANT": job.quant,
+        "PER_CHANNEL": job.per_channel,
+        "EVEN_K": job.even_k,
+        "OUT_TYPE": tl.bfloat16,
+    }
+    for n in UNIT_STRIDES:
+        const[n] = 1
+    if job.quant not in _SCALED:  # no scale tensors: vLLM passes None and strides of 0
+        for n in ("a_scale_ptr", "b_scale_ptr", "stride_asm", "stride_bse", "stride_bsn"):
+            const[n] = None if n.endswith("ptr") else 0
+    if not job.routed_weight:
+        const["routed_weight_ptr"] = None
+    for n in const:
+        sig[n] = "constexpr"
+    divisible = exact._divisibility_attr()
+    attrs = {(names.index(n),): divisible for n in names if sig[n] != "constexpr" and n not in NOT_DIVISIBLE}
+    return ASTSource(fused_moe_model, sig, {(names.index(k),): v for k, v in const.items()}, attrs)
+
+
+def compile_job(job: MoeJob) -> exact.ExactResult:
+    """Compile one job in this process (no cache); compiler failures become ``error``."""
+    t0 = time.perf_counter()
+    try:
+        import triton
+        from triton.backends.compiler import GPUTarget
+
+        kernel = triton.compile(
+            build_source(job),
+            target=GPUTarget("cuda", job.capability, job.warp_size),
+            options={"num_warps": job.warps, "num_stages": job.stages},
+        )
+        shared = int(kernel.metadata.shared)
+        regs, local, how = exact._resource_usage(kernel.asm["cubin"])
+    except Exception as exc:
+        cause = exc.__cause__
+        why = f"\ncaused by {type(cause).__name__}: {cause}".rstrip(": ") if cause is not None else ""
+        return exact.ExactResult(
+            None, None, None, None, time.perf_counter() - t0, False, error=f"{type(exc).__name__}: {exc}{why}"
+        )
+    return exact.ExactResult(
+        shared, regs, None if local is None else local // 4, local, time.perf_counter() - t0, False, regs_source=how
+    )
+
+
+def _worker(job: dict[str, Any]) -> dict[str, Any]:
+    job["scale_block"] = tuple(job["scale_block"])
+    return compile_job(MoeJob(**job)).to_dict()
+
+
+def cache_path(job: MoeJob, tv: str) -> Path:
+    blob = json.dumps(
+        {"schema": CACHE_SCHEMA, "triton": tv, "kernel": kernel_source_hash(), **asdict(job)}, sort_keys=True
+    )
+    return files.cache_dir() / "tiles-moe-exact" / f"{hashlib.sha256(blob.encode()).hexdigest()}.json"
+
+
+def run(
+    jobs: list[MoeJob], parallel: int | None = None, use_cache: bool = True, progress: exact.Progress | None = None
+) -> list[exact.ExactResult]:
+    """Results in the order of ``jobs``; identical jobs compile once, each in a worker process."""
+    import concurrent.futures as cf
+    import multiprocessing
+    import shutil
+    import tempfile
+
+    tv = exact.triton_version()
+    if tv is None:
+        raise GpudiagError("--exact needs Triton, which is not installed here (pip install triton)", EXIT_USAGE)
+    results: dict[MoeJob, exact.ExactResult] = {}
+    todo: list[MoeJob] = []
+    for job in dict.fromkeys(jobs):
+        hit = exact._read_cache(cache_path(job, tv)) if use_cache else None
+        if hit is not None:
+            results[job] = hit
+        else:
+            todo.append(job)
+    if todo:
+        tmp = tempfile.mkdtemp(prefix="gpudiag-moe-exact-")
+        triton_cache = str(files.cache_dir() / "triton") if use_cache else str(Path(tmp) / "triton")
+        methods = multiprocessing.get_all_start_methods()
+        ctx = multiprocessing.get_context("fork" if "fork" in methods else methods[0])
+        workers = max(1, min(parallel or exact.default_jobs(), len(todo)))
+        try:
+            with cf.ProcessPoolExecutor(
+                max_workers=workers, mp_context=ctx, initializer=exact._init_worker, initargs=(triton_cache, tmp)
+            ) as pool:
+                futures = {pool.submit(_worker, asdict(job)): job for job in todo}
+                for n, fut in enumerate(cf.as_completed(futures), 1):
+                    job = futures[fut]
+                    try:
+                        res = exact.ExactResult(**fut.result())
+                    except Exception as exc:
+                        res = exact.ExactResult(
+                            None,
+                            None,
+                            None,
+                            None,
+                            0.0,
+                            False,
+                            error=f"{type(exc).__name__}: the compile process failed: {exc}",
+                        )
+                    results[job] = res
+                    if use_cache:
+                        exact._write_cache(cache_path(job, tv), res)
+                    if progress is not None:
+                        progress(n, len(todo))
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return [results[j] for j in jobs]
