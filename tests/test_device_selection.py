@@ -45,7 +45,7 @@ def test_a_comparing_command_takes_names_and_the_live_gpu():
 @pytest.mark.parametrize(
     "kw, words",
     [
-        ({"index": -1}, "--index takes a whole number of 0 or more, got -1"),
+        ({"index": -1}, "--index takes a whole number of 0 or more, got '-1'"),
         ({"smem_limit": 0}, "--smem-limit must be a positive number of bytes, got 0"),
     ],
 )
@@ -91,3 +91,11 @@ def test_the_same_words_in_every_command(cli, no_gpu):
     ):
         r = cli(*args)
         assert r.exit_code == 2 and r.stderr.startswith("gpudiag: give one GPU here, got 2:"), (args, r.stderr)
+
+
+def test_a_negative_index_reads_the_same_in_every_command(cli, no_gpu):
+    lines = {
+        cli("info", "--index", "-1").stderr.strip().split(": ", 1)[1].split(" (")[0],
+        cli("check-tiles", "128x128x64", "--index", "-1").stderr.strip().split(": ", 1)[1].split(" (")[0],
+    }
+    assert lines == {"--index takes a whole number of 0 or more, got '-1'"}

@@ -174,12 +174,29 @@ def test_torch_2_0_records():
 
 
 def test_functions_ranked_by_recompiles():
+    head = "V1201 10:00:00.000000 1 torch/_dynamo/guards.py:1] [{f}/{n}] [__recompiles]"
+    lines = []
+    for f, name, times in ((0, "g", 1), (1, "h", 3), (2, "k", 2)):
+        for n in range(1, times + 1):
+            h = head.format(f=f, n=n)
+            lines += [
+                f"{h} Recompiling function {name} in /x/m.py:{f}",
+                f"{h}     triggered by the following guard failure(s):",
+                f"{h}     - {f}/{n - 1}: tensor 'x' size mismatch at index 0. expected {n}, actual {n + 1}",
+            ]
+    story = _story(("\n".join(lines) + "\n").encode())
+    assert [(f.name, f.recompiles) for f in story.ranked_functions()] == [("h", 3), ("k", 2), ("g", 1)]
+
+
+def test_separate_runs_in_one_file_are_separate_processes():
+    """Three captured runs concatenated (three pids): three stories, never one summed."""
     data = b"".join(
         (LOGS / n).read_bytes()
         for n in ("cpu_guard_autocast__default.log", "cpu_guard_module_int__default.log", "cpu_recompiles__default.log")
     )
-    story = _story(data)
-    assert [f.recompiles for f in story.ranked_functions()] == [3, 2, 1]
+    r = scan_stream(Matcher(load(), families()), io.BytesIO(data))
+    per = sorted(f.recompiles for s in r.stories.values() for f in s.ranked_functions())
+    assert len(r.stories) == 3 and per == [1, 2, 3]
 
 
 def test_story_is_the_same_across_chunk_boundaries():
@@ -210,7 +227,7 @@ def test_story_memory_is_bounded(monkeypatch):
     "failure,klass",
     [
         ("tensor 'x' size mismatch at index 1. expected 8, actual 16", "size"),
-        ("tensor 'L['x']' stride mismatch at index 0. expected 4, actual 1", "size"),
+        ("tensor 'L['x']' stride mismatch at index 0. expected 4, actual 1", "stride"),
         ("tensor 'x' dtype mismatch. expected Float, actual Half", "dtype"),
         ("tensor 'x' requires_grad mismatch. expected requires_grad=0", "requires_grad"),
         ("GLOBAL_STATE changed: grad_mode ", "grad_mode"),
@@ -223,3 +240,118 @@ def test_story_memory_is_bounded(monkeypatch):
 )
 def test_classify_guard(failure, klass):
     assert classify_guard(failure).class_id == klass
+
+
+# Failure texts as torch writes them: TensorCheck::check_verbose (torch/csrc/dynamo/guards.cpp, 2.1-2.13), the
+# parameter suffix of the tensor-match guard, the aliasing and dimension-marking guards, and the Python guards
+# on the sources torch/_dynamo/source.py names.
+PARAM_HINT = (
+    ". Guard failed on a parameter, consider using torch._dynamo.config.force_parameter_static_shapes = False "
+    "to allow dynamism on parameters."
+)
+
+
+@pytest.mark.parametrize(
+    "failure,klass,in_fix,not_in_fix",
+    [
+        # inductor's layout optimisation made a conv weight channels_last (pytorch#126241)
+        (
+            "tensor 'L['self'].encoder_q.layer1[0].conv1.weight' stride mismatch at index 2. expected 1, actual 64",
+            "parameter_layout",
+            "layout_optimization = False",
+            "mark_dynamic(",
+        ),
+        (
+            "tensor 'L['self']._modules['conv'].weight' stride mismatch at index 1. expected 9, actual 1",
+            "parameter_layout",
+            "channels_last",
+            "mark_dynamic(",
+        ),
+        (
+            "tensor 'L['w']' stride mismatch at index 0. expected 4, actual 1" + PARAM_HINT,
+            "parameter_layout",
+            "layout_optimization",
+            "mark_dynamic(",
+        ),
+        (
+            "tensor 'L['x']' stride mismatch at index 1. expected 1, actual 512",
+            "stride",
+            ".contiguous()",
+            "mark_dynamic(L",
+        ),
+        ("L['x'].stride()[0] == L['x'].size()[1]", "stride", ".contiguous()", "mark_dynamic(L"),
+        ("L['x'].storage_offset() == 0", "storage_offset", ".clone()", "mark_dynamic("),
+        ("tensor 'L['x']' rank mismatch. expected 2, actual 3", "ndim", "dimensions", "mark_dynamic("),
+        (
+            "tensor 'L['self'].fc.weight' size mismatch at index 0. expected 8, actual 16" + PARAM_HINT,
+            "parameter_size",
+            "force_parameter_static_shapes",
+            None,
+        ),
+        ("tensor 'L['x']' size mismatch at index 1. expected 8, actual 16", "size", "mark_dynamic(L['x'], 1)", None),
+        ("2 <= L['x'].size()[0]", "size", "mark_dynamic", None),
+        (
+            "tensor 'x' dispatch key set mismatch. expected DispatchKeySet(CPU, BackendSelect, ADInplaceOrView, "
+            "AutogradCPU), actual DispatchKeySet(SparseCPU, BackendSelect, ADInplaceOrView, AutogradCPU)",
+            "layout",
+            "to_dense",
+            "requires_grad",
+        ),
+        (
+            "tensor 'x' dispatch key set mismatch. expected DispatchKeySet(CPU, BackendSelect, ADInplaceOrView, "
+            "AutogradCPU), actual DispatchKeySet(CPU, BackendSelect)",
+            "inference_mode",
+            "inference_mode",
+            "requires_grad",
+        ),
+        (
+            "tensor 'x' dispatch key set mismatch. expected DispatchKeySet(CPU, BackendSelect, ADInplaceOrView, "
+            "AutogradCPU), actual DispatchKeySet(CUDA, BackendSelect, ADInplaceOrView, AutogradCUDA)",
+            "device",
+            "one device",
+            "requires_grad",
+        ),
+        (
+            "tensor 'x' dispatch key set mismatch. expected DispatchKeySet(CPU, BackendSelect), actual DispatchKeySet(CPU, Conjugate, BackendSelect)",
+            "conj_neg",
+            "resolve_conj",
+            None,
+        ),
+        (
+            "expected type of 'L['y']' to be a tensor type, ' but found <class 'NoneType'>",
+            "not_a_tensor",
+            "tensor",
+            None,
+        ),
+        (
+            "Duplicate tensor found where not expected! L['b'] should not alias to anything, but is aliased",
+            "aliasing",
+            "f(x, x)",
+            None,
+        ),
+        ("hasattr(L['x'], '_dynamo_dynamic_indices') == False", "dim_marking", "mark_dynamic", None),
+        ("L['mask'] is None", "none", "None", None),
+        ("list(L['cfg'].keys()) == ['a', 'b']", "dict_keys", "keys", None),
+    ],
+)
+def test_guard_classes_name_the_right_cause_and_fix(failure, klass, in_fix, not_in_fix):
+    finding = classify_guard(failure)
+    assert finding.class_id == klass
+    assert in_fix in finding.fix
+    if not_in_fix:
+        assert not_in_fix not in finding.fix
+
+
+def test_a_stride_recompile_in_a_log_is_not_a_size_guard():
+    """The thread the issue quotes: a conv weight's stride changed under inductor's layout optimisation."""
+    head = "[rank0]:V0514 16:27:34.740000 140652138796864 torch/_dynamo/guards.py:2594] [2/1] [__recompiles]"
+    log = "\n".join(
+        [
+            f"{head} Recompiling function forward in /data/moco/builder.py:115",
+            f"{head}     triggered by the following guard failure(s):",
+            f"{head}     - tensor 'L['self'].encoder_q.layer1[0].conv1.weight' stride mismatch at index 2. expected 1, actual 64",
+        ]
+    )
+    [fs] = _story((log + "\n").encode()).ranked_functions()
+    [group] = fs.ranked_guards()
+    assert group.finding.class_id == "parameter_layout" and "layout_optimization" in group.finding.fix

@@ -54,9 +54,10 @@ def explain_warning_command(
         "--log",
         "-l",
         metavar="FILE",
-        help="Scan a whole log ('-' for "
-        "stdin; UTF-8 or UTF-16): each warning once with count, first line and "
-        "verdict, then the recompile and graph-break story.",
+        help="Scan a whole log ('-' for stdin; UTF-8, UTF-16 or UTF-32, plain or gzip/bzip2/xz): every line "
+        "read with the same matcher as TEXT, after any runner prefix (CI timestamps, [rank3]:, srun, docker "
+        "compose, journald); each warning once with count, first line and verdict, the lines read, unknown "
+        "and skipped (and why), then the recompile and graph-break story per rank.",
     ),
     list_entries: bool = typer.Option(
         False, "--list", help="List the catalogue and the families, one line each, and exit."
@@ -76,9 +77,9 @@ def explain_warning_command(
 
     Explanations come from gpudiag's catalogue, from torch's own graph-break registry (installed torch), or, when neither knows the exact message, from the family of what emitted it (said so plainly).
 
-    With --log, the report also tells per compiled function how often it recompiled, which guards failed and the change that removes each, and groups graph breaks by reason and by user frame.
+    With --log, the report also tells per compiled function how often it recompiled (against the log's own recompile limit), which guards failed and the change that removes each, and groups graph breaks by reason and by user frame; ranks (or processes) get a story each, and where they diverge is said.
 
-    Exit 0 explained; 1 nothing recognised (closest entries shown); 2 empty, binary or unreadable input, or a bad option.
+    Exit 0 explained; 1 nothing recognised (closest entries shown; for a log, no warning or error explained); 2 empty, binary or unreadable input, or a bad option.
     """
     from gpudiag.explain import report as core
 
@@ -251,20 +252,44 @@ def _render_no_match(rep) -> None:
             _markup_free(con, f"{e.id}  {e.title}", 2)
 
 
+UNKNOWN_OTHER_SHOWN = 10  # groups of "other" unknown lines the text report lists (JSON has them all)
+
+
+def _counts_line(log) -> str:
+    """What happened to every line: read (explained, unknown, in records) and skipped, with why."""
+    parts = [f"{log.explained_lines:,} explained", f"{log.unknown_lines:,} unknown"]
+    if log.record_lines:
+        parts.append(f"{log.record_lines:,} in records (continuation lines, traceback frames)")
+    text = f"read {log.read:,}: {', '.join(parts)}"
+    skipped = sum(log.skipped.values())
+    if skipped:
+        why = "; ".join(f"{n:,} {reason}" for reason, n in log.skipped.items())
+        text += f"; skipped {skipped:,} ({why})"
+    return text
+
+
 def _render_log(rep) -> None:
     con = console()
     log = rep.log
     enc = f" ({log.encoding})" if log.encoding != "utf-8" else ""
+    packed = f", {log.compression}-compressed" if log.compression else ""
+    findings = [it for it in log.known if not it.informational]
+    normal = [it for it in log.known if it.informational]
+    warnings = [u for u in log.unknown if u.kind == "warning"]
+    others = [u for u in log.unknown if u.kind != "warning"]
     _markup_free(
         con,
-        f"{log.source}: {log.lines:,} lines, {log.bytes_read:,} bytes{enc}, "
-        f"{len(log.known)} explained, {len(log.unknown)} unrecognised group(s)",
+        f"{log.source}: {log.lines:,} lines, {log.bytes_read:,} bytes{enc}{packed}, "
+        f"{len(findings)} explained, {len(warnings)} unrecognised warning/error group(s)",
         style="bold",
     )
+    _markup_free(con, _counts_line(log), style="dim")
+    if log.broken:
+        _markup_free(con, f"Read only part of the log: {log.broken}.", style="yellow")
     _device_line(con, rep.device)
-    if not log.known:
+    if not findings:
         con.print("[yellow]No warning or error in this log is explained by gpudiag.[/yellow]")
-    for it in log.known:
+    for it in findings:
         ex, v = it.explanation, it.explanation.verdict
         label = KIND_LABEL[ex.kind]
         con.print()
@@ -278,21 +303,51 @@ def _render_log(rep) -> None:
         _markup_free(con, v.summary, 2, style=APPLIES_STYLE[v.applies])
         for c in v.commands:
             _markup_free(con, f"run: {c}", 2)
-    _render_story(con, log.story)
-    if log.unknown:
+    if normal:
+        _heading(con, "Normal output of the compile stack (INFO/DEBUG lines; nothing to fix on their own)")
+        for it in normal:
+            _markup_free(con, f"x{it.count} {it.explanation.id} (family): {it.explanation.title}", 2, style="dim")
+    if len(log.stories) > 1:
+        for rank, story in sorted(log.stories.items(), key=lambda kv: _rank_key(kv[0])):
+            if not story.empty:
+                _render_story(con, story, rank or "lines without a rank")
+        if log.divergence:
+            _heading(con, "Where the ranks diverge")
+            for d in log.divergence:
+                _markup_free(con, d, 2)
+        elif any(not s.empty for s in log.stories.values()):
+            _heading(con, "The ranks agree: the same recompiles and graph breaks on each")
+    else:
+        _render_story(con, log.story)
+    if warnings:
         _heading(con, "Unrecognised warning/error lines")
         con.print("[dim](numbers collapsed; first occurrence shown)[/dim]")
-        for u in log.unknown:
+        for u in warnings:
             _markup_free(con, f"x{u.count} at line {u.first_line}: {u.message}", 2)
     if log.unknown_overflow:
         con.print(f"  ... and {log.unknown_overflow} more unrecognised lines in further groups")
-    if log.known:
+    if others:
+        _heading(con, "Other lines naming the compile stack, not recognised (not warnings)")
+        for u in others[:UNKNOWN_OTHER_SHOWN]:
+            _markup_free(con, f"x{u.count} at line {u.first_line}: {u.message}", 2, style="dim")
+        if len(others) > UNKNOWN_OTHER_SHOWN:
+            _markup_free(
+                con, f"... and {len(others) - UNKNOWN_OTHER_SHOWN} more group(s) (--json lists them)", 2, style="dim"
+            )
+    if findings:
         con.print("\n[dim]Explain one in full: gpudiag explain-warning ID[/dim]")
 
 
-def _render_story(con, story) -> None:
+def _rank_key(rank: str | None) -> tuple:
+    from gpudiag.explain.story import rank_order
+
+    return rank_order(rank)
+
+
+def _render_story(con, story, rank: str | None = None) -> None:
+    on = f" on {rank}" if rank else ""
     if story.functions:
-        _heading(con, "Recompiles, per compiled function")
+        _heading(con, f"Recompiles{on}, per compiled function")
         for f in story.ranked_functions():
             _markup_free(con, f"{f.name} at {f.location}", 2)
             state = []
@@ -319,16 +374,16 @@ def _render_story(con, story) -> None:
                 if g.finding.hint:
                     _markup_free(con, f"torch's hint: {g.finding.hint}", 6)
     if story.graph_breaks:
-        _heading(con, "Graph breaks, by reason")
+        _heading(con, f"Graph breaks{on}, by reason")
         for g in story.ranked_breaks():
             gb = f" [{g.gb_id}]" if g.gb_id else ""
             _markup_free(con, f"x{g.count} {g.reason}{gb}", 2)
             _markup_free(con, "at " + ", ".join(f"{fr} (x{n})" for fr, n in g.frames.most_common()), 4)
-        _heading(con, "Graph breaks, by user frame")
+        _heading(con, f"Graph breaks{on}, by user frame")
         for frame, n, reasons in story.breaks_by_frame():
             _markup_free(con, f"x{n} {frame}: {'; '.join(reasons)}", 2)
     if story.partitions_created or story.cudagraph_skips:
-        _heading(con, "CUDA graphs")
+        _heading(con, f"CUDA graphs{on}")
         if story.partitions_created:
             _markup_free(
                 con,

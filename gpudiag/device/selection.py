@@ -102,7 +102,7 @@ def select(
     gpus = split_list(gpu, "--gpu")
     archs = split_list(arch, "--arch")
     if index is not None and index < 0:
-        raise GpudiagError(f"--index takes a whole number of 0 or more, got {index}", EXIT_USAGE)
+        raise GpudiagError(f"--index takes a whole number of 0 or more, got {str(index)!r}", EXIT_USAGE)
     if smem_limit is not None and smem_limit <= 0:
         raise GpudiagError(f"--smem-limit must be a positive number of bytes, got {smem_limit}", EXIT_USAGE)
     sel = Selection(gpus, archs, index, smem_limit)

@@ -11,9 +11,11 @@ off into a :class:`Line`: the message, who emitted it (a dotted module such as
 ``torch._inductor.utils``, from the logger name or the file path, Windows paths included), its level,
 tags, warning category and the exception chain. Matching then looks only at the message, innermost
 wrapped exception first. Also parsed: the Python logging cookbook's ``asctime - name - LEVEL -`` and
-vLLM's ``ERROR 04-03 06:14:31 [core.py:1108]`` headers, and what CI and apps put before a whole line
-(a GitHub Actions timestamp, a runner's ``[01:17:10.938]:`` clock, pytest's ``FAILED x.py::t - ``
-summary, ComfyUI's ``!!! Exception during processing !!!``).
+vLLM's ``ERROR 04-03 06:14:31 [core.py:1108]`` headers. What CI systems, launchers, container
+runtimes and log collectors put before a whole line is peeled off first (:func:`split_runner`: CI
+timestamps, a runner's clock, journald, srun, docker compose, torch's and torchrun's rank tags,
+pytest's ``E`` and ``FAILED x.py::t - ``, ComfyUI's ``!!! Exception during processing !!!`` ...); the
+prefixes that name a process give the line its ``rank``.
 """
 
 from __future__ import annotations
@@ -22,30 +24,146 @@ import functools
 import re
 from dataclasses import dataclass
 
-ANSI_RX = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
-# Launcher prefixes, any number of them: [rank3]: / [rank3] (older torchrun), [default0]: (torchrun
-# --tee), any role tag a job launcher adds the same way ("[trainer0]:[rank0]:"; the colon is required
-# for names other than torchrun's, so a bracketed word in a message is not taken for one),
-# (EngineCore_DP0 pid=12) (vLLM workers), a tqdm bar glued to the line ("[00:00<?, ?it/s]").
-LAUNCHER_RX = re.compile(
-    r"^(?:\[(?:rank|default|local_rank)\d+\]:?\s?|\[[A-Za-z_]+\d+\]:\s?|\([A-Za-z]\w* pid=\d+\)\s"
-    r"|[^\[\]]*\[\d\d:\d\d<[^\]]*\])"
+# CSI colour/cursor codes, and the OSC/APC strings some CI systems write before a line (Buildkite's
+# "\x1b_bk;t=1717197163783\x07" timestamp).
+ANSI_RX = re.compile(r"\x1b(?:\[[0-9;?]*[A-Za-z]|[\]_P^][^\x07\x1b]*(?:\x07|\x1b\\))")
+
+# ------------------------------------------------------------------ runner and launcher prefixes
+#
+# What runs a program puts before each line it wrote, in front of the program's own logger header, any
+# number of them and in any order ("2024-05-31T23:12:43.7832053Z [default0]:[rank0]:W0531 ..."). Each
+# pattern consumes its own separator and no more, so a line's indentation after the prefix survives. A
+# ``rank`` group names the process that wrote the line (see :func:`split_runner`).
+_SYSLOG_TIME = r"[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d(?:\.\d+)?"
+_LEVELS = r"(?:DEBUG|INFO|WARNING|WARN|ERROR|CRITICAL|FATAL)"
+RUNNER_PATTERNS: tuple[tuple[str, str, re.Pattern], ...] = tuple(
+    # matched with pattern.match(text, pos) as prefixes nest, where "^" would not match: the anchors go
+    (name, first, re.compile(re.sub(r"(^|\|)\^", r"\1", rx)))
+    for name, first, rx in (
+        # journald / syslog ("journalctl", short and short-iso/precise): "Dec 07 12:00:01 host python[1234]: "
+        (
+            "journald",
+            "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789",
+            rf"^(?:{_SYSLOG_TIME}|\d{{4}}-\d\d-\d\dT\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d)?) "
+            r"[\w.-]+ (?P<rank>[\w.@/-]+\[\d+\]): ",
+        ),
+        # RFC 3339 timestamps: GitHub Actions and Azure ("2024-05-31T23:12:43.7832053Z "), `kubectl logs
+        # --timestamps` and `docker logs -t` (nanoseconds), GitLab's "... 00O " stream marker after one
+        (
+            "iso-time",
+            "0123456789",
+            r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d)?(?: \d\d[OE]\+?)?\s",
+        ),
+        # a date and time before a logging level ("2024-05-31 23:12:43,123 WARNING ...", DeepSpeed's
+        # "[2024-05-31 23:12:43,123] [INFO] "); a bare date is left alone (other tools' formats start with one)
+        (
+            "asctime",
+            "[0123456789",
+            rf"^(?:\d{{4}}-\d\d-\d\d \d\d:\d\d:\d\d(?:[.,]\d+)?|\[\d{{4}}-\d\d-\d\d \d\d:\d\d:\d\d(?:[.,]\d+)?\]) (?=\[?{_LEVELS}\b)",
+        ),
+        # `ts` (moreutils) and other syslog-style clocks without a host: "May 31 23:12:43 "
+        ("syslog-time", "ABCDEFGHIJKLMNOPQRSTUVWXYZ", rf"^{_SYSLOG_TIME} "),
+        # a runner's clock ("[01:17:10.938]: "), Jenkins' timestamper ("[2024-05-31T23:12:43.783Z] "), a bare
+        # "23:12:43 " clock
+        (
+            "clock",
+            "[0123456789",
+            r"^(?:\[(?:\d\d:\d\d:\d\d(?:[.,]\d+)?|\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d)?)\]:?"
+            r"|\d\d:\d\d:\d\d(?:[.,]\d+)?)\s",
+        ),
+        # torch's own "[rank3]:" (torch.distributed initialised), Lightning's "[rank: 1] ", OpenMPI's
+        # --tag-output "[1,3]<stdout>:"
+        ("rank", "[", r"^\[(?:rank(?P<rank>\d+)\]:?|rank: ?(?P<rank2>\d+)\]|\d+,(?P<rank3>\d+)\]<std(?:out|err)>:)\s?"),
+        # torchrun --tee / --local-ranks-filter "[default0]:", a job launcher's role tag ("[trainer0]:"; the
+        # colon is required for names other than torchrun's, so a bracketed word in a message is not one)
+        ("role", "[", r"^\[(?P<rank>(?:default|local_rank)\d+)\]:?\s?|^\[(?P<rank2>[A-Za-z_][\w-]*\d+)\]:\s?"),
+        # `kubectl logs --prefix`: "[pod/trainer-0/pytorch] "
+        ("kubectl", "[", r"^\[(?P<rank>pod/[^\]\s]+)\] "),
+        # Ray and vLLM workers: "(RayWorkerWrapper pid=1234, ip=10.0.0.1) ", "(EngineCore_DP0 pid=12) "
+        ("worker", "(", r"^\((?P<rank>(?:[A-Za-z]\w* )?pid=\d+)(?:, ip=[\d.:a-f]+)?\)\s"),
+        # docker compose: "trainer-1  | " (v2), "trainer_1  | " (v1), coloured or not
+        (
+            "compose",
+            "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789",
+            r"^(?P<rank>[A-Za-z0-9][\w.-]*[-_]\d+)\s+\| ",
+        ),
+        # srun --label: "0: ", " 3: ", "12: " (the task number)
+        ("srun", " 0123456789", r"^ *(?P<rank>\d{1,5}): "),
+        # a tqdm bar glued to the line ("[00:00<?, ?it/s]")
+        ("progress", "", r"^[^\[\]]*\[\d\d:\d\d<[^\]]*\]"),
+        # GitHub Actions annotations: "##[error]", "##[warning]"
+        ("annotation", "#", r"^##\[(?P<level>error|warning|notice|debug|group|endgroup)\]"),
+        # pytest: "E   <exception line>", the short summary "FAILED tests/x.py::test_y - "
+        ("pytest", "EF", r"^E {2,}(?=\S)|^(?:FAILED|ERROR) \S+::\S+ - "),
+        # ComfyUI's error prefix
+        ("comfyui", "!", r"^!!! Exception during processing !!!\s"),
+    )
 )
-PYTEST_RX = re.compile(r"^E {2,}(?=\S)")
-# Wrappers that CI systems, job runners and apps put before a whole line, any of them, in any order:
-# a GitHub Actions timestamp ("2024-05-31T23:12:43.7832053Z "), a bracketed clock some runners and
-# notebooks add ("[01:17:10.938]: "), pytest's short test summary ("FAILED tests/x.py::test_y - ") and
-# ComfyUI's "!!! Exception during processing !!! ".
-RUNNER_RX = re.compile(
-    r"^(?:\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z\s|\[\d\d:\d\d:\d\d(?:[.,]\d+)?\]:?\s"
-    r"|(?:FAILED|ERROR) \S+::\S+ - |!!! Exception during processing !!!\s)"
+RUNNER_FIRST = frozenset("".join(first for _, first, _ in RUNNER_PATTERNS if first))
+# The patterns a line's first character allows, in order; a tqdm bar (no fixed first character) is
+# tried only on lines holding "<".
+_BY_FIRST = {c: tuple(p for p in RUNNER_PATTERNS if c in p[1]) for c in RUNNER_FIRST}
+_PROGRESS = next(p for p in RUNNER_PATTERNS if not p[1])
+RANK_LABEL = {"rank": "rank{}", "srun": "task {}"}
+TORCHRUN_TAGS_RX = re.compile(r"(?:\[(?:rank|default|local_rank)\d+\]:?)+ ?")
+ANNOTATION_LEVEL = {"error": "E", "warning": "W"}
+# One match that rules out every prefix above on most lines (a glog or logging header, a message), so
+# only lines that may carry one go through the patterns one by one.
+RUNNER_MAYBE_RX = re.compile(
+    r"\d{4}-\d\d-\d\d[T ]|\[(?:\d|rank|default|local_rank|pod/|[A-Za-z_][\w-]*\d+\]:)|[A-Z][a-z]{2} [ \d]\d "
+    r"|\d\d:\d\d:\d\d|\(|[A-Za-z0-9][\w.-]*[-_]\d+\s+\| | *\d{1,5}: |##\[|E  |(?:FAILED|ERROR) \S+::|!!! "
 )
-RUNNER_FIRST = frozenset("0123456789[FE!")
+
+
+def _split_runner(text: str) -> tuple[str, str | None, int, str | None]:
+    pos, ranks, level = 0, [], None
+    for _ in range(8):  # prefixes nest: "2024-05-31T23:12:43Z trainer-1  | [default0]:[rank0]:W0531 ..."
+        if text[pos : pos + 1] == "[" and (tags := TORCHRUN_TAGS_RX.match(text, pos)):
+            # the usual case on multi-rank logs, in one match: torchrun's and torch's own tags
+            for tag in tags.group(0).replace("[", " ").replace("]", " ").replace(":", " ").split():
+                ranks.append(tag)
+            pos = tags.end()
+            continue
+        candidates = _BY_FIRST.get(text[pos : pos + 1], ())
+        if "<" in text[pos : pos + 120]:
+            candidates = (*candidates, _PROGRESS)
+        m, name = None, ""
+        for candidate, _, rx in candidates:
+            if (m := rx.match(text, pos)) and m.end() > pos:
+                name = candidate
+                break
+            m = None
+        if m is None:
+            break
+        if m.lastindex:
+            groups = m.groupdict()
+            label = groups.get("rank") or groups.get("rank2") or groups.get("rank3")
+            if label is not None:
+                ranks.append(RANK_LABEL[name].format(label) if name in RANK_LABEL else label)
+            if name == "annotation":
+                level = ANNOTATION_LEVEL.get(groups["level"], level)
+        pos = m.end()
+    return text[:pos], " ".join(ranks) or None, pos, level
+
+
+def split_runner(text: str) -> tuple[str, str | None, str, str | None]:
+    """What runners put before a line, peeled off: (the prefixes, the rank they name, the rest, a level).
+
+    The rank joins every launcher label on the line ("default0 rank0", "task 3", "trainer-1",
+    "python[1234]"); None when no prefix names a process. The rest keeps its indentation. The level is
+    what a GitHub annotation ("##[error]") says, else None.
+    """
+    if (text[:1] not in RUNNER_FIRST or RUNNER_MAYBE_RX.match(text) is None) and "<" not in text[:120]:
+        return "", None, text, None
+    prefix, rank, pos, level = _split_runner(text)
+    return prefix, rank, text[pos:], level
+
+
 # glog, as torch has logged since 2.2: level letter, MMDD, time, thread id, file:line]
 GLOG_RX = re.compile(r"^([IWEVDFC])\d{4} \d\d:\d\d:\d\d\.\d+\s+\d+ (\S+):(\d+)\] ?")
 # The common case in one match: optional launcher tag, glog header, compile-id and artifact tags.
 GLOG_LINE_RX = re.compile(
-    r"^(?:\[(?:rank|default|local_rank)\d+\]:?\s?)?([IWEVDFC])\d{4} \d\d:\d\d:\d\d\.\d+\s+\d+ "
+    r"^(?:\[(?P<rank>rank\d+|default\d+|local_rank\d+)\]:?\s?)?([IWEVDFC])\d{4} \d\d:\d\d:\d\d\.\d+\s+\d+ "
     r"(\S+):\d+\] ?((?:\[(?:!?\d+/\d+(?:_\d+)?|__\w+)\] ?)*)\s*"
 )
 # A glog header whose path was cut to ".../file.py:12]" when pasted.
@@ -54,7 +172,13 @@ GLOG_CUT_RX = re.compile(r"^\.\.\.(/\S*?):(\d+)\] ?")
 OLD_TORCH_RX = re.compile(r"^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+\](?: \[[^\]]*\])? ([A-Za-z_][\w.]*): \[(\w+)\] ?")
 # Python logging's default format "WARNING:torch._inductor.utils:message" and "[WARNING]:message".
 PY_LOGGING_RX = re.compile(r"^(DEBUG|INFO|WARNING|ERROR|CRITICAL):(?:([A-Za-z_][\w.]*):)?")
-PY_LOGGING_BRACKET_RX = re.compile(r"^\[(DEBUG|INFO|WARNING|ERROR|CRITICAL)\]:?\s?")
+PY_LOGGING_BRACKET_RX = re.compile(
+    r"^\[(DEBUG|INFO|WARNING|ERROR|CRITICAL)\]:?\s?(?:\[([\w./\\-]+\.py):\d+(?::[\w<>]+)?\]\s?)?"
+)
+# Hugging Face's examples and accelerate: "05/31/2024 23:12:43 - WARNING - __main__ - message"
+HF_LOGGING_RX = re.compile(
+    r"^(?:\d\d/\d\d/\d{4} \d\d:\d\d:\d\d(?:[.,]\d+)? - )?(DEBUG|INFO|WARNING|ERROR|CRITICAL) - ([A-Za-z_][\w.]*) - "
+)
 # torchdynamo's own repo (2022): "WARNING torchinductor.compile_fx: message"
 LEVEL_LOGGER_RX = re.compile(r"^(DEBUG|INFO|WARNING|ERROR|CRITICAL) ([A-Za-z_][\w.]*): ")
 # The Python logging cookbook's "%(asctime)s - %(name)s - %(levelname)s - %(message)s", which many
@@ -106,6 +230,8 @@ class Line:
     inner: str = ""  # the innermost wrapped message (the message itself when nothing is wrapped)
     header: str = ""  # the prefix removed before the message (repeated on every line of a record)
     indented: bool = False  # the message was indented after its prefix: a continuation or a traceback frame
+    runner: str = ""  # what a runner or launcher put before the line (timestamps, rank tags; see split_runner)
+    rank: str | None = None  # the process the runner prefixes name ("rank3", "default0 rank0", "task 2")
 
     @property
     def texts(self) -> tuple[str, ...]:
@@ -162,22 +288,17 @@ def parse(raw: str) -> Line:
         text = segments(raw)[-1]
     else:
         text = raw.rstrip("\n")
-    stripped = s = text.strip()
+    stripped = text.strip()
     if m := GLOG_LINE_RX.match(stripped):
         return _glog_line(text, stripped, m)
-    level = emitter = category = compile_id = None
+    runner, rank, rest, level = split_runner(text)
+    if runner:
+        stripped = rest.strip()
+        if m := GLOG_LINE_RX.match(stripped):
+            return _glog_line(text, stripped, m, runner, rank)
+    s = stripped
+    emitter = category = compile_id = None
     tags: list[str] = []
-
-    for _ in range(4):  # launcher prefixes nest: "[00:00<?, ?it/s][rank0]:W0202 ..."
-        first = s[:1]
-        m = (
-            (LAUNCHER_RX.match(s) if first in "[(" or "<" in s[:120] else None)
-            or (PYTEST_RX.match(s) if first == "E" else None)
-            or (RUNNER_RX.match(s) if first in RUNNER_FIRST else None)
-        )
-        if not m or not m.group(0):
-            break
-        s = s[m.end() :].lstrip()
     first = s[:1]
     m = None
     if first in GLOG_LEVELS and (m := GLOG_RX.match(s)):
@@ -191,6 +312,8 @@ def parse(raw: str) -> Line:
             level = LEVELS.get(m.group(2).upper(), m.group(2)[:1].upper())
         else:
             level = LEVELS[m.group(1)]
+            if m.group(2):  # DeepSpeed's "[INFO] [engine.py:1234:step] "
+                emitter = module_of_path(m.group(2))
     elif first in "DIWEC" and (m := VLLM_RX.match(s)):
         level = LEVELS[m.group(1)]  # the emitter is vLLM's file, not a torch module: no family by emitter
     elif first in "DIWEC" and (m := LEVEL_LOGGER_RX.match(s) or PY_LOGGING_RX.match(s)):
@@ -198,9 +321,12 @@ def parse(raw: str) -> Line:
         if m.group(2):
             emitter, logger_tags = _logger_module(m.group(2))
             tags.extend(logger_tags)
-    elif " - " in s[:80] and (m := DASHED_LOGGING_RX.match(s)):
-        level = LEVELS[m.group(2)]
-        emitter, logger_tags = _logger_module(m.group(1))
+    elif " - " in s[:80] and (m := DASHED_LOGGING_RX.match(s) or HF_LOGGING_RX.match(s)):
+        if m.re is HF_LOGGING_RX:
+            level, name = LEVELS[m.group(1)], m.group(2)
+        else:
+            level, name = LEVELS[m.group(2)], m.group(1)
+        emitter, logger_tags = _logger_module(name) if not name.startswith("__") else (name, ())
         tags.extend(logger_tags)
     if m:
         s = s[m.end() :].lstrip()
@@ -212,7 +338,7 @@ def parse(raw: str) -> Line:
                 compile_id = tag.lstrip("!")
         s = s[m.end() :].lstrip()
     header = stripped[: len(stripped) - len(s)]
-    indented = header[-2:] == "  " if header else text[:1] in (" ", "\t")
+    indented = header[-2:] == "  " if header else (rest if runner else text)[:1] in (" ", "\t")
     if "Warning: " in s and (m := PY_WARNING_RX.match(s)):
         category = m.group(3)
         if m.group(1):
@@ -220,12 +346,34 @@ def parse(raw: str) -> Line:
         s = s[m.end() :]
     message = s.strip()
     exceptions, inner = _unwrap(message) if _may_wrap(message) else ((), message)
-    return Line(text, message, level, emitter, tuple(tags), compile_id, category, exceptions, inner, header, indented)
+    return Line(
+        text,
+        message,
+        level,
+        emitter,
+        tuple(tags),
+        compile_id,
+        category,
+        exceptions,
+        inner,
+        header,
+        indented,
+        runner,
+        rank,
+    )
 
 
-def _glog_line(text: str, stripped: str, m: re.Match) -> Line:
+def _glog_line(text: str, stripped: str, m: re.Match, runner: str = "", rank: str | None = None) -> Line:
     """:func:`parse` for the usual glog line, from one match (the layered path gives the same answer)."""
-    level, path, tag_text = m.group(1, 2, 3)
+    level, path, tag_text = m.group(2, 3, 4)
+    if m.group("rank"):  # torch's own "[rank3]:" (or torchrun's "[default0]:") in the fast path
+        tag = m.group("rank")
+        runner += stripped[: m.start(2)]
+        rank = f"{rank} {tag}" if rank else tag
+        stripped = stripped[m.start(2) :]
+        cut = m.end() - m.start(2)
+    else:
+        cut = m.end()
     tags: tuple[str, ...] = ()
     compile_id = None
     if tag_text:
@@ -235,7 +383,6 @@ def _glog_line(text: str, stripped: str, m: re.Match) -> Line:
                 tags += (tag.strip("_"),)
             else:
                 compile_id = tag.lstrip("!")
-    cut = m.end()
     s = stripped[cut:]
     header = stripped[:cut]
     category = None
@@ -256,6 +403,8 @@ def _glog_line(text: str, stripped: str, m: re.Match) -> Line:
         inner,
         header,
         header[-2:] == "  ",
+        runner,
+        rank,
     )
 
 

@@ -312,6 +312,7 @@ class LogItem:
     explanation: Explanation
     count: int
     first_line: int
+    informational: bool = False  # only on INFO/DEBUG lines (a family answer there is normal output)
 
 
 @dataclass
@@ -320,6 +321,7 @@ class UnknownItem:
     count: int
     first_line: int
     line: str
+    kind: str = "warning"  # "warning" (warning, error, exception) | "other" (names the compile stack)
 
 
 @dataclass
@@ -333,6 +335,18 @@ class LogReport:
     unknown_overflow: int = 0
     tracebacks: int = 0
     story: Story = field(default_factory=Story)
+    compression: str | None = None
+    explained_lines: int = 0
+    unknown_lines: int = 0
+    record_lines: int = 0
+    skipped: dict[str, int] = field(default_factory=dict)  # reason -> lines
+    stories: dict[str | None, Story] = field(default_factory=dict)  # per rank or process, when several
+    divergence: list[str] = field(default_factory=list)
+    broken: str | None = None  # why reading stopped before the end of the log
+
+    @property
+    def read(self) -> int:
+        return self.explained_lines + self.unknown_lines + self.record_lines
 
 
 @dataclass
@@ -359,7 +373,9 @@ class ExplainReport:
 
     @property
     def exit_code(self) -> int:
-        if self.form == "no-match" or (self.form == "log" and self.log is not None and not self.log.known):
+        if self.form == "no-match" or (
+            self.form == "log" and self.log is not None and all(it.informational for it in self.log.known)
+        ):
             return EXIT_NO
         return EXIT_OK
 
@@ -387,6 +403,15 @@ def _log_dict(rep: LogReport) -> dict[str, Any]:
         "bytes": rep.bytes_read,
         "lines": rep.lines,
         "encoding": rep.encoding,
+        "compression": rep.compression,
+        "broken": rep.broken,
+        "counts": {
+            "read": rep.read,
+            "explained": rep.explained_lines,
+            "unknown": rep.unknown_lines,
+            "in_records": rep.record_lines,
+            "skipped": [{"reason": why, "lines": n} for why, n in rep.skipped.items()],
+        },
         "tracebacks": rep.tracebacks,
         "known": [
             {
@@ -397,14 +422,21 @@ def _log_dict(rep: LogReport) -> dict[str, Any]:
                 "severity": it.explanation.severity,
                 "count": it.count,
                 "first_line": it.first_line,
+                "informational": it.informational,
                 "line": it.explanation.line,
                 "verdict": vars(it.explanation.verdict),
             }
             for it in rep.known
         ],
-        "unknown": [{"message": u.message, "count": u.count, "first_line": u.first_line} for u in rep.unknown],
+        "unknown": [
+            {"message": u.message, "count": u.count, "first_line": u.first_line, "kind": u.kind} for u in rep.unknown
+        ],
         "unknown_overflow": rep.unknown_overflow,
         "story": rep.story.to_dict(),
+        "ranks": [{"rank": rank, "story": st.to_dict()} for rank, st in rep.stories.items()]
+        if len(rep.stories) > 1
+        else [],
+        "divergence": rep.divergence,
     }
 
 
@@ -547,16 +579,30 @@ def _log_report(ctx: Context, label: str, result: ScanResult) -> LogReport:
         unknown_overflow=result.unknown_overflow,
         tracebacks=result.tracebacks,
         story=result.story,
+        compression=result.compression,
+        explained_lines=result.explained_lines,
+        unknown_lines=result.unknown_lines,
+        record_lines=result.record_lines,
+        skipped=dict(result.skipped),
+        stories=result.stories,
+        divergence=result.divergence,
+        broken=result.broken,
     )
     for hit in result.known.values():
-        report.known.append(LogItem(ctx.explain(hit.match, hit.line), hit.count, hit.first_line))
+        report.known.append(LogItem(ctx.explain(hit.match, hit.line), hit.count, hit.first_line, hit.informational))
     rank = {s: i for i, s in enumerate(SEVERITIES)}
     report.known.sort(
-        key=lambda it: (rank[it.explanation.severity], not it.explanation.exact, -it.count, it.first_line)
+        key=lambda it: (
+            it.informational,
+            rank[it.explanation.severity],
+            not it.explanation.exact,
+            -it.count,
+            it.first_line,
+        )
     )
     report.unknown = sorted(
-        (UnknownItem(u.message, u.count, u.first_line, u.line) for u in result.unknown.values()),
-        key=lambda u: u.first_line,
+        (UnknownItem(u.message, u.count, u.first_line, u.line, u.kind) for u in result.unknown.values()),
+        key=lambda u: (u.kind != "warning", u.first_line),
     )
     return report
 

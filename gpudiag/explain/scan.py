@@ -1,60 +1,175 @@
-"""A whole log streamed through the matcher in large binary chunks, with memory flat in its size.
+"""A whole log streamed through the same matcher as one line, in large binary chunks, memory flat.
 
-Speed comes from never decoding ordinary lines. A chunk is searched with ``bytes.find`` (C speed) for
-a few structural anchors every message of interest carries (``ANCHORS``: an artifact tag,
-``Warning``/``Error``, a traceback, ...) and for glog ``W``/``E`` headers (also after an ANSI colour,
-a ``\\r`` progress bar or a launcher's ``[rank3]:``/``[default0]:`` tag). Only those lines are decoded,
-parsed (:mod:`normalize`) and matched (:mod:`matcher`); the answer is memoised on the raw bytes with
-their digits removed, so a repeated warning is counted without being decoded again.
+Every line is read; none is dropped silently. Each line ends up in exactly one of four counts:
 
-* Multi-line records: a glog record repeats its header on every line; only its first line counts.
-  Records of the recompile/graph-break story are read whole and handed to :class:`StoryBuilder`.
-* Tracebacks are attributed to their final exception line (joined with the next line when a
-  ``backend='inductor' raised:`` wrapper ends it).
-* Lines that look like warnings or errors but match nothing are grouped (numbers collapsed) and
-  listed as unknown: nothing is dropped silently.
-* UTF-16 logs (PowerShell's ``>``) are transcoded; a few NUL bytes do not make a log binary.
+* **explained**: the matcher (:meth:`Matcher.match_line`, the very call ``explain-warning LINE``
+  makes, after the same :func:`normalize.parse`) answers it;
+* **unknown**: it names the compile stack or says warning/error, and nothing answers it; grouped with
+  its numbers collapsed and listed (``kind`` "warning" for warnings, errors and exceptions, "other"
+  for the rest);
+* **in records**: a continuation of a record that is counted once by its first line (a glog record
+  repeats its header on every line, a traceback's frames, a Python warning's source line, the lines of
+  a recompile or graph-break record that the story reads);
+* **skipped**, with the reason: blank (or only digits), or no token the matcher could answer: no
+  error/warning/exception token, no compile-stack name, and none of the words the catalogue's needles,
+  torch's exception classes and graph-break types are made of (:func:`prefilter_tokens` derives them
+  from the matcher's own data, so a line the matcher can answer always carries one).
+
+Speed comes from deciding each distinct line once. A chunk's lines are keyed by their bytes with the
+ASCII digits removed (timestamps, pids, shapes and counts differ, the answer does not); the keys are
+split and counted in C, the new ones searched for tokens in one joined blob, and only lines with a
+token are decoded, parsed and matched, once per key. Python then walks only from the lines that need
+their neighbours (records, tracebacks, the story; found with ``list.index`` on the keys' modes), for
+as long as a record stays open, per rank: lines of other ranks interleaved with a record do not end
+it, and on a multi-rank log lines without an open rank's tag are passed over with one ``startswith``.
+
+Input: UTF-8 (a BOM is skipped), UTF-16 and UTF-32 (BOM or NUL pattern; transcoded), gzip, bzip2 and
+xz (decompressed as they are read). Binary data is refused after a bounded sniff of the first 64 KiB.
 """
 
 from __future__ import annotations
 
+import bisect
+import bz2
 import codecs
+import gzip
+import lzma
 import re
+import weakref
+from collections import Counter
 from dataclasses import dataclass, field
-from typing import BinaryIO
+from itertools import accumulate
+from typing import BinaryIO, Protocol
 
 from gpudiag.errors import EXIT_USAGE, GpudiagError
 from gpudiag.explain import normalize
 from gpudiag.explain.matcher import Match, Matcher
 from gpudiag.explain.normalize import Line
-from gpudiag.explain.story import Story, StoryBuilder
+from gpudiag.explain.story import Story, StoryBuilder, diverge
 
-CHUNK_BYTES = 8 << 20
-MAX_UNKNOWN_GROUPS = 500  # beyond this, unknown lines are only counted (keeps memory bounded)
-TRACEBACK_LOOKAHEAD = 2000  # lines searched for a traceback's final exception line
-RECORD_MAX_LINES = 400  # continuation lines read for one story record
+CHUNK_BYTES = 4 << 20
 SNIFF_BYTES = 65536
-# Searching each of ~100 catalogue needles would cost ~100 passes over the data; instead a log is
-# searched for anchors that every message of interest carries, in a lower-cased copy of the chunk
-# (one pass, and "warning"/"error" then also find WARNING, Error, and gcc's "fatal error:"). "__"
-# finds torch's artifact tags, "[__recompiles]" since torch 2.2 and "module.__recompiles:" before
-# (CUDA-graph skips are logged by the cudagraphs artifact logger, so they carry it or a WARNING
-# level); other lines holding "__" cost a decode once and are then memoised as uninteresting.
-ANCHORS = (b"__", b"warning", b"error", b"exception", b"traceback")
-# glog warning/error lines at a line start, also coloured or behind a launcher's "[rank3]:" /
-# "[default0]:", searched in the lower-cased chunk. A literal first byte lets the regex engine skip
-# ahead fast; lines redrawn after a progress bar's "\r" are searched apart, only in chunks holding one.
-_GLOG_WE = rb"(?:\x1b\[[0-9;]*m)?(?:\[[rd][a-z]{3,6}\d+\]:?)?[we][01]\d{3} \d\d:\d\d:\d\d"
-GLOG_WE_RX = re.compile(rb"\n(?=[\x1b\[we])" + _GLOG_WE)  # the lookahead rejects most lines at their first byte
-GLOG_WE_CR_RX = re.compile(rb"\r(?=[\x1b\[we])" + _GLOG_WE)
-GLOG_WE_FIRST_RX = re.compile(_GLOG_WE)
+MAX_UNKNOWN_GROUPS = 500  # beyond this, unknown lines are only counted (keeps memory bounded)
+TRACEBACK_LOOKAHEAD = 2000  # lines of its rank searched for a traceback's final exception line
+RECORD_MAX_LINES = 400  # continuation lines read for one record
+RECORD_IDLE_LINES = 8  # a record of one rank ends after this many lines of other ranks
+TRACEBACK_IDLE_LINES = 400  # a traceback, after this many
+MEMO_MAX = 1 << 14  # distinct lines remembered (then forgotten, so memory stays flat)
+MAX_PROCESSES = 64  # ranks or processes told apart; the story of any further ones is kept as one
+OTHER_PROCESSES = "other processes"
 ASCII_DIGITS = b"0123456789"
-GLOG_TIME_RX = re.compile(r"[IWEVDFC]\d{4} \d\d:\d\d:\d\d\.\d+ ")
-MEMO_SIZE = 4096
 NUM_RX = re.compile(r"0x[0-9a-fA-F]+|\d+(?:\.\d+)?")
 UNKNOWN_TEXT_RX = re.compile(r"Warning|WARNING|Error|ERROR|Exception")
+TRACEBACK_HEAD = "Traceback (most recent call last)"
 TRACEBACK_NOT_FINAL = ("Traceback", "During handling", "The above exception", "^", "~")
+CHAINED = ("During handling", "The above exception")  # between the tracebacks of chained exceptions
 WRAPPER_END_RX = re.compile(r"backend=['\"‘’]?\w+['\"‘’]? raised:\s*$")
+GLOG_PID_RX = re.compile(r"^[IWEVDFC]\d{4} \d\d:\d\d:\d\d\.\d+\s+(\d+) ")
+GLOG_HEADER_RX = re.compile(r"^[IWEVDFC]\d{4} \d\d:\d\d:\d\d\.\d+\s+\d+ \S+:\d+\] ")
+# A glog warning/error header in a line's key (its digits removed: "W1123 07:45:26.064000 736 f.py:1]"
+# is "W :: .  f.py:]"), wherever runner prefixes put it.
+GLOG_WE_KEY_RX = re.compile(rb"(?:^|[^A-Za-z])[WEF] ::\.\s+\S+:\]")
+
+ANSI_BYTES_RX = re.compile(rb"\x1b(?:\[[;?]*[A-Za-z]|[\]_P^][^\x07\x1b]*(?:\x07|\x1b\\))")
+RUNNER_FIRST_BYTES = frozenset(c.encode() for c in normalize.RUNNER_FIRST)
+RUNNER_MAYBE_BYTES = re.compile(normalize.RUNNER_MAYBE_RX.pattern.encode())
+TORCHRUN_TAGS_BYTES = re.compile(normalize.TORCHRUN_TAGS_RX.pattern.encode())
+SKIP_BLANK = "blank or only digits"
+SKIP_NO_TOKEN = "no error/warning/exception token and no compile-stack name"
+
+# Tokens searched (lower-cased) in every new distinct line. Error words and the names of the compile
+# stack; prefilter_tokens adds what the matcher's data needs beyond them.
+BASE_TOKENS = (
+    b"error",
+    b"warn",
+    b"exception",
+    b"traceback",
+    b"fail",
+    b"fatal",
+    b"critical",
+    b"abort",
+    b"assert",
+    b"interrupt",
+    b"unsupported",
+    b"torch",
+    b"triton",
+    b"dynamo",
+    b"inductor",
+    b"cuda",
+    b"__",
+    b"graph",
+    b"guard",
+    b"compil",
+    b"autotun",
+    b"kernel",
+    b"ptx",
+    b"llvm",
+    b"mlir",
+    b"rocm",
+    b"explanation:",
+    b"hint:",
+)
+
+
+@dataclass(frozen=True)
+class Prefilter:
+    """What a line must hold for the matcher to answer it (see :func:`prefilter`)."""
+
+    tokens: tuple[bytes, ...]  # lower-case, digit-free substrings
+    tails: dict[bytes, tuple[bytes, ...]]  # last word -> graph-break types (digit-free) a line may end with
+
+
+_PREFILTERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _digit_free(text: str) -> bytes:
+    return text.encode("utf-8", "replace").translate(None, ASCII_DIGITS)
+
+
+def prefilter(matcher: Matcher) -> Prefilter:
+    """BASE_TOKENS, a token for each needle, exception class and module they miss, and the graph-break types.
+
+    The matcher answers a line only through a catalogue needle in it, an exception class or a module of
+    torch/Triton named on it, or a graph-break type of the registry equal to its message (once its
+    prefixes are gone, so the line ends with it). A line that holds none of the tokens and ends with
+    none of those types cannot be answered. Tokens are lower-case and digit-free, like the keys they are
+    searched in (removing the digits of a line removes those of any needle in it too).
+    """
+    cached = _PREFILTERS.get(matcher)
+    if cached is not None:
+        return cached
+    tokens = list(BASE_TOKENS)
+
+    def covered(low: bytes) -> bool:
+        return any(t in low for t in tokens)
+
+    for entry in matcher.catalogue.entries:
+        for needle in entry.needles:
+            low = _digit_free(needle).lower()
+            if low.strip() and not covered(low):
+                tokens.append(low)
+    names = [x for f in matcher.families for x in (*f.exceptions, *f.emitters)]
+    for name in (*names, *normalize.BARE_EXCEPTIONS):
+        low = _digit_free(name).lower()
+        if not covered(low):
+            tokens.append(low)
+    tails: dict[bytes, list[bytes]] = {}
+    reg = matcher.registry
+    if reg is not None:
+        for gb_type in reg.by_type:
+            key = _digit_free(gb_type).strip()
+            if key and not covered(key.lower()):
+                tails.setdefault(key.rsplit(None, 1)[-1], []).append(key)
+    result = Prefilter(tuple(dict.fromkeys(tokens)), {w: tuple(v) for w, v in tails.items()})
+    _PREFILTERS[matcher] = result
+    return result
+
+
+def prefilter_tokens(matcher: Matcher) -> tuple[bytes, ...]:
+    return prefilter(matcher).tokens
+
+
+# -------------------------------------------------------------------------------------------- results
 
 
 @dataclass
@@ -63,6 +178,12 @@ class KnownHit:
     count: int
     first_line: int
     line: str  # the first matching line, as shown (ANSI removed)
+    warnings: int = 0  # occurrences on a warning/error line (or a line without a level)
+
+    @property
+    def informational(self) -> bool:
+        """A family answer seen only on INFO/DEBUG lines: the stage's normal output, nothing to fix."""
+        return self.warnings == 0 and self.match.kind == "family"
 
 
 @dataclass
@@ -71,18 +192,37 @@ class UnknownHit:
     count: int
     first_line: int
     line: str
+    kind: str = "warning"  # "warning": a warning, error or exception line; "other": names the compile stack
 
 
 @dataclass
 class ScanResult:
-    bytes_read: int = 0
+    bytes_read: int = 0  # bytes of the file as stored (compressed size for a compressed log)
     lines: int = 0
     encoding: str = "utf-8"
+    compression: str | None = None  # "gzip" | "bzip2" | "xz"
     known: dict[str, KnownHit] = field(default_factory=dict)
     unknown: dict[str, UnknownHit] = field(default_factory=dict)
     unknown_overflow: int = 0  # unknown lines not grouped because MAX_UNKNOWN_GROUPS was reached
     tracebacks: int = 0
-    story: Story = field(default_factory=Story)
+    explained_lines: int = 0
+    unknown_lines: int = 0
+    record_lines: int = 0
+    skipped: dict[str, int] = field(default_factory=dict)  # reason -> lines
+    stories: dict[str | None, Story] = field(default_factory=dict)  # per rank or process (None: not told apart)
+    divergence: list[str] = field(default_factory=list)  # where the ranks' stories differ
+    broken: str | None = None  # why reading stopped before the end (a truncated compressed log)
+
+    @property
+    def read(self) -> int:
+        return self.explained_lines + self.unknown_lines + self.record_lines
+
+    @property
+    def story(self) -> Story:
+        """The story of the one process in the log; with several ranks, see ``stories``."""
+        if len(self.stories) == 1:
+            return next(iter(self.stories.values()))
+        return self.stories.get(None) or Story()
 
 
 def group_key(message: str) -> str:
@@ -94,38 +234,245 @@ def _decode(raw: bytes) -> str:
     return raw.decode("utf-8", errors="replace")
 
 
-class _Utf16Source:
-    """A UTF-16 binary stream read as UTF-8 blocks (PowerShell writes logs as UTF-16 LE with a BOM)."""
+# -------------------------------------------------------------------------------------------- input
 
-    def __init__(self, fh: BinaryIO, first: bytes, encoding: str) -> None:
-        self.fh = fh
-        self.decoder = codecs.getincrementaldecoder(encoding)(errors="replace")
-        self.pending = first
-        self.source_bytes = 0
-
-    def read(self, n: int) -> bytes:
-        raw = self.pending if self.pending else self.fh.read(n)
-        self.pending = b""
-        self.source_bytes += len(raw)
-        text = self.decoder.decode(raw, final=not raw)
-        return text.encode("utf-8")
+_CONTROL = bytes(b for b in range(32) if b not in b"\t\n\r\f\v\x1b\x08\x07\x00") + b"\x7f"
+COMPRESSED = {
+    b"\x1f\x8b": "gzip",
+    b"BZh": "bzip2",
+    b"\xfd7zXZ\x00": "xz",
+    b"\x28\xb5\x2f\xfd": "zstd",
+    b"PK\x03\x04": "zip",
+    b"7z\xbc\xaf\x27\x1c": "7z",
+}
 
 
 def sniff(block: bytes) -> str | None:
-    """'utf-16', 'utf-16-le', 'utf-16-be', 'binary', or None for an 8-bit text log."""
+    """What the first bytes of a log are: None for 8-bit text (UTF-8, Latin-1), 'utf-8-sig',
+    'utf-16'/'utf-16-le'/'utf-16-be', 'utf-32'/'utf-32-le'/'utf-32-be', a compression ('gzip',
+    'bzip2', 'xz', 'zstd', 'zip', '7z'), or 'binary'."""
     head = block[:SNIFF_BYTES]
+    for magic, name in COMPRESSED.items():
+        if head.startswith(magic):
+            return name
+    if head.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
+        return "utf-32"
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16"
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    n = len(head)
     nuls = head.count(0)
-    if not nuls:
-        return None
-    even, odd = head[0::2].count(0), head[1::2].count(0)
-    half = max(1, len(head) // 2)
-    if odd / half > 0.4 and even / half < 0.05:
-        return "utf-16-le"
-    if even / half > 0.4 and odd / half < 0.05:
-        return "utf-16-be"
-    return "binary" if nuls / len(head) > 0.1 else None
+    if nuls:
+        quarter = max(1, n // 4)
+        by4 = [head[i::4].count(0) / quarter for i in range(4)]
+        if min(by4[1:]) > 0.7 and by4[0] < 0.1:
+            return "utf-32-le"
+        if min(by4[:3]) > 0.7 and by4[3] < 0.1:
+            return "utf-32-be"
+        half = max(1, n // 2)
+        even, odd = head[0::2].count(0) / half, head[1::2].count(0) / half
+        if odd > 0.4 and even < 0.05:
+            return "utf-16-le"
+        if even > 0.4 and odd < 0.05:
+            return "utf-16-be"
+        if nuls / n > 0.1:
+            return "binary"
+    control = n - len(head.translate(None, _CONTROL))
+    if control > 0.05 * n:
+        return "binary"
+    invalid = _decode(head).count("\ufffd")
+    if invalid > 0.3 * n:
+        return "binary"
+    return None
+
+
+class Reader(Protocol):
+    def read(self, n: int, /) -> bytes: ...
+
+
+class _Prefixed:
+    """A stream whose first bytes were already read for sniffing."""
+
+    def __init__(self, first: bytes, fh: Reader) -> None:
+        self.first, self.fh, self.raw_bytes = first, fh, len(first)
+
+    def read(self, n: int = -1) -> bytes:
+        if self.first:
+            if 0 <= n < len(self.first):
+                out, self.first = self.first[:n], self.first[n:]
+            else:
+                out, self.first = self.first, b""
+            return out
+        data = self.fh.read(n)
+        self.raw_bytes += len(data)
+        return data
+
+
+class _Transcoded:
+    """A UTF-16/UTF-32 stream read as UTF-8 blocks (PowerShell's ``>`` writes UTF-16 LE with a BOM)."""
+
+    def __init__(self, source, encoding: str) -> None:
+        self.source = source
+        self.decoder = codecs.getincrementaldecoder(encoding)(errors="replace")
+
+    def read(self, n: int) -> bytes:
+        raw = self.source.read(n)
+        return self.decoder.decode(raw, final=not raw).encode("utf-8")
+
+
+def _read_head(fh) -> bytes:
+    head = fh.read(SNIFF_BYTES)
+    while head and len(head) < SNIFF_BYTES:  # a pipe may hand over less than asked
+        more = fh.read(SNIFF_BYTES - len(head))
+        if not more:
+            break
+        head += more
+    return head
+
+
+class _Decompressed:
+    """A decompressing reader that hands over what it decompressed before a truncated or corrupt stream
+    broke off (``broken`` then says why) instead of losing it."""
+
+    PIECE = 1 << 16
+
+    def __init__(self, stream) -> None:
+        self.stream = stream
+        self.broken: str | None = None
+
+    def read(self, n: int) -> bytes:
+        if self.broken:
+            return b""
+        parts, got = [], 0
+        while got < n:
+            try:
+                # read1: one decompressed block at a time, so a stream that breaks off loses nothing before it
+                piece = self.stream.read1(min(self.PIECE, n - got))
+            except (OSError, EOFError, lzma.LZMAError) as exc:
+                self.broken = str(exc) or type(exc).__name__
+                break
+            if not piece:
+                break
+            parts.append(piece)
+            got += len(piece)
+        return b"".join(parts)
+
+
+def open_log(fh: BinaryIO) -> tuple[Reader, _Prefixed, str, str | None]:
+    """(a reader of UTF-8 blocks, the raw reader that counts the file's bytes, encoding, compression).
+
+    Refuses, with one line and exit 2, an empty log, binary data and compressions the standard library
+    cannot read; only the first 64 KiB are looked at before deciding.
+    """
+    head = _read_head(fh)
+    if not head:
+        raise GpudiagError("the log is empty: nothing to explain", EXIT_USAGE)
+    raw = _Prefixed(head, fh)
+    source, compression = raw, None
+    kind = sniff(head)
+    if kind in ("zstd", "zip", "7z"):
+        how = {
+            "zstd": "zstd -d FILE",
+            "zip": "unzip FILE (a CI system's log archive holds one .txt per job)",
+            "7z": "7z x FILE",
+        }
+        raise GpudiagError(
+            f"the log is a {kind} archive, which gpudiag does not unpack: {how[kind]}, then pass the text log",
+            EXIT_USAGE,
+        )
+    if kind in ("gzip", "bzip2", "xz"):
+        opener = {"gzip": gzip.GzipFile, "bzip2": bz2.BZ2File, "xz": lzma.LZMAFile}[kind]
+        compression = kind
+        stream = _Decompressed(opener(fileobj=raw, mode="rb") if kind == "gzip" else opener(raw, mode="rb"))
+        head = _read_head(stream)
+        if not head:
+            if stream.broken:
+                raise GpudiagError(
+                    f"the log starts like {kind} data but does not decompress ({stream.broken})", EXIT_USAGE
+                )
+            raise GpudiagError("the log is empty once decompressed: nothing to explain", EXIT_USAGE)
+        source = _Prefixed(head, stream)
+        kind = sniff(head)
+        if kind in COMPRESSED.values():
+            raise GpudiagError(
+                f"the log is {compression} of {kind} data: decompress it and pass the text log", EXIT_USAGE
+            )
+    if kind == "binary":
+        raise GpudiagError(
+            "the log looks like binary data, not text (control or NUL bytes, or invalid UTF-8, in its first "
+            "64 KiB); pass a text log (UTF-8, UTF-16 or UTF-32, optionally gzip/bzip2/xz-compressed)",
+            EXIT_USAGE,
+        )
+    encoding = "utf-8" if kind is None else kind
+    if kind == "utf-8-sig":
+        source.first = source.first[len(codecs.BOM_UTF8) :] if isinstance(source, _Prefixed) else source.first
+        encoding = "utf-8"
+    elif kind is not None:
+        return _Transcoded(source, kind), raw, kind, compression
+    return source, raw, encoding, compression
+
+
+# -------------------------------------------------------------------------------------------- decisions
+
+SKIP, KNOWN, UNKNOWN, CONTEXT = 0, 1, 2, 3
+
+
+@dataclass(slots=True, eq=False)
+class Decision:
+    """What every line with one key (its bytes without digits) is, decided at its first occurrence."""
+
+    mode: int  # SKIP, KNOWN, UNKNOWN (counted where they stand) or CONTEXT (handled per occurrence)
+    skip: str | None = None  # the reason, for SKIP
+    match: Match | None = None
+    text: str = ""  # the first occurrence, as shown
+    message: str = ""  # its message
+    runner: bool = False  # a runner prefix (or a colour) before it: its header is found per occurrence
+    unknown_key: str = ""
+    unknown_kind: str = "warning"
+    warning: bool = False  # a warning/error line (level, category or exception)
+    opens: str | None = None  # the record it opens: "glog" | "pylog" | "bare" | None
+    story: bool = False
+    traceback: bool = False
+    wrapper: bool = False
+    segmented: bool = False  # a progress bar redrawn before it ("\r"): each segment is a line
+
+
+PENDING = Decision(CONTEXT)  # has a token: decided when its first occurrence is seen
+BLANK = Decision(SKIP, SKIP_BLANK)
+NO_TOKEN = Decision(SKIP, SKIP_NO_TOKEN)
+
+
+@dataclass(slots=True, eq=False)
+class Record:
+    """An open record of one rank: the lines that continue it are read into it, not on their own."""
+
+    kind: str  # "glog" | "pylog" | "bare" | "traceback" | "wrapper"
+    lineno: int
+    header: str = ""  # glog: the header to "] " every continuation line repeats
+    story: tuple[Line, list[str]] | None = None  # a story record: its first line and continuation messages
+    wrapper: Line | None = None  # "backend='inductor' raised:" waiting for the exception on the next line
+    warning: bool = True
+    lines: int = 0
+    seen: int = 0  # the number of the last line of its rank
+    tag: bytes | None = None  # the rank's "[default3]:[rank3]:" when that is all its runner prefix is
+
+
+def _idle_limit(rec: Record) -> int:
+    return TRACEBACK_IDLE_LINES if rec.kind == "traceback" else RECORD_IDLE_LINES
+
+
+def _tag_of(line: Line) -> bytes | None:
+    """The line's runner prefix when it is only torchrun's and torch's rank tags ("[default3]:[rank3]:")."""
+    if line.runner and normalize.TORCHRUN_TAGS_RX.fullmatch(line.runner):
+        return line.runner.encode()
+    return None
+
+
+def _glog_header(header: str) -> str:
+    """The glog header every line of a record repeats (time, pid, file:line, compile id and artifact tags),
+    without the spaces after it (the continuation lines' indentation); "" for any other header."""
+    return header.rstrip() if GLOG_HEADER_RX.match(header) else ""
 
 
 class LogScanner:
@@ -135,347 +482,629 @@ class LogScanner:
         self.m = matcher
         self.chunk_bytes = chunk_bytes
         self.result = ScanResult()
-        self.story = StoryBuilder(matcher.registry)
-        self._pending_traceback_line: int | None = None  # a traceback whose end is in the next chunk
-        self._pending_record: tuple[int, Line, list[str]] | None = None  # a story record cut by the chunk end
-        # raw bytes without digits -> (match, starts a story record, unknown group key, ignored)
-        self._memo: dict[bytes, tuple[Match | None, bool, str | None, bool]] = {}
-        self._previous_chunk_tail = b""  # the last line of the previous chunk, for header comparisons
+        pre = prefilter(matcher)
+        self.tokens, self.tails = pre.tokens, pre.tails
+        self._memo: dict[bytes, Decision] = {}
+        self._modes: dict[bytes, int] = {}  # the same keys -> their decision's mode (looked up in C)
+        self._open: dict[str | None, Record] = {}
+        self._builders: dict[str | None, StoryBuilder] = {}
+        self._pid_rank: dict[str, str] = {}
+        self._tag_ranks: dict[bytes, str | None] = {}  # "[default3]:[rank3]:" -> "default3 rank3"
+        self._stack_keys: set[bytes] = set()  # new keys of this chunk with an error word or a compile-stack name
+        self._tags: tuple[bytes, ...] | bool | None = False  # _open_tags' answer (False: to be worked out)
+        self._next_expiry = 1 << 62  # no record can go stale before this line
+        self._last_pid: str | None = None  # the identity of the last line with a pid and no rank
+        self._pids: set[str] = set()
 
     # -- recording
 
-    def _known(self, match: Match, lineno: int, text: str) -> None:
+    def _known(self, match: Match, lineno: int, text: str, warning: bool) -> None:
         hit = self.result.known.get(match.id)
         if hit is None:
-            self.result.known[match.id] = KnownHit(match, 1, lineno, text)
-        else:
-            hit.count += 1
+            hit = self.result.known[match.id] = KnownHit(match, 0, lineno, text)
+        hit.count += 1
+        hit.warnings += warning
+        self.result.explained_lines += 1
 
-    def _unknown(self, line: Line, lineno: int) -> None:
-        key = group_key(line.message)
+    def _unknown(self, key: str, message: str, text: str, lineno: int, kind: str) -> None:
+        self.result.unknown_lines += 1
         hit = self.result.unknown.get(key)
         if hit is not None:
             hit.count += 1
         elif len(self.result.unknown) < MAX_UNKNOWN_GROUPS:
-            self.result.unknown[key] = UnknownHit(line.message, 1, lineno, line.text)
+            self.result.unknown[key] = UnknownHit(message, 1, lineno, text, kind)
         else:
             self.result.unknown_overflow += 1
+
+    def _count_line(self, line: Line, match: Match | None, lineno: int) -> None:
+        """A line read on its own (a traceback's final line, a joined wrapper): explained or unknown."""
+        if match is not None:
+            self._known(match, lineno, line.text, line.is_warning_or_error or line.level is None)
+        else:
+            kind = "warning" if self._is_warningish(line) else "other"
+            self._unknown(group_key(line.message), line.message, line.text, lineno, kind)
+
+    @staticmethod
+    def _is_warningish(line: Line) -> bool:
+        return line.is_warning_or_error or bool(UNKNOWN_TEXT_RX.search(line.message if line.level else line.text))
 
     # -- the stream
 
     def scan(self, fh: BinaryIO) -> ScanResult:
-        first = fh.read(self.chunk_bytes)
-        if not first:
-            raise GpudiagError("the log is empty: nothing to explain", EXIT_USAGE)
-        kind = sniff(first)
-        if kind == "binary":
-            raise GpudiagError(
-                "the log looks like a binary file (more than 10% NUL bytes and not UTF-16); pass a text log", EXIT_USAGE
-            )
-        source: BinaryIO | _Utf16Source = fh
-        if kind is not None:
-            source = _Utf16Source(fh, first, kind)
-            self.result.encoding = kind
-            first = source.read(self.chunk_bytes)
+        source, raw, encoding, compression = open_log(fh)
+        self.result.encoding, self.result.compression = encoding, compression
         carry = b""
         lines_before = 0
-        block = first
-        while True:
-            if kind is None:
-                self.result.bytes_read += len(block)
-            if not block:
-                break
-            cut = block.rfind(b"\n") + 1  # carry never holds a newline: the chunk ends in this block
-            if cut == 0:
-                carry += block  # one line longer than a chunk: keep reading
-                if len(carry) > 8 * self.chunk_bytes:
-                    # a pathological line: scan what we have of it (memory stays flat); the line is
-                    # counted once, when its newline comes
-                    self._chunk(carry + b"\n", lines_before)
-                    carry = b""
-            else:
-                # One copy at most: the carried partial line joined to this block's whole lines.
+        try:
+            while True:
+                block = source.read(self.chunk_bytes)
+                if not block:
+                    break
+                cut = block.rfind(b"\n") + 1  # carry never holds a newline: the chunk ends in this block
+                if cut == 0:
+                    carry += block  # one line longer than a chunk: keep reading
+                    if len(carry) > 8 * self.chunk_bytes:
+                        # a pathological line: read what we have of it (memory stays flat); the line is
+                        # counted once, when its newline comes
+                        r = self.result
+                        before = (r.explained_lines, r.unknown_lines, r.record_lines, dict(r.skipped))
+                        self._chunk(carry + b"\n", lines_before, partial=True)
+                        r.explained_lines, r.unknown_lines, r.record_lines, r.skipped = before
+                        carry = b""
+                    continue
                 chunk = b"".join((carry, memoryview(block)[:cut])) if carry or cut != len(block) else block
                 carry = block[cut:]
                 lines_before += self._chunk(chunk, lines_before)
-            block = source.read(self.chunk_bytes)
+        except OSError as exc:
+            self.result.broken = f"reading the log failed after line {lines_before:,} ({exc})"
+        stream = getattr(source, "fh", None) or getattr(getattr(source, "source", None), "fh", None)
+        if isinstance(stream, _Decompressed) and stream.broken:
+            # a compressed log cut off (still being written, a partial download): report what was read
+            self.result.broken = f"the {compression} stream breaks off after line {lines_before:,} ({stream.broken})"
         if carry:
-            self._chunk(carry + b"\n", lines_before)
-            lines_before += 1
-        self._flush_record()
-        if isinstance(source, _Utf16Source):
-            self.result.bytes_read = source.source_bytes
+            lines_before += self._chunk(carry + b"\n", lines_before)
+        for rank in list(self._open):
+            self._close(rank)
+        self.result.bytes_read = raw.raw_bytes
         self.result.lines = lines_before
-        self.result.story = self.story.finish()
+        skipped = lines_before - self.result.read - self.result.skipped.get(SKIP_BLANK, 0)
+        if skipped:
+            self.result.skipped[SKIP_NO_TOKEN] = skipped
+        self._finish_stories()
         return self.result
 
-    def _chunk(self, chunk: bytes, lines_before: int) -> int:
-        """Scan one chunk of whole lines; returns how many newlines it holds."""
-        hits: set[int] = set()
-        find, rfind = chunk.find, chunk.rfind
-        lower = chunk.lower()  # same offsets: bytes.lower() only maps A-Z
-        lfind = lower.find
-        for anchor in ANCHORS:
-            pos = lfind(anchor)
+    @staticmethod
+    def _hits(keys: list[bytes], tokens: tuple[bytes, ...], glog: bool) -> set[int]:
+        """Which keys hold one of the tokens (lower-cased) or, with glog, a glog warning/error header:
+        searched in one joined blob, a pass per token, skipping to the next key after a hit."""
+        blob = b"\n".join(keys)
+        low = blob.lower()
+        if b"\x1b" in low:  # colour codes may sit inside a word: blank them out, keeping the offsets
+            low = ANSI_BYTES_RX.sub(lambda m: b"\x00" * len(m.group(0)), low)
+        ends = list(accumulate(len(k) + 1 for k in keys))  # the offset after each key's newline
+        hit: set[int] = set()
+        find, n = low.find, len(ends)
+        for token in tokens:
+            pos = find(token)
             while pos != -1:
-                hits.add(rfind(b"\n", 0, pos) + 1)
-                end = find(b"\n", pos)
-                pos = lfind(anchor, end) if end != -1 else -1
-        for m in GLOG_WE_RX.finditer(lower):
-            hits.add(m.start() + 1)
-        if b"\r" in chunk:
-            for m in GLOG_WE_CR_RX.finditer(lower):
-                hits.add(rfind(b"\n", 0, m.start()) + 1)
-        if GLOG_WE_FIRST_RX.match(lower):
-            hits.add(0)
-        del lower
+                i = bisect.bisect_right(ends, pos)
+                hit.add(i)
+                pos = find(token, ends[i]) if i < n else -1
+        if glog:
+            for m in GLOG_WE_KEY_RX.finditer(blob):
+                hit.add(bisect.bisect_right(ends, m.start() + 1))
+        return hit
 
-        done: set[int] = set()
-        if self._pending_record is not None:
-            self._continue_record(chunk, 0, lines_before, done)
-        if self._pending_traceback_line is not None:
-            pending, self._pending_traceback_line = self._pending_traceback_line, None
-            self._finish_traceback(chunk, 0, pending, lines_before, done)
-
-        last_pos, last_lineno = 0, lines_before
-        memo = self._memo
-        known_hits, unknown_hits = self.result.known, self.result.unknown
-        for start in sorted(hits):
-            if start in done:
+    def _prefilter(self, new: list[bytes]) -> None:
+        """Decide which new keys hold a token (PENDING) and which are skipped. Error words and compile-stack
+        names first (those keys are remembered: they name the stack); the words of the matcher's data
+        only in the keys left."""
+        stack = self._hits(new, BASE_TOKENS, glog=True)
+        self._stack_keys = {new[i] for i in stack}
+        rest = [i for i in range(len(new)) if i not in stack]
+        extra = self.tokens[len(BASE_TOKENS) :]
+        hit = {rest[j] for j in self._hits([new[i] for i in rest], extra, glog=False)} if rest and extra else set()
+        memo, tails = self._memo, self.tails
+        for i, k in enumerate(new):
+            if i in stack or i in hit:
+                memo[k] = PENDING
                 continue
-            last_lineno += chunk.count(b"\n", last_pos, start)
-            last_pos = start
-            end = find(b"\n", start)
-            raw = chunk[start : end if end != -1 else len(chunk)]
-            key = raw.translate(None, ASCII_DIGITS)
-            memo_hit = memo.get(key)
-            if memo_hit is not None:
-                match, story, unknown_key, ignored = memo_hit
-                if story:
-                    if (
-                        match is not None
-                        and match.id in known_hits
-                        and self._story_line(chunk, end, raw, last_lineno + 1, done)
-                    ):
-                        known_hits[match.id].count += 1
-                        continue
-                elif not self._continues_previous(chunk, start, raw):
-                    # A line seen before (other digits): counted without being decoded.
-                    if ignored:
-                        continue
-                    group: KnownHit | UnknownHit | None
-                    if match is not None:
-                        group = known_hits.get(match.id)
-                    else:
-                        group = unknown_hits.get(unknown_key) if unknown_key is not None else None
-                    if group is not None:
-                        group.count += 1
-                        continue
-            self._raw_line(chunk, start, end, raw, key, last_lineno + 1, done)
-        self._previous_chunk_tail = chunk[rfind(b"\n", 0, len(chunk) - 1) + 1 : -1]
-        # The newlines up to the last hit are counted already; count only the rest.
-        return last_lineno - lines_before + chunk.count(b"\n", last_pos)
+            tail = k.rstrip()
+            if not tail:
+                memo[k] = BLANK
+                continue
+            types = tails.get(tail.rsplit(None, 1)[-1])
+            memo[k] = PENDING if types and any(tail.endswith(t) for t in types) else NO_TOKEN
 
-    def _classify(self, line: Line, key: bytes | None, story: bool) -> Match | None:
-        """The match for a line, memoised on its raw bytes with the ASCII digits removed.
+    def _chunk(self, chunk: bytes, lines_before: int, partial: bool = False) -> int:
+        """Read one chunk of whole lines; returns how many lines it holds.
 
-        A log repeats the same warnings with other timestamps, pids, shapes and counts; no pattern
-        tells two lines apart by their digits alone, so one answer serves all. The key is cut from the
-        undecoded bytes (bytes.translate is ~15x faster than a regex on decoded text).
+        The lines are counted per key in C (Counter); Python walks only from a line that needs its
+        neighbours (CONTEXT) for as long as a record stays open, found with ``list.index`` on the lines'
+        modes. Lines read into a record there are taken back from the counts.
         """
-        if key is not None and key in self._memo:
-            return self._memo[key][0]
-        match = self.m.match_line(line)
-        if match is not None and match.kind == "family" and (line.indented or not line.is_warning_or_error):
-            # a family answers a pasted line; in a log only warnings and errors are reported, and
-            # an indented line continues a record (a traceback frame, a record's detail line)
-            match = None
-        self._remember(key, (match, story, None, False))
-        return match
-
-    def _remember(self, key: bytes | None, value: tuple[Match | None, bool, str | None, bool]) -> None:
-        if key is not None:
-            if len(self._memo) >= MEMO_SIZE:
-                self._memo.clear()
-            self._memo[key] = value
-
-    def _raw_line(
-        self, chunk: bytes, start: int, end: int, raw: bytes, key: bytes, lineno: int, done: set[int]
-    ) -> None:
-        texts = normalize.segments(_decode(raw))
-        for i, text in enumerate(texts):
-            last = i == len(texts) - 1
-            self._line(
-                chunk,
-                start,
-                end,
-                normalize.parse(text),
-                key if len(texts) == 1 else None,
-                lineno,
-                done,
-                can_continue=last,
-            )
-
-    def _line(
-        self,
-        chunk: bytes,
-        start: int,
-        end: int,
-        line: Line,
-        key: bytes | None,
-        lineno: int,
-        done: set[int],
-        can_continue: bool = True,
-    ) -> None:
-        if not line.message:
-            return
-        story = can_continue and self.story.starts_record(line.message)
-        if (
-            not story
-            and line.header
-            and start < len(chunk)
-            and self._continues_previous(chunk, start, chunk[start:end])
-        ):
-            return  # a multi-line glog record repeats its header on every line: only its first line counts
-        match = self._classify(line, key, story)
-        if story:
-            self._open_record(chunk, end, lineno, line, done)
-        if match is not None:
-            self._known(match, lineno, line.text)
-            return
-        if line.message.startswith("Traceback (most recent call last)"):
-            self.result.tracebacks += 1
-            self._finish_traceback(chunk, end + 1 if end != -1 else len(chunk), lineno, lineno, done)
-            return
-        if not line.indented and (
-            line.is_warning_or_error or UNKNOWN_TEXT_RX.search(line.message if line.level else line.text)
-        ):
-            self._unknown(line, lineno)
-            self._remember(key, (None, story, group_key(line.message), False))
+        keys = chunk.translate(None, ASCII_DIGITS).split(b"\n")
+        keys.pop()  # the chunk ends with a newline
+        n = len(keys)
+        memo, modes = self._memo, self._modes
+        if len(memo) > MEMO_MAX:
+            memo.clear()
+            modes.clear()
+        counts = Counter(keys)
+        new = [k for k in counts if k not in memo]
+        lines: list[bytes] | None = None
+        first_pos: dict[bytes, int] | None = None
+        if new:
+            self._prefilter(new)
+            pending = [k for k in new if memo[k] is PENDING]
+            if pending:
+                lines = chunk.split(b"\n")
+                first_pos = dict(zip(reversed(keys), range(n - 1, -1, -1)))
+                for k in pending:
+                    self._decide(k, lines[first_pos[k]])
+            for k in new:
+                modes[k] = memo[k].mode
+        mode_of = list(map(modes.__getitem__, keys))
+        consumed: list[int] = []  # positions read into a record (taken back from the counts)
+        i = 0
+        while True:
+            if self._open:
+                if i >= n:
+                    break  # the record goes on in the next chunk
+                if lines is None:
+                    lines = chunk.split(b"\n")
+                tags = self._open_tags()
+                if tags is not None and not lines[i].startswith(tags):
+                    # no open record's rank: it cannot continue one (the usual line of a multi-rank log)
+                    self._expire(lines_before + i + 1)
+                    if mode_of[i] == CONTEXT:
+                        self._occurrence(memo[keys[i]], lines[i], lines_before + i + 1)
+                    i += 1
+                    continue
+                d = memo[keys[i]]
+                if self._feed_open(keys[i], lines[i], lines_before + i + 1):
+                    consumed.append(i)
+                elif mode_of[i] == CONTEXT:
+                    self._occurrence(d, lines[i], lines_before + i + 1)
+                i += 1
+                continue
+            try:
+                i = mode_of.index(CONTEXT, i)
+            except ValueError:
+                break
+            if lines is None:
+                lines = chunk.split(b"\n")
+            self._occurrence(memo[keys[i]], lines[i], lines_before + i + 1)
+            i += 1
+        if consumed:
+            gone = Counter(keys[j] for j in consumed)
+            consumed_at = set(consumed)
         else:
-            # an indented traceback frame or record continuation, or an INFO line without error words
-            self._remember(key, (None, story, None, True))
+            gone, consumed_at = Counter(), set()
+        result = self.result
+        blank = 0
+        for k, c in counts.items():
+            d = memo[k]
+            mode = d.mode
+            if mode == CONTEXT:
+                continue
+            c -= gone[k]
+            if c <= 0:
+                continue
+            if mode == SKIP:
+                if d is BLANK:
+                    blank += c
+                continue
+            if mode == KNOWN:
+                match = d.match
+                assert match is not None
+                hit = result.known.get(match.id)
+                if hit is None or hit.first_line > lines_before:
+                    if first_pos is None:
+                        first_pos = dict(zip(reversed(keys), range(n - 1, -1, -1)))
+                    lineno = lines_before + self._first(keys, k, first_pos[k], consumed_at) + 1
+                    if hit is None:
+                        hit = result.known[match.id] = KnownHit(match, 0, lineno, d.text)
+                    hit.first_line = min(hit.first_line, lineno)
+                hit.count += c
+                if d.warning:
+                    hit.warnings += c
+                result.explained_lines += c
+            else:  # UNKNOWN
+                group = result.unknown.get(d.unknown_key)
+                result.unknown_lines += c
+                if group is not None:
+                    group.count += c
+                    if group.first_line > lines_before:
+                        if first_pos is None:
+                            first_pos = dict(zip(reversed(keys), range(n - 1, -1, -1)))
+                        lineno = lines_before + self._first(keys, k, first_pos[k], consumed_at) + 1
+                        group.first_line = min(group.first_line, lineno)
+                elif len(result.unknown) < MAX_UNKNOWN_GROUPS:
+                    if first_pos is None:
+                        first_pos = dict(zip(reversed(keys), range(n - 1, -1, -1)))
+                    lineno = lines_before + self._first(keys, k, first_pos[k], consumed_at) + 1
+                    result.unknown[d.unknown_key] = UnknownHit(d.message, c, lineno, d.text, d.unknown_kind)
+                else:
+                    result.unknown_overflow += c
+        if blank:
+            result.skipped[SKIP_BLANK] = result.skipped.get(SKIP_BLANK, 0) + blank
+        return 0 if partial else n
 
-    def _continues_previous(self, chunk: bytes, start: int, raw: bytes) -> bool:
-        """Whether the previous line carries the same logger header (a multi-line glog record).
+    @staticmethod
+    def _first(keys: list[bytes], key: bytes, pos: int, consumed_at: set[int]) -> int:
+        """The first position of key that was not read into a record."""
+        while pos in consumed_at:
+            try:
+                pos = keys.index(key, pos + 1)
+            except ValueError:
+                return pos
+        return pos
 
-        The header is compared as bytes, up to the first "] " (glog's "file.py:N] ", torch 2.0's
-        "[date time,ms] "): a record's lines share it to the timestamp, other records do not.
-        """
-        cut = raw.find(b"] ", 0, 200)
-        if cut <= 0:
-            return False
-        if start > 0:
-            previous = chunk[chunk.rfind(b"\n", 0, start - 1) + 1 : start - 1]
-        else:
-            previous = self._previous_chunk_tail
-        return previous.startswith(raw[: cut + 2])
+    # -- one distinct line
 
-    # -- story records
-
-    def _story_line(self, chunk: bytes, end: int, raw: bytes, lineno: int, done: set[int]) -> bool:
-        """A story record's first line whose match is known: parse it and read the record, nothing else."""
+    def _decide(self, key: bytes, raw: bytes) -> Decision:
         text = _decode(raw)
-        if "\r" in text:
-            return False  # a progress bar redrawn on the line: the general path splits it
-        first = normalize.parse(text)
-        nxt = end + 1
-        if (
-            first.header
-            and 0 < nxt < len(chunk)
-            and chunk[nxt : nxt + 1] not in b" \t\x1b"
-            and not chunk.startswith(first.header.rstrip().encode("utf-8", "replace"), nxt)
-        ):
-            self.story.feed(lineno, first, [])  # the common case: a one-line record
+        segs = normalize.segments(text)
+        if len(segs) > 1:
+            d = Decision(CONTEXT, text=normalize.clean(text), segmented=True)
         else:
-            self._open_record(chunk, end, lineno, first, done)
+            d = self._decide_line(normalize.parse(segs[0]), key in self._stack_keys)
+        self._memo[key] = d
+        return d
+
+    @staticmethod
+    def _names_the_stack(text: str) -> bool:
+        """An error word or a compile-stack name (BASE_TOKENS) in the text, or a glog warning/error header."""
+        key = _digit_free(text)
+        low = key.lower()
+        return any(t in low for t in BASE_TOKENS) or GLOG_WE_KEY_RX.search(key) is not None
+
+    def _decide_line(self, line: Line, names_stack: bool = False) -> Decision:
+        """What a line is. names_stack: its key is known to hold an error word or a compile-stack name."""
+        match = self.m.match_line(line)
+        if match is None:
+            if not line.message:
+                return BLANK  # a logger header with nothing after it
+            if (
+                not (names_stack and not line.runner)
+                and not self._is_warningish(line)
+                and not self._names_the_stack(normalize.split_runner(line.text)[2] if line.runner else line.text)
+            ):
+                # a needle's word but nothing the matcher answers, no error word and no compile-stack name
+                # (or only in the runner's prefix: "triton-server-1  | step 3")
+                return NO_TOKEN
+        warning = line.is_warning_or_error
+        story = StoryBuilder.starts_record(line.message)
+        traceback = line.message.startswith(TRACEBACK_HEAD)
+        wrapper = WRAPPER_END_RX.search(line.message) is not None
+        unknown_kind = "warning" if self._is_warningish(line) else "other"
+        opens = None
+        if not line.indented and (warning or unknown_kind == "warning" or (match is not None and line.level is None)):
+            glog = _glog_header(line.header)
+            opens = "glog" if glog else ("pylog" if line.header else "bare")
+        d = Decision(
+            KNOWN if match is not None else UNKNOWN,
+            match=match,
+            text=line.text,
+            message=line.message,
+            runner=bool(line.runner) or "\x1b" in line.text,
+            unknown_key="" if match is not None else group_key(line.message),
+            unknown_kind=unknown_kind,
+            warning=warning,
+            opens=opens,
+            story=story,
+            traceback=traceback,
+            wrapper=wrapper,
+        )
+        if story or traceback or wrapper or opens is not None:
+            d.mode = CONTEXT
+        return d
+
+    # -- one occurrence that needs its neighbours
+
+    def _identity(self, line: Line) -> str | None:
+        """Which process wrote a line: its rank tags, else its glog pid (when the log has several)."""
+        pid_m = GLOG_PID_RX.match(line.header) if line.header else None
+        pid = pid_m.group(1) if pid_m else None
+        if pid is not None and line.rank is None and pid not in self._pid_rank:
+            if len(self._pids) >= MAX_PROCESSES and pid not in self._pids:
+                return OTHER_PROCESSES  # memory stays flat; the report says the rest are merged
+            self._pids.add(pid)
+        if line.rank:
+            if len(self._builders) >= MAX_PROCESSES and line.rank not in self._builders:
+                return OTHER_PROCESSES
+            if pid is not None and pid not in self._pid_rank:
+                self._pid_rank[pid] = line.rank
+                # lines of this process logged before it had a rank (before torch.distributed started)
+                early = self._builders.get(f"pid {pid}")
+                if early is not None and line.rank not in self._builders:
+                    self._builders[line.rank] = self._builders.pop(f"pid {pid}")
+            return line.rank
+        if pid is not None:
+            ident = self._pid_rank.get(pid, f"pid {pid}")
+            if ident not in self._builders and None in self._builders and self._last_pid is None:
+                self._builders[ident] = self._builders.pop(None)  # the process's lines before its first glog line
+            self._last_pid = ident
+            return ident
+        # a line without rank or pid (a traceback, a print) belongs to the process that logged last
+        return self._last_pid
+
+    def _builder(self, ident: str | None) -> StoryBuilder:
+        b = self._builders.get(ident)
+        if b is None:
+            b = self._builders[ident] = StoryBuilder(self.m.registry)
+        return b
+
+    def _occurrence(self, d: Decision, raw: bytes, lineno: int) -> None:
+        if not (d.segmented or d.story or d.traceback or d.wrapper or d.runner):
+            # the common case, a warning whose record may go on: counted from its decision, the record's
+            # header cut from the bytes (no rank: no runner prefix)
+            if None in self._open:
+                self._close(None)
+            if d.match is not None:
+                self._known(d.match, lineno, d.text, d.warning)
+            else:
+                self._unknown(d.unknown_key, d.message, d.text, lineno, d.unknown_kind)
+            if d.opens == "glog":
+                m = normalize.GLOG_LINE_RX.match(_decode(raw))
+                header = m.group(0).rstrip() if m else ""
+                self._put(None, Record("glog" if header else "bare", lineno, header, warning=d.warning))
+            elif d.opens == "pylog":
+                head = normalize.parse(_decode(raw)).header.rstrip()
+                self._put(None, Record("pylog", lineno, head, warning=d.warning))
+            elif d.opens is not None:
+                self._put(None, Record(d.opens, lineno, warning=d.warning))
+            return
+        text = _decode(raw)
+        if d.segmented:
+            segs = normalize.segments(text)
+            for j, seg in enumerate(segs):
+                line = normalize.parse(seg)
+                sd = self._decide_line(line)
+                if j < len(segs) - 1:  # an overwritten segment opens nothing
+                    if sd.mode == SKIP:
+                        continue
+                    if sd.match is not None:
+                        self._known(sd.match, lineno, line.text, sd.warning)
+                    else:
+                        self._unknown(sd.unknown_key, line.message, line.text, lineno, sd.unknown_kind)
+                    continue
+                if sd.mode == SKIP:
+                    continue
+                self._start(sd, line, lineno)
+            return
+        self._start(d, normalize.parse(text), lineno)
+
+    def _start(self, d: Decision, line: Line, lineno: int) -> None:
+        """A line that is read on its own and may open a record of its rank."""
+        rank = line.rank
+        if rank in self._open:
+            self._close(rank)
+        if d.traceback:
+            self.result.tracebacks += 1
+            if d.match is not None:  # a logger's header answers it (a glog warning that logged a traceback)
+                self._known(d.match, lineno, line.text, d.warning)
+            else:
+                self.result.record_lines += 1
+            self._put(
+                rank, Record("traceback", lineno, _glog_header(line.header), warning=d.match is None), _tag_of(line)
+            )
+            return
+        if d.wrapper:
+            self._put(rank, Record("wrapper", lineno, wrapper=line), _tag_of(line))
+            return
+        if d.match is not None:
+            self._known(d.match, lineno, line.text, d.warning)
+        elif d.mode != SKIP:
+            self._unknown(d.unknown_key, line.message, line.text, lineno, d.unknown_kind)
+        kind = d.opens
+        if d.story:
+            glog = _glog_header(line.header)
+            kind = "glog" if glog else ("pylog" if line.header else "bare")
+            self._put(rank, Record(kind, lineno, glog or line.header.rstrip(), story=(line, [])), _tag_of(line))
+        elif kind is not None:
+            header = _glog_header(line.header) if kind == "glog" else line.header.rstrip()
+            self._put(rank, Record(kind, lineno, header, warning=d.warning), _tag_of(line))
+
+    def _feed_open(self, key: bytes, raw: bytes, lineno: int) -> bool:
+        """Whether this line continues a record open on its rank (then it is read into it)."""
+        if (
+            raw[:1] == b"["
+            and (tags := TORCHRUN_TAGS_BYTES.match(raw))
+            and not RUNNER_MAYBE_BYTES.match(raw, tags.end())
+        ):
+            # the usual multi-rank line, "[default3]:[rank3]:...": its rank from its tags alone
+            tag = tags.group(0)
+            rank = self._tag_ranks.get(tag)
+            if rank is None:
+                rank = self._tag_ranks[tag] = normalize.split_runner(_decode(tag) + "x")[1]
+            if rank not in self._open:
+                text = rest = ""
+            else:
+                text = _decode(raw)
+                rest = text[len(tag) :]  # the tags are ASCII
+        elif b"\x1b" in raw or b"\x00" in raw or b"\r" in raw:
+            text = normalize.clean(_decode(raw))
+            if "\r" in text:
+                text = text.rsplit("\r", 1)[-1]
+            rank, rest = normalize.split_runner(text)[1:3]
+        elif (raw[:1] in RUNNER_FIRST_BYTES and RUNNER_MAYBE_BYTES.match(raw)) or b"<" in raw[:120]:
+            text = _decode(raw)
+            rank, rest = normalize.split_runner(text)[1:3]
+        else:
+            text = rest = ""  # no runner prefix: rank None, decoded below only if a record of it is open
+            rank = None
+        rec = self._open.get(rank)
+        if rec is None:
+            self._expire(lineno)
+            return False
+        rec.seen = lineno
+        if not text:
+            text = rest = _decode(raw)
+            if rank is not None:
+                rest = normalize.split_runner(text)[2]
+        rec.lines += 1
+        kind = rec.kind
+        if kind == "wrapper":
+            wrapped = normalize.parse(text)
+            self._close_wrapper(rank, wrapped if wrapped.exceptions and not wrapped.indented else None)
+            return bool(wrapped.exceptions and not wrapped.indented)
+        if kind == "traceback":
+            return self._traceback_line(rank, rec, key, raw, rest, lineno)
+        if rec.lines > RECORD_MAX_LINES:
+            self._close(rank)
+            return False
+        if kind == "glog":
+            # every line of a glog record repeats its header, to the compile id and artifact tags
+            body = rest.lstrip()
+            if not body.startswith(rec.header):
+                self._close(rank)
+                return False
+            cont = body[len(rec.header) :]
+            after = cont.lstrip()
+            if rec.story is not None and StoryBuilder.starts_record(after):
+                self._close(rank)  # another record logged in the same microsecond from the same line
+                return False
+            if after.startswith(TRACEBACK_HEAD):  # a traceback logged in the record (exc_info=True)
+                self.result.tracebacks += 1
+                self._close(rank)
+                self._put(rank, Record("traceback", lineno, rec.header), rec.tag)
+                self.result.record_lines += 1
+                return True
+        elif kind == "pylog":
+            # Python logging prefixes a record's first line only (torch 2.0); torch 2.1 repeated the header
+            body = rest.lstrip()
+            if rec.header and body.startswith(rec.header):
+                cont = body[len(rec.header) :]
+            elif rest[:1] in (" ", "\t"):
+                cont = rest
+            else:
+                self._close(rank)
+                return False
+        else:  # bare
+            if rest.strip() and rest[:1] not in (" ", "\t") and not rest.startswith(CHAINED):
+                self._close(rank)
+                return False
+            cont = rest
+        if rec.story is not None:
+            rec.story[1].append(cont)
+        self.result.record_lines += 1
         return True
 
-    def _open_record(self, chunk: bytes, end: int, lineno: int, first: Line, done: set[int]) -> None:
-        self._pending_record = (lineno, first, [])
-        self._continue_record(chunk, end + 1 if end != -1 else len(chunk), lineno, done)
+    def _traceback_line(self, rank: str | None, rec: Record, key: bytes, raw: bytes, rest: str, lineno: int) -> bool:
+        if rec.header:
+            body = rest.lstrip()
+            if not body.startswith(rec.header):
+                self._close(rank)
+                return False
+            after = body[len(rec.header) :]
+            if after[:1] == " ":
+                after = after[1:]  # the one space after a glog header; more is the line's own indentation
+        else:
+            after = rest
+        if rec.lines > TRACEBACK_LOOKAHEAD:
+            self._close(rank)
+            return False
+        if not after.strip() or after[:1] in (" ", "\t"):
+            self.result.record_lines += 1  # a frame, or the source line under it
+            return True
+        if after.startswith(TRACEBACK_NOT_FINAL):  # chained exceptions: read on
+            self.result.record_lines += 1
+            return True
+        # the final exception line: read on its own (the traceback is its record), and it opens its own
+        # record (the exception's continuation lines, or the rest of the glog record that logged it)
+        del self._open[rank]
+        self._tags = False
+        d = self._memo.get(key)
+        if d is None or d is PENDING:
+            d = self._decide(key, raw)
+            self._modes[key] = d.mode
+        if d.mode == SKIP:
+            return True  # counted as skipped with its reason
+        self._occurrence(d, raw, lineno)
+        if rank not in self._open and not d.wrapper:
+            self._put(rank, Record("glog", lineno, rec.header) if rec.header else Record("bare", lineno), rec.tag)
+        return True
 
-    def _continue_record(self, chunk: bytes, pos: int, lineno: int, done: set[int]) -> None:
-        """Read the record's continuation lines from pos; flush it, or keep it open at the chunk end."""
-        assert self._pending_record is not None
-        _first_lineno, first, rest = self._pending_record
-        header = first.header.rstrip()
-        header_bytes = header.encode("utf-8", "replace")
-        if (
-            header
-            and pos < len(chunk)
-            and chunk[pos : pos + 1] not in b" \t\x1b"
-            and not chunk.startswith(header_bytes, pos)
-        ):
-            self._flush_record()  # the common case: a one-line record
+    def _put(self, rank: str | None, rec: Record, tag: bytes | None = None) -> None:
+        """Open a record for a rank (after its line rec.lineno)."""
+        rec.seen, rec.tag = rec.lineno, tag
+        self._open[rank] = rec
+        self._tags = False
+        self._next_expiry = min(self._next_expiry, rec.lineno + _idle_limit(rec) + 1)
+
+    def _open_tags(self) -> tuple[bytes, ...] | None:
+        """The tags of the ranks with an open record, when every one has a tag: a line that starts with
+        none of them continues no record."""
+        if self._tags is False:
+            tags = tuple(r.tag for r in self._open.values())
+            self._tags = tags if all(tags) else None  # type: ignore[assignment]
+        return self._tags  # type: ignore[return-value]
+
+    def _expire(self, lineno: int) -> None:
+        """Close the records whose rank has written no line for a while (other ranks' lines in between)."""
+        if lineno < self._next_expiry:
             return
-        # Python logging (torch 2.0's "[date] logger: [LEVEL] ") prefixes only a record's first line;
-        # glog (torch >= 2.1) prefixes every line.
-        bare_continuations = bool(header) and GLOG_TIME_RX.search(header) is None
-        while pos < len(chunk) and len(rest) < RECORD_MAX_LINES:
-            end = chunk.find(b"\n", pos)
-            if end == -1:
-                end = len(chunk)
-            raw = chunk[pos:end]
-            if header and bare_continuations and raw[:1] in (b" ", b"\t"):
-                rest.append(normalize.clean(_decode(raw)))
-            elif header:
-                if not raw.lstrip().startswith(header_bytes):
-                    if b"\x1b" not in raw[:16]:
-                        break
-                    text = normalize.clean(_decode(raw)).lstrip()  # a coloured line: compare without ANSI codes
-                    if not text.startswith(header):
-                        break
-                    rest.append(text[len(header) :])
-                else:
-                    rest.append(normalize.clean(_decode(raw.lstrip()[len(header_bytes) :])))
-            elif not raw.strip() or raw[:1] in (b" ", b"\t"):
-                rest.append(normalize.clean(_decode(raw)))
-            else:
-                break
-            done.add(pos)
-            pos = end + 1
-        if pos >= len(chunk) and len(rest) < RECORD_MAX_LINES:
-            return  # the record may go on in the next chunk
-        self._flush_record()
+        for rank, r in list(self._open.items()):
+            if lineno - r.seen > _idle_limit(r):
+                self._close(rank)
+        self._next_expiry = min((r.seen + _idle_limit(r) + 1 for r in self._open.values()), default=1 << 62)
 
-    def _flush_record(self) -> None:
-        if self._pending_record is not None:
-            lineno, first, rest = self._pending_record
-            self._pending_record = None
-            self.story.feed(lineno, first, rest)
-
-    # -- tracebacks
-
-    def _finish_traceback(self, chunk: bytes, pos: int, tb_lineno: int, lineno: int, done: set[int]) -> None:
-        """Attribute a traceback to its final exception line (the first unindented line after it)."""
-        n = 0
-        while pos < len(chunk) and n < TRACEBACK_LOOKAHEAD:
-            end = chunk.find(b"\n", pos)
-            if end == -1:
-                end = len(chunk)
-            n += 1
-            raw = chunk[pos:end]
-            if raw[:1] in (b" ", b"\t") or not raw.strip():
-                pos = end + 1  # a frame of the traceback
-                continue
-            line = normalize.parse(_decode(raw))
-            if line.message and not line.indented and not line.message.startswith(TRACEBACK_NOT_FINAL):
-                done.add(pos)
-                key: bytes | None = raw.translate(None, ASCII_DIGITS)
-                if WRAPPER_END_RX.search(line.message) and end < len(chunk):
-                    # "BackendCompilerFailed: backend='inductor' raised:" and the wrapped exception on the next line
-                    nend = chunk.find(b"\n", end + 1)
-                    nend = len(chunk) if nend == -1 else nend
-                    wrapped = normalize.parse(_decode(chunk[end + 1 : nend]))
-                    if wrapped.message:
-                        done.add(end + 1)
-                        line, key = normalize.parse(f"{line.text} {wrapped.message}"), None
-                self._line(chunk, pos, end, line, key, lineno + n, done)
+    def _close_wrapper(self, rank: str | None, wrapped: Line | None) -> None:
+        rec = self._open.pop(rank)
+        self._tags = False
+        line = rec.wrapper
+        assert line is not None
+        alone = self.m.match_line(line)
+        if wrapped is not None:
+            # "BackendCompilerFailed: backend='inductor' raised:" and the wrapped exception on the next line
+            joined = normalize.parse(f"{line.text} {wrapped.message}")
+            match = self.m.match_line(joined)
+            if match is not None and (alone is None or match.rank <= alone.rank):
+                self._count_line(joined, match, rec.lineno)
+                self._put(rank, Record("bare", rec.lineno), rec.tag)
                 return
-            pos = end + 1
-        if pos >= len(chunk):
-            self._pending_traceback_line = tb_lineno
+        self._count_line(line, alone, rec.lineno)
+        if wrapped is not None:
+            self._count_line(wrapped, self.m.match_line(wrapped), rec.lineno + 1)
+
+    def _close(self, rank: str | None) -> None:
+        rec = self._open.get(rank)
+        if rec is None:
+            return
+        self._tags = False
+        if rec.kind == "wrapper":
+            self._close_wrapper(rank, None)
+            return
+        del self._open[rank]
+        if rec.kind == "traceback":
+            # the log ends (or moves on) before the traceback's final line: say so
+            self._unknown(
+                "Traceback without its final exception line",
+                "Traceback (most recent call last): ... (its final exception line is not in the log)",
+                TRACEBACK_HEAD,
+                rec.lineno,
+                "warning",
+            )
+            if rec.warning:
+                self.result.record_lines -= 1  # the header line moves from the record count to unknown
+            else:
+                self.result.unknown_lines -= 1  # the header line was explained already: it counts once
+            return
+        if rec.story is not None:
+            first, rest = rec.story
+            self._builder(self._identity(first)).feed(rec.lineno, first, rest)
+
+    def _finish_stories(self) -> None:
+        stories = {ident: b.finish() for ident, b in self._builders.items()}
+        if len(stories) > 1:
+            # lines without a rank or pid (a launcher's own output) hold no story of a process: drop an
+            # empty one so it is not shown as a rank
+            stories = {k: s for k, s in stories.items() if not s.empty or k is not None}
+        self.result.stories = stories or {None: Story()}
+        if len(self.result.stories) > 1:
+            self.result.divergence = diverge(self.result.stories)
 
 
 def scan_stream(matcher: Matcher, fh: BinaryIO, chunk_bytes: int = CHUNK_BYTES) -> ScanResult:

@@ -21,6 +21,7 @@ graph breaks grouped by reason and by user frame; CUDA-graph findings.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -67,10 +68,15 @@ OP_REASON_RX = re.compile(r"^(?P<op>\w+): reason=(?P<reason>.+?)(?:, ir=|$)")
 SKIP_CUDAGRAPHS_RX = re.compile(r"skipping cudagraphs? due to (?P<reason>.+)")
 FOUND_FROM = ". Found from"  # inductor appends the stack of the op that caused the skip
 LIMIT_DEFAULT_RX = re.compile(r"^(?:recompile_limit|cache_size_limit)\s*(?::\s*int\s*)?=\s*(\d+)", re.M)
+# Limits a process sets once and each compiled function counts against on its own ("accumulated_recompile_limit"
+# counts all of them together: it says nothing of the others' limit).
+PER_FUNCTION_LIMITS = ("recompile_limit", "cache_size_limit")
 # The story keeps memory flat however long the log is: beyond these, records are only counted.
 MAX_FUNCTIONS = 500
 MAX_GROUPS = 200  # graph-break reasons, partition reasons, CUDA-graph skip reasons
 MAX_FRAMES = 100  # user frames listed per graph-break reason
+MAX_DIVERGE_RANKS = 16  # beyond this many ranks, divergence is not spelled out rank by rank
+MAX_DIVERGENCES = 30
 MAX_REMEMBERED = 4096  # compile ids and seen breaks kept for matching records together
 NUM_RX = re.compile(r"\d+")
 # What starts a story record: checked on every decoded log line, so kept to one cheap search.
@@ -178,7 +184,19 @@ class Story:
     partition_findings: dict[str, PartitionFinding] = field(default_factory=dict)
     cudagraph_skips: Counter = field(default_factory=Counter)
     default_limit: int | None = None  # the installed torch's recompile_limit default
+    log_limit: tuple[int, str] | None = None  # (value, kind) of a per-function limit this log showed hit
     overflow: int = 0  # records not kept because a MAX_* bound was reached
+
+    @property
+    def empty(self) -> bool:
+        return not (
+            self.functions
+            or self.graph_breaks
+            or self.partitions_created
+            or self.partition_findings
+            or self.cudagraph_skips
+            or self.log_limit
+        )
 
     def breaks_by_frame(self) -> list[tuple[str, int, list[str]]]:
         frames: dict[str, Counter] = {}
@@ -250,6 +268,7 @@ class Story:
         return sorted(self.graph_breaks.values(), key=lambda g: (-g.count, g.reason))
 
 
+@functools.lru_cache(maxsize=1)
 def installed_recompile_limit() -> tuple[int | None, str | None]:
     """The default recompile_limit of the installed torch, read from its torch/_dynamo/config.py."""
     text = versions.source_text("torch", "_dynamo/config.py")
@@ -342,11 +361,16 @@ class StoryBuilder:
             fs = self._function(m.group("name"), m.group("file"), m.group("line"), lineno, first.compile_id)
             limit, kind = int(m.group("old_limit")), "cache_size_limit"
         else:
-            func = next((f for t in rest if (f := LIMIT_FUNCTION_RX.match(t.strip()))), None)
-            if func is None:
-                return
-            fs = self._function(func.group("name"), func.group("file"), func.group("line"), lineno, first.compile_id)
             limit, kind = int(m.group("limit")), m.group("kind")
+            func = next((f for t in rest if (f := LIMIT_FUNCTION_RX.match(t.strip()))), None)
+            fs = None
+            if func is not None:
+                fs = self._function(
+                    func.group("name"), func.group("file"), func.group("line"), lineno, first.compile_id
+                )
+        if kind in PER_FUNCTION_LIMITS:
+            # the process's limit, as its own log says: it holds for every compiled function of this process
+            self.story.log_limit = (limit, kind)
         if fs is None:
             return
         fs.limit, fs.limit_kind, fs.limit_from, fs.hit_limit = limit, kind, "log", True
@@ -447,9 +471,84 @@ class StoryBuilder:
             pf.ops.append(op)
 
     def finish(self) -> Story:
+        """The story, each function's limit filled in: the one this process's log showed when some function
+        hit it (recompile_limit and cache_size_limit are per function but set once per process), else the
+        installed torch's default."""
         limit, source = installed_recompile_limit()
         self.story.default_limit = limit
         for fs in self.story.functions.values():
-            if fs.limit is None and limit is not None:
+            if fs.limit is not None:
+                continue
+            if self.story.log_limit is not None:
+                fs.limit, fs.limit_kind = self.story.log_limit
+                fs.limit_from = "log"
+            elif limit is not None:
                 fs.limit, fs.limit_kind, fs.limit_from = limit, "recompile_limit", source
         return self.story
+
+
+def rank_order(label: str | None) -> tuple:
+    """rank2 before rank10; 'pid 716' after the ranks; lines without a rank last."""
+    if label is None:
+        return (2, ())
+    return (
+        1 if label.startswith("pid ") else 0,
+        tuple(int(p) if p.isdigit() else p for p in re.split(r"(\d+)", label)),
+    )
+
+
+def _names(ranks: list[str | None]) -> str:
+    labels = [r or "lines without a rank" for r in ranks]
+    if len(labels) > 5:
+        return f"{', '.join(labels[:3])} and {len(labels) - 3} more"
+    return labels[0] if len(labels) == 1 else ", ".join(labels[:-1]) + " and " + labels[-1]
+
+
+def diverge(stories: dict[str | None, Story]) -> list[str]:
+    """Where the ranks' (or processes') stories differ, one sentence each: a function that recompiled on
+    some ranks only or a different number of times, a limit hit on some only, a guard class that failed
+    on some only, a graph break on some only or a different number of times."""
+    ranks = sorted(stories, key=rank_order)
+    out: list[str] = []
+    if len(ranks) > MAX_DIVERGE_RANKS:
+        return [f"{len(ranks)} ranks or processes: too many to compare one by one (each has its story above)"]
+    keys = list(dict.fromkeys(k for r in ranks for k in stories[r].functions))
+    for key in keys:
+        per = {r: fs for r in ranks if (fs := stories[r].functions.get(key)) is not None}
+        present = [r for r in ranks if r in per and per[r].recompiles]
+        any_fs = next(iter(per.values()))
+        name = f"{any_fs.name} ({any_fs.location})"
+        counts = {r: per[r].recompiles for r in present}
+        if present and len(present) < len(ranks):
+            missing = [r for r in ranks if r not in present]
+            out.append(
+                f"{name} recompiled on {_names(present)} "
+                f"({', '.join(f'{counts[r]}x' for r in present)}), not on {_names(missing)}"
+            )
+        elif len(set(counts.values())) > 1:
+            out.append(f"{name} recompiled {', '.join(f'{counts[r]} times on {r}' for r in present)}")
+        hit = [r for r in ranks if r in per and per[r].hit_limit]
+        if hit and len(hit) < len(ranks):
+            kind = per[hit[0]].limit_kind or "the recompile limit"
+            out.append(f"{name} hit {kind} on {_names(hit)} only")
+        classes: dict[str, list[str | None]] = {}
+        for r in present:
+            for cid in per[r].guards:
+                classes.setdefault(cid, []).append(r)
+        for cid, on in classes.items():
+            if len(on) < len(present):
+                title = next(per[r].guards[cid].finding.title for r in on)
+                out.append(f"{name}: guard '{title}' failed on {_names(on)} only")
+    limits = {r: lim for r in ranks if (lim := stories[r].log_limit) is not None}
+    if len(set(limits.values())) > 1:
+        out.append("the recompile limit differs: " + ", ".join(f"{k} {v} on {r}" for r, (v, k) in limits.items()))
+    reasons = list(dict.fromkeys(g for r in ranks for g in stories[r].graph_breaks))
+    for reason in reasons:
+        counts = {r: stories[r].graph_breaks[reason].count for r in ranks if reason in stories[r].graph_breaks}
+        if len(counts) < len(ranks):
+            out.append(f"graph break '{reason}' on {_names(list(counts))} only")
+        elif len(set(counts.values())) > 1:
+            out.append(f"graph break '{reason}': " + ", ".join(f"{n}x on {r}" for r, n in counts.items()))
+    if len(out) > MAX_DIVERGENCES:
+        out = [*out[:MAX_DIVERGENCES], f"... and {len(out) - MAX_DIVERGENCES} more differences"]
+    return out
