@@ -51,7 +51,7 @@ def test_cpu_bakeoff_compiles_with_fresh_state_and_leaves_nothing_behind(cli, tm
     r = bake(cli, p, "--modes", "default,reduce-overhead", "--knobs", "none", "--json", "--output", out)
     assert r.exit_code == 0, r.stderr
     doc = json.loads(r.stdout)
-    assert doc["schema"] == "gpudiag.bakeoff/2" and doc["complete"] is True
+    assert doc["schema"] == "gpudiag.bakeoff/3" and doc["complete"] is True
     assert json.loads(out.read_text()) == doc  # --output holds the same document
     rows = {x["label"]: x for x in doc["rows"]}
     assert set(rows) == {"eager", "default", "reduce-overhead"}
@@ -151,7 +151,9 @@ def test_crash_and_timeout_become_rows(cli, tmp_path, no_gpu):
     assert r.exit_code == 0, r.stderr  # "fine" ran, so the bake-off ran
     rows = {x["workload"]: x for x in json.loads(r.stdout)["rows"]}
     assert rows["crash"]["status"] == "crashed" and "exited with code 9" in rows["crash"]["reason"]
-    assert rows["hang"]["status"] == "timeout" and "4 s --timeout" in rows["hang"]["reason"]
+    # the phase in words, not its name read as English ("still reference after the 4 s --timeout")
+    assert rows["hang"]["status"] == "timeout"
+    assert rows["hang"]["reason"] == "stopped after the 4 s --timeout while running eager for the reference output"
     assert rows["fine"]["status"] == "ok"
 
 
@@ -194,6 +196,12 @@ def test_import_error_shows_the_users_trimmed_traceback(cli, tmp_path, no_gpu):
         (["{script}", "--output", "{tmp}"], "is a folder"),
         (["{script}", "--output", "/dev/full"], "--output /dev/full: is not a regular file"),
         (["{script}", "--output", "{tmp}/no/such/dir/out.json"], "does not exist"),
+        (
+            ["{script}", "--output", "{tmp}/loop"],
+            "--output {tmp}/loop: cannot be resolved: Too many levels of symbolic links",
+        ),
+        (["{script}", "--output", "/proc/self/status"], "--output /proc/self/status: cannot write a file in /proc/"),
+        (["{script}", "--output", "{readonly}/out.json"], "--output {readonly}/out.json: cannot write a file in"),
         (["{script}", "--timeout", "0"], "--timeout must be a finite number of seconds above 0, not 0"),
         (["{script}", "--timeout", "-5"], "not -5"),
         (["{script}", "--timeout", "nan"], "not nan"),
@@ -220,13 +228,22 @@ def test_import_error_shows_the_users_trimmed_traceback(cli, tmp_path, no_gpu):
     ],
 )
 def test_bad_options_exit_2_with_one_line(cli, tmp_path, no_gpu, args, expected):
+    """Each refused before anything runs: an unusable --output used to fail only when the first result was
+    written, 13-17 s in, losing the eager measurement."""
     p = write(tmp_path, TINY)
     before = p.read_text()
-    argv = [a.format(script=p, tmp=tmp_path) if a != "missing.py" else str(tmp_path / a) for a in args]
+    (tmp_path / "loop").symlink_to(tmp_path / "loop")
+    readonly = tmp_path / "readonly"
+    readonly.mkdir(mode=0o555)
+    if os.geteuid() == 0:  # root writes into a mode-0555 folder: take a folder of a pseudo-filesystem
+        readonly = "/sys/kernel"
+    fields = {"script": p, "tmp": tmp_path, "readonly": readonly}
+    argv = [a.format(**fields) if a != "missing.py" else str(tmp_path / a) for a in args]
     r = bake(cli, *argv, "--json")
     assert r.exit_code == 2
     lines = r.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("gpudiag: ") and expected.format(tmp=tmp_path) in lines[0]
+    assert len(lines) == 1 and lines[0].startswith("gpudiag: ") and expected.format(**fields) in lines[0]
+    assert "bake-off" not in r.stderr  # refused before the run began
     assert json.loads(r.stdout)["exit_code"] == 2  # the JSON error document
     assert p.read_text() == before  # nothing the user gave is overwritten
 
@@ -269,6 +286,43 @@ def test_write_user_file_keeps_an_existing_files_mode_and_refuses_devices(tmp_pa
         write_user_file("/dev/full", "x")
     with pytest.raises(OSError, match="is a folder"):
         write_user_file(tmp_path, "x")
+
+
+def test_the_scripts_module_runs_once_per_process_and_leaves_nothing_running(cli, tmp_path, no_gpu):
+    """Module-level code ran at least twice (in a loader process and in each measurement), and a
+    Popen(..., start_new_session=True) at import left processes behind. Now the first measurement's
+    process also lists the workloads: one run of the module per measurement, and what it started is
+    ended with it, whatever session it moved to."""
+    log = tmp_path / "imports.txt"
+    p = write(
+        tmp_path,
+        f"""
+        import os, subprocess, sys, torch
+        sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"], start_new_session=True)
+        with open({str(log)!r}, "a") as f:
+            f.write(f"{{os.getpid()}} {{sleeper.pid}}\\n")
+        def gpudiag_workloads():
+            return {{"a": (lambda x: x + 1, (torch.ones(4),)), "b": (lambda x: x * 2, (torch.ones(4),))}}
+    """,
+    )
+    r = bake(cli, p, "--modes", "eager", "--knobs", "none", "--json")
+    assert r.exit_code == 0, r.stderr
+    doc = json.loads(r.stdout)
+    lines = [ln.split() for ln in log.read_text().splitlines()]
+    measured = sorted(str(x["child"]["pid"]) for x in doc["rows"])
+    assert sorted(pid for pid, _ in lines) == measured and len(lines) == 2  # a and b: one import each
+    assert str(os.getpid()) not in {pid for pid, _ in lines}  # never in gpudiag's own process
+    sleepers = [int(s) for _, s in lines]
+    assert not [s for s in sleepers if os.path.exists(f"/proc/{s}") and "Z" not in _state(s)]
+    assert doc["harness"]["strays_ended"] == 2
+
+
+def _state(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(")")[-1].split()[0]
+    except OSError:
+        return "Z"
 
 
 def test_cuda_requested_without_gpu_exits_2(cli, tmp_path, no_gpu):

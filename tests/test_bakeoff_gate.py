@@ -1,4 +1,5 @@
-"""The CI gate: --baseline/--max-regression, --max-graph-breaks, --max-recompiles, --max-compile-s."""
+"""The CI gate: --baseline/--max-regression, --max-graph-breaks, --max-recompiles, --max-compile-s; a gate
+that compared nothing fails, and two identical runs pass."""
 
 from __future__ import annotations
 
@@ -8,13 +9,14 @@ import pytest
 from bakeoff_rows import make_run, observed, row
 
 from gpudiag.bakeoff import gate, report
+from gpudiag.bakeoff.results import RunDevice
 from gpudiag.bakeoff.settings import Limits
 from gpudiag.errors import GpudiagError
 
 
-def baseline_file(tmp_path, rows, device=None):
+def baseline_file(tmp_path, rows, device=None, **fields):
     path = tmp_path / "baseline.json"
-    path.write_text(json.dumps(report.build(make_run(rows, ["w"], device)).to_dict()))
+    path.write_text(json.dumps(report.build(make_run(rows, ["w"], device, **fields)).to_dict()))
     return str(path)
 
 
@@ -36,18 +38,114 @@ def test_a_gpu_bound_row_fails_beyond_the_percentage(tmp_path):
     assert gates(now, tmp_path, base, max_regression_pct=15.0).passed
 
 
-def test_launch_bound_rows_are_shown_not_gated_by_default(tmp_path):
-    """Two identical runs of the small MLP on the H200 host moved +9.9% and +31.6% with quartile ranges
-    of 3-8%: host-timed rows are listed with their change, and the gate does not fail on them."""
-    base = [row("w", "eager", 1.0), row("w", "default", 0.065, spread=0.05, loop=0.0848)]
-    now = make_run([row("w", "eager", 1.0), row("w", "default", 0.065, spread=0.05, loop=0.1116)], ["w"])
-    assert now.rows[1].launch_bound
-    rep = gates(now, tmp_path, base, max_regression_pct=3.0)
+def test_two_identical_gpu_runs_pass_with_launch_bound_rows_gated_beyond_their_spread(tmp_path):
+    """Two identical runs of the small MLP on the H200 host moved +9.9% and +31.6% with quartile ranges of
+    3-8%: host-timed rows are gated beyond both runs' spread by the launch-bound band, and pass; a GPU-bound
+    row that moved 1% passes by the percentage. Every row compared is named."""
+    base = [
+        row("w", "eager", 0.0146, spread=0.03, loop=0.0376),
+        row("w", "default", 0.065, spread=0.05, loop=0.0848),
+        row("w", "max-autotune-no-cudagraphs", 2.70),
+    ]
+    now = make_run(
+        [
+            row("w", "eager", 0.0146, spread=0.03, loop=0.0376 * 1.099),
+            row("w", "default", 0.065, spread=0.05, loop=0.1116),
+            row("w", "max-autotune-no-cudagraphs", 2.70 * 1.01),
+        ],
+        ["w"],
+    )
+    assert now.rows[0].launch_bound and now.rows[1].launch_bound and not now.rows[2].launch_bound
+    rep = gates(now, tmp_path, base)
     (g,) = rep.results
-    assert rep.passed and g.checked == 1
-    assert [(b.label, b.detail) for b in g.not_gated] == [("default", "+31.6% (0.0848 -> 0.1116 ms")]
-    assert "1 launch-bound row(s) shown, not gated" in g.note
-    assert rep.to_dict()["gates"][0]["not_gated"][0]["label"] == "default"
+    assert rep.passed and g.checked == 3 and not g.breaches
+    assert [(c.label, c.detail) for c in g.compared][1] == ("default", "+31.6% (0.0848 -> 0.1116 ms)")
+    assert g.line == (
+        "gate max-regression 5%: passed for 3 row(s): eager on w, default on w, max-autotune-no-cudagraphs on w"
+    )
+    assert "2 launch-bound row(s) gated beyond both runs' quartile ranges by 50%" in g.note
+    # the same rows 2.5x slower, beyond their spread: a launch-bound regression still fails by default
+    slow = make_run([row("w", "default", 0.065, spread=0.05, loop=0.212)], ["w"])
+    (g,) = gates(slow, tmp_path, base).results
+    assert not g.passed and "launch-bound: its q1 0.2014 ms is above the baseline's q3 0.08904 ms + 50%" in g.line
+
+
+def test_two_identical_cpu_runs_pass_the_default_gate(tmp_path):
+    """The issue's figures: two identical CPU runs moved +15% and +12% with overlapping quartiles and failed
+    the default 5% gate. CPU rows are host-timed (the wall clock per call): gated beyond both runs' spread."""
+    cpu = {"kind": "cpu"}
+    base = [
+        row("w", "eager", 0.56, spread=0.2, source="wall clock"),
+        row("w", "default", 17.0, spread=0.3, source="wall clock"),
+    ]
+    now = make_run(
+        [
+            row("w", "eager", 0.56 * 1.15, spread=0.2, source="wall clock"),
+            row("w", "default", 17.0 * 1.12, spread=0.3, source="wall clock"),
+        ],
+        ["w"],
+        cpu,
+    )
+    lim = Limits(baseline_file(tmp_path, base, cpu), 5.0)
+    rep = gate.evaluate(now, lim, gate.load_baseline(lim.baseline))
+    (g,) = rep.results
+    assert rep.passed and g.checked == 2, g.line
+    assert [c.detail for c in g.compared] == ["+15.0% (0.56 -> 0.644 ms)", "+12.0% (17 -> 19.04 ms)"]
+    assert "2 host-timed row(s) (the wall clock per call) gated beyond both runs' quartile ranges" in g.note
+    # a real CPU regression, beyond both spreads by more than 5%, still fails
+    slower = make_run([row("w", "eager", 0.56 * 2, spread=0.05, source="wall clock")], ["w"], cpu)
+    (g,) = gate.evaluate(slower, lim, gate.load_baseline(lim.baseline)).results
+    assert not g.passed and "host-timed: its q1 1.064 ms is above the baseline's q3 0.672 ms + 5%" in g.line
+
+
+def test_a_gate_that_compared_nothing_fails_unless_allowed(tmp_path, monkeypatch, cli, no_gpu):
+    """A --baseline from another script printed "gate max-regression 5%: passed" with checked: 0."""
+    from test_bakeoff_harness import fake_children, ok
+
+    other = baseline_file(tmp_path, [row("w", "eager", 1.0), row("w", "default", 0.5)], {"kind": "cpu"})
+    script = tmp_path / "renamed.py"
+    script.write_text("def gpudiag_workloads():\n    return {}\n")
+    fake_children(monkeypatch, ok, workloads=("renamed",))
+    args = ("bakeoff", str(script), "--device", "cpu", "--modes", "default", "--knobs", "none", "--baseline", other)
+    r = cli(*args, "--json")
+    assert r.exit_code == 1
+    (line,) = [ln for ln in r.stderr.splitlines() if ln.startswith("gpudiag: gate")]
+    assert line == (
+        "gpudiag: gate max-regression 5%: failed: it compared no row: no row the baseline timed (eager on w, "
+        "default on w) was measured in this run (eager on renamed, default on renamed); --allow-empty-gate "
+        "accepts that"
+    )
+    (g,) = json.loads(r.stdout)["gates"]["gates"]
+    assert g["checked"] == 0 and g["passed"] is False and g["compared"] == [] and g["empty"].startswith("no row")
+    allowed = cli(*args, "--allow-empty-gate", env={"COLUMNS": "200"})
+    assert allowed.exit_code == 0
+    assert "✓ gate max-regression 5%: passed with no row compared (--allow-empty-gate)" in allowed.stdout
+    # a count gate with no compiled row to count is just as empty
+    eager_only = cli(
+        "bakeoff", str(script), "--device", "cpu", "--modes", "eager", "--knobs", "none", "--max-graph-breaks", "0"
+    )
+    assert (
+        eager_only.exit_code == 1
+        and "gate max-graph-breaks 0: failed: it compared no row: no compiled row ran" in eager_only.stderr
+    )
+
+
+def test_a_baseline_taken_in_another_environment_is_noted(tmp_path):
+    """The environment is part of the measurement: a baseline taken with cuBLAS in TF32 is still compared,
+    but the gate says which variables differ."""
+    base = baseline_file(
+        tmp_path, [row("w", "eager", 1.0)], environment_variables={"TORCH_ALLOW_TF32_CUBLAS_OVERRIDE": "1"}
+    )
+    now = make_run([row("w", "eager", 1.0)], ["w"], environment_variables={"CUDA_VISIBLE_DEVICES": "0"})
+    (g,) = gate.evaluate(now, Limits(base, 5.0), gate.load_baseline(base)).results
+    assert (
+        g.passed
+        and (
+            "the environment differs from the baseline's: CUDA_VISIBLE_DEVICES unset then, '0' now; "
+            "TORCH_ALLOW_TF32_CUBLAS_OVERRIDE '1' then, unset now"
+        )
+        in g.note
+    )
 
 
 def test_a_launch_bound_limit_gates_them_beyond_their_measured_spread(tmp_path):
@@ -60,7 +158,6 @@ def test_a_launch_bound_limit_gates_them_beyond_their_measured_spread(tmp_path):
     beyond = make_run([row("w", "default", 0.065, spread=0.05, loop=0.20)], ["w"])
     (g,) = gates(beyond, tmp_path, base, max_regression_pct=5.0, max_regression_launch_bound_pct=5.0).results
     assert not g.passed and "launch-bound: its q1 0.19 ms is above the baseline's q3 0.125 ms + 5%" in g.line
-    assert not g.not_gated
 
 
 def test_a_row_that_no_longer_runs_fails_and_new_rows_are_ignored(tmp_path):
@@ -101,7 +198,11 @@ def test_count_and_compile_gates_check_every_compiled_row():
         "checked": 2,
         "breaches": [],
         "note": None,
-        "not_gated": [],
+        "compared": [
+            {"workload": "w", "label": "default", "detail": "0"},
+            {"workload": "w", "label": "max-autotune", "detail": "3"},
+        ],
+        "empty": None,
     }
 
 
@@ -123,12 +224,12 @@ def test_unusable_baselines_are_one_line(tmp_path, content, expected):
 def test_a_baseline_from_another_device_is_refused_and_another_gpu_noted(tmp_path):
     cpu = gate.load_baseline(baseline_file(tmp_path, [row("w", "eager", 1.0)], {"kind": "cpu"}))
     with pytest.raises(GpudiagError, match="measured on cpu, this run is on cuda"):
-        cpu.check_device({"kind": "cuda", "name": "NVIDIA H200"})
+        cpu.check_device(RunDevice("cuda", "NVIDIA H200"))
     h100 = gate.load_baseline(
         baseline_file(tmp_path, [row("w", "eager", 1.0)], {"kind": "cuda", "name": "NVIDIA H100"})
     )
     assert (
-        h100.check_device({"kind": "cuda", "name": "NVIDIA H200"})
+        h100.check_device(RunDevice("cuda", "NVIDIA H200"))
         == "the baseline ran on NVIDIA H100, this run on NVIDIA H200"
     )
 
@@ -195,7 +296,8 @@ def test_cli_exits_1_with_one_line_per_failed_gate_and_json_says_which_passed(cl
     }
     lines = [ln for ln in r.stderr.splitlines() if ln.startswith("gpudiag: gate")]
     assert lines == [
-        "gpudiag: gate max-regression 10%: failed for 1 of 2 row(s): default on a: +25.0% (0.4 -> 0.5 ms)",
+        "gpudiag: gate max-regression 10%: failed for 1 of 2 row(s): default on a: +25.0% (0.4 -> 0.5 ms); "
+        "host-timed: its q1 0.495 ms is above the baseline's q3 0.404 ms + 10%",
         "gpudiag: gate max-compile-s 1 s: failed for 1 of 1 row(s): default on a: 2 s",
     ]
     human = cli(

@@ -3,6 +3,7 @@ modes, skips on CPU; and the pieces a child uses (timing, comparison, observatio
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import signal
 import textwrap
@@ -12,7 +13,8 @@ import pytest
 from bakeoff_rows import census, row
 
 from gpudiag.bakeoff import harness as core
-from gpudiag.bakeoff.results import ScriptListing, WarningLine, WorkloadInfo
+from gpudiag.bakeoff import launcher
+from gpudiag.bakeoff.results import ModeResult, ScriptListing, WarningLine, WorkloadInfo
 from gpudiag.bakeoff.session import Bakeoff, run_bakeoff
 from gpudiag.bakeoff.settings import Settings
 
@@ -25,15 +27,18 @@ def script(tmp_path):
 
 
 def fake_children(monkeypatch, plan, workloads=("a", "b")):
-    """plan(spec) -> a ModeResult the fake child wrote, or raises (KeyboardInterrupt, Stopped...)."""
+    """plan(request) -> a ModeResult the fake child wrote, or raises (KeyboardInterrupt, Stopped...). The
+    first child lists ``workloads`` and measures the first one in eager, as a real first child does."""
     calls = []
 
-    def run_child(self, spec, label, tag):
-        calls.append((spec.workload, label))
-        if spec.workload is None:
+    def run_child(self, request, label, tag):
+        listing = None
+        if request.list_workloads:
             listing = ScriptListing("listed", [WorkloadInfo(w, "gpudiag_workloads") for w in workloads])
-            return core.Finished(listing.to_dict(), None, 0.1, [])
-        return core.Finished(plan(spec).to_dict(), None, 1.0, [])
+            request = dataclasses.replace(request, workload=workloads[0])
+        calls.append((request.workload, label))
+        written = ModeResult.from_dict(json.loads(json.dumps(plan(request).to_dict())))  # as the file carries it
+        return core.Finished(listing, written, 1.0, [])
 
     monkeypatch.setattr(core.Harness, "_run_child", run_child)
     return calls
@@ -59,7 +64,7 @@ def test_results_stream_to_output_after_every_row(monkeypatch, script, tmp_path,
         Settings(str(script), ["eager", "default", "reduce-overhead"], device="cpu", output=str(out), knobs="none")
     )
     assert rep.run.complete and not rep.run.interrupted
-    assert seen_on_disk == [0, 1, 3, 4]  # a: eager, default, skipped reduce-overhead; then b
+    assert seen_on_disk == [1, 3, 4]  # a: eager (the first child), default, skipped reduce-overhead; then b
     assert ("a", "reduce-overhead") not in calls  # skipped on CPU without starting a process
     doc = json.loads(out.read_text())
     assert [r["status"] for r in doc["rows"]] == ["ok", "ok", "skipped"] * 2
@@ -121,7 +126,7 @@ def test_knobs_run_after_the_modes_on_the_fastest_mode_they_apply_to(monkeypatch
 
     calls = fake_children(monkeypatch, plan, workloads=("a",))
     rep = run_bakeoff(Settings(str(script), ["default"], device="cpu"))
-    assert [label for _, label in calls] == ["probe", "eager", "default", "default +freezing"]
+    assert [label for _, label in calls] == ["eager", "default", "default +freezing"]
     (freezing,) = [d for d in rep.run.variants if d.measured]
     assert freezing.knob == "freezing" and freezing.base == "default" and "1.0 MiB of parameters" in freezing.why
     tf32 = next(d for d in rep.run.variants if d.knob == "tf32")
@@ -132,7 +137,7 @@ def test_knobs_run_after_the_modes_on_the_fastest_mode_they_apply_to(monkeypatch
 def test_knobs_asked_for_run_or_say_why_not(monkeypatch, script, no_gpu):
     calls = fake_children(monkeypatch, ok, workloads=("a",))
     rep = run_bakeoff(Settings(str(script), ["default"], device="cpu", knobs="static,tf32"))
-    assert [label for _, label in calls] == ["probe", "eager", "default", "default +static"]
+    assert [label for _, label in calls] == ["eager", "default", "default +static"]
     (skipped,) = [r for r in rep.run.rows if r.knobs == ["tf32"]]
     assert skipped.label == "default +tf32" and skipped.status == "skipped"
     assert skipped.reason.startswith("not applicable on the CPU: TF32 is a tensor-core format")
@@ -141,18 +146,46 @@ def test_knobs_asked_for_run_or_say_why_not(monkeypatch, script, no_gpu):
 
 def test_knobs_that_each_win_are_measured_together(monkeypatch, script, no_gpu):
     def plan(spec):
-        return ok(
+        r = ok(
             spec,
             {(): 1.0, ("dynamic",): 0.8, ("freezing",): 0.7}.get(tuple(spec.knobs), 0.5)
             if spec.mode != "eager"
             else 2.0,
         )
+        if spec.mode == "eager":
+            r.census = census(parameter_bytes=80)  # a tiny parameter: something for freezing to fold
+        return r
 
     calls = fake_children(monkeypatch, plan, workloads=("a",))
     rep = run_bakeoff(Settings(str(script), ["default"], device="cpu", knobs="freezing,dynamic"))
     assert [label for _, label in calls][-1] == "default +freezing +dynamic"
     assert rep.run.variants[-1].knob == "freezing+dynamic"
     assert rep.summary.workloads[0].winner == "default +freezing +dynamic"
+    freezing = next(d for d in rep.run.variants if d.knob == "freezing")
+    assert "reading 80 B of parameters" in freezing.why  # not "0.0 MiB"
+
+
+def test_a_knob_with_nothing_to_act_on_is_never_called_an_effect(monkeypatch, script, no_gpu):
+    """Freezing asked for on a model with no parameters: its row came out 1.56x faster than default, beyond
+    the (CPU) quartiles. Freezing folds parameters, so that can only be noise: never an effect, never
+    combined with another knob, never the recommendation."""
+
+    def plan(spec):
+        r = ok(spec, {"eager": 2.0, "default": 1.0}[spec.mode] if not spec.knobs else 1.0 / 1.56)
+        if spec.mode == "eager":
+            r.census = census(parameter_bytes=0)
+        return r
+
+    fake_children(monkeypatch, plan, workloads=("a",))
+    rep = run_bakeoff(Settings(str(script), ["default"], device="cpu", knobs="freezing"))
+    (freezing,) = [d for d in rep.run.variants if d.knob == "freezing"]
+    assert freezing.measured and freezing.signal is None and "MiB" not in freezing.why
+    (effect,) = rep.summary.workloads[0].knob_effects
+    assert effect.mechanism is False and effect.beyond_spread
+    text = rep.summary.recommendation
+    assert "freezing had nothing to act on here (no nn.Parameter was read)" in text
+    assert "measurement noise, not an effect" in text
+    assert "use torch.compile()." in text and "freezing = True" not in text
 
 
 @pytest.mark.parametrize(
@@ -175,7 +208,7 @@ def test_knobs_that_each_win_are_measured_together(monkeypatch, script, no_gpu):
     ],
 )
 def test_crash_reason(rc, tail, status, text):
-    s, reason = core.crash_reason(rc, tail)
+    s, reason = launcher.crash_reason(rc, tail)
     assert s == status and text in reason
 
 
@@ -257,7 +290,7 @@ def test_a_lowered_precision_is_judged_against_fp64_with_that_precisions_toleran
     """TF32 keeps float16's 10-bit mantissa: a K=4096 dot product rounded that way is far from eager's
     float32 elementwise, yet within float16's tolerance against fp64; a wrong result is not."""
     torch = pytest.importorskip("torch")
-    from gpudiag.bakeoff.child import numerics
+    from gpudiag.bakeoff.judge import numerics
 
     g = torch.Generator().manual_seed(0)
     a, b = (
@@ -276,20 +309,32 @@ def test_a_lowered_precision_is_judged_against_fp64_with_that_precisions_toleran
     assert numerics(eager, eager, exact, lowered=None).judged_as == "float32"
 
 
-def test_fp64_reference_runs_the_workload_in_float64_or_says_why():
+def test_fp64_reference_runs_the_workload_in_float64_on_pristine_copies_or_says_why():
     torch = pytest.importorskip("torch")
-    from gpudiag.bakeoff.child import fp64_reference
+    from gpudiag.bakeoff.judge import fp64_reference
+    from gpudiag.bakeoff.tensors import Inputs
 
     lin = torch.nn.Linear(4, 2).bfloat16()
-    out = fp64_reference(torch, lin, (torch.ones(3, 4, dtype=torch.bfloat16),), {})
+    out = fp64_reference(torch, lin, Inputs(torch, (torch.ones(3, 4, dtype=torch.bfloat16),), {}, "cpu"))
     assert out.dtype == torch.float64 and lin.weight.dtype == torch.bfloat16  # a copy was widened
+
+    def writes(x, idx):  # writes into both of its arguments, one of them not floating-point
+        x.mul_(2)
+        idx.add_(1)
+        return x
+
+    pristine = Inputs(torch, (torch.ones(3), torch.zeros(2, dtype=torch.int64)), {}, "cpu")
+    fp64_reference(torch, writes, pristine)
+    fp64_reference(torch, writes, pristine)
+    assert pristine.args[0].tolist() == [1.0] * 3 and pristine.args[1].tolist() == [0, 0]  # never handed over
 
     def needs_half(x):
         if x.dtype != torch.float16:
             raise TypeError("this kernel only takes float16")
         return x
 
-    assert "only takes float16" in fp64_reference(torch, needs_half, (torch.ones(2, dtype=torch.float16),), {})
+    reason = fp64_reference(torch, needs_half, Inputs(torch, (torch.ones(2, dtype=torch.float16),), {}, "cpu"))
+    assert "only takes float16" in reason
 
 
 def test_deprecations_are_kept_only_from_the_users_script(tmp_path):

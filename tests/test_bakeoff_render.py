@@ -59,10 +59,9 @@ def rich_report():
                 "decode", "tf32", "max-autotune-no-cudagraphs", True, "2 float32 matmul(s)", "2 float32 matmul(s)"
             )
         ],
-        settings={"script": "/x/rmsnorm.py", "warmup_ms": 25.0, "rep_ms": 100.0, "warm_cache": False, "spawn": "fork"},
+        settings_fields={"script": "/x/rmsnorm.py"},
         wall_s=12.0,
     )
-    run.device.update(sm="sm_90")
     rep = report.build(run, Limits(max_graph_breaks=0), None)
     return rep, rows
 
@@ -138,3 +137,17 @@ def test_help_fits_80_columns_without_cuts(cli):
         "Each workload runs in each mode (eager, default, reduce-overhead, max-autotune, "
         "max-autotune-no-cudagraphs) in a process of its own" in flat
     )
+
+
+def test_a_long_gpu_name_is_never_cut_at_80_columns(monkeypatch, capsys):
+    """The H100's rule read "NVIDIA H100 80GB HBM3 (sm_90, 132 …" at 80 columns."""
+    from gpudiag.cli import bakeoff as view
+
+    monkeypatch.setenv("COLUMNS", "80")
+    rep, _ = rich_report()
+    rep.run.device.name = "NVIDIA H100 80GB HBM3"
+    rep.run.environment_variables = {"TORCHINDUCTOR_MAX_AUTOTUNE": "1"}
+    view.render(rep)
+    out = capsys.readouterr().out
+    assert "gpudiag bakeoff · rmsnorm.py · NVIDIA H100 80GB HBM3 (sm_90, 132 SMs)" in out and "…" not in out
+    assert "environment: TORCHINDUCTOR_MAX_AUTOTUNE=1" in out

@@ -7,7 +7,7 @@ import math
 from bakeoff_rows import census, make_run, numerics, observed, row, timing
 
 from gpudiag.bakeoff import report
-from gpudiag.bakeoff.results import BakeoffRun, Timing, WorkloadInfo
+from gpudiag.bakeoff.results import Timing, WorkloadInfo
 from gpudiag.bakeoff.timing import with_per_call
 
 
@@ -149,14 +149,8 @@ def test_cudagraphs_hurt_names_the_input_copy_only_when_gpu_bound_and_large():
     def hurt_for(input_bytes, launch_bound=False):
         rows = [row("w", "eager", 1.0), row("w", "default", 0.17), row("w", "reduce-overhead", 0.30)]
         rows[2].timing.launch_bound = launch_bound
-        run = BakeoffRun(
-            settings={},
-            device={"kind": "cuda"},
-            versions={},
-            started_at="",
-            workloads=[WorkloadInfo("w", "entry", [], input_bytes or 0)],
-            rows=rows,
-        )
+        run = make_run(rows, [], {"kind": "cuda"})
+        run.workloads = [WorkloadInfo("w", "entry", [], input_bytes or 0)]
         return report.summarize(run)
 
     big = hurt_for(2048 * 32000 * 2)  # the bf16[2048, 32000] logits of bench/workloads/softmax_vocab.py
@@ -265,6 +259,6 @@ def test_exit_codes_follow_signals_failures_and_gates():
 def test_report_owns_its_json():
     rep = report.build(make_run([row("w", "eager", 1.0, observed=observed(recompiles=2))], ["w"]))
     doc = rep.to_dict()
-    assert doc["schema"] == "gpudiag.bakeoff/2" and doc["gates"] is None
+    assert doc["schema"] == "gpudiag.bakeoff/3" and doc["gates"] is None
     assert doc["rows"][0]["label"] == "eager" and doc["rows"][0]["observed"]["recompiles"] == 2
     assert doc["summary"]["workloads"][0]["winner"] == "eager"

@@ -120,23 +120,23 @@ def test_sigterm_ends_the_zygote_and_the_child_it_waits_for(tmp_path):
     import time
     from pathlib import Path
 
-    from gpudiag.bakeoff.child import Spec
     from gpudiag.bakeoff.launcher import child_env
+    from gpudiag.bakeoff.request import Request
 
     script = tmp_path / "sleepy.py"
     script.write_text("import time\ntime.sleep(120)\n")  # hangs while the child loads it
-    spec = Spec(script=str(script), result_path=str(tmp_path / "r.json"), workload="w")
+    request = Request(script=str(script), result_path=str(tmp_path / "r.json"), workload="w")
     proc = subprocess.Popen(
         [sys.executable, "-m", "gpudiag.bakeoff.zygote", str(tmp_path / "state")],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
-        env=child_env(),
+        env=child_env("test"),
         text=True,
         start_new_session=True,
     )
     try:
         assert json.loads(proc.stdout.readline())["event"] == "ready"
-        proc.stdin.write(json.dumps({"spec": spec.to_dict(), "log": str(tmp_path / "child.log")}) + "\n")
+        proc.stdin.write(json.dumps({"request": request.to_dict(), "log": str(tmp_path / "child.log")}) + "\n")
         proc.stdin.flush()
         child = json.loads(proc.stdout.readline())["pid"]
         time.sleep(0.5)

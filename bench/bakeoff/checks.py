@@ -7,7 +7,7 @@ ReLU, Linear 1024->1024, batch 256, fp32), all five modes:
 (b) the same bake-off twice (both fork children from a torch-importing zygote unless --run2-spawn fresh):
     the same advice (the same winner, or the same two best called a tie both times), medians within 3%,
     and the ranking figure (per_call_ms) within 3%;
-plus the harness-overhead breakdown of both runs (bakeoff_overhead.breakdown), and what the CI gate
+plus the harness-overhead breakdown of both runs (overhead.breakdown), and what the CI gate
 (`--baseline run1 --max-regression 3`) says of run 2: GPU-bound rows by the percentage, launch-bound rows
 beyond their measured spread.
 
@@ -38,16 +38,10 @@ def winner(doc: dict) -> str | None:
 def gate_against(baseline_path: Path, doc: dict, pct: float = TOL * 100) -> dict:
     """gpudiag's own --baseline gate, applied to ``doc`` with ``baseline_path`` as the earlier run."""
     from gpudiag.bakeoff import gate
-    from gpudiag.bakeoff.results import BakeoffRun, ModeResult
+    from gpudiag.bakeoff.results import BakeoffRun, from_dict
     from gpudiag.bakeoff.settings import Limits
 
-    run = BakeoffRun(
-        settings={},
-        device=doc["device"],
-        versions={},
-        started_at="",
-        rows=[ModeResult.from_dict(r) for r in doc["rows"]],
-    )
+    run = from_dict(BakeoffRun, doc)  # the rows, the device and the environment, as the run recorded them
     limits = Limits(baseline=str(baseline_path), max_regression_pct=pct)
     return gate.evaluate(run, limits, gate.load_baseline(str(baseline_path))).to_dict()
 

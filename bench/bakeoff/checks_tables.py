@@ -1,4 +1,4 @@
-"""Markdown for docs/BENCHMARKS.md from bakeoff_checks.py's output folder.
+"""Markdown for docs/BENCHMARKS.md from bench/bakeoff/checks.py's output folder.
 
 python3 -m bench.bakeoff.checks_tables DIR TAG    # reads DIR/TAG_summary.json, DIR/TAG_run1.json, DIR/TAG_run2.json
 """

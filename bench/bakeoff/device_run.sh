@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Every bake-off measurement of docs/BENCHMARKS.md, inside a wall-time budget, keeping partial results:
-#   checks:    bakeoff_checks.py on the small MLP (launch-bound) and on rmsnorm prefill
+#   checks:    bench/bakeoff/checks.py on the small MLP (launch-bound) and on rmsnorm prefill
 #              (GPU-bound control): checks (a) and (b) and the harness overhead;
 #   workloads: the six bench/workloads/ scripts (decode + prefill each) with --quick, modes only (the knobs are
 #              bakeoff_gpu_session.sh's), tables and JSON.
 # Usage (from the repository root): bash bench/bakeoff/device_run.sh OUTDIR [BUDGET_SECONDS] [checks|workloads|all]
 # WORKLOADS="rope swiglu" picks and orders the workloads.
 set -u
-OUT=${1:?usage: bakeoff_device_run.sh OUTDIR [BUDGET_SECONDS] [checks|workloads|all]}
+OUT=${1:?usage: device_run.sh OUTDIR [BUDGET_SECONDS] [checks|workloads|all]}
 BUDGET=${2:-560}
 PART=${3:-all}
 START=$(date +%s)

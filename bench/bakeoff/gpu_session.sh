@@ -15,7 +15,7 @@
 # checks_summary.json and raw.tgz (every JSON document, report and log). DEVICE=cpu is the dry run
 # (with GEMM=bench/workloads/kernelbench/gemm_fp32_decode.py, or smaller, on a small machine).
 set -u
-OUT=${1:?usage: bakeoff_gpu_session.sh OUTDIR [BUDGET_SECONDS] [DEVICE]}
+OUT=${1:?usage: gpu_session.sh OUTDIR [BUDGET_SECONDS] [DEVICE]}
 BUDGET=${2:-280}
 DEVICE=${3:-cuda}
 START=$(date +%s)

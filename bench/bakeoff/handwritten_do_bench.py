@@ -1,6 +1,6 @@
 """A hand-written timing of a KernelBench script's compiled model, mode by mode, in one process.
 
-The reference for check (a) of bakeoff_checks.py: no gpudiag code is used to build, compile
+The reference for check (a) of bench/bakeoff/checks.py: no gpudiag code is used to build, compile
 or time the model. With --cache-root, each mode compiles against the cache folder that the
 bake-off kept for it, so this times the very kernels the bake-off timed (not a fresh autotune).
 

@@ -2,7 +2,7 @@
 
 For a bake-off run: total wall time, the sum of the modes' cold compile times, the sum of their
 timing budgets (warm-up + reps), and N x the time of `python -c "import torch"` (N = processes
-started: the script probe plus one per mode). Overhead = wall - compile - budgets - N x import,
+started: one per measurement; the first also lists the script's workloads). Overhead = wall - compile - budgets - N x import,
 reported as a share of the wall; also the share when the import cost is counted as overhead.
 Runs the MLP bake-off with both ways of starting children (fork from a torch-importing zygote,
 and a fresh interpreter per mode) so the two can be compared.
@@ -58,7 +58,7 @@ def breakdown(doc: dict, import_s: float) -> dict:
         )
         / 1e3
     )
-    n = 1 + sum(1 for r in rows if r["status"] not in ("skipped", "not_run"))
+    n = sum(1 for r in rows if r["status"] not in ("skipped", "not_run"))  # one process per measurement
     wall = doc["wall_s"]
     overhead = wall - compile_sum - first_calls - budget_sum - n * import_s
     overhead_incl_import = wall - compile_sum - first_calls - budget_sum

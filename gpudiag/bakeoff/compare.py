@@ -63,10 +63,10 @@ FP64_MULTIPLIER = {"float16": 3.0, "bfloat16": 3.0}
 FP64_MULTIPLIER_DEFAULT = 2.0
 
 
-def compare(out: Any, ref: Any) -> Comparison:
-    """Compare a (possibly nested) output against the eager reference."""
-    result = Comparison(ok=True)
-    _walk(out, ref, "output", result)
+def compare(out: Any, ref: Any, where: str = "output", result: Comparison | None = None) -> Comparison:
+    """Compare a (possibly nested) output against the eager reference (into ``result``, when given)."""
+    result = result or Comparison(ok=True)
+    _walk(out, ref, where, result)
     return result
 
 

@@ -25,6 +25,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from gpudiag.bakeoff.results import Isolation
+
 # environment variable -> its folder under the measurement's root
 FRESH = {
     "TMPDIR": "tmp",
@@ -42,8 +44,10 @@ SHARED = (
 _PRELOADED = ("torch._inductor", "torch._dynamo", "triton")
 
 
-def describe() -> dict:
-    return {"fresh_per_measurement": sorted(FRESH), "shared": list(SHARED)}
+def describe(warm_cache: bool = False) -> Isolation:
+    if warm_cache:
+        return Isolation([], ["everything: --warm-cache uses your own caches"])
+    return Isolation(sorted(FRESH), list(SHARED))
 
 
 def enter(root: str | os.PathLike[str]) -> list[str]:

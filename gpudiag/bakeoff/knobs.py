@@ -106,6 +106,14 @@ def apply(torch: Any, knobs: list[str]) -> dict:
     return compile_kwargs
 
 
+def size(n: int) -> str:
+    """Bytes as a person reads them: 80 B, 4.0 KiB, 8.0 MiB (never "0.0 MiB")."""
+    for unit, scale in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if n >= scale:
+            return f"{n / scale:.1f} {unit}"
+    return f"{n} B"
+
+
 def lowered_precision(knobs: list[str]) -> str | None:
     return next((KNOBS[k].lowers_fp32_to for k in knobs if KNOBS[k].lowers_fp32_to), None)
 
@@ -146,7 +154,7 @@ def _signal(name: str, rows: list[ModeResult], base: ModeResult, device: str) ->
         if not census or not census.parameter_bytes:
             return None
         return (
-            f"inference (the bake-off runs under torch.no_grad) reading {census.parameter_bytes / 2**20:.1f} MiB "
+            f"inference (the bake-off runs under torch.no_grad) reading {size(census.parameter_bytes)} "
             "of parameters, which freezing folds into the graph as constants"
         )
     if name == "dynamic":
@@ -219,13 +227,28 @@ ABSENT = {
 }
 
 
-def combination(workload: str, rows: list[ModeResult]) -> VariantDecision | None:
+def has_mechanism(workload: str, knob: str, variants: list[VariantDecision]) -> bool:
+    """Whether the workload gave ``knob`` something to act on (its signal: parameters for freezing, a
+    float32 matmul for tf32, ...). A knob asked for by name without one cannot change the workload's
+    time: a difference it shows is measurement noise, never an effect. ``dynamic`` always has one: it
+    makes inductor generate kernels for symbolic sizes whatever the workload does. Without a decision
+    for it (a run from before they were recorded), it is given the benefit of the doubt."""
+    decided = [d for d in variants if d.workload == workload and d.knob == knob]
+    return knob == "dynamic" or not decided or any(d.signal for d in decided)
+
+
+def combination(
+    workload: str, rows: list[ModeResult], variants: list[VariantDecision] | None = None
+) -> VariantDecision | None:
     """The knobs that each beat the mode they were applied to beyond its spread, together on the fastest
-    compiled mode, when there are two or more: what the recommendation would name."""
+    compiled mode, when there are two or more: what the recommendation would name. Only knobs with
+    something to act on count (``has_mechanism``)."""
     plain = {r.label: r for r in rows if r.timed and not r.knobs}
     won = []
     for r in rows:
         base = plain.get(r.mode)
+        if variants is not None and r.knobs and not has_mechanism(workload, r.knobs[0], variants):
+            continue
         if len(r.knobs) == 1 and r.timed and base and r.timed_timing.per_call_q3_ms < base.timed_timing.per_call_q1_ms:
             won.append(r.knobs[0])
     target = _fastest(rows, any(KNOBS[k].compiled_only for k in won))

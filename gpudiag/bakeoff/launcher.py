@@ -1,27 +1,40 @@
 """How a bake-off child process is started: forked from the zygote, or a fresh interpreter.
 
 Both give the harness the same handle: a pid (the leader of its own process group), ``poll()`` and
-``kill()``. The harness measures both ways (bench/bakeoff_overhead.py); fork is the default.
+``kill()``. The harness measures both ways (bench/bakeoff/overhead.py); fork is the default.
+
+Every process a run starts carries ``RUN_VARIABLE`` (a token of that run) in its environment, and so
+does everything those processes start, whatever session or process group it moves to: a workload
+that starts a detached process (``Popen(..., start_new_session=True)`` at import) cannot leave it
+running after its measurement (``end_strays``).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import select
 import signal
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 from gpudiag.errors import GpudiagError
 
 SPAWN_METHODS = ("fork", "fresh")
+RUN_VARIABLE = "GPUDIAG_BAKEOFF_RUN"
 
 
-def child_env() -> dict[str, str]:
+def new_run_token() -> str:
+    return f"{os.getpid()}-{uuid.uuid4().hex}"
+
+
+def child_env(token: str) -> dict[str, str]:
     env = dict(os.environ)
+    env[RUN_VARIABLE] = token
     # The child imports gpudiag by module name: make sure it finds this very copy.
     root = str(Path(__file__).resolve().parents[2])
     env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
@@ -48,18 +61,49 @@ def kill_group(pid: int, grace_s: float = 0.2, gone_within_s: float = 2.0) -> No
         time.sleep(0.02)
 
 
-class FreshChild:
-    """``python -m gpudiag.bakeoff.child SPEC``: pays the torch import every time."""
+def strays(token: str, keep: set[int]) -> list[int]:
+    """Processes still carrying this run's token, other than ``keep`` (the zygote) and this process."""
+    needle = f"{RUN_VARIABLE}={token}".encode()
+    found = []
+    try:
+        entries = os.listdir("/proc")
+    except OSError:  # not Linux: nothing to find this way
+        return []
+    for entry in entries:
+        if not entry.isdigit() or int(entry) in keep or int(entry) == os.getpid():
+            continue
+        try:
+            with open(f"/proc/{entry}/environ", "rb") as f:
+                if needle in f.read().split(b"\0"):
+                    found.append(int(entry))
+        except OSError:  # gone, or another user's
+            continue
+    return found
 
-    def __init__(self, spec: dict, spec_path: Path, log_path: Path) -> None:
-        spec_path.write_text(json.dumps(spec), encoding="utf-8")
-        self._log = open(log_path, "ab")  # noqa: SIM115 - the child writes to it for its whole life; closed in close()
+
+def end_strays(token: str, keep: set[int]) -> list[int]:
+    """Kill what a measurement left running outside its process group (detached by the workload)."""
+    pids = strays(token, keep)
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+    return pids
+
+
+class FreshChild:
+    """``python -m gpudiag.bakeoff.child REQUEST``: pays the torch import every time."""
+
+    def __init__(self, request: dict, request_path: Path, log_path: Path, token: str) -> None:
+        request_path.write_text(json.dumps(request), encoding="utf-8")
+        self._log = open(log_path, "ab")  # noqa: SIM115 - the child writes to it for its whole life; closed in kill()
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "gpudiag.bakeoff.child", str(spec_path)],
+            [sys.executable, "-m", "gpudiag.bakeoff.child", str(request_path)],
             stdin=subprocess.DEVNULL,
             stdout=self._log,
             stderr=subprocess.STDOUT,
-            env=child_env(),
+            env=child_env(token),
             start_new_session=True,
         )
         self.pid = self.proc.pid
@@ -86,7 +130,7 @@ class ZygoteUnusable(GpudiagError):
 class Zygote:
     """The long-lived torch-importing process children are forked from."""
 
-    def __init__(self, log_path: Path, state_dir: Path | None = None) -> None:
+    def __init__(self, log_path: Path, token: str, state_dir: Path | None = None) -> None:
         self._log = open(log_path, "ab")  # noqa: SIM115 - the zygote's log for its whole life; closed in close()
         t0 = time.perf_counter()
         argv = [sys.executable, "-m", "gpudiag.bakeoff.zygote", *([str(state_dir)] if state_dir else [])]
@@ -95,7 +139,7 @@ class Zygote:
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self._log,
-            env=child_env(),
+            env=child_env(token),
             start_new_session=True,
             bufsize=0,
         )
@@ -133,10 +177,10 @@ class Zygote:
         line, self._buf = self._buf.split(b"\n", 1)
         return json.loads(line)
 
-    def start(self, spec: dict, log_path: Path) -> ForkedChild:
+    def start(self, request: dict, log_path: Path) -> ForkedChild:
         try:
             assert self.proc.stdin is not None  # started with stdin=PIPE
-            self.proc.stdin.write((json.dumps({"spec": spec, "log": str(log_path)}) + "\n").encode())
+            self.proc.stdin.write((json.dumps({"request": request, "log": str(log_path)}) + "\n").encode())
         except (BrokenPipeError, OSError) as exc:
             raise GpudiagError(f"the bake-off worker died: {exc}") from None
         started = self._read(timeout=60)
@@ -196,3 +240,24 @@ def log_tail(path: Path, n: int = 12) -> list[str]:
     except OSError:
         return []
     return [ln for ln in text.splitlines() if ln.strip()][-n:]
+
+
+_ERROR_LINE = re.compile(
+    r"^([A-Za-z_][\w.]*(Error|Exception|Interrupt)|Segmentation fault|Killed|Fatal Python error)\b"
+)
+
+
+def crash_reason(returncode: int | None, tail: list[str]) -> tuple[str, str]:
+    """(status, one-line reason) for a child that left no result."""
+    text = "\n".join(tail).lower()
+    error_lines = [ln.strip() for ln in tail if _ERROR_LINE.match(ln.strip())]
+    last = error_lines[-1] if error_lines else (tail[-1].strip() if tail else "")
+    if "out of memory" in text or "outofmemoryerror" in text:
+        return "oom", last or "out of memory"
+    if returncode is not None and returncode < 0:
+        try:
+            name = signal.Signals(-returncode).name
+        except ValueError:
+            name = f"signal {-returncode}"
+        return "crashed", f"killed by {name}" + (f" after: {last}" if last else "")
+    return "crashed", f"exited with code {returncode} without a result" + (f": {last}" if last else "")

@@ -123,6 +123,16 @@ def observations(caught: list, script: str, collector: LogCollector) -> Observat
     return obs
 
 
+def graphs_captured(torch: Any) -> int | None:
+    """Graphs dynamo compiled since ``reset_counters`` (None: this torch does not count them)."""
+    try:
+        from torch._dynamo.utils import counters
+    except ImportError:
+        return None
+    stats: Any = counters.get("stats") or {}
+    return int(stats.get("unique_graphs", 0))
+
+
 def reset_counters(torch: Any) -> None:
     """Fresh dynamo and inductor counters, so a row counts only its own compile."""
     torch._dynamo.reset()

@@ -12,10 +12,9 @@ from dataclasses import asdict, dataclass, field
 
 from gpudiag.bakeoff import plausibility
 from gpudiag.bakeoff.gate import Baseline, GateReport, evaluate
-from gpudiag.bakeoff.knobs import KNOBS
+from gpudiag.bakeoff.knobs import ABSENT, KNOBS, has_mechanism
 from gpudiag.bakeoff.modes import ALL_MODES, AUTOTUNE_MODES, CUDAGRAPH_PAIRS
-from gpudiag.bakeoff.results import FAILED, SCHEMA, BakeoffRun, ModeResult
-from gpudiag.bakeoff.settings import Limits
+from gpudiag.bakeoff.results import FAILED, NOT_THE_MODE, SCHEMA, BakeoffRun, Limits, ModeResult, VariantDecision
 from gpudiag.errors import EXIT_NO, EXIT_OK
 
 HURT_THRESHOLD = 0.03  # a CUDA-graph mode more than 3% slower than its twin, beyond the spread, "hurt"
@@ -36,6 +35,9 @@ class KnobEffect:
     error_vs_fp64: float | None  # relative RMSE against an fp64 run
     error_cost: float | None  # that, as a multiple of eager's own error against fp64
     judged_as: str | None
+    # False: the workload gave the knob nothing to act on (freezing without parameters), so the
+    # difference from its base is noise and is never called an effect
+    mechanism: bool = True
 
 
 @dataclass
@@ -70,6 +72,8 @@ class Summary:
     mismatches: list[str]
     failures: list[str]
     recommendation: str
+    # rows that are not a measurement of their mode (compilation disabled, the mode overridden)
+    not_the_mode: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -114,7 +118,9 @@ def _beyond_spread(fast: ModeResult, slow: ModeResult) -> bool:
     return fast.timed_timing.per_call_q3_ms < slow.timed_timing.per_call_q1_ms
 
 
-def summarize_workload(name: str, rows: list[ModeResult]) -> WorkloadSummary:
+def summarize_workload(
+    name: str, rows: list[ModeResult], variants: list[VariantDecision] | None = None
+) -> WorkloadSummary:
     ranked = _ranked(rows)
     eager = next((r for r in rows if r.mode == "eager" and not r.knobs and r.timed), None)
     speedups = {r.label: eager.timed_ms / r.timed_ms for r in ranked if r.timed_ms} if eager else {}
@@ -129,7 +135,7 @@ def summarize_workload(name: str, rows: list[ModeResult]) -> WorkloadSummary:
         eager.per_call_ms if eager else None,
         speedups,
         [r.label for r in ranked if r.launch_bound],
-        _knob_effects(rows),
+        _knob_effects(name, rows, variants),
         plausibility.flags(rows, speedups),
         any(r.nondeterminism is not None for r in rows),
     )
@@ -144,7 +150,7 @@ def summarize_workload(name: str, rows: list[ModeResult]) -> WorkloadSummary:
     return ws
 
 
-def _knob_effects(rows: list[ModeResult]) -> list[KnobEffect]:
+def _knob_effects(name: str, rows: list[ModeResult], variants: list[VariantDecision] | None) -> list[KnobEffect]:
     plain = {r.mode: r for r in rows if not r.knobs}
     out = []
     for r in rows:
@@ -163,6 +169,7 @@ def _knob_effects(rows: list[ModeResult]) -> list[KnobEffect]:
                 n.rel_rmse if n else None,
                 n.cost if n else None,
                 n.judged_as if n else None,
+                variants is None or all(has_mechanism(name, k, variants) for k in r.knobs),
             )
         )
     return out
@@ -170,7 +177,7 @@ def _knob_effects(rows: list[ModeResult]) -> list[KnobEffect]:
 
 def summarize(run: BakeoffRun) -> Summary:
     names = [w.name for w in run.workloads] or sorted({r.workload for r in run.rows})
-    per = [summarize_workload(n, run.rows_of(n)) for n in names]
+    per = [summarize_workload(n, run.rows_of(n), run.variants) for n in names]
     labels = list(
         dict.fromkeys(
             [m for m in ALL_MODES if any(r.label == m for r in run.rows)] + [r.label for r in run.rows if r.knobs]
@@ -197,6 +204,7 @@ def summarize(run: BakeoffRun) -> Summary:
         [f"{r.label} on {r.workload}: {r.reason}" for r in run.rows if r.status == "mismatch"],
         [f"{r.label} on {r.workload}: {r.status}: {r.reason}" for r in run.rows if r.status in FAILED],
         "",
+        [f"{r.label} on {r.workload}: {r.reason}" for r in run.rows if r.status in NOT_THE_MODE],
     )
     summary.recommendation = recommend(run, summary)
     return summary
@@ -205,13 +213,13 @@ def summarize(run: BakeoffRun) -> Summary:
 def _gemm_templates_disabled(run: BakeoffRun) -> bool | None:
     """True when max-autotune ran on a GPU below inductor's is_big_gpu SM gate."""
     ran = [r for r in run.rows if r.mode in AUTOTUNE_MODES and r.status not in ("skipped", "not_run")]
-    if not ran or run.device.get("kind") != "cuda":
+    if not ran or run.device.kind != "cuda":
         return None
     # The child's own is_big_gpu() call is the authority; the parent's SM-count reading backs it up.
     seen = [r.environment.is_big_gpu for r in ran if r.environment and r.environment.is_big_gpu is not None]
     if seen:
         return not all(seen)
-    return run.device.get("gemm_templates_disabled")
+    return run.device.gemm_templates_disabled
 
 
 def _cudagraphs_hurt(run: BakeoffRun, inputs: dict[str, int]) -> list[str]:
@@ -285,8 +293,8 @@ def recommend(run: BakeoffRun, s: Summary) -> str:
     if s.gemm_templates_disabled:
         d = run.device
         parts.append(
-            f"max-autotune's GEMM templates were disabled on this GPU ({d.get('sm_count')} SMs, below the "
-            f"{d.get('is_big_gpu_min_sms')} that inductor's is_big_gpu requires), so max-autotune could only "
+            f"max-autotune's GEMM templates were disabled on this GPU ({d.sm_count} SMs, below the "
+            f"{d.is_big_gpu_min_sms} that inductor's is_big_gpu requires), so max-autotune could only "
             "tune pointwise and reduction kernels and kept the cuBLAS matmuls."
         )
     bound = [f"{', '.join(w.launch_bound)} on {w.workload}" for w in s.workloads if w.launch_bound]
@@ -300,7 +308,7 @@ def recommend(run: BakeoffRun, s: Summary) -> str:
     if s.cudagraphs_hurt:
         parts.append("CUDA graphs hurt here: " + "; ".join(s.cudagraphs_hurt) + ".")
         if any(INPUT_COPY_NOTE.split("{")[0] in h for h in s.cudagraphs_hurt):
-            # Measured (bench/bakeoff_diag_cudagraph_input_copy.py): the copy is the whole gap on softmax_vocab's
+            # Measured (bench/bakeoff/diag_cudagraph_input_copy.py): the copy is the whole gap on softmax_vocab's
             # prefill, and torch._dynamo.mark_static_address() on the input did not remove it (torch 2.11).
             parts.append(
                 "A CUDA-graph mode copies each input tensor into its graph's own buffers on every "
@@ -316,6 +324,15 @@ def recommend(run: BakeoffRun, s: Summary) -> str:
             "WARNING: results differ beyond tolerance for "
             + "; ".join(s.mismatches)
             + ". Those rows are excluded from the ranking."
+        )
+    if s.not_the_mode:
+        parts.append(
+            "Not measurements of their modes, so nothing above is drawn from them: " + "; ".join(s.not_the_mode) + "."
+        )
+    if run.environment_variables.get("CUDA_LAUNCH_BLOCKING") == "1":
+        parts.append(
+            "CUDA_LAUNCH_BLOCKING=1 was set: every kernel launch waited for the GPU to finish, so host-timed "
+            "figures and what CUDA graphs save are not what a run without it sees."
         )
     if s.failures:
         parts.append(f"{len(s.failures)} measurement(s) failed (see the status column).")
@@ -365,7 +382,16 @@ def _knob_sentences(w: WorkloadSummary, name_workload: bool) -> list[str]:
                 f" ({'within' if k.status == 'ok' else 'beyond'} the tolerance of {k.judged_as}, the precision "
                 "it computes in)"
             )
-        verdict = f"{k.speedup:.2f}x {k.base}" if k.beyond_spread else f"within the spread of {k.base}"
+        if not k.mechanism:
+            knob = k.label.split(" +")[-1]
+            verdict = (
+                f"{k.speedup:.2f}x {k.base}, but {knob} had nothing to act on here ({ABSENT.get(knob, 'no signal')}), "
+                "so that difference is measurement noise, not an effect"
+            )
+        elif k.beyond_spread:
+            verdict = f"{k.speedup:.2f}x {k.base}"
+        else:
+            verdict = f"within the spread of {k.base}"
         out.append(f"{k.label}{where}: {verdict}{cost}.")
     return out
 
@@ -374,6 +400,17 @@ def _one_workload(w: WorkloadSummary, rows: list[ModeResult]) -> str:
     if w.winner is None:
         return f"No mode produced a timed, correct result for {w.workload}."
     by = {r.label: r for r in rows}
+    if w.winner == "eager" and w.runner_up is None:
+        return (
+            f"For {w.workload}, eager took {_ms(w.winner_ms)} per call; no compiled mode gave a timed, correct "
+            "result, so this says nothing about whether torch.compile helps here."
+        )
+    effect = next((k for k in w.knob_effects if k.label == w.winner), None)
+    if effect is not None and not effect.mechanism and effect.base in by:
+        return (
+            f"For {w.workload}, {w.winner} was fastest at {_ms(w.winner_ms)} per call, but its knob had nothing "
+            f"to act on here, so the lead over {effect.base} is measurement noise: use {how_to_use(effect.base)}."
+        )
     text = f"For {w.workload}, {w.winner} was fastest at {_ms(w.winner_ms)} per call"
     sp = w.speedup_vs_eager.get(w.winner)
     if w.winner != "eager" and sp:

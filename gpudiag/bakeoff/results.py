@@ -1,9 +1,11 @@
 """The bake-off's results as typed records: what a child process measured and observed, and the run.
 
-A child writes one ``ModeResult`` (or, for the probe, one ``ScriptListing``) as JSON; the harness
-reads it back with ``from_dict`` and adds what only the parent knows (the child's wall time, exit
-code and log tail). ``BakeoffRun`` holds every row of a run. Nothing here measures or judges:
-``timing`` measures, ``observe`` watches, ``report`` judges.
+A child writes one ``ChildReport`` as JSON: its ``ModeResult`` and, for the first child, the
+``ScriptListing`` of the workloads the script defines. The harness reads it back with ``from_dict``
+and adds what only the parent knows (the child's wall time, exit code and log tail). ``BakeoffRun``
+holds every row of a run, with the run's settings, device, versions and environment as records of
+their own. Nothing here measures or judges: ``timing`` measures, ``observe`` watches, ``judge`` and
+``report`` judge.
 """
 
 from __future__ import annotations
@@ -17,8 +19,8 @@ from typing import Any
 
 from gpudiag.bakeoff.compare import Comparison
 
-SCHEMA = "gpudiag.bakeoff/2"
-COMPATIBLE_SCHEMAS = ("gpudiag.bakeoff/1", SCHEMA)  # what --baseline reads
+SCHEMA = "gpudiag.bakeoff/3"
+COMPATIBLE_SCHEMAS = ("gpudiag.bakeoff/1", "gpudiag.bakeoff/2", SCHEMA)  # what --baseline reads
 
 # What a row's status means. A timed status carries a timing a ranking can use.
 STATUSES = {
@@ -34,9 +36,14 @@ STATUSES = {
     "error": "the workload raised",
     "harness_error": "a gpudiag bug, not the workload's",
     "interrupted": "stopped by Ctrl-C, SIGTERM or SIGHUP while it ran",
+    "not_compiled": "torch.compile compiled nothing for this row (dynamo disabled, or no graph captured): it ran "
+    "eager under another name, so it is not a measurement of its mode and is excluded from the ranking",
+    "overridden": "not measured: the environment or the script changes what this mode compiles (such as "
+    "TORCHINDUCTOR_MAX_AUTOTUNE=1 under default), so it would not be a measurement of that mode",
 }
 TIMED = ("ok", "unchecked")
 FAILED = ("timeout", "crashed", "oom", "compile_error", "error", "harness_error")
+NOT_THE_MODE = ("not_compiled", "overridden")  # ran (or would have) as something other than its label
 
 
 @dataclass
@@ -182,6 +189,21 @@ class Environment:
 
 
 @dataclass
+class CompileCheck:
+    """What a compiled row really compiled with, beside what its mode and knobs alone ask for.
+
+    ``inductor`` holds the settings that tell the modes apart as inductor sees them at compile time
+    (the global config, from the environment and anything the script set, patched by the mode's
+    own options); ``expected`` what the mode and the knobs give on a clean configuration.
+    """
+
+    dynamo_disabled: bool
+    inductor: dict[str, bool] = field(default_factory=dict)
+    expected: dict[str, bool] = field(default_factory=dict)
+    overrides: list[str] = field(default_factory=list)  # each setting that differs, and what set it
+
+
+@dataclass
 class ChildProcess:
     pid: int | None = None
     returncode: int | None = None
@@ -214,6 +236,9 @@ class ModeResult(Record):
     observed: Observations = field(default_factory=Observations)
     census: OpCensus | None = None
     environment: Environment | None = None
+    compile_check: CompileCheck | None = None
+    # Arguments the workload writes into ("args[0] float32[1024]"): every compared call gets a fresh copy.
+    mutated_inputs: list[str] = field(default_factory=list)
     child: ChildProcess = field(default_factory=ChildProcess)
     wall_s: float | None = None  # the child's whole life, seen from the parent
     user_traceback: str | None = None
@@ -274,6 +299,19 @@ class ScriptListing(Record):
 
 
 @dataclass
+class ChildReport(Record):
+    """What one child writes: its row and, for the first child of a run, the script's workloads.
+
+    The first child lists the workloads and measures the first one in eager, so the script's
+    module-level code runs once per measurement process and in no other process. It writes the
+    listing before it measures, so a crash in the measurement still leaves it.
+    """
+
+    listing: ScriptListing | None = None
+    row: ModeResult | None = None
+
+
+@dataclass
 class VariantDecision:
     """Whether a knob was measured for a workload, on which mode, and the signal that decided it."""
 
@@ -286,27 +324,120 @@ class VariantDecision:
 
 
 @dataclass
+class Limits:
+    """The CI gate: each limit that is set is checked against the run (``gate.py``)."""
+
+    baseline: str | None = None  # an earlier --output
+    max_regression_pct: float | None = None
+    max_graph_breaks: int | None = None
+    max_recompiles: int | None = None
+    max_compile_s: float | None = None
+    max_regression_launch_bound_pct: float | None = None  # launch-bound rows' own limit; None: the default band
+    allow_empty: bool = False  # --allow-empty-gate: a gate that compared no row passes (with a note)
+
+    @property
+    def any(self) -> bool:
+        return any(v is not None for k, v in vars(self).items() if k != "allow_empty")
+
+
+@dataclass
+class RunSettings:
+    """What the run was asked to do, every option checked and normalised (``Settings.validate``)."""
+
+    script: str  # resolved
+    modes: list[str]
+    knobs: str | None
+    device: str  # cpu or cuda: --device auto resolved
+    timeout_s: float
+    quick: bool
+    warm_cache: bool
+    entry: str | None
+    inputs: str | None
+    spawn: str
+    seed: int
+    output: str | None
+    limits: Limits
+    warmup_ms: float
+    rep_ms: float
+    keep_cache_root: str | None = None  # benchmarks only
+    crosscheck: bool = False  # benchmarks only
+
+
+@dataclass
+class RunDevice:
+    """The device the run measured on, as the parent saw it before any child started."""
+
+    kind: str  # cuda | cpu
+    name: str | None = None
+    sm: str | None = None
+    sm_count: int | None = None
+    origin: str | None = None
+    memory_total_bytes: int | None = None
+    is_big_gpu_min_sms: int | None = None  # inductor's is_big_gpu SM gate, read from the installed torch
+    is_big_gpu_source: str | None = None
+    gemm_templates_disabled: bool | None = None  # max-autotune's GEMM templates are off below that gate
+    note: str | None = None  # why --device auto chose the CPU
+
+
+@dataclass
+class Versions:
+    gpudiag: str | None = None
+    torch: str | None = None
+    triton: str | None = None
+    python: str | None = None
+    torch_cuda: str | None = None
+
+
+@dataclass
+class Isolation:
+    """What each measurement gets fresh, and what stays shared between them (``isolation.py``)."""
+
+    fresh_per_measurement: list[str] = field(default_factory=list)
+    shared: list[str] = field(default_factory=list)
+
+
+@dataclass
+class HarnessInfo:
+    """How the children were started, and what that cost."""
+
+    spawn: str | None = None  # fork | fresh
+    zygote_import_s: float | None = None
+    zygote_start_s: float | None = None
+    first_child_s: float | None = None  # the first child: listed the workloads and measured the first in eager
+    fork_fallback: str | None = None  # why fresh interpreters were used instead of forks
+    # Processes a measurement left running outside its process group (a workload that detached one):
+    # found by the run's token in their environment and ended after that measurement.
+    strays_ended: int = 0
+
+
+@dataclass
 class BakeoffRun:
-    settings: dict
-    device: dict
-    versions: dict
+    settings: RunSettings
+    device: RunDevice
+    versions: Versions
     started_at: str
+    # Variables that change what torch.compile, inductor, Triton or CUDA do, as the run was given them
+    # (``environ.py``): part of the measurement, so a baseline can be compared like for like.
+    environment_variables: dict[str, str] = field(default_factory=dict)
     workloads: list[WorkloadInfo] = field(default_factory=list)
     rows: list[ModeResult] = field(default_factory=list)
     variants: list[VariantDecision] = field(default_factory=list)
-    isolation: dict = field(default_factory=dict)  # what each child gets fresh, and what is shared
+    isolation: Isolation = field(default_factory=Isolation)
     finished_at: str | None = None
     wall_s: float | None = None
     complete: bool = False
     interrupted: bool = False
     interrupted_by: str | None = None  # SIGINT, SIGTERM or SIGHUP
-    harness: dict = field(default_factory=dict)
+    harness: HarnessInfo = field(default_factory=HarnessInfo)
 
     def rows_of(self, workload: str) -> list[ModeResult]:
         return [r for r in self.rows if r.workload == workload]
 
     def to_dict(self) -> dict:
         doc = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        for name in ("settings", "device", "versions", "isolation", "harness"):
+            doc[name] = dataclasses.asdict(doc[name])
+        doc["environment_variables"] = dict(self.environment_variables)
         doc["workloads"] = [dataclasses.asdict(w) for w in self.workloads]
         doc["rows"] = [r.to_dict() for r in self.rows]
         doc["variants"] = [dataclasses.asdict(v) for v in self.variants]

@@ -3,13 +3,15 @@
 ``Bakeoff(settings)`` checks everything the user gave (exit 2 before anything runs: options, the
 script, ``--output``, ``--baseline``, the device); ``.run()`` measures and returns the
 ``BakeoffReport``. After every row the whole report is written to ``--output``, so an interrupted run
-keeps everything finished so far. The harness and the report never import each other: this joins them.
+keeps everything finished so far, and one stopped before any row still gets its document; ``written``
+says whether a file was. The harness and the report never import each other: this joins them.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from pathlib import Path
 
 from gpudiag.bakeoff import report
 from gpudiag.bakeoff.gate import Baseline, load_baseline
@@ -23,11 +25,12 @@ from gpudiag.files import write_user_file
 
 class Bakeoff:
     def __init__(self, settings: Settings, on_progress: Callable[[Progress], None] | None = None) -> None:
-        self.settings = settings
         self.harness = Harness(settings, on_progress, on_change=self._write_output)
+        self.settings = self.harness.settings  # the checked record: what the run keeps
+        self.written: Path | None = None  # the file --output last wrote, once one was
         self.baseline: Baseline | None = None
-        if settings.limits.baseline is not None:
-            self.baseline = load_baseline(settings.limits.baseline)
+        if self.settings.limits.baseline is not None:
+            self.baseline = load_baseline(self.settings.limits.baseline)
             self.baseline.check_device(self.harness.run.device)
 
     def report(self, run: BakeoffRun) -> BakeoffReport:
@@ -38,7 +41,7 @@ class Bakeoff:
             return
         text = json.dumps(self.report(run).to_dict(), indent=2, default=str) + "\n"
         try:
-            write_user_file(self.settings.output, text)
+            self.written = write_user_file(self.settings.output, text)
         except OSError as exc:  # a device, a FIFO or a folder by now, a full disk, no permission
             why = f"{self.settings.output}: cannot write it: {exc.strerror}" if exc.strerror else str(exc)
             raise GpudiagError(f"--output {why}") from None

@@ -1,7 +1,10 @@
 """What a bake-off is asked to do, checked once: every option a user can give is validated here.
 
 A value that makes no sense (``--timeout nan``, ``--modes ''``, a negative limit, an output that is a
-device) is a ``GpudiagError`` (exit 2) with one line naming the option, before anything runs.
+device, a symlink loop or in a folder nothing can be written to) is a ``GpudiagError`` (exit 2) with
+one line naming the option, before anything runs; so is asking for compiled modes in an environment
+that disables torch.compile (``environ.compile_disabled``). ``Settings.validate`` returns the
+``RunSettings`` record the run keeps.
 """
 
 from __future__ import annotations
@@ -9,34 +12,23 @@ from __future__ import annotations
 import math
 import os
 import stat
-from collections.abc import Sequence
+import tempfile
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from gpudiag.bakeoff import environ as env_check
 from gpudiag.bakeoff import knobs as knob_table
 from gpudiag.bakeoff.launcher import SPAWN_METHODS
 from gpudiag.bakeoff.modes import parse_modes
+from gpudiag.bakeoff.results import Limits, RunSettings
 from gpudiag.errors import GpudiagError
+
+__all__ = ["DEFAULT_MAX_REGRESSION_PCT", "Limits", "RunSettings", "Settings"]
 
 QUICK_BUDGET_MS = (25.0, 100.0)  # triton do_bench's own defaults: a fast, noisier answer
 FULL_BUDGET_MS = (100.0, 1000.0)
 DEVICES = ("auto", "cpu", "cuda")
-
-
-@dataclass
-class Limits:
-    """The CI gate: each limit that is set is checked against the run (``gate.py``)."""
-
-    baseline: str | None = None  # an earlier --output
-    max_regression_pct: float | None = None
-    max_graph_breaks: int | None = None
-    max_recompiles: int | None = None
-    max_compile_s: float | None = None
-    max_regression_launch_bound_pct: float | None = None  # launch-bound rows' own limit; None: shown, not gated
-
-    @property
-    def any(self) -> bool:
-        return any(v is not None for v in vars(self).values())
 
 
 DEFAULT_MAX_REGRESSION_PCT = 5.0  # with --baseline and no --max-regression
@@ -66,8 +58,9 @@ class Settings:
     # plain do_bench (wall clock on the CPU), so a script can check the harness adds nothing.
     crosscheck: bool = False
 
-    def validate(self) -> Path:
-        """Check every option and normalise ``modes``, the budgets and the limits; the script's path."""
+    def validate(self, environ: Mapping[str, str] | None = None) -> RunSettings:
+        """Check every option (and the environment, ``os.environ`` by default) and return the normalised
+        record: modes in canonical order, the budgets and the limits filled in, the script resolved."""
         script = Path(self.script)
         if not script.exists():
             raise GpudiagError(f"{script}: no such file")
@@ -76,9 +69,9 @@ class Settings:
         if script.suffix != ".py":
             raise GpudiagError(f"{script}: expected a Python script (.py)")
         if isinstance(self.modes, str) or self.modes is None:
-            self.modes = parse_modes(self.modes)
+            modes = parse_modes(self.modes)
         else:
-            self.modes = parse_modes(",".join(self.modes))
+            modes = parse_modes(",".join(self.modes))
         knob_table.parse(self.knobs)
         if self.device not in DEVICES:
             raise GpudiagError(f"--device must be cpu, cuda or auto, not {self.device!r}")
@@ -88,14 +81,33 @@ class Settings:
         if self.inputs and not self.entry:
             raise GpudiagError("--inputs names the arguments of --entry; give --entry NAME too")
         default_warmup, default_rep = QUICK_BUDGET_MS if self.quick else FULL_BUDGET_MS
-        self.warmup_ms = default_warmup if self.warmup_ms is None else self.warmup_ms
-        self.rep_ms = default_rep if self.rep_ms is None else self.rep_ms
-        _positive("the warm-up budget", self.warmup_ms, "ms")
-        _positive("the rep budget", self.rep_ms, "ms")
+        warmup_ms = default_warmup if self.warmup_ms is None else self.warmup_ms
+        rep_ms = default_rep if self.rep_ms is None else self.rep_ms
+        _positive("the warm-up budget", warmup_ms, "ms")
+        _positive("the rep budget", rep_ms, "ms")
         if self.output:
             _check_output(Path(self.output), script)
         self._validate_limits()
-        return script
+        _check_environment(os.environ if environ is None else environ, modes)
+        return RunSettings(
+            script=str(script.resolve()),
+            modes=modes,
+            knobs=self.knobs,
+            device=self.device,
+            timeout_s=self.timeout_s,
+            quick=self.quick,
+            warm_cache=self.warm_cache,
+            entry=self.entry,
+            inputs=self.inputs,
+            spawn=self.spawn,
+            seed=self.seed,
+            output=self.output,
+            limits=self.limits,
+            warmup_ms=warmup_ms,
+            rep_ms=rep_ms,
+            keep_cache_root=self.keep_cache_root,
+            crosscheck=self.crosscheck,
+        )
 
     def _validate_limits(self) -> None:
         lim = self.limits
@@ -130,18 +142,51 @@ def _positive(option: str, value: float, unit: str) -> None:
         raise GpudiagError(f"{option} must be a finite number of {unit} above 0, not {value:g}")
 
 
+def _check_environment(environ: Mapping[str, str], modes: list[str]) -> None:
+    """Compiled modes in an environment that turns torch.compile into a no-op would be eager, each under
+    another name: refused, as the one thing to change."""
+    disabled = env_check.compile_disabled(environ)
+    compiled = [m for m in modes if m != "eager"]
+    if disabled and compiled:
+        raise GpudiagError(
+            f"{disabled} is set: torch.compile returns your code unchanged, so {', '.join(compiled)} would "
+            f"{'each ' if len(compiled) > 1 else ''}be eager under another name; unset it, or give --modes eager"
+        )
+
+
 def _check_output(out: Path, script: Path) -> None:
-    """Refuse an output that would lose something: the script itself, a folder, a device or a FIFO."""
+    """Refuse an output that cannot be written, or would lose something, before anything runs: a path that
+    does not resolve (a symlink loop), the script itself, a folder, a device or FIFO, a file in a folder
+    that is missing or where no file can be created (read-only, or a pseudo-filesystem like /proc)."""
+    try:
+        st: os.stat_result | None = os.stat(out)
+    except FileNotFoundError:
+        st = None  # a new path (or a symlink to one): its folder is checked below
+    except OSError as exc:  # ELOOP (a symlink loop), ENOTDIR, EACCES
+        raise GpudiagError(f"--output {out}: cannot be resolved: {exc.strerror or exc}") from None
     target = Path(os.path.realpath(out))
     if target == script.resolve():
         raise GpudiagError(f"--output {out}: is the script itself; refusing to overwrite it")
-    if target.exists():
-        mode = target.stat().st_mode
-        if stat.S_ISDIR(mode):
+    if st is not None:
+        if stat.S_ISDIR(st.st_mode):
             raise GpudiagError(f"--output {out}: is a folder; give a file name")
-        if not stat.S_ISREG(mode):
+        if not stat.S_ISREG(st.st_mode):
             raise GpudiagError(
                 f"--output {out}: is not a regular file (a device, FIFO or socket); give a regular file or a new path"
             )
-    elif not target.parent.is_dir():
-        raise GpudiagError(f"--output {out}: folder {target.parent} does not exist")
+    folder = target.parent
+    if not folder.is_dir():
+        raise GpudiagError(f"--output {out}: folder {folder} does not exist")
+    # The file is written as a temporary file in its folder, renamed into place: that must be possible.
+    # os.access answers for permissions; only creating one answers for read-only mounts and /proc.
+    why = None if os.access(folder, os.W_OK | os.X_OK) else "no permission to create files there"
+    if why is None:
+        try:
+            fd, probe = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".probe", dir=str(folder))
+        except OSError as exc:
+            why = exc.strerror or str(exc)
+        else:
+            os.close(fd)
+            os.unlink(probe)
+    if why:
+        raise GpudiagError(f"--output {out}: cannot write a file in {folder}: {why}")

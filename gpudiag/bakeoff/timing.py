@@ -138,7 +138,7 @@ def time_cuda(call: Callable[[], Any], sync: Callable[[], Any], warmup_ms: float
     the call between device events. When the host needs longer than that flush to issue one call,
     the GPU starves mid-call and the event pair measures host issue time minus the flush: on the
     H100 host, the small MLP's default mode gave do_bench medians from 0.064 to 0.150 ms in one
-    process while its calls took 0.10-0.20 ms each back to back (bench/bakeoff_diag_launch_bound.py).
+    process while its calls took 0.10-0.20 ms each back to back (bench/bakeoff/diag_launch_bound.py).
     So a loop of calls is timed too, and a call whose loop is clearly slower than its device time
     is launch-bound and ranked by the loop: what one call really costs when the host is the limit.
     """

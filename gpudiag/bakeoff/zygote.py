@@ -8,7 +8,7 @@ own cache folders before anything compiles.
 Started with a folder argument, the zygote points inductor's and Triton's on-disk state there before
 importing them (nothing lands in the user's folders; each child then moves to its own fresh state).
 
-Protocol (JSON lines): the parent writes ``{"spec": {...}, "log": PATH}`` on stdin; the zygote
+Protocol (JSON lines): the parent writes ``{"request": {...}, "log": PATH}`` on stdin; the zygote
 answers ``{"event": "started", "pid": N}`` at once and ``{"event": "exited", "pid": N,
 "returncode": R}`` (negative R: killed by signal -R) when the child ends. The child is the leader of
 its own process group, so the parent can kill it with everything it started (compile workers).
@@ -26,7 +26,7 @@ import time
 
 # torch.cuda.is_available() calls cuInit unless this is set, and inductor's modules ask it at import.
 # A zygote whose driver is initialised can never give its forked children CUDA ("Cannot re-initialize
-# CUDA in forked subprocess"), so the zygote asks NVML instead (bench/bakeoff_diag_zygote_preload.py measured
+# CUDA in forked subprocess"), so the zygote asks NVML instead (bench/bakeoff/diag_zygote_preload.py measured
 # it on the H100: children work, and each saves the ~3.5 s of importing inductor itself).
 NVML_CHECK = "PYTORCH_NVML_BASED_CUDA_CHECK"
 PRELOAD = ("torch._dynamo", "torch._inductor.config", "torch._inductor.compile_fx")
@@ -67,9 +67,10 @@ def _child(request: dict) -> None:
     os.dup2(devnull, 0)
     code = 4
     try:
-        from gpudiag.bakeoff.child import Spec, run_to_file
+        from gpudiag.bakeoff.child import run_to_file
+        from gpudiag.bakeoff.request import Request
 
-        code = run_to_file(Spec.from_dict(request["spec"]))
+        code = run_to_file(Request.from_dict(request["request"]))
     except BaseException:
         import traceback
 

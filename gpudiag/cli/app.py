@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import signal
 import sys
 
 import typer
@@ -12,7 +13,7 @@ from typer.core import TyperGroup
 from gpudiag import __version__
 from gpudiag.cli import params
 from gpudiag.cli.streams import EXIT_BROKEN_PIPE, flush_stdout, make_streams_safe, silence_stdout
-from gpudiag.errors import EXIT_USAGE, GpudiagError
+from gpudiag.errors import EXIT_USAGE, GpudiagError, stop_signal, stop_status
 
 ERROR_SCHEMA_ID = "gpudiag.error/1"
 
@@ -96,8 +97,10 @@ class GpudiagGroup(TyperGroup):
             return super().invoke(ctx)
         except GpudiagError as exc:
             raise fail(exc.message, exc.exit_code) from None
-        except KeyboardInterrupt:
-            raise fail("interrupted", 130) from None
+        except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM/SIGHUP raised as gpudiag.errors.Stopped
+            signum = stop_signal(exc)
+            message = "interrupted" if signum == signal.SIGINT else f"stopped by {signal.Signals(signum).name}"
+            raise fail(message, stop_status(exc)) from None
         except BrokenPipeError:  # the reader closed stdout early (| head): stop quietly
             silence_stdout()
             raise typer.Exit(EXIT_BROKEN_PIPE) from None

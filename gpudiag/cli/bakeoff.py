@@ -50,6 +50,8 @@ STATUS_STYLE = {
     "error": "red",
     "harness_error": "magenta",
     "interrupted": "yellow",
+    "not_compiled": "yellow",
+    "overridden": "yellow",
 }
 BAR_WIDTH = 40
 
@@ -83,18 +85,30 @@ HELP = _paragraphs("""
     shown beside its speed-up.
 
     A measurement that crashes, times out, runs out of memory or fails to compile becomes a row
-    with its status and reason; the others still run. Eager output that changes between two calls
-    marks every row 'unchecked'; a figure below the launch floor, or a speed-up that eager's dead
-    work explains, is flagged.
+    with its status and reason; the others still run. Every compared call gets a fresh copy of
+    the inputs, so a workload that writes into them is checked like any other. Eager output that
+    changes between two calls marks every row 'unchecked'; a row whose output changes from call
+    to call is a mismatch; a figure below the launch floor, or a speed-up that eager's dead work
+    explains, is flagged.
+
+    The environment is part of the measurement: the variables that change what torch.compile,
+    inductor, Triton or CUDA do are recorded. TORCHDYNAMO_DISABLE=1 or TORCH_COMPILE_DISABLE=1
+    with compiled modes is refused (exit 2); a mode whose settings the environment or the script
+    changes (TORCHINDUCTOR_MAX_AUTOTUNE=1 under default) is not measured, and a compiled row for
+    which dynamo captured no graph is marked not_compiled: neither is ranked or recommended.
 
     Notes: workloads run under torch.no_grad(). Tensors and nn.Modules returned by the script are
     moved to the device; tensors a function closes over are not. Inputs and weights are built with
-    torch.manual_seed(0) in every process, so every mode sees the same numbers.
+    torch.manual_seed(0) in every process, so every mode sees the same numbers. The script's
+    module-level code runs once in each measurement's process (the first one also lists the
+    workloads), never in gpudiag's own.
 
-    Exit codes: 0 the bake-off ran and every gate passed; 1 every mode failed, or a gate failed
-    (one line per failed gate); 2 bad input (missing script, no workload found, the script raising
-    or exiting, bad options, --device cuda without a GPU, an unusable --output or --baseline); 143
-    or 129 stopped by SIGTERM or SIGHUP, 130 by Ctrl-C (the partial report is kept).
+    Exit codes: 0 the bake-off ran and every gate passed; 1 every mode failed, or a gate failed or
+    compared no row (one line per failed gate); 2 bad input (missing script, no workload found,
+    the script raising or exiting, bad options, compilation disabled by the environment, --device
+    cuda without a GPU, an unusable --output or --baseline); 130, 143 or 129 stopped by Ctrl-C,
+    SIGTERM or SIGHUP (the partial report is kept; a signal ignored at start, as under nohup,
+    stays ignored).
     """)
 
 
@@ -114,12 +128,17 @@ MAN_EXAMPLES = (
         "timeout 3600 gpudiag bakeoff model.py --output run.json",
         "stopped by SIGTERM: exit 143, the partial report kept",
     ),
+    (
+        "nohup gpudiag bakeoff model.py --output run.json &",
+        "survives an ssh logout: a SIGHUP ignored at start stays ignored",
+    ),
 )
 MAN_EXIT_STATUS = {
     0: "the bake-off ran and every gate passed.",
-    1: "every mode failed, or a gate failed (one line per failed gate).",
+    1: "every mode failed, or a gate failed or compared no row (one line per failed gate).",
     2: "bad input: a missing script, no workload found, the script raising or exiting, bad options, "
-    "--device cuda without a GPU, an unusable --output or --baseline.",
+    "compiled modes with TORCHDYNAMO_DISABLE=1 or TORCH_COMPILE_DISABLE=1, --device cuda without a GPU, "
+    "an unusable --output or --baseline.",
 }
 MAN_SIGNALS = (130, 141, 143, 129)
 
@@ -197,10 +216,11 @@ def bakeoff_command(
         help="Write the JSON document "
         "here (a regular file or a new path; through a symlink to its target), "
         "rewritten atomically after every measurement, so an interrupted run "
-        "keeps everything finished so far.",
+        "keeps everything finished so far. Checked before anything runs: the path must "
+        "resolve and its folder must take a new file.",
     ),
     json_out: bool = typer.Option(
-        False, "--json", help="Print one JSON document (schema gpudiag.bakeoff/2) and nothing else on stdout."
+        False, "--json", help="Print one JSON document (schema gpudiag.bakeoff/3) and nothing else on stdout."
     ),
     spawn: str = typer.Option(
         "fork",
@@ -223,17 +243,22 @@ def bakeoff_command(
         "--max-regression",
         metavar="PCT",
         help="Allowed "
-        "slow-down against --baseline, in percent (default 5), "
-        "for GPU-bound rows. Launch-bound rows are host-timed and "
-        "move between processes: they are shown, not gated, unless "
-        "--max-regression-launch-bound is given.",
+        "slow-down against --baseline, in percent (default 5). GPU-bound rows are compared by "
+        "their median; host-timed rows (the CPU's wall clock, launch-bound loops) must be slower "
+        "beyond both runs' quartile ranges.",
     ),
     max_regression_launch_bound: float | None = typer.Option(
         None,
         "--max-regression-launch-bound",
         metavar="PCT",
-        help="Gate launch-bound rows too: fail when one "
-        "is slower than --baseline by more than PCT percent beyond both runs' quartile ranges.",
+        help="The limit for launch-bound rows, beyond both runs' quartile ranges "
+        "(default 50, or --max-regression if larger: host time moves between processes).",
+    ),
+    allow_empty_gate: bool = typer.Option(
+        False,
+        "--allow-empty-gate",
+        help="Let a gate that compared no row pass (a renamed workload, "
+        "a baseline of another script); by default it fails.",
     ),
     max_graph_breaks: int | None = typer.Option(
         None, "--max-graph-breaks", metavar="N", help="Fail when a compiled row has more graph breaks."
@@ -268,6 +293,7 @@ def bakeoff_command(
             max_recompiles,
             max_compile_s,
             max_regression_launch_bound,
+            allow_empty_gate,
         ),
     )
     err = console(sys.stderr)
@@ -288,8 +314,8 @@ def bakeoff_command(
             emit_json(rep.to_dict())
         else:
             render(rep)
-        if settings.output:
-            err.print(f"[dim]results written to {settings.output}[/dim]")
+        if bake.written is not None:
+            err.print(f"[dim]results written to {_escape(str(settings.output))}[/dim]")
         for gate in rep.gates.results if rep.gates else []:
             if not gate.passed:
                 typer.echo(f"gpudiag: {gate.line}", err=True)
@@ -313,11 +339,11 @@ class _ProgressView:
         h = bake.harness
         dev = h.run.device
         self.err.print(
-            f"[bold]bake-off[/bold] {_escape(h.script.name)} on {dev.get('name') or 'CPU'} · modes "
+            f"[bold]bake-off[/bold] {_escape(h.script.name)} on {_escape(dev.name or 'CPU')} · modes "
             f"{', '.join(h.modes)} · {h.settings.warmup_ms:g} ms warm-up, {h.settings.rep_ms:g} ms reps"
         )
-        if dev.get("note"):
-            self.err.print(f"[yellow]{dev['note']}[/yellow]")
+        if dev.note:
+            self.err.print(f"[yellow]{_escape(dev.note)}[/yellow]")
         self.status = self.err.status("starting")
         self.status.start()
 
@@ -331,12 +357,14 @@ class _ProgressView:
             r = p.row
             style = STATUS_STYLE.get(r.status, "")
             if r.timing is not None:
-                detail = f"compile {_s(r.compile_s)}, median {_ms(r.median_ms)} ms"
+                detail = f" · compile {_s(r.compile_s)}, median {_ms(r.median_ms)} ms"
                 if r.timing.loop_ms is not None:
                     detail += f", loop {_ms(r.timing.loop_ms)} ms" + (" (launch-bound)" if r.launch_bound else "")
+                if r.status not in ("ok",) and r.reason:
+                    detail += f": {_escape(r.reason)}"
             else:
-                detail = _escape(r.reason or "")
-            self.err.print(f"  {_escape(r.workload)} · {r.label}: [{style}]{r.status}[/{style}] {detail}")
+                detail = f": {_escape(r.reason)}" if r.reason else ""
+            self.err.print(f"  {_escape(r.workload)} · {r.label}: [{style}]{r.status}[/{style}]{detail}")
             return
         if self.status is None:
             return
@@ -519,6 +547,13 @@ FP64_LEGEND = (
 
 def _notes(rows: list[ModeResult], ws: WorkloadSummary) -> list[str]:
     out = []
+    writer = next((r for r in rows if r.mutated_inputs), None)
+    if writer is not None:
+        out.append(
+            f"[dim]{_escape(ws.workload)} writes into its inputs ({_escape(', '.join(writer.mutated_inputs))}): "
+            "every compared call got a fresh copy, and what it wrote was compared too; the timed calls reuse one "
+            "copy[/dim]"
+        )
     for r in rows:
         if r.status != "ok" and r.reason:
             out.append(f"[{STATUS_STYLE.get(r.status, '')}]{r.label}[/]: {_escape(r.reason)}")
@@ -559,16 +594,24 @@ def _knob_lines(rep: BakeoffReport, workload: str) -> list[str]:
 def render(rep: BakeoffReport) -> None:
     con = console()
     run, summary = rep.run, rep.summary
-    d = run.device
-    where = f"{d.get('name')} ({d.get('sm')}, {d.get('sm_count')} SMs)" if d.get("kind") == "cuda" else "CPU"
-    v = run.versions
-    con.rule(f"[bold]gpudiag bakeoff[/bold] · {_escape(Path(run.settings['script']).name)} · {where}")
+    v, st = run.versions, run.settings
+    title = f"gpudiag bakeoff · {Path(st.script).name} · {_where(run)}"
+    if len(title) + 6 <= con.width:
+        con.rule(f"[bold]gpudiag bakeoff[/bold] · {_escape(Path(st.script).name)} · {_escape(_where(run))}")
+    else:  # a rule cuts its title with "…": a GPU's name must stay whole
+        con.print(Text(title, style="bold"))
+        con.rule()
     con.print(
-        f"[dim]torch {v.get('torch')} · triton {v.get('triton')} · python {v.get('python')} · "
-        f"timing {run.settings['warmup_ms']:g} ms warm-up + {run.settings['rep_ms']:g} ms reps · "
-        f"{'warm caches' if run.settings['warm_cache'] else 'fresh on-disk state per measurement'} · "
-        f"{run.settings['spawn']} · wall {run.wall_s or 0:.1f} s[/dim]"
+        f"[dim]torch {v.torch} · triton {v.triton} · python {v.python} · "
+        f"timing {st.warmup_ms:g} ms warm-up + {st.rep_ms:g} ms reps · "
+        f"{'warm caches' if st.warm_cache else 'fresh on-disk state per measurement'} · "
+        f"{st.spawn} · wall {run.wall_s or 0:.1f} s[/dim]"
     )
+    if run.environment_variables:
+        shown = " · ".join(f"{k}={v}" for k, v in run.environment_variables.items())
+        con.print(Text(f"environment: {shown}", style="dim"))
+    if run.interrupted and not run.rows:
+        con.print(f"[yellow]stopped by {run.interrupted_by} before any measurement finished[/yellow]")
     for ws in summary.workloads:
         rows = run.rows_of(ws.workload)
         wl = next((w for w in run.workloads if w.name == ws.workload), None)
@@ -600,9 +643,14 @@ def render(rep: BakeoffReport) -> None:
                     + (f" [dim]({_escape(g.note)})[/dim]" if g.note else "")
                 )
             )
-            for b in g.not_gated:
-                _indented(con, Text(f"not gated (launch-bound): {b.label} on {b.workload}: {b.detail})", style="dim"))
+            for c in g.compared if g.passed and g.name == "max-regression" else []:
+                _indented(con, Text(f"{c.label} on {c.workload}: {c.detail}", style="dim"))
     con.print(Panel(Text(summary.recommendation or "nothing measured"), title="recommendation", box=box.ROUNDED))
+
+
+def _where(run: Any) -> str:
+    d = run.device
+    return f"{d.name} ({d.sm}, {d.sm_count} SMs)" if d.kind == "cuda" else "CPU"
 
 
 def _indented(con: Console, text: Text) -> None:

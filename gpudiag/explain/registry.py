@@ -39,6 +39,7 @@ REASON_PREFIX_RX = re.compile(
 )
 # torch 2.1-2.3 logged "Graph break: <reason> from user code at:" (the frames follow on the next lines)
 FROM_USER_CODE_RX = re.compile(r"\s+from user code at:?\s*$")
+LINE_LABELS = ("Explanation:", "Hint:", "Developer debug context:")  # the lines of a graph break's message
 LABEL_RX = re.compile(r"^(Explanation|Hint|Developer debug context):\s*", re.I)
 PLACEHOLDER_RX = re.compile(r"\{([^{}]+)\}")
 # A field that holds a variable or call expression instead of its text (the registry is extracted

@@ -42,7 +42,7 @@ from itertools import accumulate
 from typing import BinaryIO, Protocol
 
 from gpudiag.errors import EXIT_USAGE, GpudiagError
-from gpudiag.explain import normalize
+from gpudiag.explain import normalize, registry
 from gpudiag.explain.matcher import Match, Matcher
 from gpudiag.explain.normalize import Line
 from gpudiag.explain.story import Story, StoryBuilder, diverge
@@ -156,6 +156,12 @@ def prefilter(matcher: Matcher) -> Prefilter:
     tails: dict[bytes, list[bytes]] = {}
     reg = matcher.registry
     if reg is not None:
+        # a pasted "Explanation:", "Hint:" or "Developer debug context:" line of a graph break is answered
+        # by the registry on its own (registry.LABEL_RX)
+        for label in registry.LINE_LABELS:
+            low = _digit_free(label).lower()
+            if not covered(low):
+                tokens.append(low)
         for gb_type in reg.by_type:
             key = _digit_free(gb_type).strip()
             if key and not covered(key.lower()):

@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from gpudiag import files
-from gpudiag.errors import EXIT_USAGE, GpudiagError
+from gpudiag.errors import EXIT_USAGE, GpudiagError, Stopped
 from gpudiag.tiles.exact import _resource_usage, default_jobs  # cuobjdump -res-usage and the core count, as --exact
 
 CACHE_SCHEMA = 1
@@ -354,7 +354,7 @@ def recompile(
 
 
 def _interrupt(signum, frame):
-    raise KeyboardInterrupt
+    raise Stopped(signum)  # exits 128 + signum (143 for SIGTERM), as every command does
 
 
 def _run_children(todo: list[RecompileJob], parallel: int, version: str | None = None):
