@@ -1,6 +1,6 @@
 """``check-tiles --from-triton-cache`` with the compiler faked: reading caches, judging cells, the CLI.
 
-The forked compile children are the native boundary here (``recompile._run_children``); the fake
+The forked compile children are the native boundary here (``compile_engine.run_children``); the fake
 answers from each kernel's recorded metadata, so everything above it (the result cache, the
 report, rendering, exit codes) runs for real. ``test_tiles_cache_compile.py`` compiles for real.
 """
@@ -16,6 +16,7 @@ import pytest
 from gpudiag.device import resolve_target
 from gpudiag.errors import GpudiagError
 from gpudiag.tiles import cache_report
+from gpudiag.tiles import compile_engine as engine
 from gpudiag.tiles import recompile as rc
 from gpudiag.tiles.triton_cache import locate, matches, read_cache
 
@@ -63,13 +64,13 @@ def fake_children(monkeypatch):
     """Replace the forked compiles; returns the list of jobs each run asked for."""
     calls: list[list[rc.RecompileJob]] = []
 
-    def run(todo, parallel, version=None):
-        calls.append(list(todo))
-        for job in todo:
-            yield job, fake_compile(job)
+    def run(todo, parallel, triton_cache=None):
+        calls.append([task.job for task in todo])
+        for task in todo:
+            yield task, fake_compile(task.job)
 
-    monkeypatch.setattr(rc, "_run_children", run)
-    monkeypatch.setattr(rc, "triton_version", lambda: "3.9.0")  # the fake compiles as the CPU cache's Triton
+    monkeypatch.setattr(engine, "run_children", run)
+    monkeypatch.setattr(engine, "triton_version", lambda: "3.9.0")  # the fake compiles as the CPU cache's Triton
     return calls
 
 
@@ -264,12 +265,12 @@ def test_results_are_cached_by_ttir_options_target_and_triton_version(fake_child
 
 
 def test_failures_outside_the_compiler_are_not_cached(monkeypatch, targets):
-    def run(todo, parallel, version=None):
-        for job in todo:
-            yield job, rc.CompiledResources(failure="environment", reason="the compiler's process died (signal 9)")
+    def run(todo, parallel, triton_cache=None):
+        for task in todo:
+            yield task, rc.CompiledResources(failure="environment", reason="the compiler's process died (signal 9)")
 
-    monkeypatch.setattr(rc, "_run_children", run)
-    monkeypatch.setattr(rc, "triton_version", lambda: "3.9.0")  # no Triton needed: the children are faked
+    monkeypatch.setattr(engine, "run_children", run)
+    monkeypatch.setattr(engine, "triton_version", lambda: "3.9.0")  # no Triton needed: the children are faked
     cache = read_cache(CPU_CACHE, ["row_softmax"])
     rc.recompile(_jobs(cache, targets))
     assert not rc.cache_dir().exists() or not any(rc.cache_dir().iterdir())

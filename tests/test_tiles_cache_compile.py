@@ -19,6 +19,7 @@ import pytest
 
 from gpudiag.device import resolve_target
 from gpudiag.tiles import cache_report
+from gpudiag.tiles import compile_engine as engine
 from gpudiag.tiles import recompile as rc
 from gpudiag.tiles.triton_cache import read_cache
 
@@ -102,11 +103,11 @@ def test_a_config_ptxas_refuses_on_hopper_is_answered_per_cell():
 
 @needs_39
 def test_second_run_compiles_nothing(monkeypatch):
-    def no_children(todo, parallel, version=None):
+    def no_children(todo, parallel, triton_cache=None):
         raise AssertionError(f"compiled again: {todo}")
         yield  # pragma: no cover
 
-    monkeypatch.setattr(rc, "_run_children", no_children)
+    monkeypatch.setattr(engine, "run_children", no_children)
     cache = read_cache(CPU_CACHE, ["fp8_quantize", "tma_matmul", "row_softmax"])
     report = cache_report.check_cache(cache, [_target("sm_80"), _target("sm_89")])
     assert report.compiled == 0 and report.cached == 6
@@ -158,19 +159,19 @@ def test_cli_on_a_cpu_made_cache(cli, no_gpu):
 @pytest.mark.parametrize(
     "behaviour, failure, words",
     [
-        ("print-then-die", "environment", "the compiler's process died (signal 9)"),
+        ("print-then-die", "environment", "the compiler's process died (signal 9, SIGKILL)"),
         ("print-then-succeed", None, None),
     ],
 )
 def test_a_childs_output_and_death_stay_in_the_child(monkeypatch, capfd, behaviour, failure, words):
-    def compile_now(job):
+    def compile_now(task):
         os.write(1, b"PTX dump on stdout\n")
         os.write(2, b"warning on stderr\n")
         if behaviour == "print-then-die":
             os.kill(os.getpid(), signal.SIGKILL)
         return rc.CompiledResources(shared_bytes=0, num_warps=4)
 
-    monkeypatch.setattr(rc, "compile_now", compile_now)
+    monkeypatch.setattr(engine, "compile_now", compile_now)
     cache = read_cache(CPU_CACHE, ["row_softmax"])
     [res] = rc.recompile([cache_report._job(cache.kernels[0], _target("sm_75"))], use_cache=False)
     assert res.failure == failure

@@ -106,8 +106,8 @@ def test_report_keeps_everything_at_any_width(cli, no_gpu, fake_exact, case, wid
             assert f"{v['exact']['regs_per_thread']:,}" in flat and f"{v['exact']['spills']:,}" in flat
         if v["waves"]:
             assert f"{v['waves']['tiles']:,}" in flat and f"{v['waves']['k_iterations']:,}" in flat
-        if v["exact"] and v["exact"]["error"]:
-            assert "Insufficient registers (128)" in text
+        if v["exact"] and v["exact"]["error"]:  # the reason may wrap at any space
+            assert "Insufficient registers (128)" in " ".join(text.split())
 
 
 def test_help_at_80_columns_is_whole(cli):

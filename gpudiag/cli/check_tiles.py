@@ -94,7 +94,8 @@ def check_tiles_command(
         metavar="TILE...",
         show_default=False,
         help="Tile configs BMxBNxBK[:STAGES][@WARPS], e.g. 128x256x64:3@8. A K written as 64B means 64 bytes "
-        "of K (CUTLASS and TensorRT-LLM tile names). With --from-triton-cache: the cache folder.",
+        "of K (CUTLASS and TensorRT-LLM tile names). With --from-triton-cache: the cache folder. With "
+        "--merge: the JSON documents.",
     ),
     file: list[str] | None = typer.Option(
         None,
@@ -242,10 +243,55 @@ def check_tiles_command(
         None,
         "--kernel",
         "-k",
-        metavar="NAME",
+        metavar="KERNEL",
         help="--from-triton-cache: "
         "only kernels whose name contains NAME, or matches it as a glob "
-        "(triton_mm*). Repeatable.",
+        "(triton_mm*). Repeatable. Otherwise MODULE:FUNCTION, your own "
+        "@triton.jit kernel (a .py file or an importable module) to compile "
+        "for every config of --configs and every target (--arch and --gpu "
+        "take comma lists; no GPU needed). JSON schema "
+        "gpudiag.check-tiles-space/1.",
+    ),
+    configs: str | None = typer.Option(
+        None,
+        "--configs",
+        metavar="SPACE.json",
+        help="With --kernel: the tuning space, a list of config dicts (constexpr arguments and "
+        "num_warps/num_stages) or a dict of lists (every combination). Default: the kernel's "
+        "@triton.autotune configs, or gpudiag_kernels() in its module.",
+    ),
+    signature: str | None = typer.Option(
+        None,
+        "--signature",
+        metavar="SPEC.json",
+        help='With --kernel: the argument types as JSON, a "signature" object mapping each argument to its '
+        'type ("*bf16", "i32", or 1 for a unit stride) and an optional "constants" object, where the module '
+        "has no gpudiag_kernels().",
+    ),
+    shard: str | None = typer.Option(
+        None,
+        "--shard",
+        metavar="K/N",
+        help="With --kernel: screen only the K-th of N even parts of the space (1 <= K <= N), one "
+        "shard per machine; --merge joins their --json documents.",
+    ),
+    merge: bool = typer.Option(
+        False,
+        "--merge",
+        help="Join the --json documents of --kernel shards, given as the arguments (shard-*.json), into one answer.",
+    ),
+    write_surviving: str | None = typer.Option(
+        None,
+        "--write-surviving",
+        metavar="PATH",
+        help="With --kernel: write the configs that launch on every target as a JSON list of config "
+        "dicts, as given, for a tuner to read.",
+    ),
+    write_dropped: str | None = typer.Option(
+        None,
+        "--write-dropped",
+        metavar="PATH",
+        help="With --kernel: write the configs dropped, each with its reason per target, as JSON.",
     ),
     explain: bool = typer.Option(
         False,
@@ -276,6 +322,25 @@ def check_tiles_command(
         from gpudiag.cli.check_tiles_cache import run_from_triton_cache
 
         return run_from_triton_cache(tiles, kernel, arch, gpu, index, jobs, not no_cache, json_out)
+    if kernel or configs or signature or shard or merge or write_surviving or write_dropped:
+        from gpudiag.cli.check_tiles_space import run_space  # your kernel x a tuning space
+
+        return run_space(
+            kernel,
+            configs,
+            signature,
+            shard,
+            list(tiles or []) if merge else None,
+            write_surviving,
+            write_dropped,
+            arch,
+            gpu,
+            index,
+            jobs,
+            not no_cache,
+            json_out,
+            show_all,
+        )
     if from_config_table is not None or write_fitted is not None:  # gpudiag/cli/check_tiles_table.py
         from gpudiag.cli.check_tiles_table import run_from_config_table
 

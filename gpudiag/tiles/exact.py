@@ -7,35 +7,32 @@ pointers and every stride, M, N, K divisible by 16 (``tt.divisibility = 16``), a
 as the constant 1 (Triton's launcher specialises the integer 1 to a constexpr). Without that, the
 pipeliner is not applied and the numbers are several times too small.
 
-Every compile runs in a worker process whose stdout and stderr go to a log, never to the user's
-terminal or ``--json`` document (Triton prints the whole PTX when ptxas fails), with a private
-temporary folder that is removed afterwards (ptxas leaves ``tmp*.ptx`` files behind on failure).
-Triton's own cache goes under gpudiag's cache folder (``GPUDIAG_CACHE_DIR``), or into that
-temporary folder with ``--no-cache``. gpudiag's results are cached on disk too, keyed by Triton
-version, target, operand dtypes and layouts, config and the kernel's source.
+The compiles run in check-tiles' one compile engine (``compile_engine.py``): each in a forked child
+whose output never reaches the user's terminal or ``--json`` document, its temporary files removed
+afterwards, its results cached on disk. Triton's own cache goes under gpudiag's cache folder
+(``GPUDIAG_CACHE_DIR``), or is thrown away with ``--no-cache``.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
-import json
-import os
-import re
-import sys
-import tempfile
-import time
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from gpudiag import files
 from gpudiag.errors import EXIT_USAGE, GpudiagError
+from gpudiag.tiles import compile_engine as engine
+from gpudiag.tiles.compile_engine import default_jobs, triton_version
+from gpudiag.tiles.compile_engine import resource_usage as _resource_usage
+from gpudiag.tiles.compile_engine import summarise as _summarise
 from gpudiag.tiles.dtypes import DType
+
+__all__ = ["ExactJob", "ExactResult", "_resource_usage", "default_jobs", "run_exact", "triton_version"]
 
 DEFAULT_STAGES = 3  # triton.Config / compile default num_stages
 DEFAULT_WARPS = 4  # triton.Config / compile default num_warps
-CACHE_SCHEMA = 2
 LAYOUTS = ("row", "col")
 MAX_JOBS = 256
 
@@ -69,62 +66,51 @@ class ExactResult:
     cached: bool
     error: str | None = None  # the compiler's whole message
     regs_source: str | None = None  # "cuobjdump -res-usage" or why not available
+    summary: str | None = None  # the engine's one line for ``error``
 
     @property
     def error_summary(self) -> str | None:
-        """The compiler's failure in one readable line (the last line that says what went wrong)."""
-        return summarize_error(self.error) if self.error else None
+        """The compiler's failure in one readable line (its first specific message)."""
+        if not self.error:
+            return None
+        return self.summary or summarize_error(self.error)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
-
-_NOISE = re.compile(r"^(=+|please share the reproducer.*|Repro command:.*|`ptxas` stderr:|\s*\^\s*)$")
+    @classmethod
+    def of(cls, res: engine.CompileResult) -> ExactResult:
+        if res.failure is not None:
+            return cls(
+                None,
+                None,
+                None,
+                None,
+                res.compile_s,
+                res.cached,
+                error=res.exception or res.compiler_output or res.reason or res.failure,
+                summary=res.reason,
+            )
+        return cls(
+            res.shared_bytes,
+            res.regs_per_thread,
+            res.spills,
+            res.local_bytes,
+            res.compile_s,
+            res.cached,
+            regs_source=res.regs_source,
+        )
 
 
 def summarize_error(text: str) -> str:
     """``CompilationError: at 14:33: ... arange's range must be a power of 2`` -> the reason line."""
-    kind, _, rest = text.partition(": ")
-    lines = [ln.strip() for ln in rest.splitlines() if ln.strip() and not _NOISE.match(ln.strip())]
-    ptxas = [ln for ln in lines if ln.startswith("ptxas") and ("error" in ln or "fatal" in ln)]
-    cause = [ln for ln in lines if ln.startswith("caused by ")]
-    if ptxas:
-        reason = ptxas[0]
-    elif cause:  # Triton's own message was only the source excerpt; say where and what failed
-        where = lines[0].rstrip(":") if lines[0].startswith("at ") else ""
-        reason = cause[-1][len("caused by ") :] + (f" {where}" if where else "") + f" ({lines[-2]})"
-    elif kind == "CompilationError" and len(lines) > 1:
-        reason = lines[-1]  # Triton puts the source excerpt first and the message last
-    else:
-        reason = lines[0] if lines else ""
-    reason = reason if len(reason) <= 300 else reason[:297] + "..."
-    return f"{kind}: {reason}" if reason else kind
+    return _summarise(text)
 
 
-def triton_version() -> str | None:
-    """The installed Triton's version, read from its metadata (importing Triton takes seconds)."""
-    from importlib import metadata
-
-    try:
-        return metadata.version("triton")
-    except metadata.PackageNotFoundError:
-        return None
-
-
+@functools.lru_cache(maxsize=1)
 def kernel_source_hash() -> str:
     src = Path(__file__).with_name("matmul_kernel.py").read_bytes()
     return hashlib.sha256(src).hexdigest()[:16]
-
-
-def cache_dir() -> Path:
-    return files.cache_dir() / "tiles-exact"
-
-
-def cache_key(job: ExactJob, tv: str) -> str:
-    blob = json.dumps(
-        {"schema": CACHE_SCHEMA, "triton": tv, "kernel": kernel_source_hash(), **asdict(job)}, sort_keys=True
-    )
-    return hashlib.sha256(blob.encode()).hexdigest()
 
 
 def _strides(job: ExactJob) -> dict[str, int | None]:
@@ -184,180 +170,66 @@ def build_source(job: ExactJob):
     )
 
 
-def _cuobjdump() -> str | None:
-    import shutil
+def require_astsource_api() -> None:
+    """--exact builds an ``ASTSource`` with constexprs and attrs (Triton >= 3.3)."""
+    import inspect
 
-    try:
-        import triton.backends.nvidia as nv
+    from triton.compiler import ASTSource
 
-        cand = Path(nv.__file__).parent / "bin" / "cuobjdump"
-        if cand.is_file():
-            return str(cand)
-    except Exception:
-        pass
-    return shutil.which("cuobjdump")
-
-
-_RES_RE = re.compile(r"REG:(\d+)\s+STACK:(\d+)")
-
-
-def _resource_usage(cubin: bytes) -> tuple[int | None, int | None, str]:
-    import subprocess
-
-    tool = _cuobjdump()
-    if tool is None:
-        return None, None, "no cuobjdump (not in the Triton wheel nor on PATH)"
-    with tempfile.NamedTemporaryFile(suffix=".cubin", delete=False) as f:
-        f.write(cubin)
-        name = f.name
-    try:
-        out = subprocess.run([tool, "-res-usage", name], capture_output=True, text=True, timeout=60).stdout
-    finally:
-        os.unlink(name)
-    m = _RES_RE.search(out)
-    if not m:
-        return None, None, "cuobjdump printed no REG/STACK line"
-    return int(m.group(1)), int(m.group(2)), "cuobjdump -res-usage"
-
-
-def compile_job(job: ExactJob) -> ExactResult:
-    """Compile one config in this process now (no cache). Compiler failures become ``error``, never an
-    exception. Call it through ``run_exact``, which keeps the compiler's output off the terminal."""
-    t0 = time.perf_counter()
-    try:
-        import triton
-        from triton.backends.compiler import GPUTarget
-
-        src = build_source(job)
-        kernel = triton.compile(
-            src,
-            target=GPUTarget("cuda", job.capability, job.warp_size),
-            options={"num_warps": job.warps, "num_stages": job.stages},
+    if "constexprs" not in inspect.signature(ASTSource.__init__).parameters:
+        raise GpudiagError(
+            f"--exact supports Triton >= 3.3 (ASTSource with constexprs/attrs); this is Triton {triton_version()}",
+            EXIT_USAGE,
         )
-        shared = int(kernel.metadata.shared)
-        regs, local, how = _resource_usage(kernel.asm["cubin"])
-    except GpudiagError:
-        raise
-    except Exception as exc:
-        cause = exc.__cause__
-        why = f"\ncaused by {type(cause).__name__}: {cause}".rstrip(": ") if cause is not None else ""
-        return ExactResult(
-            None, None, None, None, time.perf_counter() - t0, False, error=f"{type(exc).__name__}: {exc}{why}"
-        )
-    return ExactResult(
-        shared, regs, None if local is None else local // 4, local, time.perf_counter() - t0, False, regs_source=how
+
+
+def task_for(job: ExactJob) -> engine.Task:
+    return engine.Task(
+        kind="exact",
+        identity=engine.digest({"kernel": kernel_source_hash(), **asdict(job)}),
+        capability=job.capability,
+        options=(("num_stages", job.stages), ("num_warps", job.warps)),
+        warp_size=job.warp_size,
+        make_source=functools.partial(build_source, job),
+        job=job,
     )
 
 
-def _init_worker(triton_cache: str, tmp: str) -> None:
-    """A compile worker: Triton's cache and temporary files in the given folders, and everything the
-    compiler prints (a failed ptxas prints the whole PTX) into a log instead of the user's streams."""
-    os.environ["TRITON_CACHE_DIR"] = triton_cache
-    os.environ["TMPDIR"] = tmp
-    tempfile.tempdir = tmp
-    os.environ.setdefault("TRITON_DEFAULT_FP_FUSION", "1")  # 3.9 warns when unset; 1 is its default and 3.6's
-    log = os.open(os.path.join(tmp, f"compile-{os.getpid()}.log"), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-    os.dup2(log, 1)
-    os.dup2(log, 2)
-    sys.stdout = sys.stderr = open(log, "w", closefd=False)  # noqa: SIM115 - the worker's streams until it exits
-
-
-def _worker(job_dict: dict[str, Any]) -> dict[str, Any]:
-    return compile_job(ExactJob(**job_dict)).to_dict()
-
-
-def _read_cache(path: Path) -> ExactResult | None:
-    try:
-        data = json.loads(path.read_text())
-        data["cached"] = True
-        return ExactResult(**data)
-    except (OSError, ValueError, TypeError):
-        return None
-
-
-def _write_cache(path: Path, res: ExactResult) -> None:
-    if res.error is not None:  # a failure may be environmental (ptxas missing): do not pin it
-        return
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        files.write_json_atomic(path, res.to_dict(), indent=None)
-    except OSError:
-        pass  # a read-only home still gets answers, only slower next time
-
-
-def default_jobs() -> int:
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # pragma: no cover - not Linux
-        return max(1, os.cpu_count() or 1)
-
-
-Progress = Callable[[int, int], None]  # (compiled so far, to compile)
+Progress = engine.Progress  # (compiled so far, to compile)
 
 
 def run_exact(
     jobs: list[ExactJob], parallel: int | None = None, use_cache: bool = True, progress: Progress | None = None
 ) -> list[ExactResult]:
-    """Results in the order of ``jobs``; identical jobs compile once, in isolated worker processes."""
-    tv = triton_version()
-    if tv is None:
-        raise GpudiagError("--exact needs Triton, which is not installed here (pip install triton)", EXIT_USAGE)
-    results: dict[ExactJob, ExactResult] = {}
-    todo: list[ExactJob] = []
-    paths: dict[ExactJob, Path] = {}
-    for job in dict.fromkeys(jobs):
-        paths[job] = cache_dir() / f"{cache_key(job, tv)}.json"
-        hit = _read_cache(paths[job]) if use_cache else None
-        if hit is not None:
-            results[job] = hit
-        else:
-            todo.append(job)
-    if todo:
-        for job, res in zip(
-            todo, _compile_isolated(todo, min(parallel or default_jobs(), len(todo)), use_cache, progress)
-        ):
-            results[job] = res
-            if use_cache:
-                _write_cache(paths[job], res)
-    return [results[j] for j in jobs]
+    """Results in the order of ``jobs``; identical jobs compile once, each in an isolated child."""
+    engine.require_triton("--exact")
+    if jobs:
+        require_astsource_api()
+    triton_cache = str(files.cache_dir() / "triton") if use_cache else None
+    results = engine.run(
+        [task_for(j) for j in jobs],
+        what="--exact",
+        parallel=parallel,
+        use_cache=use_cache,
+        on_progress=_only_compiles(progress),
+        triton_cache=triton_cache,
+    )
+    return [ExactResult.of(r) for r in results]
 
 
-def _compile_isolated(
-    todo: list[ExactJob], workers: int, use_cache: bool, progress: Progress | None
-) -> list[ExactResult]:
-    import concurrent.futures as cf
-    import multiprocessing
-    import shutil
+def _only_compiles(progress: Progress | None) -> Progress | None:
+    """--exact's progress counts the compiles (the engine counts cached answers too)."""
+    if progress is None:
+        return None
+    start: list[int] = []
 
-    tmp = tempfile.mkdtemp(prefix="gpudiag-exact-")
-    triton_cache = str(files.cache_dir() / "triton") if use_cache else os.path.join(tmp, "triton")
-    # fork: a worker starts without re-importing gpudiag; it imports Triton once for all its compiles.
-    methods = multiprocessing.get_all_start_methods()
-    ctx = multiprocessing.get_context("fork" if "fork" in methods else methods[0])
-    out: list[ExactResult | None] = [None] * len(todo)
-    try:
-        with cf.ProcessPoolExecutor(
-            max_workers=workers, mp_context=ctx, initializer=_init_worker, initargs=(triton_cache, tmp)
-        ) as pool:
-            futures = {pool.submit(_worker, asdict(job)): i for i, job in enumerate(todo)}
-            for n, fut in enumerate(cf.as_completed(futures), 1):
-                try:
-                    out[futures[fut]] = ExactResult(**fut.result())
-                except Exception as exc:
-                    out[futures[fut]] = ExactResult(
-                        None,
-                        None,
-                        None,
-                        None,
-                        0.0,
-                        False,
-                        error=f"{type(exc).__name__}: the compile process failed: {exc}",
-                    )
-                if progress is not None:
-                    progress(n, len(todo))
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return [r for r in out if r is not None]
+    def update(done: int, total: int) -> None:
+        if not start:
+            start.append(done)
+        if total > start[0]:
+            progress(done - start[0], total - start[0])
+
+    return update
 
 
 def layouts_for(a: DType, b: DType, a_layout: str | None, b_layout: str | None) -> tuple[str, str]:

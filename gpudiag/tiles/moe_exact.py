@@ -9,24 +9,22 @@ they get no divisibility. Both GEMMs of a MoE layer run with the same table entr
 gathers each token ``top_k`` times, the second multiplies by the routing weight; a config has to
 fit both, so both are compiled and the larger number counts.
 
-Compiles run in forked worker processes whose output goes to a log (as ``exact.py``'s), results
-are cached on disk keyed by Triton version, the job and the kernel's source.
+Compiles run in the compile engine's forked children (``compile_engine.py``, as ``--exact``'s), results
+cached on disk keyed by Triton version, the job and the kernel's source.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
-import json
-import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from gpudiag import files
-from gpudiag.errors import EXIT_USAGE, GpudiagError
+from gpudiag.tiles import compile_engine as engine
 from gpudiag.tiles import exact
 
-CACHE_SCHEMA = 1
 # (triton element type of A, of B) per quantisation; the output is bf16 for all.
 OPERANDS = {
     "none": ("bf16", "bf16"),
@@ -113,93 +111,32 @@ def build_source(job: MoeJob):
     return ASTSource(fused_moe_model, sig, {(names.index(k),): v for k, v in const.items()}, attrs)
 
 
-def compile_job(job: MoeJob) -> exact.ExactResult:
-    """Compile one job in this process (no cache); compiler failures become ``error``."""
-    t0 = time.perf_counter()
-    try:
-        import triton
-        from triton.backends.compiler import GPUTarget
-
-        kernel = triton.compile(
-            build_source(job),
-            target=GPUTarget("cuda", job.capability, job.warp_size),
-            options={"num_warps": job.warps, "num_stages": job.stages},
-        )
-        shared = int(kernel.metadata.shared)
-        regs, local, how = exact._resource_usage(kernel.asm["cubin"])
-    except Exception as exc:
-        cause = exc.__cause__
-        why = f"\ncaused by {type(cause).__name__}: {cause}".rstrip(": ") if cause is not None else ""
-        return exact.ExactResult(
-            None, None, None, None, time.perf_counter() - t0, False, error=f"{type(exc).__name__}: {exc}{why}"
-        )
-    return exact.ExactResult(
-        shared, regs, None if local is None else local // 4, local, time.perf_counter() - t0, False, regs_source=how
+def task_for(job: MoeJob) -> engine.Task:
+    return engine.Task(
+        kind="moe-exact",
+        identity=engine.digest({"kernel": kernel_source_hash(), **asdict(job)}),
+        capability=job.capability,
+        options=(("num_stages", job.stages), ("num_warps", job.warps)),
+        warp_size=job.warp_size,
+        make_source=functools.partial(build_source, job),
+        job=job,
     )
-
-
-def _worker(job: dict[str, Any]) -> dict[str, Any]:
-    job["scale_block"] = tuple(job["scale_block"])
-    return compile_job(MoeJob(**job)).to_dict()
-
-
-def cache_path(job: MoeJob, tv: str) -> Path:
-    blob = json.dumps(
-        {"schema": CACHE_SCHEMA, "triton": tv, "kernel": kernel_source_hash(), **asdict(job)}, sort_keys=True
-    )
-    return files.cache_dir() / "tiles-moe-exact" / f"{hashlib.sha256(blob.encode()).hexdigest()}.json"
 
 
 def run(
     jobs: list[MoeJob], parallel: int | None = None, use_cache: bool = True, progress: exact.Progress | None = None
 ) -> list[exact.ExactResult]:
-    """Results in the order of ``jobs``; identical jobs compile once, each in a worker process."""
-    import concurrent.futures as cf
-    import multiprocessing
-    import shutil
-    import tempfile
-
-    tv = exact.triton_version()
-    if tv is None:
-        raise GpudiagError("--exact needs Triton, which is not installed here (pip install triton)", EXIT_USAGE)
-    results: dict[MoeJob, exact.ExactResult] = {}
-    todo: list[MoeJob] = []
-    for job in dict.fromkeys(jobs):
-        hit = exact._read_cache(cache_path(job, tv)) if use_cache else None
-        if hit is not None:
-            results[job] = hit
-        else:
-            todo.append(job)
-    if todo:
-        tmp = tempfile.mkdtemp(prefix="gpudiag-moe-exact-")
-        triton_cache = str(files.cache_dir() / "triton") if use_cache else str(Path(tmp) / "triton")
-        methods = multiprocessing.get_all_start_methods()
-        ctx = multiprocessing.get_context("fork" if "fork" in methods else methods[0])
-        workers = max(1, min(parallel or exact.default_jobs(), len(todo)))
-        try:
-            with cf.ProcessPoolExecutor(
-                max_workers=workers, mp_context=ctx, initializer=exact._init_worker, initargs=(triton_cache, tmp)
-            ) as pool:
-                futures = {pool.submit(_worker, asdict(job)): job for job in todo}
-                for n, fut in enumerate(cf.as_completed(futures), 1):
-                    job = futures[fut]
-                    try:
-                        res = exact.ExactResult(**fut.result())
-                    except Exception as exc:
-                        res = exact.ExactResult(
-                            None,
-                            None,
-                            None,
-                            None,
-                            0.0,
-                            False,
-                            error=f"{type(exc).__name__}: the compile process failed: {exc}",
-                        )
-                    results[job] = res
-                    if use_cache:
-                        exact._write_cache(cache_path(job, tv), res)
-                    if progress is not None:
-                        progress(n, len(todo))
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
-    return [results[j] for j in jobs]
+    """Results in the order of ``jobs``; identical jobs compile once, each in an isolated child of the
+    compile engine that --exact and --kernel use (its cache, its crash handling, its error summary)."""
+    engine.require_triton("--exact")
+    exact.require_astsource_api()
+    triton_cache = str(files.cache_dir() / "triton") if use_cache else None
+    results = engine.run(
+        [task_for(j) for j in jobs],
+        what="--exact",
+        parallel=parallel,
+        use_cache=use_cache,
+        on_progress=progress,
+        triton_cache=triton_cache,
+    )
+    return [exact.ExactResult.of(r) for r in results]
