@@ -7,7 +7,6 @@ targets) with a progress bar on stderr, and renders the report (nothing cut at 8
 
 from __future__ import annotations
 
-import importlib
 import textwrap
 import time
 from typing import Any
@@ -16,8 +15,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from gpudiag.cli.modes import reject_unused_options
 from gpudiag.cli.output import console, finish
-from gpudiag.errors import EXIT_USAGE, GpudiagError
 from gpudiag.tiles.cache_report import STATUSES, CacheCheckReport, Cell, KernelRow
 from gpudiag.tiles.cache_request import CacheRequest, check_cache_request, named_targets, with_live_gpu
 
@@ -29,32 +28,8 @@ MAX_LISTED_KERNELS = 200  # above this, the text lists only the kernels with a c
 PLAIN_PROGRESS_EVERY_S = 10.0
 
 
-def _current_context():
-    """The running command's click context, from the click newer Typer vendors or from click itself."""
-    for module in ("typer._click.globals", "click"):
-        try:
-            ctx = importlib.import_module(module).get_current_context(silent=True)
-        except (ImportError, AttributeError):
-            continue
-        if ctx is not None:
-            return ctx
-    return None
-
-
 def _reject_unused_options() -> None:
-    ctx = _current_context()
-    if ctx is None:
-        return
-    for param in ctx.command.params:
-        if param.name in USED_PARAMS or not param.opts:
-            continue
-        source = ctx.get_parameter_source(param.name)
-        if source is not None and source.name in ("COMMANDLINE", "ENVIRONMENT"):
-            raise GpudiagError(
-                f"{param.opts[0]} does not apply to --from-triton-cache, which checks the kernels "
-                "as they were compiled",
-                EXIT_USAGE,
-            )
+    reject_unused_options(USED_PARAMS, "--from-triton-cache, which checks the kernels as they were compiled")
 
 
 def _n(count: int, word: str) -> str:

@@ -8,13 +8,12 @@ dropped configs where asked, and renders the report or prints its JSON.
 
 from __future__ import annotations
 
-import importlib
-
 import typer
 from rich.markup import escape
 
 from gpudiag import files
 from gpudiag.cli.check_tiles_cache import _say, named_targets, with_live_gpu
+from gpudiag.cli.modes import current_context, reject_unused_options
 from gpudiag.cli.output import console, emit_json
 from gpudiag.errors import EXIT_USAGE, GpudiagError
 from gpudiag.tiles import kernel_spec
@@ -49,37 +48,14 @@ WORDS = {
 
 
 def _reject_unused_options() -> None:
-    ctx = _context()
-    if ctx is None:
-        return
-    for param in ctx.command.params:
-        if param.name in USED_PARAMS or not param.opts:
-            continue
-        source = ctx.get_parameter_source(param.name)
-        if source is not None and source.name in ("COMMANDLINE", "ENVIRONMENT"):
-            raise GpudiagError(
-                f"{param.opts[0]} does not apply to --kernel/--configs, which compiles your kernel for each "
-                "config and target",
-                EXIT_USAGE,
-            )
+    reject_unused_options(USED_PARAMS, "--kernel/--configs, which compiles your kernel for each config and target")
 
 
 def _given_tiles() -> bool:
-    ctx = _context()
+    ctx = current_context()
     if ctx is None:
         return False
     return bool(ctx.params.get("tiles"))
-
-
-def _context():
-    for module in ("typer._click.globals", "click"):
-        try:
-            ctx = importlib.import_module(module).get_current_context(silent=True)
-        except (ImportError, AttributeError):
-            continue
-        if ctx is not None:
-            return ctx
-    return None
 
 
 def _kernel(refs: list[str] | None) -> kernel_spec.KernelSpec:

@@ -19,6 +19,7 @@ from pathlib import Path
 import typer
 from rich.markup import escape
 
+from gpudiag.cli.modes import reject_unused_options
 from gpudiag.cli.output import console
 from gpudiag.errors import EXIT_USAGE, GpudiagError
 from gpudiag.tiles import config_table as ct
@@ -65,19 +66,7 @@ STATUS_WORD = {
 
 
 def _reject_unused_options() -> None:
-    from gpudiag.cli.check_tiles_cache import _current_context
-
-    ctx = _current_context()
-    if ctx is None:
-        return
-    for param in ctx.command.params:
-        if param.name in USED_PARAMS or not param.opts:
-            continue
-        source = ctx.get_parameter_source(param.name)
-        if source is not None and source.name in ("COMMANDLINE", "ENVIRONMENT"):
-            raise GpudiagError(
-                f"{param.opts[0]} does not apply to --from-config-table (the tables give the configs)", EXIT_USAGE
-            )
+    reject_unused_options(USED_PARAMS, "--from-config-table (the tables give the configs)")
 
 
 def resolve_targets(arch: str | None, gpu: str | None, index: int | None) -> list[tc.TableTarget]:
