@@ -12,14 +12,16 @@
 #   explain  the gpu tests, explain-warning's latency, scan and source citations on this host
 #   knobs    the gpu tests, every knob asked by name (dynamic and static included), --from-triton-cache
 #            on the H200 cache for sm_90 and sm_120
+#   startup  the gpu tests on merged main; start-up of every command (bench/startup/startup.py); one
+#            explain line's latency and where it goes; `info` at 80 columns and as JSON
 #   final    after the last changes: the gpu tests, the honesty checks with full budgets on
 #            softmax_llama3_vocab prefill (GPU-bound on the H200), explain's sources against this torch,
 #            and the launch-bound gate of two identical small-MLP runs
-# Usage (repository root): bash bench/device/session.sh OUTDIR checks|bakeoff|final [BUDGET_SECONDS]
+# Usage (repository root): bash bench/device/session.sh OUTDIR checks|bakeoff|final|knobs|explain|startup [BUDGET_SECONDS]
 # Carry .whl (jsonschema and its needs for Python 3.12) so the schema checks in the gpu tests run there.
 set -u
 OUT=${1:?usage: device_session.sh OUTDIR checks|bakeoff|final|knobs|explain [BUDGET_SECONDS]}
-PART=${2:?checks, bakeoff, final, knobs or explain}
+PART=${2:?checks, bakeoff, final, knobs, explain or startup}
 BUDGET=${3:-540}
 START=$(date +%s)
 W=/tmp/session-$PART; rm -rf "$W"; mkdir -p "$W"
@@ -114,6 +116,17 @@ knobs)
   done
   COLUMNS=80 timeout $(( $(left) - 5 )) python3 -m gpudiag check-tiles --from-triton-cache tests/data/triton_cache_h200 \
     --arch sm_90,sm_120 --jobs 16 > "$W/cache_check.txt" 2>&1; note "from-triton-cache sm_90,sm_120 rc=$? (1: cells that cannot launch)"
+  ;;
+startup)
+  COLUMNS=80 timeout 220 python3 -m pytest -q -p no:cacheprovider -m gpu -rfE tests/ > "$W/gpu_tests.txt" 2>&1
+  note "gpu tests rc=$?"; pack
+  timeout 200 python3 -m bench.startup.startup --out "$W/startup.json" > "$W/startup.txt" 2>&1
+  note "startup rc=$?"; pack
+  timeout 60 python3 -m bench.explain.latency_breakdown --out "$W/explain_breakdown.json" > "$W/explain_breakdown.txt" 2>&1
+  note "explain breakdown rc=$?"
+  timeout 60 python3 -m bench.explain.speed --latency-only > "$W/explain_latency.txt" 2>&1; note "explain latency rc=$?"
+  COLUMNS=80 python3 -m gpudiag info > "$W/info80.txt" 2>&1; python3 -m gpudiag info --json > "$W/info.json" 2>&1
+  COLUMNS=80 python3 -m gpudiag check-tiles 128x256x64:3@8 > "$W/check_tiles80.txt" 2>&1
   ;;
 bakeoff)
   timeout $(( BUDGET - 10 )) bash bench/bakeoff/gpu_session.sh "$W/bakeoff" $(( BUDGET - 20 )) > "$W/bakeoff.txt" 2>&1
