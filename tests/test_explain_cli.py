@@ -450,3 +450,49 @@ def test_an_aoti_dlopen_failure_names_the_loader_error(cli, no_gpu):
     d = _explain(cli, "RuntimeError: Error in dlopen: /tmp/m/data/aotinductor/model/c.so: undefined symbol: _ZN3foo")
     assert d["id"] == "aoti.dlopen-failed" and "undefined symbol: _ZN3foo" in d["summary"]
     assert d["scope"] == "compile"  # the aotinductor path is the evidence
+
+
+def test_the_exportdb_constrain_as_size_link_is_a_data_dependent_guard(cli, no_gpu):
+    d = _explain(
+        cli,
+        "For more information about this error, see: "
+        "https://pytorch.org/docs/main/generated/exportdb/index.html#constrain-as-size-example",
+    )
+    assert d["id"] == "export.exportdb-constrain-as-size"
+    assert "data-dependent" in d["meaning"] and "torch._check_is_size" in _fix_text(d)
+
+
+def test_the_draft_export_trailer_points_at_draft_export(cli, no_gpu):
+    d = _explain(
+        cli,
+        "The error above occurred when calling torch.export.export. If you would like to view some more "
+        "information about this error, and get a list of all other errors that may occur in your export "
+        "call, you can replace your `export()` call with `draft_export()`.",
+    )
+    assert d["id"] == "export.draft-export-hint" and "torch.export.draft_export" in _fix_text(d)
+
+
+def test_evaluate_expr_over_unbacked_symbols_suggests_torch_check_only_then(cli, no_gpu):
+    unbacked = _explain(
+        cli,
+        "W0802 07:08:59.656000 4009175 torch/fx/experimental/symbolic_shapes.py:5189] failed during "
+        "evaluate_expr(Eq(Max(1, u3)*Max(1, u4), u1*u4), hint=None, size_oblivious=True, forcing_spec=False",
+    )
+    assert unbacked["id"] == "symbolic-shapes.evaluate-expr-failed"
+    assert "torch._check" in _fix_text(unbacked)
+    backed = _explain(
+        cli,
+        "W1123 07:45:26.064000 736 torch/fx/experimental/symbolic_shapes.py:8239] [0/1] failed during "
+        "evaluate_expr(Eq(s0, 3), hint=True, size_oblivious=False, forcing_spec=False",
+    )
+    assert "torch._check" not in _fix_text(backed)
+
+
+def test_a_skipped_function_graph_break_offers_dont_skip_tracing(cli, no_gpu):
+    d = _explain(cli, "torch._dynamo.exc.Unsupported: Attempted to call function marked as skipped")
+    assert d["id"] == "dynamo.graph-break-skipped-function" and "dont_skip_tracing" in _fix_text(d)
+
+
+def test_a_lowering_assertion_suggests_a_newer_torch(cli, no_gpu):
+    d = _explain(cli, "LoweringException: AssertionError: should have been handled in replace_random.py")
+    assert "newer torch" in _fix_text(d)

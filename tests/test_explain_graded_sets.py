@@ -20,7 +20,7 @@ from bench.explain import grade
 SETS = Path(__file__).parent / "data" / "explain_sets"
 # Collections split by the SHA-1 rule (held back <=> SHA-1 of the thread URL odd). dev3 is a
 # development-only collection (no held-back half), so its URLs may have either parity.
-SPLIT = {"heldback": "dev", "heldback2": "dev2", "heldback4": "dev4"}
+SPLIT = {"heldback": "dev", "heldback2": "dev2", "heldback4": "dev4", "heldback5": "dev5"}
 
 
 def _names() -> list[str]:
