@@ -312,18 +312,18 @@ class ConfigPruner:
 
     def _compiled(self, configs: list, args: dict[str, Any], target: _Target) -> list[_Verdict]:
         from gpudiag.tiles import compile_engine as engine
-        from gpudiag.tiles import kernel_spec, space
+        from gpudiag.tiles import kernel_signature, kernel_spec, space, space_configs
         from gpudiag.tiles.cache_report import CacheTarget
 
         kernel = self.kernel if self.kernel is not None else _calling_autotuner()
         fn, _ = kernel_spec.unwrap(kernel)
-        sig, const, not_div = kernel_spec.signature_from_args(
+        sig, const, not_div = kernel_signature.signature_from_args(
             fn, [], {k: v for k, v in args.items() if k in set(fn.arg_names)}
         )
         spec = kernel_spec.KernelSpec(
-            fn.__name__, fn, fn.__name__, sig, const, not_div, [kernel_spec.config_to_dict(c) for c in configs]
+            fn.__name__, fn, fn.__name__, sig, const, not_div, [space_configs.config_to_dict(c) for c in configs]
         )
-        split, _ = kernel_spec.split_configs(spec, spec.raw_configs or [])
+        split, _ = space_configs.split_configs(spec, spec.raw_configs or [])
         cache_target = CacheTarget.of(target.label, target.facts)
         khash = space.kernel_hash(spec)
         tasks = [space.task_for(spec, c, cache_target, khash) for c in split]

@@ -6,7 +6,7 @@ import math
 
 from bakeoff_rows import census, make_run, numerics, observed, row, timing
 
-from gpudiag.bakeoff import report
+from gpudiag.bakeoff import recommend, report
 from gpudiag.bakeoff.results import Timing, WorkloadInfo
 from gpudiag.bakeoff.timing import with_per_call
 
@@ -194,10 +194,10 @@ def test_the_recommendation_names_the_mode_and_the_settings():
 
 
 def test_how_to_use_spells_out_each_knob():
-    assert report.how_to_use("max-autotune +coordinate_descent_tuning +static") == (
+    assert recommend.how_to_use("max-autotune +coordinate_descent_tuning +static") == (
         'torch.compile(mode="max-autotune", dynamic=False); torch._inductor.config.coordinate_descent_tuning = True'
     )
-    assert report.how_to_use("eager +tf32").startswith(
+    assert recommend.how_to_use("eager +tf32").startswith(
         "eager (no torch.compile), with torch.set_float32_matmul_precision('high')"
     )
 

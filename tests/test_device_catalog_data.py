@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from gpudiag.device import catalog, names
+from gpudiag.device.lookup import lookup
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -208,10 +209,10 @@ def test_no_name_or_alias_shared_between_rows():
 
 @pytest.mark.parametrize("row", catalog.gpu_rows(), ids=lambda r: r.key)
 def test_every_row_resolves_to_itself(row):
-    assert catalog.lookup(row.key).catalogue_key == row.key
-    assert catalog.lookup(row.name).catalogue_key == row.key
+    assert lookup(row.key).catalogue_key == row.key
+    assert lookup(row.name).catalogue_key == row.key
     for alias in row.aliases:
-        assert catalog.lookup(alias).catalogue_key == row.key, alias
+        assert lookup(alias).catalogue_key == row.key, alias
     for nvml in row.data.get("nvml_names", ()):
         assert catalog.find_row_for_live_name(nvml).key == row.key
 
@@ -265,17 +266,17 @@ def test_facts_from_rows_build():
     ],
 )
 def test_sm_counts(query, sm_count):
-    assert catalog.lookup(query).sm_count == sm_count
+    assert lookup(query).sm_count == sm_count
 
 
 def test_l2_spot_checks():
-    assert catalog.lookup("4090").l2_bytes == 72 * 2**20
-    assert catalog.lookup("5090").l2_bytes == 96 * 2**20
-    assert catalog.lookup("h100").l2_bytes == 50 * 2**20
+    assert lookup("4090").l2_bytes == 72 * 2**20
+    assert lookup("5090").l2_bytes == 96 * 2**20
+    assert lookup("h100").l2_bytes == 50 * 2**20
 
 
 def test_gb10_spark():
-    facts = catalog.lookup("gb10")
+    facts = lookup("gb10")
     assert facts.sm == "sm_121"
     assert facts.smem_per_block_optin_bytes == 101376
     assert facts.smem_per_sm_bytes == 102400
@@ -283,17 +284,17 @@ def test_gb10_spark():
     assert facts.memory_bandwidth_bytes_per_s == 273 * 10**9
     assert facts.memory_total_bytes == 128 * catalog.GIB
     for query in ("dgx spark", "spark", "NVIDIA GB10"):
-        assert catalog.lookup(query).catalogue_key == facts.catalogue_key
+        assert lookup(query).catalogue_key == facts.catalogue_key
 
 
 def test_sm_121_resolves():
-    facts = catalog.lookup("sm_121")
+    facts = lookup("sm_121")
     assert facts.sm == "sm_121"
     assert facts.smem_per_block_optin_bytes == 101376
 
 
 def test_b200_is_sm_100():
-    facts = catalog.lookup("b200")
+    facts = lookup("b200")
     assert facts.sm == "sm_100"
     assert facts.smem_per_block_optin_bytes == 232448
 
@@ -306,22 +307,22 @@ def test_every_sm_12x_row_has_99_kib_optin():
 
 
 def test_bare_names_pick_the_common_variant():
-    assert catalog.lookup("H100").name == "NVIDIA H100 SXM5 80GB"
-    assert catalog.lookup("h100").catalogue_key == "h100-sxm"
-    assert catalog.lookup("a100").catalogue_key == "a100-sxm4-80gb"
-    assert catalog.lookup("RTX PRO 6000").catalogue_key == "rtx-pro-6000-blackwell"
+    assert lookup("H100").name == "NVIDIA H100 SXM5 80GB"
+    assert lookup("h100").catalogue_key == "h100-sxm"
+    assert lookup("a100").catalogue_key == "a100-sxm4-80gb"
+    assert lookup("RTX PRO 6000").catalogue_key == "rtx-pro-6000-blackwell"
 
 
 def test_forgiving_queries():
-    assert catalog.lookup("rtx 3070").catalogue_key == "rtx-3070"
-    assert catalog.lookup("NVIDIA GeForce RTX 3070").catalogue_key == "rtx-3070"
-    assert catalog.lookup("3070 ti").catalogue_key == "rtx-3070-ti"
-    assert catalog.lookup("a10g").catalogue_key == "a10g"
-    assert catalog.lookup("jetson orin").catalogue_key == "jetson-agx-orin-64gb"
-    assert catalog.lookup("jetson orin").sm == "sm_87"
-    assert catalog.lookup("jetson thor").sm == "sm_110"
-    assert catalog.lookup("b300").sm == "sm_103"
-    assert catalog.lookup("Tesla T4").catalogue_key == "t4"
+    assert lookup("rtx 3070").catalogue_key == "rtx-3070"
+    assert lookup("NVIDIA GeForce RTX 3070").catalogue_key == "rtx-3070"
+    assert lookup("3070 ti").catalogue_key == "rtx-3070-ti"
+    assert lookup("a10g").catalogue_key == "a10g"
+    assert lookup("jetson orin").catalogue_key == "jetson-agx-orin-64gb"
+    assert lookup("jetson orin").sm == "sm_87"
+    assert lookup("jetson thor").sm == "sm_110"
+    assert lookup("b300").sm == "sm_103"
+    assert lookup("Tesla T4").catalogue_key == "t4"
 
 
 def test_live_nvml_names_map_to_rows():
@@ -346,23 +347,23 @@ def test_bf16_is_dense_not_sparse():
     # published dense figures (sparse is exactly 2x these)
     expected = {"h100": 989.4, "a100": 312, "4090": 165.2, "5090": 209.5, "rtx a6000": 154.8, "l40s": 362.05}
     for query, tflops in expected.items():
-        assert catalog.lookup(query).bf16_dense_tflops == pytest.approx(tflops), query
-    assert catalog.lookup("t4").bf16_dense_tflops is None
-    assert catalog.lookup("v100").bf16_dense_tflops is None
+        assert lookup(query).bf16_dense_tflops == pytest.approx(tflops), query
+    assert lookup("t4").bf16_dense_tflops is None
+    assert lookup("v100").bf16_dense_tflops is None
 
 
 # ----------------------------------------------------------------------------- evidence
 
 
 def test_values_carry_their_best_source():
-    facts = catalog.lookup("h200")
+    facts = lookup("h200")
     assert facts.evidence["sm_count"]["kind"] == "live"
     assert facts.evidence["memory_bandwidth_bytes_per_s"]["kind"] == "datasheet"
     src = facts.catalogue_sources[facts.evidence["memory_bus_width_bits"]["source"]]
     assert src["kind"] == "live" and "memory_bus_width_bits" in src["fields"] and src["row"] == "gpus.toml h200"
     cc_src = facts.catalogue_sources[facts.evidence["smem_per_block_optin_bytes"]["source"]]
     assert cc_src["row"] == "compute_capabilities.toml 9.0" and cc_src["kind"] == "live"
-    derived = catalog.lookup("rtx 4090 d")
+    derived = lookup("rtx 4090 d")
     assert derived.evidence["bf16_dense_tflops"]["kind"] == "derived"
 
 

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from gpudiag.device import catalog, names
+from gpudiag.device import names
+from gpudiag.device.lookup import closest_names, lookup
 from gpudiag.errors import GpudiagError
 
 if sys.version_info >= (3, 11):
@@ -22,7 +23,7 @@ SPELLINGS = tomllib.loads((Path(__file__).parent / "data/gpu_spellings.toml").re
 def answer(query: str) -> str:
     """What --gpu answers, in the spelling file's vocabulary."""
     try:
-        return catalog.lookup(query).catalogue_key
+        return lookup(query).catalogue_key
     except GpudiagError as exc:
         msg = exc.message
         if "outside what gpudiag covers" in msg:
@@ -69,31 +70,31 @@ def test_normaliser(text, words):
 
 
 def test_laptop_is_never_the_desktop_part():
-    desktop = catalog.lookup("rtx 4090")
-    laptop = catalog.lookup("rtx 4090 laptop")
+    desktop = lookup("rtx 4090")
+    laptop = lookup("rtx 4090 laptop")
     assert desktop.catalogue_key == "rtx-4090" and laptop.catalogue_key == "rtx-4090-laptop"
     assert laptop.sm_count < desktop.sm_count
-    assert catalog.lookup("rtx 3080 laptop").sm_count == 48  # its own row, not the 68-SM desktop card
+    assert lookup("rtx 3080 laptop").sm_count == 48  # its own row, not the 68-SM desktop card
     with pytest.raises(GpudiagError, match="unknown GPU"):
-        catalog.lookup("rtx 3080 ti laptop")  # no row: neither the desktop 3080 Ti nor the 3080 Laptop
+        lookup("rtx 3080 ti laptop")  # no row: neither the desktop 3080 Ti nor the 3080 Laptop
 
 
 def test_variant_words_pick_the_variant():
-    assert catalog.lookup("4090 d").sm_count == 114
-    assert catalog.lookup("3070").catalogue_key == "rtx-3070"  # not the Ti: the fewest extra words win
-    assert catalog.lookup("h100 94gb").catalogue_key == "h100-nvl"  # the memory size chooses the row
+    assert lookup("4090 d").sm_count == 114
+    assert lookup("3070").catalogue_key == "rtx-3070"  # not the Ti: the fewest extra words win
+    assert lookup("h100 94gb").catalogue_key == "h100-nvl"  # the memory size chooses the row
 
 
 def test_memory_size_the_row_lacks_is_said():
-    facts = catalog.lookup("4060 ti 16gb")
+    facts = lookup("4060 ti 16gb")
     assert facts.catalogue_key == "rtx-4060-ti" and any("asks for 16 GB" in n for n in facts.notes)
 
 
 def test_architecture_word_must_agree():
-    assert catalog.lookup("rtx 6000 blackwell").catalogue_key == "rtx-pro-6000-blackwell"
-    assert catalog.lookup("rtx 6000 turing").catalogue_key == "quadro-rtx-6000"
+    assert lookup("rtx 6000 blackwell").catalogue_key == "rtx-pro-6000-blackwell"
+    assert lookup("rtx 6000 turing").catalogue_key == "quadro-rtx-6000"
     with pytest.raises(GpudiagError, match="ambiguous: it matches NVIDIA Quadro RTX 6000, NVIDIA RTX 6000 Ada"):
-        catalog.lookup("rtx 6000")
+        lookup("rtx 6000")
 
 
 @pytest.mark.parametrize(
@@ -115,25 +116,25 @@ def test_architecture_word_must_agree():
 )
 def test_outside_coverage_says_so_and_suggests_nothing(query):
     with pytest.raises(GpudiagError) as info:
-        catalog.lookup(query)
+        lookup(query)
     assert "outside what gpudiag covers" in info.value.message and "closest" not in info.value.message
 
 
 def test_covered_architecture_without_a_row_points_at_its_limits():
     with pytest.raises(GpudiagError, match=r"--gpu sm_75 gives its per-architecture limits"):
-        catalog.lookup("GTX 1650 Ti")  # laptop-only; the desktop GTX 16 cards have rows
+        lookup("GTX 1650 Ti")  # laptop-only; the desktop GTX 16 cards have rows
 
 
 def test_a_huge_name_is_not_echoed_whole():
     query = "x" * 100_000
     with pytest.raises(GpudiagError) as info:
-        catalog.lookup(query)
+        lookup(query)
     assert len(info.value.message) < 300 and "100,000 characters" in info.value.message
 
 
 def test_unknown_names_the_closest_rows():
     with pytest.raises(GpudiagError, match=r"unknown GPU 'rtx 3071'; closest catalogue names: NVIDIA GeForce RTX 3070"):
-        catalog.lookup("rtx 3071")
+        lookup("rtx 3071")
 
 
 def test_cli_full_width_name(cli, no_gpu):
@@ -152,12 +153,12 @@ def test_cli_full_width_name(cli, no_gpu):
     ],
 )
 def test_closest_prefers_the_same_line_and_generation(typed, first):
-    assert catalog.closest_names(typed)[: len(first)] == first
+    assert closest_names(typed)[: len(first)] == first
 
 
 def test_b100_is_named_with_its_architecture_and_same_architecture_models():
     with pytest.raises(GpudiagError) as exc:
-        catalog.lookup("B100")
+        lookup("B100")
     words = exc.value.message
     assert "NVIDIA B100 (Blackwell, sm_100)" in words and "--gpu sm_100" in words and "NVIDIA B200" in words
     assert "V100" not in words and "A100" not in words
@@ -177,4 +178,4 @@ def test_b100_is_named_with_its_architecture_and_same_architecture_models():
     ],
 )
 def test_names_users_type(typed, key):
-    assert catalog.lookup(typed).catalogue_key == key
+    assert lookup(typed).catalogue_key == key

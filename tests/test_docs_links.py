@@ -1,5 +1,6 @@
 """Every relative link in README.md and docs/*.md resolves: the file exists, and an #anchor names a heading
-of the file it points into (GitHub's slug rules) or an explicit <a id="..."> / <a name="...">."""
+of the file it points into (GitHub's slug rules) or an explicit <a id="..."> / <a name="...">. Every
+repository path the docs name in `code`, and every bench/ path the package's data files cite, exists."""
 
 from __future__ import annotations
 
@@ -153,3 +154,35 @@ PATH_CASES = [(doc, number, p) for doc in DOCS for number, p in named_paths(doc)
 )
 def test_named_repository_path_exists(doc: Path, number: int, named: str):
     assert (ROOT / named).exists(), f"{doc.relative_to(ROOT)}:{number}: `{named}` does not exist"
+
+
+# The package's data files (the GPU catalogue, the warning catalogue, the tile constants) cite the
+# bench/ scripts and results their values come from; each cited path must exist, as a named path in
+# the docs must. A path inside a captured log line (/work/main/bench/...) is the log's, not a citation.
+DATA_FILES = sorted(p for p in (ROOT / "gpudiag").glob("*/data/*") if p.suffix in (".toml", ".json"))
+CITED_BENCH = re.compile(r"(?<![\w./-])bench/[\w./-]*\w")
+
+
+def cited_bench_paths(path: Path) -> list[tuple[int, str]]:
+    out = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        out.extend((number, m.group(0)) for m in CITED_BENCH.finditer(line))
+    return sorted(set(out))
+
+
+CITED_CASES = [(data, number, p) for data in DATA_FILES for number, p in cited_bench_paths(data)]
+
+
+def test_the_data_files_cite_bench_scripts():
+    # the check below must have something to check: the catalogue's live rows cite the facts recorder
+    cited = {p for _, _, p in CITED_CASES}
+    assert "bench/info/record_facts.py" in cited, sorted(cited)
+
+
+@pytest.mark.parametrize(
+    ("data", "number", "cited"),
+    CITED_CASES,
+    ids=[f"{d.relative_to(ROOT)}:{n}:{p}" for d, n, p in CITED_CASES],
+)
+def test_cited_bench_path_exists(data: Path, number: int, cited: str):
+    assert (ROOT / cited).exists(), f"{data.relative_to(ROOT)}:{number}: cites {cited}, which does not exist"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from gpudiag.device import catalog, verdicts
+from gpudiag.device.lookup import lookup
 from gpudiag.installed.sm_gate import history_gate
 
 
@@ -30,7 +31,7 @@ def test_every_row_whose_source_gives_a_memory_clock_shows_it():
 
 
 def test_is_big_gpu_without_torch_says_so():
-    facts = catalog.lookup("h100")
+    facts = lookup("h100")
     v = verdicts.gemm_templates(facts, history_gate(None))
     assert v.answer == "yes" and "torch not installed" in v.why and "?" not in v.why
 

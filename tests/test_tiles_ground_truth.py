@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 
 import pytest
+from recorded_devices import h200_facts
 
 from gpudiag.tiles import estimate, exact
 from gpudiag.tiles.dtypes import lookup
@@ -130,31 +131,12 @@ def test_exact_sm90_reproduces_every_number(cli, tmp_path, monkeypatch):
 def test_check_tiles_occupancy_equals_the_driver_on_the_h200():
     """check-tiles end to end (estimate, then occupancy with the kernel's registers as --regs) against
     cuOccupancyMaxActiveBlocksPerMultiprocessor for the H200 grid's kernels, with the H200's own limits."""
-    from types import SimpleNamespace
-
     from gpudiag.tiles.check import CheckRequest, check
     from gpudiag.tiles.parse import TileConfig
     from gpudiag.tiles.target import target_from_facts
 
     truth = json.loads((DATA / "h200_occupancy_ground_truth.json").read_text())
-    a = truth["device_attributes"]
-    facts = SimpleNamespace(
-        name="NVIDIA H200",
-        compute_capability=(a["cc_major"], a["cc_minor"]),
-        regs_per_sm=a["regs_per_sm"],
-        regs_per_block=a["regs_per_block"],
-        max_threads_per_sm=a["max_threads_per_sm"],
-        max_threads_per_block=a["max_threads_per_block"],
-        max_blocks_per_sm=a["max_blocks_per_sm"],
-        smem_per_sm_bytes=a["smem_per_sm"],
-        smem_per_block_optin_bytes=a["smem_per_block_optin"],
-        smem_reserved_per_block_bytes=a["smem_reserved_per_block"],
-        warp_size=a["warp_size"],
-        sm_count=132,
-        sm=f"sm_{a['cc_major']}{a['cc_minor']}",
-        origin="live",
-        sources={},
-    )
+    facts = h200_facts()
     target = target_from_facts(facts)
     compared = 0
     for r in truth["rows"]:

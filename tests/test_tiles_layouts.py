@@ -9,6 +9,7 @@ import pytest
 
 from gpudiag.tiles import estimate as est
 from gpudiag.tiles import triton_layouts as tl
+from gpudiag.tiles import triton_swizzling as sw
 
 
 def blocked(shape, spt, tpw, wpc):
@@ -66,7 +67,7 @@ RECORDED = [
 
 @pytest.mark.parametrize("cc, shape, bits, src, dst, allocated", RECORDED)
 def test_conversion_scratch_equals_the_allocation(cc, shape, bits, src, dst, allocated):
-    assert tl.conversion_scratch_elements(src, dst, bits, cc) * bits // 8 == allocated
+    assert sw.conversion_scratch_elements(src, dst, bits, cc) * bits // 8 == allocated
 
 
 def test_no_scratch_when_no_data_crosses_warps():
@@ -74,8 +75,8 @@ def test_no_scratch_when_no_data_crosses_warps():
     # (Triton emitted no conversion at all for this kernel)
     src = tl.tmem_accumulator((64, 16), 4)
     dst = tl.blocked((64, 16), (1, 8), (1, 0), 4)
-    assert not tl.needs_shared_memory(src, dst)
-    assert tl.needs_shared_memory(mma((128, 128), (2, 2)), blocked((128, 128), (1, 8), (2, 16), (4, 1)))
+    assert not sw.needs_shared_memory(src, dst)
+    assert sw.needs_shared_memory(mma((128, 128), (2, 2)), blocked((128, 128), (1, 8), (2, 16), (4, 1)))
 
 
 @pytest.mark.parametrize(
@@ -127,4 +128,4 @@ def test_layouts_cover_the_tile_exactly_once():
         tl.blocked((64, 256), (1, 8), (1, 0), 8),
     ):
         flat = [r + layout.shape[0] * c for r, c in layout.register + layout.lane + layout.warp]
-        assert len(tl._rref(flat, 16)) == len(flat) == tl.log2(layout.shape[0] * layout.shape[1])
+        assert len(sw._rref(flat, 16)) == len(flat) == tl.log2(layout.shape[0] * layout.shape[1])

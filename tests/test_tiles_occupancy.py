@@ -11,35 +11,15 @@ from __future__ import annotations
 import dataclasses
 import json
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
+from recorded_devices import h200_facts
 
 from gpudiag.errors import GpudiagError
 from gpudiag.tiles.occupancy import SmResources, occupancy
 
 TRUTH = json.loads((Path(__file__).parent / "data" / "h200_occupancy_ground_truth.json").read_text())
-
-
-def _h200() -> SmResources:
-    a = TRUTH["device_attributes"]
-    facts = SimpleNamespace(
-        name=TRUTH["meta"]["device"],
-        compute_capability=(a["cc_major"], a["cc_minor"]),
-        regs_per_sm=a["regs_per_sm"],
-        regs_per_block=a["regs_per_block"],
-        max_threads_per_sm=a["max_threads_per_sm"],
-        max_threads_per_block=a["max_threads_per_block"],
-        max_blocks_per_sm=a["max_blocks_per_sm"],
-        smem_per_sm_bytes=a["smem_per_sm"],
-        smem_per_block_optin_bytes=a["smem_per_block_optin"],
-        smem_reserved_per_block_bytes=a["smem_reserved_per_block"],
-        warp_size=a["warp_size"],
-    )
-    return SmResources.for_device(facts)
-
-
-SM = _h200()
+SM = SmResources.for_device(h200_facts())
 
 
 def test_every_compiled_kernel_at_its_launch_configuration():
@@ -121,19 +101,8 @@ def test_limiters_and_theoretical_occupancy():
 
 
 def test_missing_device_limits_are_named():
-    facts = SimpleNamespace(
-        name="GPU X",
-        compute_capability=(9, 0),
-        regs_per_sm=None,
-        regs_per_block=65536,
-        max_threads_per_sm=2048,
-        max_threads_per_block=1024,
-        max_blocks_per_sm=32,
-        smem_per_sm_bytes=None,
-        smem_per_block_optin_bytes=232448,
-        smem_reserved_per_block_bytes=1024,
-        warp_size=32,
-    )
+    facts = h200_facts()
+    facts.regs_per_sm = facts.smem_per_sm_bytes = None
     with pytest.raises(GpudiagError, match="regs_per_sm, smem_per_sm"):
         SmResources.for_device(facts)
 

@@ -16,7 +16,7 @@ import pytest
 
 from gpudiag.errors import GpudiagError
 from gpudiag.tiles import compile_engine as engine
-from gpudiag.tiles import kernel_spec, space
+from gpudiag.tiles import kernel_signature, kernel_spec, space, space_configs
 from gpudiag.tiles.space_report import SpaceReport, merge
 
 pytest.importorskip("triton")
@@ -28,7 +28,7 @@ SCHEMA = json.loads((Path(__file__).resolve().parents[1] / "docs/schemas/check-t
 LIMITS = {"sm_80": 166_912, "sm_86": 101_376, "sm_89": 101_376, "sm_90": 232_448, "sm_120": 101_376}
 
 
-def fake_result(cfg: kernel_spec.SpaceConfig, label: str) -> engine.CompileResult:
+def fake_result(cfg: space_configs.SpaceConfig, label: str) -> engine.CompileResult:
     """A rule shaped like the compiler's answers: (BM + BN) x BK x 2 B per stage buffer, stages - 1
     buffers; GROUP_SIZE_M 64 with 256-row blocks "crashes the compiler"; BLOCK_SIZE_K 8 is refused."""
     kw = cfg.kwargs
@@ -102,7 +102,7 @@ def test_space_files(tmp_path, doc, count):
     f = tmp_path / "space.json"
     f.write_text(json.dumps(doc))
     spec = kernel_spec.load_kernels(TUTORIAL)[0]
-    kernel_spec.apply_space_file(spec, str(f))
+    space_configs.apply_space_file(spec, str(f))
     assert len(spec.raw_configs) == count
     if isinstance(doc, dict) and "constants" in doc:
         assert spec.constants["ACTIVATION"] == "leaky_relu"
@@ -123,23 +123,23 @@ def test_bad_space_files_are_usage_errors(tmp_path, doc, words):
     f.write_text(doc)
     spec = kernel_spec.load_kernels(TUTORIAL)[0]
     with pytest.raises(GpudiagError) as err:
-        kernel_spec.apply_space_file(spec, str(f))
+        space_configs.apply_space_file(spec, str(f))
     assert words in err.value.message and err.value.exit_code == 2
 
 
 def test_config_keys_split_into_constexprs_options_and_the_rest():
     spec = kernel_spec.load_kernels(TUTORIAL)[0]
     raw = [{"BLOCK_SIZE_M": 64, "num_warps": 8, "maxnreg": 128, "waves_per_eu": 2}]
-    [cfg], ignored = kernel_spec.split_configs(spec, raw)
+    [cfg], ignored = space_configs.split_configs(spec, raw)
     assert cfg.kwargs == {"BLOCK_SIZE_M": 64} and cfg.options == {"num_warps": 8, "maxnreg": 128, "num_stages": 3}
     assert ignored == {"waves_per_eu": 1} and cfg.given == raw[0]  # kept as given for the tuner
     with pytest.raises(GpudiagError, match=r"not a tl\.constexpr"):
-        kernel_spec.split_configs(spec, [{"M": 64}])
+        space_configs.split_configs(spec, [{"M": 64}])
 
 
 def test_a_missing_constexpr_or_type_is_named_before_any_compile():
     spec = kernel_spec.load_kernels(TUTORIAL)[0]
-    [cfg], _ = kernel_spec.split_configs(spec, [{"BLOCK_SIZE_M": 64, "BLOCK_SIZE_N": 64, "BLOCK_SIZE_K": 32}])
+    [cfg], _ = space_configs.split_configs(spec, [{"BLOCK_SIZE_M": 64, "BLOCK_SIZE_N": 64, "BLOCK_SIZE_K": 32}])
     with pytest.raises(GpudiagError, match=r"no tl\.constexpr value"):
         space.source_parts(spec, cfg)  # GROUP_SIZE_M is in neither the config nor the constants
     del spec.signature["M"]
@@ -155,11 +155,11 @@ def test_the_signature_of_example_arguments_is_what_the_launcher_specialises():
     b = torch.empty(32, 48, dtype=torch.bfloat16)
     c = torch.empty(64, 48, dtype=torch.float8_e4m3fn)
     args = [a, b, c, 64, 48, 2**40, a.stride(0), a.stride(1), b.stride(0), b.stride(1), c.stride(0), c.stride(1)]
-    sig, const, not_div = kernel_spec.signature_from_args(fn, args, {"ACTIVATION": ""})
+    sig, const, not_div = kernel_signature.signature_from_args(fn, args, {"ACTIVATION": ""})
     assert sig["a_ptr"] == "*fp16" and sig["b_ptr"] == "*bf16" and sig["c_ptr"] == "*fp8e4nv"
     assert sig["M"] == "i32" and sig["K"] == "i64" and sig["stride_ak"] == 1 and sig["stride_cn"] == 1
     assert const == {"ACTIVATION": ""} and "M" not in not_div and "N" not in not_div
-    assert "K" not in not_div and kernel_spec.signature_from_args(fn, [a, b, c, 63], {})[2] == {"M"}
+    assert "K" not in not_div and kernel_signature.signature_from_args(fn, [a, b, c, 63], {})[2] == {"M"}
 
 
 def test_gpudiag_kernels_forms(tmp_path):

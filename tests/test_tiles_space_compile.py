@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from gpudiag.tiles import compile_engine as engine
-from gpudiag.tiles import kernel_spec, space
+from gpudiag.tiles import kernel_spec, space, space_configs
 
 pytest.importorskip("triton")
 pytestmark = pytest.mark.slow
@@ -93,7 +93,7 @@ def test_the_tutorial_matmul_on_ampere_and_blackwell(capfd):
 def test_a_stopped_compile_reports_the_whole_compiles_shared_memory():
     spec = kernel_spec.load_kernels(TUTORIAL)[0]
     cfg = {"BLOCK_SIZE_M": 128, "BLOCK_SIZE_N": 128, "BLOCK_SIZE_K": 128, "GROUP_SIZE_M": 8, "num_stages": 4}
-    [sc], _ = kernel_spec.split_configs(spec, [cfg])
+    [sc], _ = space_configs.split_configs(spec, [cfg])
     [target] = _targets("sm_120")
     stopped = space.task_for(spec, sc, target, space.kernel_hash(spec))
     whole = dataclasses.replace(stopped, stop_above=None)

@@ -37,19 +37,11 @@ from gpudiag.bakeoff.explain_link import explain_lines
 from gpudiag.bakeoff.loader import ScriptError
 from gpudiag.bakeoff.modes import skip_reason
 from gpudiag.bakeoff.request import Request, phase_words
-from gpudiag.bakeoff.results import (
-    BakeoffRun,
-    ChildProcess,
-    ChildReport,
-    ModeResult,
-    RunDevice,
-    ScriptListing,
-    Versions,
-    label,
-)
+from gpudiag.bakeoff.results import BakeoffRun, ChildProcess, ChildReport, ModeResult, ScriptListing, Versions, label
+from gpudiag.bakeoff.run_device import resolve_device
 from gpudiag.bakeoff.settings import Settings
 from gpudiag.bakeoff.stops import StopSignals
-from gpudiag.errors import EXIT_USAGE, GpudiagError, Stopped
+from gpudiag.errors import GpudiagError, Stopped
 from gpudiag.installed import versions
 
 POLL_S = 0.2
@@ -79,38 +71,6 @@ class Finished:
 
 def _now() -> str:
     return _dt.datetime.now(_dt.timezone.utc).astimezone().isoformat(timespec="seconds")
-
-
-def resolve_device(requested: str) -> tuple[str, RunDevice]:
-    """``auto`` -> cuda when a GPU is visible, else cpu; ``cuda`` without a GPU is an error (exit 2)."""
-    if requested == "cpu":
-        return "cpu", RunDevice("cpu")
-    from gpudiag.device import live_or_none
-
-    facts, why = live_or_none(0)
-    if facts is None:
-        if requested == "cuda":
-            raise GpudiagError(f"--device cuda: no usable GPU ({why}); use --device cpu", EXIT_USAGE)
-        return "cpu", RunDevice("cpu", note=f"no GPU ({why}); measuring on the CPU")
-    return "cuda", device_summary(facts)
-
-
-def device_summary(facts: Any) -> RunDevice:
-    """The GPU facts a report needs, and whether inductor's is_big_gpu gate turns off GEMM templates."""
-    from gpudiag.installed.sm_gate import installed_sm_gate
-
-    gate = installed_sm_gate()
-    return RunDevice(
-        kind="cuda",
-        name=facts.name,
-        sm=facts.sm,
-        sm_count=facts.sm_count,
-        origin=str(facts.origin) if facts.origin is not None else None,
-        memory_total_bytes=getattr(facts, "memory_total_bytes", None),
-        is_big_gpu_min_sms=gate.cuda_min_sms,
-        is_big_gpu_source=gate.where,
-        gemm_templates_disabled=gate.disables_templates(facts.sm_count),
-    )
 
 
 class Harness:

@@ -398,7 +398,7 @@ def _vs_fp64(r: ModeResult) -> str:
     n = r.numerics
     if n is None:
         return "—"
-    from gpudiag.bakeoff.report import times
+    from gpudiag.bakeoff.recommend import times
 
     cost = f" ({times(n.cost)})" if n.cost is not None else ""
     text = f"{n.rel_rmse:.1e}{cost}"

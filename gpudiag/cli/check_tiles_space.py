@@ -1,7 +1,7 @@
 """``gpudiag check-tiles --kernel MODULE:FUNCTION --configs SPACE.json``: options in, the screen out.
 
 ``check_tiles.py`` declares the options and hands over here; this module loads the kernel and its
-space (``gpudiag.tiles.kernel_spec``), resolves the targets, runs the screen (``gpudiag.tiles.space``)
+space (``gpudiag.tiles.kernel_spec``, ``space_configs``), resolves the targets, runs the screen (``gpudiag.tiles.space``)
 with a progress bar on stderr, merges shards (``--merge``), writes the surviving space and the
 dropped configs where asked, and renders the report or prints its JSON.
 """
@@ -16,7 +16,7 @@ from gpudiag.cli.check_tiles_cache import _say, named_targets, with_live_gpu
 from gpudiag.cli.modes import current_context, reject_unused_options
 from gpudiag.cli.output import console, emit_json
 from gpudiag.errors import EXIT_USAGE, GpudiagError
-from gpudiag.tiles import kernel_spec
+from gpudiag.tiles import kernel_spec, space_configs
 from gpudiag.tiles.space_report import SpaceReport, merge
 
 # The check-tiles parameters that mean something in this mode; any other one given is an error.
@@ -116,7 +116,7 @@ def run_space(
                 "belong to those runs",
                 EXIT_USAGE,
             )
-        report = merge([(p, SpaceReport.from_dict(kernel_spec.read_json(p, "--merge"), p)) for p in merge_files])
+        report = merge([(p, SpaceReport.from_dict(space_configs.read_json(p, "--merge"), p)) for p in merge_files])
     else:
         if _given_tiles():
             raise GpudiagError(
@@ -128,9 +128,9 @@ def run_space(
         shard_kn = space.parse_shard(shard)
         spec = _kernel(kernel)
         if signature:
-            kernel_spec.apply_signature_file(spec, signature)
+            space_configs.apply_signature_file(spec, signature)
         if configs:
-            kernel_spec.apply_space_file(spec, configs)
+            space_configs.apply_space_file(spec, configs)
         targets = with_live_gpu(named_targets(arch, gpu), index)
         bar, update = _progress()
         with bar:

@@ -4,7 +4,8 @@ target, which GPU loads which table, and corrected tables on request (``--write-
 
 Exit 0 when every entry of every table fits every target, 1 when something does not (an entry over
 the limit, one that cannot launch or cannot run there, a bad entry or a bad table), 2 on usage
-errors. The core is gpudiag/tiles/table_check.py; this module parses, renders and writes.
+errors. The core is gpudiag/tiles/table_check.py (its report: table_report.py); this module parses,
+renders and writes.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from gpudiag.errors import EXIT_USAGE, GpudiagError
 from gpudiag.tiles import config_table as ct
 from gpudiag.tiles import device_names as dn
 from gpudiag.tiles import table_check as tc
+from gpudiag.tiles import table_report as tr
 
 # The check-tiles parameters that mean something here; any other one given is an error.
 USED_PARAMS = {
@@ -57,11 +59,11 @@ DTYPE_QUANT = {
     "int8_w8a8": "int8_w8a8",
 }
 STATUS_WORD = {
-    tc.FITS: "fit",
-    tc.DOES_NOT_FIT: "over the limit",
-    tc.CANNOT_LAUNCH: "cannot launch",
-    tc.CANNOT_RUN: "cannot run there",
-    tc.INVALID: "invalid",
+    tr.FITS: "fit",
+    tr.DOES_NOT_FIT: "over the limit",
+    tr.CANNOT_LAUNCH: "cannot launch",
+    tr.CANNOT_RUN: "cannot run there",
+    tr.INVALID: "invalid",
 }
 
 
@@ -69,7 +71,7 @@ def _reject_unused_options() -> None:
     reject_unused_options(USED_PARAMS, "--from-config-table (the tables give the configs)")
 
 
-def resolve_targets(arch: str | None, gpu: str | None, index: int | None) -> list[tc.TableTarget]:
+def resolve_targets(arch: str | None, gpu: str | None, index: int | None) -> list[tr.TableTarget]:
     """``--arch a,b`` and ``--gpu "X",Y`` (comma lists, as --from-triton-cache takes them), else the live GPU."""
     from gpudiag.cli.check_tiles_cache import named_targets, with_live_gpu
     from gpudiag.tiles.target import target_from_facts
@@ -94,7 +96,7 @@ def resolve_targets(arch: str | None, gpu: str | None, index: int | None) -> lis
             names = (dn.spelled(key or "live", facts.name, facts.name),)
         elif t.label in gpu_labels and key:
             names = tuple(dn.for_row(key))
-        out.append(tc.TableTarget(t.label, target_from_facts(facts), key, names))
+        out.append(tr.TableTarget(t.label, target_from_facts(facts), key, names))
     return out
 
 
@@ -172,7 +174,7 @@ def _safe(label: str) -> str:
     return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in label).strip("_") or "target"
 
 
-def write_fitted_tables(report: tc.TableReport, out: Path) -> dict:
+def write_fitted_tables(report: tr.TableReport, out: Path) -> dict:
     """For each target: every fused-MoE table that does not fit, with its stage counts lowered to the
     largest that fits, under the table's own file name in DIR/<target>/, and a README.md saying they
     are derived, not tuned. The JSON is what vLLM and SGLang read (the same keys; ``triton_version``
@@ -204,7 +206,7 @@ def write_fitted_tables(report: tc.TableReport, out: Path) -> dict:
     return summary
 
 
-def _readme(tt: tc.TableTarget, done: list, skipped: list, today: str, exact: bool) -> str:
+def _readme(tt: tr.TableTarget, done: list, skipped: list, today: str, exact: bool) -> str:
     lines = [
         f"# Fitted fused-MoE tables for {tt.label} ({tt.target.name}, {tt.target.sm}) — derived, not tuned",
         "",
@@ -256,30 +258,30 @@ def _n(count: int, word: str) -> str:
     return f"{count:,} {word}{'' if count == 1 else 's'}"
 
 
-def _line(r: tc.TableResult, limit: int) -> tuple[str, str | None]:
+def _line(r: tr.TableResult, limit: int) -> tuple[str, str | None]:
     """One table on one target, in a line, and its colour."""
     n = len(r.entries)
-    fit = r.count(tc.FITS)
+    fit = r.count(tr.FITS)
     parts = [f"{fit} of {n} fit"]
-    over = [e for e in r.entries if e.status == tc.DOES_NOT_FIT]
+    over = [e for e in r.entries if e.status == tr.DOES_NOT_FIT]
     if over:
         worst = min(e.margin_bytes or 0 for e in over)
         stages = min((e.largest_stages_that_fit or 0) for e in over)
         fix = f"all fit with <= {stages} stages" if stages else "some do not fit even with 1 stage"
         parts.append(f"{len(over)} over {limit:,} B (worst {-worst:,} B over; {fix})")
-    for s in (tc.CANNOT_LAUNCH, tc.CANNOT_RUN, tc.INVALID):
+    for s in (tr.CANNOT_LAUNCH, tr.CANNOT_RUN, tr.INVALID):
         k = r.count(s)
         if k:
             reasons = {e.reason for e in r.entries if e.status == s}
             why = next(iter(reasons)) if len(reasons) == 1 else None
-            parts.append(f"{k} {STATUS_WORD[s]}" + (f" ({why})" if why and s != tc.INVALID else ""))
+            parts.append(f"{k} {STATUS_WORD[s]}" + (f" ({why})" if why and s != tr.INVALID else ""))
     if r.all_fit:
         parts.append(f"smallest margin {min(e.margin_bytes or 0 for e in r.entries):,} B")
-    style = "green" if r.all_fit else ("yellow" if not over and not r.count(tc.CANNOT_RUN) else "red")
+    style = "green" if r.all_fit else ("yellow" if not over and not r.count(tr.CANNOT_RUN) else "red")
     return "; ".join(parts), style
 
 
-def _describe(c: tc.CheckedTable) -> str:
+def _describe(c: tr.CheckedTable) -> str:
     t = c.table
     bits = []
     if t.kind == "config-list":
@@ -295,7 +297,7 @@ def _describe(c: tc.CheckedTable) -> str:
     return " · ".join(bits)
 
 
-def _name_line(c: tc.CheckedTable) -> tuple[str, str | None] | None:
+def _name_line(c: tr.CheckedTable) -> tuple[str, str | None] | None:
     m = c.name_match
     if m is None:
         return None
@@ -316,17 +318,17 @@ def _name_line(c: tc.CheckedTable) -> tuple[str, str | None] | None:
     return text, "yellow"
 
 
-def _entry_rows(report: tc.TableReport, c: tc.CheckedTable) -> str:
+def _entry_rows(report: tr.TableReport, c: tr.CheckedTable) -> str:
     rows = [("M", "config", "target", "smem B", "margin", "fits", "max st")]
     for j, e in enumerate(c.table.entries):
         for i, r in enumerate(c.results):
             v = r.entries[j]
             fits = {
-                tc.FITS: "yes",
-                tc.DOES_NOT_FIT: "NO",
-                tc.CANNOT_LAUNCH: "no launch",
-                tc.CANNOT_RUN: "cannot run",
-                tc.INVALID: "invalid",
+                tr.FITS: "yes",
+                tr.DOES_NOT_FIT: "NO",
+                tr.CANNOT_LAUNCH: "no launch",
+                tr.CANNOT_RUN: "cannot run",
+                tr.INVALID: "invalid",
             }[v.status]
             rows.append(
                 (
@@ -350,7 +352,7 @@ def _entry_rows(report: tc.TableReport, c: tc.CheckedTable) -> str:
     return "\n".join(out)
 
 
-def render(report: tc.TableReport, show_all: bool = False, written: dict | None = None) -> None:
+def render(report: tr.TableReport, show_all: bool = False, written: dict | None = None) -> None:
     con = console()
     kinds: dict[str, int] = {}
     for c in report.tables:
@@ -479,7 +481,7 @@ def render(report: tc.TableReport, show_all: bool = False, written: dict | None 
         parts = [f"{p['tables_all_fit']} of {_n(len(report.tables), 'table')} fit entirely"]
         parts += [
             f"{p[k]} entries {STATUS_WORD[s]}"
-            for s in (tc.DOES_NOT_FIT, tc.CANNOT_LAUNCH, tc.CANNOT_RUN, tc.INVALID)
+            for s in (tr.DOES_NOT_FIT, tr.CANNOT_LAUNCH, tr.CANNOT_RUN, tr.INVALID)
             if (k := s.replace("-", "_")) and p[k]
         ]
         _say(

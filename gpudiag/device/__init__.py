@@ -4,7 +4,8 @@ selection   which GPU a command talks about: --gpu, --arch, --index, the live GP
             (the one policy, and the one wording of every mistake)
 facts       DeviceFacts, DeviceState, SoftwareStack, Verdict: what a GPU is, whatever told us
 probe       the live GPU(s): NVML (nvml) and the CUDA driver through ctypes (cudadrv)
-catalog     the shipped catalogue (data/gpus.toml, data/cc_limits.toml) and the names people type (names)
+catalog     the shipped catalogue (data/gpus.toml, data/compute_capabilities.toml) as rows and DeviceFacts
+lookup      --gpu NAME: the row a name people type means, scored by names
 arch        what an architecture can do (data/arch_features.toml); verdicts: torch.compile's questions
 
 Commands never talk to NVML or the driver themselves. Importing this package is cheap: the probe

@@ -112,7 +112,7 @@ def probe(index: int | None = None, nvml_only: bool = False) -> tuple[list[Devic
     """Every visible GPU (or just CUDA ordinal ``index``), with the host's software stack.
 
     ``nvml_only`` skips the CUDA driver where NVML answers: ``cuInit`` costs 0.18 s of a 0.7 s
-    command on the H100 host (bench/explain_latency_breakdown.py), and commands that need only the
+    command on the H100 host (bench/explain/latency_breakdown.py), and commands that need only the
     name, compute capability, SM count and per-architecture limits do not need it. Raises
     ``DeviceUnavailable`` (exit 2) with one line of what is wrong and what to do.
     """

@@ -127,14 +127,14 @@ def short_name(name: str) -> str:
 def resolve_named(sel: Selection) -> list[Target]:
     """The named targets (--arch, then --gpu, as the cache report has always ordered them), each once
     by label; a name the catalogue does not know raises, with the closest names."""
-    from gpudiag.device import catalog
+    from gpudiag.device import catalog, lookup
 
     found: dict[str, Target] = {}
     for item in sel.archs:
         facts = catalog.facts_from_cc(catalog.parse_cc(item))
         found.setdefault(facts.sm, Target(facts.sm, facts, f"--arch {item}"))
     for item in sel.gpus:
-        facts = catalog.lookup(item)
+        facts = lookup.lookup(item)
         label = short_name(facts.name)
         found.setdefault(label, Target(label, facts, f"--gpu {item}"))
     return list(found.values())

@@ -24,7 +24,7 @@ wgmma on sm_90 with a multiple of 4 warps and BM % 64 == 0; tcgen05 on sm_100/10
 warps and BM % 64 == 0; mma.sync (v2) otherwise, and on sm_80/86/87/89/120/121. fp32 operands go
 to the tensor cores as tf32 (tl.dot's default, ``precision.py``) like any 16-bit dot; at full
 precision (``input_precision="ieee"``) they use FMA. The epilogue's scratch is computed from the
-layouts themselves (``triton_layouts``).
+layouts themselves (``triton_layouts``, ``triton_swizzling``).
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from dataclasses import dataclass
 
 from gpudiag.tiles import precision as prec
 from gpudiag.tiles import triton_layouts as tl
+from gpudiag.tiles import triton_swizzling as sw
 from gpudiag.tiles.dtypes import DType
 
 MMA_SYNC, WGMMA, TCGEN05, FMA = "mma.sync", "wgmma", "tcgen05", "fma"
@@ -229,7 +230,7 @@ def epilogue_bytes(kind: str, bm: int, bn: int, warps: int, out_bits: int, capab
     else:
         src = tl.blocked(shape, _fma_size_per_thread(bm, bn, warps), (1, 0), warps)
     store = tl.blocked(shape, (1, _per_thread(bn, bm * bn, out_bits, warps)), (1, 0), warps)
-    return tl.conversion_scratch_elements(src, store, out_bits, capability) * out_bits // 8
+    return sw.conversion_scratch_elements(src, store, out_bits, capability) * out_bits // 8
 
 
 def _fp8_promoted(tile: MatmulTile, capability: int) -> bool:

@@ -1,4 +1,6 @@
-"""The user's own ``@triton.jit`` kernel, its argument types and its tuning space, for ``--kernel``.
+"""The user's own ``@triton.jit`` kernel for ``--kernel`` (``KernelSpec``), loaded from their module,
+with its argument types and its tuning space. Argument types are ``kernel_signature.py``'s, the
+space's configs ``space_configs.py``'s; this module loads the kernel and puts the three together.
 
 Where they come from:
 
@@ -29,66 +31,18 @@ from __future__ import annotations
 import contextlib
 import importlib
 import importlib.util
-import itertools
-import json
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from gpudiag.errors import EXIT_USAGE, GpudiagError
-
-DEFAULT_WARPS = 4  # triton.Config's defaults
-DEFAULT_STAGES = 3
-BASE_OPTIONS = ("num_warps", "num_stages", "num_ctas", "maxnreg")
-MAX_SPACE = 1_000_000  # configs in one space: a product spec beyond this is surely a mistake
-# torch dtype name -> Triton's pointer element type
-TORCH_TO_TRITON = {
-    "float16": "fp16",
-    "bfloat16": "bf16",
-    "float32": "fp32",
-    "float64": "fp64",
-    "int8": "i8",
-    "int16": "i16",
-    "int32": "i32",
-    "int64": "i64",
-    "uint8": "u8",
-    "uint16": "u16",
-    "uint32": "u32",
-    "uint64": "u64",
-    "bool": "i1",
-    "float8_e4m3fn": "fp8e4nv",
-    "float8_e5m2": "fp8e5",
-    "float8_e4m3fnuz": "fp8e4b8",
-    "float8_e5m2fnuz": "fp8e5b16",
-}
+from gpudiag.tiles.kernel_signature import check_mapping, check_signature, signature_from_args
+from gpudiag.tiles.space_configs import config_to_dict, expand_space
 
 
 def _bad(message: str) -> GpudiagError:
     return GpudiagError(message, EXIT_USAGE)
-
-
-@dataclass
-class SpaceConfig:
-    """One config of the space: as given (what a tuner reads back), and split for the compiler."""
-
-    index: int  # its place in the whole space (shards keep it)
-    given: dict[str, Any]  # exactly as in the space, for the surviving-space output
-    kwargs: dict[str, Any]  # the kernel's constexpr arguments
-    options: dict[str, Any]  # triton.compile options: num_warps, num_stages, ...
-
-    @property
-    def warps(self) -> int:
-        return int(self.options.get("num_warps", DEFAULT_WARPS))
-
-    @property
-    def stages(self) -> int:
-        return int(self.options.get("num_stages", DEFAULT_STAGES))
-
-    def label(self) -> str:
-        parts = [f"{k}={v}" for k, v in self.kwargs.items()]
-        parts += [f"{k}={v}" for k, v in self.options.items()]
-        return ", ".join(parts)
 
 
 @dataclass
@@ -256,8 +210,8 @@ def _spec(name: str | None, value: Any, short: str) -> KernelSpec:
         spec.signature, spec.not_divisible = sig, not_div
         spec.constants.update(const)
     if value.get("signature") is not None:
-        spec.signature.update(_signature(value["signature"], what))
-    spec.constants.update(_mapping(value.get("constants") or {}, f"{what}['constants']"))
+        spec.signature.update(check_signature(value["signature"], what))
+    spec.constants.update(check_mapping(value.get("constants") or {}, f"{what}['constants']"))
     spec.not_divisible |= set(value.get("not_divisible") or ())
     configs = value.get("configs")
     if configs is None and autotuned:
@@ -270,217 +224,3 @@ def _spec(name: str | None, value: Any, short: str) -> KernelSpec:
 
 def _looks_like_signature(d: dict) -> bool:
     return all(isinstance(v, str) or (isinstance(v, int) and v == 1) or v is None for v in d.values())
-
-
-def _mapping(value: Any, what: str) -> dict[str, Any]:
-    if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
-        raise _bad(f"{what}: expected an object of argument names")
-    return dict(value)
-
-
-def _signature(value: Any, what: str) -> dict[str, Any]:
-    sig = _mapping(value, f"{what}['signature']")
-    for name, t in sig.items():
-        if not (isinstance(t, str) and t.strip()) and t != 1 and t is not None:
-            raise _bad(
-                f"{what}: the type of {name!r} must be a Triton type such as '*bf16' or 'i32', or 1 for a unit "
-                f"stride; got {t!r}"
-            )
-    return sig
-
-
-# --- example arguments -> Triton's signature ------------------------------------------------------
-
-
-def _int_type(v: int) -> str:
-    if -(2**31) <= v < 2**31:
-        return "i32"
-    if 2**63 <= v < 2**64:
-        return "u64"
-    return "i64"
-
-
-def signature_from_args(fn: Any, args: list, kwargs: dict) -> tuple[dict[str, Any], dict[str, Any], set[str]]:
-    """(signature, constants, not divisible by 16) from arguments as the kernel would be launched with.
-
-    As Triton's launcher specialises them: a tensor is a pointer to its element type, aligned if its
-    address is a multiple of 16; an integer is i32/i64/u64, the constant 1 when it is 1 (unless the
-    kernel says ``do_not_specialize``), divisible when a multiple of 16; a bool is i1; a float fp32;
-    None a constant. Constexpr arguments become constants.
-    """
-    names = list(fn.arg_names)
-    values = dict(zip(names, args))
-    values.update(kwargs)
-    extra = set(values) - set(names)
-    if extra:
-        raise _bad(f"{fn.__name__} has no argument(s) {', '.join(sorted(extra))}")
-    params = {p.name: p for p in fn.params}
-    sig: dict[str, Any] = {}
-    const: dict[str, Any] = {}
-    not_div: set[str] = set()
-    for name, v in values.items():
-        p = params[name]
-        if p.is_constexpr:
-            const[name] = v
-            continue
-        no_spec = bool(getattr(p, "do_not_specialize", False))
-        if hasattr(v, "data_ptr") and hasattr(v, "dtype"):
-            dt = str(v.dtype).removeprefix("torch.")
-            if dt not in TORCH_TO_TRITON:
-                raise _bad(f"{fn.__name__}({name}): tensors of {v.dtype} are not supported here")
-            sig[name] = "*" + TORCH_TO_TRITON[dt]
-            if no_spec or v.data_ptr() % 16:
-                not_div.add(name)
-        elif isinstance(v, bool):
-            sig[name] = "i1"
-        elif isinstance(v, int):
-            if v == 1 and not no_spec:
-                sig[name] = 1
-            else:
-                sig[name] = _int_type(v)
-                if no_spec or v % 16:
-                    not_div.add(name)
-        elif isinstance(v, float):
-            sig[name] = "fp32"
-        elif v is None:
-            sig[name] = None
-        else:
-            raise _bad(f"{fn.__name__}({name}): cannot tell the Triton type of a {type(v).__name__}")
-    return sig, const, not_div
-
-
-# --- spaces ---------------------------------------------------------------------------------------
-
-
-def config_to_dict(cfg: Any) -> dict[str, Any]:
-    """A ``triton.Config`` as the plain dict tuners store: its kwargs, then num_warps and num_stages."""
-    if isinstance(cfg, dict):
-        return dict(cfg)
-    out = dict(getattr(cfg, "kwargs", {}) or {})
-    for opt in BASE_OPTIONS:
-        v = getattr(cfg, opt, None)
-        if v is not None and not (opt == "num_ctas" and v == 1):
-            out[opt] = v
-    return out
-
-
-def expand_space(value: Any, what: str) -> list[dict[str, Any]]:
-    """A list of configs (dicts or ``triton.Config``), or a dict of lists: every combination, in order."""
-    if isinstance(value, dict):
-        if not value:
-            raise _bad(f"{what}: an empty space")
-        lists = []
-        for k, v in value.items():
-            if not isinstance(k, str):
-                raise _bad(f"{what}: keys must be names, got {k!r}")
-            vals = v if isinstance(v, list) else [v]
-            if not vals:
-                raise _bad(f"{what}: {k!r} has no values")
-            lists.append(vals)
-        size = 1
-        for vals in lists:
-            size *= len(vals)
-        if size > MAX_SPACE:
-            raise _bad(f"{what}: {size:,} combinations (more than {MAX_SPACE:,})")
-        keys = list(value)
-        return [dict(zip(keys, combo)) for combo in itertools.product(*lists)]
-    if isinstance(value, (list, tuple)):
-        out = []
-        for i, c in enumerate(value):
-            d = config_to_dict(c)
-            if not isinstance(d, dict) or not all(isinstance(k, str) for k in d):
-                raise _bad(f"{what}[{i}]: a config must be an object of names and values")
-            out.append(d)
-        if not out:
-            raise _bad(f"{what}: no configs")
-        return out
-    raise _bad(f"{what}: expected a list of configs or an object of lists (every combination)")
-
-
-def read_json(path: str, what: str) -> Any:
-    p = Path(path)
-    try:
-        text = sys.stdin.read() if path == "-" else p.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise _bad(f"{what} {path}: no such file") from None
-    except IsADirectoryError:
-        raise _bad(f"{what} {path}: is a folder, not a JSON file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise _bad(f"{what} {path}: cannot be read ({exc})") from None
-    try:
-        return json.loads(text)
-    except (ValueError, RecursionError) as exc:
-        raise _bad(f"{what} {path}: not valid JSON ({str(exc)[:200]})") from None
-
-
-def apply_space_file(spec: KernelSpec, path: str) -> None:
-    """``--configs SPACE.json`` into the spec: its configs, and its signature and constants if it has them."""
-    doc = read_json(path, "--configs")
-    what = f"--configs {Path(path).name}"
-    if isinstance(doc, dict) and "configs" in doc:
-        unknown = set(doc) - {"configs", "signature", "constants", "not_divisible", "kernel"}
-        if unknown:
-            raise _bad(f"{what}: unknown key(s) {', '.join(sorted(unknown))}")
-        apply_signature_doc(spec, doc, what)
-        doc = doc["configs"]
-    spec.raw_configs = expand_space(doc, what)
-    spec.space_source = str(path)
-
-
-def apply_signature_doc(spec: KernelSpec, doc: dict, what: str) -> None:
-    if doc.get("signature") is not None:
-        spec.signature.update(_signature(doc["signature"], what))
-    if doc.get("constants") is not None:
-        spec.constants.update(_mapping(doc["constants"], f"{what}['constants']"))
-    spec.not_divisible |= set(doc.get("not_divisible") or ())
-
-
-def apply_signature_file(spec: KernelSpec, path: str) -> None:
-    """``--signature SPEC.json``: ``{"signature": {...}, "constants": {...}, "not_divisible": [...]}``."""
-    doc = read_json(path, "--signature")
-    what = f"--signature {Path(path).name}"
-    if not isinstance(doc, dict):
-        raise _bad(f"{what}: expected an object with 'signature' (and 'constants')")
-    if "signature" not in doc and "constants" not in doc:
-        doc = {"signature": doc}  # the bare mapping of argument -> type
-    apply_signature_doc(spec, doc, what)
-
-
-def cuda_options() -> set[str]:
-    """The options Triton's CUDA backend takes (``CUDAOptions``), else the common four."""
-    try:
-        from triton.backends.nvidia.compiler import CUDAOptions
-
-        return set(CUDAOptions.__dataclass_fields__)
-    except Exception:
-        return set(BASE_OPTIONS)
-
-
-def split_configs(spec: KernelSpec, raw: list[dict[str, Any]]) -> tuple[list[SpaceConfig], dict[str, int]]:
-    """Each config split into the kernel's constexpr arguments and compile options; keys that are
-    neither (AMD's ``waves_per_eu``, ``kpack``) are counted and left out of the compile."""
-    args = set(spec.arg_names)
-    constexpr = spec.constexpr_names()
-    options = cuda_options()
-    ignored: dict[str, int] = {}
-    out = []
-    for i, given in enumerate(raw):
-        kwargs, opts = {}, {}
-        for k, v in given.items():
-            if k in args:
-                if k not in constexpr:
-                    raise _bad(
-                        f"config {i}: {k!r} is an argument of {spec.name} but not a tl.constexpr; a config sets "
-                        "constexpr arguments and compile options only"
-                    )
-                kwargs[k] = v
-            elif k in options:
-                if k in BASE_OPTIONS and (not isinstance(v, int) or isinstance(v, bool) or v < 0):
-                    raise _bad(f"config {i}: {k} must be a whole number, got {v!r}")
-                opts[k] = v
-            else:
-                ignored[k] = ignored.get(k, 0) + 1
-        opts.setdefault("num_warps", DEFAULT_WARPS)
-        opts.setdefault("num_stages", DEFAULT_STAGES)
-        out.append(SpaceConfig(i, dict(given), kwargs, opts))
-    return out, ignored

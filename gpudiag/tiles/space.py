@@ -28,8 +28,9 @@ from typing import Any
 from gpudiag.errors import EXIT_USAGE, GpudiagError
 from gpudiag.tiles import compile_engine as engine
 from gpudiag.tiles.cache_report import TMEM_COLUMNS, CacheTarget
-from gpudiag.tiles.kernel_spec import KernelSpec, SpaceConfig, split_configs
+from gpudiag.tiles.kernel_spec import KernelSpec
 from gpudiag.tiles.occupancy import Occupancy, occupancy
+from gpudiag.tiles.space_configs import SpaceConfig, split_configs
 
 WHAT = "--kernel"
 

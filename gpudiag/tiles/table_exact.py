@@ -11,9 +11,10 @@ from __future__ import annotations
 from gpudiag.tiles import estimate as est
 from gpudiag.tiles import moe_exact
 from gpudiag.tiles import table_check as tc
+from gpudiag.tiles import table_report as tr
 
 
-def _job(quant: str | None, v: tc.EntryVerdict, stages: int | None, cc: int, block) -> moe_exact.MoeJob:
+def _job(quant: str | None, v: tr.EntryVerdict, stages: int | None, cc: int, block) -> moe_exact.MoeJob:
     assert quant is not None and stages is not None
     assert v.block_m is not None and v.block_n is not None and v.block_k is not None and v.warps is not None
     return moe_exact.MoeJob(
@@ -21,17 +22,17 @@ def _job(quant: str | None, v: tc.EntryVerdict, stages: int | None, cc: int, blo
     )
 
 
-def apply(checked: list[tc.CheckedTable], targets: list[tc.TableTarget], jobs, use_cache, progress) -> str | None:
+def apply(checked: list[tr.CheckedTable], targets: list[tr.TableTarget], jobs, use_cache, progress) -> str | None:
     """Replace the estimate's numbers with the compiler's; returns the Triton version used."""
-    todo: list[tuple[tc.CheckedTable, int, tc.EntryVerdict]] = []
+    todo: list[tuple[tr.CheckedTable, int, tr.EntryVerdict]] = []
     for c in checked:
         for i, r in enumerate(c.results):
             for v in r.entries:
-                if v.status == tc.INVALID:
+                if v.status == tr.INVALID:
                     continue
                 todo.append((c, i, v))
 
-    def block(c: tc.CheckedTable):
+    def block(c: tr.CheckedTable):
         return c.table.name.block_shape if c.table.name is not None else None
 
     def run(job_list, what):
@@ -43,7 +44,7 @@ def apply(checked: list[tc.CheckedTable], targets: list[tc.TableTarget], jobs, u
     for (c, i, v), res in zip(todo, first):
         v.method = "compiler"
         if res.error:
-            v.status, v.needed_bytes, v.margin_bytes, v.largest_stages_that_fit = tc.CANNOT_RUN, None, None, None
+            v.status, v.needed_bytes, v.margin_bytes, v.largest_stages_that_fit = tr.CANNOT_RUN, None, None, None
             v.reason = res.error_summary
             continue
         v.needed_bytes = res.shared_bytes
@@ -53,7 +54,7 @@ def apply(checked: list[tc.CheckedTable], targets: list[tc.TableTarget], jobs, u
     shared: dict[tuple[int, int], int | None] = {(id(v), v.stages or 0): v.needed_bytes for _, _, v in searching}
     done: dict[int, int] = {}
 
-    def fits(v: tc.EntryVerdict, s: int, limit: int) -> bool:
+    def fits(v: tr.EntryVerdict, s: int, limit: int) -> bool:
         got = shared.get((id(v), s))
         return got is not None and got <= limit
 
