@@ -12,8 +12,8 @@ Every line is read; none is dropped silently. Each line ends up in exactly one o
   a recompile or graph-break record that the story reads);
 * **skipped**, with the reason: blank (or only digits), or no token the matcher could answer: no
   error/warning/exception token, no compile-stack name, and none of the words the catalogue's needles,
-  torch's exception classes and graph-break types are made of (:func:`prefilter_tokens` derives them
-  from the matcher's own data, so a line the matcher can answer always carries one).
+  torch's exception classes and graph-break types are made of (:func:`prefilter.prefilter_tokens`
+  derives them from the matcher's own data, so a line the matcher can answer always carries one).
 
 Speed comes from deciding each distinct line once. A chunk's lines are keyed by their bytes with the
 ASCII digits removed (timestamps, pids, shapes and counts differ, the answer does not); the keys are
@@ -24,31 +24,27 @@ as long as a record stays open, per rank: lines of other ranks interleaved with 
 it, and on a multi-rank log lines without an open rank's tag are passed over with one ``startswith``.
 
 Input: UTF-8 (a BOM is skipped), UTF-16 and UTF-32 (BOM or NUL pattern; transcoded), gzip, bzip2 and
-xz (decompressed as they are read). Binary data is refused after a bounded sniff of the first 64 KiB.
+xz (decompressed as they are read): gpudiag/explain/log_input.py opens the log. Binary data is refused
+after a bounded sniff of the first 64 KiB.
 """
 
 from __future__ import annotations
 
 import bisect
-import bz2
-import codecs
-import gzip
-import lzma
 import re
-import weakref
 from collections import Counter
 from dataclasses import dataclass, field
 from itertools import accumulate
-from typing import BinaryIO, Protocol
+from typing import BinaryIO
 
-from gpudiag.errors import EXIT_USAGE, GpudiagError
-from gpudiag.explain import normalize, registry
+from gpudiag.explain import normalize
+from gpudiag.explain.log_input import broken_off, open_log
 from gpudiag.explain.matcher import Match, Matcher
 from gpudiag.explain.normalize import Line
+from gpudiag.explain.prefilter import ASCII_DIGITS, BASE_TOKENS, digit_free, prefilter
 from gpudiag.explain.story import Story, StoryBuilder, diverge
 
 CHUNK_BYTES = 4 << 20
-SNIFF_BYTES = 65536
 MAX_UNKNOWN_GROUPS = 500  # beyond this, unknown lines are only counted (keeps memory bounded)
 TRACEBACK_LOOKAHEAD = 2000  # lines of its rank searched for a traceback's final exception line
 RECORD_MAX_LINES = 400  # continuation lines read for one record
@@ -57,7 +53,6 @@ TRACEBACK_IDLE_LINES = 400  # a traceback, after this many
 MEMO_MAX = 1 << 14  # distinct lines remembered (then forgotten, so memory stays flat)
 MAX_PROCESSES = 64  # ranks or processes told apart; the story of any further ones is kept as one
 OTHER_PROCESSES = "other processes"
-ASCII_DIGITS = b"0123456789"
 NUM_RX = re.compile(r"0x[0-9a-fA-F]+|\d+(?:\.\d+)?")
 UNKNOWN_TEXT_RX = re.compile(r"Warning|WARNING|Error|ERROR|Exception")
 TRACEBACK_HEAD = "Traceback (most recent call last)"
@@ -76,104 +71,6 @@ RUNNER_MAYBE_BYTES = re.compile(normalize.RUNNER_MAYBE_RX.pattern.encode())
 TORCHRUN_TAGS_BYTES = re.compile(normalize.TORCHRUN_TAGS_RX.pattern.encode())
 SKIP_BLANK = "blank or only digits"
 SKIP_NO_TOKEN = "no error/warning/exception token and no compile-stack name"
-
-# Tokens searched (lower-cased) in every new distinct line. Error words and the names of the compile
-# stack; prefilter_tokens adds what the matcher's data needs beyond them.
-BASE_TOKENS = (
-    b"error",
-    b"warn",
-    b"exception",
-    b"traceback",
-    b"fail",
-    b"fatal",
-    b"critical",
-    b"abort",
-    b"assert",
-    b"interrupt",
-    b"unsupported",
-    b"torch",
-    b"triton",
-    b"dynamo",
-    b"inductor",
-    b"cuda",
-    b"__",
-    b"graph",
-    b"guard",
-    b"compil",
-    b"autotun",
-    b"kernel",
-    b"ptx",
-    b"llvm",
-    b"mlir",
-    b"rocm",
-    b"explanation:",
-    b"hint:",
-)
-
-
-@dataclass(frozen=True)
-class Prefilter:
-    """What a line must hold for the matcher to answer it (see :func:`prefilter`)."""
-
-    tokens: tuple[bytes, ...]  # lower-case, digit-free substrings
-    tails: dict[bytes, tuple[bytes, ...]]  # last word -> graph-break types (digit-free) a line may end with
-
-
-_PREFILTERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
-def _digit_free(text: str) -> bytes:
-    return text.encode("utf-8", "replace").translate(None, ASCII_DIGITS)
-
-
-def prefilter(matcher: Matcher) -> Prefilter:
-    """BASE_TOKENS, a token for each needle, exception class and module they miss, and the graph-break types.
-
-    The matcher answers a line only through a catalogue needle in it, an exception class or a module of
-    torch/Triton named on it, or a graph-break type of the registry equal to its message (once its
-    prefixes are gone, so the line ends with it). A line that holds none of the tokens and ends with
-    none of those types cannot be answered. Tokens are lower-case and digit-free, like the keys they are
-    searched in (removing the digits of a line removes those of any needle in it too).
-    """
-    cached = _PREFILTERS.get(matcher)
-    if cached is not None:
-        return cached
-    tokens = list(BASE_TOKENS)
-
-    def covered(low: bytes) -> bool:
-        return any(t in low for t in tokens)
-
-    for entry in matcher.catalogue.entries:
-        for needle in entry.needles:
-            low = _digit_free(needle).lower()
-            if low.strip() and not covered(low):
-                tokens.append(low)
-    names = [x for f in matcher.families for x in (*f.exceptions, *f.emitters)]
-    for name in (*names, *normalize.BARE_EXCEPTIONS):
-        low = _digit_free(name).lower()
-        if not covered(low):
-            tokens.append(low)
-    tails: dict[bytes, list[bytes]] = {}
-    reg = matcher.registry
-    if reg is not None:
-        # a pasted "Explanation:", "Hint:" or "Developer debug context:" line of a graph break is answered
-        # by the registry on its own (registry.LABEL_RX)
-        for label in registry.LINE_LABELS:
-            low = _digit_free(label).lower()
-            if not covered(low):
-                tokens.append(low)
-        for gb_type in reg.by_type:
-            key = _digit_free(gb_type).strip()
-            if key and not covered(key.lower()):
-                tails.setdefault(key.rsplit(None, 1)[-1], []).append(key)
-    result = Prefilter(tuple(dict.fromkeys(tokens)), {w: tuple(v) for w, v in tails.items()})
-    _PREFILTERS[matcher] = result
-    return result
-
-
-def prefilter_tokens(matcher: Matcher) -> tuple[bytes, ...]:
-    return prefilter(matcher).tokens
-
 
 # -------------------------------------------------------------------------------------------- results
 
@@ -238,185 +135,6 @@ def group_key(message: str) -> str:
 
 def _decode(raw: bytes) -> str:
     return raw.decode("utf-8", errors="replace")
-
-
-# -------------------------------------------------------------------------------------------- input
-
-_CONTROL = bytes(b for b in range(32) if b not in b"\t\n\r\f\v\x1b\x08\x07\x00") + b"\x7f"
-COMPRESSED = {
-    b"\x1f\x8b": "gzip",
-    b"BZh": "bzip2",
-    b"\xfd7zXZ\x00": "xz",
-    b"\x28\xb5\x2f\xfd": "zstd",
-    b"PK\x03\x04": "zip",
-    b"7z\xbc\xaf\x27\x1c": "7z",
-}
-
-
-def sniff(block: bytes) -> str | None:
-    """What the first bytes of a log are: None for 8-bit text (UTF-8, Latin-1), 'utf-8-sig',
-    'utf-16'/'utf-16-le'/'utf-16-be', 'utf-32'/'utf-32-le'/'utf-32-be', a compression ('gzip',
-    'bzip2', 'xz', 'zstd', 'zip', '7z'), or 'binary'."""
-    head = block[:SNIFF_BYTES]
-    for magic, name in COMPRESSED.items():
-        if head.startswith(magic):
-            return name
-    if head.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
-        return "utf-32"
-    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return "utf-16"
-    if head.startswith(codecs.BOM_UTF8):
-        return "utf-8-sig"
-    n = len(head)
-    nuls = head.count(0)
-    if nuls:
-        quarter = max(1, n // 4)
-        by4 = [head[i::4].count(0) / quarter for i in range(4)]
-        if min(by4[1:]) > 0.7 and by4[0] < 0.1:
-            return "utf-32-le"
-        if min(by4[:3]) > 0.7 and by4[3] < 0.1:
-            return "utf-32-be"
-        half = max(1, n // 2)
-        even, odd = head[0::2].count(0) / half, head[1::2].count(0) / half
-        if odd > 0.4 and even < 0.05:
-            return "utf-16-le"
-        if even > 0.4 and odd < 0.05:
-            return "utf-16-be"
-        if nuls / n > 0.1:
-            return "binary"
-    control = n - len(head.translate(None, _CONTROL))
-    if control > 0.05 * n:
-        return "binary"
-    invalid = _decode(head).count("\ufffd")
-    if invalid > 0.3 * n:
-        return "binary"
-    return None
-
-
-class Reader(Protocol):
-    def read(self, n: int, /) -> bytes: ...
-
-
-class _Prefixed:
-    """A stream whose first bytes were already read for sniffing."""
-
-    def __init__(self, first: bytes, fh: Reader) -> None:
-        self.first, self.fh, self.raw_bytes = first, fh, len(first)
-
-    def read(self, n: int = -1) -> bytes:
-        if self.first:
-            if 0 <= n < len(self.first):
-                out, self.first = self.first[:n], self.first[n:]
-            else:
-                out, self.first = self.first, b""
-            return out
-        data = self.fh.read(n)
-        self.raw_bytes += len(data)
-        return data
-
-
-class _Transcoded:
-    """A UTF-16/UTF-32 stream read as UTF-8 blocks (PowerShell's ``>`` writes UTF-16 LE with a BOM)."""
-
-    def __init__(self, source, encoding: str) -> None:
-        self.source = source
-        self.decoder = codecs.getincrementaldecoder(encoding)(errors="replace")
-
-    def read(self, n: int) -> bytes:
-        raw = self.source.read(n)
-        return self.decoder.decode(raw, final=not raw).encode("utf-8")
-
-
-def _read_head(fh) -> bytes:
-    head = fh.read(SNIFF_BYTES)
-    while head and len(head) < SNIFF_BYTES:  # a pipe may hand over less than asked
-        more = fh.read(SNIFF_BYTES - len(head))
-        if not more:
-            break
-        head += more
-    return head
-
-
-class _Decompressed:
-    """A decompressing reader that hands over what it decompressed before a truncated or corrupt stream
-    broke off (``broken`` then says why) instead of losing it."""
-
-    PIECE = 1 << 16
-
-    def __init__(self, stream) -> None:
-        self.stream = stream
-        self.broken: str | None = None
-
-    def read(self, n: int) -> bytes:
-        if self.broken:
-            return b""
-        parts, got = [], 0
-        while got < n:
-            try:
-                # read1: one decompressed block at a time, so a stream that breaks off loses nothing before it
-                piece = self.stream.read1(min(self.PIECE, n - got))
-            except (OSError, EOFError, lzma.LZMAError) as exc:
-                self.broken = str(exc) or type(exc).__name__
-                break
-            if not piece:
-                break
-            parts.append(piece)
-            got += len(piece)
-        return b"".join(parts)
-
-
-def open_log(fh: BinaryIO) -> tuple[Reader, _Prefixed, str, str | None]:
-    """(a reader of UTF-8 blocks, the raw reader that counts the file's bytes, encoding, compression).
-
-    Refuses, with one line and exit 2, an empty log, binary data and compressions the standard library
-    cannot read; only the first 64 KiB are looked at before deciding.
-    """
-    head = _read_head(fh)
-    if not head:
-        raise GpudiagError("the log is empty: nothing to explain", EXIT_USAGE)
-    raw = _Prefixed(head, fh)
-    source, compression = raw, None
-    kind = sniff(head)
-    if kind in ("zstd", "zip", "7z"):
-        how = {
-            "zstd": "zstd -d FILE",
-            "zip": "unzip FILE (a CI system's log archive holds one .txt per job)",
-            "7z": "7z x FILE",
-        }
-        raise GpudiagError(
-            f"the log is a {kind} archive, which gpudiag does not unpack: {how[kind]}, then pass the text log",
-            EXIT_USAGE,
-        )
-    if kind in ("gzip", "bzip2", "xz"):
-        opener = {"gzip": gzip.GzipFile, "bzip2": bz2.BZ2File, "xz": lzma.LZMAFile}[kind]
-        compression = kind
-        stream = _Decompressed(opener(fileobj=raw, mode="rb") if kind == "gzip" else opener(raw, mode="rb"))
-        head = _read_head(stream)
-        if not head:
-            if stream.broken:
-                raise GpudiagError(
-                    f"the log starts like {kind} data but does not decompress ({stream.broken})", EXIT_USAGE
-                )
-            raise GpudiagError("the log is empty once decompressed: nothing to explain", EXIT_USAGE)
-        source = _Prefixed(head, stream)
-        kind = sniff(head)
-        if kind in COMPRESSED.values():
-            raise GpudiagError(
-                f"the log is {compression} of {kind} data: decompress it and pass the text log", EXIT_USAGE
-            )
-    if kind == "binary":
-        raise GpudiagError(
-            "the log looks like binary data, not text (control or NUL bytes, or invalid UTF-8, in its first "
-            "64 KiB); pass a text log (UTF-8, UTF-16 or UTF-32, optionally gzip/bzip2/xz-compressed)",
-            EXIT_USAGE,
-        )
-    encoding = "utf-8" if kind is None else kind
-    if kind == "utf-8-sig":
-        source.first = source.first[len(codecs.BOM_UTF8) :] if isinstance(source, _Prefixed) else source.first
-        encoding = "utf-8"
-    elif kind is not None:
-        return _Transcoded(source, kind), raw, kind, compression
-    return source, raw, encoding, compression
 
 
 # -------------------------------------------------------------------------------------------- decisions
@@ -563,10 +281,10 @@ class LogScanner:
                 lines_before += self._chunk(chunk, lines_before)
         except OSError as exc:
             self.result.broken = f"reading the log failed after line {lines_before:,} ({exc})"
-        stream = getattr(source, "fh", None) or getattr(getattr(source, "source", None), "fh", None)
-        if isinstance(stream, _Decompressed) and stream.broken:
+        broken = broken_off(source)
+        if broken:
             # a compressed log cut off (still being written, a partial download): report what was read
-            self.result.broken = f"the {compression} stream breaks off after line {lines_before:,} ({stream.broken})"
+            self.result.broken = f"the {compression} stream breaks off after line {lines_before:,} ({broken})"
         if carry:
             lines_before += self._chunk(carry + b"\n", lines_before)
         for rank in list(self._open):
@@ -762,7 +480,7 @@ class LogScanner:
     @staticmethod
     def _names_the_stack(text: str) -> bool:
         """An error word or a compile-stack name (BASE_TOKENS) in the text, or a glog warning/error header."""
-        key = _digit_free(text)
+        key = digit_free(text)
         low = key.lower()
         return any(t in low for t in BASE_TOKENS) or GLOG_WE_KEY_RX.search(key) is not None
 
