@@ -38,10 +38,27 @@ from itertools import accumulate
 from typing import BinaryIO
 
 from gpudiag.explain import normalize
+from gpudiag.explain.line_decision import (
+    BLANK,
+    CONTEXT,
+    GLOG_WE_KEY_RX,
+    KNOWN,
+    NO_TOKEN,
+    PENDING,
+    SKIP,
+    SKIP_BLANK,
+    SKIP_NO_TOKEN,
+    TRACEBACK_HEAD,
+    Decision,
+    decide_line,
+    glog_header,
+    group_key,
+    is_warningish,
+)
 from gpudiag.explain.log_input import broken_off, open_log
 from gpudiag.explain.matcher import Match, Matcher
 from gpudiag.explain.normalize import Line
-from gpudiag.explain.prefilter import ASCII_DIGITS, BASE_TOKENS, digit_free, prefilter
+from gpudiag.explain.prefilter import ASCII_DIGITS, BASE_TOKENS, prefilter
 from gpudiag.explain.story import Story, StoryBuilder, diverge
 
 CHUNK_BYTES = 4 << 20
@@ -53,24 +70,14 @@ TRACEBACK_IDLE_LINES = 400  # a traceback, after this many
 MEMO_MAX = 1 << 14  # distinct lines remembered (then forgotten, so memory stays flat)
 MAX_PROCESSES = 64  # ranks or processes told apart; the story of any further ones is kept as one
 OTHER_PROCESSES = "other processes"
-NUM_RX = re.compile(r"0x[0-9a-fA-F]+|\d+(?:\.\d+)?")
-UNKNOWN_TEXT_RX = re.compile(r"Warning|WARNING|Error|ERROR|Exception")
-TRACEBACK_HEAD = "Traceback (most recent call last)"
 TRACEBACK_NOT_FINAL = ("Traceback", "During handling", "The above exception", "^", "~")
 CHAINED = ("During handling", "The above exception")  # between the tracebacks of chained exceptions
-WRAPPER_END_RX = re.compile(r"backend=['\"‘’]?\w+['\"‘’]? raised:\s*$")
 GLOG_PID_RX = re.compile(r"^[IWEVDFC]\d{4} \d\d:\d\d:\d\d\.\d+\s+(\d+) ")
-GLOG_HEADER_RX = re.compile(r"^[IWEVDFC]\d{4} \d\d:\d\d:\d\d\.\d+\s+\d+ \S+:\d+\] ")
-# A glog warning/error header in a line's key (its digits removed: "W1123 07:45:26.064000 736 f.py:1]"
-# is "W :: .  f.py:]"), wherever runner prefixes put it.
-GLOG_WE_KEY_RX = re.compile(rb"(?:^|[^A-Za-z])[WEF] ::\.\s+\S+:\]")
 
 ANSI_BYTES_RX = re.compile(rb"\x1b(?:\[[;?]*[A-Za-z]|[\]_P^][^\x07\x1b]*(?:\x07|\x1b\\))")
 RUNNER_FIRST_BYTES = frozenset(c.encode() for c in normalize.RUNNER_FIRST)
 RUNNER_MAYBE_BYTES = re.compile(normalize.RUNNER_MAYBE_RX.pattern.encode())
 TORCHRUN_TAGS_BYTES = re.compile(normalize.TORCHRUN_TAGS_RX.pattern.encode())
-SKIP_BLANK = "blank or only digits"
-SKIP_NO_TOKEN = "no error/warning/exception token and no compile-stack name"
 
 # -------------------------------------------------------------------------------------------- results
 
@@ -128,43 +135,8 @@ class ScanResult:
         return self.stories.get(None) or Story()
 
 
-def group_key(message: str) -> str:
-    """Unknown lines that differ only in numbers (shapes, pids, line numbers) group together."""
-    return NUM_RX.sub("N", message.strip())[:200]
-
-
 def _decode(raw: bytes) -> str:
     return raw.decode("utf-8", errors="replace")
-
-
-# -------------------------------------------------------------------------------------------- decisions
-
-SKIP, KNOWN, UNKNOWN, CONTEXT = 0, 1, 2, 3
-
-
-@dataclass(slots=True, eq=False)
-class Decision:
-    """What every line with one key (its bytes without digits) is, decided at its first occurrence."""
-
-    mode: int  # SKIP, KNOWN, UNKNOWN (counted where they stand) or CONTEXT (handled per occurrence)
-    skip: str | None = None  # the reason, for SKIP
-    match: Match | None = None
-    text: str = ""  # the first occurrence, as shown
-    message: str = ""  # its message
-    runner: bool = False  # a runner prefix (or a colour) before it: its header is found per occurrence
-    unknown_key: str = ""
-    unknown_kind: str = "warning"
-    warning: bool = False  # a warning/error line (level, category or exception)
-    opens: str | None = None  # the record it opens: "glog" | "pylog" | "bare" | None
-    story: bool = False
-    traceback: bool = False
-    wrapper: bool = False
-    segmented: bool = False  # a progress bar redrawn before it ("\r"): each segment is a line
-
-
-PENDING = Decision(CONTEXT)  # has a token: decided when its first occurrence is seen
-BLANK = Decision(SKIP, SKIP_BLANK)
-NO_TOKEN = Decision(SKIP, SKIP_NO_TOKEN)
 
 
 @dataclass(slots=True, eq=False)
@@ -191,12 +163,6 @@ def _tag_of(line: Line) -> bytes | None:
     if line.runner and normalize.TORCHRUN_TAGS_RX.fullmatch(line.runner):
         return line.runner.encode()
     return None
-
-
-def _glog_header(header: str) -> str:
-    """The glog header every line of a record repeats (time, pid, file:line, compile id and artifact tags),
-    without the spaces after it (the continuation lines' indentation); "" for any other header."""
-    return header.rstrip() if GLOG_HEADER_RX.match(header) else ""
 
 
 class LogScanner:
@@ -245,12 +211,8 @@ class LogScanner:
         if match is not None:
             self._known(match, lineno, line.text, line.is_warning_or_error or line.level is None)
         else:
-            kind = "warning" if self._is_warningish(line) else "other"
+            kind = "warning" if is_warningish(line) else "other"
             self._unknown(group_key(line.message), line.message, line.text, lineno, kind)
-
-    @staticmethod
-    def _is_warningish(line: Line) -> bool:
-        return line.is_warning_or_error or bool(UNKNOWN_TEXT_RX.search(line.message if line.level else line.text))
 
     # -- the stream
 
@@ -473,56 +435,8 @@ class LogScanner:
         if len(segs) > 1:
             d = Decision(CONTEXT, text=normalize.clean(text), segmented=True)
         else:
-            d = self._decide_line(normalize.parse(segs[0]), key in self._stack_keys)
+            d = decide_line(self.m, normalize.parse(segs[0]), key in self._stack_keys)
         self._memo[key] = d
-        return d
-
-    @staticmethod
-    def _names_the_stack(text: str) -> bool:
-        """An error word or a compile-stack name (BASE_TOKENS) in the text, or a glog warning/error header."""
-        key = digit_free(text)
-        low = key.lower()
-        return any(t in low for t in BASE_TOKENS) or GLOG_WE_KEY_RX.search(key) is not None
-
-    def _decide_line(self, line: Line, names_stack: bool = False) -> Decision:
-        """What a line is. names_stack: its key is known to hold an error word or a compile-stack name."""
-        match = self.m.match_line(line)
-        if match is None:
-            if not line.message:
-                return BLANK  # a logger header with nothing after it
-            if (
-                not (names_stack and not line.runner)
-                and not self._is_warningish(line)
-                and not self._names_the_stack(normalize.split_runner(line.text)[2] if line.runner else line.text)
-            ):
-                # a needle's word but nothing the matcher answers, no error word and no compile-stack name
-                # (or only in the runner's prefix: "triton-server-1  | step 3")
-                return NO_TOKEN
-        warning = line.is_warning_or_error
-        story = StoryBuilder.starts_record(line.message)
-        traceback = line.message.startswith(TRACEBACK_HEAD)
-        wrapper = WRAPPER_END_RX.search(line.message) is not None
-        unknown_kind = "warning" if self._is_warningish(line) else "other"
-        opens = None
-        if not line.indented and (warning or unknown_kind == "warning" or (match is not None and line.level is None)):
-            glog = _glog_header(line.header)
-            opens = "glog" if glog else ("pylog" if line.header else "bare")
-        d = Decision(
-            KNOWN if match is not None else UNKNOWN,
-            match=match,
-            text=line.text,
-            message=line.message,
-            runner=bool(line.runner) or "\x1b" in line.text,
-            unknown_key="" if match is not None else group_key(line.message),
-            unknown_kind=unknown_kind,
-            warning=warning,
-            opens=opens,
-            story=story,
-            traceback=traceback,
-            wrapper=wrapper,
-        )
-        if story or traceback or wrapper or opens is not None:
-            d.mode = CONTEXT
         return d
 
     # -- one occurrence that needs its neighbours
@@ -585,7 +499,7 @@ class LogScanner:
             segs = normalize.segments(text)
             for j, seg in enumerate(segs):
                 line = normalize.parse(seg)
-                sd = self._decide_line(line)
+                sd = decide_line(self.m, line)
                 if j < len(segs) - 1:  # an overwritten segment opens nothing
                     if sd.mode == SKIP:
                         continue
@@ -612,7 +526,7 @@ class LogScanner:
             else:
                 self.result.record_lines += 1
             self._put(
-                rank, Record("traceback", lineno, _glog_header(line.header), warning=d.match is None), _tag_of(line)
+                rank, Record("traceback", lineno, glog_header(line.header), warning=d.match is None), _tag_of(line)
             )
             return
         if d.wrapper:
@@ -624,11 +538,11 @@ class LogScanner:
             self._unknown(d.unknown_key, line.message, line.text, lineno, d.unknown_kind)
         kind = d.opens
         if d.story:
-            glog = _glog_header(line.header)
+            glog = glog_header(line.header)
             kind = "glog" if glog else ("pylog" if line.header else "bare")
             self._put(rank, Record(kind, lineno, glog or line.header.rstrip(), story=(line, [])), _tag_of(line))
         elif kind is not None:
-            header = _glog_header(line.header) if kind == "glog" else line.header.rstrip()
+            header = glog_header(line.header) if kind == "glog" else line.header.rstrip()
             self._put(rank, Record(kind, lineno, header, warning=d.warning), _tag_of(line))
 
     def _feed_open(self, key: bytes, raw: bytes, lineno: int) -> bool:
