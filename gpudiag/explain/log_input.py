@@ -65,7 +65,7 @@ def sniff(block: bytes) -> str | None:
     control = n - len(head.translate(None, _CONTROL))
     if control > 0.05 * n:
         return "binary"
-    invalid = head.decode("utf-8", errors="replace").count("\ufffd")
+    invalid = decode(head).count("\ufffd")
     if invalid > 0.3 * n:
         return "binary"
     return None
@@ -202,3 +202,8 @@ def broken_off(source: Reader) -> str | None:
     when it did not, or the log is not compressed)."""
     stream = getattr(source, "fh", None) or getattr(getattr(source, "source", None), "fh", None)
     return stream.broken if isinstance(stream, _Decompressed) else None
+
+
+def decode(raw: bytes) -> str:
+    """A line's bytes as text: the reader hands over UTF-8, and a byte that is not becomes U+FFFD."""
+    return raw.decode("utf-8", errors="replace")
