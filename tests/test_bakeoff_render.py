@@ -67,7 +67,7 @@ def rich_report():
 
 
 def rendered(monkeypatch, capsys, width):
-    from gpudiag.cli import bakeoff as view
+    from gpudiag.cli import bakeoff_render as view
 
     monkeypatch.setenv("COLUMNS", str(width))
     rep, rows = rich_report()
@@ -141,7 +141,7 @@ def test_help_fits_80_columns_without_cuts(cli):
 
 def test_a_long_gpu_name_is_never_cut_at_80_columns(monkeypatch, capsys):
     """The H100's rule read "NVIDIA H100 80GB HBM3 (sm_90, 132 …" at 80 columns."""
-    from gpudiag.cli import bakeoff as view
+    from gpudiag.cli import bakeoff_render as view
 
     monkeypatch.setenv("COLUMNS", "80")
     rep, _ = rich_report()

@@ -16,9 +16,12 @@ import pytest
 
 from gpudiag.errors import GpudiagError
 from gpudiag.explain.catalog import families, load
+from gpudiag.explain.line_decision import SKIP_BLANK, SKIP_NO_TOKEN
+from gpudiag.explain.log_input import SNIFF_BYTES, sniff
 from gpudiag.explain.matcher import Matcher
+from gpudiag.explain.prefilter import prefilter
 from gpudiag.explain.report import Context, explain_text
-from gpudiag.explain.scan import SKIP_BLANK, SKIP_NO_TOKEN, SNIFF_BYTES, prefilter, scan_stream, sniff
+from gpudiag.explain.scan import scan_stream
 
 LOGS = Path(__file__).parent / "data" / "logs"
 SETS = Path(__file__).parent / "data" / "explain_sets"

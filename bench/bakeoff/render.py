@@ -14,7 +14,7 @@ from pathlib import Path
 from gpudiag.bakeoff import gate, report
 from gpudiag.bakeoff.results import BakeoffRun, from_dict
 from gpudiag.bakeoff.settings import Limits
-from gpudiag.cli.bakeoff import render
+from gpudiag.cli.bakeoff_render import render
 
 
 def main() -> None:

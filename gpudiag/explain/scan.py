@@ -12,8 +12,8 @@ Every line is read; none is dropped silently. Each line ends up in exactly one o
   a recompile or graph-break record that the story reads);
 * **skipped**, with the reason: blank (or only digits), or no token the matcher could answer: no
   error/warning/exception token, no compile-stack name, and none of the words the catalogue's needles,
-  torch's exception classes and graph-break types are made of (:func:`prefilter_tokens` derives them
-  from the matcher's own data, so a line the matcher can answer always carries one).
+  torch's exception classes and graph-break types are made of (:func:`prefilter.prefilter_tokens`
+  derives them from the matcher's own data, so a line the matcher can answer always carries one).
 
 Speed comes from deciding each distinct line once. A chunk's lines are keyed by their bytes with the
 ASCII digits removed (timestamps, pids, shapes and counts differ, the answer does not); the keys are
@@ -25,155 +25,50 @@ it, and on a multi-rank log lines without an open rank's tag are passed over wit
 
 Input: UTF-8 (a BOM is skipped), UTF-16 and UTF-32 (BOM or NUL pattern; transcoded), gzip, bzip2 and
 xz (decompressed as they are read). Binary data is refused after a bounded sniff of the first 64 KiB.
+
+This module reads the chunks, keeps the decisions and counts the lines; its parts are modules of
+their own: log_input (opening the log: sniffing, decompressing, transcoding), prefilter (the tokens
+a line must hold), line_decision (what one distinct line is) and log_records (the records that span
+several lines, per rank, and each process's story).
 """
 
 from __future__ import annotations
 
 import bisect
-import bz2
-import codecs
-import gzip
-import lzma
 import re
-import weakref
 from collections import Counter
 from dataclasses import dataclass, field
 from itertools import accumulate
-from typing import BinaryIO, Protocol
+from typing import BinaryIO
 
-from gpudiag.errors import EXIT_USAGE, GpudiagError
-from gpudiag.explain import normalize, registry
+from gpudiag.explain import normalize
+from gpudiag.explain.line_decision import (
+    BLANK,
+    CONTEXT,
+    GLOG_WE_KEY_RX,
+    KNOWN,
+    NO_TOKEN,
+    PENDING,
+    SKIP,
+    SKIP_BLANK,
+    SKIP_NO_TOKEN,
+    Decision,
+    decide_line,
+    group_key,
+    is_warningish,
+)
+from gpudiag.explain.log_input import broken_off, decode, open_log
+from gpudiag.explain.log_records import Records
 from gpudiag.explain.matcher import Match, Matcher
 from gpudiag.explain.normalize import Line
-from gpudiag.explain.story import Story, StoryBuilder, diverge
+from gpudiag.explain.prefilter import ASCII_DIGITS, BASE_TOKENS, prefilter
+from gpudiag.explain.story import Story
 
 CHUNK_BYTES = 4 << 20
-SNIFF_BYTES = 65536
 MAX_UNKNOWN_GROUPS = 500  # beyond this, unknown lines are only counted (keeps memory bounded)
-TRACEBACK_LOOKAHEAD = 2000  # lines of its rank searched for a traceback's final exception line
-RECORD_MAX_LINES = 400  # continuation lines read for one record
-RECORD_IDLE_LINES = 8  # a record of one rank ends after this many lines of other ranks
-TRACEBACK_IDLE_LINES = 400  # a traceback, after this many
 MEMO_MAX = 1 << 14  # distinct lines remembered (then forgotten, so memory stays flat)
-MAX_PROCESSES = 64  # ranks or processes told apart; the story of any further ones is kept as one
-OTHER_PROCESSES = "other processes"
-ASCII_DIGITS = b"0123456789"
-NUM_RX = re.compile(r"0x[0-9a-fA-F]+|\d+(?:\.\d+)?")
-UNKNOWN_TEXT_RX = re.compile(r"Warning|WARNING|Error|ERROR|Exception")
-TRACEBACK_HEAD = "Traceback (most recent call last)"
-TRACEBACK_NOT_FINAL = ("Traceback", "During handling", "The above exception", "^", "~")
-CHAINED = ("During handling", "The above exception")  # between the tracebacks of chained exceptions
-WRAPPER_END_RX = re.compile(r"backend=['\"‘’]?\w+['\"‘’]? raised:\s*$")
-GLOG_PID_RX = re.compile(r"^[IWEVDFC]\d{4} \d\d:\d\d:\d\d\.\d+\s+(\d+) ")
-GLOG_HEADER_RX = re.compile(r"^[IWEVDFC]\d{4} \d\d:\d\d:\d\d\.\d+\s+\d+ \S+:\d+\] ")
-# A glog warning/error header in a line's key (its digits removed: "W1123 07:45:26.064000 736 f.py:1]"
-# is "W :: .  f.py:]"), wherever runner prefixes put it.
-GLOG_WE_KEY_RX = re.compile(rb"(?:^|[^A-Za-z])[WEF] ::\.\s+\S+:\]")
 
 ANSI_BYTES_RX = re.compile(rb"\x1b(?:\[[;?]*[A-Za-z]|[\]_P^][^\x07\x1b]*(?:\x07|\x1b\\))")
-RUNNER_FIRST_BYTES = frozenset(c.encode() for c in normalize.RUNNER_FIRST)
-RUNNER_MAYBE_BYTES = re.compile(normalize.RUNNER_MAYBE_RX.pattern.encode())
-TORCHRUN_TAGS_BYTES = re.compile(normalize.TORCHRUN_TAGS_RX.pattern.encode())
-SKIP_BLANK = "blank or only digits"
-SKIP_NO_TOKEN = "no error/warning/exception token and no compile-stack name"
-
-# Tokens searched (lower-cased) in every new distinct line. Error words and the names of the compile
-# stack; prefilter_tokens adds what the matcher's data needs beyond them.
-BASE_TOKENS = (
-    b"error",
-    b"warn",
-    b"exception",
-    b"traceback",
-    b"fail",
-    b"fatal",
-    b"critical",
-    b"abort",
-    b"assert",
-    b"interrupt",
-    b"unsupported",
-    b"torch",
-    b"triton",
-    b"dynamo",
-    b"inductor",
-    b"cuda",
-    b"__",
-    b"graph",
-    b"guard",
-    b"compil",
-    b"autotun",
-    b"kernel",
-    b"ptx",
-    b"llvm",
-    b"mlir",
-    b"rocm",
-    b"explanation:",
-    b"hint:",
-)
-
-
-@dataclass(frozen=True)
-class Prefilter:
-    """What a line must hold for the matcher to answer it (see :func:`prefilter`)."""
-
-    tokens: tuple[bytes, ...]  # lower-case, digit-free substrings
-    tails: dict[bytes, tuple[bytes, ...]]  # last word -> graph-break types (digit-free) a line may end with
-
-
-_PREFILTERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
-def _digit_free(text: str) -> bytes:
-    return text.encode("utf-8", "replace").translate(None, ASCII_DIGITS)
-
-
-def prefilter(matcher: Matcher) -> Prefilter:
-    """BASE_TOKENS, a token for each needle, exception class and module they miss, and the graph-break types.
-
-    The matcher answers a line only through a catalogue needle in it, an exception class or a module of
-    torch/Triton named on it, or a graph-break type of the registry equal to its message (once its
-    prefixes are gone, so the line ends with it). A line that holds none of the tokens and ends with
-    none of those types cannot be answered. Tokens are lower-case and digit-free, like the keys they are
-    searched in (removing the digits of a line removes those of any needle in it too).
-    """
-    cached = _PREFILTERS.get(matcher)
-    if cached is not None:
-        return cached
-    tokens = list(BASE_TOKENS)
-
-    def covered(low: bytes) -> bool:
-        return any(t in low for t in tokens)
-
-    for entry in matcher.catalogue.entries:
-        for needle in entry.needles:
-            low = _digit_free(needle).lower()
-            if low.strip() and not covered(low):
-                tokens.append(low)
-    names = [x for f in matcher.families for x in (*f.exceptions, *f.emitters)]
-    for name in (*names, *normalize.BARE_EXCEPTIONS):
-        low = _digit_free(name).lower()
-        if not covered(low):
-            tokens.append(low)
-    tails: dict[bytes, list[bytes]] = {}
-    reg = matcher.registry
-    if reg is not None:
-        # a pasted "Explanation:", "Hint:" or "Developer debug context:" line of a graph break is answered
-        # by the registry on its own (registry.LABEL_RX)
-        for label in registry.LINE_LABELS:
-            low = _digit_free(label).lower()
-            if not covered(low):
-                tokens.append(low)
-        for gb_type in reg.by_type:
-            key = _digit_free(gb_type).strip()
-            if key and not covered(key.lower()):
-                tails.setdefault(key.rsplit(None, 1)[-1], []).append(key)
-    result = Prefilter(tuple(dict.fromkeys(tokens)), {w: tuple(v) for w, v in tails.items()})
-    _PREFILTERS[matcher] = result
-    return result
-
-
-def prefilter_tokens(matcher: Matcher) -> tuple[bytes, ...]:
-    return prefilter(matcher).tokens
-
 
 # -------------------------------------------------------------------------------------------- results
 
@@ -230,255 +125,38 @@ class ScanResult:
             return next(iter(self.stories.values()))
         return self.stories.get(None) or Story()
 
+    # -- counted by the scanner and its records
 
-def group_key(message: str) -> str:
-    """Unknown lines that differ only in numbers (shapes, pids, line numbers) group together."""
-    return NUM_RX.sub("N", message.strip())[:200]
+    def add_known(self, match: Match, lineno: int, text: str, warning: bool) -> None:
+        """One explained line."""
+        hit = self.known.get(match.id)
+        if hit is None:
+            hit = self.known[match.id] = KnownHit(match, 0, lineno, text)
+        hit.count += 1
+        hit.warnings += warning
+        self.explained_lines += 1
 
+    def add_unknown(self, key: str, message: str, text: str, lineno: int, kind: str) -> None:
+        """One unknown line, in its group (key) while there is room for the group."""
+        self.unknown_lines += 1
+        hit = self.unknown.get(key)
+        if hit is not None:
+            hit.count += 1
+        elif len(self.unknown) < MAX_UNKNOWN_GROUPS:
+            self.unknown[key] = UnknownHit(message, 1, lineno, text, kind)
+        else:
+            self.unknown_overflow += 1
 
-def _decode(raw: bytes) -> str:
-    return raw.decode("utf-8", errors="replace")
-
-
-# -------------------------------------------------------------------------------------------- input
-
-_CONTROL = bytes(b for b in range(32) if b not in b"\t\n\r\f\v\x1b\x08\x07\x00") + b"\x7f"
-COMPRESSED = {
-    b"\x1f\x8b": "gzip",
-    b"BZh": "bzip2",
-    b"\xfd7zXZ\x00": "xz",
-    b"\x28\xb5\x2f\xfd": "zstd",
-    b"PK\x03\x04": "zip",
-    b"7z\xbc\xaf\x27\x1c": "7z",
-}
-
-
-def sniff(block: bytes) -> str | None:
-    """What the first bytes of a log are: None for 8-bit text (UTF-8, Latin-1), 'utf-8-sig',
-    'utf-16'/'utf-16-le'/'utf-16-be', 'utf-32'/'utf-32-le'/'utf-32-be', a compression ('gzip',
-    'bzip2', 'xz', 'zstd', 'zip', '7z'), or 'binary'."""
-    head = block[:SNIFF_BYTES]
-    for magic, name in COMPRESSED.items():
-        if head.startswith(magic):
-            return name
-    if head.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
-        return "utf-32"
-    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return "utf-16"
-    if head.startswith(codecs.BOM_UTF8):
-        return "utf-8-sig"
-    n = len(head)
-    nuls = head.count(0)
-    if nuls:
-        quarter = max(1, n // 4)
-        by4 = [head[i::4].count(0) / quarter for i in range(4)]
-        if min(by4[1:]) > 0.7 and by4[0] < 0.1:
-            return "utf-32-le"
-        if min(by4[:3]) > 0.7 and by4[3] < 0.1:
-            return "utf-32-be"
-        half = max(1, n // 2)
-        even, odd = head[0::2].count(0) / half, head[1::2].count(0) / half
-        if odd > 0.4 and even < 0.05:
-            return "utf-16-le"
-        if even > 0.4 and odd < 0.05:
-            return "utf-16-be"
-        if nuls / n > 0.1:
-            return "binary"
-    control = n - len(head.translate(None, _CONTROL))
-    if control > 0.05 * n:
-        return "binary"
-    invalid = _decode(head).count("\ufffd")
-    if invalid > 0.3 * n:
-        return "binary"
-    return None
+    def add_line(self, line: Line, match: Match | None, lineno: int) -> None:
+        """A line read on its own (a traceback's final line, a joined wrapper): explained or unknown."""
+        if match is not None:
+            self.add_known(match, lineno, line.text, line.is_warning_or_error or line.level is None)
+        else:
+            kind = "warning" if is_warningish(line) else "other"
+            self.add_unknown(group_key(line.message), line.message, line.text, lineno, kind)
 
 
-class Reader(Protocol):
-    def read(self, n: int, /) -> bytes: ...
-
-
-class _Prefixed:
-    """A stream whose first bytes were already read for sniffing."""
-
-    def __init__(self, first: bytes, fh: Reader) -> None:
-        self.first, self.fh, self.raw_bytes = first, fh, len(first)
-
-    def read(self, n: int = -1) -> bytes:
-        if self.first:
-            if 0 <= n < len(self.first):
-                out, self.first = self.first[:n], self.first[n:]
-            else:
-                out, self.first = self.first, b""
-            return out
-        data = self.fh.read(n)
-        self.raw_bytes += len(data)
-        return data
-
-
-class _Transcoded:
-    """A UTF-16/UTF-32 stream read as UTF-8 blocks (PowerShell's ``>`` writes UTF-16 LE with a BOM)."""
-
-    def __init__(self, source, encoding: str) -> None:
-        self.source = source
-        self.decoder = codecs.getincrementaldecoder(encoding)(errors="replace")
-
-    def read(self, n: int) -> bytes:
-        raw = self.source.read(n)
-        return self.decoder.decode(raw, final=not raw).encode("utf-8")
-
-
-def _read_head(fh) -> bytes:
-    head = fh.read(SNIFF_BYTES)
-    while head and len(head) < SNIFF_BYTES:  # a pipe may hand over less than asked
-        more = fh.read(SNIFF_BYTES - len(head))
-        if not more:
-            break
-        head += more
-    return head
-
-
-class _Decompressed:
-    """A decompressing reader that hands over what it decompressed before a truncated or corrupt stream
-    broke off (``broken`` then says why) instead of losing it."""
-
-    PIECE = 1 << 16
-
-    def __init__(self, stream) -> None:
-        self.stream = stream
-        self.broken: str | None = None
-
-    def read(self, n: int) -> bytes:
-        if self.broken:
-            return b""
-        parts, got = [], 0
-        while got < n:
-            try:
-                # read1: one decompressed block at a time, so a stream that breaks off loses nothing before it
-                piece = self.stream.read1(min(self.PIECE, n - got))
-            except (OSError, EOFError, lzma.LZMAError) as exc:
-                self.broken = str(exc) or type(exc).__name__
-                break
-            if not piece:
-                break
-            parts.append(piece)
-            got += len(piece)
-        return b"".join(parts)
-
-
-def open_log(fh: BinaryIO) -> tuple[Reader, _Prefixed, str, str | None]:
-    """(a reader of UTF-8 blocks, the raw reader that counts the file's bytes, encoding, compression).
-
-    Refuses, with one line and exit 2, an empty log, binary data and compressions the standard library
-    cannot read; only the first 64 KiB are looked at before deciding.
-    """
-    head = _read_head(fh)
-    if not head:
-        raise GpudiagError("the log is empty: nothing to explain", EXIT_USAGE)
-    raw = _Prefixed(head, fh)
-    source, compression = raw, None
-    kind = sniff(head)
-    if kind in ("zstd", "zip", "7z"):
-        how = {
-            "zstd": "zstd -d FILE",
-            "zip": "unzip FILE (a CI system's log archive holds one .txt per job)",
-            "7z": "7z x FILE",
-        }
-        raise GpudiagError(
-            f"the log is a {kind} archive, which gpudiag does not unpack: {how[kind]}, then pass the text log",
-            EXIT_USAGE,
-        )
-    if kind in ("gzip", "bzip2", "xz"):
-        opener = {"gzip": gzip.GzipFile, "bzip2": bz2.BZ2File, "xz": lzma.LZMAFile}[kind]
-        compression = kind
-        stream = _Decompressed(opener(fileobj=raw, mode="rb") if kind == "gzip" else opener(raw, mode="rb"))
-        head = _read_head(stream)
-        if not head:
-            if stream.broken:
-                raise GpudiagError(
-                    f"the log starts like {kind} data but does not decompress ({stream.broken})", EXIT_USAGE
-                )
-            raise GpudiagError("the log is empty once decompressed: nothing to explain", EXIT_USAGE)
-        source = _Prefixed(head, stream)
-        kind = sniff(head)
-        if kind in COMPRESSED.values():
-            raise GpudiagError(
-                f"the log is {compression} of {kind} data: decompress it and pass the text log", EXIT_USAGE
-            )
-    if kind == "binary":
-        raise GpudiagError(
-            "the log looks like binary data, not text (control or NUL bytes, or invalid UTF-8, in its first "
-            "64 KiB); pass a text log (UTF-8, UTF-16 or UTF-32, optionally gzip/bzip2/xz-compressed)",
-            EXIT_USAGE,
-        )
-    encoding = "utf-8" if kind is None else kind
-    if kind == "utf-8-sig":
-        source.first = source.first[len(codecs.BOM_UTF8) :] if isinstance(source, _Prefixed) else source.first
-        encoding = "utf-8"
-    elif kind is not None:
-        return _Transcoded(source, kind), raw, kind, compression
-    return source, raw, encoding, compression
-
-
-# -------------------------------------------------------------------------------------------- decisions
-
-SKIP, KNOWN, UNKNOWN, CONTEXT = 0, 1, 2, 3
-
-
-@dataclass(slots=True, eq=False)
-class Decision:
-    """What every line with one key (its bytes without digits) is, decided at its first occurrence."""
-
-    mode: int  # SKIP, KNOWN, UNKNOWN (counted where they stand) or CONTEXT (handled per occurrence)
-    skip: str | None = None  # the reason, for SKIP
-    match: Match | None = None
-    text: str = ""  # the first occurrence, as shown
-    message: str = ""  # its message
-    runner: bool = False  # a runner prefix (or a colour) before it: its header is found per occurrence
-    unknown_key: str = ""
-    unknown_kind: str = "warning"
-    warning: bool = False  # a warning/error line (level, category or exception)
-    opens: str | None = None  # the record it opens: "glog" | "pylog" | "bare" | None
-    story: bool = False
-    traceback: bool = False
-    wrapper: bool = False
-    segmented: bool = False  # a progress bar redrawn before it ("\r"): each segment is a line
-
-
-PENDING = Decision(CONTEXT)  # has a token: decided when its first occurrence is seen
-BLANK = Decision(SKIP, SKIP_BLANK)
-NO_TOKEN = Decision(SKIP, SKIP_NO_TOKEN)
-
-
-@dataclass(slots=True, eq=False)
-class Record:
-    """An open record of one rank: the lines that continue it are read into it, not on their own."""
-
-    kind: str  # "glog" | "pylog" | "bare" | "traceback" | "wrapper"
-    lineno: int
-    header: str = ""  # glog: the header to "] " every continuation line repeats
-    story: tuple[Line, list[str]] | None = None  # a story record: its first line and continuation messages
-    wrapper: Line | None = None  # "backend='inductor' raised:" waiting for the exception on the next line
-    warning: bool = True
-    lines: int = 0
-    seen: int = 0  # the number of the last line of its rank
-    tag: bytes | None = None  # the rank's "[default3]:[rank3]:" when that is all its runner prefix is
-
-
-def _idle_limit(rec: Record) -> int:
-    return TRACEBACK_IDLE_LINES if rec.kind == "traceback" else RECORD_IDLE_LINES
-
-
-def _tag_of(line: Line) -> bytes | None:
-    """The line's runner prefix when it is only torchrun's and torch's rank tags ("[default3]:[rank3]:")."""
-    if line.runner and normalize.TORCHRUN_TAGS_RX.fullmatch(line.runner):
-        return line.runner.encode()
-    return None
-
-
-def _glog_header(header: str) -> str:
-    """The glog header every line of a record repeats (time, pid, file:line, compile id and artifact tags),
-    without the spaces after it (the continuation lines' indentation); "" for any other header."""
-    return header.rstrip() if GLOG_HEADER_RX.match(header) else ""
+# -------------------------------------------------------------------------------------------- the scanner
 
 
 class LogScanner:
@@ -492,47 +170,8 @@ class LogScanner:
         self.tokens, self.tails = pre.tokens, pre.tails
         self._memo: dict[bytes, Decision] = {}
         self._modes: dict[bytes, int] = {}  # the same keys -> their decision's mode (looked up in C)
-        self._open: dict[str | None, Record] = {}
-        self._builders: dict[str | None, StoryBuilder] = {}
-        self._pid_rank: dict[str, str] = {}
-        self._tag_ranks: dict[bytes, str | None] = {}  # "[default3]:[rank3]:" -> "default3 rank3"
         self._stack_keys: set[bytes] = set()  # new keys of this chunk with an error word or a compile-stack name
-        self._tags: tuple[bytes, ...] | bool | None = False  # _open_tags' answer (False: to be worked out)
-        self._next_expiry = 1 << 62  # no record can go stale before this line
-        self._last_pid: str | None = None  # the identity of the last line with a pid and no rank
-        self._pids: set[str] = set()
-
-    # -- recording
-
-    def _known(self, match: Match, lineno: int, text: str, warning: bool) -> None:
-        hit = self.result.known.get(match.id)
-        if hit is None:
-            hit = self.result.known[match.id] = KnownHit(match, 0, lineno, text)
-        hit.count += 1
-        hit.warnings += warning
-        self.result.explained_lines += 1
-
-    def _unknown(self, key: str, message: str, text: str, lineno: int, kind: str) -> None:
-        self.result.unknown_lines += 1
-        hit = self.result.unknown.get(key)
-        if hit is not None:
-            hit.count += 1
-        elif len(self.result.unknown) < MAX_UNKNOWN_GROUPS:
-            self.result.unknown[key] = UnknownHit(message, 1, lineno, text, kind)
-        else:
-            self.result.unknown_overflow += 1
-
-    def _count_line(self, line: Line, match: Match | None, lineno: int) -> None:
-        """A line read on its own (a traceback's final line, a joined wrapper): explained or unknown."""
-        if match is not None:
-            self._known(match, lineno, line.text, line.is_warning_or_error or line.level is None)
-        else:
-            kind = "warning" if self._is_warningish(line) else "other"
-            self._unknown(group_key(line.message), line.message, line.text, lineno, kind)
-
-    @staticmethod
-    def _is_warningish(line: Line) -> bool:
-        return line.is_warning_or_error or bool(UNKNOWN_TEXT_RX.search(line.message if line.level else line.text))
+        self.records = Records(matcher, self.result, self._decision)
 
     # -- the stream
 
@@ -563,20 +202,19 @@ class LogScanner:
                 lines_before += self._chunk(chunk, lines_before)
         except OSError as exc:
             self.result.broken = f"reading the log failed after line {lines_before:,} ({exc})"
-        stream = getattr(source, "fh", None) or getattr(getattr(source, "source", None), "fh", None)
-        if isinstance(stream, _Decompressed) and stream.broken:
+        broken = broken_off(source)
+        if broken:
             # a compressed log cut off (still being written, a partial download): report what was read
-            self.result.broken = f"the {compression} stream breaks off after line {lines_before:,} ({stream.broken})"
+            self.result.broken = f"the {compression} stream breaks off after line {lines_before:,} ({broken})"
         if carry:
             lines_before += self._chunk(carry + b"\n", lines_before)
-        for rank in list(self._open):
-            self._close(rank)
+        self.records.close_all()
         self.result.bytes_read = raw.raw_bytes
         self.result.lines = lines_before
         skipped = lines_before - self.result.read - self.result.skipped.get(SKIP_BLANK, 0)
         if skipped:
             self.result.skipped[SKIP_NO_TOKEN] = skipped
-        self._finish_stories()
+        self.records.finish_stories()
         return self.result
 
     @staticmethod
@@ -652,26 +290,28 @@ class LogScanner:
                 modes[k] = memo[k].mode
         mode_of = list(map(modes.__getitem__, keys))
         consumed: list[int] = []  # positions read into a record (taken back from the counts)
+        records = self.records
+        open_records = records.open  # the same dict for the whole scan
         i = 0
         while True:
-            if self._open:
+            if open_records:
                 if i >= n:
                     break  # the record goes on in the next chunk
                 if lines is None:
                     lines = chunk.split(b"\n")
-                tags = self._open_tags()
+                tags = records.open_tags()
                 if tags is not None and not lines[i].startswith(tags):
                     # no open record's rank: it cannot continue one (the usual line of a multi-rank log)
-                    self._expire(lines_before + i + 1)
+                    records.expire(lines_before + i + 1)
                     if mode_of[i] == CONTEXT:
-                        self._occurrence(memo[keys[i]], lines[i], lines_before + i + 1)
+                        records.occurrence(memo[keys[i]], lines[i], lines_before + i + 1)
                     i += 1
                     continue
                 d = memo[keys[i]]
-                if self._feed_open(keys[i], lines[i], lines_before + i + 1):
+                if records.feed(keys[i], lines[i], lines_before + i + 1):
                     consumed.append(i)
                 elif mode_of[i] == CONTEXT:
-                    self._occurrence(d, lines[i], lines_before + i + 1)
+                    records.occurrence(d, lines[i], lines_before + i + 1)
                 i += 1
                 continue
             try:
@@ -680,7 +320,7 @@ class LogScanner:
                 break
             if lines is None:
                 lines = chunk.split(b"\n")
-            self._occurrence(memo[keys[i]], lines[i], lines_before + i + 1)
+            records.occurrence(memo[keys[i]], lines[i], lines_before + i + 1)
             i += 1
         if consumed:
             gone = Counter(keys[j] for j in consumed)
@@ -749,368 +389,23 @@ class LogScanner:
 
     # -- one distinct line
 
-    def _decide(self, key: bytes, raw: bytes) -> Decision:
-        text = _decode(raw)
-        segs = normalize.segments(text)
-        if len(segs) > 1:
-            d = Decision(CONTEXT, text=normalize.clean(text), segmented=True)
-        else:
-            d = self._decide_line(normalize.parse(segs[0]), key in self._stack_keys)
-        self._memo[key] = d
-        return d
-
-    @staticmethod
-    def _names_the_stack(text: str) -> bool:
-        """An error word or a compile-stack name (BASE_TOKENS) in the text, or a glog warning/error header."""
-        key = _digit_free(text)
-        low = key.lower()
-        return any(t in low for t in BASE_TOKENS) or GLOG_WE_KEY_RX.search(key) is not None
-
-    def _decide_line(self, line: Line, names_stack: bool = False) -> Decision:
-        """What a line is. names_stack: its key is known to hold an error word or a compile-stack name."""
-        match = self.m.match_line(line)
-        if match is None:
-            if not line.message:
-                return BLANK  # a logger header with nothing after it
-            if (
-                not (names_stack and not line.runner)
-                and not self._is_warningish(line)
-                and not self._names_the_stack(normalize.split_runner(line.text)[2] if line.runner else line.text)
-            ):
-                # a needle's word but nothing the matcher answers, no error word and no compile-stack name
-                # (or only in the runner's prefix: "triton-server-1  | step 3")
-                return NO_TOKEN
-        warning = line.is_warning_or_error
-        story = StoryBuilder.starts_record(line.message)
-        traceback = line.message.startswith(TRACEBACK_HEAD)
-        wrapper = WRAPPER_END_RX.search(line.message) is not None
-        unknown_kind = "warning" if self._is_warningish(line) else "other"
-        opens = None
-        if not line.indented and (warning or unknown_kind == "warning" or (match is not None and line.level is None)):
-            glog = _glog_header(line.header)
-            opens = "glog" if glog else ("pylog" if line.header else "bare")
-        d = Decision(
-            KNOWN if match is not None else UNKNOWN,
-            match=match,
-            text=line.text,
-            message=line.message,
-            runner=bool(line.runner) or "\x1b" in line.text,
-            unknown_key="" if match is not None else group_key(line.message),
-            unknown_kind=unknown_kind,
-            warning=warning,
-            opens=opens,
-            story=story,
-            traceback=traceback,
-            wrapper=wrapper,
-        )
-        if story or traceback or wrapper or opens is not None:
-            d.mode = CONTEXT
-        return d
-
-    # -- one occurrence that needs its neighbours
-
-    def _identity(self, line: Line) -> str | None:
-        """Which process wrote a line: its rank tags, else its glog pid (when the log has several)."""
-        pid_m = GLOG_PID_RX.match(line.header) if line.header else None
-        pid = pid_m.group(1) if pid_m else None
-        if pid is not None and line.rank is None and pid not in self._pid_rank:
-            if len(self._pids) >= MAX_PROCESSES and pid not in self._pids:
-                return OTHER_PROCESSES  # memory stays flat; the report says the rest are merged
-            self._pids.add(pid)
-        if line.rank:
-            if len(self._builders) >= MAX_PROCESSES and line.rank not in self._builders:
-                return OTHER_PROCESSES
-            if pid is not None and pid not in self._pid_rank:
-                self._pid_rank[pid] = line.rank
-                # lines of this process logged before it had a rank (before torch.distributed started)
-                early = self._builders.get(f"pid {pid}")
-                if early is not None and line.rank not in self._builders:
-                    self._builders[line.rank] = self._builders.pop(f"pid {pid}")
-            return line.rank
-        if pid is not None:
-            ident = self._pid_rank.get(pid, f"pid {pid}")
-            if ident not in self._builders and None in self._builders and self._last_pid is None:
-                self._builders[ident] = self._builders.pop(None)  # the process's lines before its first glog line
-            self._last_pid = ident
-            return ident
-        # a line without rank or pid (a traceback, a print) belongs to the process that logged last
-        return self._last_pid
-
-    def _builder(self, ident: str | None) -> StoryBuilder:
-        b = self._builders.get(ident)
-        if b is None:
-            b = self._builders[ident] = StoryBuilder(self.m.registry)
-        return b
-
-    def _occurrence(self, d: Decision, raw: bytes, lineno: int) -> None:
-        if not (d.segmented or d.story or d.traceback or d.wrapper or d.runner):
-            # the common case, a warning whose record may go on: counted from its decision, the record's
-            # header cut from the bytes (no rank: no runner prefix)
-            if None in self._open:
-                self._close(None)
-            if d.match is not None:
-                self._known(d.match, lineno, d.text, d.warning)
-            else:
-                self._unknown(d.unknown_key, d.message, d.text, lineno, d.unknown_kind)
-            if d.opens == "glog":
-                m = normalize.GLOG_LINE_RX.match(_decode(raw))
-                header = m.group(0).rstrip() if m else ""
-                self._put(None, Record("glog" if header else "bare", lineno, header, warning=d.warning))
-            elif d.opens == "pylog":
-                head = normalize.parse(_decode(raw)).header.rstrip()
-                self._put(None, Record("pylog", lineno, head, warning=d.warning))
-            elif d.opens is not None:
-                self._put(None, Record(d.opens, lineno, warning=d.warning))
-            return
-        text = _decode(raw)
-        if d.segmented:
-            segs = normalize.segments(text)
-            for j, seg in enumerate(segs):
-                line = normalize.parse(seg)
-                sd = self._decide_line(line)
-                if j < len(segs) - 1:  # an overwritten segment opens nothing
-                    if sd.mode == SKIP:
-                        continue
-                    if sd.match is not None:
-                        self._known(sd.match, lineno, line.text, sd.warning)
-                    else:
-                        self._unknown(sd.unknown_key, line.message, line.text, lineno, sd.unknown_kind)
-                    continue
-                if sd.mode == SKIP:
-                    continue
-                self._start(sd, line, lineno)
-            return
-        self._start(d, normalize.parse(text), lineno)
-
-    def _start(self, d: Decision, line: Line, lineno: int) -> None:
-        """A line that is read on its own and may open a record of its rank."""
-        rank = line.rank
-        if rank in self._open:
-            self._close(rank)
-        if d.traceback:
-            self.result.tracebacks += 1
-            if d.match is not None:  # a logger's header answers it (a glog warning that logged a traceback)
-                self._known(d.match, lineno, line.text, d.warning)
-            else:
-                self.result.record_lines += 1
-            self._put(
-                rank, Record("traceback", lineno, _glog_header(line.header), warning=d.match is None), _tag_of(line)
-            )
-            return
-        if d.wrapper:
-            self._put(rank, Record("wrapper", lineno, wrapper=line), _tag_of(line))
-            return
-        if d.match is not None:
-            self._known(d.match, lineno, line.text, d.warning)
-        elif d.mode != SKIP:
-            self._unknown(d.unknown_key, line.message, line.text, lineno, d.unknown_kind)
-        kind = d.opens
-        if d.story:
-            glog = _glog_header(line.header)
-            kind = "glog" if glog else ("pylog" if line.header else "bare")
-            self._put(rank, Record(kind, lineno, glog or line.header.rstrip(), story=(line, [])), _tag_of(line))
-        elif kind is not None:
-            header = _glog_header(line.header) if kind == "glog" else line.header.rstrip()
-            self._put(rank, Record(kind, lineno, header, warning=d.warning), _tag_of(line))
-
-    def _feed_open(self, key: bytes, raw: bytes, lineno: int) -> bool:
-        """Whether this line continues a record open on its rank (then it is read into it)."""
-        if (
-            raw[:1] == b"["
-            and (tags := TORCHRUN_TAGS_BYTES.match(raw))
-            and not RUNNER_MAYBE_BYTES.match(raw, tags.end())
-        ):
-            # the usual multi-rank line, "[default3]:[rank3]:...": its rank from its tags alone
-            tag = tags.group(0)
-            rank = self._tag_ranks.get(tag)
-            if rank is None:
-                rank = self._tag_ranks[tag] = normalize.split_runner(_decode(tag) + "x")[1]
-            if rank not in self._open:
-                text = rest = ""
-            else:
-                text = _decode(raw)
-                rest = text[len(tag) :]  # the tags are ASCII
-        elif b"\x1b" in raw or b"\x00" in raw or b"\r" in raw:
-            text = normalize.clean(_decode(raw))
-            if "\r" in text:
-                text = text.rsplit("\r", 1)[-1]
-            rank, rest = normalize.split_runner(text)[1:3]
-        elif (raw[:1] in RUNNER_FIRST_BYTES and RUNNER_MAYBE_BYTES.match(raw)) or b"<" in raw[:120]:
-            text = _decode(raw)
-            rank, rest = normalize.split_runner(text)[1:3]
-        else:
-            text = rest = ""  # no runner prefix: rank None, decoded below only if a record of it is open
-            rank = None
-        rec = self._open.get(rank)
-        if rec is None:
-            self._expire(lineno)
-            return False
-        rec.seen = lineno
-        if not text:
-            text = rest = _decode(raw)
-            if rank is not None:
-                rest = normalize.split_runner(text)[2]
-        rec.lines += 1
-        kind = rec.kind
-        if kind == "wrapper":
-            wrapped = normalize.parse(text)
-            self._close_wrapper(rank, wrapped if wrapped.exceptions and not wrapped.indented else None)
-            return bool(wrapped.exceptions and not wrapped.indented)
-        if kind == "traceback":
-            return self._traceback_line(rank, rec, key, raw, rest, lineno)
-        if rec.lines > RECORD_MAX_LINES:
-            self._close(rank)
-            return False
-        if kind == "glog":
-            # every line of a glog record repeats its header, to the compile id and artifact tags
-            body = rest.lstrip()
-            if not body.startswith(rec.header):
-                self._close(rank)
-                return False
-            cont = body[len(rec.header) :]
-            after = cont.lstrip()
-            if rec.story is not None and StoryBuilder.starts_record(after):
-                self._close(rank)  # another record logged in the same microsecond from the same line
-                return False
-            if after.startswith(TRACEBACK_HEAD):  # a traceback logged in the record (exc_info=True)
-                self.result.tracebacks += 1
-                self._close(rank)
-                self._put(rank, Record("traceback", lineno, rec.header), rec.tag)
-                self.result.record_lines += 1
-                return True
-        elif kind == "pylog":
-            # Python logging prefixes a record's first line only (torch 2.0); torch 2.1 repeated the header
-            body = rest.lstrip()
-            if rec.header and body.startswith(rec.header):
-                cont = body[len(rec.header) :]
-            elif rest[:1] in (" ", "\t"):
-                cont = rest
-            else:
-                self._close(rank)
-                return False
-        else:  # bare
-            if rest.strip() and rest[:1] not in (" ", "\t") and not rest.startswith(CHAINED):
-                self._close(rank)
-                return False
-            cont = rest
-        if rec.story is not None:
-            rec.story[1].append(cont)
-        self.result.record_lines += 1
-        return True
-
-    def _traceback_line(self, rank: str | None, rec: Record, key: bytes, raw: bytes, rest: str, lineno: int) -> bool:
-        if rec.header:
-            body = rest.lstrip()
-            if not body.startswith(rec.header):
-                self._close(rank)
-                return False
-            after = body[len(rec.header) :]
-            if after[:1] == " ":
-                after = after[1:]  # the one space after a glog header; more is the line's own indentation
-        else:
-            after = rest
-        if rec.lines > TRACEBACK_LOOKAHEAD:
-            self._close(rank)
-            return False
-        if not after.strip() or after[:1] in (" ", "\t"):
-            self.result.record_lines += 1  # a frame, or the source line under it
-            return True
-        if after.startswith(TRACEBACK_NOT_FINAL):  # chained exceptions: read on
-            self.result.record_lines += 1
-            return True
-        # the final exception line: read on its own (the traceback is its record), and it opens its own
-        # record (the exception's continuation lines, or the rest of the glog record that logged it)
-        del self._open[rank]
-        self._tags = False
+    def _decision(self, key: bytes, raw: bytes) -> Decision:
+        """The decision for a line's key, made now if it is not yet made (a traceback's final line)."""
         d = self._memo.get(key)
         if d is None or d is PENDING:
             d = self._decide(key, raw)
             self._modes[key] = d.mode
-        if d.mode == SKIP:
-            return True  # counted as skipped with its reason
-        self._occurrence(d, raw, lineno)
-        if rank not in self._open and not d.wrapper:
-            self._put(rank, Record("glog", lineno, rec.header) if rec.header else Record("bare", lineno), rec.tag)
-        return True
+        return d
 
-    def _put(self, rank: str | None, rec: Record, tag: bytes | None = None) -> None:
-        """Open a record for a rank (after its line rec.lineno)."""
-        rec.seen, rec.tag = rec.lineno, tag
-        self._open[rank] = rec
-        self._tags = False
-        self._next_expiry = min(self._next_expiry, rec.lineno + _idle_limit(rec) + 1)
-
-    def _open_tags(self) -> tuple[bytes, ...] | None:
-        """The tags of the ranks with an open record, when every one has a tag: a line that starts with
-        none of them continues no record."""
-        if self._tags is False:
-            tags = tuple(r.tag for r in self._open.values())
-            self._tags = tags if all(tags) else None  # type: ignore[assignment]
-        return self._tags  # type: ignore[return-value]
-
-    def _expire(self, lineno: int) -> None:
-        """Close the records whose rank has written no line for a while (other ranks' lines in between)."""
-        if lineno < self._next_expiry:
-            return
-        for rank, r in list(self._open.items()):
-            if lineno - r.seen > _idle_limit(r):
-                self._close(rank)
-        self._next_expiry = min((r.seen + _idle_limit(r) + 1 for r in self._open.values()), default=1 << 62)
-
-    def _close_wrapper(self, rank: str | None, wrapped: Line | None) -> None:
-        rec = self._open.pop(rank)
-        self._tags = False
-        line = rec.wrapper
-        assert line is not None
-        alone = self.m.match_line(line)
-        if wrapped is not None:
-            # "BackendCompilerFailed: backend='inductor' raised:" and the wrapped exception on the next line
-            joined = normalize.parse(f"{line.text} {wrapped.message}")
-            match = self.m.match_line(joined)
-            if match is not None and (alone is None or match.rank <= alone.rank):
-                self._count_line(joined, match, rec.lineno)
-                self._put(rank, Record("bare", rec.lineno), rec.tag)
-                return
-        self._count_line(line, alone, rec.lineno)
-        if wrapped is not None:
-            self._count_line(wrapped, self.m.match_line(wrapped), rec.lineno + 1)
-
-    def _close(self, rank: str | None) -> None:
-        rec = self._open.get(rank)
-        if rec is None:
-            return
-        self._tags = False
-        if rec.kind == "wrapper":
-            self._close_wrapper(rank, None)
-            return
-        del self._open[rank]
-        if rec.kind == "traceback":
-            # the log ends (or moves on) before the traceback's final line: say so
-            self._unknown(
-                "Traceback without its final exception line",
-                "Traceback (most recent call last): ... (its final exception line is not in the log)",
-                TRACEBACK_HEAD,
-                rec.lineno,
-                "warning",
-            )
-            if rec.warning:
-                self.result.record_lines -= 1  # the header line moves from the record count to unknown
-            else:
-                self.result.unknown_lines -= 1  # the header line was explained already: it counts once
-            return
-        if rec.story is not None:
-            first, rest = rec.story
-            self._builder(self._identity(first)).feed(rec.lineno, first, rest)
-
-    def _finish_stories(self) -> None:
-        stories = {ident: b.finish() for ident, b in self._builders.items()}
-        if len(stories) > 1:
-            # lines without a rank or pid (a launcher's own output) hold no story of a process: drop an
-            # empty one so it is not shown as a rank
-            stories = {k: s for k, s in stories.items() if not s.empty or k is not None}
-        self.result.stories = stories or {None: Story()}
-        if len(self.result.stories) > 1:
-            self.result.divergence = diverge(self.result.stories)
+    def _decide(self, key: bytes, raw: bytes) -> Decision:
+        text = decode(raw)
+        segs = normalize.segments(text)
+        if len(segs) > 1:
+            d = Decision(CONTEXT, text=normalize.clean(text), segmented=True)
+        else:
+            d = decide_line(self.m, normalize.parse(segs[0]), key in self._stack_keys)
+        self._memo[key] = d
+        return d
 
 
 def scan_stream(matcher: Matcher, fh: BinaryIO, chunk_bytes: int = CHUNK_BYTES) -> ScanResult:
