@@ -190,3 +190,31 @@ def test_bad_rows_are_reported_by_id():
             },
             {"inductor.not-enough-sms"},
         )
+
+
+def test_every_pattern_compiles_and_a_bad_one_names_its_entry():
+    """Patterns compile lazily (one line pays only for its candidates); all of them still compile."""
+    from gpudiag.errors import GpudiagError
+
+    load().compile_all()
+    row = dict(
+        id="broken.pattern",
+        title="t",
+        severity="performance",
+        needles=["x"],
+        patterns=["x(unclosed"],
+        meaning="m",
+        trigger="t",
+        source_file="torch/x.py",
+        source_text="x",
+        fixes=[{"text": "f"}],
+        source_function="f",
+        examples=["x"],
+    )
+    catalogue = parse({"warning": [row]})
+    with pytest.raises(GpudiagError, match=r"broken\.pattern: bad pattern"):
+        catalogue.compile_all()
+    row["culprit"] = ["(?P<fn>\\w+)"]
+    row["summary"] = "{fn} and {missing}"
+    with pytest.raises(GpudiagError, match=r"\{missing\} is not a group"):
+        parse({"warning": [dict(row, patterns=["x"])]})

@@ -313,3 +313,29 @@ def test_mig_instance_keeps_the_drivers_memory_and_sm_count(cli, monkeypatch):
     assert dev["cuda_cores"] == 16 * 128 and dev["sources"]["cuda_cores"] == "derived"
     assert dev["memory_free_bytes"] is None and "MIG" in dev["unavailable"]["memory_free_bytes"]
     assert dev["state"]["mig_enabled"] is True and any("MIG is enabled" in n for n in dev["notes"])
+
+
+def test_nvml_only_probe_reads_identity_of_the_asked_gpu_only(monkeypatch):
+    """explain-warning's probe (nvml_only): no cuInit, no live state, and only the GPU it asked for."""
+    gpus = [fakes.h100(), fakes.rtx3070()]
+    fakes.install(monkeypatch, gpus, gpus)
+    from gpudiag.device import nvml
+
+    mod = nvml.load_pynvml()
+    calls: list[str] = []
+    for name in [n for n in dir(mod) if n.startswith("nvmlDevice")]:
+        fn = getattr(mod, name)
+        monkeypatch.setattr(mod, name, lambda *a, _fn=fn, _n=name: (calls.append(_n), _fn(*a))[1])
+    monkeypatch.setattr(cudadrv, "open_driver", lambda: pytest.fail("nvml_only must not start the CUDA driver"))
+    (facts,), _ = device_probe.probe(1, nvml_only=True)
+    assert facts.name == gpus[1].name and facts.sm == "sm_86" and facts.sm_count == 46
+    state_reads = {
+        "nvmlDeviceGetPowerUsage",
+        "nvmlDeviceGetClockInfo",
+        "nvmlDeviceGetEccMode",
+        "nvmlDeviceGetTemperature",
+    }
+    assert not state_reads & set(calls), calls
+    assert calls.count("nvmlDeviceGetNumGpuCores") == 1  # the GPU asked for, not every GPU
+    with pytest.raises(DeviceUnavailable, match="--index 2 is out of range"):
+        device_probe.probe(2, nvml_only=True)

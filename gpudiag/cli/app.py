@@ -217,34 +217,8 @@ def _requested_subcommand(argv: list[str]) -> list[str] | None:
     return []
 
 
-# Options that name a GPU other than the live one, or ask for no GPU at all: with any of them, the
-# driver is not started ahead (a command that never probes must not pay for, or race, its start).
-NOT_LIVE = frozenset(
-    {"--gpu", "-g", "--arch", "--smem-limit", "--list-gpus", "--list", "--from-triton-cache", "--exact", "--help", "-h"}
-)
-
-
-def _start_driver_early(argv: list[str]) -> None:
-    """The commands that report on the live GPU start NVML and libcuda in a thread now, so that the
-    driver's own start (most of `gpudiag info`'s time) overlaps Python's imports of the CLI and the
-    report. explain-warning needs NVML only. GPUDIAG_NO_PREFETCH=1 probes in order instead."""
-    if not argv or argv[0] not in ("info", "explain-warning", "check-tiles") or os.environ.get("GPUDIAG_NO_PREFETCH"):
-        return
-    if any(a.split("=", 1)[0] in NOT_LIVE for a in argv[1:]):
-        return
-    import threading
-
-    def warm() -> None:
-        from gpudiag.device import probe
-
-        probe.warm(nvml_only=argv[0] == "explain-warning")
-
-    threading.Thread(target=warm, name="gpudiag-driver-start", daemon=True).start()
-
-
 def main() -> None:
     make_streams_safe()
-    _start_driver_early(sys.argv[1:])
     load_subcommands(_requested_subcommand(sys.argv[1:]))
     try:
         app(prog_name="gpudiag")

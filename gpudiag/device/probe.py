@@ -45,22 +45,6 @@ def software_stack(nvml_session: nvml.Nvml | None = None, driver: cudadrv.CudaDr
     return s
 
 
-def warm(nvml_only: bool = False) -> None:
-    """Start NVML and the CUDA driver ahead of the probe: their first init is most of a live report's
-    time (0.3 s of cuInit on an H100 host), and ctypes releases the GIL while they run, so a thread
-    started early overlaps them with Python's imports. The probe's own calls then find them started;
-    what fails here is the probe's to find and report, so nothing is raised."""
-    try:
-        nvml.Nvml()
-    except Exception:
-        pass
-    if not nvml_only:
-        try:
-            cudadrv.open_driver()
-        except Exception:
-            pass
-
-
 def _open_nvml() -> tuple[nvml.Nvml | None, str | None]:
     try:
         return nvml.Nvml(), None
@@ -137,7 +121,7 @@ def probe(index: int | None = None, nvml_only: bool = False) -> tuple[list[Devic
             else f"{count} device(s) visible"
         )
         if session is not None and (skip_driver or (driver is None and driver_why and "not found" in driver_why)):
-            devices = _probe_nvml_only(session, nvml_count or 0, driver_skipped=skip_driver)
+            devices = _probe_nvml_only(session, nvml_count or 0, driver_skipped=skip_driver, index=index)
         elif driver is None or count == 0:
             why = driver_why or "the CUDA driver reports 0 devices"
             if session is None and driver is None:
@@ -155,9 +139,6 @@ def probe(index: int | None = None, nvml_only: bool = False) -> tuple[list[Devic
             raise _no_device_error(
                 nvml_count, "CUDA_VISIBLE_DEVICES matches no NVML device", nvml_status, driver_status, sw
             )
-        if index is not None:
-            _check_index(index, len(devices))
-            devices = [devices[index]]
         return devices, sw
     finally:
         if session is not None:
@@ -259,8 +240,14 @@ def _fill_from_nvml(facts: DeviceFacts, dev: nvml.NvmlDevice, cuda_side: bool = 
             facts.missing(name, why)
 
 
-def _probe_nvml_only(session: nvml.Nvml, count: int, driver_skipped: bool = False) -> list[DeviceFacts]:
-    """No libcuda (or not wanted): enumerate NVML and apply CUDA_VISIBLE_DEVICES ourselves."""
+def _probe_nvml_only(
+    session: nvml.Nvml, count: int, driver_skipped: bool = False, index: int | None = None
+) -> list[DeviceFacts]:
+    """No libcuda (or not wanted): enumerate NVML and apply CUDA_VISIBLE_DEVICES ourselves.
+
+    Where the driver was skipped to answer faster (``nvml_only``), the caller wants identity and
+    architecture, not what the GPU is doing: only the reads those need are made (the live state's
+    twenty-odd NVML calls are not), and only for the GPU at ``index`` where one is asked for."""
     handles = [session.device(i) for i in range(count)]
     cvd = _visible_env()
     if cvd is not None:
@@ -280,15 +267,23 @@ def _probe_nvml_only(session: nvml.Nvml, count: int, driver_skipped: bool = Fals
                     break  # CUDA stops at the first invalid entry
                 chosen.append(match[0])
         handles = chosen
+    ordinals = list(range(len(handles)))
+    if index is not None and handles:  # none visible: the caller says CUDA_VISIBLE_DEVICES matched none
+        _check_index(index, len(handles))
+        ordinals = [index]
     out = []
-    for ordinal, dev in enumerate(handles):
+    for ordinal in ordinals:
+        dev = handles[ordinal]
         cc = dev.compute_capability() or (0, 0)
         facts = DeviceFacts(
             origin="live", name=dev.name() or "unknown NVIDIA GPU", compute_capability=cc, index=ordinal
         )
         facts.sources.update(name="nvml", compute_capability="nvml")
         facts.set("pci_bus_id", dev.pci_bus_id(), "nvml")
-        _fill_from_nvml(facts, dev, cuda_side=False)
+        if driver_skipped:
+            _fill_identity_from_nvml(facts, dev)
+        else:
+            _fill_from_nvml(facts, dev, cuda_side=False)
         why = (
             "read through NVML only (the CUDA driver was not initialised, to answer faster)"
             if driver_skipped
@@ -302,6 +297,17 @@ def _probe_nvml_only(session: nvml.Nvml, count: int, driver_skipped: bool = Fals
         _finish(facts)
         out.append(facts)
     return out
+
+
+def _fill_identity_from_nvml(facts: DeviceFacts, dev: nvml.NvmlDevice) -> None:
+    """The NVML reads an architecture answer needs: the core count (the SM count is derived from
+    it) and the NVML index; the live state (clocks, power, ECC, PCIe) is left unread."""
+    src = "nvml"
+    facts.set("nvml_index", dev.index(), src)
+    facts.set("cuda_cores", dev.num_gpu_cores(), src)
+    for name, why in dev.unavailable.items():
+        if hasattr(facts, name) and name != "state":
+            facts.missing(name, why)
 
 
 def _sm_count_and_l2_without_driver(facts: DeviceFacts) -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -128,6 +128,45 @@ def _compile(rid: str, kind: str, patterns: list[str]) -> tuple[re.Pattern, ...]
         raise GpudiagError(f"{kind} {rid}: bad pattern: {exc}") from None
 
 
+GROUP_RX = re.compile(r"\(\?P<(\w+)>")
+
+
+class LazyPatterns(Sequence[re.Pattern]):
+    """An entry's regular expressions, compiled the first time they are used.
+
+    Compiling the whole catalogue's ~450 patterns was a fifth of one ``explain-warning LINE``'s
+    time; a line's needles pick a few entries, and only theirs are compiled. A bad pattern still
+    fails with the entry's id, at first use (tests compile every one: :meth:`Catalogue.compile_all`).
+    """
+
+    __slots__ = ("_compiled", "_kind", "_rid", "texts")
+
+    def __init__(self, rid: str, kind: str, texts: Iterable[str]) -> None:
+        self.texts = tuple(texts)
+        self._rid, self._kind = rid, kind
+        self._compiled: tuple[re.Pattern, ...] | None = None
+
+    def compiled(self) -> tuple[re.Pattern, ...]:
+        if self._compiled is None:
+            self._compiled = _compile(self._rid, self._kind, list(self.texts))
+        return self._compiled
+
+    def group_names(self) -> set[str]:
+        return {n for t in self.texts for n in GROUP_RX.findall(t)}
+
+    def __iter__(self) -> Iterator[re.Pattern]:
+        return iter(self.compiled())
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    def __bool__(self) -> bool:
+        return bool(self.texts)
+
+    def __getitem__(self, i):  # type: ignore[override]
+        return self.compiled()[i]
+
+
 # eq=False: entries are unique objects, and identity comparison keeps the log scan's membership
 # tests cheap (a field-by-field __eq__ cost a fifth of the scan time).
 @dataclass(frozen=True, eq=False)
@@ -138,7 +177,7 @@ class Entry:
     title: str
     severity: str
     needles: tuple[str, ...]
-    patterns: tuple[re.Pattern, ...]
+    patterns: Sequence[re.Pattern]
     meaning: str
     trigger: str
     source: Source
@@ -150,9 +189,9 @@ class Entry:
     # "general": the line also comes from eager PyTorch or other tools; compile-specific causes and
     # fixes (when = "compile") are given only when the line or the paste shows the compile stack.
     scope: str = "compile"
-    culprit: tuple[re.Pattern, ...] = ()  # named groups: what the message names (function, module, dim)
+    culprit: Sequence[re.Pattern] = ()  # named groups: what the message names (function, module, dim)
     summary: str = ""  # one sentence about the culprit, {group} filled in; shown when every part is known
-    evidence: tuple[re.Pattern, ...] = ()  # what counts as compile evidence for this entry (default: any)
+    evidence: Sequence[re.Pattern] = ()  # what counts as compile evidence for this entry (default: any)
     refines: str | None = None  # the id of a broader entry this one is a special case of (tried first)
 
     def matches(self, text: str) -> bool:
@@ -214,6 +253,13 @@ class Catalogue:
     def get(self, entry_id: str) -> Entry | None:
         return self.by_id.get(entry_id)
 
+    def compile_all(self) -> None:
+        """Compile every entry's patterns now: a bad one raises ``GpudiagError`` naming its entry."""
+        for e in self.entries:
+            for group in (e.patterns, e.culprit, e.evidence):
+                if isinstance(group, LazyPatterns):
+                    group.compiled()
+
 
 def _entry(row: dict[str, Any]) -> Entry:
     rid = row.get("id", "<no id>")
@@ -226,8 +272,8 @@ def _entry(row: dict[str, Any]) -> Entry:
         raise GpudiagError(f"warnings catalogue entry {rid}: unknown verdict rule {row['verdict']!r}")
     if row.get("scope", "compile") not in SCOPES:
         raise GpudiagError(f"warnings catalogue entry {rid}: scope {row['scope']!r} not in {SCOPES}")
-    culprit = _compile(rid, "warnings catalogue entry", row.get("culprit", []))
-    names = {n for p in culprit for n in p.groupindex}
+    culprit = LazyPatterns(rid, "warnings catalogue entry", row.get("culprit", []))
+    names = culprit.group_names()
     for part in CULPRIT_RX.findall(row.get("summary", "")) + [f["needs"] for f in row["fixes"] if f.get("needs")]:
         if part not in names:
             raise GpudiagError(f"warnings catalogue entry {rid}: {{{part}}} is not a group of its culprit patterns")
@@ -236,7 +282,7 @@ def _entry(row: dict[str, Any]) -> Entry:
         title=row["title"],
         severity=row["severity"],
         needles=tuple(row["needles"]),
-        patterns=_compile(rid, "warnings catalogue entry", row["patterns"]),
+        patterns=LazyPatterns(rid, "warnings catalogue entry", row["patterns"]),
         meaning=row["meaning"].strip(),
         trigger=row["trigger"].strip(),
         source=_source(row),
@@ -248,7 +294,7 @@ def _entry(row: dict[str, Any]) -> Entry:
         scope=row.get("scope", "compile"),
         culprit=culprit,
         summary=" ".join(row.get("summary", "").split()),
-        evidence=_compile(rid, "warnings catalogue entry", row.get("evidence", [])),
+        evidence=LazyPatterns(rid, "warnings catalogue entry", row.get("evidence", [])),
         refines=row.get("refines"),
     )
 

@@ -16,7 +16,7 @@ cannot claim them.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from gpudiag.explain import normalize, registry
@@ -38,7 +38,7 @@ COMPILE_EVIDENCE_RX = re.compile(
 COMPILE_EMITTERS = ("torch._dynamo", "torch._inductor", "torch._functorch", "torch.export", "torch._export", "triton")
 
 
-def compile_evidence(text: str, line: Line | None = None, patterns: tuple[re.Pattern, ...] = ()) -> bool:
+def compile_evidence(text: str, line: Line | None = None, patterns: Sequence[re.Pattern] = ()) -> bool:
     """Whether the line (or the paste or log around it) shows the compile stack at work.
 
     ``patterns`` replace the default signs where an entry needs stronger ones (an ImportError of a

@@ -11,18 +11,21 @@ import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gpudiag.device.facts import DeviceFacts
 from gpudiag.errors import EXIT_NO, EXIT_OK, EXIT_USAGE, GpudiagError
 from gpudiag.explain import normalize
-from gpudiag.explain import story as story_mod
 from gpudiag.explain.catalog import SEVERITIES, Catalogue, Entry, Fix, Source, families, fill, load
 from gpudiag.explain.matcher import Match, Matcher, compile_evidence
 from gpudiag.explain.registry import join_hints
-from gpudiag.explain.scan import ScanResult, scan_stream
-from gpudiag.explain.story import GuardFinding, Story
 from gpudiag.explain.verdicts import Verdict, verdict_for
+
+if TYPE_CHECKING:
+    # The log's scanner and story are loaded only for --log (and a guard line): one line's answer
+    # does not pay for their import.
+    from gpudiag.explain.scan import ScanResult
+    from gpudiag.explain.story import GuardFinding, Story
 
 SCHEMA = "gpudiag.explain-warning/1"
 WORD_RX = re.compile(r"[A-Za-z_][A-Za-z_.]{2,}")
@@ -339,7 +342,7 @@ class LogReport:
     unknown: list[UnknownItem] = field(default_factory=list)
     unknown_overflow: int = 0
     tracebacks: int = 0
-    story: Story = field(default_factory=Story)
+    story: Story = field(default_factory=lambda: _story_mod().Story())
     compression: str | None = None
     explained_lines: int = 0
     unknown_lines: int = 0
@@ -495,7 +498,7 @@ class Context:
         if parsed is not None and match.entry is not None and match.entry.id in GUARD_ENTRIES:
             for text in (parsed.message, *(t for t in parsed.message.splitlines()[1:])):
                 if g := GUARD_LINE_RX.match(text.strip()):
-                    guard = story_mod.classify_guard(g.group("failure"))
+                    guard = _story_mod().classify_guard(g.group("failure"))
                     break
         reg = self.matcher.registry
         raised = bool(parsed and any(x.rsplit(".", 1)[-1] == "Unsupported" for x in parsed.exceptions))
@@ -521,6 +524,12 @@ class Context:
         if GB_ID_RX.match(ident) and self.matcher.registry is not None and (gb := self.matcher.registry.get(ident)):
             return self.explain(Match("registry", gb.gb_id, graph_break=gb), None)
         return None
+
+
+def _story_mod():
+    from gpudiag.explain import story
+
+    return story
 
 
 def _words(text: str) -> set[str]:
@@ -559,8 +568,10 @@ def explain_text(ctx: Context, text: str) -> Explanation | None:
 
 
 def explain_log(ctx: Context, path: str) -> LogReport:
+    from gpudiag.explain import scan
+
     if path == "-":
-        label, result = "<stdin>", scan_stream(ctx.matcher, sys.stdin.buffer)
+        label, result = "<stdin>", scan.scan_stream(ctx.matcher, sys.stdin.buffer)
     else:
         p = Path(path)
         if p.is_dir():
@@ -571,7 +582,7 @@ def explain_log(ctx: Context, path: str) -> LogReport:
             raise GpudiagError(f"--log {path}: cannot read it ({exc.strerror or exc})", EXIT_USAGE) from None
         label = str(p)
         with fh:
-            result = scan_stream(ctx.matcher, fh)
+            result = scan.scan_stream(ctx.matcher, fh)
     return _log_report(ctx, label, result)
 
 
