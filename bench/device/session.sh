@@ -12,8 +12,10 @@
 #   explain  the gpu tests, explain-warning's latency, scan and source citations on this host
 #   knobs    the gpu tests, every knob asked by name (dynamic and static included), --from-triton-cache
 #            on the H200 cache for sm_90 and sm_120
-#   startup  the gpu tests on merged main; start-up of every command (bench/startup/startup.py); one
-#            explain line's latency and where it goes; `info` at 80 columns and as JSON
+#   startup  the gpu tests; start-up of every command (bench/startup/startup.py), after and, where
+#            .before/gpudiag holds a copy of the earlier code (carried), before; where each live
+#            command's time goes (bench/startup/trace.py, 3 runs each); `info`, live `check-tiles` and
+#            one explain line at 80 columns
 #   final    after the last changes: the gpu tests, the honesty checks with full budgets on
 #            softmax_llama3_vocab prefill (GPU-bound on the H200), explain's sources against this torch,
 #            and the launch-bound gate of two identical small-MLP runs
@@ -118,15 +120,25 @@ knobs)
     --arch sm_90,sm_120 --jobs 16 > "$W/cache_check.txt" 2>&1; note "from-triton-cache sm_90,sm_120 rc=$? (1: cells that cannot launch)"
   ;;
 startup)
-  COLUMNS=80 timeout 220 python3 -m pytest -q -p no:cacheprovider -m gpu -rfE tests/ > "$W/gpu_tests.txt" 2>&1
+  COLUMNS=80 timeout 200 python3 -m pytest -q -p no:cacheprovider -m gpu -rfEs tests/ > "$W/gpu_tests.txt" 2>&1
   note "gpu tests rc=$?"; pack
-  timeout 200 python3 -m bench.startup.startup --out "$W/startup.json" > "$W/startup.txt" 2>&1
+  timeout 120 python3 -m bench.startup.startup --out "$W/startup.json" > "$W/startup.txt" 2>&1
   note "startup rc=$?"; pack
-  timeout 60 python3 -m bench.explain.latency_breakdown --out "$W/explain_breakdown.json" > "$W/explain_breakdown.txt" 2>&1
-  note "explain breakdown rc=$?"
+  if [ -d .before/gpudiag ]; then  # the code before the change, as a plain copy of its gpudiag/
+    timeout 100 python3 -m bench.startup.startup --root .before --out "$W/startup_before.json" > "$W/startup_before.txt" 2>&1
+    note "startup before rc=$?"
+  fi
+  LINE="W1123 07:45:26.064000 736 torch/_inductor/utils.py:1250] [0/0] Not enough SMs to use max_autotune_gemm mode"
+  for i in 1 2 3; do
+    python3 -m bench.startup.trace --out "$W/trace_info_$i.json" -- info >> "$W/trace.txt" 2>&1
+    python3 -m bench.startup.trace --out "$W/trace_explain_$i.json" -- explain-warning "$LINE" >> "$W/trace.txt" 2>&1
+    python3 -m bench.startup.trace --out "$W/trace_tiles_$i.json" -- check-tiles 128x256x64:3@8 >> "$W/trace.txt" 2>&1
+  done
+  note "traces"; pack
   timeout 60 python3 -m bench.explain.speed --latency-only > "$W/explain_latency.txt" 2>&1; note "explain latency rc=$?"
   COLUMNS=80 python3 -m gpudiag info > "$W/info80.txt" 2>&1; python3 -m gpudiag info --json > "$W/info.json" 2>&1
   COLUMNS=80 python3 -m gpudiag check-tiles 128x256x64:3@8 > "$W/check_tiles80.txt" 2>&1
+  COLUMNS=80 python3 -m gpudiag explain-warning "$LINE" > "$W/explain80.txt" 2>&1
   ;;
 bakeoff)
   timeout $(( BUDGET - 10 )) bash bench/bakeoff/gpu_session.sh "$W/bakeoff" $(( BUDGET - 20 )) > "$W/bakeoff.txt" 2>&1

@@ -2,9 +2,9 @@
 probe, the catalogue, the report and the rendering, and the time spent in each NVML function.
 
 `bench/startup/startup.py` says whether a command meets its target; this says why not. The command
-runs in this process (as `python3 -m gpudiag ARGS` would, prefetch thread included) with timers
-wrapped around the functions that matter and around every pynvml function; output goes to
-/dev/null. Times are from this script's first line; add the bare interpreter's start-up
+runs in this process as `python3 -m gpudiag ARGS` would (its early driver start included), with
+timers wrapped around the functions that matter as their modules load, and around every pynvml
+function; its output is discarded. Times are from this script's first line; add the bare interpreter's start-up
 (`python -c pass` in startup.py's table) for the whole process.
 
     python3 -m bench.startup.trace [--out F.json] -- info
@@ -20,13 +20,15 @@ T0 = time.perf_counter()
 import argparse  # noqa: E402
 import contextlib  # noqa: E402
 import functools  # noqa: E402
-import importlib  # noqa: E402
+import importlib.abc  # noqa: E402
+import importlib.machinery  # noqa: E402
 import io  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
 import sys  # noqa: E402
 import threading  # noqa: E402
 from collections import defaultdict  # noqa: E402
+from typing import ClassVar  # noqa: E402
 
 # (module, attribute path) of the functions timed; a missing one is skipped (another checkout).
 TIMED = (
@@ -91,11 +93,9 @@ def _wrap_nvml() -> None:
             setattr(pynvml, attr, timed)
 
 
-def _wrap_gpudiag() -> None:
+def _wrap_module(mod) -> None:
     for mod_name, path in TIMED:
-        try:
-            mod = importlib.import_module(mod_name)
-        except ImportError:
+        if mod_name != mod.__name__:
             continue
         owner, _, attr = path.rpartition(".")
         target = getattr(mod, owner, None) if owner else mod
@@ -104,29 +104,50 @@ def _wrap_gpudiag() -> None:
         setattr(target, attr, _timed(f"{mod_name.removeprefix('gpudiag.')}.{path}", getattr(target, attr)))
 
 
+class _WrapOnImport(importlib.abc.MetaPathFinder):
+    """Wraps TIMED's functions as each module is imported, so that nothing is imported earlier than
+    the command itself imports it (the timeline stays the command's own)."""
+
+    names: ClassVar[set[str]] = {m for m, _ in TIMED}
+
+    def find_spec(self, name, path=None, target=None):
+        if name not in self.names:
+            return None
+        spec = importlib.machinery.PathFinder.find_spec(name, path)
+        if spec is None or spec.loader is None:
+            return spec
+        loader = spec.loader
+        run = loader.exec_module
+
+        def exec_module(module, _run=run):
+            _run(module)
+            _wrap_module(module)
+
+        loader.exec_module = exec_module  # type: ignore[method-assign]
+        return spec
+
+
 def run_once(argv: list[str]) -> dict:
+    """The command as `python3 -m gpudiag ARGV` runs it (gpudiag/__main__.py: the early driver start,
+    then the app), with the timers installed as its modules load."""
     events.clear()
     nvml_calls.clear()
-    t_import = time.perf_counter()
-    from gpudiag.cli import app
+    sys.meta_path.insert(0, _WrapOnImport())
+    from gpudiag import __main__ as entry
 
-    imported = time.perf_counter()
-    _wrap_gpudiag()
     wrapped = time.perf_counter()
     sys.argv = ["gpudiag", *argv]
     code = None
     out = io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
         try:
-            app.main()
+            entry.main()
         except SystemExit as exc:
             code = exc.code
     end = time.perf_counter()
     return {
         "argv": argv,
         "exit": code,
-        "import_cli_app_s": round(imported - t_import, 4),
-        "wrapping_s": round(wrapped - imported, 4),
         "main_s": round(end - wrapped, 4),
         "total_from_script_start_s": round(end - T0, 4),
         "timeline": [
