@@ -132,7 +132,7 @@ def render(doc: dict) -> str:
     lines = [f"{'command':30} {'median':>8} {'ratio':>7}  {'target':14} rc"]
     for r in doc["rows"]:
         ratio = f"{r['ratio']:.2f}x" if "ratio" in r else ""
-        if "target_ratio" in r:
+        if r.get("target_ratio") is not None:
             target = f"<= {r['target_ratio']}x"
         elif "target_s" in r:
             target = f"< {r['target_s']} s"
