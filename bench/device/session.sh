@@ -134,7 +134,8 @@ startup)
   COLUMNS=80 python3 -m gpudiag info > "$W/info80.txt" 2>&1; python3 -m gpudiag info --json > "$W/info.json" 2>&1
   COLUMNS=80 python3 -m gpudiag check-tiles 128x256x64:3@8 > "$W/check_tiles80.txt" 2>&1
   COLUMNS=80 python3 -m gpudiag explain-warning "$LINE" > "$W/explain80.txt" 2>&1; pack
-  COLUMNS=80 timeout 150 python3 -m pytest -q -p no:cacheprovider -m gpu -rfEs tests/ > "$W/gpu_tests.txt" 2>&1
+  L=$(left); [ "$L" -gt 150 ] && L=150
+  COLUMNS=80 timeout $(( L - 5 )) python3 -m pytest -q -p no:cacheprovider -m gpu -rfEs tests/ > "$W/gpu_tests.txt" 2>&1
   note "gpu tests rc=$?"; pack
   if [ -d .before/gpudiag ] && [ "$(left)" -gt 40 ]; then
     timeout $(( $(left) - 10 )) python3 -m bench.startup.startup --root .before --out "$W/startup_before.json" \
