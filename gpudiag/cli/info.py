@@ -86,6 +86,11 @@ def info_command(
     from gpudiag.cli.output import finish
     from gpudiag.info import report as core
 
+    if not json_out:
+        # The renderer and rich's layout modules load now, while a live probe's driver is still
+        # starting in its thread (most of a live `info`'s time; bench/startup/trace.py), not after.
+        from gpudiag.cli import info_render  # noqa: F401
+
     report = core.listing() if list_gpus else core.build(gpu, arch, index, torch_check)
     finish(report, json_out, _render)
 

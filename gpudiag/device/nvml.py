@@ -171,9 +171,6 @@ class NvmlDevice:
     def memory_bus_width_bits(self) -> int | None:
         return self.read("memory_bus_width_bits", "nvmlDeviceGetMemoryBusWidth", convert=int)
 
-    def max_clock_mhz(self, field: str, clock_type: int) -> int | None:
-        return self.read(field, "nvmlDeviceGetMaxClockInfo", clock_type, convert=int)
-
     # state ----------------------------------------------------------------
     def state(self) -> DeviceState:
         lib = self.lib

@@ -225,7 +225,7 @@ def _fill_from_nvml(facts: DeviceFacts, dev: nvml.NvmlDevice, cuda_side: bool = 
         facts.set("memory_used_bytes", used, src)
     if facts.memory_bus_width_bits is None:
         facts.set("memory_bus_width_bits", dev.memory_bus_width_bits(), src)
-    facts.set("memory_clock_max_mhz", dev.max_clock_mhz("memory_clock_max_mhz", dev.lib.NVML_CLOCK_MEM), src)
+    facts.set("memory_clock_max_mhz", facts.state.memory_clock_max_mhz, src)  # read once, with the state
     if facts.cuda_cores is None and not mig_slice:
         facts.set("cuda_cores", dev.num_gpu_cores(), src)
     if mig_slice:
