@@ -221,7 +221,7 @@ def test_guard_excluding_the_max_says_lower_max(cli, no_gpu):
     assert d["id"] == "dynamo.dynamic-dim-max-excluded"
     assert d["culprit"]["max"] == "512" and d["culprit"]["dim"] == "x1"
     assert "upper bound" in d["summary"]
-    assert "Lower max below 512" in _fixes(d) and 'max=512 - 1' in _fixes(d)
+    assert "Lower max below 512" in _fixes(d) and "max=512 - 1" in _fixes(d)
 
 
 def test_other_guard_names_dim_and_guard(cli, no_gpu):
@@ -384,3 +384,30 @@ def test_winerror_183_is_the_rename_case_and_general_without_compile_evidence(cl
     d = _doc(cli, line + ": 'C:\\Temp\\torchinductor_me\\a.tmp' -> 'C:\\Temp\\torchinductor_me\\ab\\c.py'")
     assert d["id"] == "inductor.windows-rename-exists" and d["scope"] == "compile"
     assert "Upgrade torch" in _fixes(d)
+
+
+@pytest.mark.parametrize(
+    ("line", "entry"),
+    [
+        (
+            "You marked L['x'].size()[0] as dynamic but your code specialized it to be a constant (1). If you're "
+            "using mark_dynamic, either remove it or use maybe_mark_dynamic.",
+            "dynamo.marked-dynamic-0-1",
+        ),
+        (
+            "  - Not all values of RelaxedUnspecConstraint(L['x'].size()[0]) are valid because L['x'].size()[0] was "
+            "inferred to be a constant (1).",
+            "dynamo.dynamic-dim-0-1-specialized",
+        ),
+    ],
+)
+def test_specialised_to_one_is_0_1_specialisation_with_an_example_of_2(cli, no_gpu, line, entry):
+    d = _doc(cli, line)
+    assert d["id"] == entry
+    assert d["culprit"]["value"] == "1"
+    assert "size 1 there" in (d["summary"] or "") + _fixes(d) and ">= 2" in _fixes(d)
+
+
+def test_specialised_to_eight_is_not_0_1(cli, no_gpu):
+    d = _doc(cli, "You marked L['x'].size()[0] as dynamic but your code specialized it to be a constant (8).")
+    assert d["id"] == "dynamo.marked-dynamic-specialized"
