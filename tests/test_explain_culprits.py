@@ -65,6 +65,8 @@ def test_torch_exception_after_a_prefix_is_unwrapped(raw, chain, inner):
         "my tool said: NotUnsupported: x",  # not a word start
         "error: unsupported: option",  # lower case: not torch's class
         "deploy failed (reason: timeout)",
+        "ffmpeg failed: Unsupported: codec h265",  # a bare class name needs a bracket, quote or backtick before it
+        "see torch._dynamo.config.cache_size_limit: 8",  # a module, not a class
     ],
 )
 def test_lines_without_a_quoted_torch_exception_stay_as_they_are(raw):
