@@ -413,3 +413,17 @@ def test_specialised_to_one_is_0_1_specialisation_with_an_example_of_2(cli, no_g
 def test_specialised_to_eight_is_not_0_1(cli, no_gpu):
     d = _doc(cli, "You marked L['x'].size()[0] as dynamic but your code specialized it to be a constant (8).")
     assert d["id"] == "dynamo.marked-dynamic-specialized"
+
+
+def test_torch_28_builtin_explanation_names_the_builtin_and_a_class_setattr(cli, no_gpu):
+    paste = (
+        "torch._dynamo.exc.Unsupported: Failed to trace builtin operator\n"
+        "  Explanation: Dynamo does not know how to trace builtin operator `setattr` with argument types "
+        "['type', 'str', 'int'] (has_kwargs False)"
+    )
+    d = _doc(cli, paste)
+    assert d["id"] == "dynamo.graph-break-builtin"
+    assert d["culprit"]["fn"] == "setattr" and "setattr()" in d["summary"]
+    assert d["fixes"][0]["text"].startswith("This is setattr on a class")
+    d = _doc(cli, "torch._dynamo.exc.Unsupported: Failed to trace builtin operator")
+    assert "setattr on a class" not in _fixes(d)
