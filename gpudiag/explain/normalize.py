@@ -417,26 +417,80 @@ def _may_wrap(message: str) -> bool:
 RAISED_BY_RX = re.compile(r"^(?:backend=['\"‘’]?\w+['\"‘’]?|[a-z_]\w*) raised:?\s*(?=[A-Z_a-z])")
 
 
+# torch's and Triton's own exception classes, named inside a line after the user's words ("Pippy example
+# error: torch._dynamo.exc.Unsupported: ...", an issue title "... error (Unsupported: hasattr ...)", a
+# line quoted in backticks): a qualified torch/Triton class starting a word, or a bare class name only
+# torch raises right after an opening bracket, quote or backtick (a bare "Unsupported: " after other
+# words is too common in other tools' messages). Either is followed by ": ".
+EMBEDDED_EXCEPTION_RX = re.compile(
+    r"(?:(?<=[\s(\[`'\"])|^)((?:torch|triton)(?:\.[a-z_]\w*)+\.[A-Z]\w*): (?=\S)"
+    r"|(?<=[(\[`'\"])(Unsupported|StepUnsupported|BackendCompilerFailed|InductorError|LoweringException"
+    r"|TorchRuntimeError|InternalTorchDynamoError|UncapturedHigherOrderOpError|GuardOnDataDependentSymNode"
+    r"|ConstraintViolationError|CppCompileError|CUDACompileError|FailOnRecompileLimitHit|InfiniteGeneratorError"
+    r"|RecompileError): (?=\S)"
+)
+# What closes a quote or bracket the embedded exception was opened with: "(Unsupported: x)" -> "x"
+CLOSER = {"(": ")", "[": "]", "`": "`", "'": "'", '"': '"'}
+
+
+def _may_embed(text: str) -> bool:
+    """A cheap test that the text may quote a torch exception (it runs on every log line with ": ")."""
+    # the class names' endings, not "torch.": torch's own log messages name torch modules all the time
+    return (
+        "Unsupported: " in text
+        or "Error: " in text
+        or "Exception: " in text
+        or "Failed: " in text
+        or "Node: " in text
+        or "Hit: " in text
+        or "Resources: " in text
+        or "Frame: " in text
+    )
+
+
+def _embedded(message: str) -> tuple[str, str] | None:
+    """The part of a line from the torch exception it quotes on (and the closer to drop), or None."""
+    m = EMBEDDED_EXCEPTION_RX.search(message, 1)
+    if m is None:
+        return None
+    opener = message[m.start() - 1]
+    return message[m.start() :], CLOSER.get(opener, "")
+
+
 def _unwrap(message: str) -> tuple[tuple[str, ...], str]:
     """The exception chain of ``A: B: C: text`` (outermost first) and the innermost message.
 
     A message that starts with ``backend='inductor' raised:`` is BackendCompilerFailed's own text (its
-    class name was on the line above, or cut off), so the chain starts with that class.
+    class name was on the line above, or cut off), so the chain starts with that class. A line that
+    quotes a torch exception after words of its own (see :data:`EMBEDDED_EXCEPTION_RX`) is unwrapped
+    from that exception on.
     """
     chain: list[str] = []
     rest = message
+    closer = ""
     if rest[:8] == "backend=" and (m := WRAPPER_RX.match(rest)):
         chain.append("BackendCompilerFailed")
         rest = rest[m.end() :]
     while len(chain) < 6:
         m = EXCEPTION_RX.match(rest)
         if not m or not _is_exception(m.group(1)):
-            break
+            if chain or closer or not _may_embed(rest) or not (found := _embedded(rest)):
+                break
+            # no exception at the start: one the line quotes after words of its own
+            rest, closer = found
+            continue
         chain.append(m.group(1))
         rest = rest[m.end() :].lstrip()
         if (r := RAISED_BY_RX.match(rest)) and (e := EXCEPTION_RX.match(rest[r.end() :])) and _is_exception(e.group(1)):
             rest = rest[r.end() :]
     inner = rest.strip() if chain and rest.strip() else message
+    if (
+        closer
+        and inner != message
+        and inner.endswith(closer)
+        and inner.count(closer) > inner.count({")": "(", "]": "["}.get(closer, "\0"))
+    ):
+        inner = inner[: -len(closer)].rstrip()
     if chain and inner != message:
         # keep the innermost exception's own name with its message: "RuntimeError: text"
         inner = f"{chain[-1].rsplit('.', 1)[-1]}: {inner}"

@@ -32,7 +32,7 @@ WORD_RX = re.compile(r"[A-Za-z_][A-Za-z_.]{2,}")
 GB_ID_RX = re.compile(r"^GB\d{4}$", re.I)
 PLACEHOLDER_RX = re.compile(r"\{[^{}]+\}")
 GUARD_LINE_RX = re.compile(
-    r"^(?:-\s+|last reason:\s+|.*triggered by the following guard failures?:\s*(?=\S))"
+    r"^(?:-\s+|last reason:\s+|.*(?:triggered by|due to) the following guard failures?:\s*(?:\[\[?['\"])?(?=\S))"
     r"(?:\d+/\d+:\s+)?(?P<failure>\S.*)$"
 )
 GUARD_ENTRIES = (
@@ -256,6 +256,14 @@ GRAPH_BREAK_LOG_FIX = Fix(
 )
 
 
+# A torch < 2.8 context naming a logging.Logger (``UserDefinedObjectVariable(Logger)``, transformers'
+# ``warning_once``): dynamo's config.ignore_logger_methods (torch/_dynamo/config.py) is the fix.
+LOGGER_RX = re.compile(r"\((?:\w+\.)*(?:Logger|LoggerAdapter|RootLogger)\)")
+LOGGING_METHODS = frozenset(
+    {"debug", "info", "warning", "warn", "error", "exception", "critical", "warning_once", "info_once"}
+)
+
+
 def _registry_fixes(gb) -> tuple[tuple[Fix, ...], tuple[Fix, ...]]:
     """What a registry answer can say about the culprit its line named (torch < 2.8 lines name the
     object and the method or function dynamo could not trace)."""
@@ -283,8 +291,35 @@ def _registry_fixes(gb) -> tuple[tuple[Fix, ...], tuple[Fix, ...]]:
                 "",
             )
         )
+    elif (obj and LOGGER_RX.search(obj)) or (what in LOGGING_METHODS and obj and "Variable(" in obj):
+        out.append(
+            Fix(
+                f"The culprit is the logging call `{what or obj}` on a logging.Logger: dynamo does not trace "
+                "logger methods. Let it drop them from compiled code (they then do not run there) instead of "
+                "breaking the graph, or remove the call from the compiled region:",
+                "torch._dynamo.config.ignore_logger_methods = {logging.Logger.warning, logging.Logger.info}"
+                "   # newer torch: ignore_logging_functions (the old name stays an alias)",
+            )
+        )
+    elif obj and "GeneratorObjectVariable" in obj:
+        out.append(
+            Fix(
+                f"The culprit is `{what}` on a generator object: this torch does not trace generators used "
+                "inside the compiled region. Consume the generator into a list before the compiled code (or "
+                "use a list comprehension instead of a generator), or upgrade torch (newer releases trace "
+                "generators).",
+                "",
+            )
+        )
     elif what or obj:
-        target = f"`{what}`" + (f" on {obj}" if obj and what else "") if what else f"{obj}"
+        builtin = re.fullmatch(r"BuiltinVariable\((\w+)\)", what or obj or "")
+        target = (
+            f"the builtin `{builtin.group(1)}()`"
+            if builtin
+            else f"`{what}`" + (f" on {obj}" if obj and what else "")
+            if what
+            else f"{obj}"
+        )
         out.append(
             Fix(
                 f"The culprit is {target}: call it outside the compiled region (before or after the compiled "
