@@ -69,6 +69,8 @@ def _describe(c: tr.CheckedTable) -> str:
     bits = []
     if t.kind == "config-list":
         bits.append("list of configs")
+    if t.kind == "block-gemm-table":
+        bits.append("dense block-quantised GEMM (w8a8_block_matmul)")
     if c.runtime:
         bits.append(c.runtime + (f" (configs/triton_{t.folder_triton.replace('.', '_')})" if t.folder_triton else ""))
     if t.quant and t.kind != "unreadable":
@@ -144,6 +146,7 @@ def render(report: tr.TableReport, show_all: bool = False, written: dict | None 
         _n(kinds[k], w)
         for k, w in (
             ("moe-table", "fused-MoE table"),
+            ("block-gemm-table", "block-quantised GEMM table"),
             ("config-list", "config list"),
             ("unreadable", "unreadable file"),
         )
@@ -227,7 +230,7 @@ def render(report: tr.TableReport, show_all: bool = False, written: dict | None 
             for fam in families:
                 f = fam["family"]
                 label = (
-                    f"E={f['experts']},N={f['n']}"
+                    (f"N={f['n']},K={f['k']}" if f.get("k") is not None else f"E={f['experts']},N={f['n']}")
                     + (f",dtype={f['dtype']}" if f["dtype"] else "")
                     + (f",block_shape=[{f['block_shape'][0]},{f['block_shape'][1]}]" if f["block_shape"] else "")
                 )

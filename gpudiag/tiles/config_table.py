@@ -9,6 +9,12 @@ num_stages}``. vLLM drops a top-level ``"triton_version"`` before it turns every
 nothing else may be there. The element types come from the name: no dtype means bf16 (or fp16)
 activations and weights.
 
+A dense block-quantised GEMM table (vLLM's and SGLang's ``w8a8_block_fp8_matmul`` /
+``w8a8_block_int8_matmul``) is named like ``N=1536,K=1536,device_name=NVIDIA_H100_80GB_HBM3,
+dtype=fp8_w8a8,block_shape=[128,128].json`` (SGLang writes ``block_shape=[128, 128]``; the dtype is
+``fp8_w8a8`` or ``int8_w8a8``) and holds the same entries, for a plain tiled matmul with block-wise
+scales (``block_gemm_kernel.py``).
+
 Nothing here raises for a bad table: each table carries its own problem (one line), each entry its
 own, so one bad file never stops the others from being checked. Only a path that does not exist or
 holds no table is a usage error.
@@ -34,7 +40,14 @@ QUANT_TEXT = {
     "fp8_w8a8_block": "fp8 (e4m3) activations and weights, block-wise scales",
     "int8_w8a16": "bf16 activations, int8 weights",
     "int8_w8a8": "int8 activations and weights, per-channel scales",
+    "int8_w8a8_block": "int8 activations and weights, block-wise scales",
 }
+# Which kernel a table's entries are launched with, for reports.
+KERNEL_TEXT = {
+    "fused-moe": "the fused-MoE kernel (gpudiag/tiles/moe_kernel.py)",
+    "block-gemm": "the dense block-quantised GEMM, w8a8_block_{fp8,int8}_matmul (gpudiag/tiles/block_gemm_kernel.py)",
+}
+GEMM_DTYPES = ("fp8_w8a8", "int8_w8a8")
 ENTRY_KEYS = ("BLOCK_SIZE_M", "BLOCK_SIZE_N", "BLOCK_SIZE_K")
 DEFAULT_WARPS, DEFAULT_STAGES = 4, 3  # a launch without num_warps/num_stages gets Triton's defaults
 MAX_BLOCK, MAX_STAGES = 1024, 16
@@ -49,13 +62,18 @@ _NAME_RE = re.compile(
     r"(?P<per_channel>,per_channel_quant=True)?"
     r"(?P<down>_down)?\.json$"
 )
+_GEMM_NAME_RE = re.compile(
+    r"^N=(?P<N>\d+),K=(?P<K>\d+),device_name=(?P<device>.+?)"
+    r",dtype=(?P<dtype>fp8_w8a8|int8_w8a8)"
+    r",block_shape=\[(?P<bn>\d+),(?P<space>\s*)(?P<bk>\d+)\]\.json$"
+)
 
 
 @dataclass(frozen=True)
 class TableName:
-    """What a fused-MoE table's file name says."""
+    """What a fused-MoE table's (or a dense block-quantised GEMM table's) file name says."""
 
-    experts: int
+    experts: int | None  # None: a dense block-quantised GEMM table (``k`` is set)
     n: int
     device_name: str  # as written, spaces already replaced by "_"
     dtype: str | None  # "fp8_w8a8", ...; None: bf16/fp16
@@ -63,10 +81,19 @@ class TableName:
     per_channel: bool = False
     down: bool = False  # SGLang's separate table for the second GEMM
     spaced_block_shape: bool = False  # "[128, 128]": SGLang writes the list as Python prints it
+    k: int | None = None  # a dense GEMM table's K
+
+    @property
+    def kernel(self) -> str:
+        """The kernel the runtime launches with this table's entries (a ``KERNEL_TEXT`` key)."""
+        return "block-gemm" if self.k is not None else "fused-moe"
 
     @property
     def quant(self) -> str | None:
-        """The kernel variant (moe_kernel.QUANTS), or None when gpudiag does not model this dtype."""
+        """The kernel variant (moe_kernel.QUANTS; for a dense GEMM table "fp8_w8a8_block" or
+        "int8_w8a8_block"), or None when gpudiag does not model this dtype."""
+        if self.k is not None:
+            return f"{self.dtype}_block"
         q = MODELLED_DTYPES.get(self.dtype) if self.dtype in MODELLED_DTYPES else None
         if q == "fp8_w8a8" and self.block_shape is not None:
             return "fp8_w8a8_block"
@@ -77,11 +104,14 @@ class TableName:
     @property
     def family_key(self) -> tuple:
         """Tables for the same layer shape and quantisation, whatever GPU they were tuned on."""
-        return (self.experts, self.n, self.dtype, self.block_shape, self.per_channel, self.down)
+        return (self.experts, self.n, self.dtype, self.block_shape, self.per_channel, self.down, self.k)
 
     def with_device(self, device_name: str, spaced: bool | None = None) -> str:
         """This table's file name with another device_name (how a runtime spells it for that GPU)."""
-        parts = [f"E={self.experts}", f"N={self.n}", f"device_name={device_name}"]
+        if self.k is not None:
+            parts = [f"N={self.n}", f"K={self.k}", f"device_name={device_name}"]
+        else:
+            parts = [f"E={self.experts}", f"N={self.n}", f"device_name={device_name}"]
         if self.dtype:
             parts.append(f"dtype={self.dtype}")
         if self.block_shape:
@@ -95,7 +125,18 @@ class TableName:
 def parse_name(filename: str) -> TableName | None:
     m = _NAME_RE.match(filename)
     if m is None:
-        return None
+        g = _GEMM_NAME_RE.match(filename)
+        if g is None:
+            return None
+        return TableName(
+            None,
+            int(g["N"]),
+            g["device"],
+            g["dtype"],
+            (int(g["bn"]), int(g["bk"])),
+            spaced_block_shape=bool(g["space"]),
+            k=int(g["K"]),
+        )
     block = (int(m["bn"]), int(m["bk"])) if m["bn"] else None
     return TableName(
         int(m["E"]),
@@ -113,7 +154,7 @@ def parse_name(filename: str) -> TableName | None:
 class Entry:
     """One config of a table: the batch size it is for (or its place in a list) and the tile."""
 
-    key: str  # "16" (M) in a fused-MoE table, "item 3" / "tiles.csv:4" in a list
+    key: str  # "16" (M) in a fused-MoE or GEMM table, "item 3" / "tiles.csv:4" in a list
     block_m: int | None = None
     block_n: int | None = None
     block_k: int | None = None
@@ -133,7 +174,7 @@ class Table:
     """One file: a fused-MoE table, a list of configs, or something unreadable (``problem``)."""
 
     path: str
-    kind: str  # "moe-table", "config-list", "unreadable"
+    kind: str  # "moe-table", "block-gemm-table", "config-list", "unreadable"
     name: TableName | None = None
     entries: list[Entry] = field(default_factory=list)
     problem: str | None = None  # the whole file: one line
@@ -144,6 +185,13 @@ class Table:
     @property
     def label(self) -> str:
         return os.path.basename(self.path)
+
+    @property
+    def kernel(self) -> str | None:
+        """The kernel modelled for this table ("fused-moe", "block-gemm"), None for an unreadable file."""
+        if self.kind == "unreadable":
+            return None
+        return self.name.kernel if self.name is not None else "fused-moe"
 
     @property
     def quant(self) -> str | None:
@@ -225,11 +273,13 @@ def entry_from_mapping(key: str, raw: Any) -> Entry:
 
 
 def _moe_table(path: str, name: TableName | None, doc: Any) -> Table:
-    t = Table(path, "moe-table", name)
+    gemm = name is not None and name.k is not None
+    t = Table(path, "block-gemm-table" if gemm else "moe-table", name)
     if not isinstance(doc, dict):
         t.kind, t.problem = (
             "unreadable",
-            f"a fused-MoE table is a JSON object of batch sizes, got a {type(doc).__name__}",
+            f"a {'block-quantised GEMM' if gemm else 'fused-MoE'} table is a JSON object of batch sizes, "
+            f"got a {type(doc).__name__}",
         )
         return t
     for key, raw in doc.items():

@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from gpudiag import files
+from gpudiag.tiles import block_gemm_exact, exact
 from gpudiag.tiles import compile_engine as engine
-from gpudiag.tiles import exact
 
 # (triton element type of A, of B) per quantisation; the output is bf16 for all.
 OPERANDS = {
@@ -124,15 +124,16 @@ def task_for(job: MoeJob) -> engine.Task:
 
 
 def run(
-    jobs: list[MoeJob], parallel: int | None = None, use_cache: bool = True, progress: exact.Progress | None = None
+    jobs: list, parallel: int | None = None, use_cache: bool = True, progress: exact.Progress | None = None
 ) -> list[exact.ExactResult]:
-    """Results in the order of ``jobs``; identical jobs compile once, each in an isolated child of the
+    """Results in the order of ``jobs`` (``MoeJob``s, or ``block_gemm_exact.GemmJob``s for the dense
+    block-quantised GEMM's model); identical jobs compile once, each in an isolated child of the
     compile engine that --exact and --kernel use (its cache, its crash handling, its error summary)."""
     engine.require_triton("--exact")
     exact.require_astsource_api()
     triton_cache = str(files.cache_dir() / "triton") if use_cache else None
     results = engine.run(
-        [task_for(j) for j in jobs],
+        [block_gemm_exact.task_for(j) if isinstance(j, block_gemm_exact.GemmJob) else task_for(j) for j in jobs],
         what="--exact",
         parallel=parallel,
         use_cache=use_cache,

@@ -3,7 +3,9 @@ GPU loads which table, and corrected tables. Never prints; ``GpudiagError`` only
 
 The verdicts and the report they make up (``TableReport``, its JSON) are ``table_report.py``; an
 entry's verdict on a target is, worst first, invalid, cannot-run, does-not-fit, cannot-launch, fits.
-Shared memory is the fused-MoE kernel's (``moe_estimate``; ``--exact`` compiles ``moe_kernel``).
+Shared memory is the fused-MoE kernel's (``moe_estimate``; ``--exact`` compiles ``moe_kernel``), or for a
+dense block-quantised GEMM table (``N=..,K=..,...,block_shape=[..].json``) that GEMM's
+(``block_gemm_estimate``; ``--exact`` compiles ``block_gemm_kernel``).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import functools
 from typing import Any
 
+from gpudiag.tiles import block_gemm_estimate as be
 from gpudiag.tiles import config_table as ct
 from gpudiag.tiles import device_names as dn
 from gpudiag.tiles import moe_estimate as me
@@ -48,18 +51,44 @@ def runtime_of(table: ct.Table) -> str | None:
 
 
 def launched_block_k(table: ct.Table, entry: ct.Entry) -> int:
-    """vLLM launches a block-scaled table with BLOCK_SIZE_K = min(BLOCK_SIZE_K, the scale block)."""
+    """vLLM launches a block-scaled fused-MoE table with BLOCK_SIZE_K = min(BLOCK_SIZE_K, the scale block);
+    its dense block-quantised GEMM takes the entry as written."""
     n = table.name
     bk = entry.block_k or 0
-    if n is not None and n.block_shape is not None and runtime_of(table) != "sglang":
+    if n is not None and n.k is None and n.block_shape is not None and runtime_of(table) != "sglang":
         return min(bk, min(n.block_shape))
     return bk
+
+
+GEMM_PREFIX = "gemm:"  # a dense block-quantised GEMM's quant, as _estimate takes it: "gemm:fp8", "gemm:int8"
+
+
+def estimate_quant(table: ct.Table) -> str | None:
+    """The quantisation as ``_estimate`` takes it: moe_kernel.QUANTS, or "gemm:fp8" / "gemm:int8"."""
+    q = table.quant
+    if q is not None and table.kernel == "block-gemm":
+        return GEMM_PREFIX + ("int8" if q.startswith("int8") else "fp8")
+    return q
 
 
 @functools.lru_cache(maxsize=65536)
 def _estimate(quant: str, bm: int, bn: int, bk: int, stages: int, warps: int, cc: int, limit: int):
     """(status, why, smem, largest): INVALID where no Triton compiles it (a problem on every target),
     CANNOT_RUN where this architecture's Triton refuses it, else the estimate."""
+    if quant.startswith(GEMM_PREFIX):
+        g = quant[len(GEMM_PREFIX) :]
+        why = be.problem(g, bm, bn, bk, stages, warps, None)
+        if why is not None:
+            return INVALID, why, None, None
+        why = be.problem(g, bm, bn, bk, stages, warps, cc)
+        if why is not None:
+            return CANNOT_RUN, why.replace("fp8_w8a8 table", "fp8_w8a8 block-quantised GEMM table"), None, None
+        return (
+            None,
+            None,
+            be.gemm_smem(g, bm, bn, bk, stages, warps, cc),
+            be.largest_stages_that_fit(g, bm, bn, bk, warps, cc, limit),
+        )
     why = me.problem(quant, bm, bn, bk, stages, warps, None)
     if why is not None:
         return INVALID, why, None, None
@@ -127,7 +156,7 @@ def check_table(table: ct.Table, targets: list[TableTarget]) -> CheckedTable:
     c = CheckedTable(table, runtime=runtime_of(table))
     if table.name is not None:
         c.name_match = dn.match(table.name.device_name)
-    quant = table.quant
+    quant = estimate_quant(table)
     if table.kind == "unreadable" or quant is None:
         return c
     for tt in targets:
@@ -142,7 +171,7 @@ def _target_tables(checked: list[CheckedTable], targets: list[TableTarget]) -> l
     folder has it, and the family's tables whose every entry fits the target."""
     families: dict[tuple, list[CheckedTable]] = {}
     for c in checked:
-        if c.table.name is not None and c.table.kind == "moe-table":  # vLLM's and SGLang's own tables apart
+        if c.table.name is not None and c.table.kind in ("moe-table", "block-gemm-table"):  # runtimes apart
             families.setdefault((*c.table.name.family_key, c.runtime), []).append(c)
     out = []
     for i, tt in enumerate(targets):
@@ -159,8 +188,10 @@ def _target_tables(checked: list[CheckedTable], targets: list[TableTarget]) -> l
             rows.append(
                 {
                     "family": {
+                        "kernel": first.kernel,
                         "experts": key[0],
                         "n": key[1],
+                        "k": first.k,
                         "dtype": key[2],
                         "block_shape": list(key[3]) if key[3] else None,
                     },
@@ -196,15 +227,29 @@ def check_tables(
 
 
 def notes(report: TableReport) -> list[str]:
-    out = [
-        "shared memory: gpudiag's model of the fused-MoE kernel (gpudiag/tiles/moe_kernel.py: a grouped matmul "
-        "over gathered rows, B stored [experts, N, K]); the estimate equals the compiled shared memory on every "
-        "entry of a sample of vLLM's and SGLang's tables, Triton 3.9 on sm_80/86/89/90/120 and 3.6 on sm_86/89/90 "
-        "(tests/data/tiles_moe_ground_truth*.json)"
-        + ("; --exact compiled it for each target" if report.exact else "; --exact compiles it for each target"),
+    kernels = {c.table.kernel for c in report.tables if c.results}
+    out = []
+    if "block-gemm" in kernels:
+        out.append(
+            "block-quantised GEMM tables (N=..,K=..,dtype=..,block_shape=[..]): shared memory of gpudiag's model of "
+            "the dense w8a8 block-scaled matmul (gpudiag/tiles/block_gemm_kernel.py: A [M,K] and B [N,K] in fp8 or "
+            "int8, fp32 scales per row and column block each K step, bf16 output); "
+            + be.NOTE
+            + ("; --exact compiled it for each target" if report.exact else "; --exact compiles it for each target")
+        )
+    moe = kernels != {"block-gemm"}
+    if moe:
+        out.append(
+            "shared memory: gpudiag's model of the fused-MoE kernel (gpudiag/tiles/moe_kernel.py: a grouped matmul "
+            "over gathered rows, B stored [experts, N, K]); the estimate equals the compiled shared memory on every "
+            "entry of a sample of vLLM's and SGLang's tables, Triton 3.9 on sm_80/86/89/90/120 and 3.6 on sm_86/89/90 "
+            "(tests/data/tiles_moe_ground_truth*.json)"
+            + ("; --exact compiled it for each target" if report.exact else "; --exact compiles it for each target")
+        )
+    out.append(
         "fits = shared memory <= the per-block opt-in limit, the check Triton makes before launch (OutOfResources: "
-        "shared memory); both GEMMs of a MoE layer run with the same entry",
-    ]
+        "shared memory)" + ("; both GEMMs of a MoE layer run with the same entry" if moe else "")
+    )
     archs = {t.capability for t in report.targets}
     unvalidated = sorted(a for a in archs if a not in VALIDATED_ARCHS)
     if unvalidated and not report.exact:
@@ -213,9 +258,12 @@ def notes(report: TableReport) -> list[str]:
             + ", ".join(f"sm_{a}" for a in unvalidated)
             + ": modelled from Triton's code, not yet compared with compiled fused-MoE kernels there; --exact compiles"
         )
-    if any(c.runtime != "sglang" and c.table.name and c.table.name.block_shape for c in report.tables):
+    if any(
+        c.runtime != "sglang" and c.table.name and c.table.name.block_shape and c.table.name.k is None
+        for c in report.tables
+    ):
         out.append(
-            "block-scaled vLLM tables: checked with BLOCK_SIZE_K = min(BLOCK_SIZE_K, block_shape), as vLLM launches them"
+            "block-scaled vLLM fused-MoE tables: checked with BLOCK_SIZE_K = min(BLOCK_SIZE_K, block_shape), as vLLM launches them"
         )
     out.append(
         "device_name: vLLM looks a table up by NVML's name with spaces as '_' ("

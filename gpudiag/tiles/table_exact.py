@@ -1,5 +1,6 @@
 """``--from-config-table --exact``: the compiler's shared memory for every entry on every target, from
-gpudiag's fused-MoE kernel model compiled with the installed Triton (``moe_exact``), and the largest
+gpudiag's fused-MoE kernel model compiled with the installed Triton (``moe_exact``; for a dense
+block-quantised GEMM table its model of that GEMM, ``block_gemm_exact``), and the largest
 stage count that fits from compiling the stage counts next to the estimate's answer.
 
 A compile that fails becomes the entry's verdict (cannot-run, with the compiler's words), never an
@@ -8,15 +9,21 @@ abort; the estimate's verdicts for the entries that could not be compiled are re
 
 from __future__ import annotations
 
+from gpudiag.tiles import block_gemm_exact, moe_exact
 from gpudiag.tiles import estimate as est
-from gpudiag.tiles import moe_exact
 from gpudiag.tiles import table_check as tc
 from gpudiag.tiles import table_report as tr
 
 
-def _job(quant: str | None, v: tr.EntryVerdict, stages: int | None, cc: int, block) -> moe_exact.MoeJob:
+def _job(table, v: tr.EntryVerdict, stages: int | None, cc: int):
+    quant = tc.estimate_quant(table)
     assert quant is not None and stages is not None
     assert v.block_m is not None and v.block_n is not None and v.block_k is not None and v.warps is not None
+    if quant.startswith(tc.GEMM_PREFIX):
+        return block_gemm_exact.GemmJob(
+            v.block_m, v.block_n, v.block_k, stages, v.warps, quant[len(tc.GEMM_PREFIX) :], cc
+        )
+    block = table.name.block_shape if table.name is not None else None
     return moe_exact.MoeJob(
         v.block_m, v.block_n, v.block_k, stages, v.warps, quant, cc, scale_block=block or (128, 128)
     )
@@ -32,14 +39,11 @@ def apply(checked: list[tr.CheckedTable], targets: list[tr.TableTarget], jobs, u
                     continue
                 todo.append((c, i, v))
 
-    def block(c: tr.CheckedTable):
-        return c.table.name.block_shape if c.table.name is not None else None
-
     def run(job_list, what):
         cb = (lambda d, n: progress(what, d, n)) if progress is not None else None
         return moe_exact.run(job_list, jobs, use_cache, cb)
 
-    first = run([_job(c.table.quant, v, v.stages, targets[i].capability, block(c)) for c, i, v in todo], "compiling")
+    first = run([_job(c.table, v, v.stages, targets[i].capability) for c, i, v in todo], "compiling")
     searching = []
     for (c, i, v), res in zip(todo, first):
         v.method = "compiler"
@@ -67,7 +71,7 @@ def apply(checked: list[tr.CheckedTable], targets: list[tr.TableTarget], jobs, u
             if 1 <= s <= est.MAX_STAGES and (id(v), s) not in shared
         ]
         if need:
-            jobs_now = [_job(c.table.quant, v, s, targets[i].capability, block(c)) for c, i, v, s in need]
+            jobs_now = [_job(c.table, v, s, targets[i].capability) for c, i, v, s in need]
             for (_, _, v, s), res in zip(need, run(jobs_now, "stage counts")):
                 shared[(id(v), s)] = None if res.error else res.shared_bytes
         for _, i, v in searching:

@@ -185,12 +185,14 @@ class TableReport:
                 {
                     "path": t.path,
                     "kind": t.kind,
+                    "kernel": t.kernel,
                     "runtime": c.runtime,
                     "name": None
                     if n is None
                     else {
                         "experts": n.experts,
                         "n": n.n,
+                        "k": n.k,
                         "device_name": n.device_name,
                         "dtype": n.dtype,
                         "block_shape": list(n.block_shape) if n.block_shape else None,

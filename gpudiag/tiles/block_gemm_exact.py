@@ -1,0 +1,83 @@
+"""``--exact`` for dense block-quantised GEMM tables: compile gpudiag's model of that kernel
+(``block_gemm_kernel.py``) for a target on this machine (no GPU) and read the compiler's shared memory.
+
+The kernel is specialised as vLLM's and SGLang's launches specialise it: every pointer, N, K, the
+scale block sizes (128) and the strides that are not 1 divisible by 16, the unit strides (A's and
+B's K stride, C's column stride, the scales' K stride) the constant 1. M and the scales' row strides
+(K / 128: 7168 / 128 = 56) get no divisibility.
+
+Compiles run in the compile engine's forked children, as the fused-MoE model's do (``moe_exact.run``
+takes these jobs too).
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from gpudiag.tiles import compile_engine as engine
+from gpudiag.tiles import exact
+
+OPERANDS = {"fp8": "fp8e4nv", "int8": "i8"}
+UNIT_STRIDES = ("stride_ak", "stride_bk", "stride_cn", "stride_ask", "stride_bsk")
+NOT_DIVISIBLE = ("M", "stride_asm", "stride_bsn")
+
+
+@dataclass(frozen=True)
+class GemmJob:
+    """Everything that decides the compiled kernel (the cache key)."""
+
+    block_m: int
+    block_n: int
+    block_k: int
+    stages: int
+    warps: int
+    quant: str  # "fp8" or "int8" (block_gemm_kernel.QUANTS)
+    capability: int
+    warp_size: int = 32
+
+
+def kernel_source_hash() -> str:
+    return hashlib.sha256(Path(__file__).with_name("block_gemm_kernel.py").read_bytes()).hexdigest()[:16]
+
+
+def build_source(job: GemmJob):
+    import triton.language as tl
+    from triton.compiler import ASTSource
+
+    from gpudiag.tiles.block_gemm_kernel import block_scaled_gemm_model
+
+    names = list(block_scaled_gemm_model.arg_names)
+    op = OPERANDS[job.quant]
+    sig: dict[str, str] = {n: "i32" for n in names}
+    sig.update(a_ptr=f"*{op}", b_ptr=f"*{op}", c_ptr="*bf16", a_scale_ptr="*fp32", b_scale_ptr="*fp32")
+    const: dict[str, Any] = {
+        "BLOCK_SIZE_M": job.block_m,
+        "BLOCK_SIZE_N": job.block_n,
+        "BLOCK_SIZE_K": job.block_k,
+        "GROUP_SIZE_M": 8,
+        "QUANT": job.quant,
+        "OUT_TYPE": tl.bfloat16,
+    }
+    for n in UNIT_STRIDES:
+        const[n] = 1
+    for n in const:
+        sig[n] = "constexpr"
+    divisible = exact._divisibility_attr()
+    attrs = {(names.index(n),): divisible for n in names if sig[n] != "constexpr" and n not in NOT_DIVISIBLE}
+    return ASTSource(block_scaled_gemm_model, sig, {(names.index(k),): v for k, v in const.items()}, attrs)
+
+
+def task_for(job: GemmJob) -> engine.Task:
+    return engine.Task(
+        kind="block-gemm-exact",
+        identity=engine.digest({"kernel": kernel_source_hash(), **asdict(job)}),
+        capability=job.capability,
+        options=(("num_stages", job.stages), ("num_warps", job.warps)),
+        warp_size=job.warp_size,
+        make_source=functools.partial(build_source, job),
+        job=job,
+    )
