@@ -2,7 +2,7 @@
 
     python3 -m bench.tiles.block_gemm_ground_truth [--jobs N] [--archs 80,86,89,90,120]
 
-The configs are the distinct (BM, BN, BK, warps, stages) entries of eight of vLLM's tables in
+The configs are the distinct (BM, BN, BK, warps, stages) entries of seven of vLLM's tables in
 vllm/model_executor/layers/quantization/utils/configs/ (read from github.com/vllm-project/vllm, not
 copied here beyond these tuples): N=1536,K=1536 H100 fp8; N=12288,K=7168 H200 fp8; N=12288,K=2048
 RTX 4090 fp8; N=10240,K=5120 L40S fp8; N=16384,K=1024 RTX PRO 6000 fp8; N=1536,K=7168 H20 fp8;

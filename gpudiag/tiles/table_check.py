@@ -256,7 +256,7 @@ def notes(report: TableReport) -> list[str]:
         out.append(
             "estimate on "
             + ", ".join(f"sm_{a}" for a in unvalidated)
-            + ": modelled from Triton's code, not yet compared with compiled fused-MoE kernels there; --exact compiles"
+            + ": modelled from Triton's code, not yet compared with compiled kernels there; --exact compiles"
         )
     if any(
         c.runtime != "sglang" and c.table.name and c.table.name.block_shape and c.table.name.k is None
