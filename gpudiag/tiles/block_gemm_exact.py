@@ -12,10 +12,7 @@ takes these jobs too).
 
 from __future__ import annotations
 
-import functools
-import hashlib
-from dataclasses import asdict, dataclass
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
 from gpudiag.tiles import compile_engine as engine
@@ -41,18 +38,16 @@ class GemmJob:
 
 
 def kernel_source_hash() -> str:
-    return hashlib.sha256(Path(__file__).with_name("block_gemm_kernel.py").read_bytes()).hexdigest()[:16]
+    return exact.model_source_hash("block_gemm_kernel.py")
 
 
 def build_source(job: GemmJob):
     import triton.language as tl
-    from triton.compiler import ASTSource
 
     from gpudiag.tiles.block_gemm_kernel import block_scaled_gemm_model
 
-    names = list(block_scaled_gemm_model.arg_names)
     op = OPERANDS[job.quant]
-    sig: dict[str, str] = {n: "i32" for n in names}
+    sig: dict[str, str] = dict.fromkeys(block_scaled_gemm_model.arg_names, "i32")
     sig.update(a_ptr=f"*{op}", b_ptr=f"*{op}", c_ptr="*bf16", a_scale_ptr="*fp32", b_scale_ptr="*fp32")
     const: dict[str, Any] = {
         "BLOCK_SIZE_M": job.block_m,
@@ -64,20 +59,8 @@ def build_source(job: GemmJob):
     }
     for n in UNIT_STRIDES:
         const[n] = 1
-    for n in const:
-        sig[n] = "constexpr"
-    divisible = exact._divisibility_attr()
-    attrs = {(names.index(n),): divisible for n in names if sig[n] != "constexpr" and n not in NOT_DIVISIBLE}
-    return ASTSource(block_scaled_gemm_model, sig, {(names.index(k),): v for k, v in const.items()}, attrs)
+    return exact.model_source(block_scaled_gemm_model, sig, const, NOT_DIVISIBLE)
 
 
 def task_for(job: GemmJob) -> engine.Task:
-    return engine.Task(
-        kind="block-gemm-exact",
-        identity=engine.digest({"kernel": kernel_source_hash(), **asdict(job)}),
-        capability=job.capability,
-        options=(("num_stages", job.stages), ("num_warps", job.warps)),
-        warp_size=job.warp_size,
-        make_source=functools.partial(build_source, job),
-        job=job,
-    )
+    return exact.model_task("block-gemm-exact", "block_gemm_kernel.py", job, build_source)

@@ -107,10 +107,15 @@ def summarize_error(text: str) -> str:
     return _summarise(text)
 
 
-@functools.lru_cache(maxsize=1)
+@functools.cache
+def model_source_hash(kernel_file: str) -> str:
+    """The first 16 hex digits of the SHA-256 of a model kernel's file beside this one (part of every
+    compile's cache key, so an edited model recompiles); read once per process."""
+    return hashlib.sha256(Path(__file__).with_name(kernel_file).read_bytes()).hexdigest()[:16]
+
+
 def kernel_source_hash() -> str:
-    src = Path(__file__).with_name("matmul_kernel.py").read_bytes()
-    return hashlib.sha256(src).hexdigest()[:16]
+    return model_source_hash("matmul_kernel.py")
 
 
 def _strides(job: ExactJob) -> dict[str, int | None]:
@@ -135,14 +140,38 @@ def _divisibility_attr():
         return [["tt.divisibility", 16]]
 
 
-def build_source(job: ExactJob):
-    """The ``ASTSource`` a real launch of ``matmul_kernel`` with 16-aligned tensors would build."""
+def model_source(fn: Any, sig: dict[str, str], const: dict[str, Any], not_divisible: tuple[str, ...] = ()):
+    """The ``ASTSource`` a launch of the model kernel ``fn`` builds: ``sig`` the element types of its
+    arguments, ``const`` those it specialises (constexprs, unit strides), and every other argument
+    divisible by 16 as a launch with aligned tensors sees it, except those in ``not_divisible``."""
     from triton.compiler import ASTSource
 
+    require_astsource_api()
+    names = list(fn.arg_names)
+    sig = {**sig, **dict.fromkeys(const, "constexpr")}
+    divisible = _divisibility_attr()
+    attrs = {(names.index(n),): divisible for n in names if sig[n] != "constexpr" and n not in not_divisible}
+    return ASTSource(fn, sig, {(names.index(k),): v for k, v in const.items()}, attrs)
+
+
+def model_task(kind: str, kernel_file: str, job: Any, build: Any) -> engine.Task:
+    """The compile engine's task for one job of a model kernel: keyed by the job and the kernel's source."""
+    return engine.Task(
+        kind=kind,
+        identity=engine.digest({"kernel": model_source_hash(kernel_file), **asdict(job)}),
+        capability=job.capability,
+        options=(("num_stages", job.stages), ("num_warps", job.warps)),
+        warp_size=job.warp_size,
+        make_source=functools.partial(build, job),
+        job=job,
+    )
+
+
+def build_source(job: ExactJob):
+    """The ``ASTSource`` a real launch of ``matmul_kernel`` with 16-aligned tensors would build."""
     from gpudiag.tiles.matmul_kernel import GROUP_M, matmul_kernel
 
-    names = list(matmul_kernel.arg_names)
-    sig: dict[str, str] = {n: "i32" for n in names}
+    sig: dict[str, str] = dict.fromkeys(matmul_kernel.arg_names, "i32")
     sig.update(a_ptr=f"*{job.a_dtype}", b_ptr=f"*{job.b_dtype}", c_ptr=f"*{job.out_dtype}")
     const: dict[str, Any] = {
         "BLOCK_M": job.block_m,
@@ -155,19 +184,7 @@ def build_source(job: ExactJob):
     for name, value in _strides(job).items():
         if value == 1:
             const[name] = 1
-    for name in const:
-        sig[name] = "constexpr"
-    import inspect
-
-    divisible = _divisibility_attr()
-    params = inspect.signature(ASTSource.__init__).parameters
-    if "constexprs" in params:  # Triton >= 3.3 (3.6 on the H100 machine, 3.9 in CI)
-        attrs = {(names.index(n),): divisible for n in names if sig[n] != "constexpr"}
-        return ASTSource(matmul_kernel, sig, {(names.index(k),): v for k, v in const.items()}, attrs)
-    raise GpudiagError(
-        f"--exact supports Triton >= 3.3 (ASTSource with constexprs/attrs); this is Triton {triton_version()}",
-        EXIT_USAGE,
-    )
+    return model_source(matmul_kernel, sig, const)
 
 
 def require_astsource_api() -> None:
@@ -184,15 +201,7 @@ def require_astsource_api() -> None:
 
 
 def task_for(job: ExactJob) -> engine.Task:
-    return engine.Task(
-        kind="exact",
-        identity=engine.digest({"kernel": kernel_source_hash(), **asdict(job)}),
-        capability=job.capability,
-        options=(("num_stages", job.stages), ("num_warps", job.warps)),
-        warp_size=job.warp_size,
-        make_source=functools.partial(build_source, job),
-        job=job,
-    )
+    return model_task("exact", "matmul_kernel.py", job, build_source)
 
 
 Progress = engine.Progress  # (compiled so far, to compile)

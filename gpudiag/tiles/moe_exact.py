@@ -15,10 +15,7 @@ cached on disk keyed by Triton version, the job and the kernel's source.
 
 from __future__ import annotations
 
-import functools
-import hashlib
-from dataclasses import asdict, dataclass
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
 from gpudiag import files
@@ -59,17 +56,14 @@ class MoeJob:
 
 
 def kernel_source_hash() -> str:
-    return hashlib.sha256(Path(__file__).with_name("moe_kernel.py").read_bytes()).hexdigest()[:16]
+    return exact.model_source_hash("moe_kernel.py")
 
 
 def build_source(job: MoeJob):
-    from triton.compiler import ASTSource
-
     from gpudiag.tiles.moe_kernel import fused_moe_model
 
-    names = list(fused_moe_model.arg_names)
     a, b = OPERANDS[job.quant]
-    sig: dict[str, str] = {n: "i32" for n in names}
+    sig: dict[str, str] = dict.fromkeys(fused_moe_model.arg_names, "i32")
     sig.update(
         a_ptr=f"*{a}",
         b_ptr=f"*{b}",
@@ -104,23 +98,11 @@ def build_source(job: MoeJob):
             const[n] = None if n.endswith("ptr") else 0
     if not job.routed_weight:
         const["routed_weight_ptr"] = None
-    for n in const:
-        sig[n] = "constexpr"
-    divisible = exact._divisibility_attr()
-    attrs = {(names.index(n),): divisible for n in names if sig[n] != "constexpr" and n not in NOT_DIVISIBLE}
-    return ASTSource(fused_moe_model, sig, {(names.index(k),): v for k, v in const.items()}, attrs)
+    return exact.model_source(fused_moe_model, sig, const, NOT_DIVISIBLE)
 
 
 def task_for(job: MoeJob) -> engine.Task:
-    return engine.Task(
-        kind="moe-exact",
-        identity=engine.digest({"kernel": kernel_source_hash(), **asdict(job)}),
-        capability=job.capability,
-        options=(("num_stages", job.stages), ("num_warps", job.warps)),
-        warp_size=job.warp_size,
-        make_source=functools.partial(build_source, job),
-        job=job,
-    )
+    return exact.model_task("moe-exact", "moe_kernel.py", job, build_source)
 
 
 def run(
