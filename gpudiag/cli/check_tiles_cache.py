@@ -16,7 +16,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from gpudiag.cli.modes import reject_unused_options
-from gpudiag.cli.output import console, finish
+from gpudiag.cli.output import console, finish, say
 from gpudiag.tiles.cache_report import STATUSES, CacheCheckReport, Cell, KernelRow
 from gpudiag.tiles.cache_request import CacheRequest, check_cache_request, named_targets, with_live_gpu
 
@@ -219,24 +219,11 @@ def _group_table(rows: list[KernelRow], width: int) -> tuple[str, list[tuple[str
     return _grid(table, width), lines
 
 
-def _say(con, text: str, style: str | None = None, indent: str = "", hang: str = "    ") -> None:
-    """One statement, wrapped at the console's width with a hanging indent (nothing cut, no padding)."""
-    wrapped = textwrap.fill(
-        text,
-        width=max(20, con.width),
-        initial_indent=indent,
-        subsequent_indent=indent + hang,
-        break_on_hyphens=False,
-        break_long_words=True,
-    )
-    con.print(escape(wrapped), style=style, soft_wrap=True, highlight=False)
-
-
 def render(report: CacheCheckReport) -> None:
     con = console()
     cache = report.cache
     found = "" if cache.found_by == "argument" else f" (from {cache.found_by})"
-    _say(con, f"check-tiles --from-triton-cache {cache.path}{found}", "bold")
+    say(con, f"check-tiles --from-triton-cache {cache.path}{found}", "bold")
     names, n_targets = len(report.groups), len(report.targets)
     filt = f", {cache.filtered_out} left out by --kernel" if cache.filtered_out else ""
     if cache.skipped:
@@ -245,7 +232,7 @@ def render(report: CacheCheckReport) -> None:
     version = f"Triton {report.triton_installed}"
     if report.version_differs:
         version += f" (the cache was written by {', '.join(cache.triton_versions)}: see the notes)"
-    _say(
+    say(
         con,
         f"{_n(len(cache.kernels), 'kernel')} ({_n(names, 'name')}{filt}) x {_n(n_targets, 'target')} · {version}",
         "yellow" if report.version_differs else None,
@@ -254,7 +241,7 @@ def render(report: CacheCheckReport) -> None:
     for t in report.targets:
         where = "" if t.label == t.facts.sm else f" {t.facts.sm}"
         source = t.facts.sources.get("smem_per_block_optin_bytes", t.facts.origin)
-        _say(con, f"{t.label}{where}: {t.facts.name}, {t.limit_bytes:,} B ({source})", indent="  ")
+        say(con, f"{t.label}{where}: {t.facts.name}, {t.limit_bytes:,} B ({source})", indent="  ")
 
     many = len(cache.kernels) > MAX_LISTED_KERNELS  # then only the kernels with a cell that does not launch
     shown = 0
@@ -266,14 +253,14 @@ def render(report: CacheCheckReport) -> None:
         recorded = sorted({r.kernel.recorded_target for r in group.rows})
         count = f"{len(group.rows)} configs" if len(group.rows) > 1 else "1 config"
         con.print()
-        _say(con, f"{group.name} · {count} · in the cache for {', '.join(recorded)}", "bold")
+        say(con, f"{group.name} · {count} · in the cache for {', '.join(recorded)}", "bold")
         table, problems = _group_table(rows, con.width)
         con.print(table, soft_wrap=True)  # lines already fit: rich need not measure them again
         for line, style in problems:
-            _say(con, line, style, indent="  ")
+            say(con, line, style, indent="  ")
     if shown < len(report.cells):
         con.print()
-        _say(
+        say(
             con,
             f"{len(report.cells) - shown} cells that launch are not listed ({len(cache.kernels)} kernels); "
             "--json lists every cell, --kernel NAME shows one kernel",
@@ -289,24 +276,24 @@ def render(report: CacheCheckReport) -> None:
         "unknown": "not checked",
     }
     for s in report.summaries():
-        _say(
+        say(
             con,
             f"{s.target}: " + ", ".join(f"{s.counts[k]} {wording[k]}" for k in STATUSES if s.counts.get(k)),
             indent="  ",
         )
     every = sum(all(c.status == "launches" for c in r.cells) for g in report.groups for r in g.rows)
-    _say(
+    say(
         con,
         f"launch on every target: {every} of {_n(len(cache.kernels), 'kernel')}",
         "green" if report.all_launch else "red",
     )
     if cache.skipped:
         n = len(cache.skipped)
-        _say(con, f"not checked: {n:,} cache {'entry' if n == 1 else 'entries'}", "yellow")
+        say(con, f"not checked: {n:,} cache {'entry' if n == 1 else 'entries'}", "yellow")
     for entry in cache.skipped:
         name = f" {entry.name}" if entry.name else ""
-        _say(con, f"skipped {entry.folder[:16]}{name}: {entry.reason}", "yellow", indent="  ")
+        say(con, f"skipped {entry.folder[:16]}{name}: {entry.reason}", "yellow", indent="  ")
     src = "compiled now" if report.cached == 0 else f"compiled now, {report.cached} from gpudiag's cache"
-    _say(con, f"{report.compiled} {src}; {report.wall_s:.1f} s with {report.jobs} parallel compiles", "dim")
+    say(con, f"{report.compiled} {src}; {report.wall_s:.1f} s with {report.jobs} parallel compiles", "dim")
     for note in report.notes:
-        _say(con, f"note: {note}", "dim")
+        say(con, f"note: {note}", "dim")

@@ -12,9 +12,9 @@ import typer
 from rich.markup import escape
 
 from gpudiag import files
-from gpudiag.cli.check_tiles_cache import _say, named_targets, with_live_gpu
+from gpudiag.cli.check_tiles_cache import named_targets, with_live_gpu
 from gpudiag.cli.modes import current_context, reject_unused_options
-from gpudiag.cli.output import console, emit_json
+from gpudiag.cli.output import console, emit_json, say
 from gpudiag.errors import EXIT_USAGE, GpudiagError
 from gpudiag.tiles import kernel_spec, space_configs
 from gpudiag.tiles.space_report import SpaceReport, merge
@@ -159,8 +159,8 @@ def render(report: SpaceReport, doc: dict, show_all: bool, written: str | None) 
     space = doc["space"]
     shard = f", shard {space['shard']['k']}/{space['shard']['n']}" if space["shard"] else ""
     merged = f", merged from {len(space['merged_from'])} documents" if space["merged_from"] else ""
-    _say(con, f"check-tiles --kernel {report.where}", "bold")
-    _say(
+    say(con, f"check-tiles --kernel {report.where}", "bold")
+    say(
         con,
         f"{len(report.rows):,} of {report.space_size:,} configs{shard}{merged} (from {report.space_source}) x "
         f"{len(report.targets)} target(s) · Triton {report.triton}",
@@ -168,7 +168,7 @@ def render(report: SpaceReport, doc: dict, show_all: bool, written: str | None) 
     con.print("targets (shared memory per block, opt-in):")
     for t in report.targets:
         where = "" if t["label"] == t["sm"] else f" {t['sm']}"
-        _say(con, f"{t['label']}{where}: {t['name']}, {t['smem_per_block_optin_bytes']:,} B", indent="  ")
+        say(con, f"{t['label']}{where}: {t['name']}, {t['smem_per_block_optin_bytes']:,} B", indent="  ")
 
     dropped = doc["dropped"]
     if dropped:
@@ -178,16 +178,16 @@ def render(report: SpaceReport, doc: dict, show_all: bool, written: str | None) 
         con.print(f"[bold]{escape(title)}[/bold]")
         for d in shown:
             row = next(r for r in report.rows if r["index"] == d["index"])
-            _say(con, f"#{d['index']} {row['label']}", indent="  ")
+            say(con, f"#{d['index']} {row['label']}", indent="  ")
             for target, reason in d["reasons"].items():
                 style = "yellow" if d["statuses"][target] == "unknown" else "red"
-                _say(con, f"{target}: {reason}", style, indent="      ")
+                say(con, f"{target}: {reason}", style, indent="      ")
     crashes = report.crashes()
     if crashes:
         con.print()
-        _say(con, f"the compiler crashed on {len(crashes)} config x target cell(s); the screen went on:", "yellow")
+        say(con, f"the compiler crashed on {len(crashes)} config x target cell(s); the screen went on:", "yellow")
         for r, c in crashes[: LISTED if not show_all else None]:
-            _say(con, f"#{r['index']} on {c['target']}: {c['reason']}", "yellow", indent="  ")
+            say(con, f"#{r['index']} on {c['target']}: {c['reason']}", "yellow", indent="  ")
 
     surviving = doc["surviving"]
     if surviving and (show_all or len(surviving) <= LISTED):
@@ -195,26 +195,26 @@ def render(report: SpaceReport, doc: dict, show_all: bool, written: str | None) 
         con.print("[bold]surviving[/bold]:")
         for r in report.rows:
             if report.survives(r):
-                _say(con, f"#{r['index']} {r['label']}", indent="  ")
+                say(con, f"#{r['index']} {r['label']}", indent="  ")
     con.print()
     con.print("[bold]per target[/bold] (configs):")
     for s in doc["summary"]:
         counts = ", ".join(f"{s[k.replace('-', '_')]:,} {WORDS[k]}" for k in WORDS if s[k.replace("-", "_")])
-        _say(con, f"{s['target']}: {counts or 'none'}", indent="  ")
+        say(con, f"{s['target']}: {counts or 'none'}", indent="  ")
     where = f", written to {written}" if written else " (--write-surviving PATH writes them as JSON)"
-    _say(
+    say(
         con,
         f"surviving on every target: {len(surviving):,} of {len(report.rows):,} configs{where}",
         "green" if surviving else "red",
     )
     if space["missing"]:
-        _say(con, f"not screened: {len(space['missing']):,} configs of the space (a shard missing?)", "yellow")
+        say(con, f"not screened: {len(space['missing']):,} configs of the space (a shard missing?)", "yellow")
     comp = doc["compile"]
-    _say(
+    say(
         con,
         f"{comp['compiled']:,} compiled now, {comp['cached']:,} from gpudiag's cache; {comp['wall_s']:.1f} s with "
         f"{comp['jobs']} parallel compiles",
         "dim",
     )
     for note in doc["notes"]:
-        _say(con, f"note: {note}", "dim")
+        say(con, f"note: {note}", "dim")

@@ -5,11 +5,8 @@ and target (entry by entry for a few), which table each target loads, the totals
 from __future__ import annotations
 
 import os
-import textwrap
 
-from rich.markup import escape
-
-from gpudiag.cli.output import console
+from gpudiag.cli.output import console, say
 from gpudiag.tiles import config_table as ct
 from gpudiag.tiles import table_report as tr
 
@@ -23,18 +20,6 @@ STATUS_WORD = {
     tr.CANNOT_RUN: "cannot run there",
     tr.INVALID: "invalid",
 }
-
-
-def _say(con, text: str, style: str | None = None, indent: str = "", hang: str = "    ") -> None:
-    wrapped = textwrap.fill(
-        text,
-        width=max(20, con.width),
-        initial_indent=indent,
-        subsequent_indent=indent + hang,
-        break_on_hyphens=False,
-        break_long_words=True,
-    )
-    con.print(escape(wrapped), style=style, soft_wrap=True, highlight=False)
 
 
 def _n(count: int, word: str) -> str:
@@ -153,8 +138,8 @@ def render(report: tr.TableReport, show_all: bool = False, written: dict | None 
         if kinds.get(k)
     )
     method = f"compiled with Triton {report.triton_version}" if report.exact else "estimate (--exact compiles)"
-    _say(con, f"check-tiles --from-config-table {report.path}", "bold")
-    _say(con, f"{what} x {_n(len(report.targets), 'target')} · {method}")
+    say(con, f"check-tiles --from-config-table {report.path}", "bold")
+    say(con, f"{what} x {_n(len(report.targets), 'target')} · {method}")
     con.print("targets (shared memory per block, opt-in):")
     for t in report.targets:
         where = "" if t.label == t.target.sm else f" {t.target.sm}"
@@ -163,7 +148,7 @@ def render(report: tr.TableReport, show_all: bool = False, written: dict | None 
             loads = " · looks up device_name=" + ", ".join(
                 sorted({r.vllm for r in t.names} | {f"{r.vllm_h200} (newer vLLM)" for r in t.names if r.vllm_h200})
             )
-        _say(con, f"{t.label}{where}: {t.target.name}, {t.target.limit_bytes:,} B{loads}", indent="  ")
+        say(con, f"{t.label}{where}: {t.target.name}, {t.target.limit_bytes:,} B{loads}", indent="  ")
 
     entry_view = show_all or len(report.tables) * max(1, len(report.targets)) <= ENTRY_ROWS_UP_TO
     ordered = sorted(
@@ -175,19 +160,19 @@ def render(report: tr.TableReport, show_all: bool = False, written: dict | None 
             break
         shown += 1
         con.print()
-        _say(con, os.path.relpath(c.table.path, report.path) if os.path.isdir(report.path) else c.table.label, "bold")
+        say(con, os.path.relpath(c.table.path, report.path) if os.path.isdir(report.path) else c.table.label, "bold")
         desc = _describe(c)
         if desc:
-            _say(con, desc, indent="  ")
+            say(con, desc, indent="  ")
         nl = _name_line(c)
         if nl:
-            _say(con, nl[0], nl[1], indent="  ")
+            say(con, nl[0], nl[1], indent="  ")
         if c.problem:
             style = "red" if c.table.kind == "unreadable" or c.table.problem else "yellow"
-            _say(con, ("bad table: " if c.table.kind == "unreadable" else "") + c.problem, style, indent="  ")
+            say(con, ("bad table: " if c.table.kind == "unreadable" else "") + c.problem, style, indent="  ")
         bad = [e for e in c.table.entries if e.problem]
         if bad:
-            _say(
+            say(
                 con,
                 f"{_n(len(bad), 'bad entry')}: "
                 + "; ".join(f"M={e.key}: {e.problem}" if e.key.isdigit() else f"{e.key}: {e.problem}" for e in bad[:3])
@@ -197,12 +182,12 @@ def render(report: tr.TableReport, show_all: bool = False, written: dict | None 
             )
         for i, r in enumerate(c.results):
             line, colour = _line(r, report.targets[i].target.limit_bytes)
-            _say(con, f"{report.targets[i].label}: {line}", colour, indent="  ")
+            say(con, f"{report.targets[i].label}: {line}", colour, indent="  ")
         if entry_view and c.results:
             con.print(_entry_rows(report, c), soft_wrap=True, highlight=False, markup=False)
     if shown < len(report.tables):
         con.print()
-        _say(
+        say(
             con,
             f"{len(report.tables) - shown} more tables in which every entry fits every target are not listed; --all lists them, --json gives every entry",
         )
@@ -213,7 +198,7 @@ def render(report: tr.TableReport, show_all: bool = False, written: dict | None 
         for tt in report.target_tables:
             names = sorted({r.vllm for r in tt.names} | {r.vllm_h200 for r in tt.names if r.vllm_h200})
             missing = sum(1 for f in tt.families if not f["found"])
-            _say(
+            say(
                 con,
                 f"{tt.target}: looks up device_name={' or '.join(names)}; "
                 + (
@@ -235,7 +220,7 @@ def render(report: tr.TableReport, show_all: bool = False, written: dict | None 
                     + (f",block_shape=[{f['block_shape'][0]},{f['block_shape'][1]}]" if f["block_shape"] else "")
                 )
                 if fam["found"]:
-                    _say(con, f"{label}: loads {', '.join(os.path.basename(p) for p in fam['found'])}", indent="    ")
+                    say(con, f"{label}: loads {', '.join(os.path.basename(p) for p in fam['found'])}", indent="    ")
                     continue
                 fitting = [os.path.basename(p) for p in fam["fitting"]]
                 text = f"{label}: none, wants {fam['wanted']}; " + (
@@ -244,9 +229,9 @@ def render(report: tr.TableReport, show_all: bool = False, written: dict | None 
                     if fitting
                     else "no table of this shape here fits entirely"
                 )
-                _say(con, text, "yellow", indent="    ")
+                say(con, text, "yellow", indent="    ")
             if len(families) < len(tt.families):
-                _say(
+                say(
                     con,
                     f"... {len(tt.families) - len(families)} more table shapes (--all lists them, --json gives all)",
                     "dim",
@@ -254,7 +239,7 @@ def render(report: tr.TableReport, show_all: bool = False, written: dict | None 
                 )
     elif any(not t.names for t in report.targets):
         con.print()
-        _say(
+        say(
             con,
             "which table a GPU loads: an architecture names no GPU; give --gpu NAME to see the device_name it looks up",
             "dim",
@@ -270,18 +255,18 @@ def render(report: tr.TableReport, show_all: bool = False, written: dict | None 
             for s in (tr.DOES_NOT_FIT, tr.CANNOT_LAUNCH, tr.CANNOT_RUN, tr.INVALID)
             if (k := s.replace("-", "_")) and p[k]
         ]
-        _say(
+        say(
             con,
             f"{t.label}: " + ", ".join(parts),
             "green" if p["tables_all_fit"] == len(report.tables) else "red",
             indent="",
         )
     if totals["bad_tables"] or totals["not_modelled"]:
-        _say(con, f"{totals['bad_tables']} unreadable, {totals['not_modelled']} not modelled (not checked)", "yellow")
+        say(con, f"{totals['bad_tables']} unreadable, {totals['not_modelled']} not modelled (not checked)", "yellow")
     if written is not None:
         for w in written["targets"]:
             if w["written"] or w["not_written"]:
-                _say(
+                say(
                     con,
                     f"--write-fitted {w['target']}: {_n(len(w['written']), 'table')} written to {w['folder']} (derived, not tuned: see its README.md)"
                     + (
@@ -291,6 +276,6 @@ def render(report: tr.TableReport, show_all: bool = False, written: dict | None 
                     ),
                 )
             else:
-                _say(con, f"--write-fitted {w['target']}: every table fits, nothing to write")
+                say(con, f"--write-fitted {w['target']}: every table fits, nothing to write")
     for note in report.notes:
-        _say(con, f"note: {note}", "dim")
+        say(con, f"note: {note}", "dim")

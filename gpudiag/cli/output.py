@@ -146,6 +146,23 @@ def wrapped(segments: list[tuple[str, str | None]], width: int, indent: int = 0)
     return out
 
 
+def say(con: Console, text: str, style: str | None = None, indent: str = "", hang: str = "    ") -> None:
+    """One statement, wrapped at the console's width with a hanging indent (nothing cut, no padding)."""
+    import textwrap
+
+    from rich.markup import escape
+
+    text = textwrap.fill(
+        text,
+        width=max(20, con.width),
+        initial_indent=indent,
+        subsequent_indent=indent + hang,
+        break_on_hyphens=False,
+        break_long_words=True,
+    )
+    con.print(escape(text), style=style, soft_wrap=True, highlight=False)
+
+
 def emit_json(document: Any) -> None:
     """Write one JSON document, and nothing else, to stdout."""
     sys.stdout.write(json.dumps(document, indent=2, default=_default, sort_keys=False) + "\n")
