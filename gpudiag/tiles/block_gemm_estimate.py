@@ -56,11 +56,6 @@ def gemm_smem(quant: str, bm: int, bn: int, bk: int, stages: int, warps: int, ca
 @functools.lru_cache(maxsize=65536)
 def largest_stages_that_fit(quant: str, bm: int, bn: int, bk: int, warps: int, capability: int, limit: int) -> int:
     """The most stages (1..16) whose estimate fits ``limit``; 0 when not even one does."""
-    best, lo, hi = 0, 1, est.MAX_STAGES
-    while lo <= hi:  # the estimate grows with the stage count
-        mid = (lo + hi) // 2
-        if gemm_smem(quant, bm, bn, bk, mid, warps, capability).needed_bytes <= limit:
-            best, lo = mid, mid + 1
-        else:
-            hi = mid - 1
-    return best
+    return est.largest_fitting(
+        lambda stages: gemm_smem(quant, bm, bn, bk, stages, warps, capability).needed_bytes, limit
+    )

@@ -30,6 +30,7 @@ layouts themselves (``triton_layouts``, ``triton_swizzling``).
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from gpudiag.tiles import precision as prec
@@ -335,14 +336,19 @@ def largest_stages_that_fit(tile: MatmulTile, capability: int, limit: int) -> in
     best = _LARGEST.get(key)
     if best is None:
         plan = _plan(tile, capability)
-        lo, hi = 0, MAX_STAGES  # fits at lo (0: trivially), unknown above
-        if plan.epilogue > limit:
-            hi = 0
-        while lo < hi:
-            mid = (lo + hi + 1) // 2
-            if _buffers(plan, mid)[3] <= limit:
-                lo = mid
-            else:
-                hi = mid - 1
-        best = _LARGEST[key] = lo
+        best = 0 if plan.epilogue > limit else largest_fitting(lambda stages: _buffers(plan, stages)[3], limit)
+        _LARGEST[key] = best
     return best
+
+
+def largest_fitting(needed_bytes: Callable[[int], int], limit: int) -> int:
+    """The most stages (1..MAX_STAGES) whose ``needed_bytes(stages)`` is at most ``limit``; 0 when not
+    even one stage fits. Every kernel model's need grows with the stage count, so this bisects."""
+    lo, hi = 0, MAX_STAGES  # fits at lo (0: trivially), unknown above
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if needed_bytes(mid) <= limit:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo

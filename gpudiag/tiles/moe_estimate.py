@@ -134,12 +134,6 @@ def largest_stages_that_fit(quant: str, bm: int, bn: int, bk: int, warps: int, c
         return est.largest_stages_that_fit(
             est.MatmulTile(bm, bn, bk, 1, warps, a, b, out, "row", "col"), capability, limit
         )
-    best = 0
-    lo, hi = 1, est.MAX_STAGES
-    while lo <= hi:  # the estimate grows with the stage count
-        mid = (lo + hi) // 2
-        if moe_smem(quant, bm, bn, bk, mid, warps, capability).needed_bytes <= limit:
-            best, lo = mid, mid + 1
-        else:
-            hi = mid - 1
-    return best
+    return est.largest_fitting(
+        lambda stages: moe_smem(quant, bm, bn, bk, stages, warps, capability).needed_bytes, limit
+    )
