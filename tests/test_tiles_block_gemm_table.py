@@ -13,25 +13,14 @@ import json
 from pathlib import Path
 
 import pytest
+from test_tiles_config_table import H100, entry  # the fused-MoE tables' test entries and device name
 
 from gpudiag.tiles import block_gemm_estimate as be
 from gpudiag.tiles import config_table as ct
 from gpudiag.tiles import table_check as tc
 
-H100 = "NVIDIA_H100_80GB_HBM3"
 FP8_NAME = f"N=1536,K=1536,device_name={H100},dtype=fp8_w8a8,block_shape=[128,128].json"
 SCHEMA = json.loads((Path(__file__).parents[1] / "docs/schemas/check-tiles-table.schema.json").read_text())
-
-
-def entry(bm, bn, bk, warps, stages, group=1):
-    return {
-        "BLOCK_SIZE_M": bm,
-        "BLOCK_SIZE_N": bn,
-        "BLOCK_SIZE_K": bk,
-        "GROUP_SIZE_M": group,
-        "num_warps": warps,
-        "num_stages": stages,
-    }
 
 
 TABLE = {
