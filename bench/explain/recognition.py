@@ -25,13 +25,13 @@ import argparse
 import collections
 import datetime
 import json
-import os
 import platform
 import subprocess
 import sys
-import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+
+from bench.explain.grade import child_env
 
 ROOT = Path(__file__).resolve().parents[2]
 SETS = ROOT / "tests" / "data" / "explain_sets"
@@ -65,13 +65,7 @@ def explain(root: Path, env: dict, line: str) -> dict:
 
 
 def measure(root: Path, jobs: int) -> dict:
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONDONTWRITEBYTECODE", "CUDA_VISIBLE_DEVICES")}
-    env.update(
-        PYTHONPATH=str(root),
-        PYTHONPYCACHEPREFIX=tempfile.mkdtemp(prefix="gpudiag-pyc-"),
-        CUDA_VISIBLE_DEVICES="",
-        COLUMNS="200",
-    )
+    env = child_env(root)
     out: dict = {}
     for name in SET_NAMES:
         rows = load_set(name)
