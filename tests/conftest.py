@@ -77,3 +77,18 @@ def cli():
         return runner.invoke(app, list(args), input=input, env=env, catch_exceptions=False)
 
     return invoke
+
+
+@pytest.fixture(scope="module")
+def module_result_cache(tmp_path_factory):
+    """One gpudiag cache for a module of compile tests (``usefixtures``): what one test compiled, the
+    next reads back."""
+    import os
+
+    old = os.environ.get("GPUDIAG_CACHE_DIR")
+    os.environ["GPUDIAG_CACHE_DIR"] = str(tmp_path_factory.mktemp("gpudiag-cache"))
+    yield
+    if old is None:
+        os.environ.pop("GPUDIAG_CACHE_DIR", None)
+    else:
+        os.environ["GPUDIAG_CACHE_DIR"] = old

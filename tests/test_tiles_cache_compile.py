@@ -24,7 +24,7 @@ from gpudiag.tiles import recompile as rc
 from gpudiag.tiles.triton_cache import read_cache
 
 pytest.importorskip("triton")
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("module_result_cache")]
 
 DATA = Path(__file__).parent / "data"
 CPU_CACHE = DATA / "triton_cache_cpu_t39"
@@ -33,18 +33,6 @@ INSTALLED = rc.triton_version() or ""
 needs_39 = pytest.mark.skipif(
     not INSTALLED.startswith("3.9"), reason=f"the CPU cache was written by Triton 3.9; this is {INSTALLED}"
 )
-
-
-@pytest.fixture(scope="module", autouse=True)
-def shared_result_cache(tmp_path_factory):
-    """One gpudiag cache for the module: what one test compiled, the next reads back."""
-    old = os.environ.get("GPUDIAG_CACHE_DIR")
-    os.environ["GPUDIAG_CACHE_DIR"] = str(tmp_path_factory.mktemp("gpudiag-cache"))
-    yield
-    if old is None:
-        os.environ.pop("GPUDIAG_CACHE_DIR", None)
-    else:
-        os.environ["GPUDIAG_CACHE_DIR"] = old
 
 
 def _manifest(name: str) -> dict[str, dict]:

@@ -19,26 +19,12 @@ from gpudiag.tiles import compile_engine as engine
 from gpudiag.tiles import kernel_spec, space, space_configs
 
 pytest.importorskip("triton")
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("module_result_cache")]
 
 KERNELS = Path(__file__).parent / "data" / "kernels"
 TUTORIAL = str(KERNELS / "tutorial_matmul.py")
 CRASH = str(KERNELS / "crashes_the_compiler.py")
 INSTALLED = engine.triton_version() or ""
-
-
-@pytest.fixture(scope="module", autouse=True)
-def shared_result_cache(tmp_path_factory):
-    """One gpudiag cache for the module: what one test compiled, the next reads back."""
-    import os
-
-    old = os.environ.get("GPUDIAG_CACHE_DIR")
-    os.environ["GPUDIAG_CACHE_DIR"] = str(tmp_path_factory.mktemp("gpudiag-cache"))
-    yield
-    if old is None:
-        os.environ.pop("GPUDIAG_CACHE_DIR", None)
-    else:
-        os.environ["GPUDIAG_CACHE_DIR"] = old
 
 
 def _targets(*archs):
