@@ -32,8 +32,6 @@ from typing import ClassVar  # noqa: E402
 
 # (module, attribute path) of the functions timed; a missing one is skipped (another checkout).
 TIMED = (
-    ("gpudiag.device.prefetch", "_start_nvml"),
-    ("gpudiag.device.prefetch", "_start_driver"),
     ("gpudiag.device.probe", "probe"),
     ("gpudiag.device.probe", "software_stack"),
     ("gpudiag.device.probe", "_open_nvml"),

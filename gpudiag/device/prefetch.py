@@ -10,25 +10,20 @@ raised. This module imports only the two native wrappers, so the threads start a
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 
 from gpudiag.device import cudadrv, nvml
 
 
 def start(nvml_only: bool = False) -> None:
     """Start NVML (and, unless ``nvml_only``, the CUDA driver) in daemon threads; return at once."""
-    for target in (_start_nvml,) if nvml_only else (_start_driver, _start_nvml):
-        threading.Thread(target=target, name=f"gpudiag{target.__name__.replace('_', '-')}", daemon=True).start()
+    # NVML's session is left open: the probe's own then only adds a reference.
+    for name, opener in (("nvml", nvml.Nvml),) if nvml_only else (("driver", cudadrv.open_driver), ("nvml", nvml.Nvml)):
+        threading.Thread(target=_quietly, args=(opener,), name=f"gpudiag-start-{name}", daemon=True).start()
 
 
-def _start_nvml() -> None:
+def _quietly(opener: Callable[[], object]) -> None:
     try:
-        nvml.Nvml()  # left open: the probe's own session then only adds a reference
-    except Exception:
-        pass
-
-
-def _start_driver() -> None:
-    try:
-        cudadrv.open_driver()
+        opener()
     except Exception:
         pass
