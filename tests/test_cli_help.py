@@ -23,16 +23,19 @@ ROOT = Path(__file__).resolve().parents[1]
 ALLOWED_GPUDIAG = ("gpudiag", "gpudiag.errors", "gpudiag.cli", "gpudiag.cli.")
 FORBIDDEN_TOP = ("torch", "triton", "pydantic", "numpy")
 
+# main() ends the process itself (gpudiag.cli.streams.exit_now) after running exit handlers: the
+# modules are read in one.
 PROBE = """
-import json, sys
+import atexit, json, sys
 sys.argv = ["gpudiag", *json.loads(sys.argv[1])]
+
+def dump():
+    with open(OUT, "w") as fh:
+        json.dump(sorted(sys.modules), fh)
+
+atexit.register(dump)
 from gpudiag.cli.app import main
-try:
-    main()
-except SystemExit:
-    pass
-with open(OUT, "w") as fh:
-    json.dump(sorted(sys.modules), fh)
+main()
 """
 
 

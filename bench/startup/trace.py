@@ -41,6 +41,11 @@ TIMED = (
     ("gpudiag.device.probe", "_fill_from_nvml"),
     ("gpudiag.device.nvml", "Nvml.__init__"),
     ("gpudiag.device.nvml", "NvmlDevice.state"),
+    ("gpudiag.device.nvml", "NvmlDevice.snapshot"),
+    ("gpudiag.device.prefetch", "NvmlPrefetch.run"),
+    ("gpudiag.device.prefetch", "_start_driver"),
+    ("gpudiag.device.prefetch", "nvml_snapshot"),
+    ("gpudiag.device.catalog", "warm"),
     ("gpudiag.device.cudadrv", "LibCuda.__init__"),
     ("gpudiag.device.selection", "resolve"),
     ("gpudiag.device.selection", "resolve_or_none"),
@@ -137,11 +142,19 @@ def run_once(argv: list[str]) -> dict:
     sys.argv = ["gpudiag", *argv]
     code = None
     out = io.StringIO()
+    real_exit = os._exit
+
+    def exit_here(status: int) -> None:  # gpudiag's own end (cli.streams.exit_now): back to this script
+        raise SystemExit(status)
+
+    os._exit = exit_here  # type: ignore[assignment]
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
         try:
             entry.main()
         except SystemExit as exc:
             code = exc.code
+        finally:
+            os._exit = real_exit
     end = time.perf_counter()
     return {
         "argv": argv,

@@ -12,7 +12,7 @@ from typer.core import TyperGroup
 
 from gpudiag import __version__
 from gpudiag.cli import params
-from gpudiag.cli.streams import EXIT_BROKEN_PIPE, flush_stdout, make_streams_safe, silence_stdout
+from gpudiag.cli.streams import EXIT_BROKEN_PIPE, exit_now, flush_stdout, make_streams_safe, silence_stdout
 from gpudiag.errors import EXIT_USAGE, GpudiagError, stop_signal, stop_status
 
 ERROR_SCHEMA_ID = "gpudiag.error/1"
@@ -228,7 +228,7 @@ def main() -> None:
     # Output still buffered for a pipe is written here; a reader that left early is not an error.
     if not flush_stdout():
         code = EXIT_BROKEN_PIPE
-    sys.exit(code)
+    exit_now(code)
 
 
 if __name__ == "__main__":

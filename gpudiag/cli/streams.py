@@ -12,9 +12,11 @@ Two things every command-line tool has to get right, done once here for all subc
 
 from __future__ import annotations
 
+import atexit
 import codecs
 import os
 import sys
+from typing import NoReturn
 
 EXIT_BROKEN_PIPE = 128 + 13  # what a shell reports for a process ended by SIGPIPE
 
@@ -102,3 +104,24 @@ def flush_stdout() -> bool:
         return False
     except (OSError, ValueError):
         return True
+
+
+def exit_now(code: int) -> NoReturn:
+    """End the process with ``code``: exit handlers run (logging, tempfile and weakref finalizers,
+    whatever a library registered), the interpreter's teardown does not.
+
+    That teardown frees every loaded module's objects one by one, 20 ms of a 0.3 s `gpudiag info`
+    (bench/startup), for memory the operating system takes back at once anyway. Call it only with
+    stdout already flushed (``flush_stdout``)."""
+    run_handlers = getattr(atexit, "_run_exitfuncs", None)
+    if run_handlers is None:  # an interpreter without it: the ordinary exit, teardown and all
+        sys.exit(code)
+    try:
+        run_handlers()
+    finally:
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except (OSError, ValueError):
+                pass
+        os._exit(code)

@@ -14,9 +14,22 @@ and the catalogue load when first asked.
 
 from __future__ import annotations
 
-from gpudiag.device.facts import DeviceFacts, DeviceState, SoftwareStack, Verdict
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from gpudiag.device.facts import DeviceFacts, DeviceState, SoftwareStack, Verdict
 
 __all__ = ["DeviceFacts", "DeviceState", "SoftwareStack", "Verdict", "live_or_none", "resolve_target"]
+
+
+def __getattr__(name: str) -> Any:
+    """The model's classes, imported on first use: the prefetch threads (gpudiag.device.prefetch)
+    start before anything else of the package loads."""
+    if name in ("DeviceFacts", "DeviceState", "SoftwareStack", "Verdict"):
+        from gpudiag.device import facts
+
+        return getattr(facts, name)
+    raise AttributeError(f"module 'gpudiag.device' has no attribute {name!r}")
 
 
 def resolve_target(

@@ -200,11 +200,24 @@ def cc_limits(cc: tuple[int, int]) -> CCLimits | None:
 
 def find_row_for_live_name(nvml_name: str) -> GpuRow | None:
     """The catalogue row for a name NVML reports, matched exactly (after normalisation) only."""
-    wanted = names.tokens(nvml_name)
+    return _live_name_index().get(names.tokens(nvml_name))
+
+
+@functools.lru_cache(maxsize=1)
+def _live_name_index() -> dict[tuple[str, ...], GpuRow]:
+    """Each row's name and NVML names, normalised once; the first row to claim a name keeps it."""
+    index: dict[tuple[str, ...], GpuRow] = {}
     for row in gpu_rows():
-        if any(names.tokens(n) == wanted for n in [row.name, *row.data.get("nvml_names", ())]):
-            return row
-    return None
+        for n in [row.name, *row.data.get("nvml_names", ())]:
+            index.setdefault(names.tokens(n), row)
+    return index
+
+
+def warm() -> None:
+    """Load what a live probe's last step reads (the per-cc table, the live-name index), so that a
+    caller waiting on the driver anyway can pay for it then."""
+    cc_table()
+    _live_name_index()
 
 
 def apply_cc_limits(facts: DeviceFacts, only_missing: bool = True) -> None:

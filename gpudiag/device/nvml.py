@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
 
@@ -108,6 +109,22 @@ class Nvml:
             return None
 
 
+@dataclass
+class NvmlSnapshot:
+    """Everything a live report reads from NVML about one GPU, read at one moment (possibly in the
+    prefetch thread, gpudiag.device.prefetch); ``unavailable`` says why each missing value is."""
+
+    pci_bus_id: str | None
+    uuid: str | None
+    index: int | None
+    board_part_number: str | None
+    memory: tuple[int, int, int] | None
+    memory_bus_width_bits: int | None
+    num_gpu_cores: int | None
+    state: DeviceState
+    unavailable: dict[str, str] = field(default_factory=dict)
+
+
 class NvmlDevice:
     """One NVML device handle; reads that fail are collected in ``unavailable``."""
 
@@ -170,6 +187,22 @@ class NvmlDevice:
 
     def memory_bus_width_bits(self) -> int | None:
         return self.read("memory_bus_width_bits", "nvmlDeviceGetMemoryBusWidth", convert=int)
+
+    def snapshot(self) -> NvmlSnapshot:
+        """Every read a live report makes (under MIG the caller ignores memory and cores: they are
+        the whole GPU's)."""
+        snap = NvmlSnapshot(
+            pci_bus_id=self.pci_bus_id(),
+            uuid=self.uuid(),
+            index=self.index(),
+            board_part_number=self.board_part_number(),
+            memory=self.memory(),
+            memory_bus_width_bits=self.memory_bus_width_bits(),
+            num_gpu_cores=self.num_gpu_cores(),
+            state=self.state(),
+        )
+        snap.unavailable = dict(self.unavailable)
+        return snap
 
     # state ----------------------------------------------------------------
     def state(self) -> DeviceState:

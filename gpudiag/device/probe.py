@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 
 from gpudiag import __version__
-from gpudiag.device import catalog, cudadrv, nvml
+from gpudiag.device import catalog, cudadrv, nvml, prefetch
 from gpudiag.device.facts import DeviceFacts, SoftwareStack
 from gpudiag.errors import DeviceUnavailable, NoDeviceVisible
 from gpudiag.installed import versions
@@ -35,21 +35,32 @@ def software_stack(nvml_session: nvml.Nvml | None = None, driver: cudadrv.CudaDr
         s.cuda_driver_version = nvml_session.cuda_driver_version()
         s.nvml_version = nvml_session.nvml_version()
     if s.cuda_driver_version is None and driver is not None:
-        try:
-            s.cuda_driver_version = cudadrv.version_text(driver.driver_version())
-        except cudadrv.CudaDriverError:
-            pass
+        _driver_version_from(driver, s)
     for name in ("driver_version", "cuda_driver_version"):
         if getattr(s, name) is None:
             s.unavailable[name] = "no NVIDIA driver answered"
     return s
 
 
-def _open_nvml() -> tuple[nvml.Nvml | None, str | None]:
+def _driver_version_from(driver: cudadrv.CudaDriver, s: SoftwareStack) -> None:
+    """The CUDA version the driver supports, from libcuda where NVML did not say it."""
     try:
-        return nvml.Nvml(), None
+        s.cuda_driver_version = cudadrv.version_text(driver.driver_version())
+    except cudadrv.CudaDriverError:
+        return
+    s.unavailable.pop("cuda_driver_version", None)
+
+
+def _open_nvml() -> tuple[nvml.Nvml | None, str | None, bool]:
+    """(session, why not, whether this probe owns it): the session gpudiag.device.prefetch opened in
+    its thread where one was, else a new one."""
+    borrowed = prefetch.nvml_session()
+    if borrowed is not None:
+        return borrowed[0], borrowed[1], False
+    try:
+        return nvml.Nvml(), None, True
     except nvml.NvmlUnavailable as exc:
-        return None, str(exc)
+        return None, str(exc), True
 
 
 def _open_driver() -> tuple[cudadrv.CudaDriver | None, str | None, int]:
@@ -100,11 +111,16 @@ def probe(index: int | None = None, nvml_only: bool = False) -> tuple[list[Devic
     name, compute capability, SM count and per-architecture limits do not need it. Raises
     ``DeviceUnavailable`` (exit 2) with one line of what is wrong and what to do.
     """
-    session, nvml_why = _open_nvml()
+    session, nvml_why, owned = _open_nvml()
     try:
         skip_driver = nvml_only and session is not None
+        sw = software_stack(session)
+        # Where the driver is starting in its thread (gpudiag.device.prefetch), the catalogue's name
+        # index is built while it does, not after.
+        catalog.warm()
         driver, driver_why, count = (None, None, 0) if skip_driver else _open_driver()
-        sw = software_stack(session, driver)
+        if sw.cuda_driver_version is None and driver is not None:
+            _driver_version_from(driver, sw)
         nvml_count = None
         if session is not None:
             try:
@@ -141,7 +157,7 @@ def probe(index: int | None = None, nvml_only: bool = False) -> tuple[list[Devic
             )
         return devices, sw
     finally:
-        if session is not None:
+        if session is not None and owned:
             session.__exit__(None, None, None)
 
 
@@ -196,38 +212,50 @@ def _probe_one(driver: cudadrv.CudaDriver, session: nvml.Nvml | None, ordinal: i
             continue
         facts.set(name, nvml.normalise_bus_id(str(value)) if name == "pci_bus_id" else value, src)
 
-    dev = session.device_by_pci_bus_id(facts.pci_bus_id) if (session and facts.pci_bus_id) else None
-    if dev is None:
+    snap = _nvml_snapshot(session, facts.pci_bus_id)
+    if snap is None:
         facts.notes.append("NVML could not be matched to this CUDA device: clocks, power and state are unavailable")
     else:
-        _fill_from_nvml(facts, dev)
+        _fill_from_nvml(facts, snap)
         if attr.get("memory_clock_khz") and facts.memory_clock_max_mhz is None:
             facts.set("memory_clock_max_mhz", attr["memory_clock_khz"] // 1000, src)
     _finish(facts)
     return facts
 
 
-def _fill_from_nvml(facts: DeviceFacts, dev: nvml.NvmlDevice, cuda_side: bool = True) -> None:
+def _nvml_snapshot(session: nvml.Nvml | None, pci_bus_id: str | None) -> nvml.NvmlSnapshot | None:
+    """NVML's reads of the GPU at CUDA's ``pci_bus_id``: prefetched where the prefetch thread read
+    them, else read now."""
+    if session is None or not pci_bus_id:
+        return None
+    snap = prefetch.nvml_snapshot(pci_bus_id)
+    if snap is not None:
+        return snap
+    dev = session.device_by_pci_bus_id(pci_bus_id)
+    return dev.snapshot() if dev is not None else None
+
+
+def _fill_from_nvml(facts: DeviceFacts, snap: nvml.NvmlSnapshot, cuda_side: bool = True) -> None:
     src = "nvml"
-    facts.state = dev.state()
+    facts.state = snap.state
     # Under MIG, CUDA's device is one GPU instance while the handle found by PCI bus id is the whole
     # GPU: its memory and core counts would be the parent's, so the driver's values are kept.
     mig_slice = cuda_side and bool(facts.state.mig_enabled)
     if facts.uuid is None:
-        facts.set("uuid", dev.uuid(), src)
-    facts.set("nvml_index", dev.index(), src)
-    facts.set("board_part_number", dev.board_part_number(), src)
-    mem = None if mig_slice else dev.memory()
+        facts.set("uuid", snap.uuid, src)
+    facts.set("nvml_index", snap.index, src)
+    facts.set("board_part_number", snap.board_part_number, src)
+    mem = None if mig_slice else snap.memory
     if mem is not None:
         total, free, used = mem
         facts.set("memory_total_bytes", total, src)
         facts.set("memory_free_bytes", free, src)
         facts.set("memory_used_bytes", used, src)
     if facts.memory_bus_width_bits is None:
-        facts.set("memory_bus_width_bits", dev.memory_bus_width_bits(), src)
+        facts.set("memory_bus_width_bits", snap.memory_bus_width_bits, src)
     facts.set("memory_clock_max_mhz", facts.state.memory_clock_max_mhz, src)  # read once, with the state
     if facts.cuda_cores is None and not mig_slice:
-        facts.set("cuda_cores", dev.num_gpu_cores(), src)
+        facts.set("cuda_cores", snap.num_gpu_cores, src)
     if mig_slice:
         for name in ("memory_free_bytes", "memory_used_bytes"):
             facts.missing(name, "MIG: NVML reports the whole GPU, not this instance")
@@ -235,7 +263,7 @@ def _fill_from_nvml(facts: DeviceFacts, dev: nvml.NvmlDevice, cuda_side: bool = 
             "MIG is enabled: SM count, limits and total memory are this CUDA device's (the MIG "
             "instance); clocks, power, temperature and utilisation are the whole GPU's"
         )
-    for name, why in dev.unavailable.items():
+    for name, why in snap.unavailable.items():
         if hasattr(facts, name) and name not in ("state",):
             facts.missing(name, why)
 
@@ -283,7 +311,7 @@ def _probe_nvml_only(
         if driver_skipped:
             _fill_identity_from_nvml(facts, dev)
         else:
-            _fill_from_nvml(facts, dev, cuda_side=False)
+            _fill_from_nvml(facts, dev.snapshot(), cuda_side=False)
         why = (
             "read through NVML only (the CUDA driver was not initialised, to answer faster)"
             if driver_skipped
