@@ -218,3 +218,32 @@ def test_every_pattern_compiles_and_a_bad_one_names_its_entry():
     row["summary"] = "{fn} and {missing}"
     with pytest.raises(GpudiagError, match=r"\{missing\} is not a group"):
         parse({"warning": [dict(row, patterns=["x"])]})
+
+
+@pytest.mark.parametrize(
+    "line,expected",
+    [
+        # an issue title cut before its last word, behind a logger prefix, ending in an ellipsis
+        ("Not enough SMs to use max_autotune_gemm", "inductor.not-enough-sms"),
+        (
+            "W1123 07:45:26.064000 736 torch/_inductor/utils.py:1250] Not enough SMs to use max_autotune_gemm...",
+            "inductor.not-enough-sms",
+        ),
+    ],
+)
+def test_a_message_cut_short_names_its_entry_as_not_exact(line, expected):
+    m = MATCHER.match(line)
+    assert m is not None and m.id == expected and m.cut_short
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Not enough SMs to use",  # under four words' worth of the message: says nothing yet
+        "RuntimeError: CUDA error:",  # the start of many messages
+        "Not enough SMs to use max_autotune_gemm mode",  # the whole message is an exact match, not a cut one
+    ],
+)
+def test_short_or_whole_messages_are_not_cut_short_matches(line):
+    m = MATCHER.match(line)
+    assert m is None or not m.cut_short

@@ -15,6 +15,7 @@ cannot claim them.
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -26,6 +27,11 @@ from gpudiag.explain.registry import GraphBreakType, Registry
 
 # How exact a match is: lower wins when several lines of a paste match.
 EXACT, GENERIC, FAMILY = 0, 1, 2
+
+# A message cut short (an issue title, a terminal or a log viewer cutting at its width) still names its
+# entry when it is the start of that entry's printed message and long enough to say something: at
+# least this many characters and words, and this share of the whole message.
+CUT_MIN_CHARS, CUT_MIN_WORDS, CUT_MIN_SHARE = 24, 4, 0.5
 
 # Signs that torch.compile, dynamo, inductor or Triton were at work when a line was printed: their
 # modules or file paths, their exception wrappers, their artifact tags and compile ids, their caches.
@@ -57,6 +63,7 @@ class Match:
     entry: Entry | None = None
     graph_break: GraphBreakType | None = None
     family: Family | None = None
+    cut_short: bool = False  # the line is the start of the entry's message, not all of it
 
     @property
     def rank(self) -> int:
@@ -97,6 +104,7 @@ class Matcher:
         self.families = tuple(families)
         self._registry_loader = registry_loader
         self._registry: Registry | bool | None = False  # False: not loaded yet (it costs ~20 ms)
+        self._examples: list[tuple[str, Entry]] | None = None  # cut_short's index, built on first use
         self.by_needle: dict[str, list[Entry]] = {}
         for e in catalogue.entries:
             for n in e.needles:
@@ -146,10 +154,45 @@ class Matcher:
                 if not e.generic and e.matches(gb.gb_type):
                     return Match("catalogue", e.id, entry=e, graph_break=gb)
             return Match("registry", gb.gb_id, graph_break=gb)
+        for text in texts:
+            if cut := self.cut_short(text):
+                return Match("catalogue", cut.id, entry=cut, cut_short=True)
         if generic is not None:
             return Match("catalogue", generic.id, entry=generic)
         family = self.family_of(line)
         return Match("family", family.id, family=family) if family is not None else None
+
+    def cut_short(self, message: str) -> Entry | None:
+        """The one specific entry whose printed message (as its examples show it) ``message`` is the
+        start of, long enough to be that message's (CUT_MIN_*); None where none or several are."""
+        text = _folded(message)
+        if len(text) < CUT_MIN_CHARS or len(text.split()) < CUT_MIN_WORDS:
+            return None
+        examples = self._example_messages()
+        found: set[str] = set()
+        by_id: dict[str, Entry] = {}
+        i = bisect.bisect_left(examples, (text,))
+        while i < len(examples) and examples[i][0].startswith(text):
+            whole, entry = examples[i]
+            if whole != text and len(text) >= CUT_MIN_SHARE * len(whole):
+                found.add(entry.id)
+                by_id[entry.id] = entry
+            i += 1
+        return by_id[found.pop()] if len(found) == 1 else None
+
+    def _example_messages(self) -> list[tuple[str, Entry]]:
+        """Every specific entry's example messages, prefixes parsed off and folded, sorted."""
+        if self._examples is None:
+            self._examples = sorted(
+                (
+                    (_folded(normalize.parse(x).message), e)
+                    for e in self.catalogue.entries
+                    if not e.generic
+                    for x in e.examples
+                ),
+                key=lambda pair: pair[0],
+            )
+        return self._examples
 
     def graph_break(self, line: Line) -> GraphBreakType | None:
         if len(line.message) > 400 or self.registry is None:
@@ -180,3 +223,9 @@ class Matcher:
         """Every entry whose pattern matches (ignoring needles): used by tests for uniqueness."""
         line = normalize.parse(raw)
         return [e for e in self.catalogue.entries if any(e.matches(t) for t in (*line.texts, line.text))]
+
+
+def _folded(text: str) -> str:
+    """Case and runs of white space folded, trailing punctuation and ellipses dropped: how a message
+    and the start of it are compared."""
+    return " ".join(text.casefold().split()).rstrip(" .…:")

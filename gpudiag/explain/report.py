@@ -125,12 +125,14 @@ class Explanation:
 
     @property
     def exact(self) -> bool:
-        return self.match.kind != "family"
+        return self.match.kind != "family" and not self.match.cut_short
 
     @property
     def origin(self) -> str:
         if self.kind == "registry":
             return f"torch's graph-break registry ({self.registry_label})"
+        if self.match.cut_short:
+            return "gpudiag's catalogue (your line is the start of this message, cut short)"
         return ORIGIN[self.kind]
 
     @property
