@@ -68,18 +68,21 @@ class InfoReport:
 
 def live_report(index: int | None = None, torch_check: bool = False) -> InfoReport:
     """Every visible GPU; with none, a report of what is knowable without one (``no_device`` says why)."""
+    # Read before the probe: where the driver is starting in its thread (gpudiag.device.prefetch),
+    # reading the installed torch's gate costs nothing then and a few ms after.
+    gate = installed_sm_gate()
     try:
         devices, sw = device_probe.probe(index)
     except NoDeviceVisible as exc:
         report = InfoReport(
             "live",
             exc.software or device_probe.software_stack(),
-            installed_sm_gate(),
+            gate,
             [],
             no_device=NoDevice(exc.message, exc.nvml, exc.cuda_driver, os.environ.get("CUDA_VISIBLE_DEVICES")),
         )
     else:
-        report = InfoReport("live", sw, installed_sm_gate(), [DeviceReport(f, all_verdicts(f, sw)) for f in devices])
+        report = InfoReport("live", sw, gate, [DeviceReport(f, all_verdicts(f, sw)) for f in devices])
     if torch_check:
         from gpudiag.installed import torch_view
 
