@@ -82,3 +82,26 @@ def test_bakeoff_on_cuda_quick(tmp_path):
         assert rows[mode]["status"] == "ok", rows[mode]
         assert rows[mode]["timing"]["median_ms"] > 0
     assert rows["default"]["correctness"]["ok"]
+
+
+# What may change between two reads a second apart; everything else a GPU reports must be equal.
+VOLATILE = {"state", "memory_free_bytes", "memory_used_bytes"}
+
+
+def test_info_with_the_prefetch_threads_reports_what_the_ordered_probe_does():
+    """The NVML session and reads made in gpudiag.device.prefetch's threads, borrowed by the probe,
+    give the same report as NVML and the driver opened one after the other."""
+    fast = gpudiag("info", "--json")
+    ordered = subprocess.run(
+        [sys.executable, "-m", "gpudiag", "info", "--json"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT), "GPUDIAG_NO_PREFETCH": "1"},
+        timeout=120,
+    )
+    assert fast.returncode == ordered.returncode == 0, fast.stderr + ordered.stderr
+    a, b = json.loads(fast.stdout)["devices"], json.loads(ordered.stdout)["devices"]
+    assert len(a) == len(b) > 0
+    for x, y in zip(a, b):
+        assert x["state"] is not None and x["state"]["sm_clock_max_mhz"] == y["state"]["sm_clock_max_mhz"]
+        assert {k: v for k, v in x.items() if k not in VOLATILE} == {k: v for k, v in y.items() if k not in VOLATILE}
