@@ -92,3 +92,35 @@ def test_fractional_sizes_are_not_rounded_away(cli):
     for name, shown in (("titan v", "4.5 MiB"), ("rtx 3060", "2.25 MiB")):
         r = cli("info", "--gpu", name, env={"COLUMNS": "80"})
         assert r.exit_code == 0 and f"L2 cache              {shown}" in r.stdout, r.stdout
+
+
+def _live_h100_facts():
+    from gpudiag.device import probe
+
+    devices, _ = probe.probe()
+    return devices[0]
+
+
+@pytest.mark.parametrize("which", ["live", "h100", "rtx 3070", "b200", "sm_120"])
+def test_panel_widths_given_up_front_are_what_rich_measures(fake_h100, which):
+    """info_render gives each panel its width so that laying them out measures nothing; that width
+    must be the one rich would have measured, or the layout (and the output) would change."""
+    from rich.console import Console
+    from rich.measure import Measurement
+
+    from gpudiag.cli import info_render
+    from gpudiag.device import resolve_target
+
+    if which == "live":
+        facts = _live_h100_facts()
+    elif which.startswith("sm_"):
+        facts = resolve_target(arch=which)
+    else:
+        facts = resolve_target(gpu=which)
+    console = Console(width=1000)
+    builders = (info_render._identity, info_render._limits, info_render._memory, info_render._state)
+    panels = [p for p in (build(facts) for build in builders) if p is not None]
+    assert len(panels) >= 3
+    for panel in panels:
+        given, panel.width = panel.width, None
+        assert given == Measurement.get(console, console.options, panel).maximum, panel.title

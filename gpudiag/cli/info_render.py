@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich import box
+from rich.cells import cell_len
 from rich.columns import Columns
 from rich.console import Group
 from rich.panel import Panel
@@ -87,7 +88,23 @@ def _grid_of(rows: list[tuple[str, str | Text]]) -> Table:
 
 
 def _panel(title: str, rows: list[tuple[str, str | Text]]) -> Panel:
-    return Panel(_grid_of(rows), title=title, box=box.ROUNDED, expand=False)
+    # The width rich would measure, given up front: laying out the side-by-side panels then measures
+    # nothing, which halves the time of a live `info`'s rendering (bench/startup/trace.py).
+    # tests/test_info_render.py checks it against rich's own measurement.
+    return Panel(_grid_of(rows), title=title, box=box.ROUNDED, expand=False, width=_natural_width(title, rows))
+
+
+def _natural_width(title: str, rows: list[tuple[str, str | Text]]) -> int:
+    """A panel's width with every value on one line: label, a column gap of 1, value; or the title
+    with a space on either side; plus the border and padding (4)."""
+
+    def widest(value: str | Text) -> int:
+        plain = value.plain if isinstance(value, Text) else value
+        return max(cell_len(line) for line in plain.split("\n"))
+
+    labels = max((widest(label) for label, _ in rows), default=0)
+    values = max((widest(value) for _, value in rows), default=0)
+    return max(labels + 1 + values, cell_len(title) + 2) + 4
 
 
 def _identity(f: DeviceFacts) -> Panel:
