@@ -18,8 +18,8 @@ pytestmark = pytest.mark.gpu
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def gpudiag(*args, timeout=600):
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "160"}
+def gpudiag(*args, timeout=600, **env_extra):
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "160", **env_extra}
     return subprocess.run(
         [sys.executable, "-m", "gpudiag", *args], capture_output=True, text=True, env=env, timeout=timeout
     )
@@ -92,13 +92,7 @@ def test_info_with_the_prefetch_threads_reports_what_the_ordered_probe_does():
     """The NVML session and reads made in gpudiag.device.prefetch's threads, borrowed by the probe,
     give the same report as NVML and the driver opened one after the other."""
     fast = gpudiag("info", "--json")
-    ordered = subprocess.run(
-        [sys.executable, "-m", "gpudiag", "info", "--json"],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT), "GPUDIAG_NO_PREFETCH": "1"},
-        timeout=120,
-    )
+    ordered = gpudiag("info", "--json", GPUDIAG_NO_PREFETCH="1")
     assert fast.returncode == ordered.returncode == 0, fast.stderr + ordered.stderr
     a, b = json.loads(fast.stdout)["devices"], json.loads(ordered.stdout)["devices"]
     assert len(a) == len(b) > 0

@@ -20,7 +20,9 @@ from gpudiag.installed import versions
 NO_DEVICE_HINT = "use --gpu NAME to describe a catalogue GPU without one"
 
 
-def software_stack(nvml_session: nvml.Nvml | None = None, driver: cudadrv.CudaDriver | None = None) -> SoftwareStack:
+def software_stack(nvml_session: nvml.Nvml | None = None) -> SoftwareStack:
+    """Versions of Python, torch, Triton and the driver; where NVML does not give the driver's CUDA
+    version, the probe asks libcuda once it has it (``_driver_version_from``)."""
     s = SoftwareStack(gpudiag_version=__version__, python_version=versions.python_version())
     s.torch_version = versions.torch_version()
     s.torch_cuda_version = versions.torch_cuda_version()
@@ -34,8 +36,6 @@ def software_stack(nvml_session: nvml.Nvml | None = None, driver: cudadrv.CudaDr
         s.driver_version = nvml_session.driver_version()
         s.cuda_driver_version = nvml_session.cuda_driver_version()
         s.nvml_version = nvml_session.nvml_version()
-    if s.cuda_driver_version is None and driver is not None:
-        _driver_version_from(driver, s)
     for name in ("driver_version", "cuda_driver_version"):
         if getattr(s, name) is None:
             s.unavailable[name] = "no NVIDIA driver answered"

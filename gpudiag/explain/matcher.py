@@ -169,16 +169,14 @@ class Matcher:
         if len(text) < CUT_MIN_CHARS or len(text.split()) < CUT_MIN_WORDS:
             return None
         examples = self._example_messages()
-        found: set[str] = set()
-        by_id: dict[str, Entry] = {}
+        found: dict[str, Entry] = {}
         i = bisect.bisect_left(examples, (text,))
         while i < len(examples) and examples[i][0].startswith(text):
             whole, entry = examples[i]
             if whole != text and len(text) >= CUT_MIN_SHARE * len(whole):
-                found.add(entry.id)
-                by_id[entry.id] = entry
+                found[entry.id] = entry
             i += 1
-        return by_id[found.pop()] if len(found) == 1 else None
+        return next(iter(found.values())) if len(found) == 1 else None
 
     def _example_messages(self) -> list[tuple[str, Entry]]:
         """Every specific entry's example messages, prefixes parsed off and folded, sorted."""
