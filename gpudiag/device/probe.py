@@ -181,21 +181,7 @@ def _probe_one(driver: cudadrv.CudaDriver, session: nvml.Nvml | None, ordinal: i
     facts = DeviceFacts(origin="live", name=driver.name(ordinal), compute_capability=cc, index=ordinal)
     facts.sources.update(name="cuda-driver", compute_capability="cuda-driver")
     src = "cuda-driver"
-    for name in (
-        "sm_count",
-        "warp_size",
-        "smem_per_block_bytes",
-        "smem_per_block_optin_bytes",
-        "smem_per_sm_bytes",
-        "smem_reserved_per_block_bytes",
-        "regs_per_sm",
-        "regs_per_block",
-        "max_threads_per_sm",
-        "max_threads_per_block",
-        "max_blocks_per_sm",
-        "l2_bytes",
-        "memory_bus_width_bits",
-    ):
+    for name in ("sm_count", *catalog.CC_LIMIT_FIELDS, "l2_bytes", "memory_bus_width_bits"):
         if name in attr:
             facts.set(name, attr[name], src)
         elif name in failed:
