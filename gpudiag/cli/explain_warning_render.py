@@ -5,6 +5,7 @@ the recompile and graph-break story per rank). Imported only when a report is re
 from __future__ import annotations
 
 from gpudiag.cli.output import console
+from gpudiag.explain.catalog import reflow
 
 SEVERITY_STYLE = {
     "fatal": "bold red",
@@ -52,24 +53,6 @@ def _markup_free(
         wrapped = wrapped[len(first) :]
     out.append(wrapped, style=style or "")
     con.print(out, highlight=False, soft_wrap=True, **kw)
-
-
-def reflow(text: str) -> str:
-    """Catalogue prose is wrapped at ~100 columns in TOML: join its lines back into paragraphs so the
-    console wraps them to its own width; indented lines (code) and blank lines are kept."""
-    out: list[str] = []
-    for line in text.splitlines():
-        if (
-            out
-            and line.strip()
-            and not line.startswith((" ", "\t"))
-            and out[-1].strip()
-            and not out[-1].startswith((" ", "\t"))
-        ):
-            out[-1] = f"{out[-1]} {line.strip()}"
-        else:
-            out.append(line.rstrip())
-    return "\n".join(out)
 
 
 def _prose(con, text: str, indent: int = 0) -> None:
@@ -134,7 +117,7 @@ def _render_one(rep) -> None:
         )
     _markup_free(con, f"Source of this explanation: {ex.origin}.", style="dim" if ex.exact else "yellow")
     _device_line(con, rep.device)
-    _heading(con, "Your GPU")
+    _heading(con, "Your Triton" if v.about == "triton" else "Your GPU")
     _markup_free(con, v.summary, style=APPLIES_STYLE[v.applies])
     for d in v.details:
         _markup_free(con, d, 2)

@@ -22,7 +22,18 @@ from gpudiag.files import load_toml
 
 # Most costly first: reports sort by this rank. "unknown" is a family's: the subsystem is known, the cost not.
 SEVERITIES = ("fatal", "wrong-results", "performance", "unknown", "harmless")
-VERDICT_RULES = ("sm_gate", "rocm_gate", "smem", "threads", "tmem", "tf32", "triton_arch", "torch_arch", "ptx_feature")
+VERDICT_RULES = (
+    "sm_gate",
+    "rocm_gate",
+    "smem",
+    "threads",
+    "tmem",
+    "tf32",
+    "triton_arch",
+    "torch_arch",
+    "ptx_feature",
+    "triton_api",
+)
 REQUIRED = (
     "id",
     "title",
@@ -43,6 +54,25 @@ FAMILY_REQUIRED = ("id", "title", "severity", "meaning", "trigger", "source_file
 FIX_WHEN = ("compile", "general", "inner", "no-inner")
 SCOPES = ("compile", "general")
 CULPRIT_RX = re.compile(r"\{(\w+)\}")
+
+
+def reflow(text: str) -> str:
+    """Catalogue prose is wrapped at ~100 columns in TOML: join its lines back into paragraphs, so the
+    JSON holds sentences and the console wraps them to its own width; indented lines (code) and blank
+    lines are kept."""
+    out: list[str] = []
+    for line in text.splitlines():
+        if (
+            out
+            and line.strip()
+            and not line.startswith((" ", "\t"))
+            and out[-1].strip()
+            and not out[-1].startswith((" ", "\t"))
+        ):
+            out[-1] = f"{out[-1]} {line.strip()}"
+        else:
+            out.append(line.rstrip())
+    return "\n".join(out)
 
 
 @dataclass(frozen=True)
@@ -283,8 +313,8 @@ def _entry(row: dict[str, Any]) -> Entry:
         severity=row["severity"],
         needles=tuple(row["needles"]),
         patterns=LazyPatterns(rid, "warnings catalogue entry", row["patterns"]),
-        meaning=row["meaning"].strip(),
-        trigger=row["trigger"].strip(),
+        meaning=reflow(row["meaning"].strip()),
+        trigger=reflow(row["trigger"].strip()),
         source=_source(row),
         fixes=_fixes(row),
         examples=tuple(row["examples"]),
@@ -325,8 +355,8 @@ def _family(row: dict[str, Any]) -> Family:
         row["severity"],
         frozenset(row.get("exceptions", ())),
         tuple(row.get("emitters", ())),
-        row["meaning"].strip(),
-        row["trigger"].strip(),
+        reflow(row["meaning"].strip()),
+        reflow(row["trigger"].strip()),
         _source(row),
         _fixes(row),
         row.get("scope", "compile"),

@@ -64,9 +64,9 @@ class Device:
         return cls(facts.name, facts.sm, facts.sm_count, facts.origin)
 
 
-# Verdicts about what the target's hardware has: true whoever generated the code (Triton or nvcc), so
-# they stand in a general answer too.
-HARDWARE_VERDICTS = (None, "ptx_feature")
+# Verdicts true whoever printed the line (what the target's hardware has, which Triton releases have a
+# name), so they stand in a general answer too.
+STANDALONE_VERDICTS = (None, "ptx_feature", "triton_api")
 
 
 @dataclass
@@ -507,7 +507,7 @@ class Context:
             else True  # an id: the entry as written
         )
         general = d is not None and d.scope == "general" and not evidence
-        if match.entry is not None and not (general and match.entry.verdict not in HARDWARE_VERDICTS):
+        if match.entry is not None and not (general and match.entry.verdict not in STANDALONE_VERDICTS):
             verdict = verdict_for(match.entry, line or "", self.facts, self.no_device_reason)
         elif general:
             verdict = Verdict("n/a", "no device-specific rule here: nothing in the line shows the compile stack")

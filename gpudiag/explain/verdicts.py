@@ -13,6 +13,7 @@ from typing import Literal
 
 from gpudiag.device import arch
 from gpudiag.device.facts import DeviceFacts
+from gpudiag.explain import triton_api as triton_api_data
 from gpudiag.explain.catalog import Entry, tf32_rows
 from gpudiag.installed.sm_gate import SmGate, installed_sm_gate
 
@@ -33,6 +34,7 @@ class Verdict:
     details: list[str] = field(default_factory=list)
     commands: list[str] = field(default_factory=list)  # exact commands to run next
     rule: str | None = None
+    about: Literal["gpu", "triton"] = "gpu"  # what was compared: this GPU, or the installed Triton
 
 
 def _gpu_flag(facts: DeviceFacts) -> str:
@@ -309,6 +311,31 @@ def ptx_feature(facts: DeviceFacts | None, line: str) -> Verdict:
     return Verdict(applies, "; ".join(parts) or f"{feature_id}: {feat.rule}", details, rule=rule)
 
 
+def triton_api(line: str) -> Verdict:
+    """A Triton name the line says is missing: in which releases it exists, against the installed Triton."""
+    rule = "gpudiag/explain/data/triton_api.toml (each Triton release's modules, parsed from its wheel)"
+    found = triton_api_data.missing(line)
+    if found is None:
+        return Verdict(
+            "unknown", "gpudiag has no release history for the Triton name in the line", rule=rule, about="triton"
+        )
+    details = [found.describe()]
+    commands = [c] if (c := found.fix_command()) else []
+    here = triton_api_data.installed()
+    has = found.in_release(here) if here else None
+    if here is None:
+        return Verdict("unknown", "no Triton is installed here to compare with", details, commands, rule, "triton")
+    if has is None:
+        return Verdict(
+            "unknown", f"Triton {here} is outside the releases gpudiag knows", details, commands, rule, "triton"
+        )
+    if has:
+        summary = f"the Triton installed here ({here}) has {found.qualified}: the line came from another Triton"
+        return Verdict("no", summary, details, commands, rule, "triton")
+    summary = f"the Triton installed here ({here}) lacks {found.qualified} too"
+    return Verdict("yes", summary, details, commands, rule, "triton")
+
+
 RULES = {
     "sm_gate": sm_gate,
     "rocm_gate": rocm_gate,
@@ -327,6 +354,8 @@ def verdict_for(entry: Entry, line: str, facts: DeviceFacts | None, no_device_re
         return Verdict("n/a", "no device-specific rule: it applies wherever it was printed")
     if entry.verdict == "ptx_feature":  # judges the line's own target, with or without a device
         return ptx_feature(facts, line)
+    if entry.verdict == "triton_api":  # about the installed Triton, not the GPU
+        return triton_api(line)
     if facts is None:
         why = f" ({no_device_reason})" if no_device_reason else ""
         extra: list[str] = []

@@ -1,0 +1,217 @@
+"""In which Triton releases a module defines a name: the answer to ``module 'triton.language' has no
+attribute 'X'`` and ``cannot import name 'X' from 'triton.Y'``.
+
+The releases come from ``data/triton_api.toml``, which bench/explain/triton_api_history.py writes from
+each release's wheel; the installed Triton's version is read from its metadata (nothing imported).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from gpudiag.files import load_toml
+from gpudiag.installed.versions import triton_version, version_tuple
+
+MISSING_NAME_RXS = (
+    re.compile(r"module '(?P<module>triton(?:\.\w+)*)' has no attribute '(?P<name>\w+)'"),
+    re.compile(r"cannot import name '(?P<name>\w+)' from '(?P<module>triton(?:\.\w+)*)'"),
+)
+MISSING_MODULE_RX = re.compile(r"No module named '(?P<module>triton(?:\.\w+)+)'")
+# the modules the answer may point a moved name to, most public first
+MOVED_SHOWN = 2
+
+
+@functools.lru_cache(maxsize=1)
+def _data() -> dict[str, Any]:
+    return load_toml("gpudiag.explain", "data/triton_api.toml")
+
+
+def _in_spans(version: str, spans: str) -> bool:
+    v = version_tuple(version)
+    for span in filter(None, spans.split(",")):
+        lo, _, hi = span.partition("..")
+        if version_tuple(lo) <= v <= version_tuple(hi):
+            return True
+    return False
+
+
+@dataclass(frozen=True)
+class NameHistory:
+    """Where ``module.name`` exists across the releases gpudiag knows."""
+
+    module: str
+    name: str
+    releases: tuple[str, ...]  # every release in the data, oldest first
+    present: tuple[str, ...]  # the releases whose module defines the name
+    # where else it is: (the qualified name there, its releases): the name in another module, or the
+    # module that took over a removed submodule's names
+    elsewhere: tuple[tuple[str, tuple[str, ...]], ...]
+    is_module: bool = False  # the name is a module of the package (ModuleNotFoundError)
+
+    @property
+    def qualified(self) -> str:
+        return f"{self.module}.{self.name}"
+
+    @property
+    def added_in(self) -> str | None:
+        if not self.present or self.present[0] == self.releases[0]:
+            return None
+        return self.present[0]
+
+    @property
+    def removed_in(self) -> str | None:
+        if not self.present or self.present[-1] == self.releases[-1]:
+            return None
+        return self.releases[self.releases.index(self.present[-1]) + 1]
+
+    def in_release(self, version: str) -> bool | None:
+        """Whether ``version`` has the name; a release newer than the data counts as the newest one."""
+        v = version_tuple(version)
+        if not v:
+            return None
+        newest = self.releases[-1]
+        if v > version_tuple(newest):
+            return newest in self.present
+        if v < version_tuple(self.releases[0]):
+            return None
+        # a patch release (3.1.1) has the names of its minor release (3.1.0)
+        minor = next((r for r in reversed(self.releases) if version_tuple(r) <= v), None)
+        return minor in self.present if minor else None
+
+    def describe(self) -> str:
+        first, newest = self.releases[0], self.releases[-1]
+        if not self.present:
+            has = "has a module" if self.is_module else "defines"
+            text = f"no Triton release from {first} to {newest} {has} {self.qualified}"
+        elif self.added_in and self.removed_in:
+            where = _span_words(self.present).removesuffix(" only")
+            text = f"{self.qualified} exists only in {where}: added in {self.added_in}, removed in {self.removed_in}"
+        elif self.added_in:
+            before = self.releases[: self.releases.index(self.added_in)]
+            lack = f"{before[0]} lacks" if len(before) == 1 else f"{before[0]} to {before[-1]} lack"
+            text = f"{self.qualified} was added in Triton {self.added_in} ({lack} it)"
+        elif self.removed_in:
+            text = f"{self.qualified} was removed in Triton {self.removed_in} (it is in {_span_words(self.present)})"
+        else:
+            text = f"every release from Triton {first} to {newest} defines {self.qualified}"
+        moved = [f"{where} ({_span_words(rs)})" for where, rs in self.elsewhere[:MOVED_SHOWN]]
+        if moved:
+            text += "; " + ("it is also " if self.present else "it is ") + " and ".join(moved)
+        if self.removed_in and self.elsewhere:
+            where, rs = self.elsewhere[0]
+            on = f"{rs[0]} and later" if rs[-1] == newest else f"{rs[0]} to {rs[-1]}"
+            text += f": use {where} on Triton {on}, or pin a release that has the old name"
+        return text
+
+    def fix_command(self) -> str | None:
+        """The pip command that gets a release with the name (the moved name is in ``describe``)."""
+        if self.added_in and not self.removed_in:
+            return f'pip install "triton>={self.added_in}"'
+        if self.removed_in:
+            return f'pip install "triton<{self.removed_in}"'
+        return None
+
+
+def _span_words(releases: tuple[str, ...]) -> str:
+    return f"Triton {releases[0]} only" if len(releases) == 1 else f"Triton {releases[0]} to {releases[-1]}"
+
+
+def _present_in(releases: tuple[str, ...], spans: str) -> tuple[str, ...]:
+    return tuple(r for r in releases if _in_spans(r, spans))
+
+
+def history(module: str, name: str) -> NameHistory | None:
+    """The releases of ``module`` that define ``name``, and the other modules that have it; None for a
+    module gpudiag has no data for."""
+    data = _data()
+    releases = tuple(data["releases"])
+    modules: dict[str, dict[str, str]] = data["module"]
+    if module not in modules:
+        return None
+    present = _present_in(releases, modules[module].get(name, ""))
+    last = version_tuple(present[-1]) if present else ()
+    imported_only = data.get("imported", {})
+    found = []
+    for other, names in modules.items():
+        rs = _present_in(releases, names.get(name, "")) if other != module else ()
+        # where a removed name went: a module that has it after its last release here (any, if never here)
+        if rs and version_tuple(rs[-1]) > last:
+            found.append((f"{other}.{name}", rs))
+    # a submodule that was removed: the modules that took over most of its names
+    found += _successors(f"{module}.{name}", present[-1] if present else None)
+    # the newest first; among equals, the module that defines the name before one that imports it
+    found.sort(
+        key=lambda item: (version_tuple(item[1][-1]), name not in imported_only.get(item[0].rpartition(".")[0], ())),
+        reverse=True,
+    )
+    return NameHistory(module, name, releases, present, tuple(dict.fromkeys(found)))
+
+
+SUCCESSOR_SHARE = 0.5  # a module is a removed module's successor when it has this share of its names
+
+
+def _successors(module: str, after: str | None) -> list[tuple[str, tuple[str, ...]]]:
+    """For a module that was removed (``triton.language.libdevice``), the modules that have most of its
+    names in the releases after it; each with its releases, and its name standing for the module."""
+    data = _data()
+    releases = tuple(data["releases"])
+    modules: dict[str, dict[str, str]] = data["module"]
+    if module not in modules:
+        return []
+    lived = _present_in(releases, data["exists"].get(module, ""))
+    if not lived or lived[-1] == releases[-1]:
+        return []
+    gone = releases[releases.index(lived[-1]) + 1]
+    old = {n for n, spans in modules[module].items() if _in_spans(lived[-1], spans)}
+    out = []
+    for other, names in modules.items():
+        if other == module or not old:
+            continue
+        # the releases from the removal on in which `other` holds most of the old module's names
+        took_over = []
+        for release in releases[releases.index(gone) :]:
+            if len({n for n in old if _in_spans(release, names.get(n, ""))}) < SUCCESSOR_SHARE * len(old):
+                break
+            took_over.append(release)
+        if took_over:
+            out.append((other, tuple(took_over)))
+    return out
+
+
+def module_history(module: str) -> NameHistory:
+    """The releases whose ``triton`` package has the module ``triton.x.y``, as the name ``y`` of
+    ``triton.x``; elsewhere: modules of the same name in the releases after it (where it moved)."""
+    data = _data()
+    releases = tuple(data["releases"])
+    exists: dict[str, str] = data["exists"]
+    parent, _, leaf = module.rpartition(".")
+    present = _present_in(releases, exists.get(module, ""))
+    last = version_tuple(present[-1]) if present else ()
+    found = [
+        (other, rs)
+        for other, spans in exists.items()
+        if other != module
+        and other.rpartition(".")[2] == leaf
+        and (rs := _present_in(releases, spans))
+        and version_tuple(rs[-1]) > last
+    ]
+    found.sort(key=lambda item: version_tuple(item[1][-1]), reverse=True)
+    return NameHistory(parent, leaf, releases, present, tuple(found), is_module=True)
+
+
+def missing(line: str) -> NameHistory | None:
+    """The release history of the Triton name or module the line says is missing (an AttributeError,
+    an ImportError of a name, a ModuleNotFoundError); None when the line names none gpudiag knows."""
+    for rx in MISSING_NAME_RXS:
+        if m := rx.search(line):
+            return history(m.group("module"), m.group("name"))
+    if m := MISSING_MODULE_RX.search(line):
+        return module_history(m.group("module"))
+    return None
+
+
+def installed() -> str | None:
+    return triton_version()

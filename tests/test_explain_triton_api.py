@@ -1,0 +1,126 @@
+"""Missing Triton names: the release history behind the answer (data/triton_api.toml, written by
+bench/explain/triton_api_history.py from each release's wheel) and the verdict against the installed
+Triton, through the CLI."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+
+import pytest
+
+from bench.explain import triton_api_history
+from gpudiag.explain import triton_api, verdicts
+
+FMA_LINE = "AttributeError: module 'triton.language' has no attribute 'fma'"
+LIBDEVICE_LINE = "AttributeError: module 'triton.language' has no attribute 'libdevice'"
+
+
+def test_added_names_say_the_first_release_that_has_them():
+    h = triton_api.history("triton.language", "make_block_ptr")
+    assert h is not None and h.added_in == "2.1.0" and h.removed_in is None
+    assert h.fix_command() == 'pip install "triton>=2.1.0"'
+    assert "added in Triton 2.1.0 (2.0.0 lacks it)" in h.describe()
+    assert h.in_release("2.0.0") is False and h.in_release("3.1.1") is True
+
+
+def test_a_removed_module_points_to_the_modules_that_took_over_its_names():
+    h = triton_api.history("triton.language", "libdevice")
+    assert h is not None and h.removed_in == "2.1.0"
+    where = [w for w, _ in h.elsewhere]
+    assert "triton.language.extra.cuda.libdevice" in where  # the name, in 3.0 and later
+    assert "triton.language.math" in where  # the functions, in 2.1 to 2.3
+    assert h.fix_command() == 'pip install "triton<2.1.0"'
+
+
+def test_a_moved_name_prefers_the_module_that_defines_it():
+    h = triton_api.history("triton.compiler.compiler", "triton_key")
+    assert h is not None and h.removed_in is not None
+    assert h.elsewhere[0][0] == "triton.runtime.cache.triton_key"  # autotuner only imports it
+
+
+def test_names_no_release_has_and_modules_without_data():
+    h = triton_api.history("triton.language", "no_such_function")
+    assert h is not None and not h.present and h.fix_command() is None
+    assert h.describe().startswith("no Triton release from 2.0.0")
+    assert triton_api.history("triton.tools.disasm", "x") is None
+
+
+def test_a_release_newer_than_the_data_counts_as_the_newest():
+    h = triton_api.history("triton.language", "cast")
+    assert h is not None and h.in_release("99.0.0") is True and h.in_release("1.1.0") is None
+
+
+@pytest.mark.parametrize(
+    "installed,applies",
+    [("2.3.1", "yes"), ("3.4.0", "no"), (None, "unknown")],
+)
+def test_the_verdict_compares_with_the_installed_triton(monkeypatch, installed, applies):
+    monkeypatch.setattr(triton_api, "installed", lambda: installed)
+    v = verdicts.triton_api(FMA_LINE)
+    assert v.applies == applies and v.about == "triton"
+    assert v.commands == ['pip install "triton>=3.0.0"']
+
+
+def test_cli_answers_under_your_triton(cli, no_gpu, monkeypatch):
+    monkeypatch.setattr(triton_api, "installed", lambda: "3.9.0")
+    r = cli("explain-warning", LIBDEVICE_LINE)
+    assert r.exit_code == 0, r.stderr
+    assert "Your Triton" in r.stdout and "Your GPU" not in r.stdout
+    d = json.loads(cli("explain-warning", LIBDEVICE_LINE, "--json").stdout)
+    assert d["id"] == "triton.language-name-missing"
+    assert d["verdict"]["about"] == "triton" and d["verdict"]["applies"] == "yes"
+    assert "removed in Triton 2.1.0" in d["verdict"]["details"][0]
+
+
+def test_the_history_is_read_from_module_files(tmp_path):
+    for version, body in {
+        "1.0.0": "from .core import old\n__all__ = ['old', 'kept', 'ghost']\ndef kept(): pass\n",
+        "1.1.0": "from .core import new\ndef kept(): pass\nif True:\n    def guarded(): pass\n",
+    }.items():
+        pkg = tmp_path / "wheels" / version / "triton" / "language"
+        pkg.mkdir(parents=True)
+        (pkg / "__init__.py").write_text(textwrap.dedent(body))
+    out = tmp_path / "api.toml"
+    assert triton_api_history.main([str(tmp_path / "wheels"), "--out", str(out)]) == 0
+    text = out.read_text()
+    assert 'releases = ["1.0.0", "1.1.0"]' in text
+    assert 'old = "1.0.0..1.0.0"' in text and 'new = "1.1.0..1.1.0"' in text
+    assert 'kept = "1.0.0..1.1.0"' in text and 'guarded = "1.1.0..1.1.0"' in text
+    assert "ghost" not in text  # __all__ can name what a release no longer defines
+    assert '"triton.language" = ["new", "old"]' in text  # imported, not defined, in their newest release
+
+
+def test_modules_say_when_they_were_removed():
+    h = triton_api.missing("ModuleNotFoundError: No module named 'triton.ops'")
+    assert h is not None and h.is_module and h.qualified == "triton.ops"
+    assert h.removed_in == "3.2.0" and h.fix_command() == 'pip install "triton<3.2.0"'
+    never = triton_api.missing("No module named 'triton.no_such_module'")
+    assert never is not None and "has a module triton.no_such_module" in never.describe()
+
+
+def test_the_history_agrees_with_the_installed_triton():
+    """The data, read from the wheels, against the Triton this test runs with, where its release is in
+    the data: every name the data gives that release is there, and none it denies it."""
+    import importlib
+
+    version = triton_api.installed()
+    data = triton_api._data()
+    if version is None or triton_api.version_tuple(version)[:2] not in {
+        triton_api.version_tuple(r)[:2] for r in data["releases"]
+    }:
+        pytest.skip(f"Triton {version} is not a release in the data")
+    checked = 0
+    for module, names in data["module"].items():
+        try:
+            mod = importlib.import_module(module)
+        except ImportError:
+            continue
+        for name in names:
+            if f"{module}.{name}" in data["exists"]:
+                continue  # a submodule is an attribute of its package only once something imported it
+            h = triton_api.history(module, name)
+            assert h is not None
+            assert hasattr(mod, name) == bool(h.in_release(version)), (module, name, version)
+            checked += 1
+    assert checked > 500
