@@ -148,3 +148,22 @@ def test_exact_compiles_the_block_gemm_model(cli, no_gpu, monkeypatch, tmp_path)
     (v,) = doc["tables"][0]["results"][0]["entries"]
     assert v["method"] == "compiler" and v["needed_bytes"] == 98816 and v["status"] == "fits"
     assert v["largest_stages_that_fit"] == be.largest_stages_that_fit("fp8", 64, 128, 128, 4, 89, 101376)
+
+
+def test_write_fitted_lowers_the_stages_of_a_block_gemm_table(cli, no_gpu, tmp_path):
+    src = write(tmp_path / "in", FP8_NAME, TABLE)
+    before = src.read_text()
+    out = tmp_path / "out"
+    r = run(cli, str(tmp_path / "in"), "--arch", "sm_89", "--write-fitted", str(out), "--json")
+    assert r.exit_code == 1, r.stderr  # 4096 does not fit as written
+    (target,) = json.loads(r.stdout)["written"]["targets"]
+    (w,) = target["written"]
+    assert w["kind"] == "block-gemm-table" and w["changes"] == ["M=4096: num_stages 5 -> 4"]
+    fitted = out / "sm_89" / FP8_NAME
+    doc = json.loads(fitted.read_text())
+    assert doc["4096"] == {**TABLE["4096"], "num_stages": 4} and doc["1"] == TABLE["1"]
+    readme = (out / "sm_89" / "README.md").read_text()
+    assert "derived, not tuned" in readme and "quantization/utils/configs/" in readme
+    assert "VLLM_TUNED_CONFIG_FOLDER" not in readme  # the block-GEMM loaders have no such hook
+    assert src.read_text() == before
+    assert run(cli, str(fitted), "--arch", "sm_89").exit_code == 0  # the fitted table fits

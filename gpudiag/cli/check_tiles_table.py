@@ -164,11 +164,14 @@ def _safe(label: str) -> str:
     return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in label).strip("_") or "target"
 
 
+FITTABLE_KINDS = ("moe-table", "block-gemm-table")  # tables the runtimes load by name: a fitted copy can stand in
+
+
 def write_fitted_tables(report: tr.TableReport, out: Path) -> dict:
-    """For each target: every fused-MoE table that does not fit, with its stage counts lowered to the
-    largest that fits, under the table's own file name in DIR/<target>/, and a README.md saying they
-    are derived, not tuned. The JSON is what vLLM and SGLang read (the same keys; ``triton_version``
-    only where the input had it)."""
+    """For each target: every fused-MoE or block-quantised GEMM table that does not fit, with its stage
+    counts lowered to the largest that fits, under the table's own file name in DIR/<target>/, and a
+    README.md saying they are derived, not tuned. The JSON is what vLLM and SGLang read (the same
+    keys; ``triton_version`` only where the input had it)."""
     summary: dict = {"dir": str(out), "targets": []}
     inputs = {Path(c.table.path).resolve() for c in report.tables}
     today = datetime.date.today().isoformat()
@@ -176,7 +179,7 @@ def write_fitted_tables(report: tr.TableReport, out: Path) -> dict:
         folder = out / _safe(tt.label)
         done, skipped = [], []
         for c in report.tables:
-            if c.table.kind != "moe-table" or not c.results or c.results[i].all_fit:
+            if c.table.kind not in FITTABLE_KINDS or not c.results or c.results[i].all_fit:
                 continue
             doc, changes = tc.fitted_entries(c, i)
             if doc is None:
@@ -188,7 +191,7 @@ def write_fitted_tables(report: tr.TableReport, out: Path) -> dict:
                 raise GpudiagError(f"--write-fitted: {dest} is one of the tables being checked", EXIT_USAGE)
             sub.mkdir(parents=True, exist_ok=True)
             dest.write_text(json.dumps(doc, indent=4) + "\n", encoding="utf-8")
-            done.append({"table": c.table.path, "written": str(dest), "changes": changes})
+            done.append({"table": c.table.path, "written": str(dest), "changes": changes, "kind": c.table.kind})
         if done or skipped:
             folder.mkdir(parents=True, exist_ok=True)
             (folder / "README.md").write_text(_readme(tt, done, skipped, today, report.exact), encoding="utf-8")
@@ -197,8 +200,14 @@ def write_fitted_tables(report: tr.TableReport, out: Path) -> dict:
 
 
 def _readme(tt: tr.TableTarget, done: list, skipped: list, today: str, exact: bool) -> str:
+    names = (
+        ", ".join(sorted({f"`{r.vllm}`" for r in tt.names} | {f"`{r.vllm_h200}`" for r in tt.names if r.vllm_h200}))
+        if tt.names
+        else None
+    )
+    kinds = {d["kind"] for d in done}
     lines = [
-        f"# Fitted fused-MoE tables for {tt.label} ({tt.target.name}, {tt.target.sm}) — derived, not tuned",
+        f"# Fitted config tables for {tt.label} ({tt.target.name}, {tt.target.sm}) — derived, not tuned",
         "",
         f"Written by `gpudiag check-tiles --from-config-table --write-fitted` on {today}. Each table here is a copy "
         "of the named input with every entry that did not fit this target's shared memory "
@@ -206,19 +215,25 @@ def _readme(tt: tr.TableTarget, done: list, skipped: list, today: str, exact: bo
         f"({'compiled' if exact else 'estimated'} by gpudiag). Nothing was timed: these are derived from tables "
         "tuned for another GPU and are not tuned for this one. Re-tune for the best speed.",
         "",
-        "vLLM reads a folder of tables from `VLLM_TUNED_CONFIG_FOLDER`; SGLang from `SGLANG_MOE_CONFIG_DIR`"
-        "/configs/triton_<version>/ (SGLang's tables are written under their triton_X_Y_Z folder here). Each runtime looks a table up by the name of the GPU it runs on"
-        + (
-            ": "
-            + ", ".join(
-                sorted({f"`{r.vllm}`" for r in tt.names} | {f"`{r.vllm_h200}`" for r in tt.names if r.vllm_h200})
-            )
-            + " here, so rename a table's device_name part to that to have it loaded."
-            if tt.names
-            else "."
-        ),
+        "Each runtime looks a table up by the name of the GPU it runs on"
+        + (f": {names} here, so rename a table's device_name part to that to have it loaded." if names else "."),
         "",
     ]
+    if "moe-table" in kinds:
+        lines += [
+            "Fused-MoE tables: vLLM reads a folder of them from `VLLM_TUNED_CONFIG_FOLDER`; SGLang from "
+            "`SGLANG_MOE_CONFIG_DIR`/configs/triton_<version>/ (SGLang's tables are written under their "
+            "triton_X_Y_Z folder here).",
+            "",
+        ]
+    if "block-gemm-table" in kinds:
+        lines += [
+            "Block-quantised GEMM tables (`N=..,K=..,dtype=..,block_shape=..`): vLLM and SGLang read them only "
+            "from the `configs/` folder beside their loader, with no environment variable to point elsewhere: "
+            "vLLM's `vllm/model_executor/layers/quantization/utils/configs/`, SGLang's "
+            "`python/sglang/srt/layers/quantization/configs/`. Copy a table there to have it loaded.",
+            "",
+        ]
     for d in done:
         lines.append(f"- `{os.path.basename(d['written'])}` from `{d['table']}`:")
         lines.extend(f"  - {c}" for c in d["changes"])
