@@ -1,5 +1,6 @@
-"""In which Triton releases a module defines a name: the answer to ``module 'triton.language' has no
-attribute 'X'`` and ``cannot import name 'X' from 'triton.Y'``.
+"""In which Triton releases a module defines a name, or the package has a module: the answer to
+``module 'triton.language' has no attribute 'X'``, ``cannot import name 'X' from 'triton.Y'`` and
+``No module named 'triton.Y'``.
 
 The releases come from ``data/triton_api.toml``, which bench/explain/triton_api_history.py writes from
 each release's wheel; the installed Triton's version is read from its metadata (nothing imported).
@@ -20,8 +21,7 @@ MISSING_NAME_RXS = (
     re.compile(r"cannot import name '(?P<name>\w+)' from '(?P<module>triton(?:\.\w+)*)'"),
 )
 MISSING_MODULE_RX = re.compile(r"No module named '(?P<module>triton(?:\.\w+)+)'")
-# the modules the answer may point a moved name to, most public first
-MOVED_SHOWN = 2
+MOVED_SHOWN = 2  # how many other places of a name the answer lists (newest first)
 
 
 @functools.lru_cache(maxsize=1)
@@ -141,7 +141,7 @@ def history(module: str, name: str) -> NameHistory | None:
         if rs and version_tuple(rs[-1]) > last:
             found.append((f"{other}.{name}", rs))
     # a submodule that was removed: the modules that took over most of its names
-    found += _successors(f"{module}.{name}", present[-1] if present else None)
+    found += _successors(f"{module}.{name}")
     # the newest first; among equals, the module that defines the name before one that imports it
     found.sort(
         key=lambda item: (version_tuple(item[1][-1]), name not in imported_only.get(item[0].rpartition(".")[0], ())),
@@ -153,7 +153,7 @@ def history(module: str, name: str) -> NameHistory | None:
 SUCCESSOR_SHARE = 0.5  # a module is a removed module's successor when it has this share of its names
 
 
-def _successors(module: str, after: str | None) -> list[tuple[str, tuple[str, ...]]]:
+def _successors(module: str) -> list[tuple[str, tuple[str, ...]]]:
     """For a module that was removed (``triton.language.libdevice``), the modules that have most of its
     names in the releases after it; each with its releases, and its name standing for the module."""
     data = _data()

@@ -1,9 +1,9 @@
-"""Device-aware verdicts: does this warning apply to *this* GPU, and what does it cost here?
+"""Verdicts: does this warning apply to *this* GPU (or this Triton), and what does it cost here?
 
 Each catalogue entry may name a rule (``verdict = "sm_gate"`` ...). A rule reads the numbers in the
 log line (Required / Hardware limit, compute capability...) and compares them with the shared
-``DeviceFacts``. With no device the verdict says so instead of guessing.
-"""
+``DeviceFacts``; ``triton_api`` compares a Triton name the line says is missing with the installed
+Triton's release instead. With no device the verdict says so instead of guessing."""
 
 from __future__ import annotations
 
