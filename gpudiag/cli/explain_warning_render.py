@@ -117,7 +117,7 @@ def _render_one(rep) -> None:
         )
     _markup_free(con, f"Source of this explanation: {ex.origin}.", style="dim" if ex.exact else "yellow")
     _device_line(con, rep.device)
-    _heading(con, "Your Triton" if v.about == "triton" else "Your GPU")
+    _heading(con, {"triton": "Your Triton", "torch": "Your torch"}.get(v.about, "Your GPU"))
     _markup_free(con, v.summary, style=APPLIES_STYLE[v.applies])
     for d in v.details:
         _markup_free(con, d, 2)

@@ -32,7 +32,7 @@ VERDICT_RULES = (
     "triton_arch",
     "torch_arch",
     "ptx_feature",
-    "triton_api",
+    "api_release",
 )
 REQUIRED = (
     "id",

@@ -66,7 +66,7 @@ class Device:
 
 # Verdicts true whoever printed the line (what the target's hardware has, which Triton releases have a
 # name), so they stand in a general answer too.
-STANDALONE_VERDICTS = (None, "ptx_feature", "triton_api")
+STANDALONE_VERDICTS = (None, "ptx_feature", "api_release")
 
 
 @dataclass

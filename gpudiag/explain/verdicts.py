@@ -2,8 +2,8 @@
 
 Each catalogue entry may name a rule (``verdict = "sm_gate"`` ...). A rule reads the numbers in the
 log line (Required / Hardware limit, compute capability...) and compares them with the shared
-``DeviceFacts``; ``triton_api`` compares a Triton name the line says is missing with the installed
-Triton's release instead. With no device the verdict says so instead of guessing."""
+``DeviceFacts``; ``api_release`` compares a Triton or torch name the line says is missing with the
+installed release of that package instead. With no device the verdict says so instead of guessing."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from typing import Literal
 
 from gpudiag.device import arch
 from gpudiag.device.facts import DeviceFacts
-from gpudiag.explain import triton_api as triton_api_data
+from gpudiag.explain import api_history
 from gpudiag.explain.catalog import Entry, tf32_rows
 from gpudiag.installed.sm_gate import SmGate, installed_sm_gate
 
@@ -34,7 +34,7 @@ class Verdict:
     details: list[str] = field(default_factory=list)
     commands: list[str] = field(default_factory=list)  # exact commands to run next
     rule: str | None = None
-    about: Literal["gpu", "triton"] = "gpu"  # what was compared: this GPU, or the installed Triton
+    about: Literal["gpu", "triton", "torch"] = "gpu"  # what was compared: this GPU, or an installed package
 
 
 def _gpu_flag(facts: DeviceFacts) -> str:
@@ -311,29 +311,34 @@ def ptx_feature(facts: DeviceFacts | None, line: str) -> Verdict:
     return Verdict(applies, "; ".join(parts) or f"{feature_id}: {feat.rule}", details, rule=rule)
 
 
-def triton_api(line: str) -> Verdict:
-    """A Triton name the line says is missing: in which releases it exists, against the installed Triton."""
-    rule = "gpudiag/explain/data/triton_api.toml (each Triton release's modules, parsed from its wheel)"
-    found = triton_api_data.missing(line)
+def api_release(line: str) -> Verdict:
+    """A Triton or torch name the line says is missing: in which releases it exists, against the
+    installed release of that package."""
+    found = api_history.missing(line)
     if found is None:
         return Verdict(
-            "unknown", "gpudiag has no release history for the Triton name in the line", rule=rule, about="triton"
+            "unknown",
+            "gpudiag has no release history for the module the line names",
+            rule="gpudiag/explain/data/{triton,torch}_api.toml",
+            about="triton" if "triton" in line else "torch",
         )
+    p, about = found.label, found.package
+    rule = f"gpudiag/explain/data/{about}_api.toml (each {p} release's modules, parsed from its wheel)"
     details = [found.describe()]
     commands = [c] if (c := found.fix_command()) else []
-    here = triton_api_data.installed()
+    here = api_history.installed(about)
     has = found.in_release(here) if here else None
     if here is None:
-        return Verdict("unknown", "no Triton is installed here to compare with", details, commands, rule, "triton")
+        return Verdict("unknown", f"no {p} is installed here to compare with", details, commands, rule, about)
     if has is None:
-        return Verdict(
-            "unknown", f"Triton {here} is outside the releases gpudiag knows", details, commands, rule, "triton"
-        )
+        why = "cannot tell" if found.unseen_names else f"{p} {here} is outside the releases gpudiag knows"
+        return Verdict("unknown", why, details, commands, rule, about)
     if has:
-        summary = f"the Triton installed here ({here}) has {found.qualified}: the line came from another Triton"
-        return Verdict("no", summary, details, commands, rule, "triton")
-    summary = f"the Triton installed here ({here}) lacks {found.qualified} too"
-    return Verdict("yes", summary, details, commands, rule, "triton")
+        summary = f"the {p} installed here ({here}) has {found.qualified}: the line came from another {p}"
+        return Verdict("no", summary, details, commands, rule, about)
+    return Verdict(
+        "yes", f"the {p} installed here ({here}) lacks {found.qualified} too", details, commands, rule, about
+    )
 
 
 RULES = {
@@ -354,8 +359,8 @@ def verdict_for(entry: Entry, line: str, facts: DeviceFacts | None, no_device_re
         return Verdict("n/a", "no device-specific rule: it applies wherever it was printed")
     if entry.verdict == "ptx_feature":  # judges the line's own target, with or without a device
         return ptx_feature(facts, line)
-    if entry.verdict == "triton_api":  # about the installed Triton, not the GPU
-        return triton_api(line)
+    if entry.verdict == "api_release":  # about the installed Triton or torch, not the GPU
+        return api_release(line)
     if facts is None:
         why = f" ({no_device_reason})" if no_device_reason else ""
         extra: list[str] = []

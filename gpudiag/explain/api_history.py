@@ -1,9 +1,9 @@
-"""In which Triton releases a module defines a name, or the package has a module: the answer to
-``module 'triton.language' has no attribute 'X'``, ``cannot import name 'X' from 'triton.Y'`` and
-``No module named 'triton.Y'``.
+"""In which releases of Triton or torch a module defines a name, or the package has a module: the
+answer to ``module 'triton.language' has no attribute 'X'``, ``cannot import name 'X' from
+'torch._inductor.utils'`` and ``No module named 'torch.nn.attention'``.
 
-The releases come from ``data/triton_api.toml``, which bench/explain/triton_api_history.py writes from
-each release's wheel; the installed Triton's version is read from its metadata (nothing imported).
+The releases come from ``data/<package>_api.toml``, which bench/explain/api_history.py writes from each
+release's wheel; the installed version is read from the package's metadata (nothing imported).
 """
 
 from __future__ import annotations
@@ -11,22 +11,25 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from gpudiag.files import load_toml
-from gpudiag.installed.versions import triton_version, version_tuple
+from gpudiag.installed.versions import torch_version, triton_version, version_tuple
 
+Package = Literal["triton", "torch"]
+PACKAGES: tuple[Package, ...] = ("triton", "torch")
+_MODULE = r"(?P<module>(?:triton|torch)(?:\.\w+)*)"
 MISSING_NAME_RXS = (
-    re.compile(r"module '(?P<module>triton(?:\.\w+)*)' has no attribute '(?P<name>\w+)'"),
-    re.compile(r"cannot import name '(?P<name>\w+)' from '(?P<module>triton(?:\.\w+)*)'"),
+    re.compile(rf"module '{_MODULE}' has no attribute '(?P<name>\w+)'"),
+    re.compile(rf"cannot import name '(?P<name>\w+)' from '{_MODULE}'"),
 )
-MISSING_MODULE_RX = re.compile(r"No module named '(?P<module>triton(?:\.\w+)+)'")
+MISSING_MODULE_RX = re.compile(r"No module named '(?P<module>(?:triton|torch)(?:\.\w+)+)'")
 MOVED_SHOWN = 2  # how many other places of a name the answer lists (newest first)
 
 
-@functools.lru_cache(maxsize=1)
-def _data() -> dict[str, Any]:
-    return load_toml("gpudiag.explain", "data/triton_api.toml")
+@functools.lru_cache(maxsize=len(PACKAGES))
+def _data(package: Package) -> dict[str, Any]:
+    return load_toml("gpudiag.explain", f"data/{package}_api.toml")
 
 
 def _in_spans(version: str, spans: str) -> bool:
@@ -42,6 +45,7 @@ def _in_spans(version: str, spans: str) -> bool:
 class NameHistory:
     """Where ``module.name`` exists across the releases gpudiag knows."""
 
+    package: Package
     module: str
     name: str
     releases: tuple[str, ...]  # every release in the data, oldest first
@@ -50,6 +54,8 @@ class NameHistory:
     # module that took over a removed submodule's names
     elsewhere: tuple[tuple[str, tuple[str, ...]], ...]
     is_module: bool = False  # the name is a module of the package (ModuleNotFoundError)
+    # the module star-imports (torch from its C extension): a name its source lacks may still be there
+    unseen_names: bool = False
 
     @property
     def qualified(self) -> str:
@@ -70,63 +76,87 @@ class NameHistory:
     def in_release(self, version: str) -> bool | None:
         """Whether ``version`` has the name; a release newer than the data counts as the newest one."""
         v = version_tuple(version)
-        if not v:
+        if not v or v < version_tuple(self.releases[0]):
             return None
         newest = self.releases[-1]
-        if v > version_tuple(newest):
-            return newest in self.present
-        if v < version_tuple(self.releases[0]):
-            return None
-        # a patch release (3.1.1) has the names of its minor release (3.1.0)
-        minor = next((r for r in reversed(self.releases) if version_tuple(r) <= v), None)
-        return minor in self.present if minor else None
+        # a patch release (3.1.1) has the names of its minor release (3.1.0); a newer one, the newest's
+        release = (
+            newest if v > version_tuple(newest) else next(r for r in reversed(self.releases) if version_tuple(r) <= v)
+        )
+        if release in self.present:
+            return True
+        return None if self.unseen_names else False  # the C extension may add what the source lacks
+
+    @property
+    def label(self) -> str:
+        return "Triton" if self.package == "triton" else "torch"
 
     def describe(self) -> str:
-        first, newest = self.releases[0], self.releases[-1]
-        if not self.present:
+        first, newest, p = self.releases[0], self.releases[-1], self.label
+        if not self.present and self.unseen_names:
+            text = (
+                f"the Python source of {p} {first} to {newest} never defines {self.qualified}; {self.module} "
+                "also takes names from torch's C extension, which gpudiag does not read, so it may still be one of those"
+            )
+        elif not self.present:
             has = "has a module" if self.is_module else "defines"
-            text = f"no Triton release from {first} to {newest} {has} {self.qualified}"
+            text = (
+                f"no {p} release from {first} to {newest} {has} {self.qualified} (a typo, another library's "
+                f"name, or a name of a release before {first}, which gpudiag's data does not cover)"
+            )
         elif self.added_in and self.removed_in:
-            where = _span_words(self.present).removesuffix(" only")
+            where = _span_words(p, self.present).removesuffix(" only")
             text = f"{self.qualified} exists only in {where}: added in {self.added_in}, removed in {self.removed_in}"
         elif self.added_in:
             before = self.releases[: self.releases.index(self.added_in)]
             lack = f"{before[0]} lacks" if len(before) == 1 else f"{before[0]} to {before[-1]} lack"
-            text = f"{self.qualified} was added in Triton {self.added_in} ({lack} it)"
+            text = f"{self.qualified} was added in {p} {self.added_in} ({lack} it)"
         elif self.removed_in:
-            text = f"{self.qualified} was removed in Triton {self.removed_in} (it is in {_span_words(self.present)})"
+            text = f"{self.qualified} was removed in {p} {self.removed_in} (it is in {_span_words(p, self.present)})"
         else:
-            text = f"every release from Triton {first} to {newest} defines {self.qualified}"
-        moved = [f"{where} ({_span_words(rs)})" for where, rs in self.elsewhere[:MOVED_SHOWN]]
+            text = f"every release from {p} {first} to {newest} has {self.qualified}"
+        if self.present and self.unseen_names:
+            text += f" (in its Python source; {self.module} also takes names from torch's C extension, which gpudiag does not read)"
+        moved = [f"{where} ({_span_words(p, rs)})" for where, rs in self.elsewhere[:MOVED_SHOWN]]
         if moved:
             text += "; " + ("it is also " if self.present else "it is ") + " and ".join(moved)
         if self.removed_in and self.elsewhere:
             where, rs = self.elsewhere[0]
             on = f"{rs[0]} and later" if rs[-1] == newest else f"{rs[0]} to {rs[-1]}"
-            text += f": use {where} on Triton {on}, or pin a release that has the old name"
+            text += f": use {where} on {p} {on}, or pin a release that has the old name"
         return text
 
     def fix_command(self) -> str | None:
         """The pip command that gets a release with the name (the moved name is in ``describe``)."""
         if self.added_in and not self.removed_in:
-            return f'pip install "triton>={self.added_in}"'
+            return f'pip install "{self.package}>={self.added_in}"'
         if self.removed_in:
-            return f'pip install "triton<{self.removed_in}"'
+            return f'pip install "{self.package}<{self.removed_in}"'
         return None
 
 
-def _span_words(releases: tuple[str, ...]) -> str:
-    return f"Triton {releases[0]} only" if len(releases) == 1 else f"Triton {releases[0]} to {releases[-1]}"
+def _span_words(label: str, releases: tuple[str, ...]) -> str:
+    return f"{label} {releases[0]} only" if len(releases) == 1 else f"{label} {releases[0]} to {releases[-1]}"
 
 
 def _present_in(releases: tuple[str, ...], spans: str) -> tuple[str, ...]:
     return tuple(r for r in releases if _in_spans(r, spans))
 
 
+def _package(module: str) -> Package | None:
+    root = module.partition(".")[0]
+    return next((p for p in PACKAGES if p == root), None)
+
+
 def history(module: str, name: str) -> NameHistory | None:
     """The releases of ``module`` that define ``name``, and the other modules that have it; None for a
-    module gpudiag has no data for."""
-    data = _data()
+    module gpudiag has no data for. A name that is a submodule is answered as the module."""
+    package = _package(module)
+    if package is None:
+        return None
+    data = _data(package)
+    if f"{module}.{name}" in data["exists"]:
+        return module_history(f"{module}.{name}")
     releases = tuple(data["releases"])
     modules: dict[str, dict[str, str]] = data["module"]
     if module not in modules:
@@ -141,22 +171,23 @@ def history(module: str, name: str) -> NameHistory | None:
         if rs and version_tuple(rs[-1]) > last:
             found.append((f"{other}.{name}", rs))
     # a submodule that was removed: the modules that took over most of its names
-    found += _successors(f"{module}.{name}")
+    found += _successors(package, f"{module}.{name}")
     # the newest first; among equals, the module that defines the name before one that imports it
     found.sort(
         key=lambda item: (version_tuple(item[1][-1]), name not in imported_only.get(item[0].rpartition(".")[0], ())),
         reverse=True,
     )
-    return NameHistory(module, name, releases, present, tuple(dict.fromkeys(found)))
+    unseen = bool(data.get("star", {}).get(module))
+    return NameHistory(package, module, name, releases, present, tuple(dict.fromkeys(found)), unseen_names=unseen)
 
 
 SUCCESSOR_SHARE = 0.5  # a module is a removed module's successor when it has this share of its names
 
 
-def _successors(module: str) -> list[tuple[str, tuple[str, ...]]]:
+def _successors(package: Package, module: str) -> list[tuple[str, tuple[str, ...]]]:
     """For a module that was removed (``triton.language.libdevice``), the modules that have most of its
     names in the releases after it; each with its releases, and its name standing for the module."""
-    data = _data()
+    data = _data(package)
     releases = tuple(data["releases"])
     modules: dict[str, dict[str, str]] = data["module"]
     if module not in modules:
@@ -181,10 +212,13 @@ def _successors(module: str) -> list[tuple[str, tuple[str, ...]]]:
     return out
 
 
-def module_history(module: str) -> NameHistory:
-    """The releases whose ``triton`` package has the module ``triton.x.y``, as the name ``y`` of
-    ``triton.x``; elsewhere: modules of the same name in the releases after it (where it moved)."""
-    data = _data()
+def module_history(module: str) -> NameHistory | None:
+    """The releases whose package has the module ``triton.x.y``, as the name ``y`` of ``triton.x``;
+    elsewhere: modules of the same name in the releases after it (where it moved)."""
+    package = _package(module)
+    if package is None:
+        return None
+    data = _data(package)
     releases = tuple(data["releases"])
     exists: dict[str, str] = data["exists"]
     parent, _, leaf = module.rpartition(".")
@@ -198,8 +232,9 @@ def module_history(module: str) -> NameHistory:
         and (rs := _present_in(releases, spans))
         and version_tuple(rs[-1]) > last
     ]
+    found += _successors(package, module)
     found.sort(key=lambda item: version_tuple(item[1][-1]), reverse=True)
-    return NameHistory(parent, leaf, releases, present, tuple(found), is_module=True)
+    return NameHistory(package, parent, leaf, releases, present, tuple(found), is_module=True)
 
 
 def missing(line: str) -> NameHistory | None:
@@ -213,5 +248,6 @@ def missing(line: str) -> NameHistory | None:
     return None
 
 
-def installed() -> str | None:
-    return triton_version()
+def installed(package: Package) -> str | None:
+    """The installed release of ``package``, from its metadata."""
+    return triton_version() if package == "triton" else torch_version()

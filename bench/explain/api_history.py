@@ -1,0 +1,289 @@
+"""Which names each release of Triton and torch has in the modules users' errors name: the data
+behind explain-warning's answers to ``module 'triton.language' has no attribute 'X'``, ``cannot
+import name 'X' from 'torch._inductor.utils'`` and ``No module named 'torch.nn.attention'``.
+
+    python3 -m bench.explain.api_history PACKAGE WHEELS_DIR [--out gpudiag/explain/data/PACKAGE_api.toml]
+
+WHEELS_DIR holds one folder per release, named by its version (``3.4.0/``), each with the package's
+``.py`` files as its PyPI wheel has them. For Triton, unpack every ``.py`` file:
+
+    for v in 2.0.0 2.1.0 ... 3.9.0; do
+      pip download triton==$v --no-deps --only-binary :all: --python-version 3.11 \\
+          --platform manylinux2014_x86_64 --platform manylinux_2_27_x86_64 -d /tmp/w$v
+      unzip -q /tmp/w$v/*.whl 'triton/*.py' -d WHEELS_DIR/$v
+    done
+
+torch's wheels are 0.6-1 GB each, so bench/explain/remote_wheel.py reads only what is needed with
+HTTP range requests: the modules below in full, every other ``.py`` file as an empty placeholder (its
+path is all that is used):
+
+    python3 -m bench.explain.remote_wheel torch 2.0.0,2.1.0,... --out WHEELS_DIR \\
+        $(python3 -m bench.explain.api_history torch --members)
+
+Each module file is parsed with ``ast`` (nothing is imported, so any release reads on any machine):
+its names are the top-level functions, classes, assignments and imports (not ``__all__``, which can
+list names a release no longer defines), and a package's submodules. A module with a star import
+(``from torch._C import *``) gets names this cannot see; it is listed under [star] so the answer does
+not claim such a name is missing. A name is written with the releases it is present in, as spans
+(``"2.1.0..3.8.0"``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import datetime
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+DATA = ROOT / "gpudiag" / "explain" / "data"
+# the modules whose names are recorded, per package: those users' errors name (the rest: existence only)
+MODULES = {
+    "triton": (
+        "triton",
+        "triton.language",
+        "triton.language.math",
+        "triton.language.core",
+        "triton.language.libdevice",
+        "triton.language.extra",
+        "triton.language.extra.cuda",
+        "triton.language.extra.cuda.libdevice",
+        "triton.language.extra.libdevice",
+        "triton.compiler",
+        "triton.compiler.compiler",
+        "triton.runtime",
+        "triton.runtime.jit",
+        "triton.runtime.autotuner",
+        "triton.runtime.cache",
+        "triton.runtime.driver",
+        "triton.runtime.errors",
+        "triton.testing",
+    ),
+    "torch": (
+        "torch",
+        "torch.library",
+        "torch.compiler",
+        "torch.export",
+        "torch.cuda",
+        "torch.amp",
+        "torch.nn.attention",
+        "torch.nn.attention.flex_attention",
+        "torch.nn.functional",
+        "torch.utils._triton",
+        "torch.utils._pytree",
+        "torch.utils.checkpoint",
+        "torch.fx.experimental.symbolic_shapes",
+        "torch._dynamo",
+        "torch._dynamo.config",
+        "torch._dynamo.utils",
+        "torch._dynamo.eval_frame",
+        "torch._inductor.config",
+        "torch._inductor.utils",
+        "torch._inductor.codecache",
+        "torch._inductor.compile_fx",
+        "torch._inductor.lowering",
+        "torch._inductor.select_algorithm",
+        "torch._inductor.runtime.triton_heuristics",
+        "torch._inductor.runtime.hints",
+        "torch._inductor.triton_heuristics",
+        "torch._subclasses.fake_tensor",
+        "torch._higher_order_ops",
+        "torch.distributed.tensor",
+        "torch.distributed._tensor",
+        "torch.distributed.fsdp",
+    ),
+}
+# trees of a wheel that are not importable API (tests' helpers, vendored code, headers)
+SKIPPED_TREES = ("torch/testing/_internal/", "torch/_vendor/", "torch/include/", "torch/share/", "torchgen/")
+
+
+def module_files(module: str) -> tuple[str, str]:
+    """The two files a module can be in its wheel: ``a/b/c.py`` or ``a/b/c/__init__.py``."""
+    path = module.replace(".", "/")
+    return f"{path}.py", f"{path}/__init__.py"
+
+
+def version_key(v: str) -> tuple[int, ...]:
+    return tuple(int(p) for p in v.split("."))
+
+
+def _type_checking(test: ast.expr) -> bool:
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
+
+
+def module_names(path: Path) -> tuple[set[str], set[str], bool, set[str]]:
+    """The names a module has at its top level (what ``module.X`` and ``from module import X`` find),
+    those of them it only imports from elsewhere, whether it star-imports (names unseen here), and the
+    names it binds only under an ``if`` or in an ``except`` (there in some configurations only)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names: set[str] = set()
+    imported: set[str] = set()
+    sure: set[str] = set()
+    star = False
+
+    def bind(name: str, into: set[str], conditional: bool) -> None:
+        into.add(name)
+        if not conditional:
+            sure.add(name)
+
+    def targets(node: ast.expr, conditional: bool) -> None:
+        if isinstance(node, ast.Name):
+            bind(node.id, names, conditional)
+        elif isinstance(node, (ast.Tuple, ast.List)):
+            for elt in node.elts:
+                targets(elt, conditional)
+
+    def visit(body: list[ast.stmt], conditional: bool) -> None:
+        nonlocal star
+        for node in body:
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                bind(node.name, names, conditional)
+            elif isinstance(node, ast.Assign):
+                for t in node.targets:
+                    targets(t, conditional)
+            elif isinstance(node, ast.AnnAssign):
+                targets(node.target, conditional)
+            elif isinstance(node, ast.Delete):  # a helper removed after use is not there
+                for t in node.targets:
+                    if isinstance(t, ast.Name):
+                        names.discard(t.id)
+                        imported.discard(t.id)
+            elif isinstance(node, (ast.Import, ast.ImportFrom)):
+                for alias in node.names:
+                    if alias.name == "*":
+                        star = True
+                    else:
+                        bind(alias.asname or alias.name.split(".")[0], imported, conditional)
+            elif isinstance(node, ast.If) and _type_checking(node.test):  # never runs: names for type checkers
+                visit(node.orelse, conditional)
+            elif isinstance(node, ast.If):  # version and platform switches, environment variables
+                visit(node.body, True)
+                visit(node.orelse, True)
+            elif isinstance(node, (ast.With, ast.AsyncWith)):
+                visit(node.body, conditional)
+            elif isinstance(node, (ast.For, ast.While)):  # a loop may bind on no iteration
+                visit(node.body, True)
+            elif isinstance(node, ast.Try):  # optional imports: the body runs, a handler may
+                visit(node.body, conditional)
+                visit(node.orelse, conditional)
+                for handler in node.handlers:
+                    if not (handler.body and isinstance(handler.body[-1], ast.Raise)):  # re-raises: binds nothing
+                        visit(handler.body, True)
+                visit(node.finalbody, conditional)
+
+    visit(tree.body, False)
+
+    def public(ns: set[str]) -> set[str]:
+        return {n for n in ns if not (n.startswith("__") and n.endswith("__"))}
+
+    everything = public(names | imported)
+    return everything, public(imported - names), star, everything - sure
+
+
+def all_modules(package: Path) -> set[str]:
+    """Every module a release's package has, dotted (a package by its ``__init__.py``)."""
+    out = set()
+    for f in package.rglob("*.py"):
+        rel = f.relative_to(package.parent)
+        if any(rel.as_posix().startswith(t) for t in SKIPPED_TREES):
+            continue
+        parts = rel.with_suffix("").parts
+        out.add(".".join(parts[:-1] if parts[-1] == "__init__" else parts))
+    return out
+
+
+def spans(present: list[bool], versions: list[str]) -> str:
+    out, start = [], None
+    for i, on in enumerate([*present, False]):
+        if on and start is None:
+            start = i
+        elif not on and start is not None:
+            out.append(f"{versions[start]}..{versions[i - 1]}")
+            start = None
+    return ",".join(out)
+
+
+def toml_list(key: str, names: list[str]) -> str:
+    return f'"{key}" = [{", ".join(f"{chr(34)}{n}{chr(34)}" for n in names)}]'
+
+
+def toml_key(name: str) -> str:
+    return name if name.replace("_", "a").isalnum() and name.isascii() else f'"{name}"'
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("package", choices=sorted(MODULES))
+    ap.add_argument("wheels", type=Path, nargs="?")
+    ap.add_argument("--out", type=Path)
+    ap.add_argument("--members", action="store_true", help="print remote_wheel's --member options and stop")
+    args = ap.parse_args(argv)
+    package = args.package
+    if args.members:
+        print(" ".join(f"--member {f}" for m in MODULES[package] for f in module_files(m)))
+        return 0
+    if args.wheels is None:
+        ap.error("WHEELS_DIR is required")
+    out_path = args.out or DATA / f"{package}_api.toml"
+    versions = sorted((p.name for p in args.wheels.iterdir() if (p / package).is_dir()), key=version_key)
+    if not versions:
+        print(f"no <version>/{package} folders under {args.wheels}", file=sys.stderr)
+        return 2
+    lines = [
+        f"# Names of {package}'s modules, release by release: read by gpudiag/explain/api_history.py to say in",
+        "# which releases a name or module a user's error says is missing exists, and where it moved.",
+        f"# Generated {datetime.date.today().isoformat()} by bench/explain/api_history.py from the PyPI wheels",
+        "# (CPython 3.11, manylinux x86_64) of each release below; module files parsed with ast, nothing imported.",
+        "# [module.M]: each name M has, with the releases it is in, as spans of `releases`; [exists]: the",
+        "# releases each module of the package is in; [imported]: names a module only imports (defined in",
+        "# another one); [conditional]: names bound only under an `if` or in an `except` (some configurations);",
+        "# [star]: modules with a star import, whose missing names this data cannot rule out.",
+        "",
+        f"releases = [{', '.join(f'{chr(34)}{v}{chr(34)}' for v in versions)}]",
+        f'source = "{package} wheels from pypi.org, module files parsed by bench/explain/api_history.py"',
+    ]
+    imported, star, conditional = ["", "[imported]"], ["", "[star]"], ["", "[conditional]"]
+    modules_in = {v: all_modules(args.wheels / v / package) for v in versions}
+    every_module = sorted(set().union(*modules_in.values()))
+    exists = ["", "[exists]"] + [
+        f'"{m}" = "{spans([m in modules_in[v] for v in versions], versions)}"' for m in every_module
+    ]
+    for module in MODULES[package]:
+        per_version: dict[str, tuple[set[str], set[str], bool, set[str]]] = {}
+        for v in versions:
+            f = next((args.wheels / v / r for r in module_files(module) if (args.wheels / v / r).is_file()), None)
+            if f is None:
+                continue
+            names, only_imported, has_star, cond = module_names(f)
+            # a package's submodules: `from triton.language.extra import cuda` finds them
+            names |= {m.rpartition(".")[2] for m in modules_in[v] if m.rpartition(".")[0] == module}
+            per_version[v] = names, only_imported, has_star, cond
+        if not per_version:
+            continue
+        lines += ["", f'[module."{module}"]']
+        all_names = sorted(set().union(*(names for names, _, _, _ in per_version.values())))
+        for name in all_names:
+            present = [v in per_version and name in per_version[v][0] for v in versions]
+            lines.append(f'{toml_key(name)} = "{spans(present, versions)}"')
+        # imported-only as of the newest release that has the name
+        newest = list(reversed(per_version.values()))
+        only_imported = [n for n in all_names if n in next(imp for names, imp, _, _ in newest if n in names)]
+        if only_imported:
+            imported.append(toml_list(module, only_imported))
+        only_if = [n for n in all_names if n in next(c for names, _, _, c in newest if n in names)]
+        if only_if:
+            conditional.append(toml_list(module, only_if))
+        if any(has_star for _, _, has_star, _ in per_version.values()):
+            star.append(f'"{module}" = true')
+        print(f"{module}: {len(all_names)} names in {len(per_version)} releases", file=sys.stderr)
+    lines += exists + imported + (conditional if len(conditional) > 2 else []) + (star if len(star) > 2 else [])
+    out_path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    print(f"wrote {out_path} ({out_path.stat().st_size} bytes)", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
