@@ -99,6 +99,16 @@ def test_modules_say_when_they_were_removed():
     assert never is not None and "has a module triton.no_such_module" in never.describe()
 
 
+def _has(obj, dotted: str) -> bool:
+    """``hasattr`` for a config option nested in a class (``triton.cudagraph_trees``) too."""
+    for part in dotted.split("."):
+        try:
+            obj = getattr(obj, part)
+        except AttributeError:
+            return False
+    return True
+
+
 @pytest.mark.parametrize("package", ["triton", "torch"])
 def test_the_history_agrees_with_the_installed_package(package):
     """The data, read from the wheels, against the Triton or torch this test runs with, where its release
@@ -128,7 +138,7 @@ def test_the_history_agrees_with_the_installed_package(package):
             there = h.in_release(version)
             if there is None:
                 continue
-            assert hasattr(mod, name) == there, (module, name, version)
+            assert _has(mod, name) == there, (module, name, version)
             checked += 1
     assert checked > 500
 
@@ -160,3 +170,11 @@ def test_cli_answers_under_your_torch(cli, no_gpu, monkeypatch):
     assert d["id"] == "torch.api-name-missing" and d["scope"] == "general"
     assert d["verdict"]["about"] == "torch" and d["verdict"]["applies"] == "yes"
     assert d["verdict"]["commands"] == ['pip install "torch>=2.4.0"']
+
+
+def test_torch_config_options_and_their_classes():
+    h = api_history.missing("AttributeError: torch._inductor.config.fx_graph_cache does not exist")
+    assert h is not None and h.added_in == "2.2.0"
+    nested = api_history.missing("AttributeError: torch._inductor.config.triton.cudagraph_trees does not exist")
+    assert nested is not None and nested.qualified == "torch._inductor.config.triton.cudagraph_trees"
+    assert nested.added_in == "2.1.0"

@@ -85,6 +85,7 @@ MODULES = {
         "torch._dynamo.eval_frame",
         "torch._dynamo.device_interface",
         "torch._inductor.config",
+        "torch._functorch.config",
         "torch._inductor.utils",
         "torch._inductor.codecache",
         "torch._inductor.compile_fx",
@@ -120,6 +121,34 @@ def _type_checking(test: ast.expr) -> bool:
     return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
         isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
     )
+
+
+def config_class_names(tree: ast.Module) -> set[str]:
+    """A config module's nested options (``class triton: cudagraph_trees = True`` in
+    torch/_inductor/config.py), as ``triton.cudagraph_trees``: what ``config.triton.X`` finds. A class
+    that subclasses another of the module (``class cuda(cutlass)``) has its options too."""
+    own: dict[str, set[str]] = {}
+    bases: dict[str, list[str]] = {}
+    for node in tree.body:
+        if not isinstance(node, ast.ClassDef):
+            continue
+        attrs: set[str] = set()
+        for item in node.body:
+            if isinstance(item, ast.Assign):
+                attrs |= {t.id for t in item.targets if isinstance(t, ast.Name)}
+            elif isinstance(item, ast.AnnAssign) and isinstance(item.target, ast.Name):
+                attrs.add(item.target.id)
+        own[node.name] = attrs
+        bases[node.name] = [b.id for b in node.bases if isinstance(b, ast.Name)]
+
+    def options(cls: str, seen: frozenset[str] = frozenset()) -> set[str]:
+        out = set(own.get(cls, ()))
+        for base in bases.get(cls, ()):
+            if base in own and base not in seen:
+                out |= options(base, seen | {cls})
+        return out
+
+    return {f"{cls}.{attr}" for cls in own for attr in options(cls)}
 
 
 def module_names(path: Path) -> tuple[set[str], set[str], bool, set[str]]:
@@ -188,6 +217,9 @@ def module_names(path: Path) -> tuple[set[str], set[str], bool, set[str]]:
         return {n for n in ns if not (n.startswith("__") and n.endswith("__"))}
 
     everything = public(names | imported)
+    if path.stem == "config":  # torch's config modules: options nested in classes are looked up too
+        everything |= config_class_names(tree)
+        sure |= config_class_names(tree)
     return everything, public(imported - names), star, everything - sure
 
 

@@ -22,6 +22,8 @@ _MODULE = r"(?P<module>(?:triton|torch)(?:\.\w+)*)"
 MISSING_NAME_RXS = (
     re.compile(rf"module '{_MODULE}' has no attribute '(?P<name>\w+)'"),
     re.compile(rf"cannot import name '(?P<name>\w+)' from '{_MODULE}'"),
+    # torch's config modules (torch/utils/_config_module.py): "torch._inductor.config.X does not exist"
+    re.compile(r"(?P<module>torch(?:\.\w+)*\.config)\.(?P<name>\w+(?:\.\w+)?) does not exist"),
 )
 MISSING_MODULE_RX = re.compile(r"No module named '(?P<module>(?:triton|torch)(?:\.\w+)+)'")
 MOVED_SHOWN = 2  # how many other places of a name the answer lists (newest first)
