@@ -178,3 +178,24 @@ def test_torch_config_options_and_their_classes():
     nested = api_history.missing("AttributeError: torch._inductor.config.triton.cudagraph_trees does not exist")
     assert nested is not None and nested.qualified == "torch._inductor.config.triton.cudagraph_trees"
     assert nested.added_in == "2.1.0"
+
+
+def test_a_log_lists_each_missing_name_with_its_own_verdict(cli, no_gpu, tmp_path):
+    log = tmp_path / "run.log"
+    log.write_text(
+        "AttributeError: module 'triton.language' has no attribute 'gather'\n"
+        "AttributeError: module 'triton.language' has no attribute 'fma'\n"
+        "AttributeError: module 'triton.language' has no attribute 'fma'\n"
+        "ModuleNotFoundError: No module named 'torch._C._dynamo.eval_frame'\n"
+    )
+    d = json.loads(cli("explain-warning", "--log", str(log), "--json").stdout)
+    found = {(k["id"], k["count"]): k["verdict"] for k in d["known"]}
+    assert set(found) == {
+        ("triton.language-name-missing", 1),
+        ("triton.language-name-missing", 2),
+        ("torch.api-name-missing", 1),
+    }
+    assert "gather" in found[("triton.language-name-missing", 1)]["summary"]
+    assert "fma" in found[("triton.language-name-missing", 2)]["summary"]
+    # torch._C's modules are the C extension's: no .py to read, so no claim either way
+    assert found[("torch.api-name-missing", 1)]["applies"] == "unknown"

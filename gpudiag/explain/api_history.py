@@ -218,7 +218,7 @@ def module_history(module: str) -> NameHistory | None:
     """The releases whose package has the module ``triton.x.y``, as the name ``y`` of ``triton.x``;
     elsewhere: modules of the same name in the releases after it (where it moved)."""
     package = _package(module)
-    if package is None:
+    if package is None or module == "torch._C" or module.startswith("torch._C."):  # C extension modules: no .py
         return None
     data = _data(package)
     releases = tuple(data["releases"])

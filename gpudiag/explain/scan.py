@@ -87,6 +87,19 @@ class KnownHit:
         return self.warnings == 0 and self.match.kind == "family"
 
 
+# Verdicts that depend on what the line names (which Triton or torch name is missing): a log lists
+# one finding per name, each with its own verdict, instead of one per catalogue entry.
+SPLIT_BY_CULPRIT = frozenset({"api_release"})
+
+
+def known_key(match: Match, text: str) -> str:
+    """The group an explained line is counted in: its entry, or its entry and culprit."""
+    e = match.entry
+    if e is not None and e.verdict in SPLIT_BY_CULPRIT and (culprit := e.culprit_of(text)):
+        return match.id + "|" + ",".join(f"{k}={v}" for k, v in sorted(culprit.items()))
+    return match.id
+
+
 @dataclass
 class UnknownHit:
     message: str
@@ -129,9 +142,10 @@ class ScanResult:
 
     def add_known(self, match: Match, lineno: int, text: str, warning: bool) -> None:
         """One explained line."""
-        hit = self.known.get(match.id)
+        key = known_key(match, text)
+        hit = self.known.get(key)
         if hit is None:
-            hit = self.known[match.id] = KnownHit(match, 0, lineno, text)
+            hit = self.known[key] = KnownHit(match, 0, lineno, text)
         hit.count += 1
         hit.warnings += warning
         self.explained_lines += 1
@@ -344,13 +358,14 @@ class LogScanner:
             if mode == KNOWN:
                 match = d.match
                 assert match is not None
-                hit = result.known.get(match.id)
+                key = known_key(match, d.text)
+                hit = result.known.get(key)
                 if hit is None or hit.first_line > lines_before:
                     if first_pos is None:
                         first_pos = dict(zip(reversed(keys), range(n - 1, -1, -1)))
                     lineno = lines_before + self._first(keys, k, first_pos[k], consumed_at) + 1
                     if hit is None:
-                        hit = result.known[match.id] = KnownHit(match, 0, lineno, d.text)
+                        hit = result.known[key] = KnownHit(match, 0, lineno, d.text)
                     hit.first_line = min(hit.first_line, lineno)
                 hit.count += c
                 if d.warning:
