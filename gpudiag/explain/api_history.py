@@ -116,8 +116,12 @@ class NameHistory:
         elif self.removed_in:
             text = f"{self.qualified} was removed in {p} {self.removed_in} (it is in {_span_words(p, self.present)})"
         else:
-            text = f"every release from {p} {first} to {newest} has {self.qualified}"
-        if self.present and self.unseen_names:
+            text = (
+                f"every release from {p} {first} to {newest} has {self.qualified}: the {p} that raised this is "
+                f"older than {first}, or another module shadows it (a file or folder named "
+                f"{self.package}.py or {self.package}/ in the working directory, a half-removed install)"
+            )
+        if self.unseen_names and (self.added_in or self.removed_in):  # the C extension may hold it elsewhen
             text += f" (in its Python source; {self.module} also takes names from torch's C extension, which gpudiag does not read)"
         moved = [f"{where} ({_span_words(p, rs)})" for where, rs in self.elsewhere[:MOVED_SHOWN]]
         if moved:
