@@ -43,7 +43,7 @@ def test_names_no_release_has_and_modules_without_data():
     h = api_history.history("triton.language", "no_such_function")
     assert h is not None and not h.present and h.fix_command() is None
     assert h.describe().startswith("no Triton release from 2.0.0")
-    assert api_history.history("triton.tools.disasm", "x") is None
+    assert api_history.history("triton.no_such_module", "x") is None  # a module no release has
 
 
 def test_a_release_newer_than_the_data_counts_as_the_newest():
@@ -199,3 +199,12 @@ def test_a_log_lists_each_missing_name_with_its_own_verdict(cli, no_gpu, tmp_pat
     assert "fma" in found[("triton.language-name-missing", 2)]["summary"]
     # torch._C's modules are the C extension's: no .py to read, so no claim either way
     assert found[("torch.api-name-missing", 1)]["applies"] == "unknown"
+
+
+def test_a_module_whose_names_are_not_recorded_says_so_and_claims_nothing():
+    h = api_history.missing("ImportError: cannot import name 'foo' from 'torch._dynamo.testing'")
+    assert h is not None and h.names_unrecorded and h.in_release("2.13.0") is None
+    assert "not known here" in h.describe() and h.fix_command() is None
+    assert (
+        verdicts.api_release("ImportError: cannot import name 'foo' from 'torch._dynamo.testing'").applies == "unknown"
+    )

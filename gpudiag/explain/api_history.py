@@ -58,6 +58,8 @@ class NameHistory:
     is_module: bool = False  # the name is a module of the package (ModuleNotFoundError)
     # the module star-imports (torch from its C extension): a name its source lacks may still be there
     unseen_names: bool = False
+    # the module exists but gpudiag records only its releases, not its names: ``present`` are those
+    names_unrecorded: bool = False
 
     @property
     def qualified(self) -> str:
@@ -78,7 +80,7 @@ class NameHistory:
     def in_release(self, version: str) -> bool | None:
         """Whether ``version`` has the name; a release newer than the data counts as the newest one."""
         v = version_tuple(version)
-        if not v or v < version_tuple(self.releases[0]):
+        if not v or v < version_tuple(self.releases[0]) or self.names_unrecorded:
             return None
         newest = self.releases[-1]
         # a patch release (3.1.1) has the names of its minor release (3.1.0); a newer one, the newest's
@@ -95,6 +97,11 @@ class NameHistory:
 
     def describe(self) -> str:
         first, newest, p = self.releases[0], self.releases[-1], self.label
+        if self.names_unrecorded:
+            return (
+                f"the module {self.module} is in {_span_words(p, self.present)}; gpudiag records the names of "
+                f"{p}'s most-imported modules only, so which releases define {self.qualified} is not known here"
+            )
         if not self.present and self.unseen_names:
             text = (
                 f"the Python source of {p} {first} to {newest} never defines {self.qualified}; {self.module} "
@@ -134,6 +141,8 @@ class NameHistory:
 
     def fix_command(self) -> str | None:
         """The pip command that gets a release with the name (the moved name is in ``describe``)."""
+        if self.names_unrecorded:
+            return None
         if self.added_in and not self.removed_in:
             return f'pip install "{self.package}>={self.added_in}"'
         if self.removed_in:
@@ -166,7 +175,10 @@ def history(module: str, name: str) -> NameHistory | None:
     releases = tuple(data["releases"])
     modules: dict[str, dict[str, str]] = data["module"]
     if module not in modules:
-        return None
+        lived = _present_in(releases, data["exists"].get(module, ""))
+        if not lived:
+            return None
+        return NameHistory(package, module, name, releases, lived, (), names_unrecorded=True)
     present = _present_in(releases, modules[module].get(name, ""))
     last = version_tuple(present[-1]) if present else ()
     imported_only = data.get("imported", {})

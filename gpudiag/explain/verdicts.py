@@ -331,7 +331,8 @@ def api_release(line: str) -> Verdict:
     if here is None:
         return Verdict("unknown", f"no {p} is installed here to compare with", details, commands, rule, about)
     if has is None:
-        why = "cannot tell" if found.unseen_names else f"{p} {here} is outside the releases gpudiag knows"
+        known = not (found.unseen_names or found.names_unrecorded)
+        why = f"{p} {here} is outside the releases gpudiag knows" if known else "cannot tell"
         return Verdict("unknown", why, details, commands, rule, about)
     if has:
         summary = f"the {p} installed here ({here}) has {found.qualified}: the line came from another {p}"
