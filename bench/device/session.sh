@@ -15,7 +15,8 @@
 #   startup  the gpu tests; start-up of every command (bench/startup/startup.py), after and, where
 #            .before/gpudiag holds a copy of the earlier code (carried), before; where each live
 #            command's time goes (bench/startup/trace.py, 3 runs each); `info`, live `check-tiles` and
-#            one explain line at 80 columns
+#            one explain line at 80 columns; explain's Triton/torch release history against the
+#            host's torch and Triton
 #   final    after the last changes: the gpu tests, the honesty checks with full budgets on
 #            softmax_llama3_vocab prefill (GPU-bound on the H200), explain's sources against this torch,
 #            and the launch-bound gate of two identical small-MLP runs
@@ -137,6 +138,10 @@ startup)
   L=$(left); [ "$L" -gt 150 ] && L=150
   COLUMNS=80 timeout $(( L - 5 )) python3 -m pytest -q -p no:cacheprovider -m gpu -rfEs tests/ > "$W/gpu_tests.txt" 2>&1
   note "gpu tests rc=$?"; pack
+  # the Triton/torch release history against this host's torch and Triton (CPU-only, 15 s)
+  timeout 60 python3 -m pytest -q -p no:cacheprovider -rfEs tests/test_explain_api_history.py -k agrees \
+    > "$W/api_agreement.txt" 2>&1
+  note "api agreement rc=$?"; pack
   if [ -d .before/gpudiag ] && [ "$(left)" -gt 40 ]; then
     timeout $(( $(left) - 10 )) python3 -m bench.startup.startup --root .before --out "$W/startup_before.json" \
       > "$W/startup_before.txt" 2>&1
