@@ -33,12 +33,14 @@ from __future__ import annotations
 import argparse
 import ast
 import datetime
+import importlib
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "gpudiag" / "explain" / "data"
 # the modules whose names are recorded, per package: those users' errors name (the rest: existence only)
+# (their star imports' sources are read too: EXTRA_MEMBERS)
 MODULES = {
     "triton": (
         "triton",
@@ -103,6 +105,15 @@ MODULES = {
         "torch.distributed.fsdp",
     ),
 }
+# files read besides MODULES': the Python sources of their star imports
+EXTRA_MEMBERS = {
+    "triton": (),
+    "torch": (
+        "torch/functional.py",
+        "torch/cuda/memory.py",
+        "torch/cuda/random.py",
+    ),
+}
 # trees of a wheel that are not importable API (tests' helpers, vendored code, headers)
 SKIPPED_TREES = ("torch/testing/_internal/", "torch/_vendor/", "torch/include/", "torch/share/", "torchgen/")
 
@@ -151,15 +162,17 @@ def config_class_names(tree: ast.Module) -> set[str]:
     return {f"{cls}.{attr}" for cls in own for attr in options(cls)}
 
 
-def module_names(path: Path) -> tuple[set[str], set[str], bool, set[str]]:
+def module_names(path: Path, module: str = "") -> tuple[set[str], set[str], list[str], set[str]]:
     """The names a module has at its top level (what ``module.X`` and ``from module import X`` find),
-    those of them it only imports from elsewhere, whether it star-imports (names unseen here), and the
-    names it binds only under an ``if`` or in an ``except`` (there in some configurations only)."""
+    those of them it only imports from elsewhere, the modules it star-imports (absolute names; their
+    names are added by the caller), and the names it binds only under an ``if`` or in an ``except``
+    (there in some configurations only)."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
     names: set[str] = set()
     imported: set[str] = set()
     sure: set[str] = set()
-    star = False
+    star: list[str] = []
+    package = module if path.name.startswith("__init__") else module.rpartition(".")[0]
 
     def bind(name: str, into: set[str], conditional: bool) -> None:
         into.add(name)
@@ -174,7 +187,6 @@ def module_names(path: Path) -> tuple[set[str], set[str], bool, set[str]]:
                 targets(elt, conditional)
 
     def visit(body: list[ast.stmt], conditional: bool) -> None:
-        nonlocal star
         for node in body:
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
                 bind(node.name, names, conditional)
@@ -190,8 +202,9 @@ def module_names(path: Path) -> tuple[set[str], set[str], bool, set[str]]:
                         imported.discard(t.id)
             elif isinstance(node, (ast.Import, ast.ImportFrom)):
                 for alias in node.names:
-                    if alias.name == "*":
-                        star = True
+                    if alias.name == "*" and isinstance(node, ast.ImportFrom):
+                        base = package.split(".")[: len(package.split(".")) - node.level + 1] if node.level else []
+                        star.append(".".join([*base, *([node.module] if node.module else [])]))
                     else:
                         bind(alias.asname or alias.name.split(".")[0], imported, conditional)
             elif isinstance(node, ast.If) and _type_checking(node.test):  # never runs: names for type checkers
@@ -221,6 +234,39 @@ def module_names(path: Path) -> tuple[set[str], set[str], bool, set[str]]:
         everything |= config_class_names(tree)
         sure |= config_class_names(tree)
     return everything, public(imported - names), star, everything - sure
+
+
+def _literal_all(tree: ast.Module) -> set[str] | None:
+    for node in tree.body:
+        if not isinstance(node, ast.Assign) or not isinstance(node.value, (ast.List, ast.Tuple)):
+            continue
+        if any(isinstance(t, ast.Name) and t.id == "__all__" for t in node.targets):
+            return {e.value for e in node.value.elts if isinstance(e, ast.Constant) and isinstance(e.value, str)}
+    return None
+
+
+def exported_names(wheel: Path, module: str) -> set[str] | None:
+    """What ``from module import *`` binds: the module's ``__all__`` if it has a literal one, else its
+    public names; read from the release's ``.py`` file, or, for a module outside the package
+    (``typing``), from this Python. None: not readable, such as a C extension module (torch._C: its
+    ``.pyi`` stubs both lag it and list classes it does not export, so they cannot stand in for it)."""
+    path = module.replace(".", "/")
+    for rel in (f"{path}.py", f"{path}/__init__.py"):
+        f = wheel / rel
+        if f.is_file() and f.stat().st_size:
+            listed = _literal_all(ast.parse(f.read_text(encoding="utf-8")))
+            if listed is None:
+                names, _, _, _ = module_names(f, module)
+                listed = {n for n in names if not n.startswith("_")}
+            return listed
+    if module.partition(".")[0] in MODULES:
+        return None  # a module of the package this release does not let us read
+    try:
+        mod = importlib.import_module(module)
+    except ImportError:
+        return None
+    listed = getattr(mod, "__all__", None)
+    return set(listed) if listed is not None else {n for n in dir(mod) if not n.startswith("_")}
 
 
 def all_modules(package: Path) -> set[str]:
@@ -263,7 +309,8 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     package = args.package
     if args.members:
-        print(" ".join(f"--member {f}" for m in MODULES[package] for f in module_files(m)))
+        files = [f for m in MODULES[package] for f in module_files(m)] + list(EXTRA_MEMBERS[package])
+        print(" ".join(f"--member {f}" for f in files))
         return 0
     if args.wheels is None:
         ap.error("WHEELS_DIR is required")
@@ -280,7 +327,7 @@ def main(argv: list[str] | None = None) -> int:
         "# [module.M]: each name M has, with the releases it is in, as spans of `releases`; [exists]: the",
         "# releases each module of the package is in; [imported]: names a module only imports (defined in",
         "# another one); [conditional]: names bound only under an `if` or in an `except` (some configurations);",
-        "# [star]: modules with a star import, whose missing names this data cannot rule out.",
+        "# [star]: modules with a star import whose source cannot be read (torch._C): a missing name is not ruled out.",
         "",
         f"releases = [{', '.join(f'{chr(34)}{v}{chr(34)}' for v in versions)}]",
         f'source = "{package} wheels from pypi.org, module files parsed by bench/explain/api_history.py"',
@@ -292,15 +339,20 @@ def main(argv: list[str] | None = None) -> int:
         f'"{m}" = "{spans([m in modules_in[v] for v in versions], versions)}"' for m in every_module
     ]
     for module in MODULES[package]:
-        per_version: dict[str, tuple[set[str], set[str], bool, set[str]]] = {}
+        per_version: dict[str, tuple[set[str], set[str], bool, set[str]]] = {}  # names, imported, unresolved star, if
         for v in versions:
             f = next((args.wheels / v / r for r in module_files(module) if (args.wheels / v / r).is_file()), None)
             if f is None:
                 continue
-            names, only_imported, has_star, cond = module_names(f)
+            names, only_imported, stars, cond = module_names(f, module)
             # a package's submodules: `from triton.language.extra import cuda` finds them
             names |= {m.rpartition(".")[2] for m in modules_in[v] if m.rpartition(".")[0] == module}
-            per_version[v] = names, only_imported, has_star, cond
+            unresolved = False  # some names may be missing here: a source that cannot be read
+            for source in stars:  # `from torch.functional import *`: its names
+                got = exported_names(args.wheels / v, source)
+                unresolved |= got is None
+                names |= got or set()
+            per_version[v] = names, only_imported, unresolved, cond
         if not per_version:
             continue
         lines += ["", f'[module."{module}"]']
@@ -310,9 +362,9 @@ def main(argv: list[str] | None = None) -> int:
             lines.append(f'{toml_key(name)} = "{spans(present, versions)}"')
         # imported-only as of the newest release that has the name
         newest = list(reversed(per_version.values()))
-        only_imported = [n for n in all_names if n in next(imp for names, imp, _, _ in newest if n in names)]
-        if only_imported:
-            imported.append(toml_list(module, only_imported))
+        imported_here = [n for n in all_names if n in next(imp for names, imp, _, _ in newest if n in names)]
+        if imported_here:
+            imported.append(toml_list(module, imported_here))
         only_if = [n for n in all_names if n in next(c for names, _, _, c in newest if n in names)]
         if only_if:
             conditional.append(toml_list(module, only_if))

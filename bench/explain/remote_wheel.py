@@ -4,8 +4,8 @@ what makes reading 15 releases' module files practical.
 
     python3 -m bench.explain.remote_wheel torch 2.4.0,2.5.0 --out DIR --member torch/library.py ...
 
-For each version it writes DIR/<version>/ with the asked members' contents and, for every other .py
-file of the wheel, an empty file of the same path (so the release's list of modules is complete), and
+For each version it writes DIR/<version>/ with the asked members' contents (any file: a ``.pyi``
+stub too) and, for every other .py file of the wheel, an empty file of the same path (so the release's list of modules is complete), and
 DIR/<version>/WHEEL_URL naming the wheel read. The wheel is the CPython 3.11 manylinux x86_64 one.
 """
 
@@ -81,11 +81,11 @@ def fetch(package: str, version: str, members: list[str], out: Path) -> int:
     wanted = set(members)
     n = 0
     for name in zf.namelist():
-        if not name.endswith(".py"):
+        if name not in wanted and not name.endswith(".py"):
             continue
         path = dest / name
         path.parent.mkdir(parents=True, exist_ok=True)
-        if name in wanted:
+        if name in wanted:  # any file asked for (a .pyi stub too), in full
             path.write_bytes(zf.read(name))
             n += 1
         else:

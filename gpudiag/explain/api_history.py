@@ -129,7 +129,10 @@ class NameHistory:
                 f"{self.package}.py or {self.package}/ in the working directory, a half-removed install)"
             )
         if self.unseen_names and (self.added_in or self.removed_in):  # the C extension may hold it elsewhen
-            text += f" (in its Python source; {self.module} also takes names from torch's C extension, which gpudiag does not read)"
+            text += (
+                f" (in its Python source; {self.module} also takes names from torch's C extension, which gpudiag "
+                "does not read)"
+            )
         moved = [f"{where} ({_span_words(p, rs)})" for where, rs in self.elsewhere[:MOVED_SHOWN]]
         if moved:
             text += "; " + ("it is also " if self.present else "it is ") + " and ".join(moved)
