@@ -265,8 +265,7 @@ def exported_names(wheel: Path, module: str) -> set[str] | None:
     public names; read from the release's ``.py`` file, or, for a module outside the package
     (``typing``), from this Python. None: not readable, such as a C extension module (torch._C: its
     ``.pyi`` stubs both lag it and list classes it does not export, so they cannot stand in for it)."""
-    path = module.replace(".", "/")
-    for rel in (f"{path}.py", f"{path}/__init__.py"):
+    for rel in module_files(module):
         f = wheel / rel
         if f.is_file() and f.stat().st_size:
             listed = _literal_all(ast.parse(f.read_text(encoding="utf-8")))

@@ -25,7 +25,8 @@ MISSING_NAME_RXS = (
     # torch's config modules (torch/utils/_config_module.py): "torch._inductor.config.X does not exist"
     re.compile(r"(?P<module>torch(?:\.\w+)*\.config)\.(?P<name>\w+(?:\.\w+)?) does not exist"),
 )
-MISSING_MODULE_RX = re.compile(r"No module named '(?P<module>(?:triton|torch)(?:\.\w+)+)'")
+# the bare package too ("No module named 'triton'"): it names the package, though no release history answers it
+MISSING_MODULE_RX = re.compile(r"No module named '(?P<module>(?:triton|torch)(?:\.\w+)*)'")
 MOVED_SHOWN = 2  # how many other places of a name the answer lists (newest first)
 
 
@@ -237,7 +238,9 @@ def module_history(module: str) -> NameHistory | None:
     """The releases whose package has the module ``triton.x.y``, as the name ``y`` of ``triton.x``;
     elsewhere: modules of the same name in the releases after it (where it moved)."""
     package = _package(module)
-    if package is None or module == "torch._C" or module.startswith("torch._C."):  # C extension modules: no .py
+    if package is None or "." not in module:  # the package itself missing: not a question of releases
+        return None
+    if module == "torch._C" or module.startswith("torch._C."):  # C extension modules: no .py to read
         return None
     data = _data(package)
     releases = tuple(data["releases"])
@@ -258,15 +261,30 @@ def module_history(module: str) -> NameHistory | None:
     return NameHistory(package, parent, leaf, releases, present, tuple(found), is_module=True)
 
 
+def _named(line: str) -> tuple[str, str | None] | None:
+    """(module, name) of the missing name the line reports; (module, None) for a missing module."""
+    for rx in MISSING_NAME_RXS:
+        if m := rx.search(line):
+            return m.group("module"), m.group("name")
+    if m := MISSING_MODULE_RX.search(line):
+        return m.group("module"), None
+    return None
+
+
+def named_package(line: str) -> Package | None:
+    """The package (Triton or torch) whose name or module the line says is missing."""
+    named = _named(line)
+    return _package(named[0]) if named else None
+
+
 def missing(line: str) -> NameHistory | None:
     """The release history of the Triton name or module the line says is missing (an AttributeError,
     an ImportError of a name, a ModuleNotFoundError); None when the line names none gpudiag knows."""
-    for rx in MISSING_NAME_RXS:
-        if m := rx.search(line):
-            return history(m.group("module"), m.group("name"))
-    if m := MISSING_MODULE_RX.search(line):
-        return module_history(m.group("module"))
-    return None
+    named = _named(line)
+    if named is None:
+        return None
+    module, name = named
+    return module_history(module) if name is None else history(module, name)
 
 
 def installed(package: Package) -> str | None:

@@ -320,7 +320,7 @@ def api_release(line: str) -> Verdict:
             "unknown",
             "gpudiag has no release history for the module the line names",
             rule="gpudiag/explain/data/{triton,torch}_api.toml",
-            about="triton" if "triton" in line else "torch",
+            about=api_history.named_package(line) or "gpu",  # "gpu": a line cut before any module name
         )
     p, about = found.label, found.package
     rule = f"gpudiag/explain/data/{about}_api.toml (each {p} release's modules, parsed from its wheel)"
