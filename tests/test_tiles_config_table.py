@@ -324,6 +324,12 @@ def test_write_fitted(cli, no_gpu, tmp_path):
     assert run(cli, str(fitted), "--arch", "sm_86").exit_code == 0
 
 
+def test_write_fitted_with_a_missing_table_path_says_the_path_is_missing(cli, no_gpu, tmp_path):
+    r = run(cli, str(tmp_path / "nowhere"), "--arch", "sm_86", "--write-fitted", str(tmp_path / "fitted"))
+    assert r.exit_code == 2 and "inside the tables being checked" not in r.stderr
+    assert "nowhere" in r.stderr and not (tmp_path / "fitted").exists()
+
+
 def test_write_fitted_never_inside_the_input(cli, no_gpu, tmp_path):
     write(tmp_path, f"E=8,N=7168,device_name={H100}.json", SMALL)
     r = run(cli, str(tmp_path), "--arch", "sm_86", "--write-fitted", str(tmp_path / "fitted"))

@@ -121,8 +121,9 @@ def run_from_config_table(
                 "(a fused-MoE table's file name gives its own)",
                 EXIT_USAGE,
             )
-    out_dir = _check_output_dir(write_fitted, path) if write_fitted is not None else None
+    # the path first: where it does not exist, "inside the tables being checked" would compare with its parent
     tables = ct.read_path(path)  # a missing path is a usage error; a bad table is a verdict
+    out_dir = _check_output_dir(write_fitted, path) if write_fitted is not None else None
     for t in tables:
         if t.kind == "config-list" and quant is not None:
             t.dtype_override = quant
