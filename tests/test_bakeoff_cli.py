@@ -349,3 +349,49 @@ def test_fresh_spawn_and_entry_inputs(cli, tmp_path, no_gpu):
         {"name": "scale", "form": "entry", "args": ["x=float32[3]", "factor=float"], "input_bytes": 12}
     ]
     assert doc["rows"][0]["status"] == "ok" and doc["rows"][0]["child"]["import_torch_s"] > 0.05
+
+
+@pytest.mark.parametrize("spawn", ["fork", "fresh"])
+def test_arguments_after_double_dash_reach_the_script_in_every_process(cli, tmp_path, no_gpu, spawn):
+    """A third-party benchmark that parses its sizes at import runs as `python bench.py --size 5`
+    would; the arguments are recorded, and shown beside the script's name."""
+    p = write(
+        tmp_path,
+        """
+        import argparse
+        import torch
+        parser = argparse.ArgumentParser()
+        parser.add_argument("--size", type=int, default=2)
+        args = parser.parse_args()
+        def gpudiag_workloads():
+            return (torch.nn.Linear(args.size, 1), (torch.randn(1, args.size),))
+    """,
+        name="bench.py",
+    )
+    r = bake(cli, p, "--modes", "eager", "--spawn", spawn, "--json", "--", "--size", "5")
+    assert r.exit_code == 0, r.stderr
+    doc = json.loads(r.stdout)
+    assert doc["settings"]["script_args"] == ["--size", "5"]
+    assert doc["workloads"][0]["args"] == ["float32[1, 5]"]
+    assert "bake-off bench.py --size 5 on" in r.stderr
+
+
+def test_a_script_whose_argparse_refuses_gpudiags_arguments_is_one_line(cli, tmp_path, no_gpu):
+    p = write(
+        tmp_path,
+        """
+        import argparse
+        parser = argparse.ArgumentParser()
+        parser.add_argument("--size", type=int, required=True)
+        parser.parse_args()
+    """,
+        name="bench.py",
+    )
+    r = bake(cli, p, "--modes", "eager")
+    assert r.exit_code == 2
+    assert r.stderr.strip().splitlines()[-1] == (
+        "gpudiag: bench.py: importing the script: its argparse exited (2) with no arguments (bench.py: error: "
+        "the following arguments are required: --size); pass the script's own arguments after --: "
+        "gpudiag bakeoff bench.py -- ARGS"
+    )
+    assert "Traceback" not in r.stderr

@@ -314,3 +314,15 @@ def test_cli_exits_1_with_one_line_per_failed_gate_and_json_says_which_passed(cl
         env={"COLUMNS": "80"},
     )
     assert human.exit_code == 0 and "✓ gate max-graph-breaks 5: passed" in human.stdout
+
+
+def test_a_baseline_whose_script_had_other_arguments_is_noted(tmp_path):
+    """Rows are matched by name; when the script was given other sizes the gate still compares them,
+    and says so."""
+    base = baseline_file(tmp_path, [row("w", "eager", 1.0)], settings_fields={"script_args": ["--batch", "8"]})
+    now = make_run([row("w", "eager", 1.0)], ["w"], settings_fields={"script_args": ["--batch", "16"]})
+    (g,) = gate.evaluate(now, Limits(base, 5.0), gate.load_baseline(base)).results
+    assert "the script's arguments differ from the baseline's: --batch 8 then, --batch 16 now" in g.note
+    same = make_run([row("w", "eager", 1.0)], ["w"], settings_fields={"script_args": ["--batch", "8"]})
+    (g,) = gate.evaluate(same, Limits(base, 5.0), gate.load_baseline(base)).results
+    assert g.note is None or "arguments" not in g.note

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import textwrap
 
 import pytest
@@ -203,3 +204,51 @@ def test_every_bench_workload_loads_in_both_forms():
             shapes = [tuple(a.shape) for a in kb.args]
             assert shapes == [tuple(a.shape) for a in ws[size].args], (name, size)
             assert [a.dtype for a in kb.args] == [a.dtype for a in ws[size].args]
+
+
+ARGPARSE_AT_IMPORT = """
+    import argparse
+    import sys
+    import torch
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--size", type=int, required=True)
+    args = parser.parse_args()
+    ARGV0 = sys.argv[0]
+
+    def gpudiag_workloads():
+        return (torch.nn.Linear(args.size, 2), (torch.randn(1, args.size),))
+"""
+
+
+def test_the_script_parses_its_own_arguments_at_import(tmp_path):
+    """A benchmark script that calls parse_args() at import sees the arguments given after --, and
+    argv[0] is the script, as with `python script.py --size 3`; the caller's argv is put back."""
+    p = script(tmp_path, ARGPARSE_AT_IMPORT)
+    before = list(sys.argv)
+    (w,) = loader.load(p, script_args=["--size", "3"])
+    assert w.args[0].shape == (1, 3)
+    assert sys.modules["__gpudiag_script__"].ARGV0 == str(p)
+    assert sys.argv == before
+
+
+def test_an_argparse_exit_names_its_complaint_and_where_arguments_go(tmp_path, capsys):
+    p = script(tmp_path, ARGPARSE_AT_IMPORT)
+    with pytest.raises(loader.ScriptError) as err:
+        loader.load(p)
+    assert err.value.exit_code == EXIT_USAGE
+    message = err.value.message
+    assert "its argparse exited (2) with no arguments" in message
+    assert "error: the following arguments are required: --size" in message
+    assert "gpudiag bakeoff user_script.py -- ARGS" in message
+    assert "the following arguments are required" in capsys.readouterr().err  # still printed, as argparse does
+    with pytest.raises(loader.ScriptError) as err:
+        loader.load(p, script_args=["--size", "3", "--frob"])
+    assert "on the arguments '--size 3 --frob'" in err.value.message
+    assert "unrecognized arguments: --frob" in err.value.message
+
+
+def test_an_exit_outside_argparse_keeps_its_own_words(tmp_path):
+    p = script(tmp_path, "import sys\nsys.exit(3)\n")
+    with pytest.raises(loader.ScriptError, match=r"importing the script called sys.exit\(3\); a bake-off script"):
+        loader.load(p)

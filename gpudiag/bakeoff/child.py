@@ -94,7 +94,9 @@ def run(request: Request, on_listing: Any = None) -> ChildReport:
                 report.row = row
                 return report
             t_load = time.perf_counter()
-            workloads = loader.load(request.script, request.entry, request.inputs, request.seed)
+            # this process runs the script: its argv is the script's, at import (the loader) and after
+            sys.argv = [request.script, *request.script_args]
+            workloads = loader.load(request.script, request.entry, request.inputs, request.seed, request.script_args)
             row.child.load_s = time.perf_counter() - t_load
             if request.list_workloads:
                 report.listing = ScriptListing(

@@ -109,6 +109,7 @@ class Baseline:
     device: RunDevice
     rows: list[BaselineRow]
     environment_variables: dict[str, str] | None = None  # None: a document from before they were recorded
+    script_args: list[str] = field(default_factory=list)  # what its script was given after `--`
 
     def check_device(self, device: RunDevice) -> str | None:
         """Refuse a baseline from another kind of device (exit 2); a note when the GPU differs."""
@@ -120,6 +121,18 @@ class Baseline:
         if self.device.name != device.name:
             return f"the baseline ran on {self.device.name}, this run on {device.name}"
         return None
+
+    def script_args_note(self, now: list[str]) -> str | None:
+        """The baseline's script was run with other arguments (other sizes, most often): its rows are
+        compared by name all the same, and the note says why they may differ."""
+        if self.script_args == now:
+            return None
+        import shlex
+
+        def shown(args: list[str]) -> str:
+            return shlex.join(args) if args else "none"
+
+        return f"the script's arguments differ from the baseline's: {shown(self.script_args)} then, {shown(now)} now"
 
     def environment_note(self, now: dict[str, str]) -> str | None:
         """Which variables that change behaviour differ between the baseline's run and this one."""
@@ -173,11 +186,14 @@ def load_baseline(path: str) -> Baseline:
             )
         )
     env = doc.get("environment_variables")
+    settings: dict = doc["settings"] if isinstance(doc.get("settings"), dict) else {}
+    args = settings.get("script_args") or []  # absent before gpudiag passed any: the script had none
     return Baseline(
         path,
         from_dict(RunDevice, {"kind": "", **device}),
         rows,
         {str(k): str(v) for k, v in env.items()} if isinstance(env, dict) else None,
+        [str(a) for a in args] if isinstance(args, list) else [],
     )
 
 
@@ -249,6 +265,7 @@ def _regression(run: BakeoffRun, pct: float, baseline: Baseline, launch_bound_pc
         for n in (
             baseline.check_device(run.device),
             baseline.environment_note(run.environment_variables),
+            baseline.script_args_note(run.settings.script_args),
             f"{launch_bound} launch-bound row(s) gated beyond both runs' quartile ranges by {lb_limit:g}%: host "
             "time moves between processes beyond one run's quartiles"
             + ("; --max-regression-launch-bound PCT sets that limit" if launch_bound_pct is None else "")

@@ -120,6 +120,7 @@ class Harness:
         s = self.settings
         return Request(
             script=s.script,
+            script_args=tuple(s.script_args),
             entry=s.entry,
             inputs=s.inputs,
             workload=workload,

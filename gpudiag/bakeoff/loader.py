@@ -19,7 +19,7 @@ import importlib.util
 import os
 import sys
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -83,6 +83,17 @@ def _call_user(script: Path, what: str, fn: Callable[..., Any], *args: Any) -> A
     try:
         return fn(*args)
     except SystemExit as exc:
+        if _raised_by_argparse(exc):
+            # gpudiag's command line is not the script's: say what argparse was given and where its
+            # arguments come from, with argparse's own complaint (it went to the child's stderr)
+            given = " ".join(sys.argv[1:])
+            complaint = _last_stderr_line()
+            raise ScriptError(
+                f"{script.name}: {what}: its argparse exited ({exc.code!r}) "
+                + (f"on the arguments {given!r}" if given else "with no arguments")
+                + (f" ({complaint})" if complaint else "")
+                + f"; pass the script's own arguments after --: gpudiag bakeoff {script.name} -- ARGS"
+            ) from None
         raise ScriptError(
             f"{script.name}: {what} called sys.exit({exc.code!r}); a bake-off script must "
             "return its workloads, not exit"
@@ -93,8 +104,37 @@ def _call_user(script: Path, what: str, fn: Callable[..., Any], *args: Any) -> A
         raise ScriptError(f"{script.name}: {what} raised {_one_line(exc)}", user_frames(exc, script)) from None
 
 
-def import_script(path: str | os.PathLike[str]) -> Any:
-    """Execute the script as a module named ``__gpudiag_script__`` with its folder on sys.path."""
+class _StderrTail:
+    """``sys.stderr`` that also keeps the last line written, for a complaint the user's code printed
+    before it exited (argparse's ``error: ...``)."""
+
+    def __init__(self, stream: Any) -> None:
+        self.stream, self.tail = stream, ""
+
+    def write(self, text: str) -> int:
+        lines = [line for line in text.splitlines() if line.strip()]
+        if lines:
+            self.tail = lines[-1].strip()
+        return self.stream.write(text)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.stream, name)
+
+
+def _last_stderr_line() -> str:
+    return sys.stderr.tail if isinstance(sys.stderr, _StderrTail) else ""
+
+
+def _raised_by_argparse(exc: SystemExit) -> bool:
+    """Whether the exit came from argparse (``parse_args`` on arguments it cannot take, or ``--help``)."""
+    import argparse
+
+    return any(f.filename == argparse.__file__ for f in traceback.extract_tb(exc.__traceback__))
+
+
+def import_script(path: str | os.PathLike[str], script_args: Sequence[str] = ()) -> Any:
+    """Execute the script as a module named ``__gpudiag_script__`` with its folder on sys.path and
+    ``sys.argv`` as ``python script.py ARGS`` would set it (a script may parse it at import)."""
     script = Path(path)
     if not script.is_file():
         raise ScriptError(f"{script}: no such file")
@@ -109,7 +149,12 @@ def import_script(path: str | os.PathLike[str]) -> Any:
     if folder not in sys.path:
         sys.path.insert(0, folder)  # so the script's own sibling imports work, as with `python script.py`
     sys.modules[spec.name] = module
-    _call_user(script, "importing the script", spec.loader.exec_module, module)
+    argv, stderr = sys.argv, sys.stderr
+    sys.argv, sys.stderr = [str(script), *script_args], _StderrTail(stderr)
+    try:
+        _call_user(script, "importing the script", spec.loader.exec_module, module)
+    finally:
+        sys.argv, sys.stderr = argv, stderr
     return module
 
 
@@ -240,11 +285,15 @@ def _from_entry(module: Any, script: Path, entry: str, inputs: str | None, seed:
 
 
 def load(
-    path: str | os.PathLike[str], entry: str | None = None, inputs: str | None = None, seed: int = 0
+    path: str | os.PathLike[str],
+    entry: str | None = None,
+    inputs: str | None = None,
+    seed: int = 0,
+    script_args: Sequence[str] = (),
 ) -> list[Workload]:
     script = Path(path)
     _seed(seed)
-    module = import_script(script)
+    module = import_script(script, script_args)
     workloads = discover(module, script, entry, inputs, seed)
     names = [w.name for w in workloads]
     if len(set(names)) != len(names):

@@ -34,13 +34,14 @@ class Request:
     census: bool = False  # run the op census (the eager row: what the knobs are decided from)
     crosscheck: bool = False  # benchmarks: time the compiled callable again with a plain do_bench
     state_dir: str | None = None  # fresh on-disk state here; None: the user's own (--warm-cache)
+    script_args: tuple[str, ...] = ()  # the script's sys.argv[1:], as `python script.py ARGS` gives them
 
     def to_dict(self) -> dict:
         return asdict(self)
 
     @classmethod
     def from_dict(cls, data: dict) -> Request:
-        return cls(**{**data, "knobs": tuple(data.get("knobs", ()))})
+        return cls(**{**data, "knobs": tuple(data.get("knobs", ())), "script_args": tuple(data.get("script_args", ()))})
 
 
 # The phases a child goes through, written to its phase file, and how the parent words each one

@@ -15,6 +15,7 @@ import functools
 import types
 import typing
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from gpudiag.bakeoff.compare import Comparison
@@ -361,6 +362,14 @@ class RunSettings:
     rep_ms: float
     keep_cache_root: str | None = None  # benchmarks only
     crosscheck: bool = False  # benchmarks only
+    script_args: list[str] = field(default_factory=list)  # the script's sys.argv[1:] (after `--`)
+
+    @property
+    def script_call(self) -> str:
+        """The script as the user named it to run: ``model.py --batch 8``."""
+        import shlex
+
+        return shlex.join([Path(self.script).name, *self.script_args])
 
 
 @dataclass

@@ -57,6 +57,7 @@ class Settings:
     # Benchmarks only: after its own timing, each child times the same compiled callable again with a
     # plain do_bench (wall clock on the CPU), so a script can check the harness adds nothing.
     crosscheck: bool = False
+    script_args: Sequence[str] = ()  # given to the script as sys.argv[1:], as `python script.py ARGS` does
 
     def validate(self, environ: Mapping[str, str] | None = None) -> RunSettings:
         """Check every option (and the environment, ``os.environ`` by default) and return the normalised
@@ -91,6 +92,7 @@ class Settings:
         _check_environment(os.environ if environ is None else environ, modes)
         return RunSettings(
             script=str(script.resolve()),
+            script_args=list(self.script_args),
             modes=modes,
             knobs=self.knobs,
             device=self.device,

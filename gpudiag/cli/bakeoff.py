@@ -126,6 +126,13 @@ def bakeoff_command(
         "`class Model` + `get_inputs()` (+ `get_init_inputs()`), or "
         "`gpudiag_workloads()`, or any callable named with --entry.",
     ),
+    script_args: list[str] | None = typer.Argument(
+        None,
+        metavar="-- ARGS",
+        show_default=False,
+        help="Arguments for the script, after --: its sys.argv[1:] in every measurement, as with "
+        "`python SCRIPT ARGS` (for a script that parses them at import).",
+    ),
     modes: str | None = typer.Option(
         None,
         "--modes",
@@ -250,6 +257,7 @@ def bakeoff_command(
 
     settings = Settings(
         script=str(script),
+        script_args=tuple(script_args or ()),
         modes=modes,
         device=device,
         timeout_s=timeout,
@@ -315,7 +323,7 @@ class _ProgressView:
         h = bake.harness
         dev = h.run.device
         self.err.print(
-            f"[bold]bake-off[/bold] {_escape(h.script.name)} on {_escape(dev.name or 'CPU')} · modes "
+            f"[bold]bake-off[/bold] {_escape(h.settings.script_call)} on {_escape(dev.name or 'CPU')} · modes "
             f"{', '.join(h.modes)} · {h.settings.warmup_ms:g} ms warm-up, {h.settings.rep_ms:g} ms reps"
         )
         if dev.note:

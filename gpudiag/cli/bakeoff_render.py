@@ -9,7 +9,6 @@ finished row's cells): ``--help`` and ``--json`` never load it.
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rich import box
@@ -262,9 +261,9 @@ def render(rep: BakeoffReport) -> None:
     con = console()
     run, summary = rep.run, rep.summary
     v, st = run.versions, run.settings
-    title = f"gpudiag bakeoff · {Path(st.script).name} · {_where(run)}"
+    title = f"gpudiag bakeoff · {st.script_call} · {_where(run)}"
     if len(title) + 6 <= con.width:
-        con.rule(f"[bold]gpudiag bakeoff[/bold] · {escape(Path(st.script).name)} · {escape(_where(run))}")
+        con.rule(f"[bold]gpudiag bakeoff[/bold] · {escape(st.script_call)} · {escape(_where(run))}")
     else:  # a rule cuts its title with "…": a GPU's name must stay whole
         con.print(Text(title, style="bold"))
         con.rule()
