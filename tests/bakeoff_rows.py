@@ -8,6 +8,7 @@ import logging
 import textwrap
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 from gpudiag.bakeoff.results import (
     BakeoffRun,
@@ -169,7 +170,7 @@ def child_in_process(folder: Path) -> Iterator[Callable[..., ModeResult]]:
     loggers = {n: lg for n, lg in logging.root.manager.loggerDict.items() if isinstance(lg, logging.Logger)}
     before = {n: list(lg.handlers) for n, lg in loggers.items()}
 
-    def run(body: str, mode: str = "default") -> ModeResult:
+    def run(body: str, mode: str = "default", **request_fields: Any) -> ModeResult:
         script = folder / "work.py"
         script.write_text(textwrap.dedent(body))
         request = Request(
@@ -180,6 +181,7 @@ def child_in_process(folder: Path) -> Iterator[Callable[..., ModeResult]]:
             device="cpu",
             warmup_ms=1.0,
             rep_ms=5.0,
+            **request_fields,
         )
         row = child.run(request).row
         assert row is not None

@@ -228,7 +228,7 @@ def test_the_script_parses_its_own_arguments_at_import(tmp_path):
     before = list(sys.argv)
     (w,) = loader.load(p, script_args=["--size", "3"])
     assert w.args[0].shape == (1, 3)
-    assert sys.modules["__gpudiag_script__"].ARGV0 == str(p)
+    assert str(p) == sys.modules["__gpudiag_script__"].ARGV0
     assert sys.argv == before
 
 

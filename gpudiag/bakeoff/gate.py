@@ -110,6 +110,7 @@ class Baseline:
     rows: list[BaselineRow]
     environment_variables: dict[str, str] | None = None  # None: a document from before they were recorded
     script_args: list[str] = field(default_factory=list)  # what its script was given after `--`
+    grad: bool = False  # it measured training (--grad)
 
     def check_device(self, device: RunDevice) -> str | None:
         """Refuse a baseline from another kind of device (exit 2); a note when the GPU differs."""
@@ -121,6 +122,18 @@ class Baseline:
         if self.device.name != device.name:
             return f"the baseline ran on {self.device.name}, this run on {device.name}"
         return None
+
+    def check_grad(self, grad: bool) -> None:
+        """Training and inference are different workloads under the same names: refused (exit 2)."""
+        if self.grad != grad:
+
+            def what(g: bool) -> str:
+                return "training (--grad)" if g else "inference (no --grad)"
+
+            raise GpudiagError(
+                f"--baseline {self.path}: it measured {what(self.grad)}, this run measures {what(grad)}; "
+                "compare like with like"
+            )
 
     def script_args_note(self, now: list[str]) -> str | None:
         """The baseline's script was run with other arguments (other sizes, most often): its rows are
@@ -194,6 +207,7 @@ def load_baseline(path: str) -> Baseline:
         rows,
         {str(k): str(v) for k, v in env.items()} if isinstance(env, dict) else None,
         [str(a) for a in args] if isinstance(args, list) else [],
+        settings.get("grad") is True,
     )
 
 

@@ -121,6 +121,7 @@ class Harness:
         return Request(
             script=s.script,
             script_args=tuple(s.script_args),
+            grad=s.grad,
             entry=s.entry,
             inputs=s.inputs,
             workload=workload,
@@ -331,7 +332,9 @@ class Harness:
             (_cc(r.environment.compute_capability) for r in rows if r.environment and r.environment.compute_capability),
             None,
         )
-        decisions = knob_table.decide(workload, rows, self.knobs_auto, self.knobs_asked, self.device, cc)
+        decisions = knob_table.decide(
+            workload, rows, self.knobs_auto, self.knobs_asked, self.device, cc, self.settings.grad
+        )
         self.run.variants.extend(decisions)
         self._total += sum(1 for d in decisions if d.measured)
         for d in decisions:

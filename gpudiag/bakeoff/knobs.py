@@ -8,8 +8,8 @@ eager call's op census, the compiled rows' logs and counters) or from ``--knobs`
   off, or inductor warned, on sm_80 or newer; acts on cuBLAS and cuDNN, so on eager too;
 * ``coordinate_descent_tuning``: the mode runs generated Triton kernels and is not launch-bound;
   tunes their launch configurations;
-* ``freezing``: parameters were read under inference (the bake-off runs under torch.no_grad);
-  inductor folds them into the graph as constants;
+* ``freezing``: parameters were read under inference (the bake-off runs under torch.no_grad unless
+  ``--grad``); inductor folds them into the graph as constants;
 * ``dynamic``: recompiles were seen; ``static``: dynamic shapes were (symbolic sizes created).
 
 Pure policy: nothing here imports torch (``apply`` receives it) or runs anything.
@@ -126,7 +126,7 @@ def _fastest(rows: list[ModeResult], compiled: bool) -> ModeResult | None:
     return min(timed, key=lambda r: r.timed_ms) if timed else None
 
 
-def _signal(name: str, rows: list[ModeResult], base: ModeResult, device: str) -> str | None:
+def _signal(name: str, rows: list[ModeResult], base: ModeResult, device: str, grad: bool = False) -> str | None:
     """What in the workload's own rows calls for ``name``, in words (None: nothing does)."""
     eager = next((r for r in rows if r.mode == "eager" and not r.knobs and r.census), None)
     census = eager.census if eager else None
@@ -151,7 +151,7 @@ def _signal(name: str, rows: list[ModeResult], base: ModeResult, device: str) ->
             else f"{base.label} runs generated Triton kernels"
         )
     if name == "freezing":
-        if not census or not census.parameter_bytes:
+        if not census or not census.parameter_bytes or grad:
             return None
         return (
             f"inference (the bake-off runs under torch.no_grad) reading {size(census.parameter_bytes)} "
@@ -167,9 +167,14 @@ def _signal(name: str, rows: list[ModeResult], base: ModeResult, device: str) ->
     raise KeyError(name)
 
 
-def _not_applicable(name: str, base: ModeResult, device: str, cc: tuple[int, int] | None) -> str | None:
+def _not_applicable(
+    name: str, base: ModeResult, device: str, cc: tuple[int, int] | None, grad: bool = False
+) -> str | None:
     if device == "cpu" and name in NOT_ON_CPU:
         return NOT_ON_CPU[name]
+    if name == "freezing" and grad:
+        # compile_fx: `if config.freezing and not torch.is_grad_enabled()`: never with autograd on
+        return "not applicable with --grad: inductor freezes parameters only when autograd is off (inference)"
     if name == "tf32":
         if cc is not None and cc < TF32_MIN_CC:
             return f"not applicable on sm_{cc[0]}{cc[1]}: TF32 tensor cores start at sm_80"
@@ -182,7 +187,13 @@ def _not_applicable(name: str, base: ModeResult, device: str, cc: tuple[int, int
 
 
 def decide(
-    workload: str, rows: list[ModeResult], auto: bool, asked: list[str], device: str, cc: tuple[int, int] | None
+    workload: str,
+    rows: list[ModeResult],
+    auto: bool,
+    asked: list[str],
+    device: str,
+    cc: tuple[int, int] | None,
+    grad: bool = False,
 ) -> list[VariantDecision]:
     """For one workload whose modes have run: which knobs to measure, on which mode, and why (or why not)."""
     decisions = []
@@ -206,8 +217,8 @@ def decide(
                 )
             )
             continue
-        signal = _signal(name, rows, base, device)
-        blocked = _not_applicable(name, base, device, cc)
+        signal = _signal(name, rows, base, device, grad)
+        blocked = _not_applicable(name, base, device, cc, grad)
         if blocked:
             decisions.append(VariantDecision(workload, name, base.label, False, blocked, signal))
         elif signal or name in asked:

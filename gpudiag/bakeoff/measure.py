@@ -23,7 +23,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from gpudiag.bakeoff import environ, loader, observe, timing
+from gpudiag.bakeoff import environ, loader, observe, timing, training
 from gpudiag.bakeoff import knobs as knob_table
 from gpudiag.bakeoff.judge import Call, compare_calls, judge, one_line
 from gpudiag.bakeoff.modes import CUDAGRAPH_MODES
@@ -41,10 +41,22 @@ def measure(torch: Any, request: Request, wl: loader.Workload, row: ModeResult, 
     device = request.device
     fn = wl.fn
     if isinstance(fn, torch.nn.Module):
-        fn = fn.to(device).eval() if wl.form == "kernelbench" else fn.to(device)
+        fn = fn.to(device)
+        if request.grad:
+            fn.train()
+        elif wl.form == "kernelbench":
+            fn.eval()
     inputs = Inputs(torch, wl.args, wl.kwargs, device)
-    with torch.no_grad():  # inference, as KernelBench measures it
+    # inference under no_grad, as KernelBench measures it; --grad: autograd on (training.py)
+    with torch.enable_grad() if request.grad else torch.no_grad():
         _measure(torch, request, fn, inputs, row, phase)
+
+
+def _as_step(torch: Any, request: Request, fn: Any) -> Any:
+    """What each call runs: under --grad a module's forward and backward, otherwise ``fn`` itself."""
+    if request.grad and isinstance(fn, torch.nn.Module):
+        return training.train_step(torch, fn)
+    return fn
 
 
 def _sync(torch: Any, device: str) -> None:
@@ -57,6 +69,7 @@ def _measure(
 ) -> None:
     mode, device, knobs = request.mode, request.device, list(request.knobs)
     state_before = state_versions(torch, fn)
+    module, fn = fn, _as_step(torch, request, fn)
 
     phase("reference")
     try:
@@ -76,6 +89,11 @@ def _measure(
         raise
     except BaseException as exc:
         row.status, row.reason = "error", f"the workload raised in eager mode: {one_line(exc)}"
+        if not request.grad and "does not require grad" in str(exc):
+            row.reason += (
+                "; it runs backward(), and the bake-off measures inference under torch.no_grad() unless "
+                "given --grad"
+            )
         row.user_traceback = loader.user_frames(exc, Path(request.script)) or None
         row.child.failed_phase = "reference"
         return
@@ -93,7 +111,7 @@ def _measure(
             row.reason = environ.override_reason(mode, check)
             return
         observe.reset_counters(torch)
-        compiled = compile_mode(torch, fn, mode, compile_kwargs)
+        compiled = _as_step(torch, request, compile_mode(torch, module, mode, compile_kwargs))
     uses_cudagraphs = device == "cuda" and mode in CUDAGRAPH_MODES
     mark_step = getattr(getattr(torch, "compiler", None), "cudagraph_mark_step_begin", None)
 
@@ -124,7 +142,7 @@ def _measure(
     kept_call()
     last = kept_call()
     peak_before_fp64 = int(torch.cuda.max_memory_allocated()) if device == "cuda" else 0
-    state_after = state_versions(torch, fn)
+    state_after = state_versions(torch, module)
     changed = [name for name, v in state_before.items() if state_after.get(name, v) != v]
     judge(torch, knobs, row, fn, inputs, ref, first, last, changed)
     del first, last, ref, again

@@ -35,6 +35,7 @@ class Request:
     crosscheck: bool = False  # benchmarks: time the compiled callable again with a plain do_bench
     state_dir: str | None = None  # fresh on-disk state here; None: the user's own (--warm-cache)
     script_args: tuple[str, ...] = ()  # the script's sys.argv[1:], as `python script.py ARGS` gives them
+    grad: bool = False  # --grad: autograd on, a module's forward and backward (training.py)
 
     def to_dict(self) -> dict:
         return asdict(self)

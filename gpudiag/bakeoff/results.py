@@ -363,6 +363,7 @@ class RunSettings:
     keep_cache_root: str | None = None  # benchmarks only
     crosscheck: bool = False  # benchmarks only
     script_args: list[str] = field(default_factory=list)  # the script's sys.argv[1:] (after `--`)
+    grad: bool = False  # --grad: autograd on, a module's forward and backward; False: inference (no_grad)
 
     @property
     def script_call(self) -> str:

@@ -32,6 +32,7 @@ class Bakeoff:
         if self.settings.limits.baseline is not None:
             self.baseline = load_baseline(self.settings.limits.baseline)
             self.baseline.check_device(self.harness.run.device)
+            self.baseline.check_grad(self.settings.grad)
 
     def report(self, run: BakeoffRun) -> BakeoffReport:
         return report.build(run, self.settings.limits, self.baseline)

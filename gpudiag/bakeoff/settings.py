@@ -58,6 +58,7 @@ class Settings:
     # plain do_bench (wall clock on the CPU), so a script can check the harness adds nothing.
     crosscheck: bool = False
     script_args: Sequence[str] = ()  # given to the script as sys.argv[1:], as `python script.py ARGS` does
+    grad: bool = False  # --grad: measure training (forward and backward), not inference
 
     def validate(self, environ: Mapping[str, str] | None = None) -> RunSettings:
         """Check every option (and the environment, ``os.environ`` by default) and return the normalised
@@ -93,6 +94,7 @@ class Settings:
         return RunSettings(
             script=str(script.resolve()),
             script_args=list(self.script_args),
+            grad=self.grad,
             modes=modes,
             knobs=self.knobs,
             device=self.device,

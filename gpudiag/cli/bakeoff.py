@@ -71,7 +71,7 @@ HELP = _paragraphs("""
     changes (TORCHINDUCTOR_MAX_AUTOTUNE=1 under default) is not measured, and a compiled row for
     which dynamo captured no graph is marked not_compiled: neither is ranked or recommended.
 
-    Notes: workloads run under torch.no_grad(). Tensors and nn.Modules returned by the script are
+    Notes: workloads run under torch.no_grad() (--grad: forward and backward). Tensors and nn.Modules returned by the script are
     moved to the device; tensors a function closes over are not. Inputs and weights are built with
     torch.manual_seed(0) in every process, so every mode sees the same numbers. The script's
     module-level code runs once in each measurement's process (the first one also lists the
@@ -175,6 +175,14 @@ def bakeoff_command(
         help="Reuse your inductor and triton caches instead "
         "of fresh on-disk state per measurement (compile times are then not cold).",
     ),
+    grad: bool = typer.Option(
+        False,
+        "--grad",
+        help="Measure training instead of inference: autograd on, an nn.Module in train() mode run "
+        "forward and backward (of the sum of its outputs) with its gradients checked against eager's; "
+        "a function runs as written, its own backward() included. Without it, workloads run under "
+        "torch.no_grad().",
+    ),
     entry: str | None = typer.Option(
         None,
         "--entry",
@@ -258,6 +266,7 @@ def bakeoff_command(
     settings = Settings(
         script=str(script),
         script_args=tuple(script_args or ()),
+        grad=grad,
         modes=modes,
         device=device,
         timeout_s=timeout,
@@ -324,7 +333,8 @@ class _ProgressView:
         dev = h.run.device
         self.err.print(
             f"[bold]bake-off[/bold] {_escape(h.settings.script_call)} on {_escape(dev.name or 'CPU')} · modes "
-            f"{', '.join(h.modes)} · {h.settings.warmup_ms:g} ms warm-up, {h.settings.rep_ms:g} ms reps"
+            f"{', '.join(h.modes)}{' · training (--grad)' if h.settings.grad else ''} · "
+            f"{h.settings.warmup_ms:g} ms warm-up, {h.settings.rep_ms:g} ms reps"
         )
         if dev.note:
             self.err.print(f"[yellow]{_escape(dev.note)}[/yellow]")

@@ -269,6 +269,7 @@ def render(rep: BakeoffReport) -> None:
         con.rule()
     con.print(
         f"[dim]torch {v.torch} · triton {v.triton} · python {v.python} · "
+        f"{'training: forward and backward' if st.grad else 'inference (no_grad)'} · "
         f"timing {st.warmup_ms:g} ms warm-up + {st.rep_ms:g} ms reps · "
         f"{'warm caches' if st.warm_cache else 'fresh on-disk state per measurement'} · "
         f"{st.spawn} · wall {run.wall_s or 0:.1f} s[/dim]"
