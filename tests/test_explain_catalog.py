@@ -57,6 +57,10 @@ def _cited(row_id, source) -> tuple[str, str]:
             pytest.skip(f"{source.file} is not part of this {source.package} {version} build")
         assert source.text.encode() in path.read_bytes(), f"{source.text!r} not in {source.file} ({version})"
         return row_id, version
+    backend = source.file.split("/")[2] if source.file.startswith("triton/backends/") else None
+    if backend and not (root / "backends" / backend).is_dir():
+        # a backend plugin another Triton build ships (Intel's XPU backend: pytorch-triton-xpu)
+        pytest.skip(f"Triton's {backend} backend is not part of this Triton {version} build")
     assert path.exists(), f"{source.file} missing in {source.package} {version}"
     text = path.read_text(encoding="utf-8", errors="replace")
     assert source.text in text, f"{source.text!r} not in {source.file} ({version})"
