@@ -78,7 +78,10 @@ def test_names(name, n, k, dtype, block, spaced, quant):
 
 def test_not_a_gemm_name():
     assert ct.parse_name("N=1536,K=1536,device_name=X,dtype=int4_w4a16,block_shape=[128,128].json") is None
-    assert ct.parse_name("N=1536,K=1536,device_name=X,dtype=fp8_w8a8.json") is None
+    # N=..,K=.. without a block shape is vLLM's per-token scaled GEMM name: a plain matmul, and an
+    # fp8_w8a8 dtype there is not one gpudiag models (only the *_per_token ones)
+    plain = ct.parse_name("N=1536,K=1536,device_name=X,dtype=fp8_w8a8.json")
+    assert plain.family == "scaled-mm" and plain.kernel == "matmul" and plain.quant is None
     assert ct.parse_name(f"E=8,N=7168,device_name={H100},dtype=fp8_w8a8,block_shape=[128,128].json").k is None
 
 

@@ -257,7 +257,7 @@ def test_from_script(cli, fake_h100, tmp_path):
     "text, words",
     [
         ("def f(:\n  pass\n", ":1: syntax error"),
-        ("import triton\n@triton.jit\ndef k(x):\n    pass\n", "no @triton.autotune kernels"),
+        ("import triton\n@triton.jit\ndef k(x):\n    pass\n", "no triton.autotune kernels found"),
     ],
 )
 def test_from_script_bad(cli, fake_h100, tmp_path, text, words):

@@ -135,7 +135,7 @@ def test_deeply_nested_json_is_a_bad_table_not_a_crash(tmp_path):
 @pytest.mark.parametrize(
     "raw, problem",
     [
-        ({"BLOCK_SIZE_M": 16, "BLOCK_SIZE_N": 64, "num_warps": 4}, "missing BLOCK_SIZE_K"),
+        ({"BLOCK_SIZE_M": 16, "BLOCK_SIZE_N": 64, "num_warps": 4}, "missing BLOCK_SIZE_K (also accepted: BLOCK_K"),
         (entry(16, 96, 64, 4, 3), "BLOCK_SIZE_N=96 is not a power of two"),
         (entry(16, 64, 64, 4, 0), "num_stages=0"),
         (entry(16, 64, 64, 3, 2), "num_warps=3"),
@@ -283,7 +283,8 @@ def test_bad_tables_one_line_each_and_the_rest_checked(cli, no_gpu, tmp_path):
     assert r.exit_code == 1
     out = " ".join(r.stdout.split())
     assert out.count("bad table: bad JSON") == 1
-    assert "missing BLOCK_SIZE_N, BLOCK_SIZE_K" in out
+    assert "missing BLOCK_SIZE_N (also accepted: BLOCK_N, BN, TILE_N); BLOCK_SIZE_K" in out
+    assert "exit 1: " in out and "; 1 file that could not be read as a table" in out
     assert "BLOCK_SIZE_N=48 is not a power of two" in out
     assert "num_stages=0" in out
     assert "device_name=NVIDIA_A100-PCIe-40GB matches no GPU" in out and "NVIDIA_A100-PCIE-40GB" in out

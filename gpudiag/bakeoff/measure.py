@@ -91,8 +91,7 @@ def _measure(
         row.status, row.reason = "error", f"the workload raised in eager mode: {one_line(exc)}"
         if not request.grad and "does not require grad" in str(exc):
             row.reason += (
-                "; it runs backward(), and the bake-off measures inference under torch.no_grad() unless "
-                "given --grad"
+                "; it runs backward(), and the bake-off measures inference under torch.no_grad() unless given --grad"
             )
         row.user_traceback = loader.user_frames(exc, Path(request.script)) or None
         row.child.failed_phase = "reference"

@@ -119,7 +119,10 @@ def check_tiles_command(
         None,
         "--from-script",
         metavar="SCRIPT",
-        help="Check the configs of every @triton.autotune kernel in a Python script (parsed, never run).",
+        help="Check the configs of every triton.autotune kernel in a Python script (a decorator, or "
+        "triton.autotune(...)(kernel) applied as a call; parsed, never run). --gpu and --arch take comma lists "
+        "here: a report per target (--json: one document per line). The dtype is assumed (fp16) unless --dtype "
+        "gives it.",
     ),
     dtype: str | None = typer.Option(
         None,
@@ -300,11 +303,13 @@ def check_tiles_command(
         None,
         "--from-config-table",
         metavar="PATH",
-        help="Check vLLM's and SGLang's fused-MoE config tables (E=..,N=..,device_name=...json; a file or a "
-        "folder), or lists of Triton configs, against each target (--gpu and --arch take comma lists; else "
-        "the live GPU): every entry fits, does not fit, cannot launch or cannot run there, its margin and the "
-        "largest stage count that fits; which GPU loads which table (device_name). Exit 1 if anything does "
-        "not fit. JSON schema gpudiag.check-tiles-table/1.",
+        help="Check config tables (a file or a folder): vLLM's and SGLang's fused-MoE, block-quantised and "
+        "per-token GEMM tables, LightLLM's all_kernel_configs, FlagGems' tune_configs.yaml, or lists of Triton "
+        "configs, against each target (--gpu and --arch take comma lists; else the live GPU): every entry fits, "
+        "does not fit, cannot launch or cannot run there, its margin and the largest stage count that fits; "
+        "which GPU loads which table (device_name). Files that are not matmul tile tables, and dtypes gpudiag "
+        "does not model, are reported as not checked. Exit 1 if a checked entry does not fit or a file cannot "
+        "be read. JSON schema gpudiag.check-tiles-table/1.",
     ),
     write_fitted: str | None = typer.Option(
         None,
@@ -385,7 +390,11 @@ def check_tiles_command(
         block_scaled=block_scaled,
         scale_vector=scale_vector,
     )
+    from gpudiag.cli import check_tiles_targets as targets
+
     with _Progress() as progress:
+        if from_script and targets.several_targets(gpu, arch, index):  # --arch a,b: a report per target
+            return targets.run_each(request, json_out, lambda r: _render(r, show_all, explain), progress.update)
         report = core.check_tiles(request, progress.update)
     finish(report, json_out, lambda r: _render(r, show_all, explain))
 

@@ -190,9 +190,17 @@ def _header(report: CheckReport) -> list[str]:
                 f"{escape(report.script['path'])}:{k['line']} kernel {escape(k['name'])}: {k['configs']} config(s)"
             )
             lines.extend(f"  [yellow]skipped {escape(s)}[/yellow]" for s in k["skipped"])
+            if k.get("dtype_hint") and report.script.get("dtype_assumed"):
+                lines.append(
+                    f"  [yellow]{escape(str(k['dtype_hint_from']))} says {k['dtype_hint']} operands, but every "
+                    f"kernel here is checked as one assumed dtype; --dtype {k['dtype_hint']} checks it as "
+                    f"{k['dtype_hint']}[/yellow]"
+                )
     dtypes = report.dtype_labels()
     layouts = sorted({(v.a_layout, v.b_layout) for v in report.verdicts if v.b_layout})
     parts = [f"dtype {dtypes[0]}"] if len(dtypes) == 1 else []
+    if parts and report.script and report.script.get("dtype_assumed"):
+        parts[0] += " (assumed: the script's configs name no element type; --dtype bf16, fp8, int8, ... to change)"
     precision_lines = []
     for p in report.precisions:
         value = p["input_precision"]

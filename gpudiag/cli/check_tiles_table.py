@@ -2,9 +2,10 @@
 lists of Triton configs) against one or more GPUs: every entry's verdict, a line per table and
 target, which GPU loads which table, and corrected tables on request (``--write-fitted DIR``).
 
-Exit 0 when every entry of every table fits every target, 1 when something does not (an entry over
-the limit, one that cannot launch or cannot run there, a bad entry or a bad table), 2 on usage
-errors. The core is gpudiag/tiles/table_check.py; this module parses the mode's options, resolves the
+Exit 0 when every checked entry fits every target, 1 when something checked does not (an entry over
+the limit, one that cannot launch or cannot run there, a bad entry) or a file cannot be read as a
+table, 2 on usage errors. Files that are not matmul tile tables, and tables of a dtype gpudiag does
+not model or no runtime loads, are reported as not checked and do not change the exit code. The core is gpudiag/tiles/table_check.py; this module parses the mode's options, resolves the
 targets, calls the core and writes the corrected tables; gpudiag/cli/check_tiles_table_render.py
 renders the text report.
 """
@@ -165,7 +166,11 @@ def _safe(label: str) -> str:
     return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in label).strip("_") or "target"
 
 
-FITTABLE_KINDS = ("moe-table", "block-gemm-table")  # tables the runtimes load by name: a fitted copy can stand in
+FITTABLE_KINDS = (
+    "moe-table",
+    "block-gemm-table",
+    "matmul-table",
+)  # tables a runtime loads by name: a copy can stand in
 
 
 def write_fitted_tables(report: tr.TableReport, out: Path) -> dict:
@@ -180,7 +185,7 @@ def write_fitted_tables(report: tr.TableReport, out: Path) -> dict:
         folder = out / _safe(tt.label)
         done, skipped = [], []
         for c in report.tables:
-            if c.table.kind not in FITTABLE_KINDS or not c.results or c.results[i].all_fit:
+            if c.table.kind not in FITTABLE_KINDS or c.table.name is None or not c.results or c.results[i].all_fit:
                 continue
             doc, changes = tc.fitted_entries(c, i)
             if doc is None:
@@ -233,6 +238,13 @@ def _readme(tt: tr.TableTarget, done: list, skipped: list, today: str, exact: bo
             "from the `configs/` folder beside their loader, with no environment variable to point elsewhere: "
             "vLLM's `vllm/model_executor/layers/quantization/utils/configs/`, SGLang's "
             "`python/sglang/srt/layers/quantization/configs/`. Copy a table there to have it loaded.",
+            "",
+        ]
+    if "matmul-table" in kinds:
+        lines += [
+            "GEMM tables: vLLM's per-token scaled GEMM tables are read from the same `configs/` folder as the "
+            "block-quantised ones; LightLLM's from `lightllm/common/all_kernel_configs/<kernel>/`, named with "
+            "`torch.cuda.get_device_name()` (spaces as `_`). Copy a table there to have it loaded.",
             "",
         ]
     for d in done:

@@ -13,6 +13,7 @@ from gpudiag.tiles import table_report as tr
 ENTRY_ROWS_UP_TO = 4  # tables x targets shown entry by entry without --all
 MAX_TABLE_LINES = 60  # tables summarised line by line without --all (those with a problem first)
 MAX_FAMILY_LINES = 12  # table shapes listed per target GPU without --all
+SKIPPED_LISTED_UP_TO = 6  # files not checked shown one by one without --all (more: one line naming them)
 STATUS_WORD = {
     tr.FITS: "fit",
     tr.DOES_NOT_FIT: "over the limit",
@@ -22,8 +23,18 @@ STATUS_WORD = {
 }
 
 
-def _n(count: int, word: str) -> str:
-    return f"{count:,} {word}{'' if count == 1 else 's'}"
+def _plural(word: str) -> str:
+    if word.endswith("y") and not word.endswith(("ay", "ey", "oy", "uy")):
+        return word[:-1] + "ies"
+    return word + "s"
+
+
+def _n(count: int, word: str, plural: str | None = None) -> str:
+    """``1 entry``, ``2 entries``: the last word made plural (or ``plural`` as given)."""
+    if count != 1 and plural is not None:
+        return f"{count:,} {plural}"
+    head, _, last = word.rpartition(" ")
+    return f"{count:,} {head + ' ' if head else ''}{last if count == 1 else _plural(last)}"
 
 
 def _line(r: tr.TableResult, limit: int) -> tuple[str, str | None]:
@@ -52,16 +63,23 @@ def _line(r: tr.TableResult, limit: int) -> tuple[str, str | None]:
 def _describe(c: tr.CheckedTable) -> str:
     t = c.table
     bits = []
+    n = t.name
     if t.kind == "config-list":
-        bits.append("list of configs")
+        bits.append("FlagGems operator's configs" if t.section else "list of configs")
     if t.kind == "block-gemm-table":
         bits.append("dense block-quantised GEMM (w8a8_block_matmul)")
+    if n is not None and n.family == "scaled-mm":
+        bits.append("dense per-token scaled GEMM (vLLM's triton_scaled_mm)")
+    if n is not None and n.family == "lightllm":
+        bits.append(f"LightLLM {n.lightllm_kernel}")
+    if t.kernel == "matmul":
+        bits.append("checked as a plain Triton matmul (estimate)")
     if c.runtime:
         bits.append(c.runtime + (f" (configs/triton_{t.folder_triton.replace('.', '_')})" if t.folder_triton else ""))
-    if t.quant and t.kind != "unreadable":
+    if t.quant and t.kernel is not None and not t.not_checked:
         bits.append(ct.QUANT_TEXT.get(t.quant, t.quant) + (" (--dtype)" if t.dtype_override else ""))
-    if t.name is not None and t.name.down:
-        bits.append("second GEMM's own table")
+    if n is not None and n.down:
+        bits.append("SGLang's second-GEMM (down) table")
     if t.triton_version:
         bits.append(f"tuned with Triton {t.triton_version}")
     return " · ".join(bits)
@@ -76,6 +94,11 @@ def _name_line(c: tr.CheckedTable) -> tuple[str, str | None] | None:
     if m.gpus:
         gpus = sorted({g.gpu for g in m.gpus})
         via = sorted({g.key for g in m.gpus if g.vllm_h200 == m.device_name and g.vllm != m.device_name})
+        if c.table.name is not None and not c.table.name.runtime_builds:
+            return (
+                f"device_name={m.device_name}: the name of {', '.join(gpus)}, but no runtime builds this file name",
+                None,
+            )
         text = f"device_name={m.device_name}: loaded on " + ", ".join(gpus)
         if via:
             text += " (" + ", ".join(via) + " through newer vLLM's H200 rule)"
@@ -128,11 +151,13 @@ def render(report: tr.TableReport, show_all: bool = False, written: dict | None 
     for c in report.tables:
         kinds[c.table.kind] = kinds.get(c.table.kind, 0) + 1
     what = ", ".join(
-        _n(kinds[k], w)
+        _n(kinds[k], w, "other files (not tile tables)" if k == "not-a-tile-table" else None)
         for k, w in (
             ("moe-table", "fused-MoE table"),
             ("block-gemm-table", "block-quantised GEMM table"),
+            ("matmul-table", "GEMM table"),
             ("config-list", "config list"),
+            ("not-a-tile-table", "other file (not a tile table)"),
             ("unreadable", "unreadable file"),
         )
         if kinds.get(k)
@@ -150,9 +175,13 @@ def render(report: tr.TableReport, show_all: bool = False, written: dict | None 
             )
         say(con, f"{t.label}{where}: {t.target.name}, {t.target.limit_bytes:,} B{loads}", indent="  ")
 
-    entry_view = show_all or len(report.tables) * max(1, len(report.targets)) <= ENTRY_ROWS_UP_TO
+    checked = [c for c in report.tables if c.results or c.table.kind == "unreadable"]
+    skipped = [c for c in report.tables if not c.results and c.table.kind != "unreadable"]
+    entry_view = show_all or len(checked) * max(1, len(report.targets)) <= ENTRY_ROWS_UP_TO
+    listed = checked + (skipped if show_all or len(skipped) <= SKIPPED_LISTED_UP_TO else [])
     ordered = sorted(
-        report.tables, key=lambda c: (c.problem is None and all(r.all_fit for r in c.results), c.table.path)
+        listed,
+        key=lambda c: (not c.results, c.table.kind != "unreadable" and all(r.all_fit for r in c.results), c.table.path),
     )
     shown = 0
     for c in ordered:
@@ -160,7 +189,10 @@ def render(report: tr.TableReport, show_all: bool = False, written: dict | None 
             break
         shown += 1
         con.print()
-        say(con, os.path.relpath(c.table.path, report.path) if os.path.isdir(report.path) else c.table.label, "bold")
+        where = (
+            os.path.relpath(c.table.path, report.path) if os.path.isdir(report.path) else os.path.basename(c.table.path)
+        )
+        say(con, where + (f": {c.table.section}" if c.table.section else ""), "bold")
         desc = _describe(c)
         if desc:
             say(con, desc, indent="  ")
@@ -168,8 +200,10 @@ def render(report: tr.TableReport, show_all: bool = False, written: dict | None 
         if nl:
             say(con, nl[0], nl[1], indent="  ")
         if c.problem:
-            style = "red" if c.table.kind == "unreadable" or c.table.problem else "yellow"
-            say(con, ("bad table: " if c.table.kind == "unreadable" else "") + c.problem, style, indent="  ")
+            unreadable = c.table.kind == "unreadable"
+            say(con, ("bad table: " if unreadable else "") + c.problem, "red" if unreadable else "yellow", indent="  ")
+        if c.not_checked:
+            say(con, c.not_checked, "yellow", indent="  ")
         bad = [e for e in c.table.entries if e.problem]
         if bad:
             say(
@@ -185,14 +219,35 @@ def render(report: tr.TableReport, show_all: bool = False, written: dict | None 
             say(con, f"{report.targets[i].label}: {line}", colour, indent="  ")
         if entry_view and c.results:
             con.print(_entry_rows(report, c), soft_wrap=True, highlight=False, markup=False)
-    if shown < len(report.tables):
+    if len(listed) < len(report.tables):
+        con.print()
+        names = [
+            (
+                os.path.relpath(c.table.path, report.path)
+                if os.path.isdir(report.path)
+                else os.path.basename(c.table.path)
+            )
+            + (f": {c.table.section}" if c.table.section else "")
+            for c in skipped
+        ]
+        say(
+            con,
+            f"not checked, {_n(len(skipped), 'file or table', 'files or tables')} (not matmul tile tables, or not "
+            f"modelled; --all says why for each): " + ", ".join(names[:12]) + (" ..." if len(names) > 12 else ""),
+            "yellow",
+        )
+    if shown < len(listed):
         con.print()
         say(
             con,
-            f"{len(report.tables) - shown} more tables in which every entry fits every target are not listed; --all lists them, --json gives every entry",
+            f"{_n(len(listed) - shown, 'more table')} (every entry fits every target, or not checked) not "
+            "listed; --all lists them, --json gives every entry",
         )
 
-    if report.target_tables:
+    if report.target_tables and not any(tt.families for tt in report.target_tables):
+        con.print()
+        say(con, "which table each target loads: no table here has a name a runtime looks up", "dim")
+    elif report.target_tables:
         con.print()
         con.print("[bold]which table each target loads[/bold]")
         for tt in report.target_tables:
@@ -213,12 +268,7 @@ def render(report: tr.TableReport, show_all: bool = False, written: dict | None 
             if not show_all and len(families) > MAX_FAMILY_LINES:
                 families = families[:MAX_FAMILY_LINES]
             for fam in families:
-                f = fam["family"]
-                label = (
-                    (f"N={f['n']},K={f['k']}" if f.get("k") is not None else f"E={f['experts']},N={f['n']}")
-                    + (f",dtype={f['dtype']}" if f["dtype"] else "")
-                    + (f",block_shape=[{f['block_shape'][0]},{f['block_shape'][1]}]" if f["block_shape"] else "")
-                )
+                label = fam["family"]["label"]
                 if fam["found"]:
                     say(con, f"{label}: loads {', '.join(os.path.basename(p) for p in fam['found'])}", indent="    ")
                     continue
@@ -227,7 +277,7 @@ def render(report: tr.TableReport, show_all: bool = False, written: dict | None 
                     f"fits entirely: {', '.join(fitting[:3])}"
                     + (f" and {len(fitting) - 3} more" if len(fitting) > 3 else "")
                     if fitting
-                    else "no table of this shape here fits entirely"
+                    else "no NVIDIA-tuned table of this shape here fits entirely"
                 )
                 say(con, text, "yellow", indent="    ")
             if len(families) < len(tt.families):
@@ -247,22 +297,36 @@ def render(report: tr.TableReport, show_all: bool = False, written: dict | None 
 
     con.print()
     totals = report.totals()
+    checked = totals["checked_tables"]
     for t in report.targets:
+        if not checked:
+            break
         p = totals["per_target"][t.label]
-        parts = [f"{p['tables_all_fit']} of {_n(len(report.tables), 'table')} fit entirely"]
+        parts = [f"{p['tables_all_fit']} of {_n(checked, 'checked table')} fit entirely"]
         parts += [
-            f"{p[k]} entries {STATUS_WORD[s]}"
+            f"{_n(p[k], 'entry')} {STATUS_WORD[s]}"
             for s in (tr.DOES_NOT_FIT, tr.CANNOT_LAUNCH, tr.CANNOT_RUN, tr.INVALID)
             if (k := s.replace("-", "_")) and p[k]
         ]
-        say(
-            con,
-            f"{t.label}: " + ", ".join(parts),
-            "green" if p["tables_all_fit"] == len(report.tables) else "red",
-            indent="",
+        say(con, f"{t.label}: " + ", ".join(parts), "green" if p["tables_all_fit"] == checked else "red", indent="")
+    unchecked = [
+        _n(totals[k], w, pl)
+        for k, w, pl in (
+            ("not_tile_tables", "file that is not a matmul tile table", "files that are not matmul tile tables"),
+            (
+                "not_modelled",
+                "table of a dtype gpudiag does not model or no runtime loads",
+                "tables of a dtype gpudiag does not model or no runtime loads",
+            ),
         )
-    if totals["bad_tables"] or totals["not_modelled"]:
-        say(con, f"{totals['bad_tables']} unreadable, {totals['not_modelled']} not modelled (not checked)", "yellow")
+        if totals[k]
+    ]
+    if unchecked:
+        say(con, "not checked (no effect on the exit code): " + ", ".join(unchecked), "yellow")
+    if not checked:
+        say(con, "no table here was checked: nothing in it is a matmul tile table gpudiag models", "yellow")
+    if totals["exit_reasons"]:
+        say(con, "exit 1: " + "; ".join(totals["exit_reasons"]), "red")
     if written is not None:
         for w in written["targets"]:
             if w["written"] or w["not_written"]:

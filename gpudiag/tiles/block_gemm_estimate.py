@@ -31,9 +31,10 @@ NOTE = (
 )
 
 
-def tile(quant: str, bm: int, bn: int, bk: int, stages: int, warps: int) -> est.MatmulTile:
+def tile(quant: str, bm: int, bn: int, bk: int, stages: int, warps: int, b_layout: str = "col") -> est.MatmulTile:
+    """``b_layout`` "col": B stored [N, K] (vLLM, SGLang); "row": [K, N], N contiguous (LightLLM's copy)."""
     e = lookup(ELEMENT[quant])
-    return est.MatmulTile(bm, bn, bk, stages, warps, e, e, lookup("bf16"), "row", "col")
+    return est.MatmulTile(bm, bn, bk, stages, warps, e, e, lookup("bf16"), "row", b_layout)
 
 
 @functools.lru_cache(maxsize=65536)
@@ -43,9 +44,11 @@ def problem(quant: str, bm: int, bn: int, bk: int, stages: int, warps: int, capa
 
 
 @functools.lru_cache(maxsize=65536)
-def gemm_smem(quant: str, bm: int, bn: int, bk: int, stages: int, warps: int, capability: int) -> me.MoeEstimate:
+def gemm_smem(
+    quant: str, bm: int, bn: int, bk: int, stages: int, warps: int, capability: int, b_layout: str = "col"
+) -> me.MoeEstimate:
     """Shared memory of the block-scaled GEMM for one entry on ``sm_<capability>`` (no ``problem``)."""
-    base = est.triton_smem(tile(quant, bm, bn, bk, stages, warps), capability)
+    base = est.triton_smem(tile(quant, bm, bn, bk, stages, warps, b_layout), capability)
     pipeline = base.pipeline_bytes
     extra = me._block_scale_scratch(bm, bn, warps)
     if extra:
@@ -54,8 +57,10 @@ def gemm_smem(quant: str, bm: int, bn: int, bk: int, stages: int, warps: int, ca
 
 
 @functools.lru_cache(maxsize=65536)
-def largest_stages_that_fit(quant: str, bm: int, bn: int, bk: int, warps: int, capability: int, limit: int) -> int:
+def largest_stages_that_fit(
+    quant: str, bm: int, bn: int, bk: int, warps: int, capability: int, limit: int, b_layout: str = "col"
+) -> int:
     """The most stages (1..16) whose estimate fits ``limit``; 0 when not even one does."""
     return est.largest_fitting(
-        lambda stages: gemm_smem(quant, bm, bn, bk, stages, warps, capability).needed_bytes, limit
+        lambda stages: gemm_smem(quant, bm, bn, bk, stages, warps, capability, b_layout).needed_bytes, limit
     )

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from gpudiag.errors import EXIT_USAGE, GpudiagError
+from gpudiag.tiles import config_keys
 
 # Bounds that no real GEMM tile crosses: a typo (1280 for 128) should be an error, not a verdict.
 MAX_BLOCK = 1024
@@ -92,17 +93,15 @@ def parse_tile(text: str, where: str = "") -> TileConfig:
     )
 
 
-# Field names people use for the same thing (Triton kwargs, inductor GemmConfig, CSV headers).
-_KEYS = {
-    "block_m": ("block_m", "bm", "block_size_m", "m", "tile_m"),
-    "block_n": ("block_n", "bn", "block_size_n", "n", "tile_n"),
-    "block_k": ("block_k", "bk", "block_size_k", "k", "tile_k"),
-    "stages": ("stages", "num_stages", "ns"),
-    "warps": ("warps", "num_warps", "nw"),
-    "dtype": ("dtype",),
-    "tile": ("tile", "spec", "config"),
+# Field names people use for the same thing (Triton kwargs, inductor GemmConfig, CSV headers): the one
+# alias table (config_keys), with gpudiag's own file-only spellings, plus a row's dtype and tile spec.
+_EXTRA_KEYS = {"dtype": ("dtype",), "tile": ("tile", "spec", "config")}
+_ALIAS = {
+    **{a: f for f, aliases in config_keys.ALIASES.items() for a in aliases},
+    **{a: f for f, aliases in config_keys.FILE_ONLY.items() for a in aliases},
+    **{a: f for f, aliases in _EXTRA_KEYS.items() for a in aliases},
 }
-_ALIAS = {alias: key for key, aliases in _KEYS.items() for alias in aliases}
+_ALIAS = {a: f for a, f in _ALIAS.items() if f != "group_m"}  # a config file's group size is not checked
 
 
 def _int(value: Any, field: str, where: str) -> int:
@@ -146,7 +145,9 @@ def _from_fields(norm: dict[str, Any], where: str, group: str | None = None) -> 
     missing = [k for k in ("block_m", "block_n", "block_k") if k not in norm]
     if missing:
         raise _bad(
-            f"{where}: missing {', '.join(missing)} (need block_m, block_n, block_k; optional num_stages, num_warps)"
+            f"{where}: missing {', '.join(missing)} (need block_m, block_n, block_k, any case, or "
+            + "; ".join(config_keys.spellings(k) for k in missing)
+            + "; optional num_stages, num_warps)"
         )
     cfg = TileConfig(
         _int(norm["block_m"], "block_m", where),
@@ -162,6 +163,11 @@ def _from_fields(norm: dict[str, Any], where: str, group: str | None = None) -> 
 
 
 def _items_from_document(doc: Any, name: str, line_of) -> list[TileConfig]:
+    from gpudiag.tiles.parse_tables import flat, table_configs
+
+    table = table_configs(doc, name)
+    if table is not None:
+        return table
     if isinstance(doc, dict):
         for key in ("configs", "tiles", "candidates"):
             if key in doc:
@@ -177,7 +183,7 @@ def _items_from_document(doc: Any, name: str, line_of) -> list[TileConfig]:
         if isinstance(item, str):
             out.append(parse_tile(item, where))
         elif isinstance(item, dict):
-            out.append(from_mapping(item, where))
+            out.append(from_mapping(flat(item), where))
         elif isinstance(item, (list, tuple)) and 3 <= len(item) <= 5:
             keys = ("block_m", "block_n", "block_k", "num_stages", "num_warps")
             out.append(from_mapping(dict(zip(keys, item)), where))
@@ -235,7 +241,7 @@ def parse_json(text: str, name: str) -> list[TileConfig]:
     return _items_from_document(doc, name, lambda i: lines[i] if i < len(lines) else None)
 
 
-def parse_yaml(text: str, name: str) -> list[TileConfig]:
+def _yaml_module(name: str):
     try:
         import yaml  # PyYAML is optional: not a declared dependency of gpudiag
     except ImportError:
@@ -243,6 +249,11 @@ def parse_yaml(text: str, name: str) -> list[TileConfig]:
             f"{name}: reading YAML needs PyYAML, which is not installed; `pip install pyyaml`, "
             "or give the configs as JSON or CSV"
         ) from None
+    return yaml
+
+
+def parse_yaml(text: str, name: str) -> list[TileConfig]:
+    yaml = _yaml_module(name)
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         doc = yaml.safe_load(text)

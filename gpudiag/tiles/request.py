@@ -107,8 +107,17 @@ def collect_configs(
         script_info = {
             "path": req.from_script,
             "kernels": [
-                {"name": k.name, "line": k.line, "configs": len(k.configs), "skipped": k.skipped} for k in kernels
+                {
+                    "name": k.name,
+                    "line": k.line,
+                    "configs": len(k.configs),
+                    "skipped": k.skipped,
+                    "dtype_hint": k.dtype_hint,
+                    "dtype_hint_from": k.dtype_hint_from,
+                }
+                for k in kernels
             ],
+            "dtype_assumed": req.dtype is None,  # the script's configs say no element type
         }
         for k in kernels:
             configs.extend(k.configs)

@@ -16,7 +16,9 @@ from typing import Any
 from gpudiag.tiles import block_gemm_estimate as be
 from gpudiag.tiles import config_table as ct
 from gpudiag.tiles import device_names as dn
+from gpudiag.tiles import estimate as est
 from gpudiag.tiles import moe_estimate as me
+from gpudiag.tiles.dtypes import lookup
 from gpudiag.tiles.table_report import (
     CANNOT_LAUNCH,
     CANNOT_RUN,
@@ -39,10 +41,17 @@ VALIDATED_ARCHS = (80, 86, 89, 90, 120)  # compiled ground truth in tests/data/t
 
 
 def runtime_of(table: ct.Table) -> str | None:
-    """Whose table this is, where the file says: SGLang's triton_X_Y_Z folders and its spaced block_shape."""
+    """Whose table this is, where the file says: LightLLM's names, SGLang's triton_X_Y_Z folders and its
+    spaced block_shape, FlagGems' tune_configs."""
+    if table.section is not None:
+        return "flaggems"
+    n = table.name
+    if n is not None and n.family == "lightllm":
+        return "lightllm"
+    if n is not None and n.family == "scaled-mm":
+        return "vllm"
     if table.folder_triton is not None:
         return "sglang"
-    n = table.name
     if n is not None and n.block_shape is not None:
         return "sglang" if n.spaced_block_shape else "vllm"
     if n is not None and (n.down or n.per_channel):
@@ -55,28 +64,81 @@ def launched_block_k(table: ct.Table, entry: ct.Entry) -> int:
     its dense block-quantised GEMM takes the entry as written."""
     n = table.name
     bk = entry.block_k or 0
-    if n is not None and n.k is None and n.block_shape is not None and runtime_of(table) != "sglang":
+    if (
+        n is not None
+        and n.family == "vllm"
+        and n.k is None
+        and n.block_shape is not None
+        and runtime_of(table) != "sglang"
+    ):
         return min(bk, min(n.block_shape))
     return bk
 
 
-GEMM_PREFIX = "gemm:"  # a dense block-quantised GEMM's quant, as _estimate takes it: "gemm:fp8", "gemm:int8"
+def swapped_operands(table: ct.Table) -> bool:
+    """LightLLM's grouped MoE GEMM computes ``tl.dot(b, a)`` for fp8 (BLOCK_N x BLOCK_K by BLOCK_K x
+    BLOCK_M): the MMA's M is the entry's BLOCK_N (grouped_fused_moe.py)."""
+    n = table.name
+    return (
+        n is not None
+        and n.family == "lightllm"
+        and n.lightllm_kernel == "grouped_moe_gemm_kernel"
+        and n.quant == "fp8_w8a8"
+    )
+
+
+GEMM_PREFIX = "gemm:"  # a dense block-quantised GEMM's quant, as _estimate takes it: "gemm:fp8", "gemm:int8:row"
+MATMUL_PREFIX = "matmul:"  # a plain Triton matmul: "matmul:<A and B element>:<B layout>"
+# A config list's or FlagGems operator's --dtype quantisation -> the plain matmul's operand element.
+MATMUL_ELEMENT = {
+    "none": "bf16",
+    "fp8_w8a8": "fp8e4m3",
+    "int8_w8a8": "int8",
+    "int8_w8a16": "int8",
+    "fp8": "fp8e4m3",
+    "int8": "int8",
+}
 
 
 def estimate_quant(table: ct.Table) -> str | None:
-    """The quantisation as ``_estimate`` takes it: moe_kernel.QUANTS, or "gemm:fp8" / "gemm:int8"."""
+    """The quantisation as ``_estimate`` takes it: moe_kernel.QUANTS, "gemm:fp8[:row]" / "gemm:int8", or
+    "matmul:<element>:<B layout>"."""
     q = table.quant
-    if q is not None and table.kernel == "block-gemm":
-        return GEMM_PREFIX + ("int8" if q.startswith("int8") else "fp8")
+    if q is None or table.kernel is None:
+        return None
+    n = table.name
+    if table.kernel == "block-gemm":
+        b_row = n is not None and n.family == "lightllm"  # LightLLM's fp8_block_mm: B [K, N], N contiguous
+        return GEMM_PREFIX + ("int8" if q.startswith("int8") else "fp8") + (":row" if b_row else "")
+    if table.kernel == "matmul":
+        # vLLM's scaled_mm and LightLLM's bmm_scaled_fp8 read B K-contiguous; FlagGems' mm/bmm/addmm B [K, N]
+        b_layout = "row" if table.section is not None else "col"
+        return f"{MATMUL_PREFIX}{MATMUL_ELEMENT.get(q, 'bf16')}:{b_layout}"
     return q
+
+
+def _matmul_tile(spec: str, bm: int, bn: int, bk: int, stages: int, warps: int) -> est.MatmulTile:
+    element, b_layout = spec.split(":")
+    e = lookup(element)
+    return est.MatmulTile(bm, bn, bk, stages, warps, e, e, lookup("bf16"), "row", b_layout)
 
 
 @functools.lru_cache(maxsize=65536)
 def _estimate(quant: str, bm: int, bn: int, bk: int, stages: int, warps: int, cc: int, limit: int):
     """(status, why, smem, largest): INVALID where no Triton compiles it (a problem on every target),
     CANNOT_RUN where this architecture's Triton refuses it, else the estimate."""
+    if quant.startswith(MATMUL_PREFIX):
+        tile = _matmul_tile(quant[len(MATMUL_PREFIX) :], bm, bn, bk, stages, warps)
+        why = est.tile_problem(tile)
+        if why is not None:
+            return INVALID, why, None, None
+        why = est.target_problem(tile, cc)
+        if why is not None:
+            return CANNOT_RUN, why, None, None
+        return None, None, est.triton_smem(tile, cc), est.largest_stages_that_fit(tile, cc, limit)
     if quant.startswith(GEMM_PREFIX):
-        g = quant[len(GEMM_PREFIX) :]
+        g, _, b_layout = quant[len(GEMM_PREFIX) :].partition(":")
+        b_layout = b_layout or "col"
         why = be.problem(g, bm, bn, bk, stages, warps, None)
         if why is not None:
             return INVALID, why, None, None
@@ -86,8 +148,8 @@ def _estimate(quant: str, bm: int, bn: int, bk: int, stages: int, warps: int, cc
         return (
             None,
             None,
-            be.gemm_smem(g, bm, bn, bk, stages, warps, cc),
-            be.largest_stages_that_fit(g, bm, bn, bk, warps, cc, limit),
+            be.gemm_smem(g, bm, bn, bk, stages, warps, cc, b_layout),
+            be.largest_stages_that_fit(g, bm, bn, bk, warps, cc, limit, b_layout),
         )
     why = me.problem(quant, bm, bn, bk, stages, warps, None)
     if why is not None:
@@ -99,14 +161,15 @@ def _estimate(quant: str, bm: int, bn: int, bk: int, stages: int, warps: int, cc
     return None, None, smem, me.largest_stages_that_fit(quant, bm, bn, bk, warps, cc, limit)
 
 
-def check_entry(quant: str, e: ct.Entry, bk: int, tt: TableTarget) -> EntryVerdict:
+def check_entry(quant: str, e: ct.Entry, bk: int, tt: TableTarget, swap: bool = False) -> EntryVerdict:
     v = EntryVerdict(e.key, e.block_m, e.block_n, bk if e.block_k is not None else None, e.stages, e.warps, INVALID)
     if e.problem is not None:
         v.reason = e.problem
         return v
     assert e.block_m is not None and e.block_n is not None
     limit = tt.target.limit_bytes
-    status, why, smem, largest = _estimate(quant, e.block_m, e.block_n, bk, e.stages, e.warps, tt.capability, limit)
+    bm, bn = (e.block_n, e.block_m) if swap else (e.block_m, e.block_n)
+    status, why, smem, largest = _estimate(quant, bm, bn, bk, e.stages, e.warps, tt.capability, limit)
     if status is not None:
         v.status, v.reason = status, why
         return v
@@ -139,13 +202,13 @@ def _finish(v: EntryVerdict, tt: TableTarget) -> None:
 _SEEN: dict[tuple, EntryVerdict] = {}  # one verdict per distinct entry and target; repeats are copies
 
 
-def _checked(quant: str, e: ct.Entry, bk: int, tt: TableTarget) -> EntryVerdict:
+def _checked(quant: str, e: ct.Entry, bk: int, tt: TableTarget, swap: bool = False) -> EntryVerdict:
     if e.problem is not None:
         return check_entry(quant, e, bk, tt)
-    k = (quant, e.block_m, e.block_n, bk, e.stages, e.warps, id(tt))
+    k = (quant, e.block_m, e.block_n, bk, e.stages, e.warps, id(tt), swap)
     v = _SEEN.get(k)
     if v is None:
-        v = _SEEN[k] = check_entry(quant, e, bk, tt)
+        v = _SEEN[k] = check_entry(quant, e, bk, tt, swap)
     twin = object.__new__(EntryVerdict)
     twin.__dict__.update(v.__dict__)
     twin.key = e.key
@@ -157,22 +220,25 @@ def check_table(table: ct.Table, targets: list[TableTarget]) -> CheckedTable:
     if table.name is not None:
         c.name_match = dn.match(table.name.device_name)
     quant = estimate_quant(table)
-    if table.kind == "unreadable" or quant is None:
+    if table.kind == "unreadable" or quant is None or table.not_checked:
         return c
+    swap = swapped_operands(table)
     for tt in targets:
         c.results.append(
-            TableResult(tt.label, [_checked(quant, e, launched_block_k(table, e), tt) for e in table.entries])
+            TableResult(tt.label, [_checked(quant, e, launched_block_k(table, e), tt, swap) for e in table.entries])
         )
     return c
 
 
 def _target_tables(checked: list[CheckedTable], targets: list[TableTarget]) -> list[TargetTables]:
     """For each target GPU: per table family in the folder, the file its runtime looks for, whether the
-    folder has it, and the family's tables whose every entry fits the target."""
+    folder has it, and the family's NVIDIA-tuned tables whose every entry fits the target (a table tuned on
+    an AMD or Intel GPU carries that vendor's keys and tuning: no drop-in for an NVIDIA GPU)."""
     families: dict[tuple, list[CheckedTable]] = {}
     for c in checked:
-        if c.table.name is not None and c.table.kind in ("moe-table", "block-gemm-table"):  # runtimes apart
-            families.setdefault((*c.table.name.family_key, c.runtime), []).append(c)
+        n = c.table.name
+        if n is not None and c.results and n.runtime_builds:  # runtimes apart
+            families.setdefault((n.family_key, c.runtime), []).append(c)
     out = []
     for i, tt in enumerate(targets):
         names = list(tt.names)
@@ -180,22 +246,32 @@ def _target_tables(checked: list[CheckedTable], targets: list[TableTarget]) -> l
             continue
         wanted = {r.vllm for r in names} | {r.sglang for r in names} | {r.vllm_h200 for r in names if r.vllm_h200}
         rows = []
-        for key, members in families.items():
+        for members in families.values():
             found = [c.table.path for c in members if c.table.name is not None and c.table.name.device_name in wanted]
-            fitting = [c.table.path for c in members if c.results and c.results[i].all_fit and c.problem is None]
+            fitting = [
+                c.table.path
+                for c in members
+                if c.results
+                and c.results[i].all_fit
+                and c.problem is None
+                and not (c.name_match and c.name_match.vendor)
+            ]
             first = members[0].table.name
             assert first is not None
+            device = names[0].sglang if first.family == "lightllm" else names[0].vllm
             rows.append(
                 {
                     "family": {
                         "kernel": first.kernel,
-                        "experts": key[0],
-                        "n": key[1],
+                        "experts": first.experts,
+                        "n": first.n,
                         "k": first.k,
-                        "dtype": key[2],
-                        "block_shape": list(key[3]) if key[3] else None,
+                        "dtype": first.dtype,
+                        "block_shape": list(first.block_shape) if first.block_shape else None,
+                        "down": first.down,
+                        "label": first.shape_label,
                     },
-                    "wanted": first.with_device(names[0].vllm) if names else None,
+                    "wanted": first.with_device(device),
                     "found": found,
                     "fitting": fitting,
                 }
@@ -237,7 +313,22 @@ def notes(report: TableReport) -> list[str]:
             + be.NOTE
             + ("; --exact compiled it for each target" if report.exact else "; --exact compiles it for each target")
         )
-    moe = kernels != {"block-gemm"}
+    if "matmul" in kernels:
+        out.append(
+            "GEMM tables with no model of their own (vLLM's per-token scaled GEMM, LightLLM's bmm_scaled_fp8, "
+            "FlagGems' operators): the standard Triton matmul estimate (gpudiag/tiles/estimate.py), A row-major, "
+            "B K-major (vLLM, LightLLM: scales applied after the K loop, nothing in the loop) or row-major "
+            "(FlagGems: B [K, N], --dtype sets the operands, bf16/fp16 by default)"
+            + ("; --exact does not compile these: their numbers are the estimate's" if report.exact else "")
+        )
+    if any(swapped_operands(c.table) for c in report.tables if c.results):
+        out.append(
+            "LightLLM fp8 grouped MoE tables: its kernel computes tl.dot(b, a), so the MMA's M is the entry's "
+            "BLOCK_SIZE_N; checked as the fused-MoE fp8_w8a8 estimate with BLOCK_SIZE_M and BLOCK_SIZE_N swapped "
+            "(per-tensor scales: a block-wise scaled model adds scale vectors the name does not tell)"
+            + ("; --exact does not compile these: their numbers are the estimate's" if report.exact else "")
+        )
+    moe = bool(kernels & {"fused-moe"})
     if moe:
         out.append(
             "shared memory: gpudiag's model of the fused-MoE kernel (gpudiag/tiles/moe_kernel.py: a grouped matmul "
@@ -291,11 +382,16 @@ def fitted_entries(c: CheckedTable, i: int) -> tuple[dict[str, Any] | None, list
             if not v.largest_stages_that_fit:
                 why.append(f"M={e.key} ({v.spec}) does not fit with 1 stage")
             else:
-                raw["num_stages"] = v.largest_stages_that_fit
-                changed.append(f"M={e.key}: num_stages {v.stages} -> {v.largest_stages_that_fit}")
+                key = ct.stages_key(raw)  # the table's own spelling (num_stages, NUM_STAGES, ...)
+                raw[key] = v.largest_stages_that_fit
+                changed.append(f"M={e.key}: {key} {v.stages} -> {v.largest_stages_that_fit}")
         elif v.status != FITS:
             why.append(f"M={e.key} ({v.spec}): {v.status}: {v.reason}")
-        doc[e.key] = raw
+        outer, _, inner = e.key.partition("/")  # LightLLM's nested {M: {N: config}} keeps its nesting
+        if inner:
+            doc.setdefault(outer, {})[inner] = raw
+        else:
+            doc[e.key] = raw
     if why:
         return None, why
     return doc, changed

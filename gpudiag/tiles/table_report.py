@@ -129,7 +129,17 @@ class CheckedTable:
 
     @property
     def problem(self) -> str | None:
-        return self.table.problem or self.table.not_modelled
+        """What is wrong with the file (unreadable), or what to know about it (no runtime loads it)."""
+        return self.table.problem
+
+    @property
+    def not_checked(self) -> str | None:
+        """Why its entries are not checked: not a matmul tile table, or a dtype gpudiag does not model."""
+        return None if self.table.kind == "unreadable" else self.table.not_checked
+
+    @property
+    def checked(self) -> bool:
+        return bool(self.results)
 
 
 @dataclass
@@ -152,8 +162,28 @@ class TableReport:
     notes: list[str]
 
     @property
+    def unreadable(self) -> list[CheckedTable]:
+        return [c for c in self.tables if c.table.kind == "unreadable"]
+
+    @property
     def all_fit(self) -> bool:
-        return all(c.problem is None and all(r.all_fit for r in c.results) for c in self.tables)
+        """Every checked entry fits every target and every file could be read (what exit 0 means). Files
+        that are not tile tables and tables of a dtype gpudiag does not model are not checked: they count
+        for nothing here."""
+        return not self.unreadable and all(r.all_fit for c in self.tables for r in c.results)
+
+    def exit_reasons(self) -> list[str]:
+        """Why the exit code is 1, in words (empty when it is 0)."""
+        out = []
+        failing = [c for c in self.tables if any(not r.all_fit for r in c.results)]
+        if failing:
+            out.append(
+                f"{len(failing)} checked table{'s' if len(failing) != 1 else ''} with entries that do not fit a target"
+            )
+        if self.unreadable:
+            n = len(self.unreadable)
+            out.append(f"{n} file{'s' if n != 1 else ''} that could not be read as a table")
+        return out
 
     def totals(self) -> dict[str, Any]:
         per: dict[str, dict[str, int]] = {}
@@ -161,7 +191,7 @@ class TableReport:
             counts = {s.replace("-", "_"): 0 for s in STATUSES}
             fully = 0
             for c in self.tables:
-                if c.problem is not None and not c.results:
+                if not c.results:
                     continue
                 r = c.results[i]
                 for s in STATUSES:
@@ -170,10 +200,13 @@ class TableReport:
             per[t.label] = {**counts, "tables_all_fit": fully}
         return {
             "tables": len(self.tables),
-            "bad_tables": sum(1 for c in self.tables if c.table.kind == "unreadable"),
-            "not_modelled": sum(1 for c in self.tables if c.table.not_modelled),
+            "checked_tables": sum(1 for c in self.tables if c.results),
+            "bad_tables": len(self.unreadable),
+            "not_modelled": sum(1 for c in self.tables if c.table.kind != "unreadable" and c.table.not_modelled),
+            "not_tile_tables": sum(1 for c in self.tables if c.table.kind == "not-a-tile-table"),
             "per_target": per,
             "all_fit": self.all_fit,
+            "exit_reasons": self.exit_reasons(),
         }
 
     def to_dict(self) -> dict[str, Any]:
@@ -198,9 +231,15 @@ class TableReport:
                         "block_shape": list(n.block_shape) if n.block_shape else None,
                         "per_channel_quant": n.per_channel,
                         "down": n.down,
+                        "family": n.family,
+                        "input_dtype": n.input_dtype,
+                        "out_dtype": n.out_dtype,
+                        "lightllm_kernel": n.lightllm_kernel,
                     },
-                    "quant": t.quant if t.kind != "unreadable" else None,
+                    "quant": t.quant if t.kernel is not None else None,
                     "problem": c.problem,
+                    "not_checked": c.not_checked,
+                    "section": t.section,
                     "triton_version": t.triton_version,
                     "folder_triton": t.folder_triton,
                     "device_name_match": None
