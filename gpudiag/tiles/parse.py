@@ -252,16 +252,21 @@ def _yaml_module(name: str):
     return yaml
 
 
+def yaml_error(exc: Exception, name: str) -> GpudiagError:
+    """PyYAML's error as one line: the file, the line it stopped at, and its complaint."""
+    mark = getattr(exc, "problem_mark", None)
+    line = f":{mark.line + 1}" if mark is not None else ""
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    return _bad(f"{name}{line}: invalid YAML: {problem}")
+
+
 def parse_yaml(text: str, name: str) -> list[TileConfig]:
     yaml = _yaml_module(name)
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         doc = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f":{mark.line + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise _bad(f"{name}{line}: invalid YAML: {problem}") from None
+        raise yaml_error(exc, name) from None
     except RecursionError:
         raise _too_deep(name, "YAML") from None
     lines: list[int] = []

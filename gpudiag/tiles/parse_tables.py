@@ -23,10 +23,7 @@ def load_yaml_document(path: str) -> Any:
     except UnicodeDecodeError:
         raise _bad(f"{name}: not UTF-8 text") from None
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f":{mark.line + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise _bad(f"{name}{line}: invalid YAML: {problem}") from None
+        raise parse.yaml_error(exc, name) from None
     except RecursionError:
         raise parse._too_deep(name, "YAML") from None
 

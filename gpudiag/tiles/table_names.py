@@ -142,39 +142,31 @@ class TableName:
         """``E=8,N=7168,dtype=fp8_w8a8``: the table's shape, without the device (for reports)."""
         if self.family == "lightllm":
             return f"{self.lightllm_kernel}/{{{','.join(f'{k}={v}' for k, v in self.params)}}}"
+        return ",".join(self._parts(None, ",")) + (" (_down: the second GEMM's table)" if self.down else "")
+
+    def _parts(self, device_name: str | None, block_sep: str) -> list[str]:
+        """The name's key=value parts, with ``device_name`` after the shape when one is given."""
         parts = [f"N={self.n}", f"K={self.k}"] if self.k is not None else [f"E={self.experts}", f"N={self.n}"]
+        if device_name is not None:
+            parts.append(f"device_name={device_name}")
         if self.dtype:
             parts.append(f"dtype={self.dtype}")
-        if self.block_shape:
-            parts.append(f"block_shape=[{self.block_shape[0]},{self.block_shape[1]}]")
         if self.input_dtype:
             parts.append(f"input_dtype={self.input_dtype}")
         if self.out_dtype:
             parts.append(f"out_dtype={self.out_dtype}")
+        if self.block_shape:
+            parts.append(f"block_shape=[{self.block_shape[0]}{block_sep}{self.block_shape[1]}]")
         if self.per_channel:
             parts.append("per_channel_quant=True")
-        return ",".join(parts) + (" (_down: the second GEMM's table)" if self.down else "")
+        return parts
 
     def with_device(self, device_name: str, spaced: bool | None = None) -> str:
         """This table's file name with another device_name (how its runtime spells it for that GPU)."""
         if self.family == "lightllm":
             return "{" + ",".join(f"{k}={v}" for k, v in self.params) + "}_" + device_name + ".json"
-        if self.k is not None:
-            parts = [f"N={self.n}", f"K={self.k}", f"device_name={device_name}"]
-        else:
-            parts = [f"E={self.experts}", f"N={self.n}", f"device_name={device_name}"]
-        if self.dtype:
-            parts.append(f"dtype={self.dtype}")
-        if self.input_dtype:
-            parts.append(f"input_dtype={self.input_dtype}")
-        if self.out_dtype:
-            parts.append(f"out_dtype={self.out_dtype}")
-        if self.block_shape:
-            sep = ", " if (self.spaced_block_shape if spaced is None else spaced) else ","
-            parts.append(f"block_shape=[{self.block_shape[0]}{sep}{self.block_shape[1]}]")
-        if self.per_channel:
-            parts.append("per_channel_quant=True")
-        return ",".join(parts) + ("_down" if self.down else "") + ".json"
+        sep = ", " if (self.spaced_block_shape if spaced is None else spaced) else ","
+        return ",".join(self._parts(device_name, sep)) + ("_down" if self.down else "") + ".json"
 
 
 def _lightllm(filename: str, folder: str) -> TableName | None:
