@@ -33,7 +33,12 @@ NOTE = (
 
 def tile(quant: str, bm: int, bn: int, bk: int, stages: int, warps: int, b_layout: str = "col") -> est.MatmulTile:
     """``b_layout`` "col": B stored [N, K] (vLLM, SGLang); "row": [K, N], N contiguous (LightLLM's copy)."""
-    e = lookup(ELEMENT[quant])
+    return operand_tile(ELEMENT[quant], bm, bn, bk, stages, warps, b_layout)
+
+
+def operand_tile(element: str, bm: int, bn: int, bk: int, stages: int, warps: int, b_layout: str) -> est.MatmulTile:
+    """The standard matmul's tile with A and B of ``element`` (A row-major) and a bf16 store."""
+    e = lookup(element)
     return est.MatmulTile(bm, bn, bk, stages, warps, e, e, lookup("bf16"), "row", b_layout)
 
 

@@ -33,12 +33,12 @@ DISPLAY = {
 }
 
 _LOOKUP = {alias: field for field, aliases in ALIASES.items() for alias in aliases}
-_LOOKUP_FILES = {**_LOOKUP, **{alias: field for field, aliases in FILE_ONLY.items() for alias in aliases}}
+FILE_LOOKUP = {**_LOOKUP, **{alias: field for field, aliases in FILE_ONLY.items() for alias in aliases}}
 
 
 def field_of(key: Any, files: bool = False) -> str | None:
     """The canonical field a key spells (``BLOCK_SIZE_M`` -> ``block_m``), or None."""
-    return (_LOOKUP_FILES if files else _LOOKUP).get(str(key).strip().lower())
+    return (FILE_LOOKUP if files else _LOOKUP).get(str(key).strip().lower())
 
 
 def fields(mapping: dict, files: bool = False) -> dict[str, tuple[str, Any]]:
@@ -52,10 +52,14 @@ def fields(mapping: dict, files: bool = False) -> dict[str, tuple[str, Any]]:
     return out
 
 
+def _named(field: str) -> list[str]:
+    """The spellings of ``field`` messages offer (not attention's BLOCK_SIZE_Q/KV, which mean M and N there)."""
+    return [a for a in ALIASES[field] if not a.endswith(("_q", "_kv"))]
+
+
 def spellings(field: str, upper: bool = True) -> str:
     """``BLOCK_SIZE_K, BLOCK_K, BK, TILE_K``: the spellings accepted for ``field``, for messages."""
-    names = [a for a in ALIASES[field] if not a.endswith(("_q", "_kv"))]
-    return ", ".join(a.upper() if upper else a for a in names)
+    return ", ".join(a.upper() if upper else a for a in _named(field))
 
 
 def missing_text(missing: list[str], present: list[str] | tuple[str, ...] = ()) -> str:
@@ -64,7 +68,7 @@ def missing_text(missing: list[str], present: list[str] | tuple[str, ...] = ()) 
     style = next((p for p in (str(k) for k in present) if field_of(p) in BLOCK_FIELDS), "")
     parts = []
     for f in missing:
-        names = [a.upper() for a in ALIASES[f] if not a.endswith(("_q", "_kv"))]
+        names = [a.upper() for a in _named(f)]
         pick = names[0]
         if style:
             stem = style[:-1].lower()  # "block_size_", "block_", "tile_", "b"

@@ -125,7 +125,7 @@ def _batch_table(path: str, name: TableName | None, doc: Any) -> Table:
 
 def _matmul_like(items: list[tuple[str, Any]]) -> bool:
     """Some entry names block sizes M, N and K: a matmul's tiles (the rest are then checked, or invalid)."""
-    return any(isinstance(v, dict) and ck.has_block_keys(tl._flat_meta(v)) for _, v in items)
+    return any(isinstance(v, dict) and ck.has_block_keys(tl.flat_meta(v)) for _, v in items)
 
 
 def _config_list(path: str, doc: Any) -> Table:
@@ -142,7 +142,7 @@ def _config_list(path: str, doc: Any) -> Table:
             path, f"neither a table keyed by batch size nor a list of configs (top-level keys: {keys})"
         )
     for i, raw in enumerate(items, 1):
-        if isinstance(raw, dict) and not ck.fields(tl._flat_meta(raw)) and not isinstance(raw.get("kwargs"), dict):
+        if isinstance(raw, dict) and not ck.fields(tl.flat_meta(raw)) and not isinstance(raw.get("kwargs"), dict):
             raw = _from_gpudiag_mapping(raw)
         t.entries.append(entry_from_mapping(f"item {i}", raw))
     if not t.entries:
@@ -158,6 +158,11 @@ def _from_gpudiag_mapping(raw: dict) -> Any:
         cfg = parse.from_mapping(raw, "")
     except GpudiagError as exc:
         return {"_problem": exc.message.lstrip(": ")}
+    return _entry_mapping(cfg)
+
+
+def _entry_mapping(cfg: Any) -> dict[str, int]:
+    """A parsed ``TileConfig`` in a runtime table's spelling (stages and warps only where it gives them)."""
     out = {"BLOCK_SIZE_M": cfg.block_m, "BLOCK_SIZE_N": cfg.block_n, "BLOCK_SIZE_K": cfg.block_k}
     if cfg.warps is not None:
         out["num_warps"] = cfg.warps
@@ -204,12 +209,7 @@ def _gpudiag_file(path: str) -> list[Table]:
         return [Table(path, "unreadable", problem=exc.message.replace(f"{path}: ", "", 1))]
     t = Table(path, "config-list")
     for c in configs:
-        raw = {"BLOCK_SIZE_M": c.block_m, "BLOCK_SIZE_N": c.block_n, "BLOCK_SIZE_K": c.block_k}
-        if c.warps is not None:
-            raw["num_warps"] = c.warps
-        if c.stages is not None:
-            raw["num_stages"] = c.stages
-        t.entries.append(entry_from_mapping(c.where.rsplit("/", 1)[-1], raw))
+        t.entries.append(entry_from_mapping(c.where.rsplit("/", 1)[-1], _entry_mapping(c)))
     return [t]
 
 

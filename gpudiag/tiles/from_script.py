@@ -128,17 +128,17 @@ def _config(call: ast.AST, path: str, kernel: str, names) -> TileConfig:
 
 
 def _autotuners(tree: ast.Module):
-    """(node, the autotune(...) call, kernel name, line) for each autotuned kernel: a decorator on a
+    """(the autotune(...) call, kernel name, line) for each autotuned kernel: a decorator on a
     function, or ``triton.autotune(...)(kernel)`` applied as a call (``kernel`` a name or attribute)."""
     for node in ast.walk(tree):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             for dec in node.decorator_list:
                 if isinstance(dec, ast.Call) and _is_autotune(dec):
-                    yield node, dec, node.name, node.lineno
+                    yield dec, node.name, node.lineno
         elif isinstance(node, ast.Call) and isinstance(node.func, ast.Call) and _is_autotune(node.func):
             target = node.args[0] if node.args else None
             name = _dotted(target).split(".")[-1] if target is not None else ""
-            yield node, node.func, name or "(unnamed kernel)", node.lineno
+            yield node.func, name or "(unnamed kernel)", node.lineno
 
 
 def _dtype_hint(name: str, fn: ast.AST | None) -> tuple[str | None, str | None]:
@@ -183,7 +183,7 @@ def kernels_from_script(path: str) -> list[ScriptKernel]:
     names, funcs = _module_lists(tree)
     defs = {n.name: n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
     kernels: list[ScriptKernel] = []
-    for _node, tuner, name, line in _autotuners(tree):
+    for tuner, name, line in _autotuners(tree):
         k = ScriptKernel(name, line)
         k.dtype_hint, k.dtype_hint_from = _dtype_hint(name, defs.get(name))
         cfg_node = next(

@@ -97,11 +97,9 @@ def parse_tile(text: str, where: str = "") -> TileConfig:
 # alias table (config_keys), with gpudiag's own file-only spellings, plus a row's dtype and tile spec.
 _EXTRA_KEYS = {"dtype": ("dtype",), "tile": ("tile", "spec", "config")}
 _ALIAS = {
-    **{a: f for f, aliases in config_keys.ALIASES.items() for a in aliases},
-    **{a: f for f, aliases in config_keys.FILE_ONLY.items() for a in aliases},
+    **{a: f for a, f in config_keys.FILE_LOOKUP.items() if f != "group_m"},  # a file's group size is not checked
     **{a: f for f, aliases in _EXTRA_KEYS.items() for a in aliases},
 }
-_ALIAS = {a: f for a, f in _ALIAS.items() if f != "group_m"}  # a config file's group size is not checked
 
 
 def _int(value: Any, field: str, where: str) -> int:
@@ -163,7 +161,8 @@ def _from_fields(norm: dict[str, Any], where: str, group: str | None = None) -> 
 
 
 def _items_from_document(doc: Any, name: str, line_of) -> list[TileConfig]:
-    from gpudiag.tiles.parse_tables import flat, table_configs
+    from gpudiag.tiles.parse_tables import table_configs
+    from gpudiag.tiles.table_layouts import flat_meta
 
     table = table_configs(doc, name)
     if table is not None:
@@ -183,7 +182,7 @@ def _items_from_document(doc: Any, name: str, line_of) -> list[TileConfig]:
         if isinstance(item, str):
             out.append(parse_tile(item, where))
         elif isinstance(item, dict):
-            out.append(from_mapping(flat(item), where))
+            out.append(from_mapping(flat_meta(item), where))
         elif isinstance(item, (list, tuple)) and 3 <= len(item) <= 5:
             keys = ("block_m", "block_n", "block_k", "num_stages", "num_warps")
             out.append(from_mapping(dict(zip(keys, item)), where))

@@ -34,10 +34,7 @@ def table_configs(doc: Any, name: str) -> list[TileConfig] | None:
     matmul's tiles and is left out; none left is an error naming them."""
     items = table_layouts.batch_items(doc)
     if items is not None:
-        return [
-            from_mapping(flat(raw), f"{name} M={key}") if isinstance(raw, dict) else _not_config(raw, f"{name} M={key}")
-            for key, raw in items
-        ]
+        return [_config(raw, f"{name} M={key}") for key, raw in items]
     ops = table_layouts.flaggems_operators(doc)
     if ops is None:
         return None
@@ -46,11 +43,11 @@ def table_configs(doc: Any, name: str) -> list[TileConfig] | None:
     for op, configs in ops.items():
         if isinstance(configs, str):
             raise _bad(f"{name}: operator {op}: {configs}")
-        if not any(config_keys.has_block_keys(flat(c)) for c in configs):
+        if not any(config_keys.has_block_keys(c) for c in configs):  # already flat
             skipped.append(op)
             continue
         for i, c in enumerate(configs, 1):
-            out.append(_operator_config(c, f"{name} operator {op} item {i}", op))
+            out.append(_config(c, f"{name} operator {op} item {i}", op))
     if not out:
         raise _bad(
             f"{name}: no operator has matmul tiles (block M, N and K: "
@@ -60,17 +57,7 @@ def table_configs(doc: Any, name: str) -> list[TileConfig] | None:
     return out
 
 
-def _not_config(raw: Any, where: str) -> TileConfig:
-    raise _bad(f"{where}: a config is an object of block sizes, got {raw!r}")
-
-
-def flat(raw: Any) -> Any:
-    if isinstance(raw, dict) and isinstance(raw.get("META"), dict):
-        return {**raw["META"], **{k: v for k, v in raw.items() if k != "META"}}
-    return raw
-
-
-def _operator_config(raw: dict, where: str, op: str) -> TileConfig:
+def _config(raw: Any, where: str, group: str | None = None) -> TileConfig:
     if not isinstance(raw, dict):
         raise _bad(f"{where}: a config is an object of block sizes, got {raw!r}")
-    return from_mapping(flat(raw), where, op)
+    return from_mapping(table_layouts.flat_meta(raw), where, group)

@@ -18,7 +18,6 @@ from gpudiag.tiles import config_table as ct
 from gpudiag.tiles import device_names as dn
 from gpudiag.tiles import estimate as est
 from gpudiag.tiles import moe_estimate as me
-from gpudiag.tiles.dtypes import lookup
 from gpudiag.tiles.table_report import (
     CANNOT_LAUNCH,
     CANNOT_RUN,
@@ -119,8 +118,7 @@ def estimate_quant(table: ct.Table) -> str | None:
 
 def _matmul_tile(spec: str, bm: int, bn: int, bk: int, stages: int, warps: int) -> est.MatmulTile:
     element, b_layout = spec.split(":")
-    e = lookup(element)
-    return est.MatmulTile(bm, bn, bk, stages, warps, e, e, lookup("bf16"), "row", b_layout)
+    return be.operand_tile(element, bm, bn, bk, stages, warps, b_layout)
 
 
 @functools.lru_cache(maxsize=65536)

@@ -132,7 +132,7 @@ def entry_from_mapping(key: str, raw: Any) -> Entry:
     if isinstance(raw.get("kwargs"), dict):  # a triton.Config written out: {"kwargs": {...}, "num_warps": 4}
         raw = {**raw["kwargs"], **{k: v for k, v in raw.items() if k != "kwargs"}}
     if isinstance(raw.get("META"), dict):  # FlagGems: {META: {...}, num_warps, num_stages}
-        raw = tl._flat_meta(raw)
+        raw = tl.flat_meta(raw)
     e = Entry(key, raw=dict(raw))
     got = ck.fields(raw)
     missing = [f for f in ck.BLOCK_FIELDS if f not in got]

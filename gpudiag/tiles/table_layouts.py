@@ -63,11 +63,12 @@ def entry_keys(items: list[tuple[str, Any]], limit: int = 8) -> str:
     return ", ".join(keys[:limit]) + (", ..." if len(keys) > limit else "") if keys else "no keys"
 
 
-def _flat_meta(item: dict) -> dict:
-    """``{META: {...}, num_warps, num_stages}`` as one flat mapping (a triton.Config's kwargs and options)."""
-    meta = item.get("META")
-    rest = {k: v for k, v in item.items() if k != "META"}
-    return {**meta, **rest} if isinstance(meta, dict) else dict(item)
+def flat_meta(item: Any) -> Any:
+    """``{META: {...}, num_warps, num_stages}`` as one flat mapping (a triton.Config's kwargs and options);
+    anything else as it is."""
+    if not isinstance(item, dict) or not isinstance(item.get("META"), dict):
+        return item
+    return {**item["META"], **{k: v for k, v in item.items() if k != "META"}}
 
 
 def _generated(item: dict) -> list[dict] | str:
@@ -114,6 +115,6 @@ def flaggems_operators(doc: Any) -> dict[str, list[dict] | str] | None:
                     break
                 configs.extend(got)
             else:
-                configs.append(_flat_meta(item))
+                configs.append(flat_meta(item))
         out[str(op)] = why if why is not None else configs
     return out
